@@ -1,0 +1,1 @@
+"""The HTTP surface: every OpenStack service the emulator serves, on one Starlette app."""

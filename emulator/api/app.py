@@ -1,0 +1,163 @@
+"""The one ASGI application: every service under its path, behind the shared middleware."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from emulator import __version__
+from emulator.api.compute import ComputeAPI
+from emulator.api.identity import IdentityAPI
+from emulator.api.routing import base_url, json_response
+from emulator.api.service import Service
+from emulator.config import Config
+from emulator.db import Database
+from emulator.identity.service import IdentityService
+
+log = logging.getLogger("nova_emulator.access")
+
+#: The service catalog: (type, name, path of the endpoint). Only services that exist are
+#: listed, because clients act on the catalog (openstacksdk lists networks as soon as a
+#: ``network`` entry is present).
+CATALOG: tuple[tuple[str, str, str], ...] = (
+    ("identity", "keystone", "/identity"),
+    ("compute", "nova", "/compute/v2.1"),
+)
+INTERFACES = ("public", "internal", "admin")
+
+
+def build_catalog(public_url: str, region: str) -> list[dict[str, Any]]:
+    def stable_id(*parts: str) -> str:
+        return uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)).hex
+
+    return [
+        {
+            "id": stable_id(kind),
+            "type": kind,
+            "name": name,
+            "endpoints": [
+                {
+                    "id": stable_id(kind, interface),
+                    "interface": interface,
+                    "region": region,
+                    "region_id": region,
+                    "url": f"{public_url}{path}",
+                }
+                for interface in INTERFACES
+            ],
+        }
+        for kind, name, path in CATALOG
+    ]
+
+
+class RequestIdMiddleware:
+    """Gives every request a ``req-<uuid4>`` id, returns it in both Nova headers, logs it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = f"req-{uuid.uuid4()}"
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 0
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-openstack-request-id", request_id.encode()))
+                headers.append((b"x-compute-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "%s %s %s %s %.1fms", request_id, scope["method"], scope["path"], status,
+                (time.perf_counter() - started) * 1000,
+            )
+
+
+class Emulator:
+    """Owns the state and the services; dispatches each request by path prefix."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.db = Database(config.server.state)
+        self.identity = IdentityService(
+            self.db, timedelta(seconds=config.identity.token_ttl_seconds)
+        )
+        self.identity.seed(config.accounts)
+        public_url = config.public_url
+        catalog = build_catalog(public_url, config.identity.region)
+        max_body = config.server.max_request_body_bytes
+        self.services: list[Service] = [
+            IdentityAPI(self.identity, public_url, max_body, catalog=lambda: catalog),
+            ComputeAPI(self.identity, public_url, max_body),
+        ]
+
+    def _service_for(self, path: str) -> tuple[Service, str] | None:
+        for service in self.services:
+            if path == service.prefix or path.startswith(service.prefix + "/"):
+                return service, path[len(service.prefix):] or "/"
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        found = self._service_for(scope["path"])
+        if found is None:
+            response = self.index(request)
+        else:
+            service, subpath = found
+            response = await service.handle(request, subpath)
+        await response(scope, receive, send)
+
+    def index(self, request: Request) -> Response:
+        """``/``: what this emulator serves (a dashboard comes later)."""
+        if request.url.path != "/":
+            return json_response(
+                {"error": {"code": 404, "title": "Not Found",
+                           "message": "The resource could not be found."}}, status=404)
+        root = base_url(request)
+        return json_response({
+            "name": "nova-emulator",
+            "version": __version__,
+            "services": {kind: f"{root}{path}" for kind, _name, path in CATALOG},
+        })
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.db.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def build_app(config: Config) -> ASGIApp:
+    """The full middleware stack around a new ``Emulator``."""
+    app: ASGIApp = Emulator(config)
+    app = GZipMiddleware(app, minimum_size=500)
+    return RequestIdMiddleware(app)
+

@@ -1,0 +1,107 @@
+"""The Compute (Nova) API at ``/compute``.
+
+Request path, as Nova's paste pipeline orders it: version documents answer without a
+token; everything else under ``/v2.1`` is authenticated (401 in keystonemiddleware's
+dialect), then the microversion is negotiated (400/406), then the optional project id
+segment is checked, then the route table is matched within its microversion window. Every
+response after negotiation echoes the version headers, faults included.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from emulator.api.compute import versions
+from emulator.api.compute.routes import route_list
+from emulator.api.faults import Fault, render_nova
+from emulator.api.microversion import (
+    APIVersion,
+    VersionNotAcceptable,
+    negotiate,
+    version_headers,
+)
+from emulator.api.routing import Call, Route
+from emulator.api.service import Service
+from emulator.identity.service import TokenInfo
+
+API_PREFIX = "/v2.1"
+
+
+class ComputeAPI(Service):
+    prefix = "/compute"
+
+    def routes(self) -> list[Route]:
+        return route_list()
+
+    def render_fault(self, fault: Fault) -> Response:
+        return render_nova(fault)
+
+    @property
+    def collections(self) -> frozenset[str]:
+        """First path segments of our routes: anything else first is a project id."""
+        return frozenset(r.template.split("/")[1] for r in self.table.routes)
+
+    async def dispatch(self, request: Request, subpath: str) -> Response:
+        if subpath in ("", "/"):
+            return versions.list_versions(request, self.prefix)
+        if subpath in ("/v2", "/v2/"):
+            return versions.show_v2(request, self.prefix)
+        if subpath == API_PREFIX or subpath.startswith(API_PREFIX + "/"):
+            return await self._api(request, subpath[len(API_PREFIX):])
+        return versions.multiple_choices(request, self.prefix, subpath)
+
+    async def _api(self, request: Request, path: str) -> Response:
+        public = path in ("", "/")
+        auth = None if public else self.authenticate(request)
+        try:
+            version = negotiate(request.headers)
+        except VersionNotAcceptable as fault:
+            return self._echo(self.render(fault), str(fault.version))
+        try:
+            if auth is None:
+                response = versions.show_v21(request, self.prefix)
+            else:
+                response = await self._versioned(request, path, auth, version)
+        except Exception as exc:
+            response = self.error_response(request, exc)
+        return self._echo(response, str(version))
+
+    @staticmethod
+    def _echo(response: Response, version: str) -> Response:
+        for name, value in version_headers(version):
+            response.headers.append(name, value)
+        return response
+
+    async def _versioned(
+        self, request: Request, path: str, auth: TokenInfo, version: APIVersion
+    ) -> Response:
+        url_project_id: str | None = None
+        segments = path.split("/")
+        if len(segments) > 1 and segments[1] and segments[1] not in self.collections:
+            url_project_id = segments[1]
+            path = "/" + "/".join(segments[2:]) if len(segments) > 2 else ""
+            if path == "":
+                raise Fault(404)
+            if path == "/":
+                return versions.show_v21(request, self.prefix)
+            context_project = auth.project.id if auth.project else None
+            if url_project_id != context_project:
+                raise Fault(
+                    400,
+                    f"Malformed request URL: URL's project_id '{url_project_id}' doesn't "
+                    f"match Context's project_id '{context_project}'",
+                )
+        try:
+            route, params = self.table.match(request.method, path)
+        except Fault as fault:
+            # NOTE: Nova's router answers a known path with another method with a plain 404.
+            if fault.status == 405:
+                raise Fault(404) from None
+            raise
+        if not route.allows(version):
+            raise Fault(404)
+        call = Call(request=request, params=params, auth=auth, version=version,
+                    url_project_id=url_project_id)
+        call.body = await self.read_json(request)
+        return await route.handler(call)

@@ -1,0 +1,104 @@
+"""What every OpenStack service on the emulator shares: dispatch, auth, bodies, faults.
+
+A service owns a route table and a fault dialect. ``handle`` turns one request into one
+response and never lets an exception escape: domain errors become faults through one
+table, anything unexpected becomes a logged 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import ClassVar
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from emulator.api.faults import Fault, render_keystone
+from emulator.api.requests import parse_json, read_body
+from emulator.api.routing import Call, Route, RouteTable
+from emulator.errors import EmulatorError, NotAuthenticated
+from emulator.identity.service import IdentityService, TokenInfo
+
+log = logging.getLogger("nova_emulator.api")
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class AuthFault(Fault):
+    """401 from the token check; rendered as keystonemiddleware renders it, in any service."""
+
+    def __init__(self, identity_url: str) -> None:
+        super().__init__(
+            401,
+            "The request you have made requires authentication.",
+            {"WWW-Authenticate": f'Keystone uri="{identity_url}"'},
+        )
+
+
+class Service:
+    """Base of the per-service APIs: subclasses set ``prefix`` and ``routes``."""
+
+    prefix: ClassVar[str]
+
+    def __init__(self, identity: IdentityService, public_url: str, max_body: int) -> None:
+        self.identity = identity
+        self.public_url = public_url
+        self.max_body = max_body
+        self.table = RouteTable(self.routes())
+
+    def routes(self) -> list[Route]:
+        """The service's route table, as a literal list."""
+        return []
+
+    def render_fault(self, fault: Fault) -> Response:
+        """The service's error dialect."""
+        return render_keystone(fault)
+
+    @property
+    def identity_url(self) -> str:
+        return f"{self.public_url}/identity"
+
+    def authenticate(self, request: Request) -> TokenInfo:
+        token = request.headers.get("x-auth-token")
+        if not token:
+            raise AuthFault(self.identity_url)
+        try:
+            return self.identity.validate(token)
+        except NotAuthenticated:
+            raise AuthFault(self.identity_url) from None
+
+    async def read_json(self, request: Request) -> object:
+        if request.method not in BODY_METHODS:
+            return None
+        return parse_json(await read_body(request, self.max_body),
+                          request.headers.get("content-type"))
+
+    def render(self, fault: Fault) -> Response:
+        if isinstance(fault, AuthFault):
+            return render_keystone(fault)
+        return self.render_fault(fault)
+
+    async def handle(self, request: Request, subpath: str) -> Response:
+        try:
+            return await self.dispatch(request, subpath)
+        except Exception as exc:
+            return self.error_response(request, exc)
+
+    def error_response(self, request: Request, exc: Exception) -> Response:
+        """The fault response for any exception; unexpected ones are logged as 500s."""
+        if isinstance(exc, Fault):
+            return self.render(exc)
+        if isinstance(exc, EmulatorError):
+            return self.render(Fault.from_error(exc))
+        log.error("unexpected error in %s %s", request.method, request.url.path,
+                  exc_info=exc)
+        return self.render(Fault(500))
+
+    async def dispatch(self, request: Request, subpath: str) -> Response:
+        """Match, authenticate, read the body, run the handler (subclasses extend this)."""
+        route, params = self.table.match(request.method, subpath)
+        call = Call(request=request, params=params)
+        if route.authenticated:
+            call.auth = self.authenticate(request)
+        call.body = await self.read_json(request)
+        return await route.handler(call)

@@ -1,0 +1,561 @@
+"""The identity domain: seeding, authentication, tokens and admin CRUD (Keystone v3 semantics).
+
+Knows nothing of HTTP. Roles are re-read at every validation, as Keystone does, so a
+revoked assignment, a deleted user or a deleted project invalidates tokens at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, col, select
+
+from emulator.config import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, Account
+from emulator.db import Database
+from emulator.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
+from emulator.identity.models import Domain, Project, Role, RoleAssignment, Token, User
+from emulator.identity.passwords import hash_password, verify_password
+
+#: Roles created at start-up, and the roles each one implies (keystone-manage bootstrap).
+BOOTSTRAP_ROLES: tuple[str, ...] = ("admin", "member", "reader", "manager", "service")
+IMPLIED_ROLES: dict[str, tuple[str, ...]] = {
+    "admin": ("member",),
+    "member": ("reader",),
+    "manager": ("member",),
+}
+
+_Row = TypeVar("_Row", bound=SQLModel)
+
+AUTH_FAILED = "The request you have made requires authentication."
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class RoleRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class NamedRef:
+    """A user or project as a token shows it: id, name and domain."""
+
+    id: str
+    name: str
+    domain_id: str
+    domain_name: str
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """What a valid token says about its bearer."""
+
+    user: NamedRef
+    project: NamedRef | None
+    roles: tuple[RoleRef, ...]
+    methods: tuple[str, ...]
+    issued_at: datetime
+    expires_at: datetime
+    audit_ids: tuple[str, ...]
+
+    @property
+    def role_names(self) -> frozenset[str]:
+        return frozenset(r.name for r in self.roles)
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.role_names
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    info: TokenInfo
+
+
+@dataclass(frozen=True)
+class UserSelector:
+    """A user named by id, or by name within a domain given by id or name."""
+
+    id: str | None = None
+    name: str | None = None
+    domain_id: str | None = None
+    domain_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectSelector:
+    id: str | None = None
+    name: str | None = None
+    domain_id: str | None = None
+    domain_name: str | None = None
+
+
+def expand_implied(names: Iterable[str]) -> set[str]:
+    """The role names ``names`` grant once implied roles are followed."""
+    result: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name not in result:
+            result.add(name)
+            todo.extend(IMPLIED_ROLES.get(name, ()))
+    return result
+
+
+class IdentityService:
+    def __init__(self, db: Database, token_ttl: timedelta) -> None:
+        self.db = db
+        self.token_ttl = token_ttl
+
+    # -- seeding -------------------------------------------------------------------------
+
+    def seed(self, accounts: Sequence[Account]) -> None:
+        """Create the default domain, bootstrap roles and ``accounts``; idempotent."""
+        with self.db.session() as s:
+            if s.get(Domain, DEFAULT_DOMAIN_ID) is None:
+                s.add(Domain(id=DEFAULT_DOMAIN_ID, name=DEFAULT_DOMAIN_NAME,
+                             description="The default domain"))
+            roles = {r.name: r for r in s.exec(select(Role)).all()}
+            for name in BOOTSTRAP_ROLES + tuple(r for a in accounts for r in a.roles):
+                if name not in roles:
+                    roles[name] = Role(id=new_id(), name=name)
+                    s.add(roles[name])
+            s.flush()
+            for account in accounts:
+                project = self._find_project(s, account.project, DEFAULT_DOMAIN_ID)
+                if project is None:
+                    project = Project(id=new_id(), name=account.project,
+                                      domain_id=DEFAULT_DOMAIN_ID)
+                    s.add(project)
+                user = self._find_user(s, account.user, DEFAULT_DOMAIN_ID)
+                if user is None:
+                    user = User(id=new_id(), name=account.user, domain_id=DEFAULT_DOMAIN_ID,
+                                password_hash=hash_password(account.password),
+                                default_project_id=project.id)
+                    s.add(user)
+                s.flush()
+                for role_name in account.roles:
+                    key = (user.id, project.id, roles[role_name].id)
+                    if s.get(RoleAssignment, key) is None:
+                        s.add(RoleAssignment(user_id=user.id, project_id=project.id,
+                                             role_id=roles[role_name].id))
+
+    # -- lookups -------------------------------------------------------------------------
+
+    @staticmethod
+    def _find_project(s: Session, name: str, domain_id: str) -> Project | None:
+        stmt = select(Project).where(Project.name == name, Project.domain_id == domain_id)
+        return s.exec(stmt).first()
+
+    @staticmethod
+    def _find_user(s: Session, name: str, domain_id: str) -> User | None:
+        return s.exec(select(User).where(User.name == name, User.domain_id == domain_id)).first()
+
+    @staticmethod
+    def _resolve_domain(s: Session, domain_id: str | None, domain_name: str | None) -> Domain:
+        domain: Domain | None = None
+        if domain_id is not None:
+            domain = s.get(Domain, domain_id)
+        elif domain_name is not None:
+            domain = s.exec(select(Domain).where(Domain.name == domain_name)).first()
+        if domain is None or not domain.enabled:
+            raise NotAuthenticated(AUTH_FAILED)
+        return domain
+
+    def _domain_name(self, s: Session, domain_id: str) -> str:
+        domain = s.get(Domain, domain_id)
+        return domain.name if domain else domain_id
+
+    def _roles_on(self, s: Session, user_id: str, project_id: str) -> tuple[RoleRef, ...]:
+        stmt = (
+            select(Role)
+            .join(RoleAssignment, col(RoleAssignment.role_id) == col(Role.id))
+            .where(RoleAssignment.user_id == user_id, RoleAssignment.project_id == project_id)
+        )
+        direct = {r.name for r in s.exec(stmt).all()}
+        if not direct:
+            return ()
+        names = expand_implied(direct)
+        rows = s.exec(select(Role).where(col(Role.name).in_(names))).all()
+        return tuple(sorted((RoleRef(r.id, r.name) for r in rows), key=lambda r: r.name))
+
+    # -- authentication ------------------------------------------------------------------
+
+    def authenticate(
+        self,
+        *,
+        methods: Sequence[str],
+        user: UserSelector | None,
+        password: str | None,
+        token: str | None,
+        project: ProjectSelector | None,
+        unscoped: bool = False,
+    ) -> IssuedToken:
+        """Issue a token for a password or an existing token, scoped to ``project``.
+
+        Every failure to prove identity is the same 401, as Keystone answers.
+        """
+        now = utcnow()
+        with self.db.session() as s:
+            expires_at = now + self.token_ttl
+            parent_audit: str | None = None
+            all_methods = list(methods)
+            if "token" in methods:
+                assert token is not None
+                parent = self._valid_token_row(s, token, now)
+                user_row = s.get(User, parent.user_id)
+                expires_at = parent.expires_at
+                parent_audit = parent.parent_audit_id or parent.audit_id
+                all_methods = list(dict.fromkeys(["token", *parent.methods.split(",")]))
+            else:
+                assert user is not None and password is not None
+                user_row = self._user_for_password(s, user, password)
+            if user_row is None or not user_row.enabled:
+                raise NotAuthenticated(AUTH_FAILED)
+            project_row: Project | None = None
+            if project is not None:
+                project_row = self._project_for_scope(s, project)
+            elif not unscoped and user_row.default_project_id:
+                candidate = s.get(Project, user_row.default_project_id)
+                if candidate is not None and self._roles_on(s, user_row.id, candidate.id):
+                    project_row = candidate
+            if project_row is not None and not self._roles_on(s, user_row.id, project_row.id):
+                raise NotAuthenticated(AUTH_FAILED)
+            secret = secrets.token_urlsafe(32)
+            row = Token(
+                key_hash=_token_hash(secret),
+                user_id=user_row.id,
+                project_id=project_row.id if project_row else None,
+                methods=",".join(all_methods),
+                issued_at=now,
+                expires_at=expires_at,
+                audit_id=secrets.token_urlsafe(16),
+                parent_audit_id=parent_audit,
+            )
+            s.add(row)
+            s.flush()
+            return IssuedToken(token=secret, info=self._info(s, row))
+
+    def _user_for_password(self, s: Session, sel: UserSelector, password: str) -> User | None:
+        if sel.id is not None:
+            user = s.get(User, sel.id)
+        else:
+            assert sel.name is not None
+            domain = self._resolve_domain(s, sel.domain_id, sel.domain_name)
+            user = self._find_user(s, sel.name, domain.id)
+        if user is None or not verify_password(password, user.password_hash):
+            raise NotAuthenticated(AUTH_FAILED)
+        return user
+
+    def _project_for_scope(self, s: Session, sel: ProjectSelector) -> Project:
+        if sel.id is not None:
+            project = s.get(Project, sel.id)
+        else:
+            assert sel.name is not None
+            domain = self._resolve_domain(s, sel.domain_id, sel.domain_name)
+            project = self._find_project(s, sel.name, domain.id)
+        if project is None or not project.enabled:
+            raise NotAuthenticated(AUTH_FAILED)
+        return project
+
+    def _valid_token_row(self, s: Session, token: str, now: datetime) -> Token:
+        row = s.get(Token, _token_hash(token))
+        if row is None or row.revoked or row.expires_at <= now:
+            raise NotAuthenticated(AUTH_FAILED)
+        return row
+
+    def _info(self, s: Session, row: Token) -> TokenInfo:
+        """Re-derive what ``row`` grants now; a vanished user or project invalidates it."""
+        user = s.get(User, row.user_id)
+        if user is None or not user.enabled:
+            raise NotAuthenticated(AUTH_FAILED)
+        project_ref: NamedRef | None = None
+        roles: tuple[RoleRef, ...] = ()
+        if row.project_id is not None:
+            project = s.get(Project, row.project_id)
+            if project is None or not project.enabled:
+                raise NotAuthenticated(AUTH_FAILED)
+            roles = self._roles_on(s, user.id, project.id)
+            if not roles:
+                raise NotAuthenticated(AUTH_FAILED)
+            project_ref = NamedRef(project.id, project.name, project.domain_id,
+                                   self._domain_name(s, project.domain_id))
+        audit_ids = (row.audit_id,) + ((row.parent_audit_id,) if row.parent_audit_id else ())
+        return TokenInfo(
+            user=NamedRef(user.id, user.name, user.domain_id, self._domain_name(s, user.domain_id)),
+            project=project_ref,
+            roles=roles,
+            methods=tuple(row.methods.split(",")),
+            issued_at=row.issued_at,
+            expires_at=row.expires_at,
+            audit_ids=audit_ids,
+        )
+
+    def validate(self, token: str) -> TokenInfo:
+        """What ``token`` grants; ``NotAuthenticated`` when missing, expired or revoked."""
+        with self.db.session() as s:
+            return self._info(s, self._valid_token_row(s, token, utcnow()))
+
+    def validate_subject(self, token: str) -> TokenInfo:
+        """Like ``validate`` for the token being inspected: Keystone says 404 for those."""
+        try:
+            return self.validate(token)
+        except NotAuthenticated:
+            raise NotFound(f"Could not find token: {token}.") from None
+
+    def revoke(self, token: str) -> None:
+        """Revoke ``token`` and every token rescoped from it (they share its audit chain)."""
+        with self.db.session() as s:
+            try:
+                row = self._valid_token_row(s, token, utcnow())
+            except NotAuthenticated:
+                raise NotFound(f"Could not find token: {token}.") from None
+            stmt = select(Token).where(
+                (col(Token.audit_id) == row.audit_id)
+                | (col(Token.parent_audit_id) == row.audit_id)
+            )
+            for other in s.exec(stmt).all():
+                other.revoked = True
+                s.add(other)
+
+    def projects_of(self, user_id: str) -> list[Project]:
+        """Enabled projects on which ``user_id`` has at least one role."""
+        with self.db.session() as s:
+            stmt = (
+                select(Project)
+                .join(RoleAssignment, col(RoleAssignment.project_id) == col(Project.id))
+                .where(RoleAssignment.user_id == user_id, Project.enabled == True)  # noqa: E712
+                .distinct()
+                .order_by(col(Project.name))
+            )
+            return list(s.exec(stmt).all())
+
+    # -- admin CRUD ----------------------------------------------------------------------
+
+    @staticmethod
+    def require_admin(info: TokenInfo, rule: str) -> None:
+        if not info.is_admin:
+            raise Forbidden(f"You are not authorized to perform the requested action: {rule}.")
+
+    def list_rows(self, model: type[Any], filters: dict[str, Any]) -> list[Any]:
+        with self.db.session() as s:
+            stmt = select(model)
+            for name, value in filters.items():
+                stmt = stmt.where(getattr(model, name) == value)
+            return list(s.exec(stmt.order_by(model.name)).all())
+
+    def get_row(self, model: type[Any], row_id: str, kind: str) -> Any:
+        with self.db.session() as s:
+            row = s.get(model, row_id)
+            if row is None:
+                raise NotFound(f"Could not find {kind}: {row_id}.")
+            return row
+
+    def create_domain(self, name: str, description: str, enabled: bool) -> Domain:
+        row = Domain(id=new_id(), name=name, description=description, enabled=enabled)
+        return self._insert(row, "domain", f"Duplicate entry found with name {name}.")
+
+    def create_project(
+        self, name: str, domain_id: str, description: str, enabled: bool
+    ) -> Project:
+        self.get_row(Domain, domain_id, "domain")
+        row = Project(id=new_id(), name=name, domain_id=domain_id, description=description,
+                      enabled=enabled)
+        return self._insert(
+            row, "project",
+            f"Duplicate entry found with name {name} at domain ID {domain_id}.",
+        )
+
+    def create_user(
+        self,
+        name: str,
+        domain_id: str,
+        password: str | None,
+        enabled: bool,
+        default_project_id: str | None,
+        email: str | None,
+        description: str,
+    ) -> User:
+        self.get_row(Domain, domain_id, "domain")
+        if default_project_id is not None:
+            self.get_row(Project, default_project_id, "project")
+        # A user without a password cannot authenticate: store an unusable hash.
+        stored = hash_password(password) if password is not None else "disabled$"
+        row = User(id=new_id(), name=name, domain_id=domain_id, password_hash=stored,
+                   enabled=enabled, default_project_id=default_project_id, email=email,
+                   description=description)
+        return self._insert(
+            row, "user", f"Duplicate entry found with name {name} at domain ID {domain_id}."
+        )
+
+    def create_role(self, name: str, description: str) -> Role:
+        row = Role(id=new_id(), name=name, description=description)
+        return self._insert(row, "role", f"Duplicate entry found with name {name}.")
+
+    def _insert(self, row: _Row, kind: str, duplicate: str) -> _Row:
+        try:
+            with self.db.session() as s:
+                s.add(row)
+        except IntegrityError:
+            raise Conflict(f"Conflict occurred attempting to store {kind} - {duplicate}") from None
+        return row
+
+    def update_row(self, model: type[Any], row_id: str, kind: str, changes: dict[str, Any]) -> Any:
+        try:
+            with self.db.session() as s:
+                row = s.get(model, row_id)
+                if row is None:
+                    raise NotFound(f"Could not find {kind}: {row_id}.")
+                if "password" in changes:
+                    row.password_hash = hash_password(changes.pop("password"))
+                for name, value in changes.items():
+                    setattr(row, name, value)
+                s.add(row)
+                s.flush()
+                return row
+        except IntegrityError:
+            name = changes.get("name", "")
+            raise Conflict(
+                f"Conflict occurred attempting to store {kind} - "
+                f"Duplicate entry found with name {name}."
+            ) from None
+
+    def delete_domain(self, domain_id: str) -> None:
+        with self.db.session() as s:
+            domain = s.get(Domain, domain_id)
+            if domain is None:
+                raise NotFound(f"Could not find domain: {domain_id}.")
+            if domain.enabled:
+                raise InvalidInput(
+                    "Cannot delete a domain that is enabled, please disable it first."
+                )
+            if domain_id == DEFAULT_DOMAIN_ID:
+                raise Forbidden("You are not authorized to delete the default domain.")
+            for model in (User, Project):
+                if s.exec(select(model).where(model.domain_id == domain_id)).first():
+                    raise Conflict("Cannot delete a domain that still owns users or projects.")
+            s.delete(domain)
+
+    def delete_project(self, project_id: str) -> None:
+        self._delete_with_assignments(Project, project_id, "project", RoleAssignment.project_id)
+
+    def delete_user(self, user_id: str) -> None:
+        self._delete_with_assignments(User, user_id, "user", RoleAssignment.user_id)
+
+    def delete_role(self, role_id: str) -> None:
+        self._delete_with_assignments(Role, role_id, "role", RoleAssignment.role_id)
+
+    def _delete_with_assignments(
+        self, model: type[Any], row_id: str, kind: str, column: Any
+    ) -> None:
+        with self.db.session() as s:
+            row = s.get(model, row_id)
+            if row is None:
+                raise NotFound(f"Could not find {kind}: {row_id}.")
+            for assignment in s.exec(select(RoleAssignment).where(column == row_id)).all():
+                s.delete(assignment)
+            s.flush()
+            s.delete(row)
+
+    # -- role assignments ----------------------------------------------------------------
+
+    def _check_triplet(self, s: Session, project_id: str, user_id: str, role_id: str) -> None:
+        for model, row_id, kind in ((Project, project_id, "project"), (User, user_id, "user"),
+                                    (Role, role_id, "role")):
+            if s.get(model, row_id) is None:
+                raise NotFound(f"Could not find {kind}: {row_id}.")
+
+    def grant(self, project_id: str, user_id: str, role_id: str) -> None:
+        with self.db.session() as s:
+            self._check_triplet(s, project_id, user_id, role_id)
+            if s.get(RoleAssignment, (user_id, project_id, role_id)) is None:
+                s.add(RoleAssignment(user_id=user_id, project_id=project_id, role_id=role_id))
+
+    def check_grant(self, project_id: str, user_id: str, role_id: str) -> None:
+        with self.db.session() as s:
+            self._check_triplet(s, project_id, user_id, role_id)
+            if s.get(RoleAssignment, (user_id, project_id, role_id)) is None:
+                raise NotFound(
+                    f"Could not find role assignment with role: {role_id}, user or group: "
+                    f"{user_id}, project, domain, or system: {project_id}."
+                )
+
+    def revoke_grant(self, project_id: str, user_id: str, role_id: str) -> None:
+        self.check_grant(project_id, user_id, role_id)
+        with self.db.session() as s:
+            row = s.get(RoleAssignment, (user_id, project_id, role_id))
+            if row is not None:
+                s.delete(row)
+
+    def roles_granted(self, project_id: str, user_id: str) -> list[Role]:
+        with self.db.session() as s:
+            for model, row_id, kind in ((Project, project_id, "project"),
+                                        (User, user_id, "user")):
+                if s.get(model, row_id) is None:
+                    raise NotFound(f"Could not find {kind}: {row_id}.")
+            stmt = (
+                select(Role)
+                .join(RoleAssignment, col(RoleAssignment.role_id) == col(Role.id))
+                .where(RoleAssignment.user_id == user_id, RoleAssignment.project_id == project_id)
+                .order_by(col(Role.name))
+            )
+            return list(s.exec(stmt).all())
+
+    def assignments(
+        self,
+        *,
+        user_id: str | None = None,
+        project_id: str | None = None,
+        role_id: str | None = None,
+        effective: bool = False,
+    ) -> list[tuple[RoleAssignment, Role, User, Project]]:
+        """Role assignments matching the filters; ``effective`` adds the implied roles."""
+        with self.db.session() as s:
+            stmt = (
+                select(RoleAssignment, Role, User, Project)
+                .join(Role, col(Role.id) == col(RoleAssignment.role_id))
+                .join(User, col(User.id) == col(RoleAssignment.user_id))
+                .join(Project, col(Project.id) == col(RoleAssignment.project_id))
+            )
+            if user_id is not None:
+                stmt = stmt.where(RoleAssignment.user_id == user_id)
+            if project_id is not None:
+                stmt = stmt.where(RoleAssignment.project_id == project_id)
+            Row = tuple[RoleAssignment, Role, User, Project]
+            rows: list[Row] = [(a, r, u, p) for a, r, u, p in s.exec(stmt).all()]
+            if effective:
+                roles_by_name = {r.name: r for r in s.exec(select(Role)).all()}
+                seen = {(a.user_id, a.project_id, a.role_id) for a, *_ in rows}
+                for assignment, role, user, project in list(rows):
+                    for name in expand_implied([role.name]) - {role.name}:
+                        implied = roles_by_name.get(name)
+                        if implied is None:
+                            continue
+                        key = (assignment.user_id, assignment.project_id, implied.id)
+                        if key not in seen:
+                            seen.add(key)
+                            rows.append((RoleAssignment(user_id=user.id, project_id=project.id,
+                                                        role_id=implied.id), implied, user,
+                                         project))
+            if role_id is not None:
+                rows = [r for r in rows if r[1].id == role_id]
+            return rows
