@@ -1,0 +1,132 @@
+"""The conformance harness: the same tests against the emulator or any real cloud.
+
+By default pytest starts ``nova-emulator serve`` on a free loopback port (a real process,
+real HTTP) with the backend named by ``--backend``. With ``--cloud NAME`` (and optionally
+``--alt-cloud``/``--admin-cloud``) the tests run against clouds from clouds.yaml instead;
+tests marked ``emulator_only`` are then skipped, since they need the emulator's own
+configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance.client import Account, ApiSession
+from conformance.process import EmulatorProcess
+
+#: The accounts every emulator seeds (see emulator.config.SEEDED_ACCOUNTS).
+SEEDED = {
+    "member": ("demo", "demo", "demo"),
+    "alt": ("alt_demo", "alt_demo", "alt_demo"),
+    "admin": ("admin", "admin", "admin"),
+}
+
+
+@dataclass
+class Target:
+    """What the suite runs against."""
+
+    accounts: dict[str, Account]
+    emulator: EmulatorProcess | None
+    backend: str
+
+
+def _account_from_cloud(name: str) -> Account:
+    import openstack.config
+
+    cloud = openstack.config.OpenStackConfig().get_one(cloud=name)
+    auth: dict[str, Any] = cloud.config["auth"]
+    auth_url = str(auth["auth_url"]).rstrip("/")
+    if not auth_url.endswith("/v3"):
+        auth_url += "/v3"
+    return Account(
+        auth_url=auth_url,
+        username=auth["username"],
+        password=auth["password"],
+        project_name=auth["project_name"],
+        user_domain_name=auth.get("user_domain_name", "Default"),
+        project_domain_name=auth.get("project_domain_name", "Default"),
+        region=cloud.config.get("region_name") or "RegionOne",
+    )
+
+
+def seeded_accounts(base_url: str) -> dict[str, Account]:
+    auth_url = f"{base_url}/identity/v3"
+    return {
+        role: Account(auth_url=auth_url, username=user, password=password, project_name=project)
+        for role, (user, password, project) in SEEDED.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def target(pytestconfig: pytest.Config) -> Iterator[Target]:
+    backend = pytestconfig.getoption("--backend")
+    cloud = pytestconfig.getoption("--cloud")
+    if cloud is not None:
+        accounts = {"member": _account_from_cloud(cloud)}
+        for role, option in (("alt", "--alt-cloud"), ("admin", "--admin-cloud")):
+            name = pytestconfig.getoption(option)
+            if name:
+                accounts[role] = _account_from_cloud(name)
+        yield Target(accounts=accounts, emulator=None, backend=backend)
+        return
+    with EmulatorProcess() as emulator:
+        yield Target(accounts=seeded_accounts(emulator.url), emulator=emulator, backend=backend)
+
+
+@pytest.fixture(scope="session")
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=60.0) as client:
+        yield client
+
+
+def _session(target: Target, http: httpx.Client, role: str) -> ApiSession:
+    if role not in target.accounts:
+        pytest.skip(f"no {role} account for this cloud (see --{role}-cloud)")
+    return ApiSession(target.accounts[role], http)
+
+
+@pytest.fixture(scope="session")
+def member(target: Target, http: httpx.Client) -> ApiSession:
+    """A member of a project (``demo`` on the emulator)."""
+    return _session(target, http, "member")
+
+
+@pytest.fixture(scope="session")
+def alt(target: Target, http: httpx.Client) -> ApiSession:
+    """A member of another project (``alt_demo``)."""
+    return _session(target, http, "alt")
+
+
+@pytest.fixture(scope="session")
+def admin(target: Target, http: httpx.Client) -> ApiSession:
+    """A cloud admin."""
+    return _session(target, http, "admin")
+
+
+@pytest.fixture(scope="session")
+def emulator(target: Target) -> EmulatorProcess:
+    """The emulator process itself (only for ``emulator_only`` tests)."""
+    if target.emulator is None:
+        pytest.skip("needs the emulator itself")
+    return target.emulator
+
+
+@pytest.fixture(scope="session")
+def conn(member: ApiSession) -> Any:
+    """An openstacksdk Connection as the member."""
+    import openstack
+
+    return openstack.connect(**member.account.sdk_kwargs())
+
+
+@pytest.fixture(scope="session")
+def admin_conn(admin: ApiSession) -> Any:
+    import openstack
+
+    return openstack.connect(**admin.account.sdk_kwargs())

@@ -1,0 +1,27 @@
+"""Command-line options of the conformance suite (registered at the root so that any
+selection of tests, ``tests/`` and ``conformance/`` together included, accepts them)."""
+
+from __future__ import annotations
+
+import pytest
+
+BACKENDS = ("simulated",)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("nova-emulator conformance")
+    group.addoption("--backend", default="simulated", choices=BACKENDS,
+                    help="emulator backend to run the suite on")
+    group.addoption("--cloud", default=None,
+                    help="run against this clouds.yaml cloud (a member) instead of an emulator")
+    group.addoption("--alt-cloud", default=None, help="a member of another project")
+    group.addoption("--admin-cloud", default=None, help="an admin of the cloud")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--cloud") is None:
+        return
+    skip = pytest.mark.skip(reason="needs the emulator itself; --cloud was given")
+    for item in items:
+        if "emulator_only" in item.keywords:
+            item.add_marker(skip)
