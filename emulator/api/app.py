@@ -18,6 +18,7 @@ from emulator.api.compute import ComputeAPI
 from emulator.api.identity import IdentityAPI
 from emulator.api.routing import base_url, json_response
 from emulator.api.service import Service
+from emulator.compute.flavors import FlavorService
 from emulator.config import Config
 from emulator.db import Database
 from emulator.identity.service import IdentityService
@@ -102,12 +103,14 @@ class Emulator:
             self.db, timedelta(seconds=config.identity.token_ttl_seconds)
         )
         self.identity.seed(config.accounts)
+        self.flavors = FlavorService(self.db, project_exists=self.identity.project_exists)
+        self.flavors.seed()
         public_url = config.public_url
         catalog = build_catalog(public_url, config.identity.region)
         max_body = config.server.max_request_body_bytes
         self.services: list[Service] = [
             IdentityAPI(self.identity, public_url, max_body, catalog=lambda: catalog),
-            ComputeAPI(self.identity, public_url, max_body),
+            ComputeAPI(self.identity, public_url, max_body, flavors=self.flavors),
         ]
 
     def _service_for(self, path: str) -> tuple[Service, str] | None:

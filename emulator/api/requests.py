@@ -10,6 +10,7 @@ import jsonschema
 from starlette.requests import Request
 
 from emulator.api.faults import Fault
+from emulator.api.formats import FORMAT_CHECKER, InvalidName
 
 #: Content types Nova accepts for a JSON body; a missing Content-Type is accepted too.
 JSON_CONTENT_TYPES = frozenset({"application/json", "application/vnd.openstack.compute+json"})
@@ -50,11 +51,10 @@ def parse_json(raw: bytes, content_type: str | None) -> Any:
         raise Fault(400, "Malformed request body") from None
 
 
-_FORMAT_CHECKER = jsonschema.Draft4Validator.FORMAT_CHECKER
 
 
 def _validator(schema: Mapping[str, Any]) -> jsonschema.Draft4Validator:
-    return jsonschema.Draft4Validator(schema, format_checker=_FORMAT_CHECKER)
+    return jsonschema.Draft4Validator(schema, format_checker=FORMAT_CHECKER)
 
 
 def validate_body(schema: Mapping[str, Any], body: Any, dialect: Dialect = "nova") -> None:
@@ -72,6 +72,8 @@ def validate_body(schema: Mapping[str, Any], body: Any, dialect: Dialect = "nova
             path = "/".join(str(p) for p in error.path)
             raise Fault(400, f"Invalid input for field '{path}': {error.message}")
         raise Fault(400, error.message)
+    if isinstance(error.cause, InvalidName):
+        raise Fault(400, str(error.cause))
     if error.path:
         raise Fault(
             400,

@@ -337,6 +337,10 @@ class IdentityService:
                 other.revoked = True
                 s.add(other)
 
+    def project_exists(self, project_id: str) -> bool:
+        with self.db.session() as s:
+            return s.get(Project, project_id) is not None
+
     def projects_of(self, user_id: str) -> list[Project]:
         """Enabled projects on which ``user_id`` has at least one role."""
         with self.db.session() as s:

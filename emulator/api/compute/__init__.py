@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator.api.compute import versions
-from emulator.api.compute.routes import route_list
+from emulator.api.compute.flavors import FlavorsController
+from emulator.api.compute.routes import Controllers, route_list
 from emulator.api.faults import Fault, render_nova
 from emulator.api.microversion import (
     APIVersion,
@@ -23,7 +24,8 @@ from emulator.api.microversion import (
 )
 from emulator.api.routing import Call, Route
 from emulator.api.service import Service
-from emulator.identity.service import TokenInfo
+from emulator.compute.flavors import FlavorService
+from emulator.identity.service import IdentityService, TokenInfo
 
 API_PREFIX = "/v2.1"
 
@@ -31,8 +33,14 @@ API_PREFIX = "/v2.1"
 class ComputeAPI(Service):
     prefix = "/compute"
 
+    def __init__(
+        self, identity: IdentityService, public_url: str, max_body: int, flavors: FlavorService
+    ) -> None:
+        self.controllers = Controllers(flavors=FlavorsController(flavors))
+        super().__init__(identity, public_url, max_body)
+
     def routes(self) -> list[Route]:
-        return route_list()
+        return route_list(self.controllers)
 
     def render_fault(self, fault: Fault) -> Response:
         return render_nova(fault)

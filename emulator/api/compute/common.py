@@ -1,0 +1,122 @@
+"""Helpers every compute controller shares: caller context, links, paging, query, actions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.responses import Response
+
+from emulator.api.faults import Fault
+from emulator.api.microversion import APIVersion
+from emulator.api.requests import validate_query
+from emulator.api.routing import Call, base_url
+from emulator.context import RequestContext
+
+#: Short alias for version comparisons in views: ``call.version >= V(2, 47)``.
+V = APIVersion
+
+#: Nova's ``[api] max_limit``.
+MAX_LIMIT = 1000
+
+COMPUTE_PREFIX = "/compute"
+
+
+def context(call: Call) -> RequestContext:
+    token = call.token
+    request_id = getattr(call.request.state, "request_id", "")
+    return RequestContext(
+        user_id=token.user.id,
+        project_id=token.project.id if token.project else None,
+        roles=token.role_names,
+        request_id=request_id,
+    )
+
+
+def _project_segment(call: Call) -> str:
+    return f"/{call.url_project_id}" if call.url_project_id else ""
+
+
+def href(call: Call, *parts: str) -> str:
+    """``http://host/compute/v2.1[/project]/a/b``: the project only if the URL had it."""
+    tail = "/".join(parts)
+    return f"{base_url(call.request)}{COMPUTE_PREFIX}/v2.1{_project_segment(call)}/{tail}"
+
+
+def bookmark(call: Call, *parts: str) -> str:
+    """Like ``href`` without the version segment (Nova's bookmark links)."""
+    tail = "/".join(parts)
+    return f"{base_url(call.request)}{COMPUTE_PREFIX}{_project_segment(call)}/{tail}"
+
+
+def links(call: Call, collection: str, ident: str) -> list[dict[str, str]]:
+    return [
+        {"rel": "self", "href": href(call, collection, ident)},
+        {"rel": "bookmark", "href": bookmark(call, collection, ident)},
+    ]
+
+
+def next_links(
+    call: Call, collection: str, count: int, last_id: str | None
+) -> list[dict[str, str]]:
+    """Nova's ``*_links``: a ``next`` link only when the page is full."""
+    query = call.request.query_params
+    try:
+        page = min(int(query.get("limit", MAX_LIMIT)), MAX_LIMIT)
+    except ValueError:
+        page = MAX_LIMIT
+    if not page or count != page or last_id is None:
+        return []
+    params = dict(sorted(query.items()))
+    params["marker"] = last_id
+    return [{"rel": "next", "href": f"{href(call, collection)}?{urlencode(params)}"}]
+
+
+def query_lists(call: Call) -> dict[str, list[str]]:
+    """Query parameters as Nova's schemas see them: every name maps to a list of values."""
+    result: dict[str, list[str]] = {}
+    for name, value in call.request.query_params.multi_items():
+        result.setdefault(name, []).append(value)
+    return result
+
+
+def check_query(call: Call, schemas: list[tuple[APIVersion, Mapping[str, Any]]]) -> None:
+    """Validate the query with the newest schema whose version is <= the request's."""
+    chosen: Mapping[str, Any] | None = None
+    for since, schema in schemas:
+        if call.version >= since:
+            chosen = schema
+    if chosen is not None:
+        validate_query(chosen, query_lists(call))
+
+
+def last_value(call: Call, name: str) -> str | None:
+    """The last value of a repeated query parameter (webob's ``MultiDict`` semantics)."""
+    values = call.request.query_params.getlist(name)
+    return values[-1] if values else None
+
+
+def limit_and_marker(call: Call) -> tuple[int, str | None]:
+    raw = last_value(call, "limit")
+    limit = MAX_LIMIT
+    if raw is not None:
+        if not raw.isdigit():
+            raise Fault(400, "limit must be an integer")
+        limit = min(int(raw), MAX_LIMIT)
+    return limit, last_value(call, "marker")
+
+
+ActionHandler = Callable[[Call, Any], Awaitable[Response]]
+
+
+async def dispatch_action(call: Call, actions: Mapping[str, ActionHandler]) -> Response:
+    """``POST .../action``: exactly one key naming a known action."""
+    body = call.body
+    if not isinstance(body, dict) or len(body) != 1:
+        raise Fault(400, "Malformed request body")
+    (name, payload), = body.items()
+    handler = actions.get(name)
+    if handler is None:
+        raise Fault(400, f"There is no such action: {name}")
+    return await handler(call, payload)

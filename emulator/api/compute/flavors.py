@@ -1,0 +1,357 @@
+"""Flavors, flavor access and flavor extra specs (``/flavors``)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from starlette.responses import Response
+
+from emulator.api.compute import common
+from emulator.api.compute.common import V
+from emulator.api.compute.schemas import parameter_types as types
+from emulator.api.faults import Fault
+from emulator.api.requests import validate_body
+from emulator.api.routing import Call, empty_response, json_response
+from emulator.compute.flavors import (
+    SORT_COLUMNS,
+    FlavorQuery,
+    FlavorRecord,
+    FlavorService,
+    NewFlavor,
+)
+from emulator.compute.policy import allowed
+
+# -- request schemas (nova/api/openstack/compute/schemas/flavors.py) ---------------------
+
+_CREATE: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "flavor": {
+            "type": "object",
+            "properties": {
+                "name": types.NAME,
+                "id": {
+                    "type": ["string", "number", "null"],
+                    "minLength": 1, "maxLength": 255,
+                    "pattern": "^(?! )[a-zA-Z0-9. _-]+(?<! )$",
+                },
+                "ram": types.FLAVOR_POSITIVE,
+                "vcpus": types.FLAVOR_POSITIVE,
+                "disk": types.FLAVOR_NON_NEGATIVE,
+                "OS-FLV-EXT-DATA:ephemeral": types.FLAVOR_NON_NEGATIVE,
+                "swap": types.FLAVOR_NON_NEGATIVE,
+                "rxtx_factor": {
+                    "type": ["number", "string"],
+                    "pattern": r"^[0-9]+(\.[0-9]+)?$",
+                    "minimum": 0, "exclusiveMinimum": True,
+                    "maximum": 3.40282e38,
+                },
+                "os-flavor-access:is_public": types.BOOLEAN,
+            },
+            "required": ["name", "ram", "vcpus", "disk"],
+            "additionalProperties": False,
+        },
+    },
+    "required": ["flavor"],
+    "additionalProperties": False,
+}
+_DESCRIPTION = {"type": ["string", "null"], "minLength": 0, "maxLength": 65535,
+                "format": "description"}
+_CREATE_V255 = copy.deepcopy(_CREATE)
+_CREATE_V255["properties"]["flavor"]["properties"]["description"] = _DESCRIPTION
+_CREATE_V2102 = copy.deepcopy(_CREATE_V255)
+del _CREATE_V2102["properties"]["flavor"]["properties"]["rxtx_factor"]
+
+_UPDATE = {
+    "type": "object",
+    "properties": {
+        "flavor": {
+            "type": "object",
+            "properties": {"description": _DESCRIPTION},
+            "required": ["description"],
+            "additionalProperties": False,
+        },
+    },
+    "required": ["flavor"],
+    "additionalProperties": False,
+}
+
+_SORT_KEYS = sorted(SORT_COLUMNS)
+_INDEX_QUERY: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "limit": types.multi(types.NON_NEGATIVE_INTEGER),
+        "marker": types.multi({"type": "string"}),
+        "is_public": types.multi({"type": "string"}),
+        "minRam": types.multi({"type": "string"}),
+        "minDisk": types.multi({"type": "string"}),
+        "sort_key": types.multi({"type": "string", "enum": _SORT_KEYS}),
+        "sort_dir": types.multi({"type": "string", "enum": ["asc", "desc"]}),
+    },
+    # NOTE: unknown query parameters are ignored until 2.75, then refused.
+    "additionalProperties": True,
+}
+_INDEX_QUERY_V275 = {**copy.deepcopy(_INDEX_QUERY), "additionalProperties": False}
+_INDEX_QUERY_V2102 = copy.deepcopy(_INDEX_QUERY_V275)
+_INDEX_QUERY_V2102["properties"]["name"] = types.multi({"type": "string"})
+_INDEX_QUERY_V2102["properties"]["sort_key"]["items"]["enum"] = [
+    k for k in _SORT_KEYS if k != "rxtx_factor"
+]
+_NO_QUERY = {"type": "object", "properties": {}, "additionalProperties": False}
+
+_TENANT = {"type": "string", "minLength": 1, "maxLength": 255}
+
+
+def _access_schema(action: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            action: {
+                "type": "object",
+                "properties": {"tenant": _TENANT},
+                "required": ["tenant"],
+                "additionalProperties": False,
+            },
+        },
+        "required": [action],
+        "additionalProperties": False,
+    }
+
+
+_SPEC_KEY = "^[a-zA-Z0-9-_:. ]{1,255}$"
+_SPECS = {
+    "type": "object",
+    "patternProperties": {_SPEC_KEY: {"type": ["string", "number"], "maxLength": 255}},
+    "additionalProperties": False,
+}
+_SPECS_CREATE = {
+    "type": "object",
+    "properties": {"extra_specs": _SPECS},
+    "required": ["extra_specs"],
+    "additionalProperties": False,
+}
+_SPECS_UPDATE = {**_SPECS, "minProperties": 1, "maxProperties": 1}
+
+_TRUE = frozenset({"1", "t", "true", "on", "y", "yes"})
+_FALSE = frozenset({"0", "f", "false", "off", "n", "no"})
+
+
+def _bool(value: Any) -> bool:
+    """oslo's ``bool_from_string(strict=True)`` for values the schema already allowed."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in _TRUE
+
+
+class FlavorsController:
+    def __init__(self, flavors: FlavorService) -> None:
+        self.flavors = flavors
+
+    # -- views ---------------------------------------------------------------------------
+
+    def _basic(self, call: Call, f: FlavorRecord) -> dict[str, Any]:
+        view: dict[str, Any] = {"id": f.flavorid, "name": f.name,
+                                "links": common.links(call, "flavors", f.flavorid)}
+        if call.version >= V(2, 55):
+            view["description"] = f.description
+        return view
+
+    def _show(self, call: Call, f: FlavorRecord, specs: bool) -> dict[str, Any]:
+        view: dict[str, Any] = {
+            "id": f.flavorid,
+            "name": f.name,
+            "ram": f.memory_mb,
+            "disk": f.root_gb,
+            # NOTE: Nova shows a zero swap as "" until 2.75, and rxtx_factor 0 as "".
+            "swap": f.swap if call.version >= V(2, 75) else (f.swap or ""),
+            "OS-FLV-EXT-DATA:ephemeral": f.ephemeral_gb,
+            "OS-FLV-DISABLED:disabled": f.disabled,
+            "vcpus": f.vcpus,
+            "os-flavor-access:is_public": f.is_public,
+            "rxtx_factor": f.rxtx_factor or "",
+            "links": common.links(call, "flavors", f.flavorid),
+        }
+        if call.version >= V(2, 55):
+            view["description"] = f.description
+        if specs:
+            view["extra_specs"] = dict(f.extra_specs)
+        if call.version >= V(2, 102):
+            del view["OS-FLV-DISABLED:disabled"], view["rxtx_factor"]
+        return view
+
+    def _with_specs(self, call: Call) -> bool:
+        """Extra specs are embedded from 2.61 when the caller may read them."""
+        return call.version >= V(2, 61) and allowed(
+            common.context(call), "os_compute_api:os-flavor-extra-specs:index"
+        )
+
+    # -- flavors -------------------------------------------------------------------------
+
+    def _query(self, call: Call) -> FlavorQuery:
+        common.check_query(call, [(V(2, 1), _INDEX_QUERY), (V(2, 75), _INDEX_QUERY_V275),
+                                  (V(2, 102), _INDEX_QUERY_V2102)])
+        ctx = common.context(call)
+        limit, marker = common.limit_and_marker(call)
+        is_public: bool | None = True
+        raw_public = common.last_value(call, "is_public")
+        if ctx.is_admin and raw_public is not None:
+            lowered = raw_public.strip().lower()
+            if lowered == "none":
+                is_public = None
+            elif lowered in _TRUE | _FALSE:
+                is_public = lowered in _TRUE
+            else:
+                raise Fault(400, f"Invalid is_public filter [{raw_public}]")
+        minimums: dict[str, int | None] = {}
+        for param in ("minRam", "minDisk"):
+            raw = common.last_value(call, param)
+            try:
+                minimums[param] = int(raw) if raw is not None else None
+            except ValueError:
+                raise Fault(400, f"Invalid {param} filter [{raw}]") from None
+        return FlavorQuery(
+            is_public=is_public,
+            min_memory_mb=minimums["minRam"],
+            min_root_gb=minimums["minDisk"],
+            name=common.last_value(call, "name") if call.version >= V(2, 102) else None,
+            sort_key=common.last_value(call, "sort_key") or "flavorid",
+            sort_dir=common.last_value(call, "sort_dir") or "asc",
+            limit=limit,
+            marker=marker,
+        )
+
+    def _list(self, call: Call, collection: str, detail: bool) -> Response:
+        found = self.flavors.list_flavors(common.context(call), self._query(call))
+        specs = detail and self._with_specs(call)
+        items = [self._show(call, f, specs) if detail else self._basic(call, f) for f in found]
+        body: dict[str, Any] = {"flavors": items}
+        last = found[-1].flavorid if found else None
+        next_links = common.next_links(call, collection, len(found), last)
+        if next_links:
+            body["flavors_links"] = next_links
+        return json_response(body)
+
+    async def index(self, call: Call) -> Response:
+        return self._list(call, "flavors", detail=False)
+
+    async def detail(self, call: Call) -> Response:
+        return self._list(call, "flavors/detail", detail=True)
+
+    async def show(self, call: Call) -> Response:
+        common.check_query(call, [(V(2, 102), _NO_QUERY)])
+        flavor = self.flavors.get(common.context(call), call.params["flavor_id"])
+        return json_response({"flavor": self._show(call, flavor, self._with_specs(call))})
+
+    async def create(self, call: Call) -> Response:
+        schema = (_CREATE_V2102 if call.version >= V(2, 102)
+                  else _CREATE_V255 if call.version >= V(2, 55) else _CREATE)
+        validate_body(schema, call.body)
+        data = call.body["flavor"]
+        flavorid = data.get("id")
+        new = NewFlavor(
+            name=data["name"],
+            memory_mb=int(data["ram"]),
+            vcpus=int(data["vcpus"]),
+            root_gb=int(data["disk"]),
+            ephemeral_gb=int(data.get("OS-FLV-EXT-DATA:ephemeral", 0)),
+            swap=int(data.get("swap", 0)),
+            rxtx_factor=float(data.get("rxtx_factor", 1.0)),
+            is_public=_bool(data.get("os-flavor-access:is_public", True)),
+            flavorid=str(flavorid) if flavorid not in (None, "") else None,
+            description=data.get("description"),
+        )
+        flavor = self.flavors.create(common.context(call), new)
+        # NOTE: 200, not 201, as Nova answers.
+        return json_response({"flavor": self._show(call, flavor, self._with_specs(call))})
+
+    async def update(self, call: Call) -> Response:
+        validate_body(_UPDATE, call.body)
+        flavor = self.flavors.set_description(
+            common.context(call), call.params["flavor_id"], call.body["flavor"]["description"]
+        )
+        return json_response({"flavor": self._show(call, flavor, self._with_specs(call))})
+
+    async def delete(self, call: Call) -> Response:
+        self.flavors.delete(common.context(call), call.params["flavor_id"])
+        return empty_response(202)
+
+    # -- access --------------------------------------------------------------------------
+
+    @staticmethod
+    def _access_view(flavorid: str, projects: tuple[str, ...]) -> Response:
+        return json_response({"flavor_access": [
+            {"flavor_id": flavorid, "tenant_id": p} for p in projects
+        ]})
+
+    async def access_list(self, call: Call) -> Response:
+        common.check_query(call, [(V(2, 102), _NO_QUERY)])
+        flavorid = call.params["flavor_id"]
+        return self._access_view(flavorid,
+                                 self.flavors.access_list(common.context(call), flavorid))
+
+    async def action(self, call: Call) -> Response:
+        return await common.dispatch_action(call, {
+            "addTenantAccess": self._add_access,
+            "removeTenantAccess": self._remove_access,
+        })
+
+    async def _add_access(self, call: Call, _payload: Any) -> Response:
+        validate_body(_access_schema("addTenantAccess"), call.body)
+        flavorid = call.params["flavor_id"]
+        projects = self.flavors.add_access(
+            common.context(call), flavorid, call.body["addTenantAccess"]["tenant"],
+            refuse_public=call.version >= V(2, 7),
+        )
+        return self._access_view(flavorid, projects)
+
+    async def _remove_access(self, call: Call, _payload: Any) -> Response:
+        validate_body(_access_schema("removeTenantAccess"), call.body)
+        flavorid = call.params["flavor_id"]
+        projects = self.flavors.remove_access(
+            common.context(call), flavorid, call.body["removeTenantAccess"]["tenant"]
+        )
+        return self._access_view(flavorid, projects)
+
+    # -- extra specs ---------------------------------------------------------------------
+
+    @staticmethod
+    def _spec_values(specs: dict[str, Any]) -> dict[str, str]:
+        """Numbers are accepted and stored as strings, at most 255 characters."""
+        values: dict[str, str] = {}
+        for key, value in specs.items():
+            text = value if isinstance(value, str) else str(value)
+            if len(text) > 255:
+                raise Fault(400, "extra_specs value has a maximum of 255 characters.")
+            values[key] = text
+        return values
+
+    async def specs_index(self, call: Call) -> Response:
+        common.check_query(call, [(V(2, 102), _NO_QUERY)])
+        specs = self.flavors.extra_specs(common.context(call), call.params["flavor_id"])
+        return json_response({"extra_specs": specs})
+
+    async def specs_create(self, call: Call) -> Response:
+        validate_body(_SPECS_CREATE, call.body)
+        self.flavors.set_extra_specs(common.context(call), call.params["flavor_id"],
+                                     self._spec_values(call.body["extra_specs"]), "create")
+        return json_response(call.body)
+
+    async def specs_show(self, call: Call) -> Response:
+        common.check_query(call, [(V(2, 102), _NO_QUERY)])
+        key = call.params["key"]
+        value = self.flavors.extra_spec(common.context(call), call.params["flavor_id"], key)
+        return json_response({key: value})
+
+    async def specs_update(self, call: Call) -> Response:
+        validate_body(_SPECS_UPDATE, call.body)
+        if call.params["key"] not in call.body:
+            raise Fault(400, "Request body and URI mismatch")
+        self.flavors.set_extra_specs(common.context(call), call.params["flavor_id"],
+                                     self._spec_values(call.body), "update")
+        return json_response(call.body)
+
+    async def specs_delete(self, call: Call) -> Response:
+        self.flavors.delete_extra_spec(common.context(call), call.params["flavor_id"],
+                                       call.params["key"])
+        return empty_response(200)

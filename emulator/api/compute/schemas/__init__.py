@@ -1,0 +1,1 @@
+"""Request schemas shared by compute controllers (Nova's ``parameter_types``)."""

@@ -1,0 +1,59 @@
+"""Nova's default policy, as a table: rule name -> who passes.
+
+Role implication (admin => member => reader) is already in the caller's roles, since
+tokens carry the effective roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from emulator.context import RequestContext
+from emulator.errors import Forbidden
+
+Check = Callable[[RequestContext, str | None], bool]
+
+
+def _admin(ctx: RequestContext, _target: str | None) -> bool:
+    return ctx.is_admin
+
+
+def _any(_ctx: RequestContext, _target: str | None) -> bool:
+    return True
+
+
+def _project_role(role: str) -> Check:
+    def check(ctx: RequestContext, target: str | None) -> bool:
+        own = target is None or target == ctx.project_id
+        return ctx.is_admin or (role in ctx.roles and own)
+
+    return check
+
+
+ADMIN, ANY = _admin, _any
+READER, MEMBER = _project_role("reader"), _project_role("member")
+
+#: Rule name -> check (``nova/policies/*.py`` defaults).
+RULES: dict[str, Check] = {
+    "os_compute_api:os-flavor-manage:create": ADMIN,
+    "os_compute_api:os-flavor-manage:update": ADMIN,
+    "os_compute_api:os-flavor-manage:delete": ADMIN,
+    "os_compute_api:os-flavor-access": ADMIN,
+    "os_compute_api:os-flavor-access:add_tenant_access": ADMIN,
+    "os_compute_api:os-flavor-access:remove_tenant_access": ADMIN,
+    "os_compute_api:os-flavor-extra-specs:index": READER,
+    "os_compute_api:os-flavor-extra-specs:show": READER,
+    "os_compute_api:os-flavor-extra-specs:create": ADMIN,
+    "os_compute_api:os-flavor-extra-specs:update": ADMIN,
+    "os_compute_api:os-flavor-extra-specs:delete": ADMIN,
+}
+
+
+def allowed(ctx: RequestContext, rule: str, target_project: str | None = None) -> bool:
+    return RULES[rule](ctx, target_project)
+
+
+def authorize(ctx: RequestContext, rule: str, target_project: str | None = None) -> None:
+    """Raise ``Forbidden`` with Nova's message unless ``ctx`` passes ``rule``."""
+    if not allowed(ctx, rule, target_project):
+        raise Forbidden(f"Policy doesn't allow {rule} to be performed.")
