@@ -10,7 +10,7 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -89,6 +89,19 @@ class TokenInfo:
 class IssuedToken:
     token: str
     info: TokenInfo
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One (possibly implied) role assignment of a user on a project, with names."""
+
+    user: User
+    user_domain_name: str
+    project: Project
+    project_domain_name: str
+    role: Role
+    #: The role this one is implied by, for an implied (effective) assignment.
+    prior_role_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -221,13 +234,18 @@ class IdentityService:
             all_methods = list(methods)
             if "token" in methods:
                 assert token is not None
-                parent = self._valid_token_row(s, token, now)
+                try:
+                    parent = self._valid_token_row(s, token, now)
+                except NotAuthenticated:
+                    # Keystone validates the token of the ``token`` method like any
+                    # subject token: TokenNotFound, a 404, not a 401.
+                    raise NotFound(f"Could not find token: {token}.") from None
                 user_row = s.get(User, parent.user_id)
                 expires_at = parent.expires_at
                 parent_audit = parent.parent_audit_id or parent.audit_id
                 all_methods = list(dict.fromkeys(["token", *parent.methods.split(",")]))
             else:
-                assert user is not None and password is not None
+                assert user is not None
                 user_row = self._user_for_password(s, user, password)
             if user_row is None or not user_row.enabled:
                 raise NotAuthenticated(AUTH_FAILED)
@@ -255,14 +273,16 @@ class IdentityService:
             s.flush()
             return IssuedToken(token=secret, info=self._info(s, row))
 
-    def _user_for_password(self, s: Session, sel: UserSelector, password: str) -> User | None:
+    def _user_for_password(
+        self, s: Session, sel: UserSelector, password: str | None
+    ) -> User | None:
         if sel.id is not None:
             user = s.get(User, sel.id)
         else:
             assert sel.name is not None
             domain = self._resolve_domain(s, sel.domain_id, sel.domain_name)
             user = self._find_user(s, sel.name, domain.id)
-        if user is None or not verify_password(password, user.password_hash):
+        if user is None or password is None or not verify_password(password, user.password_hash):
             raise NotAuthenticated(AUTH_FAILED)
         return user
 
@@ -323,21 +343,28 @@ class IdentityService:
             raise NotFound(f"Could not find token: {token}.") from None
 
     def revoke(self, token: str) -> None:
-        """Revoke ``token`` and every token rescoped from it (they share its audit chain)."""
+        """Revoke ``token`` alone, as ``DELETE /v3/auth/tokens`` does in Keystone.
+
+        Keystone revokes by the token's own audit id (``revoke_chain=False``), so tokens
+        rescoped from it (which carry it as their audit chain id) stay valid.
+        """
         with self.db.session() as s:
             try:
                 row = self._valid_token_row(s, token, utcnow())
             except NotAuthenticated:
                 raise NotFound(f"Could not find token: {token}.") from None
-            stmt = select(Token).where(
-                (col(Token.audit_id) == row.audit_id)
-                | (col(Token.parent_audit_id) == row.audit_id)
-            )
-            for other in s.exec(stmt).all():
-                other.revoked = True
-                s.add(other)
+            row.revoked = True
+            s.add(row)
+
+    @staticmethod
+    def _revoke_user_tokens(s: Session, user_id: str) -> None:
+        """Keystone's revocation event for a user: every token issued so far is invalid."""
+        for row in s.exec(select(Token).where(Token.user_id == user_id)).all():
+            row.revoked = True
+            s.add(row)
 
     def project_exists(self, project_id: str) -> bool:
+        """Whether a project with this id exists (compute checks tenants it is told of)."""
         with self.db.session() as s:
             return s.get(Project, project_id) is not None
 
@@ -429,6 +456,13 @@ class IdentityService:
                 row = s.get(model, row_id)
                 if row is None:
                     raise NotFound(f"Could not find {kind}: {row_id}.")
+                if model is User and (
+                    changes.get("password") is not None
+                    or (changes.get("enabled") is False and row.enabled)
+                ):
+                    # Keystone persists a revocation event for the user when its password
+                    # changes or it is disabled: re-enabling it does not revive old tokens.
+                    self._revoke_user_tokens(s, row_id)
                 if "password" in changes:
                     row.password_hash = hash_password(changes.pop("password"))
                 for name, value in changes.items():
@@ -444,41 +478,67 @@ class IdentityService:
             ) from None
 
     def delete_domain(self, domain_id: str) -> None:
+        """Delete a disabled domain and, as Keystone does, every project and user in it."""
         with self.db.session() as s:
             domain = s.get(Domain, domain_id)
             if domain is None:
                 raise NotFound(f"Could not find domain: {domain_id}.")
             if domain.enabled:
-                raise InvalidInput(
+                raise Forbidden(
                     "Cannot delete a domain that is enabled, please disable it first."
                 )
             if domain_id == DEFAULT_DOMAIN_ID:
+                # NOTE: Keystone would allow it; the seeded accounts live there.
                 raise Forbidden("You are not authorized to delete the default domain.")
-            for model in (User, Project):
-                if s.exec(select(model).where(model.domain_id == domain_id)).first():
-                    raise Conflict("Cannot delete a domain that still owns users or projects.")
+            projects = s.exec(select(Project).where(Project.domain_id == domain_id)).all()
+            users = s.exec(select(User).where(User.domain_id == domain_id)).all()
+            for project in projects:
+                self._delete_project_rows(s, project)
+            for user in users:
+                self._delete_assignments(s, col(RoleAssignment.user_id) == user.id)
+                s.delete(user)
+            s.flush()
             s.delete(domain)
 
     def delete_project(self, project_id: str) -> None:
-        self._delete_with_assignments(Project, project_id, "project", RoleAssignment.project_id)
+        with self.db.session() as s:
+            project = s.get(Project, project_id)
+            if project is None:
+                raise NotFound(f"Could not find project: {project_id}.")
+            self._delete_project_rows(s, project)
+
+    def _delete_project_rows(self, s: Session, project: Project) -> None:
+        """Delete ``project``, its assignments, and unset it as anyone's default project."""
+        self._delete_assignments(s, col(RoleAssignment.project_id) == project.id)
+        for user in s.exec(select(User).where(User.default_project_id == project.id)).all():
+            user.default_project_id = None
+            s.add(user)
+        s.flush()
+        s.delete(project)
+        s.flush()
 
     def delete_user(self, user_id: str) -> None:
-        self._delete_with_assignments(User, user_id, "user", RoleAssignment.user_id)
+        with self.db.session() as s:
+            user = s.get(User, user_id)
+            if user is None:
+                raise NotFound(f"Could not find user: {user_id}.")
+            self._delete_assignments(s, col(RoleAssignment.user_id) == user_id)
+            self._revoke_user_tokens(s, user_id)
+            s.delete(user)
 
     def delete_role(self, role_id: str) -> None:
-        self._delete_with_assignments(Role, role_id, "role", RoleAssignment.role_id)
-
-    def _delete_with_assignments(
-        self, model: type[Any], row_id: str, kind: str, column: Any
-    ) -> None:
         with self.db.session() as s:
-            row = s.get(model, row_id)
-            if row is None:
-                raise NotFound(f"Could not find {kind}: {row_id}.")
-            for assignment in s.exec(select(RoleAssignment).where(column == row_id)).all():
-                s.delete(assignment)
-            s.flush()
-            s.delete(row)
+            role = s.get(Role, role_id)
+            if role is None:
+                raise NotFound(f"Could not find role: {role_id}.")
+            self._delete_assignments(s, col(RoleAssignment.role_id) == role_id)
+            s.delete(role)
+
+    @staticmethod
+    def _delete_assignments(s: Session, condition: Any) -> None:
+        for assignment in s.exec(select(RoleAssignment).where(condition)).all():
+            s.delete(assignment)
+        s.flush()
 
     # -- role assignments ----------------------------------------------------------------
 
@@ -531,12 +591,16 @@ class IdentityService:
         project_id: str | None = None,
         role_id: str | None = None,
         effective: bool = False,
-    ) -> list[tuple[RoleAssignment, Role, User, Project]]:
-        """Role assignments matching the filters; ``effective`` adds the implied roles."""
+    ) -> list[Assignment]:
+        """Role assignments matching the filters; ``effective`` adds the implied roles.
+
+        An implied assignment names the role it was implied by (``prior_role_id``), as
+        Keystone's ``indirect.role_id`` does; the role filter applies after expansion.
+        """
         with self.db.session() as s:
             stmt = (
-                select(RoleAssignment, Role, User, Project)
-                .join(Role, col(Role.id) == col(RoleAssignment.role_id))
+                select(Role, User, Project)
+                .join(RoleAssignment, col(Role.id) == col(RoleAssignment.role_id))
                 .join(User, col(User.id) == col(RoleAssignment.user_id))
                 .join(Project, col(Project.id) == col(RoleAssignment.project_id))
             )
@@ -544,22 +608,30 @@ class IdentityService:
                 stmt = stmt.where(RoleAssignment.user_id == user_id)
             if project_id is not None:
                 stmt = stmt.where(RoleAssignment.project_id == project_id)
-            Row = tuple[RoleAssignment, Role, User, Project]
-            rows: list[Row] = [(a, r, u, p) for a, r, u, p in s.exec(stmt).all()]
+            domains = {d.id: d.name for d in s.exec(select(Domain)).all()}
+            rows = [
+                Assignment(user=u, user_domain_name=domains.get(u.domain_id, u.domain_id),
+                           project=p, project_domain_name=domains.get(p.domain_id, p.domain_id),
+                           role=r)
+                for r, u, p in s.exec(stmt).all()
+            ]
             if effective:
                 roles_by_name = {r.name: r for r in s.exec(select(Role)).all()}
-                seen = {(a.user_id, a.project_id, a.role_id) for a, *_ in rows}
-                for assignment, role, user, project in list(rows):
-                    for name in expand_implied([role.name]) - {role.name}:
+                seen = {(a.user.id, a.project.id, a.role.id) for a in rows}
+                todo = list(rows)
+                while todo:
+                    prior = todo.pop(0)
+                    for name in IMPLIED_ROLES.get(prior.role.name, ()):
                         implied = roles_by_name.get(name)
                         if implied is None:
                             continue
-                        key = (assignment.user_id, assignment.project_id, implied.id)
-                        if key not in seen:
-                            seen.add(key)
-                            rows.append((RoleAssignment(user_id=user.id, project_id=project.id,
-                                                        role_id=implied.id), implied, user,
-                                         project))
+                        key = (prior.user.id, prior.project.id, implied.id)
+                        if key in seen:
+                            continue
+                        seen.add(key)
+                        row = replace(prior, role=implied, prior_role_id=prior.role.id)
+                        rows.append(row)
+                        todo.append(row)
             if role_id is not None:
-                rows = [r for r in rows if r[1].id == role_id]
+                rows = [a for a in rows if a.role.id == role_id]
             return rows
