@@ -13,12 +13,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backends.simulated import SimulatedBackend
 from emulator import __version__
 from emulator.api.compute import ComputeAPI
+from emulator.api.compute.availability_zones import AvailabilityZonesController
+from emulator.api.compute.flavors import FlavorsController
+from emulator.api.compute.routes import Controllers
 from emulator.api.identity import IdentityAPI
 from emulator.api.routing import base_url, json_response
 from emulator.api.service import Service
 from emulator.compute.flavors import FlavorService
+from emulator.compute.zones import ZoneService
 from emulator.config import Config
 from emulator.db import Database
 from emulator.identity.service import IdentityService
@@ -103,14 +108,20 @@ class Emulator:
             self.db, timedelta(seconds=config.identity.token_ttl_seconds)
         )
         self.identity.seed(config.accounts)
+        self.backend = SimulatedBackend()
         self.flavors = FlavorService(self.db, project_exists=self.identity.project_exists)
         self.flavors.seed()
+        self.zones = ZoneService(self.backend)
+        controllers = Controllers(
+            flavors=FlavorsController(self.flavors),
+            zones=AvailabilityZonesController(self.zones),
+        )
         public_url = config.public_url
         catalog = build_catalog(public_url, config.identity.region)
         max_body = config.server.max_request_body_bytes
         self.services: list[Service] = [
             IdentityAPI(self.identity, public_url, max_body, catalog=lambda: catalog),
-            ComputeAPI(self.identity, public_url, max_body, flavors=self.flavors),
+            ComputeAPI(self.identity, public_url, max_body, controllers),
         ]
 
     def _service_for(self, path: str) -> tuple[Service, str] | None:

@@ -30,11 +30,19 @@ def _project_role(role: str) -> Check:
     return check
 
 
+def _same_user(ctx: RequestContext, target: str | None) -> bool:
+    """Key pairs: the target is the owning *user* id, not a project."""
+    return ctx.is_admin or target is None or target == ctx.user_id
+
+
 ADMIN, ANY = _admin, _any
 READER, MEMBER = _project_role("reader"), _project_role("member")
+KP_OWNER = _same_user
 
 #: Rule name -> check (``nova/policies/*.py`` defaults).
 RULES: dict[str, Check] = {
+    "os_compute_api:os-availability-zone:list": ANY,
+    "os_compute_api:os-availability-zone:detail": ADMIN,
     "os_compute_api:os-flavor-manage:create": ADMIN,
     "os_compute_api:os-flavor-manage:update": ADMIN,
     "os_compute_api:os-flavor-manage:delete": ADMIN,
@@ -46,6 +54,10 @@ RULES: dict[str, Check] = {
     "os_compute_api:os-flavor-extra-specs:create": ADMIN,
     "os_compute_api:os-flavor-extra-specs:update": ADMIN,
     "os_compute_api:os-flavor-extra-specs:delete": ADMIN,
+    "os_compute_api:os-keypairs:index": KP_OWNER,
+    "os_compute_api:os-keypairs:create": KP_OWNER,
+    "os_compute_api:os-keypairs:show": KP_OWNER,
+    "os_compute_api:os-keypairs:delete": KP_OWNER,
 }
 
 

@@ -13,7 +13,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator.api.compute import versions
-from emulator.api.compute.flavors import FlavorsController
 from emulator.api.compute.routes import Controllers, route_list
 from emulator.api.faults import Fault, render_nova
 from emulator.api.microversion import (
@@ -24,7 +23,6 @@ from emulator.api.microversion import (
 )
 from emulator.api.routing import Call, Route
 from emulator.api.service import Service
-from emulator.compute.flavors import FlavorService
 from emulator.identity.service import IdentityService, TokenInfo
 
 API_PREFIX = "/v2.1"
@@ -34,9 +32,9 @@ class ComputeAPI(Service):
     prefix = "/compute"
 
     def __init__(
-        self, identity: IdentityService, public_url: str, max_body: int, flavors: FlavorService
+        self, identity: IdentityService, public_url: str, max_body: int, controllers: Controllers
     ) -> None:
-        self.controllers = Controllers(flavors=FlavorsController(flavors))
+        self.controllers = controllers
         super().__init__(identity, public_url, max_body)
 
     def routes(self) -> list[Route]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emulator.api.compute.availability_zones import AvailabilityZonesController
 from emulator.api.compute.common import V
 from emulator.api.compute.flavors import FlavorsController
 from emulator.api.routing import Route
@@ -16,12 +17,17 @@ from emulator.api.routing import Route
 
 @dataclass(frozen=True)
 class Controllers:
+    """One controller per compute resource; ``emulator.api.app`` builds them."""
+
     flavors: FlavorsController
+    zones: AvailabilityZonesController
 
 
 def route_list(c: Controllers) -> list[Route]:
-    fl = c.flavors
+    fl, az = c.flavors, c.zones
     return [
+        Route("GET", "/os-availability-zone", az.index),
+        Route("GET", "/os-availability-zone/detail", az.detail),
         Route("GET", "/flavors", fl.index),
         Route("POST", "/flavors", fl.create),
         Route("GET", "/flavors/detail", fl.detail),

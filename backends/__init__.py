@@ -1,0 +1,1 @@
+"""Backends: where instances really live. ``base`` is the seam; never imports ``emulator``."""

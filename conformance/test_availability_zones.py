@@ -1,0 +1,59 @@
+"""Availability zones: the public list, the admin detail, Nova's envelope names."""
+
+from __future__ import annotations
+
+import pytest
+from tempest.lib.api_schema.response.compute.v2_1 import availability_zone as az_schema
+
+from conformance.client import ApiSession
+from conformance.schemas import validate
+
+
+@pytest.mark.parametrize("version", [None, "2.1", "latest"])
+def test_member_lists_zones(member: ApiSession, version: str | None) -> None:
+    response = member.compute("GET", "/os-availability-zone", version=version)
+    body = validate(response, az_schema.list_availability_zone_list)
+    zones = body["availabilityZoneInfo"]
+    assert zones, "at least one zone"
+    names = [z["zoneName"] for z in zones]
+    assert len(names) == len(set(names))
+    assert "internal" not in names
+    for zone in zones:
+        assert zone["hosts"] is None
+        assert isinstance(zone["zoneState"]["available"], bool)
+
+
+@pytest.mark.emulator_only
+def test_default_simulated_cloud_has_two_zones(member: ApiSession) -> None:
+    body = member.compute("GET", "/os-availability-zone").json()
+    assert len(body["availabilityZoneInfo"]) >= 2
+
+
+def test_admin_detail_lists_hosts_and_services(admin: ApiSession) -> None:
+    response = admin.compute("GET", "/os-availability-zone/detail")
+    body = validate(response, az_schema.list_availability_zone_list_detail)
+    zones = {z["zoneName"]: z for z in body["availabilityZoneInfo"]}
+    assert "internal" in zones
+    compute_zones = [z for name, z in zones.items() if name != "internal"]
+    assert compute_zones
+    for zone in compute_zones:
+        if zone["zoneState"]["available"]:
+            for services in zone["hosts"].values():
+                assert "nova-compute" in services
+
+
+def test_member_cannot_see_detail(member: ApiSession) -> None:
+    response = member.compute("GET", "/os-availability-zone/detail")
+    assert response.status_code == 403
+    assert response.json()["forbidden"]["message"] == (
+        "Policy doesn't allow os_compute_api:os-availability-zone:detail to be performed.")
+
+
+def test_unknown_query_ignored_before_2_102(member: ApiSession) -> None:
+    ok = member.compute("GET", "/os-availability-zone", params={"x": "1"}, version="2.85")
+    assert ok.status_code == 200
+
+
+def test_openstacksdk_lists_zones(conn: object) -> None:
+    zones = list(conn.compute.availability_zones())  # type: ignore[attr-defined]
+    assert zones and all(z.name for z in zones)
