@@ -1,0 +1,69 @@
+"""Benchmarks run against a real emulator process over loopback HTTP.
+
+Machines here are noisy, so every benchmark also times an in-run reference and records
+the ratio (``extra_info``); the ratio is the figure to compare between runs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from conformance.client import ApiSession
+from conformance.conftest import seeded_accounts
+from conformance.process import EmulatorProcess
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorProcess]:
+    with EmulatorProcess() as process:
+        yield process
+
+
+@pytest.fixture(scope="session")
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=30.0) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def member(emulator: EmulatorProcess, http: httpx.Client) -> ApiSession:
+    return ApiSession(seeded_accounts(emulator.url)["member"], http)
+
+
+#: Ratios recorded by this run, printed at the end: name -> (ratio, reference).
+RATIOS: dict[str, tuple[float, str]] = {}
+
+
+def record_ratio(benchmark: Any, reference_seconds: float, reference: str) -> float:
+    """Store the benchmark's median over ``reference_seconds`` in its extra_info and here."""
+    ratio = benchmark.stats.stats.median / reference_seconds
+    benchmark.extra_info["reference"] = reference
+    benchmark.extra_info["ratio_to_reference"] = round(ratio, 2)
+    RATIOS[benchmark.name] = (ratio, reference)
+    return float(ratio)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not RATIOS:
+        return
+    terminalreporter.section("ratios to in-run references (compare these between runs)")
+    for name, (ratio, reference) in sorted(RATIOS.items()):
+        terminalreporter.write_line(f"{name}: {ratio:.2f} x {reference}")
+
+
+def reference_median(fn: Callable[[], object], rounds: int = 200) -> float:
+    """Median seconds per call of ``fn`` (after a short warm-up)."""
+    for _ in range(10):
+        fn()
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
