@@ -11,6 +11,7 @@ from tempest.lib.api_schema.response.compute.v2_1 import flavors_access as acces
 from tempest.lib.api_schema.response.compute.v2_1 import flavors_extra_specs as specs_schema
 from tempest.lib.services.compute.flavors_client import FlavorsClient
 
+from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
 from conformance.schemas import for_version, validate
 
@@ -330,3 +331,31 @@ def test_openstacksdk_flavors(conn: Any) -> None:
     assert "m1.tiny" in names
     tiny = conn.compute.find_flavor("m1.tiny")
     assert tiny is not None and tiny.ram == 512 and tiny.vcpus == 1
+
+
+def test_openstack_cli_flavors(admin: ApiSession, member: ApiSession) -> None:
+    listed = openstack_json(member.account, "flavor", "list")
+    assert "m1.tiny" in {f["Name"] for f in listed}
+    shown = openstack_json(member.account, "flavor", "show", "m1.tiny")
+    assert shown["ram"] == 512 and shown["vcpus"] == 1
+
+    name = f"conf-cli-{uuid.uuid4().hex[:8]}"
+    created = openstack_json(admin.account, "flavor", "create", "--ram", "128", "--disk", "1",
+                             "--vcpus", "1", "--private", "--description", "cli made", name)
+    assert created["name"] == name and created["os-flavor-access:is_public"] is False
+    try:
+        done = run_openstack(admin.account, "flavor", "set", "--property", "hw:cpu_policy=shared",
+                             "--project", member.account.project_name, name)
+        assert done.returncode == 0, done.stderr
+        shown = openstack_json(admin.account, "flavor", "show", name)
+        assert shown["properties"] == {"hw:cpu_policy": "shared"}
+        assert shown["description"] == "cli made"
+        assert openstack_json(member.account, "flavor", "show", name)["name"] == name
+        denied = run_openstack(member.account, "flavor", "delete", name)
+        assert denied.returncode != 0 and "403" in denied.stderr
+        assert "os-flavor-manage:delete" in denied.stderr
+    finally:
+        deleted = run_openstack(admin.account, "flavor", "delete", name)
+    assert deleted.returncode == 0, deleted.stderr
+    missing = run_openstack(admin.account, "flavor", "show", name)
+    assert missing.returncode != 0
