@@ -359,3 +359,13 @@ def test_openstack_cli_flavors(admin: ApiSession, member: ApiSession) -> None:
     assert deleted.returncode == 0, deleted.stderr
     missing = run_openstack(admin.account, "flavor", "show", name)
     assert missing.returncode != 0
+
+
+def test_unknown_resource_is_404_not_a_project_mismatch(member: ApiSession) -> None:
+    """A first segment is a project id only when the rest of the path is a real route."""
+    response = member.compute("GET", "/os-no-such-thing/whatever")
+    assert response.status_code == 404
+    assert response.json() == {
+        "itemNotFound": {"code": 404, "message": "The resource could not be found."}}
+    nested = member.compute("GET", f"/{member.project_id}/os-no-such-thing")
+    assert nested.status_code == 404

@@ -43,11 +43,6 @@ class ComputeAPI(Service):
     def render_fault(self, fault: Fault) -> Response:
         return render_nova(fault)
 
-    @property
-    def collections(self) -> frozenset[str]:
-        """First path segments of our routes: anything else first is a project id."""
-        return frozenset(r.template.split("/")[1] for r in self.table.routes)
-
     async def dispatch(self, request: Request, subpath: str) -> Response:
         if subpath in ("", "/"):
             return versions.list_versions(request, self.prefix)
@@ -79,32 +74,38 @@ class ComputeAPI(Service):
             response.headers.append(name, value)
         return response
 
+    def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        try:
+            return self.table.match(method, path)
+        except Fault as fault:
+            # NOTE: Nova's router answers a known path with another method with a plain 404.
+            if fault.status == 405:
+                raise Fault(404) from None
+            raise
+
     async def _versioned(
         self, request: Request, path: str, auth: TokenInfo, version: APIVersion
     ) -> Response:
+        """Route ``path``; a leading segment that only matches as a project id is one."""
         url_project_id: str | None = None
-        segments = path.split("/")
-        if len(segments) > 1 and segments[1] and segments[1] not in self.collections:
-            url_project_id = segments[1]
-            path = "/" + "/".join(segments[2:]) if len(segments) > 2 else ""
-            if path == "":
-                raise Fault(404)
-            if path == "/":
-                return versions.show_v21(request, self.prefix)
+        try:
+            route, params = self._match(request.method, path)
+        except Fault:
+            segments = path.split("/")
+            if len(segments) < 3 or not segments[1]:
+                raise
+            url_project_id, rest = segments[1], "/" + "/".join(segments[2:])
+            if rest != "/":
+                route, params = self._match(request.method, rest)
             context_project = auth.project.id if auth.project else None
             if url_project_id != context_project:
                 raise Fault(
                     400,
                     f"Malformed request URL: URL's project_id '{url_project_id}' doesn't "
                     f"match Context's project_id '{context_project}'",
-                )
-        try:
-            route, params = self.table.match(request.method, path)
-        except Fault as fault:
-            # NOTE: Nova's router answers a known path with another method with a plain 404.
-            if fault.status == 405:
-                raise Fault(404) from None
-            raise
+                ) from None
+            if rest == "/":
+                return versions.show_v21(request, self.prefix)
         if not route.allows(version):
             raise Fault(404)
         call = Call(request=request, params=params, auth=auth, version=version,
