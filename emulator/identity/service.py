@@ -122,6 +122,25 @@ class ProjectSelector:
     domain_name: str | None = None
 
 
+def _duplicate(row: SQLModel) -> str:
+    """The details of Keystone's 409 for a duplicate ``row`` (a sentence, with its dot).
+
+    Projects and domains (projects acting as domains) have their own words in
+    keystone.resource.core; users and roles get keystone.common.sql's generic ones.
+    """
+    name = getattr(row, "name", "")
+    if isinstance(row, Domain):
+        return ("it is not permitted to have two projects acting as domains with the same "
+                f"name: {name}.")
+    if isinstance(row, Project):
+        return ("it is not permitted to have two projects with either the same name or same "
+                f"id in the same domain: name is {name}, project id {row.id}.")
+    domain_id = getattr(row, "domain_id", None)
+    if domain_id:
+        return f"Duplicate entry found with name {name} at domain ID {domain_id}."
+    return f"Duplicate entry found with name {name}."
+
+
 def expand_implied(names: Iterable[str]) -> set[str]:
     """The role names ``names`` grant once implied roles are followed."""
     result: set[str] = set()
@@ -278,6 +297,8 @@ class IdentityService:
     ) -> User | None:
         if sel.id is not None:
             user = s.get(User, sel.id)
+            if user is not None:
+                self._resolve_domain(s, user.domain_id, None)  # its domain must be enabled
         else:
             assert sel.name is not None
             domain = self._resolve_domain(s, sel.domain_id, sel.domain_name)
@@ -289,6 +310,8 @@ class IdentityService:
     def _project_for_scope(self, s: Session, sel: ProjectSelector) -> Project:
         if sel.id is not None:
             project = s.get(Project, sel.id)
+            if project is not None:
+                self._resolve_domain(s, project.domain_id, None)
         else:
             assert sel.name is not None
             domain = self._resolve_domain(s, sel.domain_id, sel.domain_name)
@@ -304,16 +327,19 @@ class IdentityService:
         return row
 
     def _info(self, s: Session, row: Token) -> TokenInfo:
-        """Re-derive what ``row`` grants now; a vanished user or project invalidates it."""
+        """Re-derive what ``row`` grants now; a vanished or disabled user, project or
+        domain invalidates it (Keystone's checks when it validates a token)."""
         user = s.get(User, row.user_id)
         if user is None or not user.enabled:
             raise NotAuthenticated(AUTH_FAILED)
+        self._resolve_domain(s, user.domain_id, None)
         project_ref: NamedRef | None = None
         roles: tuple[RoleRef, ...] = ()
         if row.project_id is not None:
             project = s.get(Project, row.project_id)
             if project is None or not project.enabled:
                 raise NotAuthenticated(AUTH_FAILED)
+            self._resolve_domain(s, project.domain_id, None)
             roles = self._roles_on(s, user.id, project.id)
             if not roles:
                 raise NotAuthenticated(AUTH_FAILED)
@@ -403,7 +429,7 @@ class IdentityService:
 
     def create_domain(self, name: str, description: str, enabled: bool) -> Domain:
         row = Domain(id=new_id(), name=name, description=description, enabled=enabled)
-        return self._insert(row, "domain", f"Duplicate entry found with name {name}.")
+        return self._insert(row, "project", _duplicate(row))
 
     def create_project(
         self, name: str, domain_id: str, description: str, enabled: bool
@@ -411,10 +437,7 @@ class IdentityService:
         self.get_row(Domain, domain_id, "domain")
         row = Project(id=new_id(), name=name, domain_id=domain_id, description=description,
                       enabled=enabled)
-        return self._insert(
-            row, "project",
-            f"Duplicate entry found with name {name} at domain ID {domain_id}.",
-        )
+        return self._insert(row, "project", _duplicate(row))
 
     def create_user(
         self,
@@ -427,20 +450,27 @@ class IdentityService:
         description: str,
     ) -> User:
         self.get_row(Domain, domain_id, "domain")
-        if default_project_id is not None:
-            self.get_row(Project, default_project_id, "project")
+        self.check_default_project(default_project_id)
         # A user without a password cannot authenticate: store an unusable hash.
         stored = hash_password(password) if password is not None else "disabled$"
         row = User(id=new_id(), name=name, domain_id=domain_id, password_hash=stored,
                    enabled=enabled, default_project_id=default_project_id, email=email,
                    description=description)
-        return self._insert(
-            row, "user", f"Duplicate entry found with name {name} at domain ID {domain_id}."
-        )
+        return self._insert(row, "user", _duplicate(row))
+
+    def check_default_project(self, project_id: str | None) -> None:
+        """Keystone accepts an unknown default project (for backward compatibility) but
+        not a domain's id."""
+        if project_id:
+            with self.db.session() as s:
+                if s.get(Domain, project_id) is not None:
+                    raise InvalidInput(
+                        f"User's default project ID cannot be a domain ID: {project_id}"
+                    )
 
     def create_role(self, name: str, description: str) -> Role:
         row = Role(id=new_id(), name=name, description=description)
-        return self._insert(row, "role", f"Duplicate entry found with name {name}.")
+        return self._insert(row, "role", _duplicate(row))
 
     def _insert(self, row: _Row, kind: str, duplicate: str) -> _Row:
         try:
@@ -471,10 +501,18 @@ class IdentityService:
                 s.flush()
                 return row
         except IntegrityError:
+            # Keystone words the conflict of an update like that of a create, except that
+            # a user's update carries no domain_id (keystone.common.sql.handle_conflicts).
             name = changes.get("name", "")
+            if model is Domain:
+                details = _duplicate(Domain(id=row_id, name=name))
+            elif model is Project:
+                details = _duplicate(Project(id=row_id, name=name, domain_id=""))
+            else:
+                details = f"Duplicate entry found with name {name}."
+            stored_as = "user" if model is User else "role" if model is Role else "project"
             raise Conflict(
-                f"Conflict occurred attempting to store {kind} - "
-                f"Duplicate entry found with name {name}."
+                f"Conflict occurred attempting to store {stored_as} - {details}"
             ) from None
 
     def delete_domain(self, domain_id: str) -> None:
