@@ -1,16 +1,35 @@
 """The backend seam: what the compute domain asks of a hypervisor backend.
 
-Contract (the simulated and QEMU backends both meet it):
+This docstring is the contract; the simulated and the QEMU backends both meet it.
 
-- Vocabulary is Nova's virt driver's: an *instance* lives on a *host*; hosts are grouped
-  in availability zones and report their capacity as inventories.
-- ``hosts()`` is cheap and may be called often; it reflects the backend's current view.
-- Every failure a backend reports is a ``BackendError`` subclass; nothing else escapes.
+Vocabulary is Nova's virt driver's: an *instance* lives on a *host*; hosts are grouped in
+availability zones and report their capacity. The domain above the seam owns every
+vm_state/task_state decision (which operation is allowed when, what the API shows); a
+backend only carries an operation out, decides *when* it completes, and reports the
+instance's power state.
+
+Rules every backend follows:
+
+- ``hosts()`` is cheap and synchronous; it reflects the backend's current view.
+- Every verb is a coroutine that returns when the operation has completed on the
+  hypervisor (``spawn`` returns once the guest runs; ``destroy`` once nothing is left).
+  The domain awaits verbs outside any database transaction, in a background task, so a
+  verb may take as long as the operation takes.
+- Verbs are idempotent where Nova's are: ``destroy`` of an instance the backend does not
+  know succeeds; ``spawn`` of an instance that already runs raises ``InstanceExists``.
+- Every failure is a ``BackendError`` subclass; nothing else escapes a verb. The domain
+  turns a failed build into an ERROR server whose ``fault`` carries the error's message.
+- ``recover`` is called once at start-up with every instance the database says should
+  exist on this backend, with its last recorded power state: the backend re-adopts what
+  still exists and reports each instance's actual power state (``NOSTATE`` for an
+  instance it cannot find; a backend that keeps nothing across restarts adopts the
+  recorded state).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Protocol
 
@@ -34,8 +53,16 @@ class InstanceNotFound(BackendError):
     """The backend has no such instance."""
 
 
+class InstanceExists(BackendError):
+    """The instance is already there (a second ``spawn``)."""
+
+
 class HostUnavailable(BackendError):
     """The host cannot take the operation (down, disabled or gone)."""
+
+
+class SpawnFailed(BackendError):
+    """The guest could not be started."""
 
 
 @dataclass(frozen=True)
@@ -55,11 +82,57 @@ class HostInfo:
     up: bool = True
 
 
+@dataclass(frozen=True)
+class InstanceSpec:
+    """Everything a backend needs to know to run one instance."""
+
+    uuid: str
+    name: str
+    hostname: str
+    host: str
+    project_id: str
+    vcpus: int
+    memory_mb: int
+    root_gb: int
+    ephemeral_gb: int = 0
+    swap_mb: int = 0
+    image_id: str | None = None
+    user_data: bytes | None = None
+    key_data: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    config_drive: bool = False
+
+
+@dataclass(frozen=True)
+class InstanceInfo:
+    """What a backend reports about a running (or stopped) instance."""
+
+    power_state: PowerState
+
+
 class ComputeBackend(Protocol):
-    """What the compute domain needs of a backend (grows with the lifecycle verbs)."""
+    """A hypervisor backend (see the module docstring for the contract)."""
 
     name: str
 
     def hosts(self) -> list[HostInfo]:
         """Every compute host this backend offers, in a stable order."""
+        ...
+
+    async def spawn(self, instance: InstanceSpec) -> None:
+        """Create and start the guest on ``instance.host``; return once it runs."""
+        ...
+
+    async def destroy(self, instance: InstanceSpec) -> None:
+        """Stop the guest and remove everything it had; unknown instances are fine."""
+        ...
+
+    async def get_info(self, instance: InstanceSpec) -> InstanceInfo:
+        """The instance's current power state; ``InstanceNotFound`` if it is gone."""
+        ...
+
+    async def recover(
+        self, instances: Sequence[tuple[InstanceSpec, PowerState]]
+    ) -> dict[str, PowerState]:
+        """Re-adopt ``instances`` (with their recorded power states); actual states by uuid."""
         ...

@@ -10,7 +10,6 @@ import httpx
 from benchmarks.conftest import record_ratio, reference_median
 from conformance.client import ApiSession
 
-
 REFERENCE = "GET /compute/ (versions document, no token)"
 
 

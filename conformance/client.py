@@ -129,7 +129,7 @@ class ApiSession:
         method: str,
         url: str,
         *,
-        token: str | None | bool = True,
+        token: str | bool | None = True,
         version: str | None = None,
         standard_header: bool = False,
         headers: dict[str, str] | None = None,

@@ -369,3 +369,30 @@ def test_unknown_resource_is_404_not_a_project_mismatch(member: ApiSession) -> N
         "itemNotFound": {"code": 404, "message": "The resource could not be found."}}
     nested = member.compute("GET", f"/{member.project_id}/os-no-such-thing")
     assert nested.status_code == 404
+
+
+@pytest.mark.parametrize("specs, fragment", [
+    ({"hw:cpu_policy": "sometimes"}, "'sometimes' is not one of: dedicated, shared, mixed"),
+    ({"hw:no_such_spec": "1"}, "does not appear to be a valid extra spec"),
+    ({"hw:numa_nodes": "-1"}, "'-1' is less than the min value of '1'"),
+])
+def test_extra_specs_validated_from_2_86(admin: ApiSession, private_flavor: dict[str, Any],
+                                         specs: dict[str, str], fragment: str) -> None:
+    base = f"/flavors/{private_flavor['id']}/os-extra_specs"
+    before = admin.compute("POST", base, json={"extra_specs": specs}, version="2.85")
+    assert before.status_code == 200
+    response = admin.compute("POST", base, json={"extra_specs": specs}, version="2.86")
+    assert response.status_code == 400, response.text
+    assert fragment in response.json()["badRequest"]["message"]
+    key = next(iter(specs))
+    update = admin.compute("PUT", f"{base}/{key}", json=specs, version="2.86")
+    assert update.status_code == 400
+
+
+def test_unknown_namespaces_and_plain_keys_pass_at_2_86(
+    admin: ApiSession, private_flavor: dict[str, Any]
+) -> None:
+    base = f"/flavors/{private_flavor['id']}/os-extra_specs"
+    specs = {"color": "blue", "mycompany:thing": "x", "hw:cpu_policy": "dedicated"}
+    response = admin.compute("POST", base, json={"extra_specs": specs}, version="2.86")
+    assert response.status_code == 200, response.text

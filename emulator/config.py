@@ -18,6 +18,11 @@ The file is TOML (``tomllib`` is in the standard library)::
     project = "demo1"
     roles = ["member"]
 
+    [image]
+    store = "/var/lib/nova-emulator/images"  # default: beside a state file, else temporary
+    require_format_match = true               # data must be what disk_format says
+    size_cap_bytes = 1099511627776
+
 Unknown sections or keys are an error at start-up, not a silent no-op.
 """
 
@@ -75,9 +80,21 @@ class IdentityConfig:
 
 
 @dataclass(frozen=True)
+class ImageConfig:
+    #: Directory of image data; empty: ``<dir of the --state file>/images`` for a SQLite
+    #: file state, else a temporary directory removed at exit.
+    store: str = ""
+    #: Glance's ``require_image_format_match``: refuse bare uploads not in their disk_format.
+    require_format_match: bool = True
+    #: Glance's ``image_size_cap`` (1 TiB).
+    size_cap_bytes: int = 1099511627776
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
+    image: ImageConfig = field(default_factory=ImageConfig)
 
     @property
     def public_url(self) -> str:
@@ -140,7 +157,7 @@ def load_config(path: Path | None = None) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
-    unknown = sorted(set(data) - {"server", "identity"})
+    unknown = sorted(set(data) - {"server", "identity", "image"})
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
     server = replace(config.server, **_section(ServerConfig, data.get("server", {}), "server"))
@@ -153,9 +170,26 @@ def load_config(path: Path | None = None) -> Config:
         **identity_data,
         accounts=tuple(_account(a, i) for i, a in enumerate(accounts)),
     )
+    image = replace(config.image, **_section(ImageConfig, data.get("image", {}), "image"))
+    _check_ranges(server, identity)
+    if image.size_cap_bytes <= 0:
+        raise ConfigError("[image] size_cap_bytes must be positive")
+    return Config(server=server, identity=identity, image=image)
+
+
+#: Log levels uvicorn and ``logging`` both understand.
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+def _check_ranges(server: ServerConfig, identity: IdentityConfig) -> None:
+    if not 0 <= server.port <= 65535:
+        raise ConfigError("[server] port must be between 0 and 65535")
+    if server.max_request_body_bytes <= 0:
+        raise ConfigError("[server] max_request_body_bytes must be positive")
+    if server.log_level not in LOG_LEVELS:
+        raise ConfigError(f"[server] log_level must be one of {', '.join(LOG_LEVELS)}")
     if identity.token_ttl_seconds <= 0:
         raise ConfigError("[identity] token_ttl_seconds must be positive")
-    return Config(server=server, identity=identity)
 
 
 def with_overrides(config: Config, **server_overrides: Any) -> Config:

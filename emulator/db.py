@@ -52,6 +52,7 @@ class Database:
         # Import every table module so that the metadata knows all tables.
         from emulator.compute import models as _compute_models  # noqa: F401
         from emulator.identity import models as _identity_models  # noqa: F401
+        from emulator.image import models as _image_models  # noqa: F401
 
         self.url = url
         self.engine = make_engine(url)

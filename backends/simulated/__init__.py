@@ -1,5 +1,13 @@
 """The simulated cloud: in-memory hypervisors, many of them, cheaply."""
 
-from backends.simulated.backend import DEFAULT_ZONES, SimulatedBackend, default_hosts
+from backends.simulated.backend import (
+    DEFAULT_ZONES,
+    STAGES,
+    SimulatedBackend,
+    Stage,
+    default_hosts,
+)
+from backends.simulated.clock import Clock, Progression
 
-__all__ = ["DEFAULT_ZONES", "SimulatedBackend", "default_hosts"]
+__all__ = ["DEFAULT_ZONES", "STAGES", "Clock", "Progression", "SimulatedBackend", "Stage",
+           "default_hosts"]

@@ -1,16 +1,50 @@
-"""The simulated backend: hosts are data; instances come with the server lifecycle."""
+"""The simulated backend: hosts are data, instances live in memory, stages take time.
+
+Each verb waits for its stage (``STAGES``: delay plus jitter, on the ``Clock``) and then
+applies its effect to the in-memory instance. The domain above the seam decides what the
+server's state is; this backend only reports power states.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from backends.base import HostInfo
+from backends.base import (
+    HostInfo,
+    HostUnavailable,
+    InstanceExists,
+    InstanceInfo,
+    InstanceNotFound,
+    InstanceSpec,
+    PowerState,
+    SpawnFailed,
+)
+from backends.simulated.clock import Clock, Progression
 
 #: Default availability zones and how many hosts each gets.
 DEFAULT_ZONES: tuple[tuple[str, int], ...] = (("nova", 4), ("az2", 4))
 
 #: A realistic mid-size hypervisor: 32 threads, 128 GiB, 2 TB of local disk.
 DEFAULT_VCPUS, DEFAULT_MEMORY_MB, DEFAULT_LOCAL_GB = 32, 131072, 2000
+
+
+@dataclass(frozen=True)
+class Stage:
+    """How long a verb takes (seconds, plus up to ``jitter`` more) and how it ends."""
+
+    delay: float
+    jitter: float = 0.0
+    fails: bool = False
+
+
+#: Per verb: a stage. Delays are what a small KVM cloud shows; in IMMEDIATE mode they
+#: are skipped.
+STAGES: Mapping[str, Stage] = {
+    "spawn": Stage(delay=5.0, jitter=2.0),
+    "destroy": Stage(delay=1.0, jitter=0.5),
+}
 
 
 def default_hosts(zones: Sequence[tuple[str, int]] = DEFAULT_ZONES) -> list[HostInfo]:
@@ -24,11 +58,70 @@ def default_hosts(zones: Sequence[tuple[str, int]] = DEFAULT_ZONES) -> list[Host
     return hosts
 
 
+@dataclass
+class SimulatedInstance:
+    host: str
+    power_state: PowerState
+
+
 class SimulatedBackend:
     name = "simulated"
 
-    def __init__(self, hosts: Sequence[HostInfo] | None = None) -> None:
+    def __init__(
+        self,
+        hosts: Sequence[HostInfo] | None = None,
+        progression: Progression = Progression.IMMEDIATE,
+        stages: Mapping[str, Stage] | None = None,
+        seed: int | None = None,
+    ) -> None:
         self._hosts = list(hosts) if hosts is not None else default_hosts()
+        self._by_name = {h.name: h for h in self._hosts}
+        self.clock = Clock(progression)
+        self.stages = dict(STAGES if stages is None else stages)
+        self.instances: dict[str, SimulatedInstance] = {}
+        self._random = random.Random(seed)
 
     def hosts(self) -> list[HostInfo]:
         return list(self._hosts)
+
+    async def _stage(self, verb: str) -> Stage:
+        stage = self.stages.get(verb, Stage(0.0))
+        extra = self._random.uniform(0, stage.jitter) if stage.jitter else 0.0
+        await self.clock.sleep(stage.delay + extra)
+        return stage
+
+    def _instance(self, uuid: str) -> SimulatedInstance:
+        try:
+            return self.instances[uuid]
+        except KeyError:
+            raise InstanceNotFound(f"Instance {uuid} could not be found.") from None
+
+    async def spawn(self, instance: InstanceSpec) -> None:
+        host = self._by_name.get(instance.host)
+        if host is None or not host.up:
+            raise HostUnavailable(f"Compute host {instance.host} is not available.")
+        if instance.uuid in self.instances:
+            raise InstanceExists(f"Instance {instance.uuid} already exists.")
+        stage = await self._stage("spawn")
+        if stage.fails:
+            raise SpawnFailed(f"Build of instance {instance.uuid} aborted: simulated failure.")
+        self.instances[instance.uuid] = SimulatedInstance(instance.host, PowerState.RUNNING)
+
+    async def destroy(self, instance: InstanceSpec) -> None:
+        await self._stage("destroy")
+        self.instances.pop(instance.uuid, None)
+
+    async def get_info(self, instance: InstanceSpec) -> InstanceInfo:
+        return InstanceInfo(power_state=self._instance(instance.uuid).power_state)
+
+    async def recover(
+        self, instances: Sequence[tuple[InstanceSpec, PowerState]]
+    ) -> dict[str, PowerState]:
+        """Memory does not survive a restart: adopt what the database recorded."""
+        for spec, recorded in instances:
+            self.instances.setdefault(spec.uuid, SimulatedInstance(spec.host, recorded))
+        return {spec.uuid: self.instances[spec.uuid].power_state for spec, _ in instances}
+
+    def reset(self) -> None:
+        self.instances.clear()
+        self.clock = Clock(self.clock.mode)

@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,15 +18,22 @@ from emulator import __version__
 from emulator.api.compute import ComputeAPI
 from emulator.api.compute.availability_zones import AvailabilityZonesController
 from emulator.api.compute.flavors import FlavorsController
+from emulator.api.compute.images import ImagesController
+from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.compute.routes import Controllers
 from emulator.api.identity import IdentityAPI
+from emulator.api.image import ImageAPI
 from emulator.api.routing import base_url, json_response
 from emulator.api.service import Service
 from emulator.compute.flavors import FlavorService
+from emulator.compute.keypairs import KeyPairService
 from emulator.compute.zones import ZoneService
 from emulator.config import Config
 from emulator.db import Database
+from emulator.identity.models import Project
 from emulator.identity.service import IdentityService
+from emulator.image.service import ImageService
+from emulator.image.store import ImageStore, store_dir
 
 log = logging.getLogger("nova_emulator.access")
 
@@ -36,6 +43,7 @@ log = logging.getLogger("nova_emulator.access")
 CATALOG: tuple[tuple[str, str, str], ...] = (
     ("identity", "keystone", "/identity"),
     ("compute", "nova", "/compute/v2.1"),
+    ("image", "glance", "/image"),
 )
 INTERFACES = ("public", "internal", "admin")
 
@@ -112,9 +120,20 @@ class Emulator:
         self.flavors = FlavorService(self.db, project_exists=self.identity.project_exists)
         self.flavors.seed()
         self.zones = ZoneService(self.backend)
+        self.keypairs = KeyPairService(self.db)
+        self.images = ImageService(
+            self.db, ImageStore(store_dir(config.image.store, config.server.state)),
+            require_format_match=config.image.require_format_match,
+            size_cap=config.image.size_cap_bytes,
+        )
+        self.images.recover()
+        admins = self.identity.list_rows(Project, {"name": "admin"})
+        self.images.seed(owner=admins[0].id if admins else None)
         controllers = Controllers(
             flavors=FlavorsController(self.flavors),
             zones=AvailabilityZonesController(self.zones),
+            keypairs=KeypairsController(self.keypairs),
+            images=ImagesController(self.images),
         )
         public_url = config.public_url
         catalog = build_catalog(public_url, config.identity.region)
@@ -122,6 +141,7 @@ class Emulator:
         self.services: list[Service] = [
             IdentityAPI(self.identity, public_url, max_body, catalog=lambda: catalog),
             ComputeAPI(self.identity, public_url, max_body, controllers),
+            ImageAPI(self.identity, public_url, max_body, self.images),
         ]
 
     def _service_for(self, path: str) -> tuple[Service, str] | None:
@@ -165,6 +185,7 @@ class Emulator:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.db.close()
+                self.images.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -172,6 +193,8 @@ class Emulator:
 def build_app(config: Config) -> ASGIApp:
     """The full middleware stack around a new ``Emulator``."""
     app: ASGIApp = Emulator(config)
-    app = GZipMiddleware(app, minimum_size=500)
+    # NOTE: image data (application/octet-stream) goes out as stored, with its length.
+    app = GZipMiddleware(app, minimum_size=500, exclude_content_types=(
+        *DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream"))
     return RequestIdMiddleware(app)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from starlette.responses import Response
 
@@ -52,7 +52,7 @@ NOVA_FAULT_NAMES: dict[int, str] = {
     503: "serviceUnavailable",
 }
 
-#: Keystone's error titles by status.
+#: Keystone's error titles by status (``http.client.responses``, as its exceptions use).
 KEYSTONE_TITLES: dict[int, str] = {
     400: "Bad Request",
     401: "Unauthorized",
@@ -63,7 +63,10 @@ KEYSTONE_TITLES: dict[int, str] = {
     409: "Conflict",
     413: "Request Entity Too Large",
     415: "Unsupported Media Type",
+    429: "Too Many Requests",
     500: "Internal Server Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
 }
 
 #: webob's default explanations, used when a fault carries no message of its own.
@@ -102,6 +105,9 @@ class Fault(Exception):
         return cls(status, error.message, headers)
 
 
+#: The error dialects services speak (see ``RENDERERS``).
+Dialect = Literal["nova", "keystone"]
+
 FaultRenderer = Callable[[Fault], Response]
 
 
@@ -128,3 +134,10 @@ def render_keystone(fault: Fault) -> Response:
     title = KEYSTONE_TITLES.get(fault.status, "Error")
     body = {"error": {"code": fault.status, "title": title, "message": fault.message}}
     return _json_response(fault.status, body, fault.headers)
+
+
+#: Each dialect's renderer.
+RENDERERS: dict[Dialect, FaultRenderer] = {
+    "nova": render_nova,
+    "keystone": render_keystone,
+}

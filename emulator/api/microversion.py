@@ -190,8 +190,8 @@ MICROVERSIONS: tuple[tuple[str, str], ...] = (
 )
 
 #: The highest version whose changes we honour for every resource we emulate; the version
-#: documents advertise it. 2.86 validates flavor extra specs, which we do not do yet.
-HONOURED_MAX = "2.85"
+#: documents advertise it.
+HONOURED_MAX = "2.104"
 
 MIN_VERSION = APIVersion.parse(MICROVERSIONS[0][0])
 MAX_VERSION = APIVersion.parse(HONOURED_MAX)
@@ -200,23 +200,32 @@ STANDARD_HEADER = "OpenStack-API-Version"
 LEGACY_HEADER = "X-OpenStack-Nova-API-Version"
 
 
+def _folded(headers: Mapping[str, str], name: str) -> str | None:
+    """A header's value, repeated lines joined by commas as a WSGI server folds them."""
+    key = name.lower()
+    getlist = getattr(headers, "getlist", None)
+    if getlist is not None:
+        values: list[str] = getlist(key)
+        return ",".join(values) if values else None
+    return headers.get(key)
+
+
 def requested_version(headers: Mapping[str, str]) -> str | None:
-    """The raw compute version the client asked for, or None.
+    """The raw compute version the client asked for, or None (microversion-parse's rules).
 
     The standard header wins over the legacy one; within the standard header the last
     ``compute`` entry counts, within the legacy header the last comma-separated value.
+    NOTE: a legacy header that is present but empty yields ``""`` (a 400 in Nova), whereas
+    a standard header without a ``compute`` entry is as good as absent.
     """
-    standard = headers.get(STANDARD_HEADER.lower())
+    standard = _folded(headers, STANDARD_HEADER)
     if standard:
-        found = None
-        for entry in standard.split(","):
+        for entry in reversed(standard.split(",")):
             parts = entry.strip().split(None, 1)
             if len(parts) == 2 and parts[0].lower() == "compute":
-                found = parts[1].strip()
-        if found is not None:
-            return found
-    legacy = headers.get(LEGACY_HEADER.lower())
-    if legacy:
+                return parts[1].strip()
+    legacy = _folded(headers, LEGACY_HEADER)
+    if legacy is not None:
         return legacy.split(",")[-1].strip()
     return None
 

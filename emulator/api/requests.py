@@ -1,56 +1,160 @@
-"""Reading request bodies and validating them with JSON schemas, with Nova's messages."""
+"""Reading request bodies and validating them with JSON schemas, in each service's words.
+
+Nova and Keystone disagree on bodies, and clients see it:
+
+| | Nova (``wsgi.Resource``) | Keystone (``json_body_before_request``) |
+|---|---|---|
+| Content-Type checked | on every request | only when there is a body |
+| accepted | none, ``text/plain``, JSON types | none, ``application/json``, ``*+json`` |
+| other types | 415 ``Unsupported Content-Type`` | 400 ``Expecting to find application/json…`` |
+| bad JSON | 400 ``Malformed request body`` | 400 ``Expecting to find valid JSON…`` |
+| not an object | left to the schema | 400, as bad JSON |
+
+Both sit behind oslo.middleware's size limit (413 before anything else when the declared
+``Content-Length`` is too large, or while reading a body sent without one).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import jsonschema
+from starlette.datastructures import Headers
 from starlette.requests import Request
 
-from emulator.api.faults import Fault
+from emulator.api.faults import Dialect, Fault
 from emulator.api.formats import FORMAT_CHECKER, InvalidName
 
-#: Content types Nova accepts for a JSON body; a missing Content-Type is accepted too.
-JSON_CONTENT_TYPES = frozenset({"application/json", "application/vnd.openstack.compute+json"})
+__all__ = [
+    "JSON_CONTENT_TYPES",
+    "Dialect",
+    "check_declared_size",
+    "check_media_type",
+    "dump_json",
+    "parse_json",
+    "read_body",
+    "validate_body",
+    "validate_query",
+]
 
-Dialect = Literal["nova", "keystone"]
+#: Content types Nova accepts for a JSON body; a missing Content-Type is accepted too, and
+#: so is ``text/plain`` (the default of some HTTP libraries, see ``Request.get_content_type``).
+JSON_CONTENT_TYPES = frozenset({"application/json", "application/vnd.openstack.compute+json"})
+_NOVA_IGNORED_TYPES = frozenset({"", "text/plain"})
+
+_KEYSTONE_NOT_JSON = (
+    "Expecting to find {attribute} in {target}. The server could not comply with the request "
+    "since it is either malformed or otherwise incorrect. The client is assumed to be in error."
+)
+
+#: A lone UTF-16 surrogate: valid JSON escape syntax (``"\\ud800"``) but not a character any
+#: database or encoder accepts.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def dump_json(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(", ", ": ")).encode()
 
 
+def check_declared_size(headers: Headers, limit: int) -> None:
+    """413 when the declared ``Content-Length`` exceeds ``limit`` (oslo's sizelimit)."""
+    declared = headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise Fault(413, f"Request is too large. Larger than max_request_body_size ({limit}).")
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, or a 413 ``Fault`` as soon as it grows past ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise Fault(413, "Request is too large.")
+    check_declared_size(request.headers, limit)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise Fault(413, "Request is too large.")
+            raise Fault(413, f"Request is too large. Larger than {limit}.")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-def parse_json(raw: bytes, content_type: str | None) -> Any:
-    """Decode a JSON body (None when empty); 415 for another media type, 400 when malformed."""
-    if content_type:
-        media_type = content_type.split(";", 1)[0].strip().lower()
-        if media_type not in JSON_CONTENT_TYPES:
-            raise Fault(415, "Unsupported Content-Type")
-    if not raw.strip():
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def check_media_type(content_type: str | None) -> None:
+    """Nova's check, made on every request: 415 unless the type is JSON, plain or absent."""
+    media_type = _media_type(content_type)
+    if media_type not in _NOVA_IGNORED_TYPES and media_type not in JSON_CONTENT_TYPES:
+        raise Fault(415, "Unsupported Content-Type")
+
+
+def _is_json(media_type: str) -> bool:
+    """Flask's ``Request.is_json``: ``application/json`` or ``application/*+json``."""
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+#: Deeper JSON is refused as malformed. Python's decoder gives up near its recursion limit
+#: anyway, at a depth that depends on the stack; a fixed bound keeps the answer stable and
+#: keeps error messages (which repr the offending value) from recursing. No OpenStack body
+#: comes close.
+MAX_JSON_DEPTH = 100
+
+
+def _acceptable(value: Any) -> bool:
+    """No lone surrogates, no nesting beyond ``MAX_JSON_DEPTH`` (iteratively checked)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return False
+        elif isinstance(item, dict | list):
+            if depth >= MAX_JSON_DEPTH:
+                return False
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return True
+
+
+def _decode(raw: bytes) -> Any:
+    """``json.loads`` that raises ``ValueError`` for anything we refuse to take as JSON."""
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if not _acceptable(value):
+        raise ValueError("lone surrogate or nested too deeply")
+    return value
+
+
+def parse_json(raw: bytes, content_type: str | None, dialect: Dialect = "nova") -> Any:
+    """Decode a JSON body (None when there is none), with the service's errors (see above)."""
+    if dialect == "keystone":
+        if not raw:
+            return None
+        media_type = _media_type(content_type)
+        if media_type and not _is_json(media_type):
+            raise Fault(400, _KEYSTONE_NOT_JSON.format(attribute="application/json",
+                                                       target="Content-Type header"))
+        try:
+            body = _decode(raw)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise Fault(400, _KEYSTONE_NOT_JSON.format(attribute="valid JSON",
+                                                       target="request body"))
+        return body
+    check_media_type(content_type)
+    if not raw:
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
+        return _decode(raw)
+    except ValueError:
         raise Fault(400, "Malformed request body") from None
-
-
 
 
 def _validator(schema: Mapping[str, Any]) -> jsonschema.Draft4Validator:

@@ -65,8 +65,16 @@ class Route:
         )
 
 
+_PARAM = re.compile(r"\{(\w+)\}")
+
+
 def _compile(template: str) -> re.Pattern[str]:
-    pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+    """``/a/{b}`` -> ``^/a/(?P<b>[^/]+)$``; literal parts match literally (``.`` included)."""
+    pattern, end = "", 0
+    for param in _PARAM.finditer(template):
+        pattern += re.escape(template[end:param.start()]) + f"(?P<{param.group(1)}>[^/]+)"
+        end = param.end()
+    pattern += re.escape(template[end:])
     return re.compile(f"^{pattern}$")
 
 
@@ -81,7 +89,7 @@ class RouteTable:
             path = path[:-1]
         allowed: list[str] = []
         for pattern, route in self._compiled:
-            found = pattern.match(path)
+            found = pattern.fullmatch(path)
             if found is None:
                 continue
             if route.method == method:

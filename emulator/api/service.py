@@ -1,8 +1,12 @@
 """What every OpenStack service on the emulator shares: dispatch, auth, bodies, faults.
 
-A service owns a route table and a fault dialect. ``handle`` turns one request into one
-response and never lets an exception escape: domain errors become faults through one
-table, anything unexpected becomes a logged 500.
+A service owns a route table and a dialect (how it words faults and reads bodies).
+``handle`` turns one request into one response and never lets an exception escape: domain
+errors become faults through one table, anything unexpected becomes a logged 500.
+
+Before anything else every service refuses a declared ``Content-Length`` over the limit,
+as oslo.middleware's sizelimit does in front of both Nova and Keystone (so a 413 comes
+before a 401 or a 404).
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from typing import ClassVar
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator.api.faults import Fault, render_keystone
-from emulator.api.requests import parse_json, read_body
+from emulator.api.faults import RENDERERS, Dialect, Fault, render_keystone
+from emulator.api.requests import check_declared_size, check_media_type, parse_json, read_body
 from emulator.api.routing import Call, Route, RouteTable
 from emulator.errors import EmulatorError, NotAuthenticated
 from emulator.identity.service import IdentityService, TokenInfo
@@ -39,6 +43,8 @@ class Service:
     """Base of the per-service APIs: subclasses set ``prefix`` and ``routes``."""
 
     prefix: ClassVar[str]
+    #: How faults are worded and bodies read; the base speaks Keystone's.
+    dialect: ClassVar[Dialect] = "keystone"
 
     def __init__(self, identity: IdentityService, public_url: str, max_body: int) -> None:
         self.identity = identity
@@ -52,7 +58,7 @@ class Service:
 
     def render_fault(self, fault: Fault) -> Response:
         """The service's error dialect."""
-        return render_keystone(fault)
+        return RENDERERS[self.dialect](fault)
 
     @property
     def identity_url(self) -> str:
@@ -68,10 +74,17 @@ class Service:
             raise AuthFault(self.identity_url) from None
 
     async def read_json(self, request: Request) -> object:
-        if request.method not in BODY_METHODS:
-            return None
-        return parse_json(await read_body(request, self.max_body),
-                          request.headers.get("content-type"))
+        """The decoded body (None without one), checked as the service's dialect requires.
+
+        Nova checks the Content-Type of every request and reads bodies of POST and PUT;
+        Keystone reads any body and checks its type only when there is one.
+        """
+        content_type = request.headers.get("content-type")
+        if self.dialect == "nova":
+            check_media_type(content_type)
+            if request.method not in BODY_METHODS:
+                return None
+        return parse_json(await read_body(request, self.max_body), content_type, self.dialect)
 
     def render(self, fault: Fault) -> Response:
         if isinstance(fault, AuthFault):
@@ -80,6 +93,7 @@ class Service:
 
     async def handle(self, request: Request, subpath: str) -> Response:
         try:
+            check_declared_size(request.headers, self.max_body)
             return await self.dispatch(request, subpath)
         except Exception as exc:
             return self.error_response(request, exc)
@@ -95,10 +109,14 @@ class Service:
         return self.render(Fault(500))
 
     async def dispatch(self, request: Request, subpath: str) -> Response:
-        """Match, authenticate, read the body, run the handler (subclasses extend this)."""
+        """Read the body, match, authenticate, run the handler (subclasses extend this).
+
+        NOTE: Keystone's order: Flask runs its JSON-body check before it raises routing
+        errors, and the token is checked inside the resource, after routing.
+        """
+        body = await self.read_json(request)
         route, params = self.table.match(request.method, subpath)
-        call = Call(request=request, params=params)
+        call = Call(request=request, params=params, body=body)
         if route.authenticated:
             call.auth = self.authenticate(request)
-        call.body = await self.read_json(request)
         return await route.handler(call)

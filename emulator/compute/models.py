@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import JSON, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -33,3 +35,135 @@ class FlavorExtraSpec(SQLModel, table=True):
 class FlavorAccess(SQLModel, table=True):
     flavor_id: int = Field(foreign_key="flavor.id", primary_key=True)
     project_id: str = Field(primary_key=True, max_length=255)
+
+
+class KeyPair(SQLModel, table=True):
+    """A user's key pair (Nova keeps them per user, not per project)."""
+
+    __table_args__ = (UniqueConstraint("user_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=255)
+    user_id: str = Field(index=True, max_length=255)
+    fingerprint: str = Field(max_length=255)
+    #: An OpenSSH public key line, or a PEM certificate for ``x509``.
+    public_key: str
+    #: ``ssh`` or ``x509``.
+    type: str = Field(default="ssh", max_length=4)
+    created_at: datetime
+
+
+class Instance(SQLModel, table=True):
+    """A server. Flavor values are copied at build time, as Nova embeds the flavor."""
+
+    #: Internal integer id: creation order, the tie-breaker of every sort.
+    id: int | None = Field(default=None, primary_key=True)
+    uuid: str = Field(index=True, unique=True, max_length=36)
+    display_name: str = Field(index=True, max_length=255)
+    display_description: str | None = None
+    hostname: str = Field(max_length=255)
+    project_id: str = Field(index=True, max_length=255)
+    user_id: str = Field(max_length=255)
+    image_ref: str = ""
+    flavor_id: str = Field(index=True, max_length=255)
+    flavor_name: str = ""
+    memory_mb: int = 0
+    vcpus: int = 0
+    root_gb: int = 0
+    ephemeral_gb: int = 0
+    swap: int = 0
+    flavor_extra_specs: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    key_name: str | None = None
+    key_data: str | None = None
+    user_data: str | None = None
+    config_drive: str = ""
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+    disk_config: str = "MANUAL"
+    #: The zone the user asked for (None: any); the host's zone once scheduled.
+    requested_availability_zone: str | None = None
+    availability_zone: str | None = None
+    pinned_availability_zone: str | None = None
+    host: str | None = Field(default=None, index=True)
+    node: str | None = None
+    requested_host: str | None = None
+    requested_node: str | None = None
+    launch_index: int = 0
+    reservation_id: str = ""
+    vm_state: str = Field(index=True, max_length=32)
+    task_state: str | None = None
+    power_state: int = 0
+    progress: int = 0
+    locked: bool = False
+    locked_by: str | None = None
+    locked_reason: str | None = None
+    security_groups: list[str] = Field(default_factory=list, sa_type=JSON)
+    requested_networks: Any = Field(default=None, sa_type=JSON)
+    trusted_certs: list[str] | None = Field(default=None, sa_type=JSON)
+    scheduler_hints: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    root_device_name: str = "/dev/vda"
+    created_at: datetime
+    updated_at: datetime | None = None
+    launched_at: datetime | None = None
+    terminated_at: datetime | None = None
+    deleted: bool = Field(default=False, index=True)
+    deleted_at: datetime | None = None
+
+
+class InstanceMetadata(SQLModel, table=True):
+    instance_uuid: str = Field(foreign_key="instance.uuid", primary_key=True, max_length=36)
+    key: str = Field(primary_key=True, max_length=255)
+    value: str = Field(max_length=255)
+
+
+class InstanceTag(SQLModel, table=True):
+    instance_uuid: str = Field(foreign_key="instance.uuid", primary_key=True, max_length=36)
+    tag: str = Field(primary_key=True, max_length=60)
+
+
+class InstanceAddress(SQLModel, table=True):
+    """A fixed address of a server on a network (what Neutron ports will carry)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    instance_uuid: str = Field(foreign_key="instance.uuid", index=True, max_length=36)
+    network_name: str
+    address: str = Field(index=True)
+    version: int = 4
+    mac_address: str
+    kind: str = "fixed"
+
+
+class InstanceFault(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    instance_uuid: str = Field(foreign_key="instance.uuid", index=True, max_length=36)
+    code: int
+    message: str
+    details: str = ""
+    created_at: datetime
+
+
+class InstanceAction(SQLModel, table=True):
+    """One API call on a server, keyed by its request id (``os-instance-actions``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(index=True, max_length=255)
+    instance_uuid: str = Field(foreign_key="instance.uuid", index=True, max_length=36)
+    action: str
+    project_id: str
+    user_id: str
+    start_time: datetime
+    finish_time: datetime | None = None
+    message: str | None = None
+    updated_at: datetime | None = None
+
+
+class InstanceActionEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    action_id: int = Field(foreign_key="instanceaction.id", index=True)
+    event: str
+    start_time: datetime
+    finish_time: datetime | None = None
+    result: str | None = None
+    traceback: str | None = None
+    host: str | None = None
+    details: str | None = None

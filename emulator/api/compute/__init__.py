@@ -9,12 +9,14 @@ response after negotiation echoes the version headers, faults included.
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator.api.compute import versions
 from emulator.api.compute.routes import Controllers, route_list
-from emulator.api.faults import Fault, render_nova
+from emulator.api.faults import Fault
 from emulator.api.microversion import (
     APIVersion,
     VersionNotAcceptable,
@@ -26,10 +28,12 @@ from emulator.api.service import Service
 from emulator.identity.service import IdentityService, TokenInfo
 
 API_PREFIX = "/v2.1"
+_PROJECT_ID = re.compile(r"[0-9a-f-]+")
 
 
 class ComputeAPI(Service):
     prefix = "/compute"
+    dialect = "nova"
 
     def __init__(
         self, identity: IdentityService, public_url: str, max_body: int, controllers: Controllers
@@ -39,9 +43,6 @@ class ComputeAPI(Service):
 
     def routes(self) -> list[Route]:
         return route_list(self.controllers)
-
-    def render_fault(self, fault: Fault) -> Response:
-        return render_nova(fault)
 
     async def dispatch(self, request: Request, subpath: str) -> Response:
         if subpath in ("", "/"):
@@ -92,7 +93,8 @@ class ComputeAPI(Service):
             route, params = self._match(request.method, path)
         except Fault:
             segments = path.split("/")
-            if len(segments) < 3 or not segments[1]:
+            # NOTE: Nova's router only takes a hex/uuid-like segment as a project id.
+            if len(segments) < 3 or not _PROJECT_ID.fullmatch(segments[1]):
                 raise
             url_project_id, rest = segments[1], "/" + "/".join(segments[2:])
             if rest != "/":

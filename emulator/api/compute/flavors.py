@@ -13,6 +13,7 @@ from emulator.api.compute.schemas import parameter_types as types
 from emulator.api.faults import Fault
 from emulator.api.requests import validate_body
 from emulator.api.routing import Call, empty_response, json_response
+from emulator.compute.extra_specs import InvalidExtraSpec, validate_extra_spec
 from emulator.compute.flavors import (
     SORT_COLUMNS,
     FlavorQuery,
@@ -316,13 +317,19 @@ class FlavorsController:
     # -- extra specs ---------------------------------------------------------------------
 
     @staticmethod
-    def _spec_values(specs: dict[str, Any]) -> dict[str, str]:
-        """Numbers are accepted and stored as strings, at most 255 characters."""
+    def _spec_values(call: Call, specs: dict[str, Any]) -> dict[str, str]:
+        """Numbers are accepted and stored as strings (at most 255 characters); from 2.86
+        every spec in a namespace Nova knows must be a known spec with a valid value."""
         values: dict[str, str] = {}
         for key, value in specs.items():
             text = value if isinstance(value, str) else str(value)
             if len(text) > 255:
                 raise Fault(400, "extra_specs value has a maximum of 255 characters.")
+            if call.version >= V(2, 86):
+                try:
+                    validate_extra_spec(key, text)
+                except InvalidExtraSpec as exc:
+                    raise Fault(400, str(exc)) from None
             values[key] = text
         return values
 
@@ -334,7 +341,7 @@ class FlavorsController:
     async def specs_create(self, call: Call) -> Response:
         validate_body(_SPECS_CREATE, call.body)
         self.flavors.set_extra_specs(common.context(call), call.params["flavor_id"],
-                                     self._spec_values(call.body["extra_specs"]), "create")
+                                     self._spec_values(call, call.body["extra_specs"]), "create")
         return json_response(call.body)
 
     async def specs_show(self, call: Call) -> Response:
@@ -348,7 +355,7 @@ class FlavorsController:
         if call.params["key"] not in call.body:
             raise Fault(400, "Request body and URI mismatch")
         self.flavors.set_extra_specs(common.context(call), call.params["flavor_id"],
-                                     self._spec_values(call.body), "update")
+                                     self._spec_values(call, call.body), "update")
         return json_response(call.body)
 
     async def specs_delete(self, call: Call) -> Response:

@@ -12,6 +12,12 @@ from dataclasses import dataclass
 from emulator.api.compute.availability_zones import AvailabilityZonesController
 from emulator.api.compute.common import V
 from emulator.api.compute.flavors import FlavorsController
+from emulator.api.compute.images import (
+    MAX_IMAGE_METADATA_VERSION,
+    MAX_IMAGES_VERSION,
+    ImagesController,
+)
+from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.routing import Route
 
 
@@ -21,10 +27,13 @@ class Controllers:
 
     flavors: FlavorsController
     zones: AvailabilityZonesController
+    keypairs: KeypairsController
+    images: ImagesController
 
 
 def route_list(c: Controllers) -> list[Route]:
-    fl, az = c.flavors, c.zones
+    fl, az, kp, im = c.flavors, c.zones, c.keypairs, c.images
+    img, meta = MAX_IMAGES_VERSION, MAX_IMAGE_METADATA_VERSION
     return [
         Route("GET", "/os-availability-zone", az.index),
         Route("GET", "/os-availability-zone/detail", az.detail),
@@ -41,4 +50,20 @@ def route_list(c: Controllers) -> list[Route]:
         Route("GET", "/flavors/{flavor_id}/os-extra_specs/{key}", fl.specs_show),
         Route("PUT", "/flavors/{flavor_id}/os-extra_specs/{key}", fl.specs_update),
         Route("DELETE", "/flavors/{flavor_id}/os-extra_specs/{key}", fl.specs_delete),
+        Route("GET", "/os-keypairs", kp.index),
+        Route("POST", "/os-keypairs", kp.create),
+        Route("GET", "/os-keypairs/{keypair_name}", kp.show),
+        Route("DELETE", "/os-keypairs/{keypair_name}", kp.delete),
+        Route("GET", "/images", im.index, max_version=img),
+        Route("GET", "/images/detail", im.detail, max_version=img),
+        Route("GET", "/images/{image_id}", im.show, max_version=img),
+        Route("DELETE", "/images/{image_id}", im.delete, max_version=img),
+        Route("GET", "/images/{image_id}/metadata", im.metadata_index, max_version=meta),
+        Route("POST", "/images/{image_id}/metadata", im.metadata_create, max_version=meta),
+        Route("PUT", "/images/{image_id}/metadata", im.metadata_update_all, max_version=meta),
+        Route("GET", "/images/{image_id}/metadata/{key}", im.metadata_show, max_version=meta),
+        Route("PUT", "/images/{image_id}/metadata/{key}", im.metadata_update,
+              max_version=meta),
+        Route("DELETE", "/images/{image_id}/metadata/{key}", im.metadata_delete,
+              max_version=meta),
     ]
