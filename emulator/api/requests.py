@@ -157,8 +157,39 @@ def parse_json(raw: bytes, content_type: str | None, dialect: Dialect = "nova") 
         raise Fault(400, "Malformed request body") from None
 
 
-def _validator(schema: Mapping[str, Any]) -> jsonschema.Draft4Validator:
-    return jsonschema.Draft4Validator(schema, format_checker=FORMAT_CHECKER)
+def _number_from_string(instance: Any) -> Any:
+    """Nova compares numeric strings ("512") against minimum/maximum as numbers."""
+    if not isinstance(instance, str):
+        return instance
+    for convert in (int, float):
+        try:
+            return convert(instance)
+        except ValueError:
+            continue
+    return None
+
+
+def _numeric_keyword(name: str) -> Any:
+    draft4 = jsonschema.Draft4Validator.VALIDATORS[name]
+
+    def check(validator: Any, bound: Any, instance: Any, schema: Any) -> Any:
+        number = _number_from_string(instance)
+        if number is None:
+            return None
+        return draft4(validator, bound, number, schema)
+
+    return check
+
+
+#: Draft 4 as Nova extends it: ``minimum``/``maximum`` also bound numeric strings.
+_NovaValidator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft4Validator,
+    {"minimum": _numeric_keyword("minimum"), "maximum": _numeric_keyword("maximum")},
+)
+
+
+def _validator(schema: Mapping[str, Any]) -> Any:
+    return _NovaValidator(schema, format_checker=FORMAT_CHECKER)
 
 
 def validate_body(schema: Mapping[str, Any], body: Any, dialect: Dialect = "nova") -> None:
