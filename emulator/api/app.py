@@ -21,15 +21,20 @@ from emulator.api.compute.flavors import FlavorsController
 from emulator.api.compute.images import ImagesController
 from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.compute.routes import Controllers
+from emulator.api.compute.servers import ServersController
 from emulator.api.identity import IdentityAPI
 from emulator.api.image import ImageAPI
 from emulator.api.routing import base_url, json_response
 from emulator.api.service import Service
 from emulator.compute.flavors import FlavorService
 from emulator.compute.keypairs import KeyPairService
+from emulator.compute.lifecycle import Lifecycle
+from emulator.compute.servers import ImageInfo, ServerService
 from emulator.compute.zones import ZoneService
 from emulator.config import Config
+from emulator.context import RequestContext
 from emulator.db import Database
+from emulator.errors import NotFound
 from emulator.identity.models import Project
 from emulator.identity.service import IdentityService
 from emulator.image.service import ImageService
@@ -129,7 +134,11 @@ class Emulator:
         self.images.recover()
         admins = self.identity.list_rows(Project, {"name": "admin"})
         self.images.seed(owner=admins[0].id if admins else None)
+        self.servers = ServerService(self.db, self.backend, self.flavors, self.keypairs,
+                                     images=self._image_info)
+        self.lifecycle = Lifecycle(self.servers, self.backend)
         controllers = Controllers(
+            servers=ServersController(self.servers, self.lifecycle),
             flavors=FlavorsController(self.flavors),
             zones=AvailabilityZonesController(self.zones),
             keypairs=KeypairsController(self.keypairs),
@@ -143,6 +152,15 @@ class Emulator:
             ComputeAPI(self.identity, public_url, max_body, controllers),
             ImageAPI(self.identity, public_url, max_body, self.images),
         ]
+
+    def _image_info(self, ctx: RequestContext, image_id: str) -> ImageInfo | None:
+        """What a server build needs of an image, or None if ``ctx`` cannot see it."""
+        try:
+            image = self.images.get(ctx, image_id)
+        except NotFound:
+            return None
+        return ImageInfo(id=image.id, status=image.status, min_ram=image.min_ram,
+                         min_disk=image.min_disk)
 
     def _service_for(self, path: str) -> tuple[Service, str] | None:
         for service in self.services:
@@ -182,8 +200,10 @@ class Emulator:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                await self.lifecycle.recover()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.lifecycle.shutdown()
                 self.db.close()
                 self.images.store.close()
                 await send({"type": "lifespan.shutdown.complete"})

@@ -18,6 +18,7 @@ from emulator.api.compute.images import (
     ImagesController,
 )
 from emulator.api.compute.keypairs import KeypairsController
+from emulator.api.compute.servers import ServersController
 from emulator.api.routing import Route
 
 
@@ -29,12 +30,20 @@ class Controllers:
     zones: AvailabilityZonesController
     keypairs: KeypairsController
     images: ImagesController
+    servers: ServersController
 
 
 def route_list(c: Controllers) -> list[Route]:
-    fl, az, kp, im = c.flavors, c.zones, c.keypairs, c.images
+    fl, az, kp, im, sv = c.flavors, c.zones, c.keypairs, c.images, c.servers
     img, meta = MAX_IMAGES_VERSION, MAX_IMAGE_METADATA_VERSION
     return [
+        Route("GET", "/servers", sv.index),
+        Route("POST", "/servers", sv.create),
+        Route("GET", "/servers/detail", sv.detail),
+        Route("GET", "/servers/{server_id}", sv.show),
+        Route("PUT", "/servers/{server_id}", sv.update),
+        Route("DELETE", "/servers/{server_id}", sv.delete),
+        Route("POST", "/servers/{server_id}/action", sv.action),
         Route("GET", "/os-availability-zone", az.index),
         Route("GET", "/os-availability-zone/detail", az.detail),
         Route("GET", "/flavors", fl.index),
