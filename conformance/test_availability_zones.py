@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from tempest.lib.api_schema.response.compute.v2_1 import availability_zone as az_schema
 
+from conformance.cli import openstack_json
 from conformance.client import ApiSession
 from conformance.schemas import validate
 
@@ -57,3 +58,12 @@ def test_unknown_query_ignored_before_2_102(member: ApiSession) -> None:
 def test_openstacksdk_lists_zones(conn: object) -> None:
     zones = list(conn.compute.availability_zones())  # type: ignore[attr-defined]
     assert zones and all(z.name for z in zones)
+
+
+def test_openstack_cli_lists_zones(member: ApiSession) -> None:
+    zones = openstack_json(member.account, "availability", "zone", "list", "--compute")
+    assert zones and all(z["Zone Status"] == "available" for z in zones)
+    listed = {z["Zone Name"] for z in zones}
+    api = {z["zoneName"] for z in
+           member.compute("GET", "/os-availability-zone").json()["availabilityZoneInfo"]}
+    assert listed == api

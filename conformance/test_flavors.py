@@ -15,7 +15,7 @@ from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
 from conformance.schemas import for_version, validate
 
-VERSIONS = [None, "2.1", "2.55", "2.61", "2.75", "latest"]
+VERSIONS = [None, "2.1", "2.2", "2.10", "2.35", "2.55", "2.61", "2.75", "2.86", "latest"]
 
 
 def _schema(version: str | None, member: ApiSession) -> Any:
