@@ -23,15 +23,46 @@ The file is TOML (``tomllib`` is in the standard library)::
     require_format_match = true               # data must be what disk_format says
     size_cap_bytes = 1099511627776
 
+    [simulated]                               # the simulated cloud
+    progression = "immediate"                 # or "time" (wall clock), "manual" (control plane)
+    vcpus = 32                                # every host's shape
+    memory_mb = 131072
+    local_gb = 2000
+    cpu_allocation_ratio = 4.0
+    ram_allocation_ratio = 1.0
+    disk_allocation_ratio = 1.0
+    seed = 42                                 # for the stages' jitter; default: random
+
+    [[simulated.zones]]                       # default: nova and az2, 4 hosts each
+    name = "nova"
+    hosts = 4
+
+    [simulated.stages.spawn]                  # overrides of STAGES, per verb
+    delay = 30.0
+    jitter = 0.0
+    fails = false
+
 Unknown sections or keys are an error at start-up, not a silent no-op.
 """
 
 from __future__ import annotations
 
+import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from backends.simulated import (
+    DEFAULT_LOCAL_GB,
+    DEFAULT_MEMORY_MB,
+    DEFAULT_VCPUS,
+    DEFAULT_ZONES,
+    STAGES,
+    Progression,
+    Stage,
+)
 
 DEFAULT_DOMAIN_ID = "default"
 DEFAULT_DOMAIN_NAME = "Default"
@@ -91,10 +122,41 @@ class ImageConfig:
 
 
 @dataclass(frozen=True)
+class ZoneConfig:
+    """An availability zone of the simulated cloud and how many hosts it has."""
+
+    name: str
+    hosts: int
+
+
+#: More hosts than this is a typo, not a cloud (each host is a small object in memory).
+MAX_SIMULATED_HOSTS = 100_000
+
+
+@dataclass(frozen=True)
+class SimulatedConfig:
+    #: How stages take time: ``immediate``, ``time`` (wall clock) or ``manual``.
+    progression: Progression = Progression.IMMEDIATE
+    zones: tuple[ZoneConfig, ...] = tuple(ZoneConfig(n, c) for n, c in DEFAULT_ZONES)
+    #: Every host's shape.
+    vcpus: int = DEFAULT_VCPUS
+    memory_mb: int = DEFAULT_MEMORY_MB
+    local_gb: int = DEFAULT_LOCAL_GB
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
+    #: Seed of the stages' jitter; None: a different run each time.
+    seed: int | None = None
+    #: The stage table with the file's overrides applied (``[simulated.stages.<verb>]``).
+    stages: Mapping[str, Stage] = field(default_factory=lambda: dict(STAGES))
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
+    simulated: SimulatedConfig = field(default_factory=SimulatedConfig)
 
     @property
     def public_url(self) -> str:
@@ -113,20 +175,28 @@ class Config:
         return SEEDED_ACCOUNTS + self.identity.accounts
 
 
-def _section(cls: type[Any], data: Any, where: str) -> dict[str, Any]:
+def _section(cls: type[Any], data: Any, where: str, sample: Any = None) -> dict[str, Any]:
+    """``data`` checked against ``cls``'s fields: no unknown keys, scalars of the default's
+    type (``sample``'s, else ``cls()``'s; an int is taken as a float). Other fields (tables,
+    arrays, optional values) are left to the caller."""
     if not isinstance(data, dict):
         raise ConfigError(f"[{where}] must be a table")
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"unknown key(s) in [{where}]: {', '.join(unknown)}")
+    sample = cls() if sample is None else sample
+    checked = dict(data)
     for f in fields(cls):
-        if f.name in data and f.name != "accounts":
-            want = type(getattr(cls(), f.name))
-            value = data[f.name]
-            if not isinstance(value, want) or isinstance(value, bool) is not (want is bool):
-                raise ConfigError(f"[{where}] {f.name} must be of type {want.__name__}")
-    return dict(data)
+        want = type(getattr(sample, f.name))
+        if f.name not in data or want not in (str, int, float, bool):
+            continue
+        value = data[f.name]
+        if want is float and isinstance(value, int) and not isinstance(value, bool):
+            value = checked[f.name] = float(value)
+        if not isinstance(value, want) or isinstance(value, bool) is not (want is bool):
+            raise ConfigError(f"[{where}] {f.name} must be of type {want.__name__}")
+    return checked
 
 
 def _account(data: Any, index: int) -> Account:
@@ -157,7 +227,7 @@ def load_config(path: Path | None = None) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
-    unknown = sorted(set(data) - {"server", "identity", "image"})
+    unknown = sorted(set(data) - {"server", "identity", "image", "simulated"})
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
     server = replace(config.server, **_section(ServerConfig, data.get("server", {}), "server"))
@@ -174,7 +244,77 @@ def load_config(path: Path | None = None) -> Config:
     _check_ranges(server, identity)
     if image.size_cap_bytes <= 0:
         raise ConfigError("[image] size_cap_bytes must be positive")
-    return Config(server=server, identity=identity, image=image)
+    simulated = _simulated(data.get("simulated", {}))
+    return Config(server=server, identity=identity, image=image, simulated=simulated)
+
+
+def _zones(data: Any) -> tuple[ZoneConfig, ...]:
+    if not isinstance(data, list):
+        raise ConfigError("simulated.zones must be an array of tables")
+    zones: list[ZoneConfig] = []
+    for index, zone in enumerate(data):
+        where = f"simulated.zones[{index}]"
+        if not isinstance(zone, dict):
+            raise ConfigError(f"{where} must be a table")
+        unknown = sorted(set(zone) - {"name", "hosts"})
+        if unknown:
+            raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}")
+        name, hosts = zone.get("name"), zone.get("hosts")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where}: name must be a non-empty string")
+        if not isinstance(hosts, int) or isinstance(hosts, bool) or hosts < 0:
+            raise ConfigError(f"{where}: hosts must be an integer >= 0")
+        if any(z.name == name for z in zones):
+            raise ConfigError(f"{where}: zone {name!r} is listed twice")
+        zones.append(ZoneConfig(name=name, hosts=hosts))
+    if sum(z.hosts for z in zones) > MAX_SIMULATED_HOSTS:
+        raise ConfigError(f"simulated.zones: at most {MAX_SIMULATED_HOSTS} hosts in all")
+    return tuple(zones)
+
+
+def _stages(data: Any) -> dict[str, Stage]:
+    """``STAGES`` with each ``[simulated.stages.<verb>]`` table laid over its verb's stage."""
+    if not isinstance(data, dict):
+        raise ConfigError("[simulated.stages] must be a table")
+    unknown = sorted(set(data) - set(STAGES))
+    if unknown:
+        raise ConfigError(f"unknown verb(s) in [simulated.stages]: {', '.join(unknown)} "
+                          f"(known: {', '.join(STAGES)})")
+    stages = dict(STAGES)
+    for verb, overrides in data.items():
+        where = f"simulated.stages.{verb}"
+        stage = replace(STAGES[verb], **_section(Stage, overrides, where, STAGES[verb]))
+        for name in ("delay", "jitter"):
+            value = getattr(stage, name)
+            if not math.isfinite(value) or value < 0:
+                raise ConfigError(f"[{where}] {name} must be a finite number >= 0")
+        stages[verb] = stage
+    return stages
+
+
+def _simulated(data: Any) -> SimulatedConfig:
+    values = _section(SimulatedConfig, data, "simulated")
+    if "progression" in values:
+        if values["progression"] not in tuple(Progression):
+            raise ConfigError("[simulated] progression must be one of "
+                              f"{', '.join(p.value for p in Progression)}")
+        values["progression"] = Progression(values["progression"])
+    if "zones" in values:
+        values["zones"] = _zones(values["zones"])
+    seed = values.get("seed")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
+        raise ConfigError("[simulated] seed must be of type int")
+    if "stages" in values:
+        values["stages"] = _stages(values["stages"])
+    simulated = replace(SimulatedConfig(), **values)
+    for name in ("vcpus", "memory_mb", "local_gb"):
+        if getattr(simulated, name) <= 0:
+            raise ConfigError(f"[simulated] {name} must be positive")
+    for name in ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio"):
+        value = getattr(simulated, name)
+        if not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"[simulated] {name} must be a positive number")
+    return simulated
 
 
 #: Log levels uvicorn and ``logging`` both understand.

@@ -189,3 +189,150 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
 
 def test_config_error_is_a_value_error() -> None:
     assert issubclass(ConfigError, ValueError)
+
+
+# -- [simulated] ----------------------------------------------------------------------------
+
+
+def test_simulated_defaults() -> None:
+    from backends.simulated import STAGES, Progression
+
+    simulated = Config().simulated
+    assert simulated.progression is Progression.IMMEDIATE
+    assert [(z.name, z.hosts) for z in simulated.zones] == [("nova", 4), ("az2", 4)]
+    assert (simulated.vcpus, simulated.memory_mb, simulated.local_gb) == (32, 131072, 2000)
+    assert (simulated.cpu_allocation_ratio, simulated.ram_allocation_ratio,
+            simulated.disk_allocation_ratio) == (4.0, 1.0, 1.0)
+    assert simulated.seed is None
+    assert simulated.stages == dict(STAGES)
+
+
+def test_simulated_overlay(tmp_path: Path) -> None:
+    from backends.simulated import STAGES, Progression, Stage
+    from emulator.config import ZoneConfig
+
+    config = load_config(write(tmp_path, """
+[simulated]
+progression = "manual"
+vcpus = 8
+memory_mb = 16384
+local_gb = 100
+cpu_allocation_ratio = 16      # an integer is taken as a float
+ram_allocation_ratio = 1.5
+seed = 42
+
+[[simulated.zones]]
+name = "east"
+hosts = 3
+
+[[simulated.zones]]
+name = "west"
+hosts = 0
+
+[simulated.stages.spawn]
+delay = 30.0
+jitter = 0.0
+
+[simulated.stages.destroy]
+fails = true
+"""))
+    simulated = config.simulated
+    assert simulated.progression is Progression.MANUAL
+    assert simulated.zones == (ZoneConfig("east", 3), ZoneConfig("west", 0))
+    assert (simulated.vcpus, simulated.memory_mb, simulated.local_gb) == (8, 16384, 100)
+    assert simulated.cpu_allocation_ratio == 16.0
+    assert isinstance(simulated.cpu_allocation_ratio, float)
+    assert simulated.ram_allocation_ratio == 1.5
+    assert simulated.disk_allocation_ratio == 1.0
+    assert simulated.seed == 42
+    assert simulated.stages["spawn"] == Stage(delay=30.0, jitter=0.0, fails=False)
+    # Keys not given keep the built-in stage's values.
+    assert simulated.stages["destroy"] == Stage(delay=STAGES["destroy"].delay,
+                                                jitter=STAGES["destroy"].jitter, fails=True)
+    assert config.server == Config().server
+
+
+def test_an_empty_zone_list_is_a_cloud_without_hosts(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[simulated]\nzones = []\n"))
+    assert config.simulated.zones == ()
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    ("[simulated]\nprogresion = 'manual'\n", "unknown key(s) in [simulated]: progresion"),
+    ("[simulated]\nprogression = 'fast'\n", "progression must be one of immediate, time, manual"),
+    ("[simulated]\nprogression = 1\n", "progression must be one of"),
+    ("simulated = 1\n", "[simulated] must be a table"),
+    ("[simulated]\nvcpus = 0\n", "[simulated] vcpus must be positive"),
+    ("[simulated]\nmemory_mb = -1\n", "[simulated] memory_mb must be positive"),
+    ("[simulated]\nlocal_gb = 1.5\n", "[simulated] local_gb must be of type int"),
+    ("[simulated]\nvcpus = true\n", "[simulated] vcpus must be of type int"),
+    ("[simulated]\ncpu_allocation_ratio = 0\n", "cpu_allocation_ratio must be a positive number"),
+    ("[simulated]\nram_allocation_ratio = inf\n", "ram_allocation_ratio must be a positive"),
+    ("[simulated]\ndisk_allocation_ratio = nan\n", "disk_allocation_ratio must be a positive"),
+    ("[simulated]\ndisk_allocation_ratio = '1'\n", "must be of type float"),
+    ("[simulated]\nseed = 'x'\n", "[simulated] seed must be of type int"),
+    ("[simulated]\nseed = 1.5\n", "[simulated] seed must be of type int"),
+    ("[simulated]\nseed = false\n", "[simulated] seed must be of type int"),
+    ("[simulated]\nzones = 'nova'\n", "simulated.zones must be an array of tables"),
+    ("[simulated]\nzones = ['nova']\n", "simulated.zones[0] must be a table"),
+    ("[[simulated.zones]]\nname = 'a'\n", "simulated.zones[0]: hosts must be an integer >= 0"),
+    ("[[simulated.zones]]\nname = 'a'\nhosts = -1\n", "hosts must be an integer >= 0"),
+    ("[[simulated.zones]]\nname = 'a'\nhosts = 1.0\n", "hosts must be an integer >= 0"),
+    ("[[simulated.zones]]\nhosts = 1\n", "simulated.zones[0]: name must be a non-empty string"),
+    ("[[simulated.zones]]\nname = ' '\nhosts = 1\n", "name must be a non-empty string"),
+    ("[[simulated.zones]]\nname = 'a'\nhosts = 1\nvcpus = 2\n",
+     "unknown key(s) in simulated.zones[0]: vcpus"),
+    ("[[simulated.zones]]\nname = 'a'\nhosts = 1\n[[simulated.zones]]\nname = 'a'\nhosts = 2\n",
+     "simulated.zones[1]: zone 'a' is listed twice"),
+    ("[[simulated.zones]]\nname = 'a'\nhosts = 100001\n", "at most 100000 hosts in all"),
+    ("[simulated]\nstages = 1\n", "[simulated.stages] must be a table"),
+    ("[simulated.stages.reboot_twice]\ndelay = 1\n",
+     "unknown verb(s) in [simulated.stages]: reboot_twice"),
+    ("[simulated.stages]\nspawn = 1\n", "[simulated.stages.spawn] must be a table"),
+    ("[simulated.stages.spawn]\ndelay = 'slow'\n",
+     "[simulated.stages.spawn] delay must be of type float"),
+    ("[simulated.stages.spawn]\nfails = 1\n",
+     "[simulated.stages.spawn] fails must be of type bool"),
+    ("[simulated.stages.spawn]\ndelay = -1\n", "delay must be a finite number >= 0"),
+    ("[simulated.stages.spawn]\njitter = inf\n", "jitter must be a finite number >= 0"),
+    ("[simulated.stages.spawn]\ndelay = 1\nduration = 2\n",
+     "unknown key(s) in [simulated.stages.spawn]: duration"),
+])
+def test_invalid_simulated_sections_are_rejected(tmp_path: Path, text: str,
+                                                 fragment: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    assert fragment in str(caught.value)
+
+
+def test_the_app_builds_its_backend_from_the_simulated_section(tmp_path: Path) -> None:
+    from backends.simulated import Progression, Stage
+    from emulator.api.app import simulated_backend
+
+    config = load_config(write(tmp_path, """
+[simulated]
+progression = "manual"
+vcpus = 4
+ram_allocation_ratio = 2.0
+seed = 1
+
+[[simulated.zones]]
+name = "z1"
+hosts = 2
+
+[[simulated.zones]]
+name = "z2"
+hosts = 3000
+
+[simulated.stages.spawn]
+delay = 30
+"""))
+    backend = simulated_backend(config.simulated)
+    hosts = backend.hosts()
+    assert len(hosts) == 3002
+    assert [h.availability_zone for h in hosts[:3]] == ["z1", "z1", "z2"]
+    assert {h.vcpus for h in hosts} == {4} and {h.ram_allocation_ratio for h in hosts} == {2.0}
+    assert backend.clock.mode is Progression.MANUAL
+    assert backend.stages["spawn"] == Stage(delay=30.0, jitter=2.0)
+    default = simulated_backend(Config().simulated)
+    assert len(default.hosts()) == 8 and default.clock.mode is Progression.IMMEDIATE

@@ -1,6 +1,9 @@
 """The simulated cloud: in-memory hypervisors, many of them, cheaply."""
 
 from backends.simulated.backend import (
+    DEFAULT_LOCAL_GB,
+    DEFAULT_MEMORY_MB,
+    DEFAULT_VCPUS,
     DEFAULT_ZONES,
     STAGES,
     SimulatedBackend,
@@ -9,5 +12,5 @@ from backends.simulated.backend import (
 )
 from backends.simulated.clock import Clock, Progression
 
-__all__ = ["DEFAULT_ZONES", "STAGES", "Clock", "Progression", "SimulatedBackend", "Stage",
-           "default_hosts"]
+__all__ = ["DEFAULT_LOCAL_GB", "DEFAULT_MEMORY_MB", "DEFAULT_VCPUS", "DEFAULT_ZONES", "STAGES",
+           "Clock", "Progression", "SimulatedBackend", "Stage", "default_hosts"]

@@ -47,14 +47,27 @@ STAGES: Mapping[str, Stage] = {
 }
 
 
-def default_hosts(zones: Sequence[tuple[str, int]] = DEFAULT_ZONES) -> list[HostInfo]:
-    """``compute-001`` ... named hosts spread over ``zones``."""
+def default_hosts(
+    zones: Sequence[tuple[str, int]] = DEFAULT_ZONES,
+    *,
+    vcpus: int = DEFAULT_VCPUS,
+    memory_mb: int = DEFAULT_MEMORY_MB,
+    local_gb: int = DEFAULT_LOCAL_GB,
+    cpu_allocation_ratio: float = 4.0,
+    ram_allocation_ratio: float = 1.0,
+    disk_allocation_ratio: float = 1.0,
+) -> list[HostInfo]:
+    """``compute-001`` ... named hosts of one shape spread over ``zones`` (name, count)."""
+    width = max(3, len(str(sum(count for _, count in zones))))
     hosts: list[HostInfo] = []
     for zone, count in zones:
         for _ in range(count):
-            hosts.append(HostInfo(name=f"compute-{len(hosts) + 1:03d}", availability_zone=zone,
-                                  hypervisor_type="fake", vcpus=DEFAULT_VCPUS,
-                                  memory_mb=DEFAULT_MEMORY_MB, local_gb=DEFAULT_LOCAL_GB))
+            hosts.append(HostInfo(
+                name=f"compute-{len(hosts) + 1:0{width}d}", availability_zone=zone,
+                hypervisor_type="fake", vcpus=vcpus, memory_mb=memory_mb, local_gb=local_gb,
+                cpu_allocation_ratio=cpu_allocation_ratio,
+                ram_allocation_ratio=ram_allocation_ratio,
+                disk_allocation_ratio=disk_allocation_ratio))
     return hosts
 
 
@@ -79,6 +92,7 @@ class SimulatedBackend:
         self.clock = Clock(progression)
         self.stages = dict(STAGES if stages is None else stages)
         self.instances: dict[str, SimulatedInstance] = {}
+        self._spawning: set[str] = set()
         self._random = random.Random(seed)
 
     def hosts(self) -> list[HostInfo]:
@@ -100,9 +114,13 @@ class SimulatedBackend:
         host = self._by_name.get(instance.host)
         if host is None or not host.up:
             raise HostUnavailable(f"Compute host {instance.host} is not available.")
-        if instance.uuid in self.instances:
+        if instance.uuid in self.instances or instance.uuid in self._spawning:
             raise InstanceExists(f"Instance {instance.uuid} already exists.")
-        stage = await self._stage("spawn")
+        self._spawning.add(instance.uuid)
+        try:
+            stage = await self._stage("spawn")
+        finally:
+            self._spawning.discard(instance.uuid)
         if stage.fails:
             raise SpawnFailed(f"Build of instance {instance.uuid} aborted: simulated failure.")
         self.instances[instance.uuid] = SimulatedInstance(instance.host, PowerState.RUNNING)
@@ -123,5 +141,7 @@ class SimulatedBackend:
         return {spec.uuid: self.instances[spec.uuid].power_state for spec, _ in instances}
 
     def reset(self) -> None:
+        """Forget every instance and restart the clock at zero (its mode is kept)."""
         self.instances.clear()
-        self.clock = Clock(self.clock.mode)
+        self._spawning.clear()
+        self.clock.reset()

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from backends.simulated import SimulatedBackend
+from backends.simulated import SimulatedBackend, default_hosts
 from emulator import __version__
 from emulator.api.compute import ComputeAPI
 from emulator.api.compute.availability_zones import AvailabilityZonesController
@@ -21,7 +21,9 @@ from emulator.api.compute.flavors import FlavorsController
 from emulator.api.compute.images import ImagesController
 from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.compute.routes import Controllers
+from emulator.api.compute.server_resources import ServerResourcesController
 from emulator.api.compute.servers import ServersController
+from emulator.api.control import ControlAPI, FaultHooks
 from emulator.api.identity import IdentityAPI
 from emulator.api.image import ImageAPI
 from emulator.api.routing import base_url, json_response
@@ -31,8 +33,10 @@ from emulator.compute.keypairs import KeyPairService
 from emulator.compute.lifecycle import Lifecycle
 from emulator.compute.servers import ImageInfo, ServerService
 from emulator.compute.zones import ZoneService
-from emulator.config import Config
+from emulator.config import Config, SimulatedConfig
 from emulator.context import RequestContext
+from emulator.control.faults import FaultRules
+from emulator.control.simulation import Simulation
 from emulator.db import Database
 from emulator.errors import NotFound
 from emulator.identity.models import Project
@@ -111,6 +115,19 @@ class RequestIdMiddleware:
             )
 
 
+def simulated_backend(config: SimulatedConfig) -> SimulatedBackend:
+    """The simulated cloud ``[simulated]`` describes."""
+    hosts = default_hosts(
+        [(zone.name, zone.hosts) for zone in config.zones],
+        vcpus=config.vcpus, memory_mb=config.memory_mb, local_gb=config.local_gb,
+        cpu_allocation_ratio=config.cpu_allocation_ratio,
+        ram_allocation_ratio=config.ram_allocation_ratio,
+        disk_allocation_ratio=config.disk_allocation_ratio,
+    )
+    return SimulatedBackend(hosts, progression=config.progression, stages=config.stages,
+                            seed=config.seed)
+
+
 class Emulator:
     """Owns the state and the services; dispatches each request by path prefix."""
 
@@ -121,7 +138,7 @@ class Emulator:
             self.db, timedelta(seconds=config.identity.token_ttl_seconds)
         )
         self.identity.seed(config.accounts)
-        self.backend = SimulatedBackend()
+        self.backend = simulated_backend(config.simulated)
         self.flavors = FlavorService(self.db, project_exists=self.identity.project_exists)
         self.flavors.seed()
         self.zones = ZoneService(self.backend)
@@ -137,8 +154,12 @@ class Emulator:
         self.servers = ServerService(self.db, self.backend, self.flavors, self.keypairs,
                                      images=self._image_info)
         self.lifecycle = Lifecycle(self.servers, self.backend)
+        self.faults = FaultRules()
+        hooks = FaultHooks(self.faults, self.servers)
+        self.simulation = Simulation(self.backend, self.servers, self.lifecycle, self.faults)
         controllers = Controllers(
-            servers=ServersController(self.servers, self.lifecycle),
+            servers=ServersController(self.servers, self.lifecycle, plan_for=hooks.plan_for),
+            server_resources=ServerResourcesController(self.servers),
             flavors=FlavorsController(self.flavors),
             zones=AvailabilityZonesController(self.zones),
             keypairs=KeypairsController(self.keypairs),
@@ -149,8 +170,10 @@ class Emulator:
         max_body = config.server.max_request_body_bytes
         self.services: list[Service] = [
             IdentityAPI(self.identity, public_url, max_body, catalog=lambda: catalog),
-            ComputeAPI(self.identity, public_url, max_body, controllers),
+            ComputeAPI(self.identity, public_url, max_body, controllers,
+                       intercept=hooks.intercept),
             ImageAPI(self.identity, public_url, max_body, self.images),
+            ControlAPI(self.identity, public_url, max_body, self.simulation, self.faults),
         ]
 
     def _image_info(self, ctx: RequestContext, image_id: str) -> ImageInfo | None:

@@ -12,7 +12,7 @@ import asyncio
 import base64
 import binascii
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -150,7 +150,9 @@ class Lifecycle:
 
     async def recover(self) -> None:
         """Re-adopt instances, then re-drive what was in flight when we stopped."""
-        live = self.servers.live_on_hosts()
+        # NOTE: a build in flight starts over (below), so the backend is not asked to adopt
+        # it: adopting would make the re-driven spawn an ``InstanceExists``.
+        live = [r for r in self.servers.live_on_hosts() if r.vm_state != VmState.BUILDING]
         states = await self.backend.recover(
             [(instance_spec(r), PowerState(r.power_state)) for r in live])
         for row in live:
@@ -171,6 +173,20 @@ class Lifecycle:
         """Wait until no operation is in flight (tests and the control plane use it)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def quiesce(self, idle: Callable[[asyncio.Task[None]], bool],
+                      timeout: float = 2.0) -> bool:
+        """Let operations run until each one left is ``idle`` (e.g. parked on the simulated
+        clock) or ``timeout`` seconds pass; True if everything came to rest."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        spins = 0
+        while any(not t.done() and not idle(t) for t in list(self._tasks.values())):
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            spins += 1
+            # NOTE: a few bare yields let woken tasks run; then back off to spare the CPU.
+            await asyncio.sleep(0 if spins < 100 else 0.001)
+        return True
 
     async def shutdown(self) -> None:
         for task in list(self._tasks.values()):

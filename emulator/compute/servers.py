@@ -41,10 +41,16 @@ from emulator.errors import Conflict, Forbidden, InvalidInput, NotFound, OverQuo
 #: Nova's limits (``[quota]`` defaults and API constants).
 MAX_METADATA_ITEMS = 128
 MAX_TAGS = 50
+MAX_TAG_LENGTH = 60
+#: The vm_states in which metadata and tags may change (Nova's compute API, tag controller).
+MUTABLE_VM_STATES = frozenset({VmState.ACTIVE, VmState.PAUSED, VmState.SUSPENDED,
+                               VmState.STOPPED})
 #: The network every server gets with ``networks: auto`` until Neutron exists.
 DEFAULT_NETWORK = "private"
 DEFAULT_NETWORK_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "nova-emulator/networks/private"))
 DEFAULT_SUBNET = ipaddress.IPv4Network("10.0.0.0/16")
+#: Nova's ``[DEFAULT] default_availability_zone``: where hosts in no aggregate are.
+DEFAULT_ZONE = "nova"
 
 
 def now() -> datetime:
@@ -53,6 +59,33 @@ def now() -> datetime:
 
 def not_found(server_id: str) -> NotFound:
     return NotFound(f"Instance {server_id} could not be found.")
+
+
+def invalid_state(action: str, server_id: str, attr: str, state: object) -> Conflict:
+    """Nova's 409 for ``InstanceInvalidState`` (``raise_http_conflict_for_...``)."""
+    return Conflict(f"Cannot '{action}' instance {server_id} while it is in {attr} {state}")
+
+
+def check_tag(tag: str) -> None:
+    """Nova's check of a tag named in the URL: its schema, worded by the tag controller."""
+    problem = None
+    if "," in tag or "/" in tag:
+        problem = f"{tag!r} does not match '^[^,/]*$'"
+    elif len(tag) > MAX_TAG_LENGTH:
+        problem = f"{tag!r} is too long"
+    if problem is not None:
+        raise InvalidInput(f"Tag '{tag}' is invalid. It must be a non empty string without "
+                           f"characters '/' and ','. Validation error message: {problem}")
+
+
+@dataclass(frozen=True)
+class ActionQuery:
+    """Paging and change filters of a server's action list (2.58+); None: no limit."""
+
+    limit: int | None = None
+    marker: str | None = None  # a request id
+    changes_since: datetime | None = None
+    changes_before: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -159,7 +192,11 @@ class ServerQuery:
     not_tags_any: frozenset[str] | None = None
     #: None: live servers only; True: deleted only (admins); False: live only.
     deleted: bool | None = None
-    sort: tuple[tuple[str, str], ...] = (("created_at", "desc"),)
+    #: (Instance attribute, pattern): Nova's regular-expression filters (``re.search``; a
+    #: NULL column never matches, other values are matched as their SQL text).
+    regex: tuple[tuple[str, str], ...] = ()
+    #: Every sort key in order, Nova's defaults (``created_at``, ``id``) included.
+    sort: tuple[tuple[str, str], ...] = (("created_at", "desc"), ("id", "desc"))
     limit: int = 1000
     marker: str | None = None
 
@@ -178,16 +215,53 @@ SORT_KEYS: dict[str, str] = {
     "root_device_name": "root_device_name", "task_state": "task_state",
     "terminated_at": "terminated_at", "updated_at": "updated_at", "user_id": "user_id",
     "uuid": "uuid", "vm_state": "vm_state",
+    # Nova's last default sort key, the table's integer id (not a key clients may give).
+    "id": "id",
 }
 
 
-def sanitize_hostname(name: str, default: str = "server") -> str:
-    """Nova's ``sanitize_hostname``: lower case, [a-z0-9-.], at most 63 characters."""
-    text = name.lower()
-    text = re.sub(r"[ _]", "-", text)
-    text = re.sub(r"[^\w.-]+", "", text, flags=re.ASCII)
-    text = text.strip(".-")[:63].strip(".-")
-    return text or default
+def parse_zone(zone: str | None) -> tuple[str | None, str | None, str | None]:
+    """Nova's ``parse_availability_zone``: ``az``, ``az:host``, ``az:host:node``, ``az::node``
+    -> (zone, forced host, forced node); empty parts are None."""
+    host = node = None
+    if zone and ":" in zone:
+        count = zone.count(":")
+        if count == 1:
+            zone, host = zone.split(":")
+        elif count == 2 and "::" in zone:
+            zone, node = zone.split("::")
+        elif count == 2:
+            zone, host, node = zone.split(":")
+        else:
+            raise InvalidInput("Invalid input received: Unable to parse availability_zone")
+    return zone or None, host or None, node or None
+
+
+#: Nova's ``generate_password`` symbol groups (no look-alike characters).
+_PASSWORD_GROUPS = ("23456789", "ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz")
+
+
+def generate_password(length: int = 12) -> str:
+    """Nova's ``utils.generate_password``: ``[DEFAULT] password_length`` characters, at
+    least one from each group."""
+    chosen = [secrets.choice(group) for group in _PASSWORD_GROUPS]
+    symbols = "".join(_PASSWORD_GROUPS)
+    chosen += [secrets.choice(symbols) for _ in range(length - len(chosen))]
+    secrets.SystemRandom().shuffle(chosen)
+    return "".join(chosen)
+
+
+def sanitize_hostname(name: str, default: str | None = None) -> str:
+    """Nova's ``utils.sanitize_hostname``: Latin-1 only, cut to 63 characters, then spaces,
+    underscores and dots become hyphens, other punctuation goes, lower case, no leading or
+    trailing dots and hyphens; ``default`` (cut to 63) when nothing is left."""
+    text = name.encode("latin-1", "ignore").decode("latin-1")[:63]
+    text = re.sub(r"[ _.]", "-", text)
+    text = re.sub(r"[^\w.-]+", "", text)
+    text = text.lower().strip(".-")
+    if not text and default is not None:
+        return default[:63]
+    return text
 
 
 class ServerService:
@@ -277,7 +351,8 @@ class ServerService:
                 stmt = stmt.where(Instance.project_id == query.project_id)
             if query.deleted is True:
                 stmt = stmt.where(Instance.deleted == True)  # noqa: E712
-            elif query.changes_since is None and query.changes_before is None:
+            elif query.deleted is False or (query.changes_since is None
+                                            and query.changes_before is None):
                 stmt = stmt.where(Instance.deleted == False)  # noqa: E712
             for column, value in (("user_id", query.user_id), ("flavor_id", query.flavor),
                                   ("image_ref", query.image), ("host", query.host),
@@ -287,18 +362,23 @@ class ServerService:
                 if value is not None:
                     stmt = stmt.where(getattr(Instance, column) == value)
             rows = list(s.exec(stmt).all())
-            records = [r for r in self._records(s, rows) if self._matches(r, query)]
-        records.sort(key=lambda r: r.instance.id or 0)
+            records = {r.uuid: r for r in self._records(s, rows) if self._matches(r, query)}
+            # Nova pages from the marker's place in the order: any server (of any project,
+            # deleted or not, matching the filters or not) will do.
+            marker = None if query.marker is None else s.exec(
+                select(Instance).where(Instance.uuid == query.marker)).first()
+            if query.marker is not None and marker is None:
+                raise InvalidInput(f"marker [{query.marker}] not found")
+        ordered = [r.instance for r in records.values()]
+        if marker is not None and marker.uuid not in records:
+            ordered.append(marker)
         for key, direction in reversed(query.sort):
             attribute = SORT_KEYS[key]
-            records.sort(key=lambda r, a=attribute: _sortable(getattr(r.instance, a)),  # type: ignore[misc]
+            ordered.sort(key=lambda i, a=attribute: _sortable(getattr(i, a)),  # type: ignore[misc]
                          reverse=direction == "desc")
-        if query.marker is not None:
-            ids = [r.uuid for r in records]
-            if query.marker not in ids:
-                raise InvalidInput(f"marker [{query.marker}] not found")
-            records = records[ids.index(query.marker) + 1:]
-        return records[: query.limit]
+        if marker is not None:
+            ordered = ordered[[i.uuid for i in ordered].index(marker.uuid) + 1:]
+        return [records[i.uuid] for i in ordered if i.uuid in records][: query.limit]
 
     @staticmethod
     def _matches(r: ServerRecord, q: ServerQuery) -> bool:
@@ -306,6 +386,10 @@ class ServerService:
         checks: list[bool] = []
         if q.name is not None:
             checks.append(re.search(q.name, i.display_name) is not None)
+        for attribute, expression in q.regex:
+            value = getattr(i, attribute)
+            checks.append(value is not None
+                          and re.search(expression, _sql_text(value)) is not None)
         if q.statuses is not None:
             checks.append(r.status in q.statuses)
         if q.changes_since is not None:
@@ -364,56 +448,98 @@ class ServerService:
                 f"{image.min_disk * 1024**3} bytes.")
         return image_id
 
-    def _check_zone(self, new: NewServer) -> tuple[str | None, str | None, str | None]:
-        """Nova's ``availability_zone`` forms: ``az``, ``az:host``, ``az:host:node``."""
-        zone, host, node = new.availability_zone, new.host, new.node
-        if zone and ":" in zone:
-            parts = zone.split(":")
-            zone = parts[0] or None
-            host = parts[1] or host if len(parts) > 1 else host
-            node = parts[2] or node if len(parts) > 2 else node
-        zones = {h.availability_zone for h in self.backend.hosts()}
-        if zone is not None and zone not in zones:
-            raise InvalidInput("The requested availability zone is not available")
+    def _forced_zone(self, zone: str | None, host: str | None) -> str | None:
+        """Nova's ``_validate_host_availability_zone``: the zone asked for with a forced
+        host is kept only if the host is in it (a host in no aggregate is in ``nova``)."""
+        zones = {h.name: h.availability_zone for h in self.backend.hosts()}
+        return zone if zone == zones.get(host or "", DEFAULT_ZONE) else None
+
+    def _check_zone(self, zone: str | None, forced_host: str | None) -> None:
+        """A zone asked for without a forced host must exist (Nova's ``create``)."""
+        if zone and forced_host is None:
+            zones = {h.availability_zone for h in self.backend.hosts()}
+            if zone not in zones:
+                raise InvalidInput("The requested availability zone is not available")
+
+    @staticmethod
+    def _check_networking(new: NewServer) -> None:
+        """Security groups, then requested ports and networks, must exist (without Neutron:
+        the ``default`` group and the ``private`` network, and no ports)."""
+        for name in new.security_groups:
+            if name != "default":
+                raise InvalidInput(f"Security group {name} not found.")
+        if not isinstance(new.networks, list):
+            return
+        for network in new.networks:
+            if network.get("port"):
+                raise InvalidInput(f"Port id {network['port']} could not be found.")
+            net_id = str(network.get("uuid", ""))
+            if net_id.replace("-", "") != DEFAULT_NETWORK_ID.replace("-", ""):
+                raise InvalidInput(f"Network {net_id} could not be found.")
+
+    def _check_destination(self, new: NewServer) -> None:
+        """2.74 ``host``/``hypervisor_hostname`` must name compute hosts (checked last)."""
         hosts = {h.name for h in self.backend.hosts()}
-        for wanted, kind in ((host, "Compute host"), (node, "Compute host")):
+        for wanted in (new.host, new.node):
             if wanted is not None and wanted not in hosts:
-                raise InvalidInput(f"{kind} {wanted} could not be found.")
-        return zone, host, node
+                raise InvalidInput(f"Compute host {wanted} could not be found.")
 
     def create(self, ctx: RequestContext, new: NewServer) -> Created:
-        """Record ``max_count`` servers in BUILD (scheduling); the build runs afterwards."""
+        """Record ``max_count`` servers in BUILD (scheduling); the build runs afterwards.
+
+        Nova's order: policies, then the flavor, the hostname, the zone, the image, the key
+        pair, the image against the flavor, metadata quota, and the requested host.
+        """
         authorize(ctx, "os_compute_api:servers:create", ctx.project_id)
-        if (new.host or new.node) and not ctx.is_admin:
-            raise Forbidden("Policy doesn't allow compute:servers:create:requested_destination "
-                            "to be performed.")
-        if len(new.metadata) > MAX_METADATA_ITEMS:
-            raise OverQuota("Quota exceeded for metadata_items: Requested "
-                            f"{len(new.metadata)}, but already used 0 of "
-                            f"{MAX_METADATA_ITEMS} metadata_items")
+        zone, forced_host, forced_node = parse_zone(new.availability_zone)
+        if forced_host or forced_node:
+            if not ctx.is_admin:
+                raise Forbidden("Policy doesn't allow os_compute_api:servers:create:forced_host "
+                                "to be performed.")
+            zone = self._forced_zone(zone, forced_host)
+        if new.host or new.node:
+            if not ctx.is_admin:
+                raise Forbidden("Policy doesn't allow compute:servers:create:requested_"
+                                "destination to be performed.")
+            if forced_host or forced_node:
+                raise InvalidInput("One mechanism with host and/or hypervisor_hostname and "
+                                   "another mechanism with zone:host:node are mutually "
+                                   "exclusive.")
+        if new.min_count > new.max_count:
+            raise InvalidInput("min_count must be <= max_count")
         flavor = self._resolve_flavor(ctx, new.flavor_ref)
+        if new.hostname and new.max_count > 1:
+            raise InvalidInput("Unable to allocate a single hostname to multiple instances")
+        self._check_zone(zone, forced_host)
         image_ref = self._check_image(ctx, new, flavor)
+        self._check_networking(new)
         key_data: str | None = None
         if new.key_name is not None:
             try:
                 key_data = self.keypairs.get(ctx, new.key_name).public_key
             except NotFound:
                 raise InvalidInput("Invalid key_name provided.") from None
-        zone, host, node = self._check_zone(new)
-        if new.min_count > new.max_count:
-            raise InvalidInput("min_count must be <= max_count")
-        admin_pass = new.admin_pass or secrets.token_urlsafe(9)[:12]
+        if len(new.metadata) > MAX_METADATA_ITEMS:
+            raise OverQuota(f"Maximum number of metadata items exceeds {MAX_METADATA_ITEMS}")
+        self._check_destination(new)
+        host = new.host or forced_host
+        node = new.node or forced_node
+        admin_pass = new.admin_pass if new.admin_pass is not None else generate_password()
         reservation_id = f"r-{secrets.token_hex(4)}"
         created_at = now()
         rows: list[Instance] = []
         with self.db.session() as s:
             for index in range(new.max_count):
+                # Nova's _populate_instance_names: both get "-<n>" when there are several.
+                server_id = str(uuid.uuid4())
                 name = new.name if new.max_count == 1 else f"{new.name}-{index + 1}"
-                hostname = new.hostname or sanitize_hostname(name)
-                if new.hostname and new.max_count > 1:
-                    hostname = f"{new.hostname}-{index + 1}"
+                hostname = new.hostname or sanitize_hostname(new.name)
+                if not hostname:
+                    hostname = f"Server-{server_id}"
+                elif new.max_count > 1 and not new.hostname:
+                    hostname = f"{hostname}-{index + 1}"
                 row = Instance(
-                    uuid=str(uuid.uuid4()), display_name=name,
+                    uuid=server_id, display_name=name,
                     display_description=new.description, hostname=hostname,
                     project_id=ctx.project_id or "", user_id=ctx.user_id, image_ref=image_ref,
                     flavor_id=flavor.flavorid, flavor_name=flavor.name,
@@ -424,6 +550,8 @@ class ServerService:
                     config_drive="True" if new.config_drive else "",
                     access_ip_v4=new.access_ip_v4, access_ip_v6=new.access_ip_v6,
                     disk_config=new.disk_config, requested_availability_zone=zone,
+                    # The request spec's zone: what 2.96+ shows as pinned.
+                    pinned_availability_zone=zone,
                     requested_host=host, requested_node=node, launch_index=index,
                     reservation_id=reservation_id, vm_state=VmState.BUILDING,
                     task_state=TaskState.SCHEDULING, power_state=0,
@@ -567,23 +695,47 @@ class ServerService:
                     s.add(ev)
             action.finish_time, action.updated_at = when, when
             if result == "Error":
-                action.message = message or "Error"
+                action.message = "Error"  # NOTE: Nova's word; the failure is the fault's
             s.add(action)
 
     # -- updating and deleting -----------------------------------------------------------
 
-    def update(self, ctx: RequestContext, server_id: str, changes: dict[str, Any]) -> ServerRecord:
-        """Rename, describe, re-hostname (the API layer validated ``changes``)."""
+    def update(self, ctx: RequestContext, server_id: str, changes: dict[str, Any],
+               pin: bool = False, pinned_zone: str | None = None) -> ServerRecord:
+        """Rename, describe, re-hostname (the API layer validated ``changes``); with ``pin``
+        (2.104) pin the server to ``pinned_zone``, its current zone, or unpin it (None).
+
+        NOTE: Nova's ``update_instance`` has no lock check: a locked server can be renamed.
+        """
         with self.db.session() as s:
             row = self._instance(s, ctx, server_id)
             authorize(ctx, "os_compute_api:servers:update", row.project_id)
-            self._check_lock(ctx, row)
+            if pin:
+                self._pin(row, pinned_zone)
             for name, value in changes.items():
                 setattr(row, name, value)
             row.updated_at = now()
             s.add(row)
             s.flush()
             return self._records(s, [row])[0]
+
+    @staticmethod
+    def _pin(row: Instance, zone: str | None) -> None:
+        """Nova's 2.104 ``pinned_availability_zone`` update (the request spec's zone)."""
+        current = row.pinned_availability_zone
+        if zone is None:
+            row.pinned_availability_zone = None
+            return
+        if current is not None:
+            if zone != current:
+                raise Conflict("Cannot change pinned availability zone directly. Unpin first "
+                               "by setting pinned_availability_zone to null.")
+            return
+        instance_zone = row.availability_zone or row.requested_availability_zone
+        if zone != instance_zone:
+            raise Conflict("Server can only be pinned to its current availability zone "
+                           f"'{instance_zone}', but '{zone}' was requested.")
+        row.pinned_availability_zone = zone
 
     @staticmethod
     def _check_lock(ctx: RequestContext, row: Instance) -> None:
@@ -613,7 +765,8 @@ class ServerService:
             when = now()
             row.deleted, row.deleted_at, row.terminated_at = True, when, when
             row.vm_state, row.task_state, row.power_state = VmState.DELETED, None, 0
-            row.host = row.node = None
+            # NOTE: Nova keeps host and node on a deleted instance (admins see them with
+            # ``deleted=true``); the claim ends because usage counts live servers only.
             row.updated_at = when
             s.add(row)
             for address in s.exec(select(InstanceAddress)
@@ -630,20 +783,39 @@ class ServerService:
     def metadata(self, ctx: RequestContext, server_id: str) -> dict[str, str]:
         return dict(self.get(ctx, server_id).metadata)
 
-    def set_metadata(self, ctx: RequestContext, server_id: str, items: dict[str, str],
-                     replace: bool) -> dict[str, str]:
-        """Merge (POST, PUT key) or replace (PUT all) a server's metadata."""
+    def server(self, ctx: RequestContext, server_id: str, rule: str,
+               read_deleted: bool = False) -> ServerRecord:
+        """The server ``ctx`` may see (else 404), once ``rule`` allows it on the server."""
         with self.db.session() as s:
-            row = self._mutable(s, ctx, server_id, "os_compute_api:server-metadata:update")
+            row = self._instance(s, ctx, server_id, read_deleted)
+            authorize(ctx, rule, row.project_id)
+            return self._records(s, [row])[0]
+
+    @staticmethod
+    def _check_state(row: Instance, action: str) -> None:
+        """Nova's ``check_instance_state`` on metadata: a settled vm_state, launched once."""
+        if row.vm_state not in MUTABLE_VM_STATES:
+            raise invalid_state(action, row.uuid, "vm_state", row.vm_state)
+        if row.launched_at is None:
+            raise invalid_state(action, row.uuid, "launched_at", None)
+
+    def set_metadata(self, ctx: RequestContext, server_id: str, items: dict[str, str],
+                     replace: bool,
+                     rule: str = "os_compute_api:server-metadata:update") -> dict[str, str]:
+        """Merge (POST, PUT key) or replace (PUT all) a server's metadata.
+
+        Nova's order: the server (404), ``rule`` (403), lock, state (409), quota (403).
+        """
+        with self.db.session() as s:
+            row = self._mutable(s, ctx, server_id, rule)
             self._check_lock(ctx, row)
+            self._check_state(row, "update metadata")
             current = {m.key: m for m in s.exec(select(InstanceMetadata).where(
                 InstanceMetadata.instance_uuid == row.uuid)).all()}
             merged = dict(items) if replace else {**{k: m.value for k, m in current.items()},
                                                   **items}
             if len(merged) > MAX_METADATA_ITEMS:
-                raise OverQuota("Quota exceeded for metadata_items: Requested "
-                                f"{len(merged)}, but already used 0 of {MAX_METADATA_ITEMS} "
-                                "metadata_items")
+                raise OverQuota(f"Maximum number of metadata items exceeds {MAX_METADATA_ITEMS}")
             for key, meta in current.items():
                 if key not in merged:
                     s.delete(meta)
@@ -660,18 +832,70 @@ class ServerService:
     def delete_metadata(self, ctx: RequestContext, server_id: str, key: str) -> None:
         with self.db.session() as s:
             row = self._mutable(s, ctx, server_id, "os_compute_api:server-metadata:delete")
-            self._check_lock(ctx, row)
             meta = s.get(InstanceMetadata, (row.uuid, key))
             if meta is None:
                 raise NotFound("Metadata item was not found")
+            self._check_lock(ctx, row)
+            self._check_state(row, "delete metadata")
             s.delete(meta)
 
-    def set_tags(self, ctx: RequestContext, server_id: str, tags: Iterable[str],
-                 replace: bool) -> tuple[str, ...]:
+    def _tagged(self, s: Session, ctx: RequestContext, server_id: str, rule: str,
+                action: str | None = None) -> Instance:
+        """The server of a tag call, found as Nova's tag controller finds it.
+
+        NOTE: Nova reads the instance *mapping* (any project) and checks ``rule`` on its
+        project before it reads the instance, so another project's server is a 403 here,
+        not the usual 404; an unknown id is a 404 about the mapping, a deleted server
+        (still mapped) the ordinary 404. Changes (``action``) need a settled vm_state.
+        """
+        row = s.exec(select(Instance).where(Instance.uuid == server_id)).first()
+        if row is None:
+            raise NotFound(f"Instance {server_id} has no mapping to a cell.")
+        authorize(ctx, rule, row.project_id)
+        if row.deleted:
+            raise not_found(server_id)
+        if action is not None and row.vm_state not in MUTABLE_VM_STATES:
+            raise invalid_state(action, server_id, "vm_state", row.vm_state)
+        return row
+
+    @staticmethod
+    def _tag_rows(s: Session, server_id: str) -> dict[str, InstanceTag]:
+        return {t.tag: t for t in s.exec(select(InstanceTag).where(
+            InstanceTag.instance_uuid == server_id)).all()}
+
+    def tags(self, ctx: RequestContext, server_id: str) -> tuple[str, ...]:
         with self.db.session() as s:
-            row = self._mutable(s, ctx, server_id, "os_compute_api:os-server-tags:update")
-            current = {t.tag: t for t in s.exec(select(InstanceTag).where(
-                InstanceTag.instance_uuid == row.uuid)).all()}
+            row = self._tagged(s, ctx, server_id, "os_compute_api:os-server-tags:index")
+            return tuple(sorted(self._tag_rows(s, row.uuid)))
+
+    def has_tag(self, ctx: RequestContext, server_id: str, tag: str) -> bool:
+        with self.db.session() as s:
+            row = self._tagged(s, ctx, server_id, "os_compute_api:os-server-tags:show")
+            return s.get(InstanceTag, (row.uuid, tag)) is not None
+
+    def add_tag(self, ctx: RequestContext, server_id: str, tag: str) -> bool:
+        """Add one tag; False when the server already has it.
+
+        NOTE: as in Nova, a server at the limit refuses even a tag it already has.
+        """
+        with self.db.session() as s:
+            row = self._tagged(s, ctx, server_id, "os_compute_api:os-server-tags:update",
+                               "update tag")
+            check_tag(tag)
+            current = self._tag_rows(s, row.uuid)
+            if len(current) >= MAX_TAGS:
+                raise InvalidInput(f"The number of tags exceeded the per-server limit {MAX_TAGS}")
+            if tag in current:
+                return False
+            s.add(InstanceTag(instance_uuid=row.uuid, tag=tag))
+            return True
+
+    def set_tags(self, ctx: RequestContext, server_id: str, tags: Iterable[str],
+                 replace: bool, rule: str = "os_compute_api:os-server-tags:update_all",
+                 action: str = "update tags") -> tuple[str, ...]:
+        with self.db.session() as s:
+            row = self._tagged(s, ctx, server_id, rule, action)
+            current = self._tag_rows(s, row.uuid)
             wanted = set(tags) if replace else set(current) | set(tags)
             if len(wanted) > MAX_TAGS:
                 raise InvalidInput(f"The number of tags exceeded the per-server limit {MAX_TAGS}")
@@ -686,13 +910,63 @@ class ServerService:
 
     def delete_tag(self, ctx: RequestContext, server_id: str, tag: str) -> None:
         with self.db.session() as s:
-            row = self._mutable(s, ctx, server_id, "os_compute_api:os-server-tags:delete")
+            row = self._tagged(s, ctx, server_id, "os_compute_api:os-server-tags:delete",
+                               "delete tag")
             entry = s.get(InstanceTag, (row.uuid, tag))
             if entry is None:
-                raise NotFound(f"Tag {tag} could not be found.")
+                raise NotFound(f"Instance {row.uuid} has no tag '{tag}'")
             s.delete(entry)
             row.updated_at = now()
             s.add(row)
+
+    # -- reading instance actions --------------------------------------------------------
+
+    def actions(self, ctx: RequestContext, server_id: str, query: ActionQuery,
+                read_deleted: bool = False) -> list[InstanceAction]:
+        """A server's actions, newest first, filtered and paged (Nova's ``actions_get``)."""
+        with self.db.session() as s:
+            row = self._instance(s, ctx, server_id, read_deleted)
+            authorize(ctx, "os_compute_api:os-instance-actions:list", row.project_id)
+            if query.limit == 0:
+                return []
+            every = list(s.exec(select(InstanceAction)
+                                .where(InstanceAction.instance_uuid == row.uuid)).all())
+
+        def order(a: InstanceAction) -> tuple[datetime, int]:
+            return _utc(a.start_time), a.id or 0
+
+        every.sort(key=order, reverse=True)
+        found = [a for a in every
+                 if (query.changes_since is None
+                     or _utc(a.updated_at or a.start_time) >= query.changes_since)
+                 and (query.changes_before is None
+                      or _utc(a.updated_at or a.start_time) <= query.changes_before)]
+        if query.marker is not None:
+            marker = next((a for a in every if a.request_id == query.marker), None)
+            if marker is None:
+                # NOTE: Nova words the marker after replacing it with the failed lookup.
+                raise InvalidInput("Marker None could not be found.")
+            found = [a for a in found if order(a) < order(marker)]
+        return found if query.limit is None else found[: query.limit]
+
+    def action(self, ctx: RequestContext, server_id: str, request_id: str,
+               read_deleted: bool = False,
+               ) -> tuple[Instance, InstanceAction, list[InstanceActionEvent]] | None:
+        """The server, its action for ``request_id`` and the events (newest first)."""
+        with self.db.session() as s:
+            row = self._instance(s, ctx, server_id, read_deleted)
+            authorize(ctx, "os_compute_api:os-instance-actions:show", row.project_id)
+            action = s.exec(select(InstanceAction).where(
+                InstanceAction.instance_uuid == row.uuid,
+                InstanceAction.request_id == request_id,
+            ).order_by(col(InstanceAction.start_time).desc(),
+                       col(InstanceAction.id).desc())).first()
+            if action is None:
+                return None
+            events = s.exec(select(InstanceActionEvent)
+                            .where(InstanceActionEvent.action_id == action.id)
+                            .order_by(col(InstanceActionEvent.id).desc())).all()
+            return row, action, list(events)
 
     def purge(self) -> None:
         """Forget every server (the control plane's reset)."""
@@ -704,9 +978,22 @@ class ServerService:
                 s.flush()
 
 
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def _updated(instance: Instance) -> datetime:
     value = instance.updated_at or instance.created_at
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _sql_text(value: Any) -> str:
+    """A column value as a regular expression filter sees it (its SQL text)."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, bool):
+        return str(int(value))
+    return str(value)
 
 
 def _sortable(value: Any) -> tuple[bool, Any]:

@@ -10,6 +10,7 @@ response after negotiation echoes the version headers, faults included.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,12 +24,15 @@ from emulator.api.microversion import (
     negotiate,
     version_headers,
 )
-from emulator.api.routing import Call, Route
+from emulator.api.routing import Call, Handler, Route
 from emulator.api.service import Service
 from emulator.identity.service import IdentityService, TokenInfo
 
 API_PREFIX = "/v2.1"
 _PROJECT_ID = re.compile(r"[0-9a-f-]+")
+
+#: Runs a matched route's handler (the control plane's fault rules act there).
+Interceptor = Callable[[Call, Handler], Awaitable[Response]]
 
 
 class ComputeAPI(Service):
@@ -36,9 +40,11 @@ class ComputeAPI(Service):
     dialect = "nova"
 
     def __init__(
-        self, identity: IdentityService, public_url: str, max_body: int, controllers: Controllers
+        self, identity: IdentityService, public_url: str, max_body: int, controllers: Controllers,
+        intercept: Interceptor | None = None,
     ) -> None:
         self.controllers = controllers
+        self.intercept = intercept
         super().__init__(identity, public_url, max_body)
 
     def routes(self) -> list[Route]:
@@ -113,4 +119,6 @@ class ComputeAPI(Service):
         call = Call(request=request, params=params, auth=auth, version=version,
                     url_project_id=url_project_id)
         call.body = await self.read_json(request)
+        if self.intercept is not None:
+            return await self.intercept(call, route.handler)
         return await route.handler(call)

@@ -18,6 +18,7 @@ from emulator.api.compute.images import (
     ImagesController,
 )
 from emulator.api.compute.keypairs import KeypairsController
+from emulator.api.compute.server_resources import TAGS_VERSION, ServerResourcesController
 from emulator.api.compute.servers import ServersController
 from emulator.api.routing import Route
 
@@ -31,6 +32,7 @@ class Controllers:
     keypairs: KeypairsController
     images: ImagesController
     servers: ServersController
+    server_resources: ServerResourcesController
 
 
 def route_list(c: Controllers) -> list[Route]:
@@ -44,6 +46,7 @@ def route_list(c: Controllers) -> list[Route]:
         Route("PUT", "/servers/{server_id}", sv.update),
         Route("DELETE", "/servers/{server_id}", sv.delete),
         Route("POST", "/servers/{server_id}/action", sv.action),
+        *server_resource_routes(c.server_resources),
         Route("GET", "/os-availability-zone", az.index),
         Route("GET", "/os-availability-zone/detail", az.detail),
         Route("GET", "/flavors", fl.index),
@@ -75,4 +78,28 @@ def route_list(c: Controllers) -> list[Route]:
               max_version=meta),
         Route("DELETE", "/images/{image_id}/metadata/{key}", im.metadata_delete,
               max_version=meta),
+    ]
+
+
+def server_resource_routes(sr: ServerResourcesController) -> list[Route]:
+    """``/servers/{server_id}/...``: metadata, tags (2.26), ips, instance actions."""
+    tags = TAGS_VERSION
+    return [
+        Route("GET", "/servers/{server_id}/metadata", sr.metadata_index),
+        Route("POST", "/servers/{server_id}/metadata", sr.metadata_create),
+        Route("PUT", "/servers/{server_id}/metadata", sr.metadata_update_all),
+        Route("GET", "/servers/{server_id}/metadata/{key}", sr.metadata_show),
+        Route("PUT", "/servers/{server_id}/metadata/{key}", sr.metadata_update),
+        Route("DELETE", "/servers/{server_id}/metadata/{key}", sr.metadata_delete),
+        Route("GET", "/servers/{server_id}/tags", sr.tags_index, min_version=tags),
+        Route("PUT", "/servers/{server_id}/tags", sr.tags_update_all, min_version=tags),
+        Route("DELETE", "/servers/{server_id}/tags", sr.tags_delete_all, min_version=tags),
+        Route("GET", "/servers/{server_id}/tags/{tag}", sr.tags_show, min_version=tags),
+        Route("PUT", "/servers/{server_id}/tags/{tag}", sr.tags_update, min_version=tags),
+        Route("DELETE", "/servers/{server_id}/tags/{tag}", sr.tags_delete, min_version=tags),
+        Route("GET", "/servers/{server_id}/ips", sr.ips_index),
+        Route("GET", "/servers/{server_id}/ips/{network}", sr.ips_show),
+        Route("GET", "/servers/{server_id}/os-instance-actions", sr.actions_index),
+        Route("GET", "/servers/{server_id}/os-instance-actions/{request_id}",
+              sr.actions_show),
     ]

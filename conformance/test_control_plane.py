@@ -1,0 +1,546 @@
+"""The emulator's control plane (``/_emulator``): a manual clock that makes lifecycle tests
+deterministic, fault rules that shape builds and answers, reset, and who may use it.
+
+These tests run against a dedicated emulator whose clock only moves when a test advances
+it (spawn takes 30 virtual seconds), so nothing here disturbs the rest of the suite; each
+test starts from a reset.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from tempest.lib.services.compute.servers_client import ServersClient
+
+from conformance.client import ApiSession
+from conformance.conftest import seeded_accounts
+from conformance.process import EmulatorProcess
+from conformance.schemas import for_version, validate
+
+pytestmark = pytest.mark.emulator_only
+
+SPAWN = 30.0
+DESTROY = 5.0
+MANUAL_CONFIG = f"""
+[simulated]
+progression = "manual"
+seed = 1
+
+[simulated.stages.spawn]
+delay = {SPAWN}
+jitter = 0.0
+
+[simulated.stages.destroy]
+delay = {DESTROY}
+jitter = 0.0
+"""
+NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
+
+
+class Cloud:
+    """A dedicated emulator and sessions on it."""
+
+    def __init__(self, process: EmulatorProcess, http: httpx.Client) -> None:
+        self.process = process
+        self.http = http
+        accounts = seeded_accounts(process.url)
+        self.admin = ApiSession(accounts["admin"], http)
+        self.member = ApiSession(accounts["member"], http)
+
+    def control(self, method: str, path: str, *, session: ApiSession | None = None,
+                token: str | bool | None = True, **kwargs: Any) -> httpx.Response:
+        who = session or self.admin
+        return who.request(method, f"{self.process.url}/_emulator{path}", token=token,
+                           **kwargs)
+
+    def advance(self, seconds: float) -> dict[str, Any]:
+        response = self.control("POST", "/clock/advance", json={"seconds": seconds})
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def add_rule(self, rule: dict[str, Any]) -> dict[str, Any]:
+        response = self.control("POST", "/faults", json=rule)
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    def image(self) -> str:
+        response = self.member.request("GET", f"{self.member.endpoint('image')}/v2/images")
+        assert response.status_code == 200, response.text
+        return str(response.json()["images"][0]["id"])
+
+    def create(self, name: str | None = None, **extra: Any) -> str:
+        body = {"server": {"name": name or f"cp-{uuid.uuid4().hex[:8]}", "flavorRef": "1",
+                           "imageRef": self.image(), **extra}}
+        response = self.member.compute("POST", "/servers", json=body)
+        assert response.status_code == 202, response.text
+        return str(response.json()["server"]["id"])
+
+    def show(self, server_id: str, session: ApiSession | None = None,
+             version: str | None = None) -> dict[str, Any]:
+        response = (session or self.member).compute("GET", f"/servers/{server_id}",
+                                                    version=version)
+        assert response.status_code == 200, response.text
+        server: dict[str, Any] = response.json()["server"]
+        return server
+
+    def wait_for(self, server_id: str, status: str, timeout: float = 10.0) -> dict[str, Any]:
+        """Only for outcomes that need no clock (the build task runs after the 202)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            server = self.show(server_id)
+            if server["status"] == status:
+                return server
+            assert time.monotonic() < deadline, f"{server_id} stayed {server['status']}"
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def cloud(http: httpx.Client, target: Any) -> Iterator[Cloud]:
+    if target.emulator is None:
+        pytest.skip("needs the emulator itself")
+    with EmulatorProcess(config=MANUAL_CONFIG) as process:
+        yield Cloud(process, http)
+
+
+@pytest.fixture(autouse=True)
+def fresh(cloud: Cloud) -> None:
+    response = cloud.control("POST", "/reset", json={"mode": "manual"})
+    assert response.status_code == 204, response.text
+
+
+def states(server: dict[str, Any]) -> tuple[str, str | None, int]:
+    return (server["status"], server["OS-EXT-STS:task_state"],
+            server["OS-EXT-STS:power_state"])
+
+
+def tempest_schema(version: str | None) -> Any:
+    return for_version(ServersClient, version).get_server
+
+
+# -- health and the clock ------------------------------------------------------------------
+
+
+def test_health_needs_no_token(cloud: Cloud) -> None:
+    response = cloud.http.get(f"{cloud.process.url}/_emulator/health")
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "ok" and body["backend"] == "simulated"
+    assert body["progression"] == "manual" and body["hosts"] == 8
+
+
+def test_the_manual_clock_holds_a_build_until_it_is_advanced(cloud: Cloud) -> None:
+    server_id = cloud.create()
+    for _ in range(3):
+        server = cloud.show(server_id)
+        assert server["status"] == "BUILD"
+        time.sleep(0.05)
+    assert cloud.control("GET", "/clock").json() == {"mode": "manual", "now": 0.0,
+                                                     "waiting": 1}
+    early = cloud.advance(SPAWN - 1)
+    assert (early["now"], early["woken"], early["waiting"]) == (SPAWN - 1, 0, 1)
+    assert states(cloud.show(server_id)) == ("BUILD", "spawning", 0)
+
+    advanced = cloud.advance(1)
+    assert (advanced["now"], advanced["woken"], advanced["waiting"]) == (SPAWN, 1, 0)
+    # Right after the advance, with no polling, the build has finished.
+    assert states(cloud.show(server_id)) == ("ACTIVE", None, 1)
+    for version in (None, "2.47", "2.96"):
+        response = cloud.member.compute("GET", f"/servers/{server_id}", version=version)
+        validate(response, tempest_schema(version))
+
+
+def test_advancing_runs_later_stages_at_their_own_deadlines(cloud: Cloud) -> None:
+    first = cloud.create()
+    assert cloud.advance(10)["woken"] == 0
+    second = cloud.create()  # its spawn ends at 10 + 30
+    assert cloud.advance(20)["woken"] == 1
+    assert cloud.show(first)["status"] == "ACTIVE"
+    assert cloud.show(second)["status"] == "BUILD"
+    assert cloud.advance(10)["woken"] == 1
+    assert cloud.show(second)["status"] == "ACTIVE"
+
+
+def test_delete_waits_for_the_destroy_stage(cloud: Cloud) -> None:
+    server_id = cloud.create()
+    cloud.advance(SPAWN)
+    assert cloud.member.compute("DELETE", f"/servers/{server_id}").status_code == 204
+    assert cloud.show(server_id)["OS-EXT-STS:task_state"] == "deleting"
+    cloud.advance(DESTROY)
+    assert cloud.member.compute("GET", f"/servers/{server_id}").status_code == 404
+
+
+def test_switching_the_clock_away_from_manual_finishes_parked_builds(cloud: Cloud) -> None:
+    server_id = cloud.create()
+    response = cloud.control("PUT", "/clock", json={"mode": "immediate"})
+    assert response.status_code == 200, response.text
+    assert response.json()["mode"] == "immediate"
+    assert states(cloud.show(server_id)) == ("ACTIVE", None, 1)
+    # Only a manual clock can be advanced.
+    refused = cloud.control("POST", "/clock/advance", json={"seconds": 1})
+    assert refused.status_code == 409, refused.text
+    assert "conflictingRequest" in refused.json()
+    cloud.control("PUT", "/clock", json={"mode": "manual"})
+    assert cloud.control("GET", "/clock").json()["mode"] == "manual"
+
+
+# -- stages ---------------------------------------------------------------------------------
+
+
+def test_stages_are_listed_and_changed(cloud: Cloud) -> None:
+    stages = cloud.control("GET", "/stages").json()["stages"]
+    assert stages["spawn"] == {"delay": SPAWN, "jitter": 0.0, "fails": False}
+    assert stages["destroy"] == {"delay": DESTROY, "jitter": 0.0, "fails": False}
+
+    changed = cloud.control("PUT", "/stages/spawn", json={"delay": 10})
+    assert changed.status_code == 200, changed.text
+    assert changed.json() == {"verb": "spawn", "delay": 10.0, "jitter": 0.0, "fails": False}
+    server_id = cloud.create()
+    cloud.advance(10)
+    assert cloud.show(server_id)["status"] == "ACTIVE"
+
+
+def test_a_failing_spawn_stage_lands_the_server_in_error(cloud: Cloud) -> None:
+    response = cloud.control("PUT", "/stages/spawn", json={"fails": True})
+    assert response.json()["fails"] is True and response.json()["delay"] == SPAWN
+    server_id = cloud.create()
+    cloud.advance(SPAWN)
+    server = cloud.show(server_id)
+    assert server["status"] == "ERROR"
+    assert server["fault"]["code"] == 500
+    assert "simulated failure" in server["fault"]["message"]
+
+
+# -- build fault rules ------------------------------------------------------------------------
+
+
+def test_an_error_rule_fails_the_next_matching_build_only(cloud: Cloud) -> None:
+    rule = cloud.add_rule({"match": {"server_name": "^doomed"}, "build": "error",
+                           "message": "The hypervisor caught fire.", "times": 1})
+    assert rule["id"] and rule["times"] == 1 and rule["hits"] == 0
+    assert rule["build"] == "error" and rule["match"] == {"server_name": "^doomed"}
+
+    spared = cloud.create("spared")  # does not match
+    doomed = cloud.create(f"doomed-{uuid.uuid4().hex[:6]}")
+    server = cloud.wait_for(doomed, "ERROR")
+    assert server["fault"]["code"] == 500
+    assert server["fault"]["message"] == "The hypervisor caught fire."
+    assert server["fault"]["created"]
+    assert server["OS-EXT-STS:task_state"] is None
+    for version in (None, "2.47", "2.96"):
+        response = cloud.member.compute("GET", f"/servers/{doomed}", version=version)
+        validate(response, tempest_schema(version))
+    # The rule is used up; the next create is a normal build.
+    assert cloud.control("GET", "/faults").json() == {"rules": []}
+    assert cloud.control("GET", f"/faults/{rule['id']}").status_code == 404
+    again = cloud.create(f"doomed-{uuid.uuid4().hex[:6]}")
+    assert cloud.show(again)["status"] == "BUILD"
+    cloud.advance(SPAWN)
+    assert cloud.show(again)["status"] == "ACTIVE"
+    assert cloud.show(spared)["status"] == "ACTIVE"
+
+
+def test_a_stuck_build_stays_in_build_however_far_the_clock_moves(cloud: Cloud) -> None:
+    cloud.add_rule({"match": {"server_name": "^stuck"}, "build": "stuck"})
+    server_id = cloud.create("stuck-1")
+    for seconds in (SPAWN, 3600, 86400 * 30):
+        cloud.advance(seconds)
+        assert cloud.show(server_id)["status"] == "BUILD"
+    # A stuck server can still be deleted.
+    assert cloud.member.compute("DELETE", f"/servers/{server_id}").status_code == 204
+    cloud.advance(DESTROY)
+    assert cloud.member.compute("GET", f"/servers/{server_id}").status_code == 404
+
+
+def test_active_then_error(cloud: Cloud) -> None:
+    cloud.add_rule({"match": {"server_name": "^flaky"}, "build": "active_then_error",
+                    "message": "Lost the guest.", "times": 1})
+    server_id = cloud.create("flaky-1")
+    assert cloud.show(server_id)["status"] == "BUILD"
+    cloud.advance(SPAWN)
+    server = cloud.show(server_id)
+    assert server["status"] == "ERROR" and server["OS-EXT-STS:task_state"] is None
+    assert server["fault"]["message"] == "Lost the guest."
+    assert server["OS-SRV-USG:launched_at"] is not None  # it did go ACTIVE first
+    validate(cloud.member.compute("GET", f"/servers/{server_id}"), tempest_schema(None))
+
+
+def test_no_valid_host(cloud: Cloud) -> None:
+    cloud.add_rule({"match": {"server_name": "^nohost"}, "build": "no_valid_host"})
+    server_id = cloud.create("nohost-1")
+    server = cloud.wait_for(server_id, "ERROR")
+    assert server["fault"]["code"] == 500
+    assert server["fault"]["message"] == NO_VALID_HOST
+    assert cloud.show(server_id, session=cloud.admin)["OS-EXT-SRV-ATTR:host"] is None
+    validate(cloud.member.compute("GET", f"/servers/{server_id}"), tempest_schema(None))
+
+
+def test_build_rules_match_metadata_and_project(cloud: Cloud) -> None:
+    alt_project = "0" * 32  # matches no project: the rule never applies
+    cloud.add_rule({"match": {"project_id": alt_project}, "build": "error"})
+    cloud.add_rule({"match": {"metadata": {"doom": "yes"}}, "build": "error"})
+    doomed = cloud.create(metadata={"doom": "yes", "other": "x"})
+    fine = cloud.create(metadata={"doom": "no"})
+    assert cloud.wait_for(doomed, "ERROR")["fault"]["message"] == "Injected fault"
+    cloud.advance(SPAWN)
+    assert cloud.show(fine)["status"] == "ACTIVE"
+
+
+# -- request fault rules ----------------------------------------------------------------------
+
+
+def test_a_fail_rule_answers_with_a_nova_fault_and_the_version_headers(cloud: Cloud) -> None:
+    cloud.add_rule({"match": {"method": "GET", "path": "^/servers$"},
+                    "fail": {"status": 503, "message": "Nova is down for maintenance."},
+                    "times": 2})
+    response = cloud.member.compute("GET", "/servers", version="2.47")
+    assert response.status_code == 503, response.text
+    assert response.json() == {"serviceUnavailable": {
+        "code": 503, "message": "Nova is down for maintenance."}}
+    assert response.headers["openstack-api-version"] == "compute 2.47"
+    assert response.headers["x-openstack-nova-api-version"] == "2.47"
+    assert "OpenStack-API-Version" in response.headers["vary"]
+    assert response.headers["x-compute-request-id"].startswith("req-")
+    # Other paths are untouched, and the project-id form of the path matches too.
+    assert cloud.member.compute("GET", "/servers/detail").status_code == 200
+    with_project = cloud.member.compute("GET", f"/{cloud.member.project_id}/servers")
+    assert with_project.status_code == 503
+    assert cloud.member.compute("GET", "/servers").status_code == 200
+
+
+def test_a_fail_rule_can_let_the_create_happen(cloud: Cloud) -> None:
+    cloud.add_rule({"match": {"method": "POST", "path": "^/servers$"},
+                    "fail": {"status": 500, "create": True}, "times": 1})
+    name = f"half-{uuid.uuid4().hex[:6]}"
+    body = {"server": {"name": name, "flavorRef": "1", "imageRef": cloud.image()}}
+    response = cloud.member.compute("POST", "/servers", json=body)
+    assert response.status_code == 500, response.text
+    assert response.json()["computeFault"]["code"] == 500
+    listed = cloud.member.compute("GET", "/servers", params={"name": f"^{name}$"}).json()
+    assert len(listed["servers"]) == 1
+
+
+def test_fail_rules_honour_the_microversion_window(cloud: Cloud) -> None:
+    cloud.add_rule({"match": {"path": "^/flavors$", "min_version": "2.50",
+                              "max_version": "2.60"}, "fail": {"status": 429}})
+    assert cloud.member.compute("GET", "/flavors", version="2.49").status_code == 200
+    limited = cloud.member.compute("GET", "/flavors", version="2.50")
+    assert limited.status_code == 429 and "overLimit" in limited.json()
+    assert cloud.member.compute("GET", "/flavors", version="2.61").status_code == 200
+
+
+def test_fail_rules_match_a_server_by_its_name(cloud: Cloud) -> None:
+    cloud.add_rule({"match": {"method": "GET", "server_name": "^touchy"},
+                    "fail": {"status": 404}})
+    touchy, calm = cloud.create("touchy-1"), cloud.create("calm-1")
+    assert cloud.member.compute("GET", f"/servers/{touchy}").status_code == 404
+    assert cloud.member.compute("GET", f"/servers/{calm}").status_code == 200
+
+
+def test_a_latency_rule_delays_the_answer(cloud: Cloud) -> None:
+    rule = cloud.add_rule({"match": {"path": "^/flavors$"}, "latency": 0.5, "times": 1})
+    assert rule["latency"] == 0.5
+    started = time.monotonic()
+    assert cloud.member.compute("GET", "/flavors").status_code == 200
+    assert time.monotonic() - started >= 0.45
+    started = time.monotonic()
+    assert cloud.member.compute("GET", "/flavors").status_code == 200
+    assert time.monotonic() - started < 0.45
+
+
+def test_rules_are_listed_shown_and_deleted(cloud: Cloud) -> None:
+    first = cloud.add_rule({"match": {"method": "delete"}, "fail": {"status": 500}})
+    second = cloud.add_rule({"latency": 0.01})
+    assert first["match"] == {"method": "DELETE"} and first["times"] is None
+    assert first["fail"] == {"status": 500, "create": False}
+    assert second["match"] == {}
+    listed = cloud.control("GET", "/faults").json()["rules"]
+    assert [r["id"] for r in listed] == [first["id"], second["id"]]
+    assert cloud.control("GET", f"/faults/{first['id']}").json() == first
+    assert cloud.control("DELETE", f"/faults/{first['id']}").status_code == 204
+    assert cloud.control("GET", f"/faults/{first['id']}").status_code == 404
+    assert cloud.control("DELETE", f"/faults/{first['id']}").status_code == 404
+    cloud.member.compute("GET", "/flavors")
+    assert cloud.control("GET", f"/faults/{second['id']}").json()["hits"] == 1
+    assert cloud.control("DELETE", "/faults").status_code == 204
+    assert cloud.control("GET", "/faults").json() == {"rules": []}
+
+
+# -- reset ------------------------------------------------------------------------------------
+
+
+def test_reset_forgets_servers_rules_and_time(cloud: Cloud) -> None:
+    active = cloud.create()
+    cloud.advance(SPAWN)
+    building = cloud.create()
+    cloud.add_rule({"latency": 0.01})
+    cloud.control("PUT", "/stages/spawn", json={"delay": 99})
+    assert cloud.show(active)["status"] == "ACTIVE"
+
+    response = cloud.control("POST", "/reset")
+    assert response.status_code == 204 and response.content == b""
+    for server_id in (active, building):
+        assert cloud.member.compute("GET", f"/servers/{server_id}").status_code == 404
+    assert cloud.member.compute("GET", "/servers").json()["servers"] == []
+    everyone = cloud.admin.compute("GET", "/servers/detail", params={"all_tenants": "1"})
+    assert everyone.json()["servers"] == []
+    assert cloud.control("GET", "/faults").json() == {"rules": []}
+    assert cloud.control("GET", "/clock").json() == {"mode": "manual", "now": 0.0,
+                                                     "waiting": 0}
+    assert cloud.control("GET", "/stages").json()["stages"]["spawn"]["delay"] == SPAWN
+    # The cloud works as before.
+    server_id = cloud.create()
+    cloud.advance(SPAWN)
+    assert cloud.show(server_id)["status"] == "ACTIVE"
+
+
+def test_reset_can_change_the_mode(cloud: Cloud) -> None:
+    response = cloud.control("POST", "/reset", json={"mode": "immediate"})
+    assert response.status_code == 204, response.text
+    assert cloud.control("GET", "/clock").json()["mode"] == "immediate"
+    server_id = cloud.create()
+    assert cloud.wait_for(server_id, "ACTIVE")["OS-EXT-STS:power_state"] == 1
+
+
+# -- who may use it, and bad input --------------------------------------------------------------
+
+ROUTES = [
+    ("GET", "/clock", None), ("PUT", "/clock", {"mode": "manual"}),
+    ("POST", "/clock/advance", {"seconds": 1}), ("GET", "/stages", None),
+    ("PUT", "/stages/spawn", {"delay": 1}), ("POST", "/reset", None),
+    ("GET", "/faults", None), ("POST", "/faults", {"latency": 1}),
+    ("DELETE", "/faults", None), ("GET", f"/faults/{uuid.uuid4()}", None),
+    ("DELETE", f"/faults/{uuid.uuid4()}", None), ("GET", "/no-such-thing", None),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_a_member_is_forbidden(cloud: Cloud, method: str, path: str, body: Any) -> None:
+    response = cloud.control(method, path, session=cloud.member, json=body)
+    assert response.status_code == 403, response.text
+    assert response.json()["forbidden"]["code"] == 403
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ROUTES)
+def test_a_token_is_required(cloud: Cloud, method: str, path: str, body: Any) -> None:
+    response = cloud.control(method, path, token=None, json=body)
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == 401
+    bogus = cloud.control(method, path, token="not-a-token", json=body)
+    assert bogus.status_code == 401, bogus.text
+
+
+def test_unknown_routes_and_methods(cloud: Cloud) -> None:
+    assert cloud.control("GET", "/no-such-thing").json()["itemNotFound"]["code"] == 404
+    wrong = cloud.control("DELETE", "/clock")
+    assert wrong.status_code == 405 and "GET" in wrong.headers["allow"]
+    unknown_verb = cloud.control("PUT", "/stages/teleport", json={"delay": 1})
+    assert unknown_verb.status_code == 404, unknown_verb.text
+
+
+BAD_BODIES = [
+    ("PUT", "/clock", {}),
+    ("PUT", "/clock", {"mode": "fast"}),
+    ("PUT", "/clock", {"mode": "manual", "now": 5}),
+    ("PUT", "/clock", ["manual"]),
+    ("PUT", "/clock", None),
+    ("POST", "/clock/advance", {}),
+    ("POST", "/clock/advance", {"seconds": -1}),
+    ("POST", "/clock/advance", {"seconds": "30"}),
+    ("POST", "/clock/advance", {"seconds": True}),
+    ("POST", "/clock/advance", {"seconds": 1e12}),
+    ("POST", "/clock/advance", {"seconds": math.nan}),
+    ("POST", "/clock/advance", {"seconds": math.inf}),
+    ("PUT", "/stages/spawn", {}),
+    ("PUT", "/stages/spawn", {"delay": -1}),
+    ("PUT", "/stages/spawn", {"delay": math.nan}),
+    ("PUT", "/stages/spawn", {"fails": "yes"}),
+    ("PUT", "/stages/spawn", {"duration": 1}),
+    ("POST", "/reset", {"mode": "later"}),
+    ("POST", "/reset", {"forget": True}),
+    ("POST", "/reset", "all"),
+    ("POST", "/faults", None),
+    ("POST", "/faults", []),
+    ("POST", "/faults", {}),
+    ("POST", "/faults", {"match": {"method": "GET"}}),
+    ("POST", "/faults", {"fail": {"status": 503}, "build": "error"}),
+    ("POST", "/faults", {"fail": {"status": 302}}),
+    ("POST", "/faults", {"fail": {"status": 600}}),
+    ("POST", "/faults", {"fail": {"status": "503"}}),
+    ("POST", "/faults", {"fail": {}}),
+    ("POST", "/faults", {"fail": {"status": 500, "retry": True}}),
+    ("POST", "/faults", {"latency": -1}),
+    ("POST", "/faults", {"latency": 301}),
+    ("POST", "/faults", {"latency": math.inf}),
+    ("POST", "/faults", {"build": "normal"}),
+    ("POST", "/faults", {"build": "explode"}),
+    ("POST", "/faults", {"latency": 1, "message": "only for builds"}),
+    ("POST", "/faults", {"latency": 1, "times": 0}),
+    ("POST", "/faults", {"latency": 1, "times": 1.5}),
+    ("POST", "/faults", {"latency": 1, "match": {"path": "("}}),
+    ("POST", "/faults", {"latency": 1, "match": {"server_name": "[a-"}}),
+    ("POST", "/faults", {"latency": 1, "match": {"min_version": "2.x"}}),
+    ("POST", "/faults", {"latency": 1, "match": {"min_version": "2.60",
+                                                 "max_version": "2.10"}}),
+    ("POST", "/faults", {"latency": 1, "match": {"metadata": {"a": 1}}}),
+    ("POST", "/faults", {"latency": 1, "match": {"colour": "red"}}),
+    ("POST", "/faults", {"latency": 1, "match": {"method": "GET /"}}),
+    ("POST", "/faults", {"latency": 1, "match": "everything"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), BAD_BODIES)
+def test_bad_bodies_are_400(cloud: Cloud, method: str, path: str, body: Any) -> None:
+    import json
+
+    content = json.dumps(body).encode()  # NaN and Infinity as Python writes them
+    response = cloud.control(method, path, content=content,
+                             headers={"Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert response.json()["badRequest"]["code"] == 400
+
+
+def test_malformed_json_and_media_types(cloud: Cloud) -> None:
+    malformed = cloud.control("POST", "/faults", content=b"{not json",
+                              headers={"Content-Type": "application/json"})
+    assert malformed.status_code == 400
+    assert malformed.json()["badRequest"]["message"] == "Malformed request body"
+    xml = cloud.control("POST", "/faults", content=b"<rule/>",
+                        headers={"Content-Type": "application/xml"})
+    assert xml.status_code == 415
+
+
+# -- restart ----------------------------------------------------------------------------------
+
+
+def test_a_restart_keeps_servers_and_redrives_builds(tmp_path: Path, http: httpx.Client,
+                                                     target: Any) -> None:
+    if target.emulator is None:
+        pytest.skip("needs the emulator itself")
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    with EmulatorProcess(config=MANUAL_CONFIG, state=state) as process:
+        cloud = Cloud(process, http)
+        active = cloud.create("kept-active")
+        cloud.advance(SPAWN)
+        assert states(cloud.show(active)) == ("ACTIVE", None, 1)
+        building = cloud.create("kept-building")
+        assert cloud.show(building)["status"] == "BUILD"
+
+        process.restart()
+
+        assert states(cloud.show(active)) == ("ACTIVE", None, 1)
+        # The build that was in flight is scheduled again and waits for the clock.
+        assert cloud.show(building)["status"] == "BUILD"
+        clock = cloud.control("GET", "/clock").json()
+        assert (clock["mode"], clock["now"], clock["waiting"]) == ("manual", 0.0, 1)
+        cloud.advance(SPAWN)
+        assert states(cloud.show(building)) == ("ACTIVE", None, 1)
+        assert states(cloud.show(active)) == ("ACTIVE", None, 1)

@@ -1,0 +1,223 @@
+"""Fault rules: what the control plane injects into compute requests and builds. No HTTP.
+
+A rule is data: a ``Match`` (every given criterion must hold) and one action.
+
+| action | acts | effect |
+|---|---|---|
+| ``Fail(status)`` | before the handler | answered with that fault, nothing done |
+| ``Fail(status, create=True)`` | after the handler | done (the server exists), then failed |
+| ``Latency(seconds)`` | before the handler | waits that long (wall clock) first |
+| ``Build(outcome)`` | at a server create | the build ends as ``outcome`` |
+
+``times`` limits a rule to its next N applications, after which it is gone; None keeps
+it until it is deleted. Rules are tried in the order they were added: every matching
+latency applies, the first matching failure and the first matching build win.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from emulator.compute.lifecycle import BuildPlan, Outcome
+from emulator.errors import InvalidInput, NotFound
+
+#: A compute microversion as (major, minor).
+Version = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What a rule can match about one compute request."""
+
+    method: str
+    #: The path after ``/v2.1``, without the optional project id: ``/servers/<id>``.
+    path: str
+    project_id: str | None
+    version: Version
+    #: The server the request creates, updates or names in its path, when known.
+    server_name: str | None = None
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Match:
+    """Criteria on a request; None (or empty) means "any"."""
+
+    method: str | None = None
+    #: Regular expressions, searched (anchor them with ``^``/``$`` for whole matches).
+    path: str | None = None
+    project_id: str | None = None
+    server_name: str | None = None
+    #: Every pair must be in the server's metadata.
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    min_version: Version | None = None
+    max_version: Version | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("path", "server_name"):
+            pattern = getattr(self, name)
+            if pattern is not None:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise InvalidInput(f"Invalid regular expression in {name}: {exc}") from None
+        if self.min_version and self.max_version and self.min_version > self.max_version:
+            raise InvalidInput("min_version must not be greater than max_version")
+
+    @property
+    def needs_server(self) -> bool:
+        """True if matching needs the server's name or metadata."""
+        return self.server_name is not None or bool(self.metadata)
+
+
+Matcher = Callable[[Match, RequestFacts], bool]
+
+
+def _method(m: Match, f: RequestFacts) -> bool:
+    return m.method is None or m.method.upper() == f.method.upper()
+
+
+def _path(m: Match, f: RequestFacts) -> bool:
+    return m.path is None or re.search(m.path, f.path) is not None
+
+
+def _project(m: Match, f: RequestFacts) -> bool:
+    return m.project_id is None or m.project_id == f.project_id
+
+
+def _server_name(m: Match, f: RequestFacts) -> bool:
+    return m.server_name is None or (
+        f.server_name is not None and re.search(m.server_name, f.server_name) is not None)
+
+
+def _metadata(m: Match, f: RequestFacts) -> bool:
+    return all(f.metadata.get(key) == value for key, value in m.metadata.items())
+
+
+def _versions(m: Match, f: RequestFacts) -> bool:
+    return (m.min_version is None or f.version >= m.min_version) and (
+        m.max_version is None or f.version <= m.max_version)
+
+
+#: Every criterion of a ``Match``, one small function each.
+MATCHERS: tuple[Matcher, ...] = (_method, _path, _project, _server_name, _metadata, _versions)
+
+
+def matches(match: Match, facts: RequestFacts) -> bool:
+    return all(check(match, facts) for check in MATCHERS)
+
+
+#: Longest latency a rule may add (seconds).
+MAX_LATENCY = 300.0
+
+
+@dataclass(frozen=True)
+class Fail:
+    status: int
+    message: str | None = None
+    #: Carry the request out first (the server is created), then answer with the fault.
+    create: bool = False
+
+    def __post_init__(self) -> None:
+        if not 400 <= self.status <= 599:
+            raise InvalidInput("fail status must be between 400 and 599")
+
+
+@dataclass(frozen=True)
+class Latency:
+    seconds: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.seconds <= MAX_LATENCY:
+            raise InvalidInput(f"latency must be between 0 and {MAX_LATENCY} seconds")
+
+
+@dataclass(frozen=True)
+class Build:
+    outcome: Outcome
+    message: str = BuildPlan.message
+
+    def __post_init__(self) -> None:
+        if self.outcome is Outcome.NORMAL:
+            raise InvalidInput("a build rule needs an outcome other than normal")
+
+
+Action = Fail | Latency | Build
+
+
+@dataclass
+class Rule:
+    id: str
+    match: Match
+    action: Action
+    #: Applications left; None: until deleted.
+    remaining: int | None
+    created_at: datetime
+    hits: int = 0
+
+
+class FaultRules:
+    """The rules in force, in the order they were added (kept in memory only)."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, Rule] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._rules)
+
+    def add(self, match: Match, action: Action, times: int | None = None) -> Rule:
+        if times is not None and times < 1:
+            raise InvalidInput("times must be at least 1")
+        rule = Rule(id=str(uuid.uuid4()), match=match, action=action, remaining=times,
+                    created_at=datetime.now(UTC))
+        self._rules[rule.id] = rule
+        return rule
+
+    def all(self) -> list[Rule]:
+        return list(self._rules.values())
+
+    def get(self, rule_id: str) -> Rule:
+        try:
+            return self._rules[rule_id]
+        except KeyError:
+            raise NotFound(f"Fault rule {rule_id} could not be found.") from None
+
+    def delete(self, rule_id: str) -> None:
+        self.get(rule_id)
+        del self._rules[rule_id]
+
+    def clear(self) -> None:
+        self._rules.clear()
+
+    @property
+    def needs_server(self) -> bool:
+        return any(r.match.needs_server for r in self._rules.values())
+
+    def matching(self, facts: RequestFacts, kind: type[Fail] | type[Latency] | type[Build],
+                 ) -> list[Rule]:
+        """Rules with an action of ``kind`` that match ``facts`` (none is used up yet)."""
+        return [r for r in self._rules.values()
+                if isinstance(r.action, kind) and matches(r.match, facts)]
+
+    def fire(self, rule: Rule) -> bool:
+        """Count one application of ``rule``; False if it expired or was deleted meanwhile."""
+        if self._rules.get(rule.id) is not rule:
+            return False
+        rule.hits += 1
+        if rule.remaining is not None:
+            rule.remaining -= 1
+            if rule.remaining <= 0:
+                del self._rules[rule.id]
+        return True
+
+    def build_plan(self, facts: RequestFacts) -> BuildPlan | None:
+        """The plan of the first matching build rule (used up by one), else None."""
+        for rule in self.matching(facts, Build):
+            assert isinstance(rule.action, Build)
+            if self.fire(rule):
+                return BuildPlan(outcome=rule.action.outcome, message=rule.action.message)
+        return None
