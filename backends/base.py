@@ -65,6 +65,10 @@ class SpawnFailed(BackendError):
     """The guest could not be started."""
 
 
+class NotSupported(BackendError):
+    """This backend cannot do that (Nova's ``NotImplementedError`` -> 501)."""
+
+
 @dataclass(frozen=True)
 class HostInfo:
     """A compute host as the scheduler and the admin APIs see it."""
@@ -129,6 +133,45 @@ class ComputeBackend(Protocol):
 
     async def get_info(self, instance: InstanceSpec) -> InstanceInfo:
         """The instance's current power state; ``InstanceNotFound`` if it is gone."""
+        ...
+
+    async def power_off(self, instance: InstanceSpec) -> None:
+        """Shut the guest down (gracefully first, as Nova's clean shutdown); return when off."""
+        ...
+
+    async def power_on(self, instance: InstanceSpec) -> None:
+        """Start a stopped guest; return when it runs."""
+        ...
+
+    async def reboot_soft(self, instance: InstanceSpec) -> None:
+        """Ask the guest to restart (ACPI); fall back to a hard reboot if it does not."""
+        ...
+
+    async def reboot_hard(self, instance: InstanceSpec) -> None:
+        """Reset the guest (as pressing the reset button); it runs afterwards."""
+        ...
+
+    async def pause(self, instance: InstanceSpec) -> None:
+        """Freeze the guest's vCPUs in memory."""
+        ...
+
+    async def unpause(self, instance: InstanceSpec) -> None:
+        ...
+
+    async def suspend(self, instance: InstanceSpec) -> None:
+        """Save the guest's memory to disk and stop it."""
+        ...
+
+    async def resume(self, instance: InstanceSpec) -> None:
+        """Restore a suspended guest from its saved state."""
+        ...
+
+    async def set_admin_password(self, instance: InstanceSpec, password: str) -> None:
+        """Change the guest's administrator password (NotSupported where it cannot)."""
+        ...
+
+    async def trigger_crash_dump(self, instance: InstanceSpec) -> None:
+        """Inject an NMI; the guest's state does not change."""
         ...
 
     async def recover(

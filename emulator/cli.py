@@ -37,6 +37,8 @@ def clouds_yaml(config: Config) -> str:
             f'    region_name: "{config.identity.region}"',
             '    interface: "public"',
             "    identity_api_version: 3",
+            # Without a network service openstacksdk must not look for floating IPs.
+            '    floating_ip_source: "None"',
         ]
     return "\n".join(lines) + "\n"
 

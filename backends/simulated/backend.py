@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from backends.base import (
+    BackendError,
     HostInfo,
     HostUnavailable,
     InstanceExists,
@@ -44,6 +45,16 @@ class Stage:
 STAGES: Mapping[str, Stage] = {
     "spawn": Stage(delay=5.0, jitter=2.0),
     "destroy": Stage(delay=1.0, jitter=0.5),
+    "power_off": Stage(delay=4.0, jitter=2.0),
+    "power_on": Stage(delay=3.0, jitter=1.0),
+    "reboot_soft": Stage(delay=8.0, jitter=3.0),
+    "reboot_hard": Stage(delay=4.0, jitter=1.0),
+    "pause": Stage(delay=0.5, jitter=0.2),
+    "unpause": Stage(delay=0.5, jitter=0.2),
+    "suspend": Stage(delay=3.0, jitter=1.0),
+    "resume": Stage(delay=3.0, jitter=1.0),
+    "set_admin_password": Stage(delay=1.0, jitter=0.5),
+    "trigger_crash_dump": Stage(delay=0.2),
 }
 
 
@@ -69,6 +80,17 @@ def default_hosts(
                 ram_allocation_ratio=ram_allocation_ratio,
                 disk_allocation_ratio=disk_allocation_ratio))
     return hosts
+
+
+_RUNNING = frozenset({PowerState.RUNNING})
+
+
+class InstanceInvalidPowerState(BackendError):
+    """The guest is not in the power state the verb needs."""
+
+
+class ActionFailed(BackendError):
+    """A stage configured to fail did."""
 
 
 @dataclass
@@ -128,6 +150,53 @@ class SimulatedBackend:
     async def destroy(self, instance: InstanceSpec) -> None:
         await self._stage("destroy")
         self.instances.pop(instance.uuid, None)
+
+    async def _change_power(self, verb: str, instance: InstanceSpec,
+                            expected: frozenset[PowerState] | None,
+                            result: PowerState) -> None:
+        """Wait for ``verb``'s stage, then move the instance to ``result``."""
+        current = self._instance(instance.uuid)
+        if expected is not None and current.power_state not in expected:
+            raise InstanceInvalidPowerState(
+                f"Instance {instance.uuid} is {current.power_state.name}, cannot {verb}.")
+        stage = await self._stage(verb)
+        if stage.fails:
+            raise ActionFailed(f"{verb} of instance {instance.uuid} failed: simulated failure.")
+        self._instance(instance.uuid).power_state = result
+
+    async def power_off(self, instance: InstanceSpec) -> None:
+        await self._change_power("power_off", instance, None, PowerState.SHUTDOWN)
+
+    async def power_on(self, instance: InstanceSpec) -> None:
+        await self._change_power("power_on", instance, None, PowerState.RUNNING)
+
+    async def reboot_soft(self, instance: InstanceSpec) -> None:
+        await self._change_power("reboot_soft", instance, _RUNNING, PowerState.RUNNING)
+
+    async def reboot_hard(self, instance: InstanceSpec) -> None:
+        await self._change_power("reboot_hard", instance, None, PowerState.RUNNING)
+
+    async def pause(self, instance: InstanceSpec) -> None:
+        await self._change_power("pause", instance, _RUNNING, PowerState.PAUSED)
+
+    async def unpause(self, instance: InstanceSpec) -> None:
+        await self._change_power("unpause", instance, frozenset({PowerState.PAUSED}),
+                                 PowerState.RUNNING)
+
+    async def suspend(self, instance: InstanceSpec) -> None:
+        await self._change_power("suspend", instance, _RUNNING, PowerState.SUSPENDED)
+
+    async def resume(self, instance: InstanceSpec) -> None:
+        await self._change_power("resume", instance, frozenset({PowerState.SUSPENDED}),
+                                 PowerState.RUNNING)
+
+    async def set_admin_password(self, instance: InstanceSpec, password: str) -> None:
+        await self._change_power("set_admin_password", instance, _RUNNING,
+                                 PowerState.RUNNING)
+
+    async def trigger_crash_dump(self, instance: InstanceSpec) -> None:
+        current = self._instance(instance.uuid).power_state
+        await self._change_power("trigger_crash_dump", instance, None, current)
 
     async def get_info(self, instance: InstanceSpec) -> InstanceInfo:
         return InstanceInfo(power_state=self._instance(instance.uuid).power_state)

@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from backends.base import BackendError, ComputeBackend, InstanceSpec, PowerState
+from emulator.compute.actions import Transition
 from emulator.compute.models import Instance
 from emulator.compute.servers import ServerService, now
 from emulator.compute.states import TaskState, VmState
@@ -120,6 +121,36 @@ class Lifecycle:
         self.servers.set_state(server_id, vm_state=VmState.ERROR, task_state=None)
         self.servers.record_fault(server_id, 500, message)
         self.servers.finish_event(server_id, request_id, BUILD_EVENT, "Error", message)
+
+    # -- actions -------------------------------------------------------------------------
+
+    def act(self, row: Instance, request_id: str, transition: Transition,
+            **arguments: Any) -> None:
+        """Run ``transition``'s backend verb in the background and commit its end state."""
+        if transition.verb is None:
+            return  # NOTE: API-only actions (lock, unlock) record a start and nothing else.
+        self._run(row.uuid, self._act(row, request_id, transition, arguments))
+
+    async def _act(self, row: Instance, request_id: str, transition: Transition,
+                   arguments: dict[str, Any]) -> None:
+        event = f"compute_{transition.verb}"
+        assert transition.verb is not None
+        self.servers.start_event(row.uuid, request_id, event, row.host)
+        try:
+            await getattr(self.backend, transition.verb)(instance_spec(row), **arguments)
+        except BackendError as exc:
+            # NOTE: as in Nova, a failed action leaves the vm_state and clears the task.
+            self.servers.set_state(row.uuid, task_state=None)
+            self.servers.record_fault(row.uuid, 500, str(exc) or type(exc).__name__)
+            self.servers.finish_event(row.uuid, request_id, event, "Error", str(exc))
+            return
+        changes: dict[str, Any] = {"task_state": None}
+        if transition.final is not None:
+            changes["vm_state"] = transition.final
+        if transition.power is not None:
+            changes["power_state"] = int(transition.power)
+        self.servers.set_state(row.uuid, **changes)
+        self.servers.finish_event(row.uuid, request_id, event, "Success")
 
     # -- delete --------------------------------------------------------------------------
 

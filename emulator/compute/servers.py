@@ -20,6 +20,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from backends.base import ComputeBackend, HostInfo
+from emulator.compute.actions import Transition, refusal
 from emulator.compute.flavors import FlavorRecord, FlavorService
 from emulator.compute.keypairs import KeyPairService
 from emulator.compute.models import (
@@ -362,23 +363,44 @@ class ServerService:
                 if value is not None:
                     stmt = stmt.where(getattr(Instance, column) == value)
             rows = list(s.exec(stmt).all())
-            records = {r.uuid: r for r in self._records(s, rows) if self._matches(r, query)}
+            matching = {r.uuid: r for r in self._candidates(s, rows, query)
+                        if self._matches(r, query)}
             # Nova pages from the marker's place in the order: any server (of any project,
             # deleted or not, matching the filters or not) will do.
             marker = None if query.marker is None else s.exec(
                 select(Instance).where(Instance.uuid == query.marker)).first()
             if query.marker is not None and marker is None:
                 raise InvalidInput(f"marker [{query.marker}] not found")
-        ordered = [r.instance for r in records.values()]
-        if marker is not None and marker.uuid not in records:
-            ordered.append(marker)
-        for key, direction in reversed(query.sort):
-            attribute = SORT_KEYS[key]
-            ordered.sort(key=lambda i, a=attribute: _sortable(getattr(i, a)),  # type: ignore[misc]
-                         reverse=direction == "desc")
-        if marker is not None:
-            ordered = ordered[[i.uuid for i in ordered].index(marker.uuid) + 1:]
-        return [records[i.uuid] for i in ordered if i.uuid in records][: query.limit]
+            ordered = [r.instance for r in matching.values()]
+            if marker is not None and marker.uuid not in matching:
+                ordered.append(marker)
+            for key, direction in reversed(query.sort):
+                attribute = SORT_KEYS[key]
+                ordered.sort(key=lambda i, a=attribute: _sortable(getattr(i, a)),  # type: ignore[misc]
+                             reverse=direction == "desc")
+            if marker is not None:
+                ordered = ordered[[i.uuid for i in ordered].index(marker.uuid) + 1:]
+            page = [i for i in ordered if i.uuid in matching][: query.limit]
+            # Only the page is dressed with metadata, faults and host status.
+            return self._records(s, page)
+
+    def _candidates(self, s: Session, rows: Sequence[Instance],
+                    q: ServerQuery) -> list[ServerRecord]:
+        """Bare records to filter: tags and addresses are loaded only if a filter reads them."""
+        uuids = [r.uuid for r in rows]
+        tags: dict[str, list[str]] = {}
+        if any(t is not None for t in (q.tags, q.tags_any, q.not_tags, q.not_tags_any)):
+            for t in s.exec(select(InstanceTag).where(col(InstanceTag.instance_uuid).in_(uuids))):
+                tags.setdefault(t.instance_uuid, []).append(t.tag)
+        addresses: dict[str, list[InstanceAddress]] = {}
+        if q.ip is not None or q.ip6 is not None:
+            for a in s.exec(select(InstanceAddress)
+                            .where(col(InstanceAddress.instance_uuid).in_(uuids))):
+                addresses.setdefault(a.instance_uuid, []).append(a)
+        return [ServerRecord(instance=r, metadata={}, tags=tuple(tags.get(r.uuid, ())),
+                             addresses=tuple(addresses.get(r.uuid, ())), fault=None,
+                             host_status="")
+                for r in rows]
 
     @staticmethod
     def _matches(r: ServerRecord, q: ServerQuery) -> bool:
@@ -610,15 +632,20 @@ class ServerService:
             row = s.exec(select(Instance).where(Instance.uuid == server_id)).one()
             if row.requested_networks == "none":
                 return
-            used = set(s.exec(select(InstanceAddress.address)
-                              .where(InstanceAddress.network_name == DEFAULT_NETWORK)).all())
-            for candidate in DEFAULT_SUBNET.hosts():
-                text = str(candidate)
-                if int(candidate) & 0xFF < 3 or text in used:
+            used = {int(ipaddress.IPv4Address(a)) for a in s.exec(
+                select(InstanceAddress.address)
+                .where(InstanceAddress.network_name == DEFAULT_NETWORK)).all()}
+            first = int(DEFAULT_SUBNET.network_address) + 1
+            size = DEFAULT_SUBNET.num_addresses - 2
+            # Probe from just past the addresses in use: O(1) while nothing is freed.
+            for step in range(size):
+                candidate = first + (len(used) + step) % size
+                if candidate & 0xFF < 3 or candidate in used:
                     continue
                 mac = "fa:16:3e:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
                 s.add(InstanceAddress(instance_uuid=server_id, network_name=DEFAULT_NETWORK,
-                                      address=text, version=4, mac_address=mac))
+                                      address=str(ipaddress.IPv4Address(candidate)), version=4,
+                                      mac_address=mac))
                 return
             raise InvalidInput("No more IP addresses available on network private.")
 
@@ -741,6 +768,34 @@ class ServerService:
     def _check_lock(ctx: RequestContext, row: Instance) -> None:
         if row.locked and not ctx.is_admin:
             raise Conflict(f"Instance {row.uuid} is locked")
+
+    def accept_action(self, ctx: RequestContext, server_id: str, transition: Transition,
+                      rule: str,
+                      changes: Callable[[Instance], dict[str, Any]] | None = None) -> Instance:
+        """Check ``transition``'s guards and commit its interim state and instance action.
+
+        Order as Nova's: lookup (404), policy (403), lock (409), vm_state, task_state,
+        launched_at (409). ``changes(row)`` gives more columns to set with the interim state
+        (it may raise, e.g. a policy check that depends on the row).
+        """
+        with self.db.session() as s:
+            row = self._instance(s, ctx, server_id)
+            authorize(ctx, rule, row.project_id)
+            if transition.lock_checked:
+                self._check_lock(ctx, row)
+            refused = refusal(transition, row.uuid, row.vm_state, row.task_state,
+                              row.launched_at is not None)
+            if refused is not None:
+                raise Conflict(refused)
+            extra = changes(row) if changes is not None else {}
+            if transition.interim is not None:
+                row.task_state = transition.interim
+            for name, value in extra.items():
+                setattr(row, name, value)
+            row.updated_at = now()
+            s.add(row)
+            self._start_action(s, ctx, row.uuid, transition.name, row.updated_at)
+            return row
 
     def begin_delete(self, ctx: RequestContext, server_id: str, force: bool = False) -> Instance:
         """Mark the server ``deleting`` (acknowledged); Lifecycle finishes the delete."""

@@ -17,6 +17,7 @@ from emulator.api.compute.schemas.servers import (
     kept_query,
     schema_for,
 )
+from emulator.api.compute.server_actions import ServerActionsController
 from emulator.api.compute.server_views import ServerView
 from emulator.api.faults import Fault
 from emulator.api.requests import validate_body, validate_query
@@ -123,6 +124,8 @@ class ServersController:
         self.view = ServerView()
         #: ``plan_for(ctx, new_server) -> BuildPlan | None``: fault rules' say in a build.
         self.plan_for = plan_for
+        self.actions = ServerActionsController(servers, lifecycle,
+                                               extra={"forceDelete": self.force_delete})
 
     # -- list ----------------------------------------------------------------------------
 
@@ -333,7 +336,7 @@ class ServersController:
         return empty_response(202)
 
     async def action(self, call: Call) -> Response:
-        return await common.dispatch_action(call, {"forceDelete": self.force_delete})
+        return await self.actions.dispatch(call)
 
     # -- create --------------------------------------------------------------------------
 
