@@ -105,6 +105,9 @@ class InstanceSpec:
     key_data: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     config_drive: bool = False
+    #: (network name, address, MAC) of each fixed address, for what the guest shows
+    #: (console output, diagnostics); empty where the caller did not need them.
+    addresses: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,6 +115,27 @@ class InstanceInfo:
     """What a backend reports about a running (or stopped) instance."""
 
     power_state: PowerState
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """Nova's standardised instance diagnostics (``nova.objects.diagnostics``, the 2.48 API
+    shape); each ``*_details`` item is a dict with that API's keys. None: not known."""
+
+    state: str  # pending, running, paused, shutdown, crashed, suspended
+    driver: str  # Nova's API names the driver: libvirt, ironic, vmwareapi, ...
+    hypervisor: str | None
+    hypervisor_os: str | None
+    uptime: int | None
+    config_drive: bool
+    cpu_details: tuple[Mapping[str, int | None], ...] = ()
+    nic_details: tuple[Mapping[str, int | str | None], ...] = ()
+    disk_details: tuple[Mapping[str, int | None], ...] = ()
+    #: Memory in MiB: what the guest was given and what it uses.
+    memory_maximum: int | None = None
+    memory_used: int | None = None
+    #: The driver's free-form dict, as the API answers before 2.48.
+    legacy: Mapping[str, int] = field(default_factory=dict)
 
 
 class ComputeBackend(Protocol):
@@ -172,6 +196,72 @@ class ComputeBackend(Protocol):
 
     async def trigger_crash_dump(self, instance: InstanceSpec) -> None:
         """Inject an NMI; the guest's state does not change."""
+        ...
+
+    async def rebuild(self, instance: InstanceSpec, power_on: bool) -> None:
+        """Re-create the guest's root disk from ``instance.image_id`` and boot it; with
+        ``power_on`` False (a stopped server) leave it SHUTDOWN afterwards."""
+        ...
+
+    async def resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
+        """Move the guest from ``previous``'s flavor to ``instance``'s (on the same host),
+        keeping its power state; the old flavor's resources stay held until
+        ``confirm_resize`` or ``revert_resize``. A disk it cannot shrink is a
+        ``BackendError`` (Nova's libvirt: "Resize error: Unable to resize disk down.")."""
+        ...
+
+    async def confirm_resize(self, instance: InstanceSpec) -> None:
+        """Drop what the resize kept of the old flavor; the guest runs on the new one."""
+        ...
+
+    async def revert_resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
+        """Put the guest back on ``previous``'s flavor (its disk as before the resize), in
+        the power state it had before the resize."""
+        ...
+
+    async def snapshot(self, instance: InstanceSpec) -> bytes:
+        """Capture the guest's root disk (a live snapshot; the guest's state does not
+        change); return it as qcow2 image data for the image service."""
+        ...
+
+    async def rescue(self, instance: InstanceSpec, password: str) -> None:
+        """Boot the guest from a rescue image with its own disk attached; it runs afterwards
+        (from ACTIVE, STOPPED or ERROR)."""
+        ...
+
+    async def unrescue(self, instance: InstanceSpec) -> None:
+        """Leave rescue: boot the guest from its own disk again; it runs afterwards."""
+        ...
+
+    async def shelve(self, instance: InstanceSpec) -> None:
+        """Power the guest off and keep its disk (Nova snapshots it to an image); the guest
+        stays defined on its host, SHUTDOWN."""
+        ...
+
+    async def shelve_offload(self, instance: InstanceSpec) -> None:
+        """Remove a shelved guest from its host; nothing is left there (as ``destroy``)."""
+        ...
+
+    async def unshelve(self, instance: InstanceSpec) -> None:
+        """Bring a shelved guest back on ``instance.host``: power it on if it is still there
+        (shelved), else spawn it there again (offloaded); return once it runs."""
+        ...
+
+    async def soft_delete(self, instance: InstanceSpec) -> None:
+        """Stop the guest but keep everything (a deferred delete may still be restored)."""
+        ...
+
+    async def restore(self, instance: InstanceSpec) -> None:
+        """Start a soft-deleted guest again."""
+        ...
+
+    async def get_console_output(self, instance: InstanceSpec) -> str:
+        """The guest's serial console log so far (the whole of it; the domain cuts the tail).
+        ``InstanceNotFound`` if the backend has no such guest."""
+        ...
+
+    async def get_diagnostics(self, instance: InstanceSpec) -> Diagnostics:
+        """The guest's diagnostics; ``InstanceNotFound`` if the backend has no such guest."""
         ...
 
     async def recover(

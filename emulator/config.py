@@ -23,6 +23,10 @@ The file is TOML (``tomllib`` is in the standard library)::
     require_format_match = true               # data must be what disk_format says
     size_cap_bytes = 1099511627776
 
+    [compute]
+    reclaim_instance_interval = 0             # > 0: DELETE soft-deletes, reclaimed after
+                                              # that many seconds (restore/forceDelete)
+
     [simulated]                               # the simulated cloud
     progression = "immediate"                 # or "time" (wall clock), "manual" (control plane)
     vcpus = 32                                # every host's shape
@@ -122,6 +126,13 @@ class ImageConfig:
 
 
 @dataclass(frozen=True)
+class ComputeConfig:
+    #: Nova's ``[DEFAULT] reclaim_instance_interval``: seconds a deleted server stays
+    #: SOFT_DELETED (restorable) before it is reclaimed; 0 deletes at once.
+    reclaim_instance_interval: int = 0
+
+
+@dataclass(frozen=True)
 class ZoneConfig:
     """An availability zone of the simulated cloud and how many hosts it has."""
 
@@ -156,6 +167,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
     simulated: SimulatedConfig = field(default_factory=SimulatedConfig)
 
     @property
@@ -227,7 +239,7 @@ def load_config(path: Path | None = None) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
-    unknown = sorted(set(data) - {"server", "identity", "image", "simulated"})
+    unknown = sorted(set(data) - {"server", "identity", "image", "compute", "simulated"})
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
     server = replace(config.server, **_section(ServerConfig, data.get("server", {}), "server"))
@@ -244,8 +256,13 @@ def load_config(path: Path | None = None) -> Config:
     _check_ranges(server, identity)
     if image.size_cap_bytes <= 0:
         raise ConfigError("[image] size_cap_bytes must be positive")
+    compute = replace(config.compute,
+                      **_section(ComputeConfig, data.get("compute", {}), "compute"))
+    if compute.reclaim_instance_interval < 0:
+        raise ConfigError("[compute] reclaim_instance_interval must not be negative")
     simulated = _simulated(data.get("simulated", {}))
-    return Config(server=server, identity=identity, image=image, simulated=simulated)
+    return Config(server=server, identity=identity, image=image, compute=compute,
+                  simulated=simulated)
 
 
 def _zones(data: Any) -> tuple[ZoneConfig, ...]:

@@ -7,12 +7,16 @@ server's state is; this backend only reports power states.
 
 from __future__ import annotations
 
+import hashlib
 import random
+import struct
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backends.base import (
     BackendError,
+    Diagnostics,
     HostInfo,
     HostUnavailable,
     InstanceExists,
@@ -55,6 +59,18 @@ STAGES: Mapping[str, Stage] = {
     "resume": Stage(delay=3.0, jitter=1.0),
     "set_admin_password": Stage(delay=1.0, jitter=0.5),
     "trigger_crash_dump": Stage(delay=0.2),
+    "rebuild": Stage(delay=8.0, jitter=3.0),  # fetch the image, re-create the disk, boot
+    "resize": Stage(delay=10.0, jitter=4.0),  # power off, copy the disk, boot on the new size
+    "confirm_resize": Stage(delay=1.0, jitter=0.5),
+    "revert_resize": Stage(delay=6.0, jitter=2.0),
+    "snapshot": Stage(delay=6.0, jitter=3.0),  # capture and upload the root disk
+    "rescue": Stage(delay=6.0, jitter=2.0),
+    "unrescue": Stage(delay=4.0, jitter=1.0),
+    "shelve": Stage(delay=10.0, jitter=4.0),  # power off and snapshot the disk
+    "shelve_offload": Stage(delay=2.0, jitter=1.0),
+    "unshelve": Stage(delay=8.0, jitter=3.0),  # fetch the snapshot and boot it
+    "soft_delete": Stage(delay=2.0, jitter=1.0),
+    "restore": Stage(delay=3.0, jitter=1.0),
 }
 
 
@@ -93,10 +109,90 @@ class ActionFailed(BackendError):
     """A stage configured to fail did."""
 
 
+class ResizeError(BackendError):
+    """The guest cannot take the new flavor (a disk would shrink)."""
+
+
+def empty_qcow2(virtual_size: int, cluster_bits: int = 16) -> bytes:
+    """A qcow2 (version 3) of ``virtual_size`` bytes with nothing allocated: what a
+    simulated guest's snapshot holds (header, refcount table and block, zero L1 table)."""
+    cluster = 1 << cluster_bits
+    l1_entries = max(1, -(-virtual_size // ((cluster // 8) * cluster)))
+    header = struct.pack(">4sIQIIQIIQQIIQ", b"QFI\xfb", 3, 0, 0, cluster_bits, virtual_size,
+                         0, l1_entries, 3 * cluster, cluster, 1, 0, 0)
+    header += struct.pack(">QQQII", 0, 0, 0, 4, 104)
+    return (header.ljust(cluster, b"\0") + struct.pack(">Q", 2 * cluster).ljust(cluster, b"\0")
+            + struct.pack(">4H", 1, 1, 1, 1).ljust(cluster, b"\0") + b"\0" * (8 * l1_entries))
+
+
 @dataclass
 class SimulatedInstance:
     host: str
     power_state: PowerState
+    #: Wall-clock time of the last boot (for uptime); each boot so far (True: a rescue
+    #: boot), from which the console log is told.
+    booted_at: float = field(default_factory=time.time)
+    boots: list[bool] = field(default_factory=lambda: [False])
+
+
+#: The kernel's first words on every boot (a CirrOS-like guest).
+_KERNEL = (
+    "[    0.000000] Linux version 5.15.0-71-generic (buildd@lcy02-amd64-044) (gcc (Ubuntu "
+    "11.3.0-1ubuntu1~22.04) 11.3.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #78-Ubuntu SMP",
+    "[    0.000000] Command line: BOOT_IMAGE=/vmlinuz root=LABEL=cirros-rootfs ro "
+    "console=tty1 console=ttyS0",
+    "[    0.000000] KERNEL supported cpus:",
+    "[    0.000000]   Intel GenuineIntel",
+    "[    0.000000]   AMD AuthenticAMD",
+    "[    0.000000] Hypervisor detected: KVM",
+)
+
+
+def boot_log(instance: InstanceSpec, boot: int, rescue: bool = False) -> list[str]:
+    """A plausible serial console log of one boot of ``instance``."""
+    digest = hashlib.sha256(f"{instance.uuid}/{boot}".encode()).hexdigest()
+    lines = list(_KERNEL)
+    lines += [
+        f"[    0.000000] Memory: {instance.memory_mb * 1024}K available",
+        f"[    0.012000] smpboot: Allowing {instance.vcpus} CPUs, 0 hotplug CPUs",
+        "[    0.420000] virtio_blk virtio2: [vda] "
+        f"{instance.root_gb * 2097152} 512-byte logical blocks",
+    ]
+    if rescue:
+        lines.append("[    0.430000] virtio_blk virtio3: [vdb] "
+                     f"{instance.root_gb * 2097152} 512-byte logical blocks")
+    lines += [
+        "[    1.104000] EXT4-fs (vda1): mounted filesystem with ordered data mode.",
+        "[    1.322000] random: crng init done",
+        f"Cloud-init v. 22.2 running 'init-local' at boot {boot}. Up 2.10 seconds.",
+        "Cloud-init v. 22.2 running 'init'. Up 3.02 seconds.",
+        "ci-info: ++++++++++++++++++++++++++++Net device info++++++++++++++++++++++++++++",
+        "ci-info: +------+------+-----------------+-------------+--------+-------------------+",
+        "ci-info: | Dev  |  Up  |     Address     |     Mask    | Scope  |     Hw-Address    |",
+        "ci-info: +------+------+-----------------+-------------+--------+-------------------+",
+    ]
+    for index, (_network, address, mac) in enumerate(instance.addresses):
+        lines.append(f"ci-info: | eth{index} | True | {address:<15} | 255.255.0.0 | "
+                     f"global | {mac:<17} |")
+    lines += [
+        "ci-info: |  lo  | True |    127.0.0.1    |  255.0.0.0  |  host  |         .         |",
+        "ci-info: +------+------+-----------------+-------------+--------+-------------------+",
+        f"Cloud-init v. 22.2 running 'modules:config'. Up 4.{digest[0:2]} seconds.",
+        "-----BEGIN SSH HOST KEY FINGERPRINTS-----",
+        f"256 SHA256:{digest[:43]} root@{instance.hostname} (ECDSA)",
+        f"256 SHA256:{digest[21:64]} root@{instance.hostname} (ED25519)",
+        "-----END SSH HOST KEY FINGERPRINTS-----",
+        f"Cloud-init v. 22.2 finished. Datasource DataSourceOpenStackLocal "
+        f"[net,ver=2].  Up 5.{digest[2:4]} seconds",
+        "",
+        f"  ____               ____  ____   instance {instance.name}",
+        " / __/ __ ____ ____ / __ \\/ __/",
+        "/ /__ / // __// __// /_/ /\\ \\   http://cirros-cloud.net",
+        "\\___//_//_/  /_/   \\____/___/",
+        "",
+        f"{instance.hostname} login: ",
+    ]
+    return lines
 
 
 class SimulatedBackend:
@@ -197,6 +293,111 @@ class SimulatedBackend:
     async def trigger_crash_dump(self, instance: InstanceSpec) -> None:
         current = self._instance(instance.uuid).power_state
         await self._change_power("trigger_crash_dump", instance, None, current)
+
+    async def rebuild(self, instance: InstanceSpec, power_on: bool) -> None:
+        await self._change_power("rebuild", instance, None,
+                                 PowerState.RUNNING if power_on else PowerState.SHUTDOWN)
+
+    async def resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
+        # NOTE: as Nova's libvirt driver, before anything moves.
+        if instance.root_gb < previous.root_gb or instance.ephemeral_gb < previous.ephemeral_gb:
+            raise ResizeError("Resize error: Unable to resize disk down.")
+        current = self._instance(instance.uuid).power_state
+        await self._change_power("resize", instance, None, current)
+
+    async def confirm_resize(self, instance: InstanceSpec) -> None:
+        current = self._instance(instance.uuid).power_state
+        await self._change_power("confirm_resize", instance, None, current)
+
+    async def revert_resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
+        current = self._instance(instance.uuid).power_state
+        await self._change_power("revert_resize", instance, None, current)
+
+    async def snapshot(self, instance: InstanceSpec) -> bytes:
+        current = self._instance(instance.uuid).power_state
+        await self._change_power("snapshot", instance, None, current)
+        return empty_qcow2(max(instance.root_gb, 1) * 1024**3)
+
+    def _boot(self, instance: InstanceSpec, rescue: bool = False) -> None:
+        """Record a (re)boot: uptime restarts and the console log grows."""
+        current = self._instance(instance.uuid)
+        current.booted_at = time.time()
+        current.boots.append(rescue)
+
+    async def rescue(self, instance: InstanceSpec, password: str) -> None:
+        await self._change_power("rescue", instance, None, PowerState.RUNNING)
+        self._boot(instance, rescue=True)
+
+    async def unrescue(self, instance: InstanceSpec) -> None:
+        await self._change_power("unrescue", instance, None, PowerState.RUNNING)
+        self._boot(instance)
+
+    async def shelve(self, instance: InstanceSpec) -> None:
+        await self._change_power("shelve", instance, None, PowerState.SHUTDOWN)
+
+    async def shelve_offload(self, instance: InstanceSpec) -> None:
+        stage = await self._stage("shelve_offload")
+        if stage.fails:
+            raise ActionFailed(f"shelve_offload of instance {instance.uuid} failed: "
+                               "simulated failure.")
+        self.instances.pop(instance.uuid, None)
+
+    async def unshelve(self, instance: InstanceSpec) -> None:
+        if instance.uuid not in self.instances:
+            await self.spawn(instance)  # offloaded: boot the snapshot on the new host
+            return
+        await self._change_power("unshelve", instance, None, PowerState.RUNNING)
+        self._boot(instance)
+
+    async def soft_delete(self, instance: InstanceSpec) -> None:
+        await self._change_power("soft_delete", instance, None, PowerState.SHUTDOWN)
+
+    async def restore(self, instance: InstanceSpec) -> None:
+        await self._change_power("restore", instance, None, PowerState.RUNNING)
+        self._boot(instance)
+
+    async def get_console_output(self, instance: InstanceSpec) -> str:
+        boots = self._instance(instance.uuid).boots
+        return "\n".join(line for number, rescue in enumerate(boots, 1)
+                         for line in boot_log(instance, number, rescue))
+
+    async def get_diagnostics(self, instance: InstanceSpec) -> Diagnostics:
+        """Counters that grow with uptime, in the shape of Nova's libvirt driver (the API's
+        2.48 ``driver`` enum has no ``fake``)."""
+        current = self._instance(instance.uuid)
+        running = current.power_state == PowerState.RUNNING
+        uptime = int(time.time() - current.booted_at) if running else 0
+        seed = int(hashlib.sha256(instance.uuid.encode()).hexdigest()[:8], 16) % 1000
+        state = {PowerState.RUNNING: "running", PowerState.PAUSED: "paused",
+                 PowerState.SHUTDOWN: "shutdown", PowerState.CRASHED: "crashed",
+                 PowerState.SUSPENDED: "suspended"}.get(current.power_state, "pending")
+        cpus = tuple({"id": i, "time": (uptime + 17) * 1_000_000_000 + seed * 1000 + i,
+                      "utilisation": (seed + i * 7) % 40} for i in range(instance.vcpus))
+        nics = tuple({"mac_address": mac, "rx_octets": 2070139 + uptime * 700,
+                      "rx_errors": 0, "rx_drop": 0, "rx_packets": 26701 + uptime * 9,
+                      "rx_rate": None, "tx_octets": 140208 + uptime * 120, "tx_errors": 0,
+                      "tx_drop": 0, "tx_packets": 662 + uptime, "tx_rate": None}
+                     for _net, _address, mac in instance.addresses)
+        disks = ({"read_bytes": 262144 + seed * 512, "read_requests": 112 + seed,
+                  "write_bytes": 5778432 + uptime * 4096, "write_requests": 488 + uptime,
+                  "errors_count": 0},)
+        legacy: dict[str, int] = {f"cpu{c['id']}_time": int(c["time"] or 0) for c in cpus}
+        legacy["memory"] = instance.memory_mb * 1024
+        legacy.update({"vda_errors": -1, "vda_read": int(disks[0]["read_bytes"] or 0),
+                       "vda_read_req": int(disks[0]["read_requests"] or 0),
+                       "vda_write": int(disks[0]["write_bytes"] or 0),
+                       "vda_write_req": int(disks[0]["write_requests"] or 0)})
+        for index, nic in enumerate(nics):
+            for key, value in nic.items():
+                if key.startswith(("rx", "tx")) and isinstance(value, int):
+                    name = key.replace("_octets", "")
+                    legacy[f"tap{index}_{name}"] = value
+        return Diagnostics(
+            state=state, driver="libvirt", hypervisor="kvm", hypervisor_os="linux",
+            uptime=uptime, config_drive=instance.config_drive, cpu_details=cpus,
+            nic_details=nics, disk_details=disks,
+            memory_maximum=instance.memory_mb,
+            memory_used=instance.memory_mb // 4 if running else 0, legacy=legacy)
 
     async def get_info(self, instance: InstanceSpec) -> InstanceInfo:
         return InstanceInfo(power_state=self._instance(instance.uuid).power_state)

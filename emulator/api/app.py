@@ -21,6 +21,7 @@ from emulator.api.compute.flavors import FlavorsController
 from emulator.api.compute.images import ImagesController
 from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.compute.routes import Controllers
+from emulator.api.compute.server_extras import ServerExtrasController
 from emulator.api.compute.server_resources import ServerResourcesController
 from emulator.api.compute.servers import ServersController
 from emulator.api.control import ControlAPI, FaultHooks
@@ -32,6 +33,7 @@ from emulator.compute.flavors import FlavorService
 from emulator.compute.keypairs import KeyPairService
 from emulator.compute.lifecycle import Lifecycle
 from emulator.compute.servers import ImageInfo, ServerService
+from emulator.compute.snapshots import Snapshots
 from emulator.compute.zones import ZoneService
 from emulator.config import Config, SimulatedConfig
 from emulator.context import RequestContext
@@ -153,13 +155,17 @@ class Emulator:
         self.images.seed(owner=admins[0].id if admins else None)
         self.servers = ServerService(self.db, self.backend, self.flavors, self.keypairs,
                                      images=self._image_info)
-        self.lifecycle = Lifecycle(self.servers, self.backend)
+        self.lifecycle = Lifecycle(
+            self.servers, self.backend,
+            reclaim_instance_interval=config.compute.reclaim_instance_interval)
         self.faults = FaultRules()
         hooks = FaultHooks(self.faults, self.servers)
         self.simulation = Simulation(self.backend, self.servers, self.lifecycle, self.faults)
         controllers = Controllers(
-            servers=ServersController(self.servers, self.lifecycle, plan_for=hooks.plan_for),
+            servers=ServersController(self.servers, self.lifecycle, plan_for=hooks.plan_for,
+                                      snapshots=Snapshots(self.images)),
             server_resources=ServerResourcesController(self.servers),
+            server_extras=ServerExtrasController(self.servers, self.lifecycle),
             flavors=FlavorsController(self.flavors),
             zones=AvailabilityZonesController(self.zones),
             keypairs=KeypairsController(self.keypairs),

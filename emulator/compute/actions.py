@@ -10,7 +10,8 @@ runs the verb and commits the end state.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from backends.base import PowerState
 from emulator.compute.states import TaskState, VmState
@@ -40,8 +41,30 @@ class Transition:
     #: End state; None keeps the vm_state (and the power state) as it was.
     final: VmState | None = None
     power: PowerState | None = None
+    #: The "previous state" notion: vm_states the action ends in again (with that power
+    #: state) when the server was in one when the action, or the resize it finishes,
+    #: began (``Instance.old_vm_state``); from any other it ends in ``final``/``power``.
+    returns_to: Mapping[VmState, PowerState] = field(default_factory=dict)
+    #: Record the vm_state at the start in ``Instance.old_vm_state`` (for ``returns_to``).
+    remembers: bool = False
+    #: Further task_states the server passes through, in order, before the verb runs.
+    steps: tuple[TaskState, ...] = ()
     lock_checked: bool = True
     must_have_launched: bool = True
+    #: The instance-action name when it is not ``name`` (a soft delete records ``delete``).
+    record: str | None = None
+    #: Schedule first (claim a host through the scheduler) when the instance has none.
+    schedules: bool = False
+    #: The end state releases the host claim (host and node become None).
+    releases_host: bool = False
+    #: Key of a transition that follows on success without its guards (its interim is
+    #: committed with this one's end state); ``Lifecycle`` may decline it (by config).
+    then: str | None = None
+    #: Nova's ``check_instance_host``: refused (409, not ready) while the server has no host.
+    host_checked: bool = False
+    #: The instance action event Nova records (``compute_<manager method>`` or
+    #: ``api_<method>``); None: ``compute_<verb>``, or no event for an API-only action.
+    event: str | None = None
 
 
 def _row(name: str, vm_states: set[VmState] | None, **kw: object) -> Transition:
@@ -52,40 +75,100 @@ def _row(name: str, vm_states: set[VmState] | None, **kw: object) -> Transition:
 #: The transition table. Keys are ours; ``name`` is what Nova calls the action.
 TRANSITIONS: dict[str, Transition] = {
     "stop": _row("stop", {V.ACTIVE, V.ERROR}, interim=T.POWERING_OFF, verb="power_off",
-                 final=V.STOPPED, power=P.SHUTDOWN),
+                 final=V.STOPPED, power=P.SHUTDOWN, host_checked=True,
+                 event="compute_stop_instance"),
     "start": _row("start", {V.STOPPED}, interim=T.POWERING_ON, verb="power_on",
-                  final=V.ACTIVE, power=P.RUNNING),
+                  final=V.ACTIVE, power=P.RUNNING, host_checked=True,
+                  event="compute_start_instance"),
     "reboot_soft": _row("reboot", {V.ACTIVE}, interim=T.REBOOTING, verb="reboot_soft",
-                        final=V.ACTIVE, power=P.RUNNING),
+                        final=V.ACTIVE, power=P.RUNNING, event="compute_reboot_instance"),
     "reboot_hard": _row("reboot", {V.ACTIVE, V.STOPPED, V.PAUSED, V.SUSPENDED, V.ERROR},
                         task_states=ALLOW_REBOOT, interim=T.REBOOTING_HARD,
-                        verb="reboot_hard", final=V.ACTIVE, power=P.RUNNING),
+                        verb="reboot_hard", final=V.ACTIVE, power=P.RUNNING,
+                        event="compute_reboot_instance"),
     "pause": _row("pause", {V.ACTIVE}, interim=T.PAUSING, verb="pause", final=V.PAUSED,
-                  power=P.PAUSED),
+                  power=P.PAUSED, event="compute_pause_instance"),
     "unpause": _row("unpause", {V.PAUSED}, interim=T.UNPAUSING, verb="unpause",
-                    final=V.ACTIVE, power=P.RUNNING),
+                    final=V.ACTIVE, power=P.RUNNING, event="compute_unpause_instance"),
     "suspend": _row("suspend", {V.ACTIVE}, interim=T.SUSPENDING, verb="suspend",
-                    final=V.SUSPENDED, power=P.SUSPENDED),
+                    final=V.SUSPENDED, power=P.SUSPENDED, event="compute_suspend_instance"),
     "resume": _row("resume", {V.SUSPENDED}, interim=T.RESUMING, verb="resume",
-                   final=V.ACTIVE, power=P.RUNNING),
+                   final=V.ACTIVE, power=P.RUNNING, event="compute_resume_instance"),
     "change_password": _row("changePassword", {V.ACTIVE}, interim=T.UPDATING_PASSWORD,
                             verb="set_admin_password", final=V.ACTIVE),
     "trigger_crash_dump": _row("trigger_crash_dump",
                                {V.ACTIVE, V.PAUSED, V.RESCUED, V.RESIZED, V.ERROR},
-                               verb="trigger_crash_dump"),
+                               verb="trigger_crash_dump", host_checked=True),
+    "rebuild": _row("rebuild", {V.ACTIVE, V.STOPPED, V.ERROR}, interim=T.REBUILDING,
+                    steps=(T.REBUILD_BLOCK_DEVICE_MAPPING, T.REBUILD_SPAWNING),
+                    verb="rebuild", final=V.ACTIVE, power=P.RUNNING,
+                    returns_to={V.STOPPED: P.SHUTDOWN}, remembers=True,
+                    event="compute_rebuild_instance"),
+    "resize": _row("resize", {V.ACTIVE, V.STOPPED}, interim=T.RESIZE_PREP,
+                   steps=(T.RESIZE_MIGRATING, T.RESIZE_MIGRATED, T.RESIZE_FINISH),
+                   verb="resize", final=V.RESIZED, remembers=True, host_checked=True,
+                   event="compute_resize_instance"),
+    # NOTE: Nova's confirm sets no task_state; the server shows VERIFY_RESIZE until done.
+    "confirm_resize": _row("confirmResize", {V.RESIZED}, verb="confirm_resize",
+                           final=V.ACTIVE, power=P.RUNNING,
+                           returns_to={V.STOPPED: P.SHUTDOWN},
+                           event="compute_confirm_resize"),
+    "revert_resize": _row("revertResize", {V.RESIZED}, interim=T.RESIZE_REVERTING,
+                          verb="revert_resize", final=V.ACTIVE, power=P.RUNNING,
+                          returns_to={V.STOPPED: P.SHUTDOWN},
+                          event="compute_revert_resize"),
+    # NOTE: Nova does not lock-check snapshots and backups ("lock is intended to prevent
+    # accidental change/delete of instances").
+    "create_image": _row("createImage", {V.ACTIVE, V.STOPPED, V.PAUSED, V.SUSPENDED},
+                         interim=T.IMAGE_SNAPSHOT_PENDING,
+                         steps=(T.IMAGE_SNAPSHOT, T.IMAGE_PENDING_UPLOAD, T.IMAGE_UPLOADING),
+                         verb="snapshot", lock_checked=False,
+                         event="compute_snapshot_instance"),
+    "create_backup": _row("createBackup", {V.ACTIVE, V.STOPPED, V.PAUSED, V.SUSPENDED},
+                          interim=T.IMAGE_BACKUP, verb="snapshot", lock_checked=False,
+                          event="compute_backup_instance"),
+    "rescue": _row("rescue", {V.ACTIVE, V.STOPPED, V.ERROR}, interim=T.RESCUING,
+                   verb="rescue", final=V.RESCUED, power=P.RUNNING,
+                   event="compute_rescue_instance"),
+    "unrescue": _row("unrescue", {V.RESCUED}, interim=T.UNRESCUING, verb="unrescue",
+                     final=V.ACTIVE, power=P.RUNNING, event="compute_unrescue_instance"),
+    # With ``shelved_offload_time`` 0 (Nova's default) a shelve goes straight on to the
+    # offload: vm_state shelved with task_state shelving_offloading, then offloaded.
+    "shelve": _row("shelve", {V.ACTIVE, V.STOPPED, V.PAUSED, V.SUSPENDED},
+                   interim=T.SHELVING,
+                   steps=(T.SHELVING_IMAGE_PENDING_UPLOAD, T.SHELVING_IMAGE_UPLOADING),
+                   verb="shelve", final=V.SHELVED, power=P.SHUTDOWN, then="shelve_offload",
+                   event="compute_shelve_instance"),
+    "shelve_offload": _row("shelveOffload", {V.SHELVED}, interim=T.SHELVING_OFFLOADING,
+                           verb="shelve_offload", final=V.SHELVED_OFFLOADED,
+                           power=P.SHUTDOWN, releases_host=True,
+                           event="compute_shelve_offload_instance"),
+    "unshelve": _row("unshelve", {V.SHELVED, V.SHELVED_OFFLOADED}, interim=T.UNSHELVING,
+                     steps=(T.SPAWNING,), verb="unshelve", final=V.ACTIVE, power=P.RUNNING,
+                     schedules=True,
+                     event="compute_unshelve_instance"),
+    # DELETE with ``reclaim_instance_interval`` > 0 (any vm_state and task_state, but
+    # launched: a server never launched is deleted outright).
+    "soft_delete": _row("soft_delete", None, task_states=ANY_TASK, interim=T.SOFT_DELETING,
+                        verb="soft_delete", final=V.SOFT_DELETED, power=P.SHUTDOWN,
+                        record="delete", event="compute_soft_delete_instance"),
+    "restore": _row("restore", {V.SOFT_DELETED}, interim=T.RESTORING, verb="restore",
+                    final=V.ACTIVE, power=P.RUNNING, event="compute_restore_instance"),
     "lock": _row("lock", None, task_states=ANY_TASK, lock_checked=False,
-                 must_have_launched=False),
+                 must_have_launched=False, event="api_lock"),
     "unlock": _row("unlock", None, task_states=ANY_TASK, lock_checked=False,
-                   must_have_launched=False),
+                   must_have_launched=False, event="api_unlock"),
     "reset_state": _row("resetState", None, task_states=ANY_TASK, lock_checked=False,
                         must_have_launched=False),
 }
 
 
 def refusal(transition: Transition, server_id: str, vm_state: str, task_state: str | None,
-            launched: bool) -> str | None:
+            launched: bool, has_host: bool = True) -> str | None:
     """Nova's 409 text when ``transition`` may not start from this state, else None."""
     name = transition.name
+    if transition.host_checked and not has_host:
+        return f"Instance {server_id} is not ready"
     if transition.vm_states is not None and vm_state not in transition.vm_states:
         return f"Cannot '{name}' instance {server_id} while it is in vm_state {vm_state}"
     if transition.task_states is not None and task_state not in transition.task_states:

@@ -12,13 +12,14 @@ import asyncio
 import base64
 import binascii
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from datetime import UTC
 from enum import StrEnum
 from typing import Any
 
 from backends.base import BackendError, ComputeBackend, InstanceSpec, PowerState
-from emulator.compute.actions import Transition
+from emulator.compute.actions import TRANSITIONS, Transition
 from emulator.compute.models import Instance
 from emulator.compute.servers import ServerService, now
 from emulator.compute.states import TaskState, VmState
@@ -46,7 +47,8 @@ class BuildPlan:
     message: str = "Injected fault"
 
 
-def instance_spec(row: Instance, metadata: dict[str, str] | None = None) -> InstanceSpec:
+def instance_spec(row: Instance, metadata: dict[str, str] | None = None,
+                  addresses: tuple[tuple[str, str, str], ...] = ()) -> InstanceSpec:
     user_data: bytes | None = None
     if row.user_data:
         try:
@@ -58,15 +60,37 @@ def instance_spec(row: Instance, metadata: dict[str, str] | None = None) -> Inst
         project_id=row.project_id, vcpus=row.vcpus, memory_mb=row.memory_mb,
         root_gb=row.root_gb, ephemeral_gb=row.ephemeral_gb, swap_mb=row.swap,
         image_id=row.image_ref or None, user_data=user_data, key_data=row.key_data,
-        metadata=metadata or {}, config_drive=bool(row.config_drive),
+        metadata=metadata or {}, config_drive=bool(row.config_drive), addresses=addresses,
     )
 
 
+@dataclass(frozen=True)
+class ActionHooks:
+    """What one action does around its backend verb, besides the table's states."""
+
+    #: Runs first; a message fails the action before the verb (a claim that does not fit).
+    before: Callable[[], str | None] | None = None
+    #: Given the verb's result; returns more columns to commit with the end state.
+    after: Callable[[Any], Awaitable[dict[str, Any]]] | None = None
+    #: Columns to set when the action fails (e.g. the flavor a failed resize goes back to).
+    undo: dict[str, Any] | None = None
+    #: Runs when the action fails (e.g. deletes the image a failed snapshot was for).
+    cleanup: Callable[[], None] | None = None
+
+
 class Lifecycle:
-    def __init__(self, servers: ServerService, backend: ComputeBackend) -> None:
+    def __init__(self, servers: ServerService, backend: ComputeBackend,
+                 shelved_offload_time: int = 0, reclaim_instance_interval: int = 0) -> None:
         self.servers = servers
         self.backend = backend
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        #: Nova's ``[DEFAULT] shelved_offload_time``: 0 offloads at once after a shelve;
+        #: anything else keeps the server SHELVED (NOTE: no periodic offload yet).
+        self.shelved_offload_time = shelved_offload_time
+        #: Nova's ``[DEFAULT] reclaim_instance_interval``: > 0 makes DELETE a soft delete,
+        #: reclaimed (deleted for good) that many seconds later.
+        self.reclaim_instance_interval = reclaim_instance_interval
+        self._reclaims: dict[str, asyncio.Task[None]] = {}
 
     def _run(self, server_id: str, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work, name=f"server-{server_id}")
@@ -125,36 +149,120 @@ class Lifecycle:
     # -- actions -------------------------------------------------------------------------
 
     def act(self, row: Instance, request_id: str, transition: Transition,
-            **arguments: Any) -> None:
-        """Run ``transition``'s backend verb in the background and commit its end state."""
+            hooks: ActionHooks | None = None, **arguments: Any) -> None:
+        """Run ``transition``'s backend verb in the background and commit its end state
+        (with what ``hooks`` add around the verb)."""
         if transition.verb is None:
-            return  # NOTE: API-only actions (lock, unlock) record a start and nothing else.
-        self._run(row.uuid, self._act(row, request_id, transition, arguments))
+            # NOTE: API-only actions happen in the API: lock and unlock record their
+            # ``api_`` event (Nova's wrap_instance_event(prefix='api')) done at once.
+            if transition.event is not None:
+                self.servers.start_event(row.uuid, request_id, transition.event, None)
+                self.servers.finish_event(row.uuid, request_id, transition.event, "Success")
+            return
+        self._run(row.uuid, self._act(row, request_id, transition, hooks or ActionHooks(),
+                                      arguments))
 
     async def _act(self, row: Instance, request_id: str, transition: Transition,
-                   arguments: dict[str, Any]) -> None:
-        event = f"compute_{transition.verb}"
+                   hooks: ActionHooks, arguments: dict[str, Any]) -> None:
+        event = transition.event or f"compute_{transition.verb}"
         assert transition.verb is not None
         self.servers.start_event(row.uuid, request_id, event, row.host)
+        refused = hooks.before() if hooks.before is not None else None
+        if refused is not None:
+            self._act_failed(row, request_id, event, hooks, refused)
+            return
+        if transition.schedules and not row.host:
+            # NOTE: an offloaded server goes through the scheduler again (Nova's conductor);
+            # with no host it stays where it was, its task cleared, as Nova's NoValidHost.
+            destination = arguments.pop("destination", None)
+            if self.servers.claim_host(row.uuid, task_state=transition.interim,
+                                       destination=destination) is None:
+                self._act_failed(row, request_id, event, hooks, NO_VALID_HOST)
+                return
+            row = self.servers.instance(row.uuid) or row
+        arguments.pop("destination", None)
+        for step in transition.steps:
+            self.servers.set_state(row.uuid, task_state=step)
         try:
-            await getattr(self.backend, transition.verb)(instance_spec(row), **arguments)
+            result = await getattr(self.backend, transition.verb)(instance_spec(row),
+                                                                  **arguments)
         except BackendError as exc:
-            # NOTE: as in Nova, a failed action leaves the vm_state and clears the task.
-            self.servers.set_state(row.uuid, task_state=None)
-            self.servers.record_fault(row.uuid, 500, str(exc) or type(exc).__name__)
-            self.servers.finish_event(row.uuid, request_id, event, "Error", str(exc))
+            self._act_failed(row, request_id, event, hooks, str(exc) or type(exc).__name__)
             return
         changes: dict[str, Any] = {"task_state": None}
-        if transition.final is not None:
-            changes["vm_state"] = transition.final
-        if transition.power is not None:
-            changes["power_state"] = int(transition.power)
+        if hooks.after is not None:
+            try:
+                changes.update(await hooks.after(result))
+            except Exception as exc:  # e.g. the image went away during the upload
+                self._act_failed(row, request_id, event, hooks, str(exc) or type(exc).__name__)
+                return
+        returned = next((power for state, power in transition.returns_to.items()
+                         if state == row.old_vm_state), None)
+        if returned is not None:
+            changes["vm_state"], changes["power_state"] = row.old_vm_state, int(returned)
+        else:
+            if transition.final is not None:
+                changes["vm_state"] = transition.final
+            if transition.power is not None:
+                changes["power_state"] = int(transition.power)
+        if transition.releases_host:
+            changes["host"] = changes["node"] = None
+        follow = TRANSITIONS[transition.then] if transition.then is not None \
+            and self._follows(transition.then) else None
+        if follow is not None:
+            changes["task_state"] = follow.interim
         self.servers.set_state(row.uuid, **changes)
         self.servers.finish_event(row.uuid, request_id, event, "Success")
+        if follow is not None:
+            after = self.servers.instance(row.uuid)
+            if after is not None:
+                await self._act(after, request_id, follow, ActionHooks(), {})
+
+    def _follows(self, key: str) -> bool:
+        """Whether a transition's ``then`` runs: the offload after a shelve only with
+        ``shelved_offload_time`` 0."""
+        return key != "shelve_offload" or self.shelved_offload_time == 0
+
+    def _act_failed(self, row: Instance, request_id: str, event: str, hooks: ActionHooks,
+                    message: str) -> None:
+        # NOTE: as in Nova, a failed action leaves the vm_state and clears the task.
+        self.servers.set_state(row.uuid, task_state=None, **(hooks.undo or {}))
+        self.servers.record_fault(row.uuid, 500, message)
+        self.servers.finish_event(row.uuid, request_id, event, "Error", message)
+        if hooks.cleanup is not None:
+            hooks.cleanup()
 
     # -- delete --------------------------------------------------------------------------
 
+    def reclaim_later(self, server_id: str, delay: float | None = None) -> None:
+        """Nova's ``_reclaim_queued_deletes``: delete a soft-deleted server for good once
+        ``reclaim_instance_interval`` seconds (or ``delay``) have passed."""
+        self.cancel_reclaim(server_id)
+        wait = self.reclaim_instance_interval if delay is None else max(0.0, delay)
+
+        async def reclaim() -> None:
+            await asyncio.sleep(wait)
+            self._reclaims.pop(server_id, None)
+            row = self.servers.instance(server_id)
+            if row is not None and row.task_state == TaskState.SOFT_DELETING:
+                self.reclaim_later(server_id, 1.0)  # the soft delete is still under way
+                return
+            if row is None or row.deleted or row.vm_state != VmState.SOFT_DELETED \
+                    or row.task_state is not None:
+                return
+            self.servers.set_state(server_id, task_state=TaskState.DELETING)
+            self.delete(server_id, "req-reclaim")
+
+        self._reclaims[server_id] = asyncio.get_running_loop().create_task(
+            reclaim(), name=f"reclaim-{server_id}")
+
+    def cancel_reclaim(self, server_id: str) -> None:
+        pending = self._reclaims.pop(server_id, None)
+        if pending is not None and pending is not asyncio.current_task():
+            pending.cancel()
+
     def delete(self, server_id: str, request_id: str) -> None:
+        self.cancel_reclaim(server_id)
         running = self._tasks.pop(server_id, None)
         if running is not None:
             running.cancel()
@@ -199,6 +307,13 @@ class Lifecycle:
                 self.build(row.uuid, "req-recovered")
             else:
                 self.servers.set_state(row.uuid, task_state=None)
+        if self.reclaim_instance_interval > 0:
+            for row in live:
+                if row.vm_state == VmState.SOFT_DELETED and row.deleted_at is not None:
+                    since = row.deleted_at if row.deleted_at.tzinfo else \
+                        row.deleted_at.replace(tzinfo=UTC)
+                    elapsed = (now() - since).total_seconds()
+                    self.reclaim_later(row.uuid, self.reclaim_instance_interval - elapsed)
 
     async def settle(self) -> None:
         """Wait until no operation is in flight (tests and the control plane use it)."""
@@ -220,6 +335,8 @@ class Lifecycle:
         return True
 
     async def shutdown(self) -> None:
+        for server_id in list(self._reclaims):
+            self.cancel_reclaim(server_id)
         for task in list(self._tasks.values()):
             task.cancel()
         await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)

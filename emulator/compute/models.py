@@ -73,6 +73,18 @@ class Instance(SQLModel, table=True):
     ephemeral_gb: int = 0
     swap: int = 0
     flavor_extra_specs: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    #: The flavor before a resize (Nova's ``instance.old_flavor``), kept from the resize
+    #: until it is confirmed or reverted; the host's usage counts the larger of the two.
+    old_flavor_id: str | None = None
+    old_flavor_name: str | None = None
+    old_memory_mb: int = 0
+    old_vcpus: int = 0
+    old_root_gb: int = 0
+    old_ephemeral_gb: int = 0
+    old_swap: int = 0
+    old_flavor_extra_specs: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    #: The vm_state an action that returns to it started from (Nova's ``old_vm_state``).
+    old_vm_state: str | None = None
     key_name: str | None = None
     key_data: str | None = None
     user_data: str | None = None

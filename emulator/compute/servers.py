@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from backends.base import ComputeBackend, HostInfo
@@ -597,34 +597,127 @@ class ServerService:
 
     # -- build steps (called by Lifecycle) -------------------------------------------------
 
-    def usage(self, s: Session) -> dict[str, Usage]:
-        """Resources claimed on each host by live servers."""
+    def usage(self, s: Session, excluding: str | None = None) -> dict[str, Usage]:
+        """Resources claimed on each host by live servers (but ``excluding``); a server in
+        a resize holds the larger of its old and new flavors until confirm or revert."""
+        def larger(new: Any, old: Any) -> Any:
+            return case((old > new, old), else_=new)
+
         stmt = (
-            select(Instance.host, func.sum(Instance.vcpus), func.sum(Instance.memory_mb),
-                   func.sum(Instance.root_gb + Instance.ephemeral_gb))
+            select(Instance.host, func.sum(larger(Instance.vcpus, Instance.old_vcpus)),
+                   func.sum(larger(Instance.memory_mb, Instance.old_memory_mb)),
+                   func.sum(larger(Instance.root_gb + Instance.ephemeral_gb,
+                                   Instance.old_root_gb + Instance.old_ephemeral_gb)))
             .where(Instance.deleted == False, col(Instance.host).is_not(None))  # noqa: E712
             .group_by(Instance.host)
         )
+        if excluding is not None:
+            stmt = stmt.where(Instance.uuid != excluding)
         return {host: Usage(int(v or 0), int(m or 0), int(d or 0))
                 for host, v, m, d in s.exec(stmt).all() if host}
 
-    def claim_host(self, server_id: str) -> HostInfo | None:
-        """Schedule ``server_id`` and record its claim atomically; None if nothing fits."""
+    def claim_host(self, server_id: str, task_state: str | None = TaskState.NETWORKING,
+                   destination: str | None = None) -> HostInfo | None:
+        """Schedule ``server_id`` and record its claim atomically; None if nothing fits.
+
+        A build honours the host and node asked for at create; a reschedule (an unshelve:
+        ``task_state`` is its own) only ``destination`` (Nova resets forced destinations).
+        """
         with self.db.session() as s:
             row = s.exec(select(Instance).where(Instance.uuid == server_id)).one()
+            build = task_state == TaskState.NETWORKING
             request = HostRequest(
                 vcpus=row.vcpus, memory_mb=row.memory_mb, disk_gb=row.root_gb + row.ephemeral_gb,
-                availability_zone=row.requested_availability_zone, host=row.requested_host,
-                node=row.requested_node,
+                availability_zone=row.requested_availability_zone,
+                host=row.requested_host if build else destination,
+                node=row.requested_node if build else None,
             )
             host = select_host(self.backend.hosts(), self.usage(s), request)
             if host is not None:
                 row.host = row.node = host.name
                 row.availability_zone = host.availability_zone
-                row.task_state = TaskState.NETWORKING
+                row.task_state = task_state
                 row.updated_at = now()
                 s.add(row)
             return host
+
+    def claim_resize(self, server_id: str) -> bool:
+        """Check that the server's host holds both its flavors (the resize's claim, already
+        counted by ``usage``); False if they do not fit (Nova's NoValidHost)."""
+        with self.db.session() as s:
+            row = s.exec(select(Instance).where(Instance.uuid == server_id)).one()
+            request = HostRequest(
+                vcpus=max(row.vcpus, row.old_vcpus),
+                memory_mb=max(row.memory_mb, row.old_memory_mb),
+                disk_gb=max(row.root_gb + row.ephemeral_gb,
+                            row.old_root_gb + row.old_ephemeral_gb),
+                host=row.host, node=row.node)
+            return select_host(self.backend.hosts(), self.usage(s, excluding=row.uuid),
+                               request) is not None
+
+    def resize_columns(self, ctx: RequestContext, row: Instance,
+                       flavor_ref: str) -> dict[str, Any]:
+        """The columns a resize to ``flavor_ref`` sets (the new flavor, the old one kept),
+        after Nova's checks: an unknown or disabled flavor, the same flavor, a zero disk."""
+        flavor_id = str(flavor_ref)
+        try:
+            flavor = self.flavors.get(ctx, flavor_id)
+        except NotFound:
+            raise InvalidInput(f"Flavor {flavor_id} could not be found.") from None
+        if flavor.root_gb == 0 and row.root_gb != 0 and row.image_ref:
+            raise InvalidInput("Server disk was unable to be resized because: Resize to zero "
+                               "disk flavor is not allowed.")
+        if flavor.flavorid == row.flavor_id:
+            raise InvalidInput("When resizing, instances must change flavor!")
+        if flavor.disabled:
+            raise InvalidInput(f"Flavor {flavor_id} could not be found.")
+        if not row.image_ref:
+            return self._resized_columns(row, flavor)
+        # Nova checks the flavor against the image as the instance's system metadata keeps
+        # it, where min_disk is at least the root disk of the flavor it was built with
+        # (NOTE: approximated by the current flavor's): so a smaller disk is a 400.
+        image = self.images(ctx, row.image_ref)
+        min_ram = image.min_ram if image is not None else 0
+        min_disk = max(image.min_disk if image is not None else 0, row.root_gb)
+        if min_ram > flavor.memory_mb:
+            raise InvalidInput("Flavor's memory is too small for requested image.")
+        if flavor.root_gb and min_disk > flavor.root_gb:
+            raise InvalidInput(
+                "Flavor's disk is smaller than the minimum size specified in image metadata. "
+                f"Flavor disk is {flavor.root_gb * 1024**3} bytes, minimum size is "
+                f"{min_disk * 1024**3} bytes.")
+        return self._resized_columns(row, flavor)
+
+    @staticmethod
+    def _resized_columns(row: Instance, flavor: FlavorRecord) -> dict[str, Any]:
+        return {
+            "old_flavor_id": row.flavor_id, "old_flavor_name": row.flavor_name,
+            "old_vcpus": row.vcpus, "old_memory_mb": row.memory_mb,
+            "old_root_gb": row.root_gb, "old_ephemeral_gb": row.ephemeral_gb,
+            "old_swap": row.swap, "old_flavor_extra_specs": dict(row.flavor_extra_specs),
+            "flavor_id": flavor.flavorid, "flavor_name": flavor.name,
+            "vcpus": flavor.vcpus, "memory_mb": flavor.memory_mb, "root_gb": flavor.root_gb,
+            "ephemeral_gb": flavor.ephemeral_gb, "swap": flavor.swap,
+            "flavor_extra_specs": dict(flavor.extra_specs),
+        }
+
+    @staticmethod
+    def forget_old_flavor() -> dict[str, Any]:
+        """Columns that end a resize on its new flavor (confirm)."""
+        return {"old_flavor_id": None, "old_flavor_name": None, "old_vcpus": 0,
+                "old_memory_mb": 0, "old_root_gb": 0, "old_ephemeral_gb": 0, "old_swap": 0,
+                "old_flavor_extra_specs": None}
+
+    @staticmethod
+    def restore_old_flavor(row: Instance) -> dict[str, Any]:
+        """Columns that end a resize on its old flavor (revert, or a failed resize)."""
+        if row.old_flavor_id is None:
+            return {}
+        return {"flavor_id": row.old_flavor_id, "flavor_name": row.old_flavor_name or "",
+                "vcpus": row.old_vcpus, "memory_mb": row.old_memory_mb,
+                "root_gb": row.old_root_gb, "ephemeral_gb": row.old_ephemeral_gb,
+                "swap": row.old_swap, "flavor_extra_specs": dict(row.old_flavor_extra_specs or {}),
+                **ServerService.forget_old_flavor()}
 
     def allocate_addresses(self, server_id: str) -> None:
         """Give the server an address on the default network unless it asked for none."""
@@ -660,6 +753,16 @@ class ServerService:
             row.updated_at = now()
             s.add(row)
             return row
+
+    def replace_metadata(self, server_id: str, items: dict[str, str]) -> None:
+        """Set a server's metadata to ``items`` (a rebuild's; checked by the caller)."""
+        with self.db.session() as s:
+            for meta in s.exec(select(InstanceMetadata).where(
+                    InstanceMetadata.instance_uuid == server_id)).all():
+                s.delete(meta)
+            s.flush()
+            for key, value in items.items():
+                s.add(InstanceMetadata(instance_uuid=server_id, key=key, value=value))
 
     def record_fault(self, server_id: str, code: int, message: str, details: str = "") -> None:
         with self.db.session() as s:
@@ -774,7 +877,7 @@ class ServerService:
                       changes: Callable[[Instance], dict[str, Any]] | None = None) -> Instance:
         """Check ``transition``'s guards and commit its interim state and instance action.
 
-        Order as Nova's: lookup (404), policy (403), lock (409), vm_state, task_state,
+        Order as Nova's: lookup (404), policy (403), lock (409), host, vm_state, task_state,
         launched_at (409). ``changes(row)`` gives more columns to set with the interim state
         (it may raise, e.g. a policy check that depends on the row).
         """
@@ -784,17 +887,20 @@ class ServerService:
             if transition.lock_checked:
                 self._check_lock(ctx, row)
             refused = refusal(transition, row.uuid, row.vm_state, row.task_state,
-                              row.launched_at is not None)
+                              row.launched_at is not None, has_host=bool(row.host))
             if refused is not None:
                 raise Conflict(refused)
             extra = changes(row) if changes is not None else {}
+            if transition.remembers:
+                row.old_vm_state = row.vm_state
             if transition.interim is not None:
                 row.task_state = transition.interim
             for name, value in extra.items():
                 setattr(row, name, value)
             row.updated_at = now()
             s.add(row)
-            self._start_action(s, ctx, row.uuid, transition.name, row.updated_at)
+            self._start_action(s, ctx, row.uuid, transition.record or transition.name,
+                               row.updated_at)
             return row
 
     def begin_delete(self, ctx: RequestContext, server_id: str, force: bool = False) -> Instance:

@@ -18,6 +18,7 @@ from emulator.api.compute.images import (
     ImagesController,
 )
 from emulator.api.compute.keypairs import KeypairsController
+from emulator.api.compute.server_extras import ServerExtrasController
 from emulator.api.compute.server_resources import TAGS_VERSION, ServerResourcesController
 from emulator.api.compute.servers import ServersController
 from emulator.api.routing import Route
@@ -33,6 +34,7 @@ class Controllers:
     images: ImagesController
     servers: ServersController
     server_resources: ServerResourcesController
+    server_extras: ServerExtrasController
 
 
 def route_list(c: Controllers) -> list[Route]:
@@ -47,6 +49,7 @@ def route_list(c: Controllers) -> list[Route]:
         Route("DELETE", "/servers/{server_id}", sv.delete),
         Route("POST", "/servers/{server_id}/action", sv.action),
         *server_resource_routes(c.server_resources),
+        *server_extra_routes(c.server_extras),
         Route("GET", "/os-availability-zone", az.index),
         Route("GET", "/os-availability-zone/detail", az.detail),
         Route("GET", "/flavors", fl.index),
@@ -102,4 +105,15 @@ def server_resource_routes(sr: ServerResourcesController) -> list[Route]:
         Route("GET", "/servers/{server_id}/os-instance-actions", sr.actions_index),
         Route("GET", "/servers/{server_id}/os-instance-actions/{request_id}",
               sr.actions_show),
+    ]
+
+
+def server_extra_routes(se: ServerExtrasController) -> list[Route]:
+    """Remote consoles (2.6), the server password and diagnostics."""
+    return [
+        Route("POST", "/servers/{server_id}/remote-consoles", se.remote_console,
+              min_version=V(2, 6)),
+        Route("GET", "/servers/{server_id}/os-server-password", se.password_show),
+        Route("DELETE", "/servers/{server_id}/os-server-password", se.password_clear),
+        Route("GET", "/servers/{server_id}/diagnostics", se.diagnostics),
     ]

@@ -11,6 +11,8 @@ from starlette.responses import Response
 from emulator.api.compute import common
 from emulator.api.compute.common import V
 from emulator.api.compute.schemas.servers import schema_for
+from emulator.api.compute.server_disk_actions import DiskActions
+from emulator.api.compute.server_extras import ExtraActions
 from emulator.api.faults import Fault
 from emulator.api.microversion import APIVersion
 from emulator.api.requests import validate_body
@@ -20,6 +22,7 @@ from emulator.compute.lifecycle import Lifecycle
 from emulator.compute.models import Instance
 from emulator.compute.policy import authorize
 from emulator.compute.servers import ServerService
+from emulator.compute.snapshots import Snapshots
 
 Handler = Callable[[Call, Any], Awaitable[Response]]
 
@@ -53,9 +56,11 @@ _RESET_STATE = {
 
 class ServerActionsController:
     def __init__(self, servers: ServerService, lifecycle: Lifecycle,
-                 extra: Mapping[str, Handler] | None = None) -> None:
+                 extra: Mapping[str, Handler] | None = None,
+                 snapshots: Snapshots | None = None) -> None:
         self.servers = servers
         self.lifecycle = lifecycle
+        disk = DiskActions(servers, lifecycle, snapshots)
         #: Body key -> (first microversion, handler): the action table of the API.
         self.actions: dict[str, tuple[APIVersion, Handler]] = {
             "os-stop": (V(2, 1), self.stop),
@@ -73,7 +78,15 @@ class ServerActionsController:
             "changePassword": (V(2, 1), self.change_password),
             "trigger_crash_dump": (V(2, 17), self.trigger_crash_dump),
             "os-resetState": (V(2, 1), self.reset_state),
+            "rebuild": (V(2, 1), disk.rebuild),
+            "resize": (V(2, 1), disk.resize),
+            "confirmResize": (V(2, 1), disk.confirm_resize),
+            "revertResize": (V(2, 1), disk.revert_resize),
+            "createImage": (V(2, 1), disk.create_image),
+            "createBackup": (V(2, 1), disk.create_backup),
         }
+        # Rescue, shelve, restore and the console actions (emulator.api.compute.server_extras).
+        self.actions.update(ExtraActions(servers, lifecycle).table())
         for name, handler in (extra or {}).items():
             self.actions[name] = (V(2, 1), handler)
 

@@ -215,6 +215,27 @@ class ServerView:
             server["scheduler_hints"] = dict(i.scheduler_hints)
         return server
 
+    def rebuild(self, call: Call, record: ServerRecord,
+                admin_pass: str | None) -> dict[str, Any]:
+        """Rebuild response: the update's view plus ``key_name`` (2.54), ``adminPass``
+        (Nova's ``enable_instance_password``, on by default) and top-level ``user_data``
+        (2.57)."""
+        everything = call.version >= V(2, 75)
+        flags = ShowFlags(
+            extend_address=everything, show_az=everything, show_config_drive=everything,
+            show_keypair=call.version >= V(2, 54), show_srv_usg=everything,
+            show_sec_grp=everything, show_extended_status=everything,
+            show_extended_volumes=everything, show_server_groups=call.version >= V(2, 71),
+            show_extended_attr=None if everything else False,
+            show_host_status=None if everything else False, show_user_data=False,
+        )
+        server = self.show(call, record, flags)
+        if admin_pass is not None:
+            server["adminPass"] = admin_pass
+        if call.version >= V(2, 57):
+            server["user_data"] = record.instance.user_data
+        return server
+
     def update(self, call: Call, record: ServerRecord) -> dict[str, Any]:
         """PUT response: a reduced view until 2.74, the full one from 2.75."""
         everything = call.version >= V(2, 75)

@@ -18,6 +18,7 @@ from emulator.api.compute.schemas.servers import (
     schema_for,
 )
 from emulator.api.compute.server_actions import ServerActionsController
+from emulator.api.compute.server_extras import soft_delete
 from emulator.api.compute.server_views import ServerView
 from emulator.api.faults import Fault
 from emulator.api.requests import validate_body, validate_query
@@ -29,6 +30,7 @@ from emulator.compute.servers import (
     ServerQuery,
     ServerService,
 )
+from emulator.compute.snapshots import Snapshots
 from emulator.compute.states import STATUS_MAP
 from emulator.context import RequestContext
 
@@ -118,14 +120,15 @@ def states_for(statuses: list[str]) -> tuple[frozenset[str], frozenset[str]]:
 
 class ServersController:
     def __init__(self, servers: ServerService, lifecycle: Lifecycle,
-                 plan_for: PlanFor | None = None) -> None:
+                 plan_for: PlanFor | None = None, snapshots: Snapshots | None = None) -> None:
         self.servers = servers
         self.lifecycle = lifecycle
         self.view = ServerView()
         #: ``plan_for(ctx, new_server) -> BuildPlan | None``: fault rules' say in a build.
         self.plan_for = plan_for
         self.actions = ServerActionsController(servers, lifecycle,
-                                               extra={"forceDelete": self.force_delete})
+                                               extra={"forceDelete": self.force_delete},
+                                               snapshots=snapshots)
 
     # -- list ----------------------------------------------------------------------------
 
@@ -325,6 +328,8 @@ class ServersController:
 
     async def delete(self, call: Call) -> Response:
         ctx = common.context(call)
+        if soft_delete(self.servers, self.lifecycle, ctx, call.params["server_id"]):
+            return empty_response(204)
         row = self.servers.begin_delete(ctx, call.params["server_id"])
         self.lifecycle.delete(row.uuid, ctx.request_id)
         return empty_response(204)

@@ -379,6 +379,10 @@ _RESIZE = _wrapped("resize", _obj({"flavorRef": _FLAVOR_REF, "OS-DCF:diskConfig"
                                   required=["flavorRef"]))
 _CREATE_IMAGE = _wrapped("createImage", _obj({"name": types.NAME, "metadata": _METADATA},
                                              required=["name"]))
+_CREATE_BACKUP = _wrapped("createBackup", _obj(
+    {"name": types.NAME, "backup_type": {"type": "string"},
+     "rotation": types.NON_NEGATIVE_INTEGER, "metadata": _METADATA},
+    required=["name", "backup_type", "rotation"]))
 _REBOOT = _wrapped("reboot", _obj(
     {"type": {"type": "string", "enum": ["HARD", "Hard", "hard", "SOFT", "Soft", "soft"]}},
     required=["type"]))
@@ -590,6 +594,7 @@ SCHEMAS: dict[str, tuple[tuple[APIVersion, Mapping[str, Any]], ...]] = {
     ),
     "resize": ((_BASE, _RESIZE),),
     "create_image": ((_BASE, _CREATE_IMAGE),),
+    "create_backup": ((_BASE, _CREATE_BACKUP),),
     "confirm_resize": ((_BASE, _CONFIRM_RESIZE),),
     "revert_resize": ((_BASE, _REVERT_RESIZE),),
     "reboot": ((_BASE, _REBOOT),),

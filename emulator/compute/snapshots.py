@@ -1,0 +1,98 @@
+"""Server snapshots and backups as images (Nova's ``compute_utils.create_image`` and the
+compute manager's upload), on the emulator's own image service.
+
+The API creates the image record at once (``queued``, as Nova does before it casts to the
+compute host); once the backend has captured the disk its data is uploaded (``saving``,
+then ``active``). A failed snapshot deletes its image (Nova's ``delete_image_on_error``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+
+from emulator.compute.models import Instance
+from emulator.context import RequestContext
+from emulator.errors import NotFound
+from emulator.image.service import ImageQuery, ImageRecord, ImageService, NewImage
+
+log = logging.getLogger("nova_emulator.snapshots")
+
+#: Nova's ``NON_INHERITABLE_IMAGE_PROPERTIES`` and namespaces: not copied to a snapshot.
+NON_INHERITABLE = frozenset({"cache_in_nova", "bittorrent", "img_signature_hash_method",
+                             "img_signature", "img_signature_key_type",
+                             "img_signature_certificate_uuid"})
+NON_INHERITABLE_PREFIXES = ("os_glance_", "base_image_ref", "instance_uuid", "image_type",
+                            "backup_type", "user_id", "instance_owner", "owner_")
+
+
+class Snapshots:
+    def __init__(self, images: ImageService) -> None:
+        self.images = images
+
+    def _base_properties(self, ctx: RequestContext, row: Instance) -> dict[str, str]:
+        if not row.image_ref:
+            return {}
+        try:
+            base = self.images.get(ctx, row.image_ref)
+        except NotFound:
+            return {}
+        return {k: v for k, v in base.properties.items()
+                if k not in NON_INHERITABLE and not k.startswith(NON_INHERITABLE_PREFIXES)}
+
+    def begin(self, ctx: RequestContext, row: Instance, name: str,
+              metadata: Mapping[str, str], image_type: str,
+              backup_type: str | None = None) -> ImageRecord:
+        """Create the ``queued`` image a snapshot (``image_type`` snapshot) or a backup
+        (``backup``) of ``row`` will fill, owned by the caller's project."""
+        base_min_disk = base_min_ram = 0
+        if row.image_ref:
+            try:
+                base = self.images.get(ctx, row.image_ref)
+                base_min_disk, base_min_ram = base.min_disk, base.min_ram
+            except NotFound:
+                pass
+        properties = self._base_properties(ctx, row)
+        if row.image_ref:
+            properties["base_image_ref"] = row.image_ref
+        properties.update({"instance_uuid": row.uuid, "user_id": ctx.user_id,
+                           "image_type": image_type})
+        visibility = "private"
+        if ctx.project_id != row.project_id:
+            # NOTE: Nova shares an image made of another project's server with its owner.
+            visibility = "shared"
+            properties["instance_owner"] = row.project_id
+        if backup_type is not None:
+            properties["backup_type"] = backup_type
+        properties.update(metadata)
+        return self.images.create(ctx, NewImage(
+            owner=ctx.project_id, name=name, visibility=visibility,
+            disk_format="qcow2", container_format="bare",
+            # Nova's image_min_disk system metadata: at least the flavor's root disk.
+            min_disk=max(base_min_disk, row.root_gb), min_ram=base_min_ram,
+            properties=properties))
+
+    async def finish(self, ctx: RequestContext, image_id: str, data: bytes) -> None:
+        """Upload the captured disk: the image goes ``saving``, then ``active``."""
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(data), 1 << 16):
+                yield data[start:start + (1 << 16)]
+
+        await self.images.upload(ctx, image_id, chunks())
+
+    def rotate(self, ctx: RequestContext, server_id: str, backup_type: str,
+               rotation: int) -> None:
+        """Delete the oldest backups of ``server_id`` of ``backup_type`` beyond
+        ``rotation`` (Nova's ``_rotate_backups``)."""
+        page = self.images.list_images(ctx, ImageQuery(
+            filters={"instance_uuid": server_id, "image_type": "backup",
+                     "backup_type": backup_type},
+            sort=(("created_at", "desc"),), limit=1000))
+        for image in page.images[rotation:]:
+            self.discard(ctx, image.id)
+
+    def discard(self, ctx: RequestContext, image_id: str) -> None:
+        try:
+            self.images.delete(ctx, image_id)
+        except Exception:  # NOTE: best effort, as Nova's clean-up
+            log.warning("could not delete image %s", image_id, exc_info=True)
