@@ -14,7 +14,6 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from cryptography.x509.oid import NameOID
 from tempest.lib.api_schema.response.compute.v2_1 import parameter_types
 from tempest.lib.services.compute.keypairs_client import KeyPairsClient
 
+from conformance.cli import openstack_executable
 from conformance.client import ApiSession
 from conformance.schemas import for_version, validate
 
@@ -582,9 +582,7 @@ def test_openstacksdk(conn: Any, member: ApiSession) -> None:
 
 
 def _cli(member: ApiSession, home: Path, *args: str) -> str:
-    executable = Path(sys.executable).with_name("openstack")
-    if not executable.exists():
-        pytest.skip("the openstack CLI is not installed next to this Python")
+    executable = Path(openstack_executable())
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     env.update(member.account.os_environ())
     env["HOME"] = str(home)
