@@ -204,10 +204,11 @@ class ComputeBackend(Protocol):
         ...
 
     async def resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
-        """Move the guest from ``previous``'s flavor to ``instance``'s (on the same host),
-        keeping its power state; the old flavor's resources stay held until
-        ``confirm_resize`` or ``revert_resize``. A disk it cannot shrink is a
-        ``BackendError`` (Nova's libvirt: "Resize error: Unable to resize disk down.")."""
+        """Move the guest from ``previous``'s flavor and host to ``instance``'s (the same
+        host, or another one the scheduler chose), keeping its power state; the old
+        flavor's resources stay held until ``confirm_resize`` or ``revert_resize``. A
+        disk it cannot shrink is a ``BackendError`` (Nova's libvirt: "Resize error: Unable
+        to resize disk down.")."""
         ...
 
     async def confirm_resize(self, instance: InstanceSpec) -> None:
@@ -215,8 +216,8 @@ class ComputeBackend(Protocol):
         ...
 
     async def revert_resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
-        """Put the guest back on ``previous``'s flavor (its disk as before the resize), in
-        the power state it had before the resize."""
+        """Put the guest back on ``previous``'s flavor and host (its disk as before the
+        resize), in the power state it had before the resize."""
         ...
 
     async def snapshot(self, instance: InstanceSpec) -> bytes:

@@ -26,6 +26,9 @@ The file is TOML (``tomllib`` is in the standard library)::
     [compute]
     reclaim_instance_interval = 0             # > 0: DELETE soft-deletes, reclaimed after
                                               # that many seconds (restore/forceDelete)
+    allow_resize_to_same_host = false         # true: a resize may stay on its host
+    resize_confirm_window = 0                 # > 0: a resize left unconfirmed that many
+                                              # seconds is confirmed (0: never)
 
     [simulated]                               # the simulated cloud
     progression = "immediate"                 # or "time" (wall clock), "manual" (control plane)
@@ -130,6 +133,12 @@ class ComputeConfig:
     #: Nova's ``[DEFAULT] reclaim_instance_interval``: seconds a deleted server stays
     #: SOFT_DELETED (restorable) before it is reclaimed; 0 deletes at once.
     reclaim_instance_interval: int = 0
+    #: Nova's ``[DEFAULT] allow_resize_to_same_host``: False makes the scheduler ignore a
+    #: resizing server's own host (``RequestSpec.ignore_hosts``).
+    allow_resize_to_same_host: bool = False
+    #: Nova's ``[DEFAULT] resize_confirm_window``: seconds after which a server left in
+    #: VERIFY_RESIZE is confirmed by the periodic task; 0 disables it.
+    resize_confirm_window: int = 0
 
 
 @dataclass(frozen=True)
@@ -260,6 +269,8 @@ def load_config(path: Path | None = None) -> Config:
                       **_section(ComputeConfig, data.get("compute", {}), "compute"))
     if compute.reclaim_instance_interval < 0:
         raise ConfigError("[compute] reclaim_instance_interval must not be negative")
+    if compute.resize_confirm_window < 0:
+        raise ConfigError("[compute] resize_confirm_window must not be negative")
     simulated = _simulated(data.get("simulated", {}))
     return Config(server=server, identity=identity, image=image, compute=compute,
                   simulated=simulated)

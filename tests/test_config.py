@@ -146,6 +146,13 @@ def test_overrides_ignore_none_and_touch_only_the_server() -> None:
     ("[image]\nrequire_format_match = 1\n", "must be of type bool"),
     ("[image]\nstore = 5\n", "[image] store must be of type str"),
     ("[image]\nbucket = 'x'\n", "unknown key(s) in [image]: bucket"),
+    ("[compute]\nallow_resize_to_same_host = 1\n", "must be of type bool"),
+    ("[compute]\nallow_resize_to_same_host = 'true'\n", "must be of type bool"),
+    ("[compute]\nresize_confirm_window = -1\n", "resize_confirm_window must not be negative"),
+    ("[compute]\nresize_confirm_window = 1.5\n",
+     "[compute] resize_confirm_window must be of type int"),
+    ("[compute]\nresize_confirm_windows = 1\n",
+     "unknown key(s) in [compute]: resize_confirm_windows"),
 ])
 def test_invalid_files_are_rejected(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -185,6 +192,25 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
         load_config(write(tmp_path, "[server\nport = 1\n"))
     with pytest.raises(ConfigError, match="cannot read config"):
         load_config(write(tmp_path, "[server]\nport = 1\nport = 2\n"))
+
+
+def test_compute_defaults_are_novas() -> None:
+    compute = Config().compute
+    assert compute.allow_resize_to_same_host is False  # nova.conf.compute's default
+    assert compute.resize_confirm_window == 0  # disabled
+    assert compute.reclaim_instance_interval == 0
+
+
+def test_compute_overlay(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, """
+[compute]
+allow_resize_to_same_host = true
+resize_confirm_window = 60
+"""))
+    assert config.compute.allow_resize_to_same_host is True
+    assert config.compute.resize_confirm_window == 60
+    assert config.compute.reclaim_instance_interval == 0
+    assert config.server == Config().server
 
 
 def test_config_error_is_a_value_error() -> None:

@@ -304,6 +304,7 @@ class SimulatedBackend:
             raise ResizeError("Resize error: Unable to resize disk down.")
         current = self._instance(instance.uuid).power_state
         await self._change_power("resize", instance, None, current)
+        self._instance(instance.uuid).host = instance.host  # moved, unless the same host
 
     async def confirm_resize(self, instance: InstanceSpec) -> None:
         current = self._instance(instance.uuid).power_state
@@ -312,6 +313,7 @@ class SimulatedBackend:
     async def revert_resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
         current = self._instance(instance.uuid).power_state
         await self._change_power("revert_resize", instance, None, current)
+        self._instance(instance.uuid).host = previous.host
 
     async def snapshot(self, instance: InstanceSpec) -> bytes:
         current = self._instance(instance.uuid).power_state

@@ -49,8 +49,10 @@ class Clock:
         if mode is not Progression.MANUAL:
             self._wake(float("inf"))
 
-    async def sleep(self, seconds: float) -> None:
-        if seconds <= 0 or self._mode is Progression.IMMEDIATE:
+    async def sleep(self, seconds: float, stage: bool = True) -> None:
+        """Wait ``seconds`` of the clock's time. A ``stage`` is skipped in IMMEDIATE mode;
+        anything else (a timeout, a periodic task's window) takes wall-clock time there."""
+        if seconds <= 0 or (stage and self._mode is Progression.IMMEDIATE):
             await asyncio.sleep(0)
             return
         task = asyncio.current_task()

@@ -155,9 +155,14 @@ class Emulator:
         self.images.seed(owner=admins[0].id if admins else None)
         self.servers = ServerService(self.db, self.backend, self.flavors, self.keypairs,
                                      images=self._image_info)
+        clock = self.backend.clock
         self.lifecycle = Lifecycle(
             self.servers, self.backend,
-            reclaim_instance_interval=config.compute.reclaim_instance_interval)
+            reclaim_instance_interval=config.compute.reclaim_instance_interval,
+            allow_resize_to_same_host=config.compute.allow_resize_to_same_host,
+            resize_confirm_window=config.compute.resize_confirm_window,
+            # NOTE: a window is not a stage: it takes its time even in immediate mode.
+            sleep=lambda seconds: clock.sleep(seconds, stage=False))
         self.faults = FaultRules()
         hooks = FaultHooks(self.faults, self.servers)
         self.simulation = Simulation(self.backend, self.servers, self.lifecycle, self.faults)

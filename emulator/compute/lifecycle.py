@@ -12,6 +12,7 @@ import asyncio
 import base64
 import binascii
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC
@@ -23,6 +24,8 @@ from emulator.compute.actions import TRANSITIONS, Transition
 from emulator.compute.models import Instance
 from emulator.compute.servers import ServerService, now
 from emulator.compute.states import TaskState, VmState
+from emulator.context import RequestContext
+from emulator.errors import Conflict, NotFound
 
 log = logging.getLogger("nova_emulator.lifecycle")
 
@@ -70,6 +73,9 @@ class ActionHooks:
 
     #: Runs first; a message fails the action before the verb (a claim that does not fit).
     before: Callable[[], str | None] | None = None
+    #: The event ``before`` is recorded as (Nova's conductor scheduling a resize:
+    #: ``conductor_migrate_server``); None: it belongs to the action's own event.
+    before_event: str | None = None
     #: Given the verb's result; returns more columns to commit with the end state.
     after: Callable[[Any], Awaitable[dict[str, Any]]] | None = None
     #: Columns to set when the action fails (e.g. the flavor a failed resize goes back to).
@@ -78,12 +84,29 @@ class ActionHooks:
     cleanup: Callable[[], None] | None = None
 
 
+#: Sleeps that many seconds of the cloud's time (the simulated clock's, from app.py).
+Sleeper = Callable[[float], Awaitable[None]]
+
+#: Nova's periodic tasks run with an admin context that has no user or project.
+PERIODIC = RequestContext(user_id="", project_id=None, roles=frozenset({"admin"}))
+
+
 class Lifecycle:
     def __init__(self, servers: ServerService, backend: ComputeBackend,
-                 shelved_offload_time: int = 0, reclaim_instance_interval: int = 0) -> None:
+                 shelved_offload_time: int = 0, reclaim_instance_interval: int = 0,
+                 allow_resize_to_same_host: bool = False, resize_confirm_window: int = 0,
+                 sleep: Sleeper = asyncio.sleep) -> None:
         self.servers = servers
         self.backend = backend
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        #: Nova's ``allow_resize_to_same_host``: False schedules a resize elsewhere.
+        self.allow_resize_to_same_host = allow_resize_to_same_host
+        #: Nova's ``resize_confirm_window``: > 0 confirms a resize left in VERIFY_RESIZE
+        #: that many seconds (``_poll_unconfirmed_resizes``); 0 never does.
+        self.resize_confirm_window = resize_confirm_window
+        self._sleep = sleep
+        #: Per server, the pending automatic confirm of its resize.
+        self._confirms: dict[str, asyncio.Task[None]] = {}
         #: Nova's ``[DEFAULT] shelved_offload_time``: 0 offloads at once after a shelve;
         #: anything else keeps the server SHELVED (NOTE: no periodic offload yet).
         self.shelved_offload_time = shelved_offload_time
@@ -152,6 +175,8 @@ class Lifecycle:
             hooks: ActionHooks | None = None, **arguments: Any) -> None:
         """Run ``transition``'s backend verb in the background and commit its end state
         (with what ``hooks`` add around the verb)."""
+        if transition.verb is not None:
+            self.cancel_confirm(row.uuid)
         if transition.verb is None:
             # NOTE: API-only actions happen in the API: lock and unlock record their
             # ``api_`` event (Nova's wrap_instance_event(prefix='api')) done at once.
@@ -166,8 +191,17 @@ class Lifecycle:
                    hooks: ActionHooks, arguments: dict[str, Any]) -> None:
         event = transition.event or f"compute_{transition.verb}"
         assert transition.verb is not None
+        if hooks.before is not None and hooks.before_event is not None:
+            self.servers.start_event(row.uuid, request_id, hooks.before_event, None)
+            refused = hooks.before()
+            if refused is not None:
+                self._act_failed(row, request_id, hooks.before_event, hooks, refused)
+                return
+            self.servers.finish_event(row.uuid, request_id, hooks.before_event, "Success")
+            row = self.servers.instance(row.uuid) or row  # e.g. a resize's new host
         self.servers.start_event(row.uuid, request_id, event, row.host)
-        refused = hooks.before() if hooks.before is not None else None
+        refused = hooks.before() if hooks.before is not None and hooks.before_event is None \
+            else None
         if refused is not None:
             self._act_failed(row, request_id, event, hooks, refused)
             return
@@ -213,10 +247,85 @@ class Lifecycle:
             changes["task_state"] = follow.interim
         self.servers.set_state(row.uuid, **changes)
         self.servers.finish_event(row.uuid, request_id, event, "Success")
+        if changes.get("vm_state") == VmState.RESIZED:
+            self.confirm_later(row.uuid)
         if follow is not None:
             after = self.servers.instance(row.uuid)
             if after is not None:
                 await self._act(after, request_id, follow, ActionHooks(), {})
+
+    # -- resize --------------------------------------------------------------------------
+
+    def resize_hooks(self, row: Instance) -> ActionHooks:
+        """A resize's claim through the scheduler (another host unless
+        ``allow_resize_to_same_host``), undone with the flavor if the resize fails.
+        ``row`` is the server as accepted (its new flavor in place)."""
+        server_id = row.uuid
+
+        def claim() -> str | None:
+            found = self.servers.claim_resize(server_id, self.allow_resize_to_same_host)
+            return None if found is not None else NO_VALID_HOST
+
+        return ActionHooks(before=claim, before_event="conductor_migrate_server", undo={
+            **ServerService.restore_old_flavor(row), "old_vm_state": None,
+            "host": row.host, "node": row.node, "availability_zone": row.availability_zone,
+            "source_host": None, "source_node": None})
+
+    @staticmethod
+    def confirm_hooks() -> ActionHooks:
+        """A confirm ends on the new flavor and releases the source host."""
+        columns = ServerService.confirmed_columns()
+
+        async def after(_result: Any) -> dict[str, Any]:
+            return columns
+
+        return ActionHooks(after=after)
+
+    def revert_hooks(self, row: Instance) -> ActionHooks:
+        """A revert goes back to the old flavor on the source host (``row`` as accepted)."""
+        columns = self.servers.reverted_columns(row)
+
+        async def after(_result: Any) -> dict[str, Any]:
+            return columns
+
+        return ActionHooks(after=after)
+
+    def confirm_later(self, server_id: str, delay: float | None = None) -> None:
+        """Nova's ``_poll_unconfirmed_resizes``: with ``resize_confirm_window`` > 0,
+        confirm the resize of a server still in VERIFY_RESIZE once the window has passed
+        (or ``delay`` seconds), on the cloud's clock."""
+        self.cancel_confirm(server_id)
+        if self.resize_confirm_window <= 0:
+            return
+        wait = self.resize_confirm_window if delay is None else max(0.0, delay)
+
+        async def confirm() -> None:
+            await self._sleep(wait)
+            self._confirms.pop(server_id, None)
+            self.auto_confirm(server_id)
+
+        self._confirms[server_id] = asyncio.get_running_loop().create_task(
+            confirm(), name=f"confirm-{server_id}")
+
+    def cancel_confirm(self, server_id: str) -> None:
+        pending = self._confirms.pop(server_id, None)
+        if pending is not None and pending is not asyncio.current_task():
+            pending.cancel()
+
+    def auto_confirm(self, server_id: str) -> bool:
+        """Confirm a resize as Nova's periodic task does (an admin context, the action
+        ``confirmResize``); False if the server is no longer waiting for it (deleted, in
+        ERROR, or busy: Nova skips those)."""
+        transition = TRANSITIONS["confirm_resize"]
+        ctx = RequestContext(user_id=PERIODIC.user_id, project_id=PERIODIC.project_id,
+                             roles=PERIODIC.roles, request_id=f"req-{uuid.uuid4()}")
+        try:
+            row = self.servers.accept_action(ctx, server_id, transition,
+                                             "os_compute_api:servers:confirm_resize")
+        except (Conflict, NotFound):
+            return False
+        self.act(row, ctx.request_id, transition, hooks=self.confirm_hooks())
+        return True
 
     def _follows(self, key: str) -> bool:
         """Whether a transition's ``then`` runs: the offload after a shelve only with
@@ -263,6 +372,7 @@ class Lifecycle:
 
     def delete(self, server_id: str, request_id: str) -> None:
         self.cancel_reclaim(server_id)
+        self.cancel_confirm(server_id)
         running = self._tasks.pop(server_id, None)
         if running is not None:
             running.cancel()
@@ -307,6 +417,11 @@ class Lifecycle:
                 self.build(row.uuid, "req-recovered")
             else:
                 self.servers.set_state(row.uuid, task_state=None)
+        if self.resize_confirm_window > 0:
+            for row in live:
+                if row.vm_state == VmState.RESIZED and row.task_state is None:
+                    self.confirm_later(row.uuid, self.resize_confirm_window
+                                       - _elapsed(row.updated_at or row.created_at))
         if self.reclaim_instance_interval > 0:
             for row in live:
                 if row.vm_state == VmState.SOFT_DELETED and row.deleted_at is not None:
@@ -326,7 +441,8 @@ class Lifecycle:
         clock) or ``timeout`` seconds pass; True if everything came to rest."""
         deadline = asyncio.get_running_loop().time() + timeout
         spins = 0
-        while any(not t.done() and not idle(t) for t in list(self._tasks.values())):
+        while any(not t.done() and not idle(t)
+                  for t in [*self._tasks.values(), *self._confirms.values()]):
             if asyncio.get_running_loop().time() >= deadline:
                 return False
             spins += 1
@@ -337,7 +453,15 @@ class Lifecycle:
     async def shutdown(self) -> None:
         for server_id in list(self._reclaims):
             self.cancel_reclaim(server_id)
+        for server_id in list(self._confirms):
+            self.cancel_confirm(server_id)
         for task in list(self._tasks.values()):
             task.cancel()
         await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
         self._tasks.clear()
+
+
+def _elapsed(since: Any) -> float:
+    """Seconds from ``since`` (naive: UTC) to now."""
+    aware = since if since.tzinfo else since.replace(tzinfo=UTC)
+    return float((now() - aware).total_seconds())

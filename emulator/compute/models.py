@@ -98,6 +98,11 @@ class Instance(SQLModel, table=True):
     pinned_availability_zone: str | None = None
     host: str | None = Field(default=None, index=True)
     node: str | None = None
+    #: Where a resize that moved the server came from (Nova's ``migration.source_compute``
+    #: and ``source_node``), until it is confirmed or reverted: the old flavor stays
+    #: claimed there while ``host`` holds the new one.
+    source_host: str | None = None
+    source_node: str | None = None
     requested_host: str | None = None
     requested_node: str | None = None
     launch_index: int = 0

@@ -30,6 +30,9 @@ class HostRequest:
     availability_zone: str | None = None
     host: str | None = None
     node: str | None = None
+    #: Hosts not to choose (Nova's ``RequestSpec.ignore_hosts``: a resize's own host
+    #: unless ``allow_resize_to_same_host``).
+    ignore_hosts: frozenset[str] = frozenset()
 
 
 Filter = Callable[[HostInfo, Usage, HostRequest], bool]
@@ -47,6 +50,12 @@ def availability_zone_filter(host: HostInfo, _usage: Usage, req: HostRequest) ->
 def requested_host_filter(host: HostInfo, _usage: Usage, req: HostRequest) -> bool:
     """2.74 ``host`` / ``hypervisor_hostname`` (one node per host here)."""
     return all(wanted is None or wanted == host.name for wanted in (req.host, req.node))
+
+
+def ignore_hosts_filter(host: HostInfo, _usage: Usage, req: HostRequest) -> bool:
+    """Nova's ``RequestSpec.ignore_hosts`` (its host manager strips them before the
+    filters run): never choose one of them."""
+    return host.name not in req.ignore_hosts
 
 
 def vcpu_filter(host: HostInfo, usage: Usage, req: HostRequest) -> bool:
@@ -70,6 +79,7 @@ FILTERS: tuple[Filter, ...] = (
     compute_filter,
     availability_zone_filter,
     requested_host_filter,
+    ignore_hosts_filter,
     vcpu_filter,
     ram_filter,
     disk_filter,

@@ -598,23 +598,40 @@ class ServerService:
     # -- build steps (called by Lifecycle) -------------------------------------------------
 
     def usage(self, s: Session, excluding: str | None = None) -> dict[str, Usage]:
-        """Resources claimed on each host by live servers (but ``excluding``); a server in
-        a resize holds the larger of its old and new flavors until confirm or revert."""
-        def larger(new: Any, old: Any) -> Any:
-            return case((old > new, old), else_=new)
+        """Resources claimed on each host by live servers (but ``excluding``). A server in
+        a resize holds its new flavor on ``host`` and its old one on ``source_host`` until
+        confirm or revert; resized on the same host, it holds the larger of the two."""
+        moved = col(Instance.source_host).is_not(None)
 
+        def held(new: Any, old: Any) -> Any:
+            return case((moved, new), (old > new, old), else_=new)
+
+        live = (Instance.deleted == False)  # noqa: E712
         stmt = (
-            select(Instance.host, func.sum(larger(Instance.vcpus, Instance.old_vcpus)),
-                   func.sum(larger(Instance.memory_mb, Instance.old_memory_mb)),
-                   func.sum(larger(Instance.root_gb + Instance.ephemeral_gb,
-                                   Instance.old_root_gb + Instance.old_ephemeral_gb)))
-            .where(Instance.deleted == False, col(Instance.host).is_not(None))  # noqa: E712
+            select(Instance.host, func.sum(held(Instance.vcpus, Instance.old_vcpus)),
+                   func.sum(held(Instance.memory_mb, Instance.old_memory_mb)),
+                   func.sum(held(Instance.root_gb + Instance.ephemeral_gb,
+                                 Instance.old_root_gb + Instance.old_ephemeral_gb)))
+            .where(live, col(Instance.host).is_not(None))
             .group_by(Instance.host)
+        )
+        sources = (
+            select(Instance.source_host, func.sum(Instance.old_vcpus),
+                   func.sum(Instance.old_memory_mb),
+                   func.sum(Instance.old_root_gb + Instance.old_ephemeral_gb))
+            .where(live, moved)
+            .group_by(Instance.source_host)
         )
         if excluding is not None:
             stmt = stmt.where(Instance.uuid != excluding)
-        return {host: Usage(int(v or 0), int(m or 0), int(d or 0))
-                for host, v, m, d in s.exec(stmt).all() if host}
+            sources = sources.where(Instance.uuid != excluding)
+        usage: dict[str, Usage] = {}
+        for host, v, m, d in [*s.exec(stmt).all(), *s.exec(sources).all()]:
+            if host:
+                was = usage.get(host, Usage())
+                usage[host] = Usage(was.vcpus + int(v or 0), was.memory_mb + int(m or 0),
+                                    was.disk_gb + int(d or 0))
+        return usage
 
     def claim_host(self, server_id: str, task_state: str | None = TaskState.NETWORKING,
                    destination: str | None = None) -> HostInfo | None:
@@ -641,19 +658,40 @@ class ServerService:
                 s.add(row)
             return host
 
-    def claim_resize(self, server_id: str) -> bool:
-        """Check that the server's host holds both its flavors (the resize's claim, already
-        counted by ``usage``); False if they do not fit (Nova's NoValidHost)."""
+    def claim_resize(self, server_id: str, same_host: bool = False) -> HostInfo | None:
+        """Schedule a resize (the server's new flavor is in place, the old one kept) and
+        record its claim atomically; None if nothing fits (Nova's NoValidHost).
+
+        Without ``same_host`` (Nova's ``allow_resize_to_same_host``) the server's own host
+        is ignored. On another host the server moves there (``host``) and its old flavor
+        stays claimed on ``source_host``; on its own host it holds the larger flavor.
+        """
         with self.db.session() as s:
             row = s.exec(select(Instance).where(Instance.uuid == server_id)).one()
+            current = row.host
+            usage = self.usage(s, excluding=row.uuid)
+            if current is not None:
+                was = usage.get(current, Usage())
+                usage[current] = Usage(
+                    was.vcpus + max(0, row.old_vcpus - row.vcpus),
+                    was.memory_mb + max(0, row.old_memory_mb - row.memory_mb),
+                    was.disk_gb + max(0, row.old_root_gb + row.old_ephemeral_gb
+                                      - row.root_gb - row.ephemeral_gb))
             request = HostRequest(
-                vcpus=max(row.vcpus, row.old_vcpus),
-                memory_mb=max(row.memory_mb, row.old_memory_mb),
-                disk_gb=max(row.root_gb + row.ephemeral_gb,
-                            row.old_root_gb + row.old_ephemeral_gb),
-                host=row.host, node=row.node)
-            return select_host(self.backend.hosts(), self.usage(s, excluding=row.uuid),
-                               request) is not None
+                vcpus=row.vcpus, memory_mb=row.memory_mb,
+                disk_gb=row.root_gb + row.ephemeral_gb,
+                availability_zone=row.pinned_availability_zone
+                or row.requested_availability_zone,
+                ignore_hosts=frozenset() if same_host or current is None
+                else frozenset({current}))
+            host = select_host(self.backend.hosts(), usage, request)
+            if host is not None and host.name != current:
+                row.source_host, row.source_node = row.host, row.node
+                row.host = row.node = host.name
+                row.availability_zone = host.availability_zone
+                row.updated_at = now()
+                s.add(row)
+            return host
 
     def resize_columns(self, ctx: RequestContext, row: Instance,
                        flavor_ref: str) -> dict[str, Any]:
@@ -707,6 +745,24 @@ class ServerService:
         return {"old_flavor_id": None, "old_flavor_name": None, "old_vcpus": 0,
                 "old_memory_mb": 0, "old_root_gb": 0, "old_ephemeral_gb": 0, "old_swap": 0,
                 "old_flavor_extra_specs": None}
+
+    @staticmethod
+    def confirmed_columns() -> dict[str, Any]:
+        """Columns a confirmed resize ends with: the new flavor only, the source released."""
+        return {**ServerService.forget_old_flavor(), "old_vm_state": None,
+                "source_host": None, "source_node": None}
+
+    def reverted_columns(self, row: Instance) -> dict[str, Any]:
+        """Columns a reverted resize ends with: the old flavor, back on the source host
+        (the destination released)."""
+        columns: dict[str, Any] = {**self.restore_old_flavor(row), "old_vm_state": None,
+                                   "source_host": None, "source_node": None}
+        if row.source_host is not None:
+            source = self._hosts().get(row.source_host)
+            columns.update(host=row.source_host, node=row.source_node or row.source_host)
+            if source is not None:
+                columns["availability_zone"] = source.availability_zone
+        return columns
 
     @staticmethod
     def restore_old_flavor(row: Instance) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from emulator.api.compute.server_views import ServerView
 from emulator.api.requests import validate_body
 from emulator.api.routing import Call, base_url, empty_response, json_response
 from emulator.compute.actions import TRANSITIONS
-from emulator.compute.lifecycle import NO_VALID_HOST, ActionHooks, Lifecycle, instance_spec
+from emulator.compute.lifecycle import ActionHooks, Lifecycle, instance_spec
 from emulator.compute.models import Instance
 from emulator.compute.policy import authorize
 from emulator.compute.servers import MAX_METADATA_ITEMS, ServerService, generate_password
@@ -37,17 +37,11 @@ def _validated(name: str, call: Call) -> None:
 
 
 def _previous_spec(row: Instance) -> Any:
-    """The instance as it was before its resize (its old flavor)."""
+    """The instance as it was before its resize (its old flavor, on its source host)."""
     return dataclasses.replace(
-        instance_spec(row), vcpus=row.old_vcpus, memory_mb=row.old_memory_mb,
-        root_gb=row.old_root_gb, ephemeral_gb=row.old_ephemeral_gb, swap_mb=row.old_swap)
-
-
-def _columns(changes: dict[str, Any]) -> Any:
-    async def after(_result: Any) -> dict[str, Any]:
-        return changes
-
-    return after
+        instance_spec(row), host=row.source_host or row.host or "", vcpus=row.old_vcpus,
+        memory_mb=row.old_memory_mb, root_gb=row.old_root_gb,
+        ephemeral_gb=row.old_ephemeral_gb, swap_mb=row.old_swap)
 
 
 class DiskActions:
@@ -140,12 +134,10 @@ class DiskActions:
         transition = TRANSITIONS["resize"]
         row = self.servers.accept_action(ctx, call.params["server_id"], transition,
                                          "os_compute_api:servers:resize", changes=columns)
-        server_id = row.uuid
-        hooks = ActionHooks(
-            # The scheduler's claim: the host must hold both flavors until confirm/revert.
-            before=lambda: None if self.servers.claim_resize(server_id) else NO_VALID_HOST,
-            undo={**ServerService.restore_old_flavor(row), "old_vm_state": None})
-        self.lifecycle.act(row, ctx.request_id, transition, hooks=hooks,
+        # The scheduler's claim: the new flavor on the destination, the old one kept on
+        # the source until confirm or revert.
+        self.lifecycle.act(row, ctx.request_id, transition,
+                           hooks=self.lifecycle.resize_hooks(row),
                            previous=_previous_spec(row))
         return empty_response(202)
 
@@ -156,9 +148,8 @@ class DiskActions:
         row = self.servers.accept_action(ctx, call.params["server_id"], transition,
                                          "os_compute_api:servers:confirm_resize",
                                          changes=self._resized)
-        hooks = ActionHooks(after=_columns({**ServerService.forget_old_flavor(),
-                                            "old_vm_state": None}))
-        self.lifecycle.act(row, ctx.request_id, transition, hooks=hooks)
+        self.lifecycle.act(row, ctx.request_id, transition,
+                           hooks=self.lifecycle.confirm_hooks())
         return empty_response(204)
 
     async def revert_resize(self, call: Call, _payload: Any) -> Response:
@@ -168,9 +159,8 @@ class DiskActions:
         row = self.servers.accept_action(ctx, call.params["server_id"], transition,
                                          "os_compute_api:servers:revert_resize",
                                          changes=self._resized)
-        hooks = ActionHooks(after=_columns({**ServerService.restore_old_flavor(row),
-                                            "old_vm_state": None}))
-        self.lifecycle.act(row, ctx.request_id, transition, hooks=hooks,
+        self.lifecycle.act(row, ctx.request_id, transition,
+                           hooks=self.lifecycle.revert_hooks(row),
                            previous=_previous_spec(row))
         return empty_response(202)
 
