@@ -1,4 +1,5 @@
-"""``nova-emulator``: serve the emulator, or print a clouds.yaml for its seeded accounts."""
+"""``nova-emulator``: serve the emulator, print a clouds.yaml for its seeded accounts, or
+build the QEMU backend's guest image."""
 
 from __future__ import annotations
 
@@ -61,7 +62,46 @@ def _parser() -> argparse.ArgumentParser:
     clouds.add_argument("--host")
     clouds.add_argument("--port", type=int)
     clouds.add_argument("--public-url")
+
+    guest = sub.add_parser("guest", help="the free guest image of the QEMU backend")
+    guest_sub = guest.add_subparsers(dest="guest_command", required=True)
+    guest_build = guest_sub.add_parser(
+        "build", help="build (or find in the cache) the guest image from Debian packages"
+    )
+    guest_build.add_argument(
+        "--cache", type=Path,
+        help="cache directory (default $XDG_CACHE_HOME/nova-emulator/guest)",
+    )
     return parser
+
+
+def _progress_bar(message: str, fraction: float) -> None:
+    """A one-line text progress bar on stderr (redrawn on a terminal, one line per step else)."""
+    width = 30
+    filled = round(width * max(0.0, min(1.0, fraction)))
+    line = f"[{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} {message}"
+    if sys.stderr.isatty():
+        end = "\n" if fraction >= 1.0 else ""
+        sys.stderr.write(f"\r\x1b[K{line}{end}")
+    else:
+        sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def guest_build(cache: Path | None) -> int:
+    from backends.base import BackendError
+    from backends.qemu.guest import build_guest, default_cache_dir
+
+    try:
+        image = build_guest(cache or default_cache_dir(), progress=_progress_bar)
+    except BackendError as exc:
+        print(f"nova-emulator: {exc}", file=sys.stderr)
+        return 1
+    print(f"version:    {image.version}")
+    print(f"vmlinux:    {image.vmlinux}")
+    print(f"initramfs:  {image.initramfs}")
+    print(f"base_qcow2: {image.base_qcow2}")
+    return 0
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -102,6 +142,8 @@ def serve(config: Config) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "guest":
+        return guest_build(args.cache)
     try:
         config = _config(args)
     except ConfigError as exc:
