@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from emulator.api.compute.schemas.servers import (
 )
 from emulator.api.compute.server_actions import ServerActionsController
 from emulator.api.compute.server_extras import soft_delete
-from emulator.api.compute.server_views import ServerView
+from emulator.api.compute.server_views import ServerView, ShowFlags
 from emulator.api.faults import Fault
 from emulator.api.requests import validate_body, validate_query
 from emulator.api.routing import Call, empty_response, json_response
@@ -68,8 +68,8 @@ REGEX_FILTERS: dict[str, str] = {
     "access_ip_v4": "access_ip_v4", "access_ip_v6": "access_ip_v6",
 }
 
-#: A plan for the build that fault rules may override (see the control plane).
-PlanFor = Any
+#: ``plan_for(ctx, new_server)``: the control plane's fault rules' say in a build.
+PlanFor = Callable[[RequestContext, NewServer], BuildPlan | None]
 
 
 def _parse_time(raw: str, name: str) -> datetime:
@@ -298,8 +298,6 @@ class ServersController:
         if schema is not None:
             validate_query(schema, common.query_lists(call))
         record = self.servers.get(common.context(call), call.params["server_id"])
-        from emulator.api.compute.server_views import ShowFlags
-
         flags = ShowFlags(show_server_groups=call.version >= V(2, 71))
         return json_response({"server": self.view.show(call, record, flags)})
 
