@@ -9,15 +9,13 @@ False`` makes), rescue/unrescue, shelve/unshelve, createImage, and the automatic
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from conformance.client import ApiSession
-from conformance.conftest import seeded_accounts
+from conformance.manual_cloud import ManualCloud
 from conformance.process import EmulatorProcess
 
 pytestmark = pytest.mark.emulator_only
@@ -41,49 +39,15 @@ WINDOW_CONFIG = (f"[compute]\nresize_confirm_window = {WINDOW}\n"
                  "[[simulated.zones]]\nname = \"nova\"\nhosts = 1\n" + _STAGE_TABLES)
 
 
-class Cloud:
-    """A dedicated manual-clock emulator and sessions on it."""
-
-    def __init__(self, process: EmulatorProcess, http: httpx.Client) -> None:
-        self.process = process
-        accounts = seeded_accounts(process.url)
-        self.admin = ApiSession(accounts["admin"], http)
-        self.member = ApiSession(accounts["member"], http)
-
-    def control(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return self.admin.request(method, f"{self.process.url}/_emulator{path}", **kwargs)
-
-    def reset(self) -> Cloud:
-        response = self.control("POST", "/reset", json={"mode": "manual"})
-        assert response.status_code == 204, response.text
-        return self
-
-    def advance(self, seconds: float) -> None:
-        response = self.control("POST", "/clock/advance", json={"seconds": seconds})
-        assert response.status_code == 200, response.text
-
-    def image_id(self) -> str:
-        images = self.member.request("GET", f"{self.member.endpoint('image')}/v2/images")
-        return str(images.json()["images"][0]["id"])
+class Cloud(ManualCloud):
+    """The manual-clock emulator, with this file's shortcuts."""
 
     def active(self, zone: str | None = None) -> str:
         """A new ACTIVE server of the member's (in ``zone`` if given)."""
-        body: dict[str, Any] = {"name": f"mn-{uuid.uuid4().hex[:8]}", "flavorRef": "1",
-                                "imageRef": self.image_id()}
-        if zone is not None:
-            body["availability_zone"] = zone
-        response = self.member.compute("POST", "/servers", json={"server": body})
-        assert response.status_code == 202, response.text
-        server_id = str(response.json()["server"]["id"])
+        server_id = self.boot("mn", zone)
         self.advance(SPAWN)
         assert self.states(server_id) == ("ACTIVE", None)
         return server_id
-
-    def show(self, server_id: str, session: ApiSession | None = None) -> dict[str, Any]:
-        response = (session or self.member).compute("GET", f"/servers/{server_id}")
-        assert response.status_code == 200, response.text
-        server: dict[str, Any] = response.json()["server"]
-        return server
 
     def states(self, server_id: str) -> tuple[str, str | None]:
         server = self.show(server_id)
@@ -93,9 +57,6 @@ class Cloud:
         host: str | None = self.show(server_id, self.admin)["OS-EXT-SRV-ATTR:host"]
         return host
 
-    def act(self, server_id: str, body: Any, version: str | None = None) -> httpx.Response:
-        return self.member.compute("POST", f"/servers/{server_id}/action", json=body,
-                                   version=version)
 
     def accepted(self, server_id: str, body: Any, status: int = 202) -> httpx.Response:
         response = self.act(server_id, body)
@@ -140,7 +101,8 @@ def windowed(http: httpx.Client, target: Any) -> Iterator[Cloud]:
 
 @pytest.fixture
 def fresh(cloud: Cloud) -> Cloud:
-    return cloud.reset()
+    cloud.reset()
+    return cloud
 
 
 # -- rebuild ------------------------------------------------------------------------------

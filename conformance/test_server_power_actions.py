@@ -20,7 +20,7 @@ from tempest.lib.services.compute.servers_client import ServersClient
 
 from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
-from conformance.conftest import seeded_accounts
+from conformance.manual_cloud import ManualCloud
 from conformance.process import EmulatorProcess
 from conformance.schemas import for_version, validate
 
@@ -36,52 +36,21 @@ MANUAL_CONFIG = "[simulated]\nprogression = \"manual\"\nseed = 1\n" + "".join(
 SOFT_TYPES = "['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']"
 
 
-class Cloud:
-    """A dedicated manual-clock emulator and sessions on it."""
-
-    def __init__(self, process: EmulatorProcess, http: httpx.Client) -> None:
-        self.process = process
-        accounts = seeded_accounts(process.url)
-        self.admin = ApiSession(accounts["admin"], http)
-        self.member = ApiSession(accounts["member"], http)
-        self.alt = ApiSession(accounts["alt"], http)
-
-    def control(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        return self.admin.request(method, f"{self.process.url}/_emulator{path}", **kwargs)
-
-    def advance(self, seconds: float) -> None:
-        response = self.control("POST", "/clock/advance", json={"seconds": seconds})
-        assert response.status_code == 200, response.text
+class Cloud(ManualCloud):
+    """The manual-clock emulator, with this file's shortcuts."""
 
     def active(self) -> str:
         """A new ACTIVE server of the member's."""
-        image = self.member.request("GET", f"{self.member.endpoint('image')}/v2/images")
-        body = {"server": {"name": f"pw-{uuid.uuid4().hex[:8]}", "flavorRef": "1",
-                           "imageRef": image.json()["images"][0]["id"]}}
-        response = self.member.compute("POST", "/servers", json=body)
-        assert response.status_code == 202, response.text
-        server_id = str(response.json()["server"]["id"])
+        server_id = self.boot("pw")
         self.advance(SPAWN)
         assert self.states(server_id) == ("ACTIVE", None, 1)
         return server_id
-
-    def show(self, server_id: str, session: ApiSession | None = None,
-             version: str | None = None) -> dict[str, Any]:
-        response = (session or self.member).compute("GET", f"/servers/{server_id}",
-                                                    version=version)
-        assert response.status_code == 200, response.text
-        server: dict[str, Any] = response.json()["server"]
-        return server
 
     def states(self, server_id: str) -> tuple[str, str | None, int]:
         server = self.show(server_id)
         return (server["status"], server["OS-EXT-STS:task_state"],
                 server["OS-EXT-STS:power_state"])
 
-    def act(self, server_id: str, body: Any, session: ApiSession | None = None,
-            version: str | None = None) -> httpx.Response:
-        return (session or self.member).compute("POST", f"/servers/{server_id}/action",
-                                                json=body, version=version)
 
     def accepted(self, server_id: str, body: Any, session: ApiSession | None = None,
                  version: str | None = None) -> str:
@@ -108,8 +77,7 @@ def cloud(http: httpx.Client, target: Any) -> Iterator[Cloud]:
 
 @pytest.fixture
 def fresh(cloud: Cloud) -> Cloud:
-    response = cloud.control("POST", "/reset", json={"mode": "manual"})
-    assert response.status_code == 204, response.text
+    cloud.reset()
     return cloud
 
 

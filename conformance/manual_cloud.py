@@ -1,0 +1,65 @@
+"""A dedicated emulator on the manual clock, and the calls tests make on it.
+
+Tests that watch a status sequence start their own emulator (so the shared one keeps its
+immediate clock), reset it between tests, and move time with the control plane.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import httpx
+
+from conformance.client import ApiSession
+from conformance.conftest import seeded_accounts
+from conformance.process import EmulatorProcess
+
+
+class ManualCloud:
+    def __init__(self, process: EmulatorProcess, http: httpx.Client) -> None:
+        self.process = process
+        accounts = seeded_accounts(process.url)
+        self.admin = ApiSession(accounts["admin"], http)
+        self.member = ApiSession(accounts["member"], http)
+        self.alt = ApiSession(accounts["alt"], http)
+
+    def control(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A call to ``/_emulator`` as the admin."""
+        return self.admin.request(method, f"{self.process.url}/_emulator{path}", **kwargs)
+
+    def reset(self) -> ManualCloud:
+        response = self.control("POST", "/reset", json={"mode": "manual"})
+        assert response.status_code == 204, response.text
+        return self
+
+    def advance(self, seconds: float) -> None:
+        response = self.control("POST", "/clock/advance", json={"seconds": seconds})
+        assert response.status_code == 200, response.text
+
+    def image_id(self) -> str:
+        images = self.member.request("GET", f"{self.member.endpoint('image')}/v2/images")
+        return str(images.json()["images"][0]["id"])
+
+    def boot(self, prefix: str, zone: str | None = None) -> str:
+        """POST a new server of the member's (flavor 1, first image); its id."""
+        body: dict[str, Any] = {"name": f"{prefix}-{uuid.uuid4().hex[:8]}", "flavorRef": "1",
+                                "imageRef": self.image_id()}
+        if zone is not None:
+            body["availability_zone"] = zone
+        response = self.member.compute("POST", "/servers", json={"server": body})
+        assert response.status_code == 202, response.text
+        return str(response.json()["server"]["id"])
+
+    def show(self, server_id: str, session: ApiSession | None = None,
+             version: str | None = None) -> dict[str, Any]:
+        response = (session or self.member).compute("GET", f"/servers/{server_id}",
+                                                    version=version)
+        assert response.status_code == 200, response.text
+        server: dict[str, Any] = response.json()["server"]
+        return server
+
+    def act(self, server_id: str, body: Any, session: ApiSession | None = None,
+            version: str | None = None) -> httpx.Response:
+        return (session or self.member).compute("POST", f"/servers/{server_id}/action",
+                                                json=body, version=version)
