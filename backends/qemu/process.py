@@ -131,9 +131,11 @@ def build_argv(config: MachineConfig, paths: InstancePaths,
         if config.append:
             argv += ["-append", config.append]
     if config.base_image is not None:
+        # -kernel takes boot index 0 itself (QEMU: "The bootindex 0 has already been used")
+        boot = ",bootindex=0" if config.kernel is None else ""
         argv += ["-blockdev", f"driver=file,filename={paths.disk},node-name=root-file",
                  "-blockdev", "driver=qcow2,file=root-file,node-name=root",
-                 "-device", "virtio-blk-pci,drive=root,id=rootdisk,bus=pcie.0,bootindex=0"]
+                 "-device", f"virtio-blk-pci,drive=root,id=rootdisk,bus=pcie.0{boot}"]
     if config.network:
         netdev = "user,id=n0,restrict=on"
         if config.hostfwd is not None:
