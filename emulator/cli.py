@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", type=Path, help="TOML configuration file")
     serve.add_argument("--public-url", help="base URL to publish in the service catalog")
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument("--backend", choices=["simulated", "qemu"],
+                       help="what runs the servers (default: [compute] backend, simulated)")
 
     clouds = sub.add_parser("clouds-yaml", help="print a clouds.yaml for the seeded accounts")
     clouds.add_argument("--config", type=Path, help="TOML configuration file")
@@ -112,6 +114,7 @@ def _config(args: argparse.Namespace) -> Config:
         state=getattr(args, "state", None),
         public_url=args.public_url,
         log_level=getattr(args, "log_level", None),
+        backend=getattr(args, "backend", None),
     )
 
 

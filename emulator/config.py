@@ -29,6 +29,13 @@ The file is TOML (``tomllib`` is in the standard library)::
     allow_resize_to_same_host = false         # true: a resize may stay on its host
     resize_confirm_window = 0                 # > 0: a resize left unconfirmed that many
                                               # seconds is confirmed (0: never)
+    backend = "simulated"                     # or "qemu": real guests (serve --backend)
+
+    [qemu]                                    # the QEMU backend
+    cache = ""                                # guest image cache (default: XDG cache)
+    run_dir = ""                              # instance files; short (UNIX sockets).
+                                              # default: <state dir>/qemu when short,
+                                              # else /tmp/nova-emulator-<uid>
 
     [simulated]                               # the simulated cloud
     progression = "immediate"                 # or "time" (wall clock), "manual" (control plane)
@@ -139,6 +146,21 @@ class ComputeConfig:
     #: Nova's ``[DEFAULT] resize_confirm_window``: seconds after which a server left in
     #: VERIFY_RESIZE is confirmed by the periodic task; 0 disables it.
     resize_confirm_window: int = 0
+    #: Which backend runs the servers: ``simulated`` or ``qemu``.
+    backend: str = "simulated"
+
+
+#: The backends ``[compute] backend`` (and ``serve --backend``) can name.
+BACKENDS = ("simulated", "qemu")
+
+
+@dataclass(frozen=True)
+class QemuConfig:
+    #: Cache of the free guest image; empty: ``$XDG_CACHE_HOME/nova-emulator/guest``.
+    cache: str = ""
+    #: Instance directories (QMP sockets live there, so keep it short); empty: beside a
+    #: SQLite state file when that is short, else ``/tmp/nova-emulator-<uid>``.
+    run_dir: str = ""
 
 
 @dataclass(frozen=True)
@@ -178,6 +200,7 @@ class Config:
     image: ImageConfig = field(default_factory=ImageConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     simulated: SimulatedConfig = field(default_factory=SimulatedConfig)
+    qemu: QemuConfig = field(default_factory=QemuConfig)
 
     @property
     def public_url(self) -> str:
@@ -248,7 +271,8 @@ def load_config(path: Path | None = None) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
-    unknown = sorted(set(data) - {"server", "identity", "image", "compute", "simulated"})
+    unknown = sorted(set(data) - {"server", "identity", "image", "compute", "simulated",
+                                 "qemu"})
     if unknown:
         raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
     server = replace(config.server, **_section(ServerConfig, data.get("server", {}), "server"))
@@ -271,9 +295,12 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError("[compute] reclaim_instance_interval must not be negative")
     if compute.resize_confirm_window < 0:
         raise ConfigError("[compute] resize_confirm_window must not be negative")
+    if compute.backend not in BACKENDS:
+        raise ConfigError(f"[compute] backend must be one of {', '.join(BACKENDS)}")
     simulated = _simulated(data.get("simulated", {}))
+    qemu = replace(config.qemu, **_section(QemuConfig, data.get("qemu", {}), "qemu"))
     return Config(server=server, identity=identity, image=image, compute=compute,
-                  simulated=simulated)
+                  simulated=simulated, qemu=qemu)
 
 
 def _zones(data: Any) -> tuple[ZoneConfig, ...]:
@@ -360,7 +387,14 @@ def _check_ranges(server: ServerConfig, identity: IdentityConfig) -> None:
         raise ConfigError("[identity] token_ttl_seconds must be positive")
 
 
-def with_overrides(config: Config, **server_overrides: Any) -> Config:
-    """Apply command-line flags (``None`` means "not given") to the server section."""
+def with_overrides(config: Config, backend: str | None = None,
+                   **server_overrides: Any) -> Config:
+    """Apply command-line flags (``None`` means "not given") to the server section, and
+    ``backend`` to ``[compute] backend``."""
     given = {k: v for k, v in server_overrides.items() if v is not None}
-    return replace(config, server=replace(config.server, **given))
+    config = replace(config, server=replace(config.server, **given))
+    if backend is not None:
+        if backend not in BACKENDS:
+            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}")
+        config = replace(config, compute=replace(config.compute, backend=backend))
+    return config

@@ -164,7 +164,7 @@ class QemuBackend:
         self,
         run_dir: Path | str,
         guest: GuestImage | None = None,
-        images: Mapping[str, Path] | None = None,
+        images: Mapping[str, Path | str] | None = None,
         *,
         host_name: str | None = None,
         availability_zone: str = "nova",
@@ -183,7 +183,8 @@ class QemuBackend:
         self.run_dir = Path(run_dir).absolute()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.guest = guest
-        self.images = {key: Path(path) for key, path in (images or {}).items()}
+        #: image id -> its file; any mapping (e.g. one reading an image store lazily).
+        self.images: Mapping[str, Path | str] = {} if images is None else images
         self.shutdown_timeout = shutdown_timeout
         self.boot_timeout = boot_timeout
         self.boot_grace = boot_grace
@@ -463,7 +464,8 @@ class QemuBackend:
             if self.guest is None:
                 raise SpawnFailed(f"Instance {spec.uuid} has no image to boot from.")
             return self.guest.base_qcow2
-        path = self.images.get(spec.image_id)
+        found = self.images.get(spec.image_id)
+        path = None if found is None else Path(found)
         if path is None or not path.is_file():
             raise SpawnFailed(f"Image {spec.image_id} is not available on the QEMU host.")
         return path

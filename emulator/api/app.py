@@ -6,13 +6,14 @@ import logging
 import time
 import uuid
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from backends.base import ComputeBackend
 from backends.simulated import SimulatedBackend, default_hosts
 from emulator import __version__
 from emulator.api.compute import ComputeAPI
@@ -45,6 +46,9 @@ from emulator.identity.models import Project
 from emulator.identity.service import IdentityService
 from emulator.image.service import ImageService
 from emulator.image.store import ImageStore, store_dir
+
+if TYPE_CHECKING:
+    from backends.qemu.backend import QemuBackend
 
 log = logging.getLogger("nova_emulator.access")
 
@@ -140,10 +144,11 @@ class Emulator:
             self.db, timedelta(seconds=config.identity.token_ttl_seconds)
         )
         self.identity.seed(config.accounts)
-        self.backend = simulated_backend(config.simulated)
+        #: The simulated cloud; with ``[compute] backend = "qemu"`` only the control plane's
+        #: clock (NOTE: the control plane does not drive the QEMU backend).
+        self.simulated = simulated_backend(config.simulated)
         self.flavors = FlavorService(self.db, project_exists=self.identity.project_exists)
         self.flavors.seed()
-        self.zones = ZoneService(self.backend)
         self.keypairs = KeyPairService(self.db)
         self.images = ImageService(
             self.db, ImageStore(store_dir(config.image.store, config.server.state)),
@@ -153,9 +158,17 @@ class Emulator:
         self.images.recover()
         admins = self.identity.list_rows(Project, {"name": "admin"})
         self.images.seed(owner=admins[0].id if admins else None)
+        self.backend: ComputeBackend = self.simulated
+        self.qemu: QemuBackend | None = None
+        if config.compute.backend == "qemu":
+            from emulator.qemu import qemu_backend
+
+            self.qemu = qemu_backend(config, self.images, admins[0].id if admins else None)
+            self.backend = self.qemu
+        self.zones = ZoneService(self.backend)
         self.servers = ServerService(self.db, self.backend, self.flavors, self.keypairs,
                                      images=self._image_info)
-        clock = self.backend.clock
+        clock = self.simulated.clock
         self.lifecycle = Lifecycle(
             self.servers, self.backend,
             reclaim_instance_interval=config.compute.reclaim_instance_interval,
@@ -163,9 +176,11 @@ class Emulator:
             resize_confirm_window=config.compute.resize_confirm_window,
             # NOTE: a window is not a stage: it takes its time even in immediate mode.
             sleep=lambda seconds: clock.sleep(seconds, stage=False))
+        if self.qemu is not None:
+            self.qemu.set_power_listener(self.lifecycle.power_changed)
         self.faults = FaultRules()
         hooks = FaultHooks(self.faults, self.servers)
-        self.simulation = Simulation(self.backend, self.servers, self.lifecycle, self.faults)
+        self.simulation = Simulation(self.simulated, self.servers, self.lifecycle, self.faults)
         controllers = Controllers(
             servers=ServersController(self.servers, self.lifecycle, plan_for=hooks.plan_for,
                                       snapshots=Snapshots(self.images)),
@@ -238,6 +253,8 @@ class Emulator:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.lifecycle.shutdown()
+                if self.qemu is not None:
+                    await self.qemu.close()  # guests keep running; recover re-adopts them
                 self.db.close()
                 self.images.store.close()
                 await send({"type": "lifespan.shutdown.complete"})

@@ -395,6 +395,29 @@ class Lifecycle:
             self.servers.finish_event(server_id, request_id, DELETE_EVENT, "Success")
         self.servers.finish_delete(server_id)
 
+    # -- power-state sync ----------------------------------------------------------------
+
+    async def power_changed(self, server_id: str, state: PowerState) -> None:
+        """A backend saw an instance's power state change on its own (a guest that powered
+        itself off, a hypervisor process that died): Nova's ``_sync_power_states`` for one
+        instance. Nothing happens while an operation is in flight; otherwise the power
+        state is recorded, and an ACTIVE server found off becomes SHUTOFF (STOPPED)."""
+        if server_id in self._tasks:
+            return
+        row = self.servers.instance(server_id)
+        if row is None or row.deleted or row.task_state is not None:
+            return
+        changes: dict[str, Any] = {}
+        if int(state) != row.power_state:
+            changes["power_state"] = int(state)
+        if row.vm_state == VmState.ACTIVE and state in (PowerState.SHUTDOWN,
+                                                        PowerState.CRASHED):
+            changes.update(vm_state=VmState.STOPPED, power_state=int(PowerState.SHUTDOWN),
+                           task_state=None)
+        if changes:
+            log.info("%s: power state sync: %s", server_id, changes)
+            self.servers.set_state(server_id, **changes)
+
     # -- start-up and shut-down ----------------------------------------------------------
 
     async def recover(self) -> None:

@@ -8,12 +8,14 @@ data, and an interrupted upload leaves it ``queued``.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from collections.abc import AsyncIterable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from sqlalchemy import true
@@ -326,6 +328,40 @@ class ImageService:
                         s.add(ImageProperty(image_id=image_id, name=key, value=value))
                 self._record_data(row, written, virtual_size)
                 s.add(row)
+
+    def register_file(self, image_id: str, name: str, disk_format: str, source: Path,
+                      owner: str | None) -> None:
+        """Make ``source``'s bytes the data of a public ``bare`` image ``image_id`` (created
+        if missing); idempotent: nothing is written when the stored data is the same."""
+        md5 = hashlib.md5(usedforsecurity=False)
+        with source.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                md5.update(chunk)
+        with self.db.session() as s:
+            row = s.get(Image, image_id)
+            if (row is not None and row.status == "active" and row.checksum == md5.hexdigest()
+                    and self.store.exists(image_id)):
+                return
+            write = self.store.begin(image_id)
+            try:
+                with source.open("rb") as f:
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        write.write(chunk)
+                virtual_size = formats.check(disk_format, formats.inspect(write.head),
+                                             write.size)
+                write.commit()
+            except BaseException:
+                write.abort()
+                raise
+            now = _now()
+            if row is None:
+                row = Image(id=image_id, name=name, visibility="public", owner=owner,
+                            disk_format=disk_format, container_format="bare",
+                            created_at=now, updated_at=now)
+                s.add(row)
+                s.flush()
+            self._record_data(row, write, virtual_size)
+            s.add(row)
 
     # -- reading -----------------------------------------------------------------------------
 
