@@ -199,7 +199,8 @@ class Emulator:
             ComputeAPI(self.identity, public_url, max_body, controllers,
                        intercept=hooks.intercept),
             ImageAPI(self.identity, public_url, max_body, self.images),
-            ControlAPI(self.identity, public_url, max_body, self.simulation, self.faults),
+            ControlAPI(self.identity, public_url, max_body, self.simulation, self.faults,
+                       backend=self.backend.name),
         ]
 
     def _image_info(self, ctx: RequestContext, image_id: str) -> ImageInfo | None:

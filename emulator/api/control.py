@@ -194,10 +194,19 @@ class ControlAPI(Service):
     dialect = "nova"
 
     def __init__(self, identity: IdentityService, public_url: str, max_body: int,
-                 simulation: Simulation, faults: FaultRules) -> None:
+                 simulation: Simulation, faults: FaultRules,
+                 backend: str = "simulated") -> None:
         self.simulation = simulation
         self.faults = faults
+        #: The backend that runs servers; the clock, stages and reset drive only the
+        #: simulated one.
+        self.backend = backend
         super().__init__(identity, public_url, max_body)
+
+    def _simulated_only(self) -> None:
+        if self.backend != "simulated":
+            raise Fault(409, f"The {self.backend} backend has no simulated clock, stages or "
+                             "reset; they drive the simulated backend only.")
 
     def routes(self) -> list[Route]:
         return [
@@ -235,19 +244,24 @@ class ControlAPI(Service):
 
     async def health(self, call: Call) -> Response:
         backend = self.simulation.backend
-        return json_response({"status": "ok", "backend": backend.name, "version": __version__,
-                              "progression": backend.clock.mode.value,
-                              "hosts": len(backend.hosts())})
+        body: dict[str, object] = {"status": "ok", "backend": self.backend,
+                                   "version": __version__}
+        if self.backend == "simulated":
+            body.update(progression=backend.clock.mode.value, hosts=len(backend.hosts()))
+        return json_response(body)
 
     async def show_clock(self, call: Call) -> Response:
+        self._simulated_only()
         return json_response(clock_view(self.simulation.clock()))
 
     async def set_clock(self, call: Call) -> Response:
+        self._simulated_only()
         validate_body(CLOCK_SCHEMA, call.body)
         state = await self.simulation.set_mode(Progression(call.body["mode"]))
         return json_response(clock_view(state))
 
     async def advance(self, call: Call) -> Response:
+        self._simulated_only()
         validate_body(ADVANCE_SCHEMA, call.body)
         _finite(call.body, "seconds")
         state, woken = await self.simulation.advance(float(call.body["seconds"]))
@@ -256,10 +270,12 @@ class ControlAPI(Service):
     # -- stages -------------------------------------------------------------------------------
 
     async def list_stages(self, call: Call) -> Response:
+        self._simulated_only()
         stages = self.simulation.stages()
         return json_response({"stages": {verb: stage_view(s) for verb, s in stages.items()}})
 
     async def set_stage(self, call: Call) -> Response:
+        self._simulated_only()
         verb = call.params["verb"]
         if verb not in self.simulation.stages():
             raise Fault(404, f"Stage {verb} could not be found.")
@@ -272,6 +288,7 @@ class ControlAPI(Service):
     # -- reset --------------------------------------------------------------------------------
 
     async def reset(self, call: Call) -> Response:
+        self._simulated_only()
         validate_body(RESET_SCHEMA, call.body)
         mode = (call.body or {}).get("mode")
         await self.simulation.reset(Progression(mode) if mode else None)

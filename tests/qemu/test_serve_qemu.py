@@ -51,6 +51,13 @@ def test_server_is_a_real_guest(run_dir: Path) -> None:
         emulator.start(timeout=300.0)
         with httpx.Client(timeout=60.0) as http:
             member = ApiSession(seeded_accounts(emulator.url)["member"], http)
+            admin = ApiSession(seeded_accounts(emulator.url)["admin"], http)
+            health = http.get(f"{emulator.url}/_emulator/health").json()
+            assert health["backend"] == "qemu"
+            refused = admin.request("POST", f"{emulator.url}/_emulator/clock/advance",
+                                    json={"seconds": 1})
+            assert refused.status_code == 409
+            assert "simulated" in refused.json()["conflictingRequest"]["message"]
             images = member.request("GET", f"{member.endpoint('image')}/v2/images",
                                     params={"name": GUEST_IMAGE_NAME})
             assert images.status_code == 200, images.text
