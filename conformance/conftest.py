@@ -10,6 +10,7 @@ configuration.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +62,17 @@ def seeded_accounts(base_url: str) -> dict[str, Account]:
         role: Account(auth_url=auth_url, username=user, password=password, project_name=project)
         for role, (user, password, project) in SEEDED.items()
     }
+
+
+@contextmanager
+def dedicated_emulator(target: Target, config: str,
+                       state: str | None = None) -> Iterator[EmulatorProcess]:
+    """An emulator of its own (with ``config``) for tests that change time, stages or
+    settings; such tests need the emulator itself, so they are skipped with --cloud."""
+    if target.emulator is None:
+        pytest.skip("needs the emulator itself")
+    with EmulatorProcess(config=config, state=state) as process:
+        yield process
 
 
 @pytest.fixture(scope="session")

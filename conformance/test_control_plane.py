@@ -20,7 +20,7 @@ import pytest
 from tempest.lib.services.compute.servers_client import ServersClient
 
 from conformance.client import ApiSession
-from conformance.conftest import seeded_accounts
+from conformance.conftest import dedicated_emulator, seeded_accounts
 from conformance.process import EmulatorProcess
 from conformance.schemas import for_version, validate
 
@@ -105,9 +105,7 @@ class Cloud:
 
 @pytest.fixture(scope="module")
 def cloud(http: httpx.Client, target: Any) -> Iterator[Cloud]:
-    if target.emulator is None:
-        pytest.skip("needs the emulator itself")
-    with EmulatorProcess(config=MANUAL_CONFIG) as process:
+    with dedicated_emulator(target, MANUAL_CONFIG) as process:
         yield Cloud(process, http)
 
 
@@ -523,10 +521,8 @@ def test_malformed_json_and_media_types(cloud: Cloud) -> None:
 
 def test_a_restart_keeps_servers_and_redrives_builds(tmp_path: Path, http: httpx.Client,
                                                      target: Any) -> None:
-    if target.emulator is None:
-        pytest.skip("needs the emulator itself")
     state = f"sqlite:///{tmp_path / 'state.db'}"
-    with EmulatorProcess(config=MANUAL_CONFIG, state=state) as process:
+    with dedicated_emulator(target, MANUAL_CONFIG, state) as process:
         cloud = Cloud(process, http)
         active = cloud.create("kept-active")
         cloud.advance(SPAWN)

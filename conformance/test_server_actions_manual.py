@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.conftest import dedicated_emulator
 from conformance.manual_cloud import ManualCloud
-from conformance.process import EmulatorProcess
 
 pytestmark = pytest.mark.emulator_only
 
@@ -85,17 +85,13 @@ class Cloud(ManualCloud):
 
 @pytest.fixture(scope="module")
 def cloud(http: httpx.Client, target: Any) -> Iterator[Cloud]:
-    if target.emulator is None:
-        pytest.skip("needs the emulator itself")
-    with EmulatorProcess(config=MANUAL_CONFIG) as process:
+    with dedicated_emulator(target, MANUAL_CONFIG) as process:
         yield Cloud(process, http)
 
 
 @pytest.fixture(scope="module")
 def windowed(http: httpx.Client, target: Any) -> Iterator[Cloud]:
-    if target.emulator is None:
-        pytest.skip("needs the emulator itself")
-    with EmulatorProcess(config=WINDOW_CONFIG) as process:
+    with dedicated_emulator(target, WINDOW_CONFIG) as process:
         yield Cloud(process, http)
 
 

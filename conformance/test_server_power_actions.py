@@ -20,8 +20,8 @@ from tempest.lib.services.compute.servers_client import ServersClient
 
 from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
+from conformance.conftest import dedicated_emulator
 from conformance.manual_cloud import ManualCloud
-from conformance.process import EmulatorProcess
 from conformance.schemas import for_version, validate
 
 SPAWN = 10.0
@@ -69,9 +69,7 @@ class Cloud(ManualCloud):
 
 @pytest.fixture(scope="module")
 def cloud(http: httpx.Client, target: Any) -> Iterator[Cloud]:
-    if target.emulator is None:
-        pytest.skip("needs the emulator itself")
-    with EmulatorProcess(config=MANUAL_CONFIG) as process:
+    with dedicated_emulator(target, MANUAL_CONFIG) as process:
         yield Cloud(process, http)
 
 

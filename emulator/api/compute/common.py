@@ -12,6 +12,10 @@ from emulator.api.faults import Fault
 from emulator.api.microversion import APIVersion
 from emulator.api.requests import validate_query
 from emulator.api.routing import Call, base_url
+from emulator.compute.actions import TRANSITIONS
+from emulator.compute.lifecycle import Lifecycle
+from emulator.compute.models import Instance
+from emulator.compute.servers import ServerService
 from emulator.context import RequestContext
 
 #: Short alias for version comparisons in views: ``call.version >= V(2, 47)``.
@@ -120,3 +124,20 @@ async def dispatch_action(call: Call, actions: Mapping[str, ActionHandler]) -> R
     if handler is None:
         raise Fault(400, f"There is no such action: {name}")
     return await handler(call, payload)
+
+
+def accept_and_act(
+    servers: ServerService, lifecycle: Lifecycle, call: Call, key: str, rule: str,
+    changes: Callable[[Instance], dict[str, Any]] | None = None,
+    with_row: Callable[[Instance], dict[str, Any]] | None = None, **arguments: Any,
+) -> Instance:
+    """The shared path of action handlers: the table's guards and the interim state
+    (``accept_action``), then the backend verb in the background (``Lifecycle.act``),
+    with ``arguments`` plus what ``with_row`` derives from the accepted row."""
+    ctx = context(call)
+    transition = TRANSITIONS[key]
+    row = servers.accept_action(ctx, call.params["server_id"], transition, rule,
+                                changes=changes)
+    extra = with_row(row) if with_row is not None else {}
+    lifecycle.act(row, ctx.request_id, transition, **arguments, **extra)
+    return row

@@ -17,7 +17,6 @@ from emulator.api.faults import Fault
 from emulator.api.microversion import APIVersion
 from emulator.api.requests import validate_body
 from emulator.api.routing import Call, empty_response
-from emulator.compute.actions import TRANSITIONS
 from emulator.compute.lifecycle import Lifecycle
 from emulator.compute.models import Instance
 from emulator.compute.policy import authorize
@@ -106,11 +105,7 @@ class ServerActionsController:
     def _run(self, call: Call, key: str, rule: str,
              changes: Callable[[Instance], dict[str, Any]] | None = None,
              **arguments: Any) -> Response:
-        ctx = common.context(call)
-        transition = TRANSITIONS[key]
-        row = self.servers.accept_action(ctx, call.params["server_id"], transition, rule,
-                                         changes=changes)
-        self.lifecycle.act(row, ctx.request_id, transition, **arguments)
+        common.accept_and_act(self.servers, self.lifecycle, call, key, rule, changes, **arguments)
         return empty_response(202)
 
     def _simple(self, key: str, rule: str) -> Handler:

@@ -9,6 +9,7 @@ inside ``accept_action`` so that the order of refusals is Nova's.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -131,37 +132,30 @@ class DiskActions:
                 changes["disk_config"] = payload["OS-DCF:diskConfig"]
             return changes
 
-        transition = TRANSITIONS["resize"]
-        row = self.servers.accept_action(ctx, call.params["server_id"], transition,
-                                         "os_compute_api:servers:resize", changes=columns)
         # The scheduler's claim: the new flavor on the destination, the old one kept on
-        # the source until confirm or revert.
-        self.lifecycle.act(row, ctx.request_id, transition,
-                           hooks=self.lifecycle.resize_hooks(row),
-                           previous=_previous_spec(row))
+        # the source until confirm or revert (the hooks are built from the accepted row).
+        self._act_on_resize(call, "resize", "os_compute_api:servers:resize", columns,
+                            lambda row: {"hooks": self.lifecycle.resize_hooks(row),
+                                         "previous": _previous_spec(row)})
         return empty_response(202)
+
+    def _act_on_resize(self, call: Call, key: str, rule: str,
+                       changes: Callable[[Instance], dict[str, Any]],
+                       with_row: Callable[[Instance], dict[str, Any]]) -> None:
+        common.accept_and_act(self.servers, self.lifecycle, call, key, rule, changes,
+                              with_row=with_row)
 
     async def confirm_resize(self, call: Call, _payload: Any) -> Response:
         _validated("confirm_resize", call)
-        ctx = common.context(call)
-        transition = TRANSITIONS["confirm_resize"]
-        row = self.servers.accept_action(ctx, call.params["server_id"], transition,
-                                         "os_compute_api:servers:confirm_resize",
-                                         changes=self._resized)
-        self.lifecycle.act(row, ctx.request_id, transition,
-                           hooks=self.lifecycle.confirm_hooks())
+        self._act_on_resize(call, "confirm_resize", "os_compute_api:servers:confirm_resize",
+                            self._resized, lambda _row: {"hooks": self.lifecycle.confirm_hooks()})
         return empty_response(204)
 
     async def revert_resize(self, call: Call, _payload: Any) -> Response:
         _validated("revert_resize", call)
-        ctx = common.context(call)
-        transition = TRANSITIONS["revert_resize"]
-        row = self.servers.accept_action(ctx, call.params["server_id"], transition,
-                                         "os_compute_api:servers:revert_resize",
-                                         changes=self._resized)
-        self.lifecycle.act(row, ctx.request_id, transition,
-                           hooks=self.lifecycle.revert_hooks(row),
-                           previous=_previous_spec(row))
+        self._act_on_resize(call, "revert_resize", "os_compute_api:servers:revert_resize",
+                            self._resized, lambda row: {"hooks": self.lifecycle.revert_hooks(row),
+                                                        "previous": _previous_spec(row)})
         return empty_response(202)
 
     @staticmethod

@@ -190,12 +190,8 @@ class ExtraActions:
     def _run(self, call: Call, key: str, rule: str,
              changes: Callable[[Instance], dict[str, Any]] | None = None,
              **arguments: Any) -> Instance:
-        ctx = common.context(call)
-        transition = TRANSITIONS[key]
-        row = self.servers.accept_action(ctx, call.params["server_id"], transition, rule,
-                                         changes=changes)
-        self.lifecycle.act(row, ctx.request_id, transition, **arguments)
-        return row
+        return common.accept_and_act(self.servers, self.lifecycle, call, key, rule, changes,
+                                     **arguments)
 
     def _simple(self, key: str, rule: str) -> Handler:
         async def handler(call: Call, _payload: Any) -> Response:
