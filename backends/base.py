@@ -265,6 +265,11 @@ class ComputeBackend(Protocol):
         """The guest's diagnostics; ``InstanceNotFound`` if the backend has no such guest."""
         ...
 
+    async def get_vnc_socket(self, instance: InstanceSpec) -> str:
+        """Path of a UNIX socket speaking RFB (VNC) to the guest's display, for the remote
+        console proxy; ``NotSupported`` where the backend has no display to show."""
+        ...
+
     async def recover(
         self, instances: Sequence[tuple[InstanceSpec, PowerState]]
     ) -> dict[str, PowerState]:

@@ -367,6 +367,11 @@ class QemuBackend:
             raise InstanceNotFound(f"Instance {instance.uuid} could not be found.")
         return await asyncio.to_thread(self._read_console, vm.paths)
 
+    async def get_vnc_socket(self, instance: InstanceSpec) -> str:
+        vm = self._vm(instance)
+        process = self._require_live(vm)
+        return str(process.paths.vnc_sock)
+
     async def recover(
         self, instances: Sequence[tuple[InstanceSpec, PowerState]]
     ) -> dict[str, PowerState]:

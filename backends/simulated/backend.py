@@ -23,6 +23,7 @@ from backends.base import (
     InstanceInfo,
     InstanceNotFound,
     InstanceSpec,
+    NotSupported,
     PowerState,
     SpawnFailed,
 )
@@ -362,6 +363,10 @@ class SimulatedBackend:
         boots = self._instance(instance.uuid).boots
         return "\n".join(line for number, rescue in enumerate(boots, 1)
                          for line in boot_log(instance, number, rescue))
+
+    async def get_vnc_socket(self, instance: InstanceSpec) -> str:
+        self._instance(instance.uuid)
+        raise NotSupported("The simulated cloud has no guest display to show.")
 
     async def get_diagnostics(self, instance: InstanceSpec) -> Diagnostics:
         """Counters that grow with uptime, in the shape of Nova's libvirt driver (the API's
