@@ -36,6 +36,18 @@ The file is TOML (``tomllib`` is in the standard library)::
     run_dir = ""                              # instance files; short (UNIX sockets).
                                               # default: <state dir>/qemu when short,
                                               # else /tmp/nova-emulator-<uid>
+    accel = "tcg"                             # or "kvm" (only where it really boots)
+    shutdown_timeout = 60.0                   # clean shutdown before QEMU is stopped
+    boot_timeout = 60.0
+    boot_concurrency = 2                      # guests booting at once
+    boot_grace = 10.0                         # boot slot of an image with no ready marker
+    vcpus = 0                                 # host inventory; 0: this machine's
+    memory_mb = 0
+    local_gb = 0
+    reserved_host_memory_mb = 512
+    cpu_allocation_ratio = 4.0
+    ram_allocation_ratio = 1.0
+    disk_allocation_ratio = 1.0
 
     [simulated]                               # the simulated cloud
     progression = "immediate"                 # or "time" (wall clock), "manual" (control plane)
@@ -161,6 +173,25 @@ class QemuConfig:
     #: Instance directories (QMP sockets live there, so keep it short); empty: beside a
     #: SQLite state file when that is short, else ``/tmp/nova-emulator-<uid>``.
     run_dir: str = ""
+    #: ``tcg`` (the default: KVM is present on some machines but boots nothing) or ``kvm``.
+    accel: str = "tcg"
+    #: Nova's clean-shutdown timeout: seconds a guest has to power off on ACPI before QEMU
+    #: is stopped (``[DEFAULT] shutdown_timeout``, 60 in Nova).
+    shutdown_timeout: float = 60.0
+    #: How long a start may take to reach QEMU's ``running``, and the free guest to boot.
+    boot_timeout: float = 60.0
+    #: Guests booting at once (a TCG boot costs ~4.5 CPU-seconds); another image's boot
+    #: holds its slot ``boot_grace`` seconds (there is no ready marker to wait for).
+    boot_concurrency: int = 2
+    boot_grace: float = 10.0
+    #: The host's inventory: 0 means "what this machine has"; the ratios are Nova's.
+    vcpus: int = 0
+    memory_mb: int = 0
+    local_gb: int = 0
+    reserved_host_memory_mb: int = 512
+    cpu_allocation_ratio: float = 4.0
+    ram_allocation_ratio: float = 1.0
+    disk_allocation_ratio: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -299,8 +330,24 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"[compute] backend must be one of {', '.join(BACKENDS)}")
     simulated = _simulated(data.get("simulated", {}))
     qemu = replace(config.qemu, **_section(QemuConfig, data.get("qemu", {}), "qemu"))
+    _check_qemu(qemu)
     return Config(server=server, identity=identity, image=image, compute=compute,
                   simulated=simulated, qemu=qemu)
+
+
+def _check_qemu(qemu: QemuConfig) -> None:
+    if qemu.accel not in ("tcg", "kvm"):
+        raise ConfigError('[qemu] accel must be "tcg" or "kvm"')
+    for name in ("shutdown_timeout", "boot_timeout", "boot_grace", "cpu_allocation_ratio",
+                 "ram_allocation_ratio", "disk_allocation_ratio"):
+        value = getattr(qemu, name)
+        if not math.isfinite(value) or value < 0:
+            raise ConfigError(f"[qemu] {name} must be a finite number >= 0")
+    for name in ("vcpus", "memory_mb", "local_gb", "reserved_host_memory_mb"):
+        if getattr(qemu, name) < 0:
+            raise ConfigError(f"[qemu] {name} must not be negative")
+    if qemu.boot_concurrency < 1:
+        raise ConfigError("[qemu] boot_concurrency must be at least 1")
 
 
 def _zones(data: Any) -> tuple[ZoneConfig, ...]:

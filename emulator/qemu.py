@@ -67,5 +67,13 @@ def qemu_backend(config: Config, images: ImageService, owner: str | None) -> Qem
     """The QEMU backend, with the free guest registered as image ``nova-emulator-guest``."""
     guest = build_guest_image(config)
     images.register_file(GUEST_IMAGE_ID, GUEST_IMAGE_NAME, "qcow2", guest.base_qcow2, owner)
-    return QemuBackend(run_dir(config), guest,
-                       StoredImages(images.store, {GUEST_IMAGE_ID: guest.base_qcow2}))
+    q = config.qemu
+    return QemuBackend(
+        run_dir(config), guest, StoredImages(images.store, {GUEST_IMAGE_ID: guest.base_qcow2}),
+        accel=q.accel, shutdown_timeout=q.shutdown_timeout, boot_timeout=q.boot_timeout,
+        boot_concurrency=q.boot_concurrency, boot_grace=q.boot_grace, vcpus=q.vcpus,
+        memory_mb=q.memory_mb, local_gb=q.local_gb,
+        reserved_host_memory_mb=q.reserved_host_memory_mb,
+        cpu_allocation_ratio=q.cpu_allocation_ratio,
+        ram_allocation_ratio=q.ram_allocation_ratio,
+        disk_allocation_ratio=q.disk_allocation_ratio)

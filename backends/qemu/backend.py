@@ -168,6 +168,10 @@ class QemuBackend:
         *,
         host_name: str | None = None,
         availability_zone: str = "nova",
+        vcpus: int = 0,
+        memory_mb: int = 0,
+        local_gb: int = 0,
+        reserved_host_memory_mb: int = 0,
         cpu_allocation_ratio: float = 4.0,
         ram_allocation_ratio: float = 1.0,
         disk_allocation_ratio: float = 1.0,
@@ -199,11 +203,16 @@ class QemuBackend:
         self._listener: PowerListener | None = None
         self._events: asyncio.Queue[tuple[str, PowerState]] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
+        # NOTE: as Nova's libvirt driver, the inventory is the machine's (or configured),
+        # reserved memory taken off (Nova reports it as reserved; the scheduler here sees
+        # only what is left).
         disk_gb = shutil.disk_usage(self.run_dir).total // 2**30
+        memory = (memory_mb or _meminfo_mb()) - reserved_host_memory_mb
         self._host = HostInfo(
             name=host_name or socket.gethostname(), availability_zone=availability_zone,
-            hypervisor_type="QEMU", vcpus=os.cpu_count() or 1, memory_mb=_meminfo_mb(),
-            local_gb=int(disk_gb), cpu_allocation_ratio=cpu_allocation_ratio,
+            hypervisor_type="QEMU", vcpus=vcpus or os.cpu_count() or 1,
+            memory_mb=max(0, memory), local_gb=local_gb or int(disk_gb),
+            cpu_allocation_ratio=cpu_allocation_ratio,
             ram_allocation_ratio=ram_allocation_ratio,
             disk_allocation_ratio=disk_allocation_ratio)
 
