@@ -172,7 +172,10 @@ class Emulator:
         self.lifecycle = Lifecycle(
             self.servers, self.backend,
             reclaim_instance_interval=config.compute.reclaim_instance_interval,
-            allow_resize_to_same_host=config.compute.allow_resize_to_same_host,
+            # NOTE: a one-host QEMU cloud resizes in place, as devstack configures Nova
+            # (allow_resize_to_same_host = True); otherwise every resize is NoValidHost.
+            allow_resize_to_same_host=config.compute.allow_resize_to_same_host
+            or (self.qemu is not None and len(self.qemu.hosts()) == 1),
             resize_confirm_window=config.compute.resize_confirm_window,
             # NOTE: a window is not a stage: it takes its time even in immediate mode.
             sleep=lambda seconds: clock.sleep(seconds, stage=False))
