@@ -184,3 +184,21 @@ class InstanceActionEvent(SQLModel, table=True):
     traceback: str | None = None
     host: str | None = None
     details: str | None = None
+
+
+class ConsoleAuthToken(SQLModel, table=True):
+    """A console authorization (Nova's ``console_auth_tokens``). As in Nova, only the
+    token's SHA-256 is stored: the token itself is shown once, in the console URL."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True, max_length=255)
+    console_type: str = Field(max_length=255)
+    host: str = Field(max_length=255)
+    port: int
+    tls_port: int | None = None
+    internal_access_path: str | None = None
+    instance_uuid: str = Field(index=True, max_length=36)
+    access_url_base: str | None = None
+    #: Seconds since the epoch (Nova's ``expires``: ``utcnow_ts() + token_ttl``).
+    expires: int = Field(index=True)
+    created_at: datetime
