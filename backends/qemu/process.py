@@ -3,7 +3,8 @@
 An instance directory (``<run_dir>/<name>/``) holds everything of one VM::
 
     disk.qcow2    root disk: a qcow2 overlay on the base image (kept across restarts)
-    console.log   the serial console (``-serial file:``)
+    console.log   the serial console (``-serial file:``; SeaBIOS writes there too)
+    sercon-port   SeaBIOS's serial console port, read through fw_cfg (BIOS boots only)
     qmp.sock      the QMP monitor;  vnc.sock  the VNC console
     qemu.pid      the process id, written once QEMU is running
     argv.json     the command line it was started with
@@ -45,6 +46,15 @@ QEMU_BINARY = "qemu-system-x86_64"
 MAX_SOCKET_PATH = 107
 
 _PR_SET_PDEATHSIG = 1
+
+#: SeaBIOS mirrors its screen (banner, "Booting from Hard Disk...", "No bootable
+#: device.") to the UART at this port when fw_cfg has ``etc/sercon-port``; our ``-serial``
+#: is COM1. SeaBIOS reads the file as a little-endian integer of 1, 2, 4 or 8 bytes, so it
+#: is a 2-byte file: ``-fw_cfg string=0x3f8`` (5 ASCII bytes) is silently ignored.
+#: NOTE: QEMU warns that external fw_cfg names "should be prefixed with opt/"; SeaBIOS
+#: reads this one name only, so the warning lands in qemu.log at every BIOS boot.
+SERCON_FW_CFG = "etc/sercon-port"
+SERCON_PORT = 0x3F8
 
 
 class ProcessError(BackendError):
@@ -116,6 +126,15 @@ class InstancePaths:
     def log_file(self) -> Path:
         return self.root / "qemu.log"
 
+    @property
+    def sercon_port(self) -> Path:
+        return self.root / "sercon-port"
+
+
+def bios_boots(config: MachineConfig) -> bool:
+    """Whether SeaBIOS boots the guest (no ``-kernel``), so its console is worth having."""
+    return config.kernel is None
+
 
 def build_argv(config: MachineConfig, paths: InstancePaths,
                binary: str = QEMU_BINARY) -> list[str]:
@@ -147,6 +166,8 @@ def build_argv(config: MachineConfig, paths: InstancePaths,
         argv += ["-vnc", f"unix:{paths.vnc_sock}"]
     for port in range(1, config.hotplug_ports + 1):
         argv += ["-device", f"pcie-root-port,id=rp{port},chassis={port},bus=pcie.0"]
+    if bios_boots(config):  # the free guest's kernel boots alone: no BIOS text, no delay
+        argv += ["-fw_cfg", f"name={SERCON_FW_CFG},file={paths.sercon_port}"]
     argv += ["-serial", f"file:{paths.console_log}",
              "-qmp", f"unix:{paths.qmp_sock},server=on,wait=off",
              "-no-shutdown"]
@@ -351,6 +372,8 @@ class ProcessManager:
             stale.unlink(missing_ok=True)
         if config.base_image is not None and not paths.disk.exists():
             await create_overlay(config.base_image, paths.disk, config.disk_size_mb)
+        if bios_boots(config):
+            paths.sercon_port.write_bytes(SERCON_PORT.to_bytes(2, "little"))
         argv = build_argv(config, paths, self.binary)
         paths.argv_file.write_text(json.dumps(argv, indent=1) + "\n")
         preexec: Callable[[], None] | None = _die_with_parent if self.die_with_parent else None
