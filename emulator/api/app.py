@@ -18,6 +18,7 @@ from backends.simulated import SimulatedBackend, default_hosts
 from emulator import __version__
 from emulator.api.compute import ComputeAPI
 from emulator.api.compute.availability_zones import AvailabilityZonesController
+from emulator.api.compute.console_auth_tokens import ConsoleAuthTokensController
 from emulator.api.compute.flavors import FlavorsController
 from emulator.api.compute.images import ImagesController
 from emulator.api.compute.keypairs import KeypairsController
@@ -25,11 +26,13 @@ from emulator.api.compute.routes import Controllers
 from emulator.api.compute.server_extras import ServerExtrasController
 from emulator.api.compute.server_resources import ServerResourcesController
 from emulator.api.compute.servers import ServersController
+from emulator.api.console_proxy import CONSOLE_PREFIX, ConsoleProxy
 from emulator.api.control import ControlAPI, FaultHooks
 from emulator.api.identity import IdentityAPI
 from emulator.api.image import ImageAPI
 from emulator.api.routing import base_url, json_response
 from emulator.api.service import Service
+from emulator.compute.consoles import ConsoleTokens
 from emulator.compute.flavors import FlavorService
 from emulator.compute.keypairs import KeyPairService
 from emulator.compute.lifecycle import Lifecycle
@@ -181,6 +184,8 @@ class Emulator:
             sleep=lambda seconds: clock.sleep(seconds, stage=False))
         if self.qemu is not None:
             self.qemu.set_power_listener(self.lifecycle.power_changed)
+        self.console_tokens = ConsoleTokens(self.db)
+        self.console = ConsoleProxy(self.console_tokens, self.servers, self.backend)
         self.faults = FaultRules()
         hooks = FaultHooks(self.faults, self.servers)
         self.simulation = Simulation(self.simulated, self.servers, self.lifecycle, self.faults)
@@ -193,6 +198,7 @@ class Emulator:
             zones=AvailabilityZonesController(self.zones),
             keypairs=KeypairsController(self.keypairs),
             images=ImagesController(self.images),
+            console_auth_tokens=ConsoleAuthTokensController(self.console_tokens),
         )
         public_url = config.public_url
         catalog = build_catalog(public_url, config.identity.region)
@@ -224,6 +230,9 @@ class Emulator:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
+            return
+        if scope["path"].startswith(f"{CONSOLE_PREFIX}/"):  # noVNC's files and WebSocket
+            await self.console.app(scope, receive, send)
             return
         if scope["type"] != "http":
             return

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from emulator.api.compute.availability_zones import AvailabilityZonesController
 from emulator.api.compute.common import V
+from emulator.api.compute.console_auth_tokens import ConsoleAuthTokensController
 from emulator.api.compute.flavors import FlavorsController
 from emulator.api.compute.images import (
     MAX_IMAGE_METADATA_VERSION,
@@ -35,6 +36,7 @@ class Controllers:
     servers: ServersController
     server_resources: ServerResourcesController
     server_extras: ServerExtrasController
+    console_auth_tokens: ConsoleAuthTokensController
 
 
 def route_list(c: Controllers) -> list[Route]:
@@ -50,6 +52,7 @@ def route_list(c: Controllers) -> list[Route]:
         Route("POST", "/servers/{server_id}/action", sv.action),
         *server_resource_routes(c.server_resources),
         *server_extra_routes(c.server_extras),
+        Route("GET", "/os-console-auth-tokens/{token}", c.console_auth_tokens.show),
         Route("GET", "/os-availability-zone", az.index),
         Route("GET", "/os-availability-zone/detail", az.detail),
         Route("GET", "/flavors", fl.index),

@@ -6,14 +6,13 @@ The state-changing actions go through the transition table like every other acti
 read-only ones (console output, console URLs, diagnostics) apply Nova's
 ``check_instance_host`` and ask the backend.
 
-NOTE: console URLs point at the emulator itself (``/_emulator/console/<token>``); nothing
-serves them yet (no noVNC/SPICE/serial proxy behind them).
+NOTE: console URLs point at the emulator itself (``emulator.api.console_proxy``), which
+serves noVNC's WebSocket; SPICE, serial and MKS URLs have nothing behind them yet.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,11 +22,13 @@ from backends.base import InstanceNotFound, PowerState
 from emulator.api.compute import common
 from emulator.api.compute.common import V
 from emulator.api.compute.schemas.parameter_types import NAME
+from emulator.api.console_proxy import console_base_url, console_port
 from emulator.api.faults import Fault
 from emulator.api.microversion import APIVersion
 from emulator.api.requests import validate_body
 from emulator.api.routing import Call, base_url, empty_response, json_response
 from emulator.compute.actions import TRANSITIONS
+from emulator.compute.consoles import ConsoleTokens
 from emulator.compute.lifecycle import Lifecycle, instance_spec
 from emulator.compute.models import Instance
 from emulator.compute.policy import authorize
@@ -315,7 +316,8 @@ class ExtraActions:
 def console_url(servers: ServerService, call: Call, protocol: str, console_type: str,
                 legacy: bool = False) -> str:
     """A console URL for the server, after Nova's checks: the server (404), policy (403),
-    a host (409), no delete or migration under way, a type the protocol serves (400)."""
+    a host (409), no delete or migration under way, a type the protocol serves (400).
+    The URL carries a new console auth token (``emulator.compute.consoles``)."""
     ctx = common.context(call)
     record = servers.server(ctx, call.params["server_id"], "os_compute_api:os-remote-consoles")
     row = record.instance
@@ -330,8 +332,9 @@ def console_url(servers: ServerService, call: Call, protocol: str, console_type:
                            f"{method} while the instance is in this state.")
     if console_type not in CONSOLE_TYPES[protocol]:
         raise InvalidInput(f"Invalid console type {console_type}")
-    token = str(uuid.uuid4())
-    return f"{base_url(call.request)}/_emulator/console/{token}"
+    tokens = ConsoleTokens(servers.db)
+    return tokens.authorize(row.uuid, console_type, row.host, console_port(console_type),
+                            console_base_url(base_url(call.request), console_type))
 
 
 class ServerExtrasController:
