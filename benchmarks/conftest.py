@@ -49,7 +49,19 @@ def record_ratio(benchmark: Any, reference_seconds: float, reference: str) -> fl
     return float(ratio)
 
 
+#: Further figures of this run (percentiles, breakdowns), printed at the end, in order.
+FIGURES: list[str] = []
+
+
+def record_figure(line: str) -> None:
+    FIGURES.append(line)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if FIGURES:
+        terminalreporter.section("figures of this run")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
     if not RATIOS:
         return
     terminalreporter.section("ratios to in-run references (compare these between runs)")
