@@ -1,13 +1,17 @@
-"""``nova-emulator``: serve the emulator, print a clouds.yaml for its seeded accounts, or
-build the QEMU backend's guest image."""
+"""``nova-emulator``: serve the emulator, print a clouds.yaml for its seeded accounts,
+reset a running emulator, or build the QEMU backend's guest image."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from emulator import __version__
 from emulator.config import Config, ConfigError, load_config, with_overrides
@@ -18,6 +22,10 @@ CLOUD_NAMES: dict[str, str] = {
     "nova-emulator-admin": "admin",
     "nova-emulator-alt": "alt_demo",
 }
+#: The seeded account ``reset`` logs in as unless told otherwise.
+ADMIN_CLOUD = "nova-emulator-admin"
+#: Seconds ``reset`` waits for the emulator (a real backend stops every guest first).
+RESET_TIMEOUT = 600.0
 
 
 def clouds_yaml(config: Config) -> str:
@@ -65,6 +73,18 @@ def _parser() -> argparse.ArgumentParser:
     clouds.add_argument("--port", type=int)
     clouds.add_argument("--public-url")
 
+    reset = sub.add_parser(
+        "reset", help="destroy and forget every server and fault rule of a running emulator")
+    reset.add_argument("--url", help="the emulator's base URL (default: its public URL "
+                                     "from --config, http://127.0.0.1:8774)")
+    reset.add_argument("--config", type=Path, help="TOML configuration file (for the URL "
+                                                   "and the seeded admin account)")
+    reset.add_argument("--username", help="log in as this user (default: the seeded admin)")
+    reset.add_argument("--password")
+    reset.add_argument("--project", help="project to scope to (default: the user's)")
+    reset.add_argument("--mode", choices=["immediate", "time", "manual"],
+                       help="simulated backend only: the clock's progression afterwards")
+
     guest = sub.add_parser("guest", help="the free guest image of the QEMU backend")
     guest_sub = guest.add_subparsers(dest="guest_command", required=True)
     guest_build = guest_sub.add_parser(
@@ -103,6 +123,79 @@ def guest_build(cache: Path | None) -> int:
     print(f"vmlinux:    {image.vmlinux}")
     print(f"initramfs:  {image.initramfs}")
     print(f"base_qcow2: {image.base_qcow2}")
+    return 0
+
+
+class ResetFailed(Exception):
+    """What the emulator (or the way to it) answered instead of a reset."""
+
+
+def _post(url: str, body: dict[str, Any] | None, token: str | None = None,
+          timeout: float = 30.0) -> tuple[int, dict[str, str], bytes]:
+    """POST JSON; (status, headers, body), for errors too; ``ResetFailed`` if unreachable."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method="POST")
+    request.add_header("Content-Type", "application/json")
+    if token is not None:
+        request.add_header("X-Auth-Token", token)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+    except (urllib.error.URLError, OSError) as err:
+        raise ResetFailed(f"cannot reach {url}: {err}") from err
+
+
+def _message(status: int, raw: bytes) -> str:
+    """The message of a Nova or Keystone fault body, else the raw text."""
+    try:
+        body = json.loads(raw)
+        inner = next(iter(body.values()))
+        return f"{status}: {inner['message']}"
+    except (ValueError, StopIteration, TypeError, KeyError, AttributeError):
+        return f"{status}: {raw.decode(errors='replace').strip()}"
+
+
+def reset_emulator(url: str, username: str, password: str, project: str,
+                   mode: str | None = None) -> None:
+    """Log in to the emulator at ``url`` and ``POST /_emulator/reset``."""
+    url = url.rstrip("/")
+    auth = {"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": username, "password": password, "domain": {"name": "Default"}}}},
+        "scope": {"project": {"name": project, "domain": {"name": "Default"}}}}}
+    status, headers, raw = _post(f"{url}/identity/v3/auth/tokens", auth)
+    token = {k.lower(): v for k, v in headers.items()}.get("x-subject-token")
+    if status != 201 or token is None:
+        raise ResetFailed(f"login as {username} failed: {_message(status, raw)}")
+    status, _, raw = _post(f"{url}/_emulator/reset", {"mode": mode} if mode else None,
+                           token, timeout=RESET_TIMEOUT)
+    if status != 204:
+        raise ResetFailed(f"reset failed: {_message(status, raw)}")
+
+
+def reset(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"nova-emulator: {exc}", file=sys.stderr)
+        return 2
+    admin = {a.user: a for a in config.accounts}[CLOUD_NAMES[ADMIN_CLOUD]]
+    username = args.username or admin.user
+    password = args.password if args.password is not None else (
+        admin.password if username == admin.user else None)
+    if password is None:
+        print("nova-emulator: --password is needed with --username", file=sys.stderr)
+        return 2
+    project = args.project or (admin.project if username == admin.user else username)
+    url = args.url or config.public_url
+    try:
+        reset_emulator(url, username, password, project, args.mode)
+    except ResetFailed as exc:
+        print(f"nova-emulator: {exc}", file=sys.stderr)
+        return 1
+    print(f"nova-emulator at {url} reset")
     return 0
 
 
@@ -147,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "guest":
         return guest_build(args.cache)
+    if args.command == "reset":
+        return reset(args)
     try:
         config = _config(args)
     except ConfigError as exc:

@@ -3,6 +3,11 @@
 The control plane's clock and reset calls land here. Advancing the manual clock wakes
 sleepers deadline by deadline and lets the operations they belong to run until each is
 done or parked on the clock again, so a client polling right after sees the outcome.
+
+A reset forgets every server and fault rule on any backend. The simulated cloud's
+instances are only data, so they are dropped at once (and its clock and stages restored);
+a real backend's (QEMU processes, their directories) are deleted through the ordinary
+delete path first, so the backend destroys each one.
 """
 
 from __future__ import annotations
@@ -17,10 +22,17 @@ from backends.simulated import Progression, SimulatedBackend, Stage
 from emulator.compute.lifecycle import Lifecycle
 from emulator.compute.servers import ServerService
 from emulator.control.faults import FaultRules
-from emulator.errors import Conflict, InvalidInput, NotFound
+from emulator.errors import Conflict, EmulatorError, InvalidInput, NotFound
 
 #: How long the control plane lets woken operations run before it answers (seconds).
 SETTLE_TIMEOUT = 2.0
+#: The request id of the deletes a reset makes (they show in the servers' actions only
+#: until the reset forgets them).
+RESET_REQUEST_ID = "req-emulator-reset"
+
+
+class ResetIncomplete(EmulatorError):
+    """The backend could not destroy every instance; those servers are kept (a 500)."""
 
 
 @dataclass(frozen=True)
@@ -91,15 +103,43 @@ class Simulation:
 
     # -- reset ---------------------------------------------------------------------------
 
+    @property
+    def simulated(self) -> bool:
+        """Whether the simulated cloud runs the servers (else it only backs the clock)."""
+        return self.lifecycle.backend is self.backend
+
     async def reset(self, mode: Progression | None = None) -> None:
-        """Forget every server and fault rule, restore the configured stages, restart the
-        clock at zero (in ``mode`` if given, else in the mode it had)."""
+        """Forget every server and fault rule. On the simulated cloud also restore the
+        configured stages and restart the clock at zero (in ``mode`` if given, else in
+        the mode it had); on a real backend destroy every instance first."""
         async with self._lock:
-            await self.lifecycle.shutdown()
-            self.servers.purge()
-            self.backend.reset()
+            if self.simulated:
+                await self.lifecycle.shutdown()
+                self.servers.purge()
+                self.backend.reset()
+                self.backend.stages.clear()
+                self.backend.stages.update(self.configured_stages)
+                if mode is not None:
+                    self.backend.clock.mode = mode
+            else:
+                if mode is not None:
+                    raise Conflict(f"The {self.lifecycle.backend.name} backend has no "
+                                   "simulated clock; reset takes no mode there.")
+                await self._destroy_every_instance()
+                self.servers.purge()
             self.faults.clear()
-            self.backend.stages.clear()
-            self.backend.stages.update(self.configured_stages)
-            if mode is not None:
-                self.backend.clock.mode = mode
+
+    async def _destroy_every_instance(self) -> None:
+        """Delete every server that has a host through the lifecycle (the backend's
+        ``destroy``), after cancelling what is in flight (a cancelled spawn removes what
+        it started); ``ResetIncomplete`` names the servers whose destroy failed."""
+        await self.lifecycle.shutdown()
+        hosted = self.servers.live_on_hosts()
+        for row in hosted:
+            self.lifecycle.delete(row.uuid, RESET_REQUEST_ID)
+        await self.lifecycle.settle()
+        left = [row.uuid for row in self.servers.live_on_hosts()]
+        if left:
+            raise ResetIncomplete(
+                f"Reset incomplete: the backend could not destroy {len(left)} of "
+                f"{len(hosted)} servers ({', '.join(left)}); they are kept, in ERROR.")

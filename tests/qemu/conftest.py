@@ -76,6 +76,8 @@ def no_qemu_survives_the_run() -> Iterator[None]:
     emulator after that check looked); survivors are killed and the session fails."""
     yield
     survivors = _reap(RUN_DIRS)
+    for root in RUN_DIRS:
+        shutil.rmtree(root, ignore_errors=True)
     if survivors:
         pytest.fail(f"qemu processes survived the test run: {survivors} "
                     f"(under {', '.join(map(str, RUN_DIRS))})")
