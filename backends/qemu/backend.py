@@ -17,16 +17,41 @@ reboot_hard         ``system_reset`` (+ ``cont`` when not running)
 reboot_soft         ACPI power-off, then ``system_reset`` + ``cont``; hard after
                     the timeout
 pause / unpause     ``stop`` / ``cont`` (waiting for STOP / RESUME)
+suspend             ``stop``; migrate the state to ``suspend.state`` (``fd:``); quit
+resume              QEMU with ``-incoming defer``; ``migrate-incoming`` from the file;
+                    ``cont``
+snapshot            ``drive-backup`` (full, qcow2) of the running disk; a stopped
+                    one: ``qemu-img convert``; returns the qcow2 bytes
+rebuild             clean power-off; a new overlay on the (new) image; start
+resize              clean power-off; old disk kept as ``disk.pre-resize.qcow2``;
+                    ``qemu-img resize`` up; start with the new memory/vCPUs
+confirm / revert    drop the kept disk / put it back and start on the old flavor
+rescue / unrescue   own disk moved to ``disk.rescued.qcow2`` and attached second;
+                    the rescue image boots as the first disk / put back, start
+shelve              clean power-off (disk kept)
+shelve_offload      the disk flattened to ``<run_dir>/.shelved/<uuid>.qcow2``;
+                    the instance directory removed; unshelve boots from it
+soft_delete/restore QEMU stopped hard (Nova's libvirt ``power_off``) / started
 trigger_crash_dump  ``inject-nmi``
 get_console_output  the serial log (earlier runs of the process included)
+get_diagnostics     ``query-status``, ``query-cpus-fast`` + /proc (CPU time),
+                    ``query-blockstats``; uptime from the process start time
 recover             adopt QEMUs from pid files and sockets; gone -> SHUTDOWN
+                    (SUSPENDED with a saved state); reap directories whose
+                    instance the database does not know
 =================== ===============================================================
 
-Every other verb of the seam raises ``NotSupported`` for now.
+``set_admin_password`` raises ``NotSupported`` (no guest agent; Nova's libvirt needs
+``qemu-guest-agent`` too).
+
+A lost QMP monitor (its socket gone, another client on it) is tried again once per
+verb; if it stays lost the verb raises ``MonitorUnreachable`` and the instance keeps its
+last known power state (the guest still runs; ``destroy`` ends it by its pid).
 
 The free guest (``GuestImage``) boots its PVH ``vmlinux`` + initramfs directly with
-``root=/dev/vda`` on the overlay and ``hostname=`` on the command line; any other image
-boots from its disk through SeaBIOS.
+``root=/dev/vda`` on the overlay and ``hostname=`` on the command line; so does any disk
+that is a bare ext2/3/4 file system (its snapshots, shelved disks: no BIOS could boot
+them). Any other image boots from its disk through SeaBIOS.
 
 Power-state watcher: each QEMU has a task that follows its QMP event stream and checks
 every ``poll_interval`` (0.5 s) that the process is still alive; a change of power state
@@ -50,9 +75,10 @@ import os
 import re
 import shutil
 import socket
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from backends.base import (
@@ -78,7 +104,7 @@ from backends.qemu.process import (
     ProcessManager,
     QemuProcess,
 )
-from backends.qemu.qmp import MonitorDisconnected, MonitorError, MonitorTimeout
+from backends.qemu.qmp import Monitor, MonitorDisconnected, MonitorError, MonitorTimeout
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +119,28 @@ PREVIOUS_CONSOLE = "console.prev.log"
 BOOT_RECORD = "boot.json"
 #: The smallest guest RAM the free guest's kernel boots with (the reference: ~80 MiB).
 MIN_MEMORY_MB = 128
+#: Files of an instance directory that only some states have.
+SUSPEND_STATE = "suspend.state"         # the guest's memory saved by suspend
+PRE_RESIZE_DISK = "disk.pre-resize.qcow2"  # the disk before a resize (revert restores it)
+RESIZE_RECORD = "resize.json"           # whether the guest ran before the resize
+RESCUED_DISK = "disk.rescued.qcow2"     # the server's own disk while rescued
+SNAPSHOT_FILE = "snapshot.qcow2"        # a snapshot being taken
+#: Under the run directory: flattened disks of offloaded (shelved) instances.
+SHELVED_DIR = ".shelved"
+#: ext2/3/4 superblock magic, at byte 1080 of a disk that is a bare file system.
+_EXT_MAGIC_OFFSET, _EXT_MAGIC = 1080, b"\x53\xef"
 
 
 class InvalidPowerState(BackendError):
     """The guest is not in a power state the verb can start from."""
+
+
+class MonitorUnreachable(BackendError):
+    """The guest's QEMU runs but its QMP monitor cannot be reached."""
+
+
+class ResizeError(BackendError):
+    """Nova's ``ResizeError``."""
 
 
 @dataclass
@@ -111,6 +155,9 @@ class _Vm:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     watcher: asyncio.Task[None] | None = None
     booting: asyncio.Task[None] | None = None  # holds a boot slot until the guest is up
+    #: The image its disk was made from and whether it boots the free guest's kernel.
+    image: Path | None = None
+    kernel_boot: bool = False
 
 
 def _meminfo_mb() -> int:
@@ -133,6 +180,52 @@ def _mac(spec: InstanceSpec) -> str:
             return mac.lower()
     digest = hashlib.sha256(spec.uuid.encode()).digest()
     return "52:54:00:" + ":".join(f"{b:02x}" for b in digest[:3])
+
+
+#: Power state -> the diagnostics' ``state`` (Nova's ``diagnostics`` states).
+_DIAGNOSTIC_STATES: Mapping[PowerState, str] = {
+    PowerState.RUNNING: "running", PowerState.PAUSED: "paused",
+    PowerState.SHUTDOWN: "shutdown", PowerState.CRASHED: "crashed",
+    PowerState.SUSPENDED: "suspended", PowerState.NOSTATE: "pending",
+}
+
+
+def _stat_fields(path: str) -> list[str]:
+    """The fields of a /proc ``stat`` file after the command name (field 3 first)."""
+    with contextlib.suppress(OSError):
+        text = Path(path).read_text()
+        return text[text.rindex(")") + 2:].split()
+    return []
+
+
+def _thread_cpu_ns(pid: int, thread: object) -> int | None:
+    """CPU time (user + system) of one vCPU thread of QEMU, in nanoseconds."""
+    if not isinstance(thread, int):
+        return None
+    fields = _stat_fields(f"/proc/{pid}/task/{thread}/stat")
+    if len(fields) < 13:
+        return None
+    ticks = int(fields[11]) + int(fields[12])
+    return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+
+
+def _process_uptime(pid: int) -> int | None:
+    """Seconds since QEMU started (from /proc)."""
+    fields = _stat_fields(f"/proc/{pid}/stat")
+    if len(fields) < 20:
+        return None
+    with contextlib.suppress(OSError, ValueError):
+        booted = float(Path("/proc/uptime").read_text().split()[0])
+        return max(0, int(booted - int(fields[19]) / os.sysconf("SC_CLK_TCK")))
+    return None
+
+
+def _process_rss_mb(pid: int) -> int | None:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    return None
 
 
 async def _qemu_img(*args: str) -> str:
@@ -244,6 +337,13 @@ class QemuBackend:
     # --- the seam: lifecycle ---------------------------------------------------------------
 
     async def spawn(self, instance: InstanceSpec) -> None:
+        await self._spawn(instance, None)
+
+    async def _spawn(self, instance: InstanceSpec, image: Path | None,
+                     adopt_disk: bool = False) -> None:
+        """Build ``instance`` on a new overlay of ``image`` (default: its Glance image), or
+        with ``adopt_disk`` on ``image`` itself, moved in as its disk (an unshelve; moved
+        back if the build fails)."""
         if instance.host != self._host.name:
             raise HostUnavailable(f"Compute host {instance.host} is not available.")
         uuid = instance.uuid
@@ -258,25 +358,30 @@ class QemuBackend:
                 raise SpawnFailed(str(err)) from err
             if self.manager.running_pid(uuid) is not None:
                 raise InstanceExists(f"Instance {uuid} already exists.")
-            image = self._image_path(instance)
-            config = self._config(instance, image)
-            vm = _Vm(instance, config, paths)
+            if image is None:
+                image = self._image_path(instance)
+            vm = _Vm(instance, self._config(instance, image, False), paths, image=image)
             try:
                 shutil.rmtree(paths.root, ignore_errors=True)  # leftovers of an old one
                 paths.root.mkdir(parents=True)
-                await self._create_disk(instance, image, paths.disk)
-                (paths.root / BOOT_RECORD).write_text(json.dumps(
-                    {"image": str(image), "kernel_boot": config.kernel is not None}) + "\n")
+                if adopt_disk:
+                    os.replace(image, paths.disk)
+                else:
+                    await self._create_disk(instance, image, paths.disk)
+                await self._boot_from(vm, paths.disk if adopt_disk else image)
                 await self._start(vm)
             except BackendError as err:
+                self._give_back(vm, image, adopt_disk)
                 await self._discard(vm)
                 if isinstance(err, SpawnFailed):
                     raise
                 raise SpawnFailed(f"Build of instance {uuid} aborted: {err}") from err
             except OSError as err:
+                self._give_back(vm, image, adopt_disk)
                 await self._discard(vm)
                 raise SpawnFailed(f"Build of instance {uuid} aborted: {err}") from err
             except asyncio.CancelledError:  # nothing may outlive a cancelled build
+                self._give_back(vm, image, adopt_disk)
                 await self._discard(vm)
                 raise
             self._vms[uuid] = vm
@@ -284,6 +389,8 @@ class QemuBackend:
             self._spawning.discard(uuid)
 
     async def destroy(self, instance: InstanceSpec) -> None:
+        with contextlib.suppress(OSError, ProcessError):
+            self._shelved(instance.uuid).unlink(missing_ok=True)
         vm = self._vms.pop(instance.uuid, None)
         if vm is None:
             # not ours (or left by a crash): stop whatever runs there and clean up
@@ -310,7 +417,7 @@ class QemuBackend:
     async def power_on(self, instance: InstanceSpec) -> None:
         vm = self._vm(instance)
         async with self._busy(vm):
-            process = self._live(vm)
+            process = await self._process(vm)
             if process is None:
                 await self._start(vm)
                 return
@@ -329,7 +436,7 @@ class QemuBackend:
     async def reboot_soft(self, instance: InstanceSpec) -> None:
         vm = self._vm(instance)
         async with self._busy(vm):
-            process = self._live(vm)
+            process = await self._process(vm)
             if process is None or await process.monitor.status() != "running":
                 await self._reboot_hard(vm)
                 return
@@ -344,7 +451,7 @@ class QemuBackend:
     async def pause(self, instance: InstanceSpec) -> None:
         vm = self._vm(instance)
         async with self._busy(vm):
-            process = self._require_live(vm)
+            process = await self._require_live(vm)
             status = await process.monitor.status()
             if status == "paused":
                 return
@@ -356,7 +463,7 @@ class QemuBackend:
     async def unpause(self, instance: InstanceSpec) -> None:
         vm = self._vm(instance)
         async with self._busy(vm):
-            process = self._require_live(vm)
+            process = await self._require_live(vm)
             status = await process.monitor.status()
             if status == "running":
                 return
@@ -367,7 +474,7 @@ class QemuBackend:
     async def trigger_crash_dump(self, instance: InstanceSpec) -> None:
         vm = self._vm(instance)
         async with self._busy(vm):
-            process = self._require_live(vm)
+            process = await self._require_live(vm)
             await process.monitor.execute("inject-nmi")
 
     async def get_console_output(self, instance: InstanceSpec) -> str:
@@ -378,7 +485,7 @@ class QemuBackend:
 
     async def get_vnc_socket(self, instance: InstanceSpec) -> str:
         vm = self._vm(instance)
-        process = self._require_live(vm)
+        process = await self._require_live(vm)
         return str(process.paths.vnc_sock)
 
     async def recover(
@@ -386,7 +493,9 @@ class QemuBackend:
     ) -> dict[str, PowerState]:
         """Adopt each instance's QEMU from its pid file and socket; an instance whose
         directory is left but whose process is gone is SHUTDOWN (``power_on`` starts it
-        again on its disk); one with no directory is NOSTATE."""
+        again on its disk; SUSPENDED with a saved state); one with no directory is
+        NOSTATE. Then reap: every other instance directory (its server is gone) is
+        stopped and removed, as Nova's ``_cleanup_running_deleted_instances`` reaps."""
         found: dict[str, PowerState] = {}
         for spec, _recorded in instances:
             if spec.uuid in self._vms:
@@ -400,70 +509,335 @@ class QemuBackend:
             if not paths.disk.exists():
                 found[spec.uuid] = PowerState.NOSTATE
                 continue
-            image: Path | None
-            try:
-                image = self._image_path(spec)
-            except SpawnFailed:
-                image = self._recorded_image(paths)
-            vm = _Vm(spec, self._config(spec, image, recorded=paths), paths)
+            image, kernel_boot = self._boot_record(spec, paths)
+            rescued = paths.root / RESCUED_DISK
+            vm = _Vm(spec, self._config(spec, image, kernel_boot,
+                                        rescued if rescued.exists() else None),
+                     paths, image=image, kernel_boot=kernel_boot)
             self._vms[spec.uuid] = vm
             process = await self._adopt(spec.uuid)
             if process is not None:
                 vm.process = process
-                self._watch(vm, process)
-            vm.power = await self._query_power(vm)
+                if process.monitor.connected:
+                    self._watch(vm, process)
+            vm.power = _recorded if process is not None and not process.monitor.connected \
+                else await self._query_power(vm)
             found[spec.uuid] = vm.power
+        await self._reap({spec.uuid for spec, _ in instances})
         return found
 
-    # --- the seam: not (yet) on QEMU ---------------------------------------------------------
+    async def _reap(self, keep: set[str]) -> None:
+        """Stop and remove every instance directory not in ``keep`` (nor ours)."""
+        for entry in sorted(self.run_dir.iterdir()):
+            name = entry.name
+            if name.startswith(".") or not entry.is_dir() or name in keep or name in self._vms:
+                continue
+            with contextlib.suppress(ProcessError):
+                process = await self._adopt(name)
+                if process is not None:
+                    log.info("%s: reaping the QEMU of a server that no longer exists", name)
+                    await process.stop()
+                shutil.rmtree(entry, ignore_errors=True)
+
+    def _boot_record(self, spec: InstanceSpec, paths: InstancePaths) -> tuple[Path | None, bool]:
+        """(image, kernel boot) as spawn recorded them; else the spec's image."""
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            record = json.loads((paths.root / BOOT_RECORD).read_text())
+            return Path(record["image"]), bool(record["kernel_boot"])
+        try:
+            image = self._image_path(spec)
+        except SpawnFailed:
+            return None, False
+        return image, self._is_free_guest(image)
+
+    # --- the seam: state saved to files, disks replaced ---------------------------------
 
     async def suspend(self, instance: InstanceSpec) -> None:
-        raise NotSupported("suspend is not supported by the QEMU backend yet.")
+        vm = self._vm(instance)
+        async with self._busy(vm):
+            process = await self._require_live(vm)
+            status = await process.monitor.status()
+            if status not in ("running", "paused"):
+                raise InvalidPowerState(f"Instance {vm.spec.uuid} is not running ({status}).")
+            if status == "running":
+                await process.monitor.execute_and_wait("stop", None, "STOP", self.boot_timeout)
+            target = vm.paths.root / SUSPEND_STATE
+            partial = target.with_suffix(".part")
+            await self._migrate(process, "migrate", partial, os.O_WRONLY | os.O_CREAT
+                                | os.O_TRUNC)
+            os.replace(partial, target)
+            await self._halt(vm)
+            self._observe(vm, PowerState.SUSPENDED)
 
     async def resume(self, instance: InstanceSpec) -> None:
-        raise NotSupported("resume is not supported by the QEMU backend yet.")
+        vm = self._vm(instance)
+        async with self._busy(vm):
+            saved = vm.paths.root / SUSPEND_STATE
+            if await self._process(vm) is not None or not saved.exists():
+                raise InvalidPowerState(f"Instance {vm.spec.uuid} is not suspended.")
+            await self._start(vm, incoming=True)
+            process = await self._require_live(vm)
+            await self._migrate(process, "migrate-incoming", saved, os.O_RDONLY)
+            await self._settled(process, "paused", self.boot_timeout)
+            await self._cont(vm, process)
+            saved.unlink(missing_ok=True)
 
-    async def set_admin_password(self, instance: InstanceSpec, password: str) -> None:
-        raise NotSupported("set_admin_password is not supported by the QEMU backend.")
+    async def _migrate(self, process: QemuProcess, command: str, path: Path,
+                       flags: int) -> None:
+        """Migrate the guest's state to (``migrate``) or from (``migrate-incoming``) the
+        file ``path``, passed to QEMU as an open fd; return once the migration completed.
+        (QEMU 7.2 has no ``file:`` URI; the fd needs no shell.)"""
+        monitor = process.monitor
+        await monitor.execute("migrate-set-capabilities", {"capabilities": [
+            {"capability": "events", "state": True}]})
+        fd = os.open(path, flags, 0o600)
+        try:
+            await monitor.send_fd(fd, "state")
+        finally:
+            os.close(fd)
+        # NOTE: query-migrate can report an earlier migration's "completed" (the reference's
+        # pitfall 8); the MIGRATION events of this one are the truth.
+        ended = {"completed", "failed", "cancelled"}
+        with monitor.listen("MIGRATION", lambda e: e.data.get("status") in ended) as waiter:
+            await monitor.execute(command, {"uri": "fd:state"})
+            event = await waiter.wait(self.boot_timeout)
+        if event.data.get("status") != "completed":
+            raise BackendError(f"{command} of instance {process.name} "
+                               f"{event.data.get('status')}: {self._last_words(process)}")
 
-    async def rebuild(self, instance: InstanceSpec, power_on: bool) -> None:
-        raise NotSupported("rebuild is not supported by the QEMU backend yet.")
-
-    async def resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
-        raise NotSupported("resize is not supported by the QEMU backend yet.")
-
-    async def confirm_resize(self, instance: InstanceSpec) -> None:
-        raise NotSupported("confirm_resize is not supported by the QEMU backend yet.")
-
-    async def revert_resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
-        raise NotSupported("revert_resize is not supported by the QEMU backend yet.")
+    @staticmethod
+    def _last_words(process: QemuProcess) -> str:
+        with contextlib.suppress(OSError):
+            lines = process.paths.log_file.read_text(errors="replace").strip().splitlines()
+            return lines[-1] if lines else ""
+        return ""
 
     async def snapshot(self, instance: InstanceSpec) -> bytes:
-        raise NotSupported("snapshot is not supported by the QEMU backend yet.")
+        vm = self._vm(instance)
+        async with self._busy(vm):
+            target = vm.paths.root / SNAPSHOT_FILE
+            target.unlink(missing_ok=True)
+            try:
+                process = await self._process(vm)
+                if process is not None:
+                    job = f"snap-{time.monotonic_ns()}"
+                    with process.monitor.listen(
+                            ["BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED"],
+                            lambda e: e.data.get("device") == job) as waiter:
+                        await process.monitor.execute("drive-backup", {
+                            "device": "root", "job-id": job, "target": str(target),
+                            "sync": "full", "format": "qcow2"})
+                        event = await waiter.wait(self.boot_timeout * 5)
+                    if event.name != "BLOCK_JOB_COMPLETED" or event.data.get("error"):
+                        raise BackendError(f"Snapshot of instance {vm.spec.uuid} failed: "
+                                           f"{event.data.get('error', 'cancelled')}")
+                else:
+                    await _qemu_img("convert", "-O", "qcow2", str(vm.paths.disk),
+                                    str(target))
+                return await asyncio.to_thread(target.read_bytes)
+            finally:
+                target.unlink(missing_ok=True)
+
+    async def rebuild(self, instance: InstanceSpec, power_on: bool) -> None:
+        vm = self._vm(instance)
+        async with self._busy(vm):
+            image = self._image_path(instance)
+            await self._power_off(vm)  # NOTE: Nova powers off cleanly first, with its timeout
+            await self._halt(vm)
+            for name in (SUSPEND_STATE, PRE_RESIZE_DISK, RESIZE_RECORD, RESCUED_DISK):
+                (vm.paths.root / name).unlink(missing_ok=True)
+            vm.paths.disk.unlink(missing_ok=True)
+            await self._create_disk(instance, image, vm.paths.disk)
+            vm.spec = instance
+            await self._boot_from(vm, image)
+            if power_on:
+                await self._start(vm)
+            else:
+                self._observe(vm, PowerState.SHUTDOWN)
+
+    async def resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
+        # NOTE: as Nova's libvirt driver, refused before anything moves.
+        if instance.root_gb < previous.root_gb or instance.ephemeral_gb < previous.ephemeral_gb:
+            raise ResizeError("Resize error: Unable to resize disk down.")
+        if instance.host != self._host.name:
+            raise HostUnavailable(f"Compute host {instance.host} is not available.")
+        vm = self._vm(instance)
+        async with self._busy(vm):
+            ran = await self._query_power(vm) == PowerState.RUNNING
+            await self._power_off(vm)
+            await self._halt(vm)
+            kept = vm.paths.root / PRE_RESIZE_DISK
+            if not kept.exists():  # a resize after a resize keeps the first disk
+                await asyncio.to_thread(shutil.copyfile, vm.paths.disk, kept)
+                (vm.paths.root / RESIZE_RECORD).write_text(json.dumps({"ran": ran}) + "\n")
+            _fmt, size = await _image_info(vm.paths.disk)
+            if instance.root_gb * 2**30 > size:
+                await _qemu_img("resize", "-q", str(vm.paths.disk), str(instance.root_gb * 2**30))
+            vm.spec = instance
+            vm.config = self._config(instance, vm.image, vm.kernel_boot)
+            if ran:
+                await self._start(vm)
+            else:
+                self._observe(vm, PowerState.SHUTDOWN)
+
+    async def confirm_resize(self, instance: InstanceSpec) -> None:
+        vm = self._vm(instance)
+        async with self._busy(vm):
+            for name in (PRE_RESIZE_DISK, RESIZE_RECORD):
+                (vm.paths.root / name).unlink(missing_ok=True)
+
+    async def revert_resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
+        vm = self._vm(instance)
+        async with self._busy(vm):
+            kept = vm.paths.root / PRE_RESIZE_DISK
+            if not kept.exists():
+                raise ResizeError(f"Instance {vm.spec.uuid} has no resize to revert.")
+            ran = True
+            with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+                ran = bool(json.loads((vm.paths.root / RESIZE_RECORD).read_text())["ran"])
+            await self._halt(vm)  # NOTE: Nova's revert destroys the resized guest (no ACPI)
+            os.replace(kept, vm.paths.disk)
+            (vm.paths.root / RESIZE_RECORD).unlink(missing_ok=True)
+            vm.spec = previous
+            vm.config = self._config(previous, vm.image, vm.kernel_boot)
+            if ran:
+                await self._start(vm)
+            else:
+                self._observe(vm, PowerState.SHUTDOWN)
 
     async def rescue(self, instance: InstanceSpec, password: str) -> None:
-        raise NotSupported("rescue is not supported by the QEMU backend yet.")
+        """Boot the instance's image (Nova's default rescue image) on a new overlay, with
+        the server's own disk attached as the second disk (``/dev/vdb``)."""
+        vm = self._vm(instance)
+        async with self._busy(vm):
+            rescued = vm.paths.root / RESCUED_DISK
+            if rescued.exists():
+                raise InvalidPowerState(f"Instance {vm.spec.uuid} is already rescued.")
+            image = self._image_path(instance)
+            await self._power_off(vm)
+            await self._halt(vm)
+            (vm.paths.root / SUSPEND_STATE).unlink(missing_ok=True)
+            os.replace(vm.paths.disk, rescued)
+            try:
+                await self._create_disk(instance, image, vm.paths.disk)
+                kernel_boot = await self._kernel_boot(image)
+            except BackendError:
+                os.replace(rescued, vm.paths.disk)
+                raise
+            vm.config = self._config(instance, image, kernel_boot, extra_disk=rescued)
+            await self._start(vm)
 
     async def unrescue(self, instance: InstanceSpec) -> None:
-        raise NotSupported("unrescue is not supported by the QEMU backend yet.")
+        vm = self._vm(instance)
+        async with self._busy(vm):
+            rescued = vm.paths.root / RESCUED_DISK
+            if not rescued.exists():
+                raise InvalidPowerState(f"Instance {vm.spec.uuid} is not rescued.")
+            await self._halt(vm)  # NOTE: Nova's libvirt unrescue destroys the rescue guest
+            os.replace(rescued, vm.paths.disk)
+            vm.config = self._config(vm.spec, vm.image, vm.kernel_boot)
+            await self._start(vm)
 
     async def shelve(self, instance: InstanceSpec) -> None:
-        raise NotSupported("shelve is not supported by the QEMU backend yet.")
+        vm = self._vm(instance)
+        async with self._busy(vm):
+            await self._power_off(vm)
+            await self._halt(vm)
+            self._observe(vm, PowerState.SHUTDOWN)
 
     async def shelve_offload(self, instance: InstanceSpec) -> None:
-        raise NotSupported("shelve_offload is not supported by the QEMU backend yet.")
+        """Flatten the disk to the shelved store (Nova's shelve snapshot), then remove
+        everything of the instance from the host."""
+        vm = self._vm(instance)
+        async with self._busy(vm):
+            await self._halt(vm)
+            target = self._shelved(instance.uuid)
+            target.parent.mkdir(exist_ok=True)
+            partial = target.with_suffix(".part")
+            await _qemu_img("convert", "-O", "qcow2", str(vm.paths.disk), str(partial))
+            os.replace(partial, target)
+            await self._discard(vm)
+            self._vms.pop(instance.uuid, None)
 
     async def unshelve(self, instance: InstanceSpec) -> None:
-        raise NotSupported("unshelve is not supported by the QEMU backend yet.")
+        vm = self._vms.get(instance.uuid)
+        if vm is not None:  # shelved, not offloaded: start it where it is
+            await self.power_on(instance)
+            return
+        shelved = self._shelved(instance.uuid)
+        if not shelved.exists():
+            raise SpawnFailed(f"Instance {instance.uuid} has no shelved disk to unshelve.")
+        await self._spawn(instance, shelved, adopt_disk=True)
 
     async def soft_delete(self, instance: InstanceSpec) -> None:
-        raise NotSupported("soft_delete is not supported by the QEMU backend yet.")
+        # NOTE: Nova's libvirt has no soft_delete: the manager calls power_off() with no
+        # timeout, i.e. a hard stop.
+        vm = self._vm(instance)
+        async with self._busy(vm):
+            await self._halt(vm)
+            self._observe(vm, PowerState.SHUTDOWN)
 
     async def restore(self, instance: InstanceSpec) -> None:
-        raise NotSupported("restore is not supported by the QEMU backend yet.")
+        await self.power_on(instance)
+
+    async def set_admin_password(self, instance: InstanceSpec, password: str) -> None:
+        raise NotSupported("set_admin_password is not supported by the QEMU backend "
+                           "(no guest agent).")
 
     async def get_diagnostics(self, instance: InstanceSpec) -> Diagnostics:
-        raise NotSupported("get_diagnostics is not supported by the QEMU backend yet.")
+        vm = self._vm(instance)
+        process = await self._process(vm)
+        power = await self._query_power(vm)
+        state = _DIAGNOSTIC_STATES.get(power, "pending")
+        memory = vm.config.memory_mb
+        if process is None:
+            return Diagnostics(state=state, driver="libvirt", hypervisor="qemu",
+                               hypervisor_os="linux", uptime=None,
+                               config_drive=instance.config_drive, memory_maximum=memory,
+                               nic_details=({"mac_address": vm.config.mac, "rx_octets": None,
+                                             "rx_errors": None, "rx_drop": None,
+                                             "rx_packets": None, "rx_rate": None,
+                                             "tx_octets": None, "tx_errors": None,
+                                             "tx_drop": None, "tx_packets": None,
+                                             "tx_rate": None},),
+                               legacy={"memory": memory * 1024})
+        cpus = await process.monitor.execute("query-cpus-fast")
+        blocks = await process.monitor.execute("query-blockstats")
+        cpu_details = tuple(
+            {"id": int(cpu.get("cpu-index", i)),
+             "time": _thread_cpu_ns(process.pid, cpu.get("thread-id")),
+             "utilisation": None}
+            for i, cpu in enumerate(cpus if isinstance(cpus, list) else []))
+        disk_details: list[dict[str, int | None]] = []
+        legacy: dict[str, int] = {"memory": memory * 1024}
+        for device in blocks if isinstance(blocks, list) else []:
+            stats = device.get("stats", {})
+            name = str(device.get("qdev") or device.get("node-name") or "disk")
+            disk_details.append({"read_bytes": stats.get("rd_bytes"),
+                                 "read_requests": stats.get("rd_operations"),
+                                 "write_bytes": stats.get("wr_bytes"),
+                                 "write_requests": stats.get("wr_operations"),
+                                 "errors_count": stats.get("failed_rd_operations", 0)
+                                 + stats.get("failed_wr_operations", 0)})
+            short = "vda" if "rootdisk" in name else "vdb"
+            legacy[f"{short}_read"] = int(stats.get("rd_bytes", 0))
+            legacy[f"{short}_read_req"] = int(stats.get("rd_operations", 0))
+            legacy[f"{short}_write"] = int(stats.get("wr_bytes", 0))
+            legacy[f"{short}_write_req"] = int(stats.get("wr_operations", 0))
+        for detail in cpu_details:
+            legacy[f"cpu{detail['id']}_time"] = int(detail["time"] or 0)
+        return Diagnostics(
+            state=state, driver="libvirt", hypervisor="qemu", hypervisor_os="linux",
+            uptime=_process_uptime(process.pid), config_drive=instance.config_drive,
+            cpu_details=cpu_details,
+            # NOTE: user-mode networking keeps no counters QMP can read (libvirt reads tap
+            # devices); the NIC is listed with its MAC only.
+            nic_details=({"mac_address": vm.config.mac, "rx_octets": None, "rx_errors": None,
+                          "rx_drop": None, "rx_packets": None, "rx_rate": None,
+                          "tx_octets": None, "tx_errors": None, "tx_drop": None,
+                          "tx_packets": None, "tx_rate": None},),
+            disk_details=tuple(disk_details), memory_maximum=memory,
+            memory_used=_process_rss_mb(process.pid), legacy=legacy)
 
     # --- helpers: instances, images, disks -----------------------------------------------------
 
@@ -484,12 +858,6 @@ class QemuBackend:
             raise SpawnFailed(f"Image {spec.image_id} is not available on the QEMU host.")
         return path
 
-    @staticmethod
-    def _recorded_image(paths: InstancePaths) -> Path | None:
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            return Path(json.loads((paths.root / BOOT_RECORD).read_text())["image"])
-        return None
-
     def _is_free_guest(self, image: Path | None) -> bool:
         if self.guest is None or image is None:
             return False
@@ -497,24 +865,61 @@ class QemuBackend:
             return image.resolve() == self.guest.base_qcow2.resolve()
         return False
 
-    def _config(self, spec: InstanceSpec, image: Path | None,
-                recorded: InstancePaths | None = None) -> MachineConfig:
-        kernel_boot = self._is_free_guest(image)
-        if image is None and recorded is not None and self.guest is not None:
-            with contextlib.suppress(OSError, ValueError, KeyError):
-                kernel_boot = bool(json.loads(
-                    (recorded.root / BOOT_RECORD).read_text())["kernel_boot"])
+    async def _kernel_boot(self, image: Path) -> bool:
+        """Whether ``image`` boots the free guest's kernel: it is the free guest, or a disk
+        that is a bare ext2/3/4 file system (a snapshot of one; no BIOS boots those)."""
+        if self.guest is None:
+            return False
+        if self._is_free_guest(image):
+            return True
+        fmt, _size = await _image_info(image)
+        with tempfile.TemporaryDirectory(dir=self.run_dir) as scratch:
+            head = Path(scratch) / "head"
+            await _qemu_img("dd", "-f", fmt, "-O", "raw", "bs=2048", "count=1",
+                            f"if={image}", f"of={head}")
+            data = await asyncio.to_thread(head.read_bytes)
+        return data[_EXT_MAGIC_OFFSET:_EXT_MAGIC_OFFSET + 2] == _EXT_MAGIC
+
+    async def _boot_from(self, vm: _Vm, image: Path) -> None:
+        """Configure ``vm`` to boot its disk made from ``image``, and record how."""
+        vm.image = image
+        vm.kernel_boot = await self._kernel_boot(image)
+        vm.config = self._config(vm.spec, image, vm.kernel_boot)
+        (vm.paths.root / BOOT_RECORD).write_text(json.dumps(
+            {"image": str(image), "kernel_boot": vm.kernel_boot}) + "\n")
+
+    @staticmethod
+    def _give_back(vm: _Vm, image: Path, adopt_disk: bool) -> None:
+        """After a failed unshelve: the shelved disk goes back where it was."""
+        if adopt_disk and vm.paths.disk.exists() and not image.exists():
+            with contextlib.suppress(OSError):
+                os.replace(vm.paths.disk, image)
+
+    def _shelved(self, uuid: str) -> Path:
+        if not uuid or "/" in uuid or uuid.startswith("."):
+            raise ProcessError(f"invalid instance name {uuid!r}")
+        return self.run_dir / SHELVED_DIR / f"{uuid}.qcow2"
+
+    def _config(self, spec: InstanceSpec, image: Path | None, kernel_boot: bool,
+                extra_disk: Path | None = None) -> MachineConfig:
+        """The machine of ``spec`` on its disk (an overlay of ``image``); ``extra_disk``
+        is attached second (``/dev/vdb``: the server's own disk while rescued)."""
+        guest = self.guest if kernel_boot else None
         append = None
-        if kernel_boot:
+        if guest is not None:
             append = (f"console=ttyS0 quiet no_timer_check "
                       f"hostname={_safe_hostname(spec.hostname)} root=/dev/vda")
-        guest = self.guest if kernel_boot else None
+        extra: tuple[str, ...] = ()
+        if extra_disk is not None:
+            extra = ("-blockdev", f"driver=file,filename={extra_disk},node-name=data-file",
+                     "-blockdev", "driver=qcow2,file=data-file,node-name=data",
+                     "-device", "virtio-blk-pci,drive=data,id=datadisk,bus=pcie.0")
         return MachineConfig(
             name=spec.uuid, memory_mb=max(MIN_MEMORY_MB, spec.memory_mb),
             vcpus=max(1, spec.vcpus),
             kernel=guest.vmlinux if guest is not None else None,
             initrd=guest.initramfs if guest is not None else None, append=append,
-            base_image=image, mac=_mac(spec), accel=self.accel)
+            base_image=image, mac=_mac(spec), accel=self.accel, extra_args=extra)
 
     @staticmethod
     async def _create_disk(spec: InstanceSpec, image: Path, target: Path) -> None:
@@ -537,41 +942,77 @@ class QemuBackend:
 
     # --- helpers: processes --------------------------------------------------------------------
 
-    def _live(self, vm: _Vm) -> QemuProcess | None:
+    async def _process(self, vm: _Vm) -> QemuProcess | None:
+        """``vm``'s running QEMU with its monitor connected; None when no QEMU runs.
+        A monitor found disconnected is connected again (its socket may be back);
+        ``MonitorUnreachable`` when that fails while the process still runs."""
         process = vm.process
-        if process is None or not process.is_alive() or not process.monitor.connected:
+        if process is None or not process.is_alive():
             return None
+        if process.monitor.connected:
+            return process
+        if await process.wait(0.2):  # a lost monitor usually means the process is ending
+            return None
+        try:
+            await process.monitor.connect(2.0, gone=lambda: not process.is_alive())
+        except MonitorError as err:
+            if not process.is_alive():
+                return None
+            raise MonitorUnreachable(
+                f"The QMP monitor of instance {vm.spec.uuid} is unreachable ({err}); its "
+                f"QEMU (pid {process.pid}) still runs.") from err
+        if vm.watcher is None or vm.watcher.done():
+            self._watch(vm, process)
         return process
 
-    def _require_live(self, vm: _Vm) -> QemuProcess:
-        process = self._live(vm)
+    async def _require_live(self, vm: _Vm) -> QemuProcess:
+        process = await self._process(vm)
         if process is None:
             raise InvalidPowerState(f"Instance {vm.spec.uuid} is not running (shut down).")
         return process
 
     async def _adopt(self, name: str) -> QemuProcess | None:
+        """The QEMU of ``name`` left by an earlier emulator; one whose monitor does not
+        answer is kept with its monitor disconnected (verbs say so; destroy kills it)."""
         try:
             return await self.manager.adopt(name)
-        except MonitorError as err:  # alive but the monitor does not answer: stop it
-            log.warning("%s: cannot adopt QEMU: %s", name, err)
-            return None
+        except MonitorError as err:
+            log.warning("%s: QEMU runs but its monitor does not answer: %s", name, err)
+            paths = self.manager.paths(name)
+            pid = self.manager.running_pid(name)
+            if pid is None:
+                return None
+            return QemuProcess(name, paths, pid, Monitor(paths.qmp_sock, name))
 
-    async def _start(self, vm: _Vm) -> None:
+    async def _halt(self, vm: _Vm) -> None:
+        """Stop ``vm``'s QEMU at once (quit, then signals); its files stay."""
+        await self._unwatch(vm)
+        self._end_boot(vm)
+        process, vm.process = vm.process, None
+        if process is not None:
+            await process.stop()
+
+    async def _start(self, vm: _Vm, incoming: bool = False) -> None:
         """Start QEMU for ``vm`` (keeping its disk and console history) and wait until
-        it runs; takes a boot slot, given back once the guest is up."""
+        it runs; takes a boot slot, given back once the guest is up. With ``incoming``
+        it waits for a migration stream instead (a resume): no boot, no slot. A fresh
+        boot forgets a suspended state (as libvirt's hard reboot drops a managed save)."""
         await self._unwatch(vm)
         self._end_boot(vm)
         await asyncio.to_thread(self._carry_console, vm.paths)
+        if incoming:
+            process = await self._launch(replace(vm.config, incoming=True))
+            vm.process = process
+            self._watch(vm, process)
+            if not await self._settled(process, "inmigrate", self.boot_timeout):
+                raise SpawnFailed(f"QEMU {vm.spec.uuid} does not wait for its state.")
+            return
+        (vm.paths.root / SUSPEND_STATE).unlink(missing_ok=True)
         slots = self._slots()
         await slots.acquire()
         released = False
         try:
-            try:
-                process = await self.manager.start(vm.config)
-            except InstanceExists:
-                raise
-            except BackendError as err:
-                raise SpawnFailed(str(err)) from err
+            process = await self._launch(vm.config)
             vm.process = process
             self._watch(vm, process)
             deadline = time.monotonic() + self.boot_timeout
@@ -586,6 +1027,14 @@ class QemuBackend:
         finally:
             if not released:
                 slots.release()
+
+    async def _launch(self, config: MachineConfig) -> QemuProcess:
+        try:
+            return await self.manager.start(config)
+        except InstanceExists:
+            raise
+        except BackendError as err:
+            raise SpawnFailed(str(err)) from err
 
     async def _hold_boot_slot(self, vm: _Vm, process: QemuProcess,
                               slots: asyncio.Semaphore) -> None:
@@ -657,11 +1106,18 @@ class QemuBackend:
         return not await process.wait(0.5)
 
     async def _query_power(self, vm: _Vm) -> PowerState:
-        process = vm.process
-        if process is None:
-            return PowerState.SHUTDOWN
-        status = await self._status(process)
-        state = PowerState.SHUTDOWN if status is None else states.power_state(status)
+        """The power state QEMU reports; with no QEMU, SUSPENDED if a saved state waits,
+        else SHUTDOWN; with a monitor that stays unreachable, the last one known."""
+        try:
+            process = await self._process(vm)
+        except MonitorUnreachable:
+            return vm.power
+        status = None if process is None else await self._status(process)
+        if status is None:
+            saved = (vm.paths.root / SUSPEND_STATE).exists()
+            state = PowerState.SUSPENDED if saved else PowerState.SHUTDOWN
+        else:
+            state = states.power_state(status)
         self._observe(vm, state)
         return state
 
@@ -692,7 +1148,7 @@ class QemuBackend:
         return True
 
     async def _power_off(self, vm: _Vm) -> None:
-        process = self._live(vm)
+        process = await self._process(vm)
         if process is not None:
             status = await self._status(process)
             if status == "shutdown":
@@ -721,7 +1177,7 @@ class QemuBackend:
         return True
 
     async def _reboot_hard(self, vm: _Vm) -> None:
-        process = self._live(vm)
+        process = await self._process(vm)
         if process is None:
             await self._start(vm)
             return

@@ -222,6 +222,15 @@ class Monitor:
             raise MonitorError(f"{command}: expected an object, QEMU answered {result!r}")
         return result
 
+    async def send_fd(self, fd: int, name: str) -> None:
+        """Pass the open file ``fd`` to QEMU over the socket and name it ``name`` (``getfd``),
+        for a migration to or from ``fd:<name>``; the caller still closes its ``fd``."""
+        if not self.connected:
+            raise MonitorDisconnected(f"getfd {name}: not connected to QEMU")
+        with _translated("getfd"):
+            self._client.send_fd_scm(fd)
+        await self.execute("getfd", {"fdname": name})
+
     async def status(self) -> str:
         """QEMU's run state (``running``, ``paused``, ``prelaunch``, ``shutdown``...)."""
         return str((await self.query("query-status"))["status"])

@@ -115,7 +115,7 @@ def test_host_is_this_machine(run_dir: Path, guest: GuestImage) -> None:
     assert (host.cpu_allocation_ratio, host.ram_allocation_ratio) == (2.0, 1.5)
 
 
-def test_unknown_instances_and_unsupported_verbs(run_dir: Path, guest: GuestImage) -> None:
+def test_unknown_instances(run_dir: Path, guest: GuestImage) -> None:
     async def scenario() -> None:
         qemu = backend(run_dir, guest)
         ghost = spec("ghost")
@@ -130,12 +130,17 @@ def test_unknown_instances_and_unsupported_verbs(run_dir: Path, guest: GuestImag
             await qemu.spawn(spec("elsewhere", host="compute-999"))
         assert not any(run_dir.iterdir())
         for verb, args in [("suspend", ()), ("resume", ()), ("rebuild", (True,)),
-                           ("resize", (ghost,)), ("snapshot", ()), ("rescue", ("pw",)),
-                           ("shelve", ()), ("unshelve", ()), ("soft_delete", ()),
-                           ("restore", ()), ("set_admin_password", ("pw",)),
-                           ("get_diagnostics", ())]:
-            with pytest.raises(NotSupported):
+                           ("resize", (ghost,)), ("confirm_resize", ()),
+                           ("revert_resize", (ghost,)), ("snapshot", ()), ("rescue", ("pw",)),
+                           ("unrescue", ()), ("shelve", ()), ("shelve_offload", ()),
+                           ("soft_delete", ()), ("restore", ()), ("get_diagnostics", ()),
+                           ("get_vnc_socket", ())]:
+            with pytest.raises(InstanceNotFound):
                 await getattr(qemu, verb)(ghost, *args)
+        with pytest.raises(SpawnFailed, match="no shelved disk"):
+            await qemu.unshelve(ghost)
+        with pytest.raises(NotSupported):  # no guest agent
+            await qemu.set_admin_password(ghost, "pw")
         assert await qemu.recover([(ghost, PowerState.RUNNING)]) == {
             ghost.uuid: PowerState.NOSTATE}
         await qemu.close()
