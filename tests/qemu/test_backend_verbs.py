@@ -24,11 +24,10 @@ from backends.qemu.backend import (
     QemuBackend,
     ResizeError,
 )
-from backends.qemu.guest import GuestImage
+from backends.qemu.guest import GuestImage, build_guest, default_cache_dir
 from tests.qemu.test_backend import (
     backend,
     console_count,
-    guest,  # noqa: F401 (the module's guest fixture)
     is_qemu,
     pid_of,
     run,
@@ -37,6 +36,11 @@ from tests.qemu.test_backend import (
 )
 
 pytestmark = pytest.mark.qemu
+
+
+@pytest.fixture(scope="module")
+def guest() -> GuestImage:
+    return build_guest(default_cache_dir())
 
 
 def argv(run_dir: Path, instance: InstanceSpec) -> list[str]:
@@ -244,7 +248,7 @@ def test_lost_monitor_is_a_clear_fault_and_loses_nothing(run_dir: Path,
         try:
             found = await second.recover([(vm, PowerState.RUNNING)])
             assert found == {vm.uuid: PowerState.RUNNING}  # the recorded state, kept
-            with pytest.raises(MonitorUnreachable, match="unreachable.*still runs"):
+            with pytest.raises(MonitorUnreachable, match=r"unreachable.*still runs"):
                 await second.pause(vm)
             assert is_qemu(pid)  # nothing lost: the guest runs on
             assert (await second.get_info(vm)).power_state == PowerState.RUNNING
