@@ -1267,6 +1267,7 @@ class QemuBackend:
                     process.paths.pid_file.unlink(missing_ok=True)
                     process.paths.qmp_sock.unlink(missing_ok=True)
                     process.paths.vnc_sock.unlink(missing_ok=True)
+                    process.paths.observer_sock.unlink(missing_ok=True)
                 with contextlib.suppress(BackendError):
                     await process.monitor.disconnect()
             self._observe(vm, PowerState.SHUTDOWN)

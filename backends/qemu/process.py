@@ -115,6 +115,11 @@ class InstancePaths:
         return self.root / "vnc.sock"
 
     @property
+    def observer_sock(self) -> Path:
+        """A second QMP monitor, free for anyone to look (the first is the backend's)."""
+        return self.root / "qmp-obs.sock"
+
+    @property
     def pid_file(self) -> Path:
         return self.root / "qemu.pid"
 
@@ -170,6 +175,9 @@ def build_argv(config: MachineConfig, paths: InstancePaths,
         argv += ["-fw_cfg", f"name={SERCON_FW_CFG},file={paths.sercon_port}"]
     argv += ["-serial", f"file:{paths.console_log}",
              "-qmp", f"unix:{paths.qmp_sock},server=on,wait=off",
+             # A second monitor for observers (tests, a debugger): QMP serves one client
+             # per socket, and the backend holds the first for the instance's life.
+             "-qmp", f"unix:{paths.observer_sock},server=on,wait=off",
              "-no-shutdown"]
     if config.start_paused:
         argv.append("-S")
@@ -322,7 +330,8 @@ class QemuProcess:
         self._forget_runtime_files()
 
     def _forget_runtime_files(self) -> None:
-        for path in (self.paths.pid_file, self.paths.qmp_sock, self.paths.vnc_sock):
+        for path in (self.paths.pid_file, self.paths.qmp_sock, self.paths.vnc_sock,
+                     self.paths.observer_sock):
             path.unlink(missing_ok=True)
 
 
@@ -344,8 +353,10 @@ class ProcessManager:
         if not name or "/" in name or name in (".", ".."):
             raise ProcessError(f"invalid instance directory name {name!r}")
         paths = InstancePaths(self.run_dir / name)
-        if len(str(paths.qmp_sock).encode()) > MAX_SOCKET_PATH:
-            raise ProcessError(f"socket path {paths.qmp_sock} is longer than "
+        longest = max((paths.qmp_sock, paths.observer_sock, paths.vnc_sock),
+                      key=lambda p: len(str(p).encode()))
+        if len(str(longest).encode()) > MAX_SOCKET_PATH:
+            raise ProcessError(f"socket path {longest} is longer than "
                                f"{MAX_SOCKET_PATH} bytes; use a shorter run directory")
         return paths
 
@@ -368,7 +379,7 @@ class ProcessManager:
         if self.running_pid(config.name) is not None:
             raise InstanceExists(f"QEMU {config.name} is already running")
         paths.root.mkdir(parents=True, exist_ok=True)
-        for stale in (paths.pid_file, paths.qmp_sock, paths.vnc_sock):
+        for stale in (paths.pid_file, paths.qmp_sock, paths.vnc_sock, paths.observer_sock):
             stale.unlink(missing_ok=True)
         if config.base_image is not None and not paths.disk.exists():
             await create_overlay(config.base_image, paths.disk, config.disk_size_mb)
@@ -407,7 +418,7 @@ class ProcessManager:
         paths = self.paths(name)
         pid = read_pid(paths.pid_file)
         if pid is None or not qemu_alive(pid, paths.qmp_sock):
-            for stale in (paths.pid_file, paths.qmp_sock, paths.vnc_sock):
+            for stale in (paths.pid_file, paths.qmp_sock, paths.vnc_sock, paths.observer_sock):
                 stale.unlink(missing_ok=True)
             return None
         monitor = Monitor(paths.qmp_sock, name)

@@ -393,6 +393,13 @@ class Lifecycle:
                                           str(exc))
                 return
             self.servers.finish_event(server_id, request_id, DELETE_EVENT, "Success")
+        else:
+            # NOTE: an offloaded server has no host, but what its shelve kept goes with
+            # it (Nova deletes the shelved snapshot image); destroy forgets it.
+            try:
+                await self.backend.destroy(instance_spec(row))
+            except BackendError as exc:
+                log.warning("%s: what its shelve kept was not removed: %s", server_id, exc)
         self.servers.finish_delete(server_id)
 
     # -- power-state sync ----------------------------------------------------------------
