@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -225,9 +226,11 @@ class BareGuest:
         self.backing = (str(info["full-backing-filename"]), str(info["backing-filename-format"]),
                         int(info["virtual-size"]))
 
-    def boot(self, until: str | None = READY, timeout: float = 120.0) -> BareBoot:
+    def boot(self, until: str | None = READY, timeout: float = 120.0,
+             interval: float = CONSOLE_POLL) -> BareBoot:
         """Start (a fresh overlay first, untimed) and wait for QMP ``running``, then
-        (``until`` not None) the banner and ``until`` on the serial log."""
+        (``until`` not None) the banner and ``until`` on the serial log, read every
+        ``interval`` seconds."""
         self.stop()
         shutil.rmtree(self.paths.root, ignore_errors=True)
         self.paths.root.mkdir(parents=True)
@@ -235,9 +238,9 @@ class BareGuest:
         base, fmt, size = self.backing
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", base, "-F", fmt,
                         str(self.paths.disk), str(size)], check=True)
-        return self.runner.run(self._boot(until, timeout))
+        return self.runner.run(self._boot(until, timeout, interval))
 
-    async def _boot(self, until: str | None, timeout: float) -> BareBoot:
+    async def _boot(self, until: str | None, timeout: float, interval: float) -> BareBoot:
         paths = self.paths
         window = CpuWindow().start()
         with paths.log_file.open("ab") as out:
@@ -273,7 +276,7 @@ class BareGuest:
                     banner, qemu_cpu = now, cpu_seconds([child.pid])
                     window.stop()
                 break
-            await asyncio.sleep(CONSOLE_POLL)
+            await asyncio.sleep(interval)
         assert banner is not None
         return BareBoot(running, banner, ready if until == READY else None,
                         ready_uptime(text), qemu_cpu, window)
@@ -327,6 +330,10 @@ def bare_guest(name: str = "bare") -> Iterator[BareGuest]:
 # --- the emulator on the qemu backend ---------------------------------------------------------
 
 
+def _utc(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.removesuffix("Z")).replace(tzinfo=UTC).timestamp()
+
+
 def poll(what: str, probe: Callable[[], T | None], timeout: float, interval: float) -> T:
     deadline = time.monotonic() + timeout
     while True:
@@ -347,6 +354,7 @@ class Created:
     wall: float
     started: float
     answered: float
+    request_id: str = ""
 
 
 class QemuCloud:
@@ -381,7 +389,8 @@ class QemuCloud:
         assert response.status_code == 202, response.text
         server_id = str(response.json()["server"]["id"])
         self.servers.append(server_id)
-        return Created(server_id, wall, started, answered)
+        return Created(server_id, wall, started, answered,
+                       response.headers.get("x-openstack-request-id", ""))
 
     def status(self, server_id: str) -> str:
         response = self.member.compute("GET", f"/servers/{server_id}")
@@ -415,9 +424,23 @@ class QemuCloud:
             return (time.perf_counter(), text) if text and marker in text else None
         return poll(f"{server_id} console {marker}", probe, timeout, interval)
 
-    def action(self, server_id: str, body: dict[str, Any]) -> None:
+    def action(self, server_id: str, body: dict[str, Any]) -> str:
+        """POST the action (202); its request id."""
         response = self.member.compute("POST", f"/servers/{server_id}/action", json=body)
         assert response.status_code == 202, response.text
+        return str(response.headers.get("x-openstack-request-id", ""))
+
+    def event_times(self, server_id: str, request_id: str) -> tuple[float, float] | None:
+        """(start, finish) wall-clock times of the compute event of the instance action
+        ``request_id`` (what the backend verb took, as the emulator recorded it)."""
+        response = self.member.compute(
+            "GET", f"/servers/{server_id}/os-instance-actions/{request_id}", version="2.51")
+        if response.status_code != 200:
+            return None
+        for event in reversed(response.json()["instanceAction"].get("events") or []):
+            if event.get("start_time") and event.get("finish_time"):
+                return _utc(event["start_time"]), _utc(event["finish_time"])
+        return None
 
     def file_time(self, server_id: str, name: str) -> float | None:
         """mtime (wall clock) of a file of the instance directory, if it is there."""

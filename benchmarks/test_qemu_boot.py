@@ -9,7 +9,7 @@ next round starts.
   ACTIVE once QEMU's status is ``running``), against bare exec -> QMP ``running``.
 - ``test_qemu_post_to_console_banner``: POST /servers -> os-getConsoleOutput holds
   ``GUEST-BANNER``, against bare exec -> the serial log holds it; both read every
-  ``CONSOLE_POLL`` seconds. The goal is at most 1.2 x.
+  ``CONSOLE_POLL`` (25 ms; the goal is at most 1.2 x), and again every ``SLOW_POLL``.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ pytestmark = pytest.mark.qemu
 STARTS = int(os.environ.get("NOVA_BENCH_QEMU_STARTS", "12"))
 BOOTS = int(os.environ.get("NOVA_BENCH_QEMU_BOOTS", "8"))
 GOAL = 1.2
+#: The same comparison with both consoles read ten times less often: what polling the
+#: API costs the guest's boot on a loaded machine.
+SLOW_POLL = 0.25
 
 
 @pytest.fixture(scope="module")
@@ -87,17 +90,25 @@ def test_qemu_post_to_active(benchmark: Any, cloud: QemuCloud, bare: BareGuest) 
     answered: list[float] = []
     to_exec: list[float] = []
     exec_to_active: list[float] = []
-    last: list[str] = []
+    committed: list[float] = []
+    last: list[tuple[str, float, str]] = []  # server id, POST wall time, request id
+
+    def finish_previous() -> None:
+        if last:
+            server_id, wall, request_id = last.pop()
+            times = cloud.event_times(server_id, request_id)
+            if times is not None:
+                committed.append(times[1] - wall)
+            cloud.delete(server_id)
 
     def setup() -> None:
-        if last:
-            cloud.delete(last.pop())
+        finish_previous()
         bare_running.append(bare.boot(until=None).running)
         bare.stop()
 
     def post_to_active() -> None:
         created = cloud.create()
-        last.append(created.server_id)
+        last.append((created.server_id, created.wall, created.request_id))
         active = cloud.wait_status(created.server_id, "ACTIVE")
         answered.append(created.answered - created.started)
         exec_wall = cloud.exec_time(created.server_id)
@@ -107,9 +118,10 @@ def test_qemu_post_to_active(benchmark: Any, cloud: QemuCloud, bare: BareGuest) 
 
     try:
         benchmark.pedantic(post_to_active, setup=setup, rounds=STARTS, iterations=1)
+        finish_previous()
     finally:
-        if last:
-            cloud.delete(last.pop())
+        for server_id in list(cloud.servers):
+            cloud.delete(server_id)
     api = list(benchmark.stats.stats.data)
     ratio = p50(api) / p50(bare_running)
     benchmark.extra_info.update(
@@ -122,14 +134,17 @@ def test_qemu_post_to_active(benchmark: Any, cloud: QemuCloud, bare: BareGuest) 
     record_figure(f"POST -> ACTIVE: {summary(api)}; bare exec -> running: "
                   f"{summary(bare_running)}")
     record_figure(f"  POST -> 202: {summary(answered)}; POST -> qemu exec: {summary(to_exec)}; "
-                  f"qemu exec -> ACTIVE seen: {summary(exec_to_active)}")
+                  f"qemu exec -> ACTIVE seen: {summary(exec_to_active)}; POST -> ACTIVE "
+                  f"committed (build event finished): {summary(committed)}")
     assert ratio > 0
 
 
-def test_qemu_post_to_console_banner(benchmark: Any, cloud: QemuCloud,
-                                     bare: BareGuest) -> None:
+@pytest.mark.parametrize("poll", [CONSOLE_POLL, SLOW_POLL], ids=lambda s: f"{s * 1000:g}ms")
+def test_qemu_post_to_console_banner(benchmark: Any, cloud: QemuCloud, bare: BareGuest,
+                                     poll: float) -> None:
     """POST /servers -> GUEST-BANNER in os-getConsoleOutput, against bare qemu-system
-    exec -> GUEST-BANNER in its serial log (goal: at most 1.2 x)."""
+    exec -> GUEST-BANNER in its serial log, both read every ``poll`` seconds (goal: at
+    most 1.2 x at 25 ms)."""
     _warm_up(cloud, bare)
     bare_banner: list[float] = []
     bare_ready: list[float] = []
@@ -155,7 +170,7 @@ def test_qemu_post_to_console_banner(benchmark: Any, cloud: QemuCloud,
         if not rounds or rounds[-1][0] not in cloud.servers:
             return
         server_id, wall, started, banner = rounds[-1]
-        seen, text = cloud.wait_console(server_id, READY)
+        seen, text = cloud.wait_console(server_id, READY, interval=poll)
         api_ready.append(seen - started)
         uptime = ready_uptime(text)
         if uptime is not None:
@@ -174,7 +189,7 @@ def test_qemu_post_to_console_banner(benchmark: Any, cloud: QemuCloud,
 
     def setup() -> None:
         finish_previous()
-        boot = bare.boot(until=READY)
+        boot = bare.boot(until=READY, interval=poll)
         bare.stop()
         bare_banner.append(boot.banner)
         if boot.window is not None:
@@ -192,7 +207,7 @@ def test_qemu_post_to_console_banner(benchmark: Any, cloud: QemuCloud,
         created = cloud.create()
         api_active.append(cloud.wait_status(created.server_id, "ACTIVE") - created.started)
         pids = [pid for pid, name in cloud.guest_pids().items() if name == created.server_id]
-        seen, _text = cloud.wait_console(created.server_id, BANNER)
+        seen, _text = cloud.wait_console(created.server_id, BANNER, interval=poll)
         window.stop()
         qemu_cpu["api"].append(cpu_seconds(pids))
         emulator_cpu.append(window.watched)
@@ -217,11 +232,11 @@ def test_qemu_post_to_console_banner(benchmark: Any, cloud: QemuCloud,
         api_p50_s=round(p50(api), 3), api_p95_s=round(p95(api), 3),
         bare_p50_s=round(p50(bare_banner), 3), bare_p95_s=round(p95(bare_banner), 3),
         ratio_p50=round(ratio, 3), ratio_p95=round(ratio95, 3), goal=GOAL,
-        console_poll_s=CONSOLE_POLL)
+        console_poll_s=poll)
     RATIOS[benchmark.name] = (ratio, f"bare qemu-system exec -> {BANNER} on its serial log "
                                      f"(p50 {ms(p50(bare_banner))}); p95 ratio {ratio95:.2f}; "
                                      f"goal <= {GOAL} x: {verdict}")
-    record_figure(f"POST -> {BANNER} (console polled every {ms(CONSOLE_POLL)}): "
+    record_figure(f"POST -> {BANNER} (console polled every {ms(poll)}): "
                   f"API {summary(api)}; bare {summary(bare_banner)}")
     record_figure(f"  POST -> ACTIVE {summary(api_active)}; POST -> overlay made "
                   f"{summary(to_disk)}; POST -> qemu exec {summary(to_exec)}; "
