@@ -97,6 +97,7 @@ class Rfb:
     def __init__(self, websocket: ClientConnection) -> None:
         self.websocket = websocket
         self.buffer = b""
+        self.bits_per_pixel = 0
 
     def read(self, size: int) -> bytes:
         while len(self.buffer) < size:
@@ -116,7 +117,7 @@ class Rfb:
         assert self.read(4) == b"\0\0\0\0", "SecurityResult: OK"
         self.websocket.send(b"\x01")  # ClientInit: shared
         width, height = struct.unpack(">HH", self.read(4))
-        self.read(16)  # pixel format
+        self.bits_per_pixel = self.read(16)[0]  # the pixel format's first field
         (length,) = struct.unpack(">I", self.read(4))
         return width, height, self.read(length).decode()
 

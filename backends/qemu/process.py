@@ -168,7 +168,13 @@ def build_argv(config: MachineConfig, paths: InstancePaths,
         argv += ["-netdev", netdev, "-device",
                  f"virtio-net-pci,netdev=n0,id=nic0,romfile=,mac={config.mac},bus=pcie.0"]
     if config.vnc:
-        argv += ["-vnc", f"unix:{paths.vnc_sock}"]
+        # A standard VGA behind the VNC console: with -nodefaults there is no display
+        # device, and a VNC client sees only "Display output is not active". VGA (not
+        # bochs-display) keeps the legacy text mode that SeaBIOS, boot loaders and a
+        # guest kernel's VGA console write to. Measured on the free guest (128 MiB, TCG):
+        # RSS +2-3 MiB (234-235 -> 237 MiB; the 16 MiB of VRAM stay untouched), boot to
+        # GUEST-READY unchanged within the noise (2.5-3.8 s with and without).
+        argv += ["-vnc", f"unix:{paths.vnc_sock}", "-device", "VGA"]
     for port in range(1, config.hotplug_ports + 1):
         argv += ["-device", f"pcie-root-port,id=rp{port},chassis={port},bus=pcie.0"]
     if bios_boots(config):  # the free guest's kernel boots alone: no BIOS text, no delay

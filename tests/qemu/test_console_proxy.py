@@ -1,7 +1,7 @@
 """The remote console of ``nova-emulator serve --backend qemu``: the URL from the API leads
 through the proxy's WebSocket to the guest's VNC socket; an RFB handshake and a framebuffer
-update go through; a stopped guest's session ends ("Target closed") and a new one is
-closed with the reason."""
+update (the VGA's text screen, not blank) go through; a stopped guest's session ends
+("Target closed") and a new one is closed with the reason."""
 
 from __future__ import annotations
 
@@ -65,12 +65,19 @@ def test_console_reaches_the_guest_display(run_dir: Path) -> None:
                 rfb = Rfb(websocket)
                 width, height, name = rfb.handshake()
                 handshake = time.monotonic() - started
-                assert (width, height) >= (320, 200), (width, height)
+                # The VGA's text mode (80x25 of 9x16), not the 640x480 of no display.
+                assert (width, height) == (720, 400), (width, height)
                 assert name == f"QEMU ({server_id})"  # QEMU names the display after -name
                 # FramebufferUpdateRequest (full) -> FramebufferUpdate: bytes flow both ways.
                 websocket.send(struct.pack(">BBHHHH", 3, 0, 0, 0, width, height))
                 kind, _pad, rects = struct.unpack(">BBH", rfb.read(4))
                 assert kind == 0 and rects >= 1
+                pixels = b""
+                for _ in range(rects):  # raw encoding (no SetEncodings sent)
+                    _x, _y, w, h, encoding = struct.unpack(">HHHHi", rfb.read(12))
+                    assert encoding == 0
+                    pixels += rfb.read(w * h * rfb.bits_per_pixel // 8)
+                assert any(pixels), "the screen shows text (SeaBIOS's banner at least)"
 
                 # Stop the server: QEMU quits, its VNC socket closes, and so does the session.
                 stop = member.compute("POST", f"/servers/{server_id}/action",
