@@ -205,23 +205,28 @@ def test_websocket_checks_origin(servers: Servers, member: ApiSession) -> None:
 
 
 def test_websocket_reaches_the_display(servers: Servers, member: ApiSession,
-                                       admin: ApiSession, target: Any) -> None:
-    """QEMU: an RFB handshake through the proxy; the token is not single-use, the token
-    from a cookie works too (older noVNC). Simulated: closed with the reason."""
+                                       target: Any) -> None:
+    """QEMU: an RFB handshake through the proxy, as a browser (Origin of the console's own
+    host) and as older noVNC (token in a cookie); a token serves more than one connection.
+    Simulated: past the token and Origin checks, closed with the reason."""
     sid = servers.boot(member)["id"]
     console = Console(remote_console(member, sid))
+    parts = urlparse(console.url)
+    browser = Origin(f"{parts.scheme}://{parts.netloc}")
     if target.backend == "simulated":
-        with console.connect() as websocket, pytest.raises(ConnectionClosed) as closed:
+        with console.connect(origin=browser) as websocket, \
+                pytest.raises(ConnectionClosed) as closed:
             websocket.recv(timeout=10)
         assert closed.value.rcvd is not None
         assert closed.value.rcvd.code == 1011
         assert closed.value.rcvd.reason == "The simulated cloud has no guest display to show."
-    else:
-        for path, headers in ((None, None),
-                              (console.path.split("?")[0], {"Cookie": f"token={console.token}"})):
-            with console.connect(path, additional_headers=headers) as websocket:
-                width, height, _name = Rfb(websocket).handshake()
-                assert width > 0 and height > 0
+        return
+    cookie = {"Cookie": f"token={console.token}"}
+    for path, options in ((None, {"origin": browser}),
+                          (console.path.split("?")[0], {"additional_headers": cookie})):
+        with console.connect(path, **options) as websocket:
+            width, height, _name = Rfb(websocket).handshake()
+            assert width > 0 and height > 0
 
 
 class TempestNoVNC(tempest_compute.NoVNCValidateMixin):
