@@ -44,7 +44,7 @@ pytestmark = pytest.mark.qemu
 
 #: Rounds of each benchmark (each round: one bare start and one server through the API).
 STARTS = int(os.environ.get("NOVA_BENCH_QEMU_STARTS", "12"))
-BOOTS = int(os.environ.get("NOVA_BENCH_QEMU_BOOTS", "8"))
+BOOTS = int(os.environ.get("NOVA_BENCH_QEMU_BOOTS", "10"))
 GOAL = 1.2
 #: The same comparison with both consoles read ten times less often: what polling the
 #: API costs the guest's boot on a loaded machine.
