@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-BACKENDS = ("simulated",)
+BACKENDS = ("simulated", "qemu")
+
+#: Why ``simulated_only`` tests are skipped on another backend.
+SIMULATED_ONLY = ("the simulated cloud's control plane (manual clock, stage timings, fault "
+                  "injection) does not drive real QEMU")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -19,9 +23,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if config.getoption("--cloud") is None:
+    if config.getoption("--cloud") is not None:
+        skip = pytest.mark.skip(reason="needs the emulator itself; --cloud was given")
+        marks = ("emulator_only", "simulated_only")
+    elif config.getoption("--backend") != "simulated":
+        skip = pytest.mark.skip(reason=SIMULATED_ONLY)
+        marks = ("simulated_only",)
+    else:
         return
-    skip = pytest.mark.skip(reason="needs the emulator itself; --cloud was given")
     for item in items:
-        if "emulator_only" in item.keywords:
+        if any(mark in item.keywords for mark in marks):
             item.add_marker(skip)

@@ -4,13 +4,19 @@ By default pytest starts ``nova-emulator serve`` on a free loopback port (a real
 real HTTP) with the backend named by ``--backend``. With ``--cloud NAME`` (and optionally
 ``--alt-cloud``/``--admin-cloud``) the tests run against clouds from clouds.yaml instead;
 tests marked ``emulator_only`` are then skipped, since they need the emulator's own
-configuration.
+configuration. Tests marked ``simulated_only`` need the simulated cloud's control plane and
+are skipped on ``--backend qemu``.
+
+Every emulator the suite starts is left clean: its servers are deleted through the API (as
+the admin, all projects), and on the qemu backend its run directory must then hold no
+instance directory and no QEMU process of it may remain; anything left fails the run.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,15 +70,61 @@ def seeded_accounts(base_url: str) -> dict[str, Account]:
     }
 
 
+def delete_all_servers(process: EmulatorProcess, http: httpx.Client,
+                       timeout: float = 120.0) -> None:
+    """Delete every server of every project (as the admin) and wait until none is listed."""
+    admin = ApiSession(seeded_accounts(process.url)["admin"], http)
+    deadline = time.monotonic() + timeout
+    asked: set[str] = set()
+    while True:
+        listed = admin.compute("GET", "/servers/detail", params={"all_tenants": "1"})
+        assert listed.status_code == 200, listed.text
+        left = listed.json()["servers"]
+        if not left:
+            return
+        for server in left:
+            if server["id"] in asked:
+                continue
+            action = "forceDelete" if server["status"] == "SOFT_DELETED" else None
+            if action:
+                admin.compute("POST", f"/servers/{server['id']}/action", json={action: None})
+            else:
+                admin.compute("DELETE", f"/servers/{server['id']}")
+            asked.add(server["id"])
+        assert time.monotonic() < deadline, (
+            f"servers not deleted within {timeout}s: "
+            f"{[(s['id'], s['status'], s['OS-EXT-STS:task_state']) for s in left]}")
+        time.sleep(0.1)
+
+
+def clean_up(process: EmulatorProcess, http: httpx.Client) -> None:
+    """Delete every server, then check the backend left nothing behind (on qemu: no
+    instance directory in the run directory, no QEMU process of it)."""
+    delete_all_servers(process, http)
+    left = process.leftovers(timeout=30.0)
+    assert not left, f"the {process.backend} backend left behind: {left}"
+
+
 @contextmanager
-def dedicated_emulator(target: Target, config: str,
+def dedicated_emulator(target: Target, config: str = "",
                        state: str | None = None) -> Iterator[EmulatorProcess]:
-    """An emulator of its own (with ``config``) for tests that change time, stages or
-    settings; such tests need the emulator itself, so they are skipped with --cloud."""
+    """An emulator of its own (with ``config``, on the suite's backend) for tests that
+    change time, stages or settings; such tests need the emulator itself, so they are
+    skipped with --cloud. Its servers are deleted when the test ends."""
     if target.emulator is None:
         pytest.skip("needs the emulator itself")
-    with EmulatorProcess(config=config, state=state) as process:
-        yield process
+    with EmulatorProcess(config=config, state=state, backend=target.backend) as process, \
+            httpx.Client(timeout=60.0) as http:
+        try:
+            yield process
+        except BaseException:
+            if process.proc is not None:
+                # The test's own failure is the one to report.
+                with suppress(AssertionError, httpx.HTTPError):
+                    delete_all_servers(process, http)
+            raise
+        if process.proc is not None:
+            clean_up(process, http)
 
 
 @pytest.fixture(scope="session")
@@ -87,8 +139,9 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
                 accounts[role] = _account_from_cloud(name)
         yield Target(accounts=accounts, emulator=None, backend=backend)
         return
-    with EmulatorProcess() as emulator:
+    with EmulatorProcess(backend=backend) as emulator, httpx.Client(timeout=60.0) as http:
         yield Target(accounts=seeded_accounts(emulator.url), emulator=emulator, backend=backend)
+        clean_up(emulator, http)
 
 
 @pytest.fixture(scope="session")

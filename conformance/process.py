@@ -1,18 +1,91 @@
-"""Run a real ``nova-emulator serve`` process on a free loopback port, for tests and benches."""
+"""Run a real ``nova-emulator serve`` process on a free loopback port, for tests and benches.
+
+On the qemu backend every emulator gets a run directory of its own (short: QMP sockets live
+there, and UNIX socket paths are limited to 107 bytes; own: the backend reaps instance
+directories whose server it does not know, so two emulators must never share one), and the
+shared guest image cache (``NOVA_EMULATOR_GUEST_CACHE``, else the backend's default).
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import tomllib
+from collections.abc import Mapping
+from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
+
+#: The backends an emulator can serve with (``[compute] backend``).
+BACKENDS = ("simulated", "qemu")
+
+#: Where the free guest image is cached (shared by every emulator of a run); unset: the
+#: backend's default (``$XDG_CACHE_HOME/nova-emulator/guest``).
+GUEST_CACHE_ENV = "NOVA_EMULATOR_GUEST_CACHE"
+
+#: ``[qemu]`` settings of the emulators the suite starts (a test's own config wins).
+QEMU_SETTINGS: Mapping[str, Any] = {
+    # The seeded images (empty qcow2 files: SeaBIOS, "no bootable device") have no ACPI
+    # handler, so every stop of them waits the whole clean-shutdown timeout before the hard
+    # stop; Nova's 60 s would make each stop a minute. The free guest powers off in ~2 s.
+    "shutdown_timeout": 5.0,
+    # A boot slot is held this long by an image with no ready marker; the seeded empty images
+    # cost no CPU once SeaBIOS gives up, so hold it briefly (Nova-like ACTIVE, not a guest).
+    "boot_grace": 0.5,
+    # The host's inventory: this machine has 2 cores (x 4.0 = 8 m1.tiny servers), fewer than
+    # the suite keeps at once; idle guests are cheap (~1.7 % of a core each).
+    "vcpus": 64,
+}
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    raise TypeError(f"no TOML for {value!r}")
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
+
+
+def _toml_table(data: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """``data`` as TOML lines: scalars first, then sub-tables and arrays of tables."""
+    lines = [f"{_toml_key(key)} = {_toml_value(value)}" for key, value in data.items()
+             if not isinstance(value, dict)
+             and not (isinstance(value, list) and value and isinstance(value[0], dict))]
+    for key, value in data.items():
+        name = f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key)
+        if isinstance(value, dict):
+            lines += ["", f"[{name}]", *_toml_table(value, name)]
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            for item in value:
+                lines += ["", f"[[{name}]]", *_toml_table(item, name)]
+    return lines
+
+
+def merged_config(config: str, tables: Mapping[str, Mapping[str, Any]]) -> str:
+    """``config`` (TOML text) with ``tables`` under it: keys the text sets win (TOML forbids
+    a table twice, so the two are merged as data, not concatenated)."""
+    data: dict[str, Any] = tomllib.loads(config)
+    for table, values in tables.items():
+        data[table] = {**values, **data.get(table, {})}
+    return "\n".join(_toml_table(data)).strip() + "\n"
 
 
 def free_port() -> int:
@@ -25,12 +98,26 @@ def free_port() -> int:
 class EmulatorProcess:
     """``nova-emulator serve`` in a subprocess; ``config`` is the TOML text to give it.
 
-    Usable as a context manager; ``restart`` stops and starts it on the same port and state.
+    Usable as a context manager; ``restart`` stops and starts it on the same port, state and
+    run directory. Leaving the context also stops (by pid) any QEMU of its run directory
+    still running and removes the directory: a net for failed tests, not a cleanup to rely
+    on (the harness deletes servers through the API and checks, see ``leftovers``).
     """
 
-    def __init__(self, config: str = "", state: str | None = None, port: int | None = None):
+    def __init__(self, config: str = "", state: str | None = None, port: int | None = None,
+                 backend: str = "simulated"):
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}")
         self.port = port or free_port()
+        self.backend = backend
         self.workdir = Path(tempfile.mkdtemp(prefix="nova-emulator-"))
+        self.run_dir: Path | None = None
+        if backend == "qemu":
+            self.run_dir = Path(tempfile.mkdtemp(prefix="ne-", dir="/tmp"))
+            qemu: dict[str, Any] = {**QEMU_SETTINGS, "run_dir": str(self.run_dir)}
+            if os.environ.get(GUEST_CACHE_ENV):
+                qemu["cache"] = os.environ[GUEST_CACHE_ENV]
+            config = merged_config(config, {"compute": {"backend": "qemu"}, "qemu": qemu})
         self.config_path = self.workdir / "emulator.toml"
         self.config_path.write_text(config, encoding="utf-8")
         self.state = state
@@ -41,7 +128,11 @@ class EmulatorProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> EmulatorProcess:
+    def start(self, timeout: float | None = None) -> EmulatorProcess:
+        """Start and wait until Keystone answers; the qemu backend first builds the free
+        guest when its cache lacks it (6-10 s from nothing)."""
+        if timeout is None:
+            timeout = 120.0 if self.backend == "qemu" else 30.0
         cmd = [sys.executable, "-m", "emulator", "serve", "--host", "127.0.0.1",
                "--port", str(self.port), "--config", str(self.config_path)]
         if self.state:
@@ -74,6 +165,40 @@ class EmulatorProcess:
                 self.proc.wait()
         self.proc = None
 
+    def qemu_processes(self) -> list[str]:
+        """``pid cmdline`` of every qemu-system process whose command line names this
+        emulator's run directory (none on the simulated backend)."""
+        if self.run_dir is None:
+            return []
+        found = subprocess.run(["pgrep", "-af", "qemu-system"], capture_output=True,
+                               text=True, check=False).stdout.splitlines()
+        return [line for line in found if f"{self.run_dir}/" in line]
+
+    def instance_dirs(self) -> list[str]:
+        """The instance directories left in the run directory."""
+        if self.run_dir is None or not self.run_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.run_dir.iterdir() if p.is_dir())
+
+    def leftovers(self, timeout: float = 0.0) -> list[str]:
+        """What the backend left behind (instance directories, QEMU processes), polled for
+        ``timeout`` seconds until nothing is left; empty when all is clean."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = ([f"instance directory {self.run_dir}/{name}" for name in self.instance_dirs()]
+                    + [f"process {line}" for line in self.qemu_processes()])
+            if not left or time.monotonic() >= deadline:
+                return left
+            time.sleep(0.1)
+
+    def _kill_leftovers(self) -> None:
+        for line in self.qemu_processes():
+            pid = int(line.split(maxsplit=1)[0])
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.run_dir is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+
     def restart(self) -> None:
         self.stop()
         self.start()
@@ -94,3 +219,4 @@ class EmulatorProcess:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+        self._kill_leftovers()

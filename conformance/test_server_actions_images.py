@@ -19,6 +19,7 @@ from tempest.lib.services.compute.servers_client import ServersClient
 
 from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
+from conformance.polling import settle
 from conformance.schemas import for_version, validate
 from conformance.test_servers import Servers, message, unique, wait_for
 
@@ -51,18 +52,6 @@ def at_least(version: str, floor: str) -> bool:
 def act(session: ApiSession, server_id: str, body: dict[str, Any],
         version: str | None = None) -> Any:
     return session.compute("POST", f"/servers/{server_id}/action", json=body, version=version)
-
-
-def settle(session: ApiSession, server_id: str, status: str,
-           timeout: float = 30.0) -> dict[str, Any]:
-    """Poll until the server shows ``status`` with no task (any status on the way)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        server: dict[str, Any] = session.compute("GET", f"/servers/{server_id}").json()["server"]
-        if (server["status"], server["OS-EXT-STS:task_state"]) == (status, None):
-            return server
-        assert time.monotonic() < deadline, server
-        time.sleep(0.05)
 
 
 def image_url(session: ApiSession, image_id: str) -> str:

@@ -23,6 +23,7 @@ from tempest.lib.services.compute.servers_client import ServersClient
 from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
+from conformance.polling import settle
 from conformance.process import EmulatorProcess
 from conformance.schemas import for_version, validate
 from conformance.test_servers import Servers, image_id, message  # noqa: F401
@@ -33,20 +34,6 @@ ACTION_202 = {"status_code": [202]}
 def act(session: ApiSession, server_id: str, body: dict[str, Any],
         version: str | None = None) -> httpx.Response:
     return session.compute("POST", f"/servers/{server_id}/action", json=body, version=version)
-
-
-def settle(session: ApiSession, server_id: str, status: str, timeout: float = 30.0,
-           version: str = "2.1") -> dict[str, Any]:
-    """Poll until the server shows ``status`` with no task in progress."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = session.compute("GET", f"/servers/{server_id}", version=version)
-        assert response.status_code == 200, response.text
-        server: dict[str, Any] = response.json()["server"]
-        if (server["status"], server["OS-EXT-STS:task_state"]) == (status, None):
-            return server
-        assert time.monotonic() < deadline, f"{server_id} stuck: {server['status']}"
-        time.sleep(0.05)
 
 
 def conflict(response: httpx.Response, text: str) -> None:

@@ -25,6 +25,7 @@ from tempest.lib.api_schema.response.compute.v2_1 import servers as base_schema
 from tempest.lib.services.compute.servers_client import ServersClient
 
 from conformance.client import ApiSession
+from conformance.polling import TIMEOUT
 from conformance.schemas import for_version, validate
 from conformance.test_fuzz import JSON_VALUES, TEXT, broken, check, encode, fuzz_settings
 
@@ -124,7 +125,7 @@ class Servers:
 
 
 def wait_for(session: ApiSession, server_id: str, status: str, version: str = "2.1",
-             timeout: float = 30.0) -> dict[str, Any]:
+             timeout: float = TIMEOUT) -> dict[str, Any]:
     """Poll until the server shows ``status`` with no task in progress."""
     deadline = time.monotonic() + timeout
     seen: list[tuple[str, Any]] = []
@@ -137,12 +138,13 @@ def wait_for(session: ApiSession, server_id: str, status: str, version: str = "2
             seen.append(state)
         if state == (status, None):
             return server
-        assert server["status"] in ("BUILD", status), f"{server_id} went {seen}"
+        assert server["status"] in ("BUILD", status), (
+            f"{server_id} went {seen}: {server.get('fault')}")
         assert time.monotonic() < deadline, f"{server_id} stuck: {seen}"
         time.sleep(0.05)
 
 
-def gone(session: ApiSession, server_id: str, timeout: float = 30.0) -> None:
+def gone(session: ApiSession, server_id: str, timeout: float = TIMEOUT) -> None:
     deadline = time.monotonic() + timeout
     while session.compute("GET", f"/servers/{server_id}").status_code != 404:
         assert time.monotonic() < deadline, f"{server_id} was not deleted"
