@@ -143,6 +143,10 @@ class ResizeError(BackendError):
     """Nova's ``ResizeError``."""
 
 
+class ImageUnacceptable(BackendError):
+    """Nova's ``ImageUnacceptable``: QEMU cannot (or must not) open the image."""
+
+
 @dataclass
 class _Vm:
     """What the backend holds of one instance."""
@@ -923,8 +927,24 @@ class QemuBackend:
 
     @staticmethod
     async def _create_disk(spec: InstanceSpec, image: Path, target: Path) -> None:
-        """A qcow2 overlay on ``image`` (qcow2 or raw), grown to the flavor's root disk."""
-        fmt, size = await _image_info(image)
+        """A qcow2 overlay on ``image`` (qcow2 or raw), grown to the flavor's root disk.
+        An image QEMU cannot open, or one that refers to other files of the host (a
+        backing or data file: Nova's image safety check), is ``SpawnFailed`` in Nova's
+        words: "Image <id> is unacceptable: <reason>"."""
+        name = spec.image_id or image.name
+        try:
+            info = json.loads(await _qemu_img("info", "-U", "--output=json", str(image)))
+        except ProcessError as err:
+            reason = str(err).split(": ", 1)[-1].replace(str(image), name)
+            raise ImageUnacceptable(f"Image {name} is unacceptable: {reason}") from err
+        fmt, size = str(info.get("format", "raw")), int(info.get("virtual-size", 0))
+        specific = info.get("format-specific", {}).get("data", {})
+        if fmt not in ("raw", "qcow2"):
+            raise ImageUnacceptable(f"Image {name} is unacceptable: disk format {fmt} is not "
+                              "supported")
+        if info.get("backing-filename") or specific.get("data-file"):
+            raise ImageUnacceptable(f"Image {name} is unacceptable: it refers to other files "
+                              "(a backing or data file)")
         args = ["create", "-q", "-f", "qcow2", "-b", str(image.absolute()), "-F", fmt,
                 str(target)]
         wanted = spec.root_gb * 2**30

@@ -7,6 +7,7 @@ return."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import InstanceSpec, PowerState
+from backends.base import InstanceSpec, PowerState, SpawnFailed
 from backends.qemu.backend import (
     PRE_RESIZE_DISK,
     RESCUED_DISK,
@@ -56,6 +57,22 @@ def memory_of(run_dir: Path, instance: InstanceSpec) -> str:
 async def virtual_size(path: Path) -> int:
     from backends.qemu.backend import _image_info
     return (await _image_info(path))[1]
+
+
+async def _qemu_io(*args: str) -> int:
+    proc = await asyncio.create_subprocess_exec(
+        "qemu-io", *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, _err = await proc.communicate()
+    return 1 if b"Pattern verification failed" in out else proc.returncode or 0
+
+
+async def mark(disk: Path) -> None:
+    assert await _qemu_io("-f", "qcow2", "-c", "write -P 0xab 512 512", str(disk)) == 0
+
+
+async def marked(disk: Path) -> bool:
+    return await _qemu_io("-U", "-r", "-f", "qcow2", "-c", "read -P 0xab 512 512",
+                          str(disk)) == 0
 
 
 def test_suspend_resume_snapshot_and_diagnostics(run_dir: Path, guest: GuestImage) -> None:
@@ -121,9 +138,11 @@ def test_rebuild_resize_revert_confirm(run_dir: Path, guest: GuestImage) -> None
         try:
             await qemu.spawn(vm)
             await console_count(qemu, vm, "GUEST-READY")
-            inode = disk.stat().st_ino
+            await qemu.soft_delete(vm)  # QEMU gone: the disk is not locked
+            await mark(disk)  # in the boot sector's unused bytes: ext4 does not look there
+            assert await marked(disk)
             await qemu.rebuild(vm, power_on=True)
-            assert disk.stat().st_ino != inode  # a new overlay
+            assert not await marked(disk)  # a new overlay on the image
             assert await run_state(qemu, vm) == "running"
             await console_count(qemu, vm, "GUEST-READY", 2)
 
@@ -275,4 +294,27 @@ def test_snapshot_of_a_stopped_guest(run_dir: Path, guest: GuestImage) -> None:
             await qemu.destroy(vm)
             await qemu.close()
         shutil.rmtree(run_dir / SHELVED_DIR, ignore_errors=True)
+    run(scenario)
+
+
+def test_images_that_refer_to_host_files_are_refused(run_dir: Path, guest: GuestImage) -> None:
+    """Nova's image safety check: an image with a backing file (here: a host file) is
+    unacceptable, whatever Glance was told its format is; nothing is started or left."""
+    sneaky = run_dir / "sneaky.img"
+
+    async def scenario() -> None:
+        proc = await asyncio.create_subprocess_exec(
+            "qemu-img", "create", "-q", "-f", "qcow2", "-b", "/etc/hostname", "-F", "raw",
+            str(sneaky))
+        assert await proc.wait() == 0
+        qemu = QemuBackend(run_dir, guest, {"sneaky": sneaky}, die_with_parent=True)
+        vm = spec("snky", image_id="sneaky")
+        try:
+            with pytest.raises(SpawnFailed, match=r"aborted: Image sneaky is unacceptable: "
+                                                  r"it refers to other files"):
+                await qemu.spawn(vm)
+            assert not (run_dir / vm.uuid).exists()
+        finally:
+            await qemu.close()
+        sneaky.unlink()
     run(scenario)
