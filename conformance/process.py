@@ -48,6 +48,16 @@ QEMU_SETTINGS: Mapping[str, Any] = {
 }
 
 
+#: ``[compute]`` settings of the emulators the suite starts on the qemu backend (a test's
+#: own config wins).
+QEMU_COMPUTE_SETTINGS: Mapping[str, Any] = {
+    "backend": "qemu",
+    # One host (this machine), like a single-node devstack, which sets this too: without it
+    # every resize would find no other host.
+    "allow_resize_to_same_host": True,
+}
+
+
 def _toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -117,7 +127,7 @@ class EmulatorProcess:
             qemu: dict[str, Any] = {**QEMU_SETTINGS, "run_dir": str(self.run_dir)}
             if os.environ.get(GUEST_CACHE_ENV):
                 qemu["cache"] = os.environ[GUEST_CACHE_ENV]
-            config = merged_config(config, {"compute": {"backend": "qemu"}, "qemu": qemu})
+            config = merged_config(config, {"compute": QEMU_COMPUTE_SETTINGS, "qemu": qemu})
         self.config_path = self.workdir / "emulator.toml"
         self.config_path.write_text(config, encoding="utf-8")
         self.state = state

@@ -3,7 +3,9 @@ deterministic, fault rules that shape builds and answers, reset, and who may use
 
 These tests run against a dedicated emulator whose clock only moves when a test advances
 it (spawn takes 30 virtual seconds), so nothing here disturbs the rest of the suite; each
-test starts from a reset.
+test starts from a reset. The clock, stages, resets and fault rules drive the simulated
+cloud only (``simulated_only``); health, who may call the control plane, and the 409 the
+simulated controls answer on another backend hold everywhere.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from conformance.process import EmulatorProcess
 from conformance.schemas import for_version, validate
 
 pytestmark = pytest.mark.emulator_only
+simulated_only = pytest.mark.simulated_only
 
 SPAWN = 30.0
 DESTROY = 5.0
@@ -111,6 +114,8 @@ def cloud(http: httpx.Client, target: Any) -> Iterator[Cloud]:
 
 @pytest.fixture(autouse=True)
 def fresh(cloud: Cloud) -> None:
+    if cloud.process.backend != "simulated":
+        return  # nothing to reset: the tests that run there create no server
     response = cloud.control("POST", "/reset", json={"mode": "manual"})
     assert response.status_code == 204, response.text
 
@@ -127,14 +132,42 @@ def tempest_schema(version: str | None) -> Any:
 # -- health and the clock ------------------------------------------------------------------
 
 
+#: What health adds for each backend (the simulated cloud: its clock and hosts).
+HEALTH_EXTRA = {"simulated": {"progression": "manual", "hosts": 8}, "qemu": {}}
+
+
 def test_health_needs_no_token(cloud: Cloud) -> None:
     response = cloud.http.get(f"{cloud.process.url}/_emulator/health")
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["status"] == "ok" and body["backend"] == "simulated"
-    assert body["progression"] == "manual" and body["hosts"] == 8
+    backend = cloud.process.backend
+    assert body["status"] == "ok" and body["backend"] == backend
+    assert {k: v for k, v in body.items() if k not in ("status", "backend", "version")} == \
+        HEALTH_EXTRA[backend]
 
 
+#: The simulated cloud's own controls, and what they answer on each backend.
+SIMULATED_CONTROLS = [
+    ("GET", "/clock", None), ("PUT", "/clock", {"mode": "manual"}),
+    ("POST", "/clock/advance", {"seconds": 0}), ("GET", "/stages", None),
+    ("PUT", "/stages/spawn", {"delay": SPAWN}),
+]
+CONTROL_STATUS = {"simulated": 200, "qemu": 409}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), SIMULATED_CONTROLS)
+def test_the_clock_and_stages_drive_the_simulated_backend_only(
+        cloud: Cloud, method: str, path: str, body: Any) -> None:
+    backend = cloud.process.backend
+    response = cloud.control(method, path, json=body)
+    assert response.status_code == CONTROL_STATUS[backend], response.text
+    if response.status_code == 409:
+        assert response.json() == {"conflictingRequest": {"code": 409, "message": (
+            f"The {backend} backend has no simulated clock or stages; they drive the "
+            "simulated backend only.")}}
+
+
+@simulated_only
 def test_the_manual_clock_holds_a_build_until_it_is_advanced(cloud: Cloud) -> None:
     server_id = cloud.create()
     for _ in range(3):
@@ -156,6 +189,7 @@ def test_the_manual_clock_holds_a_build_until_it_is_advanced(cloud: Cloud) -> No
         validate(response, tempest_schema(version))
 
 
+@simulated_only
 def test_advancing_runs_later_stages_at_their_own_deadlines(cloud: Cloud) -> None:
     first = cloud.create()
     assert cloud.advance(10)["woken"] == 0
@@ -167,6 +201,7 @@ def test_advancing_runs_later_stages_at_their_own_deadlines(cloud: Cloud) -> Non
     assert cloud.show(second)["status"] == "ACTIVE"
 
 
+@simulated_only
 def test_delete_waits_for_the_destroy_stage(cloud: Cloud) -> None:
     server_id = cloud.create()
     cloud.advance(SPAWN)
@@ -176,6 +211,7 @@ def test_delete_waits_for_the_destroy_stage(cloud: Cloud) -> None:
     assert cloud.member.compute("GET", f"/servers/{server_id}").status_code == 404
 
 
+@simulated_only
 def test_switching_the_clock_away_from_manual_finishes_parked_builds(cloud: Cloud) -> None:
     server_id = cloud.create()
     response = cloud.control("PUT", "/clock", json={"mode": "immediate"})
@@ -193,6 +229,7 @@ def test_switching_the_clock_away_from_manual_finishes_parked_builds(cloud: Clou
 # -- stages ---------------------------------------------------------------------------------
 
 
+@simulated_only
 def test_stages_are_listed_and_changed(cloud: Cloud) -> None:
     stages = cloud.control("GET", "/stages").json()["stages"]
     assert stages["spawn"] == {"delay": SPAWN, "jitter": 0.0, "fails": False}
@@ -206,6 +243,7 @@ def test_stages_are_listed_and_changed(cloud: Cloud) -> None:
     assert cloud.show(server_id)["status"] == "ACTIVE"
 
 
+@simulated_only
 def test_a_failing_spawn_stage_lands_the_server_in_error(cloud: Cloud) -> None:
     response = cloud.control("PUT", "/stages/spawn", json={"fails": True})
     assert response.json()["fails"] is True and response.json()["delay"] == SPAWN
@@ -220,6 +258,7 @@ def test_a_failing_spawn_stage_lands_the_server_in_error(cloud: Cloud) -> None:
 # -- build fault rules ------------------------------------------------------------------------
 
 
+@simulated_only
 def test_an_error_rule_fails_the_next_matching_build_only(cloud: Cloud) -> None:
     rule = cloud.add_rule({"match": {"server_name": "^doomed"}, "build": "error",
                            "message": "The hypervisor caught fire.", "times": 1})
@@ -246,6 +285,7 @@ def test_an_error_rule_fails_the_next_matching_build_only(cloud: Cloud) -> None:
     assert cloud.show(spared)["status"] == "ACTIVE"
 
 
+@simulated_only
 def test_a_stuck_build_stays_in_build_however_far_the_clock_moves(cloud: Cloud) -> None:
     cloud.add_rule({"match": {"server_name": "^stuck"}, "build": "stuck"})
     server_id = cloud.create("stuck-1")
@@ -258,6 +298,7 @@ def test_a_stuck_build_stays_in_build_however_far_the_clock_moves(cloud: Cloud) 
     assert cloud.member.compute("GET", f"/servers/{server_id}").status_code == 404
 
 
+@simulated_only
 def test_active_then_error(cloud: Cloud) -> None:
     cloud.add_rule({"match": {"server_name": "^flaky"}, "build": "active_then_error",
                     "message": "Lost the guest.", "times": 1})
@@ -271,6 +312,7 @@ def test_active_then_error(cloud: Cloud) -> None:
     validate(cloud.member.compute("GET", f"/servers/{server_id}"), tempest_schema(None))
 
 
+@simulated_only
 def test_no_valid_host(cloud: Cloud) -> None:
     cloud.add_rule({"match": {"server_name": "^nohost"}, "build": "no_valid_host"})
     server_id = cloud.create("nohost-1")
@@ -281,6 +323,7 @@ def test_no_valid_host(cloud: Cloud) -> None:
     validate(cloud.member.compute("GET", f"/servers/{server_id}"), tempest_schema(None))
 
 
+@simulated_only
 def test_build_rules_match_metadata_and_project(cloud: Cloud) -> None:
     alt_project = "0" * 32  # matches no project: the rule never applies
     cloud.add_rule({"match": {"project_id": alt_project}, "build": "error"})
@@ -295,6 +338,7 @@ def test_build_rules_match_metadata_and_project(cloud: Cloud) -> None:
 # -- request fault rules ----------------------------------------------------------------------
 
 
+@simulated_only
 def test_a_fail_rule_answers_with_a_nova_fault_and_the_version_headers(cloud: Cloud) -> None:
     cloud.add_rule({"match": {"method": "GET", "path": "^/servers$"},
                     "fail": {"status": 503, "message": "Nova is down for maintenance."},
@@ -314,6 +358,7 @@ def test_a_fail_rule_answers_with_a_nova_fault_and_the_version_headers(cloud: Cl
     assert cloud.member.compute("GET", "/servers").status_code == 200
 
 
+@simulated_only
 def test_a_fail_rule_can_let_the_create_happen(cloud: Cloud) -> None:
     cloud.add_rule({"match": {"method": "POST", "path": "^/servers$"},
                     "fail": {"status": 500, "create": True}, "times": 1})
@@ -326,6 +371,7 @@ def test_a_fail_rule_can_let_the_create_happen(cloud: Cloud) -> None:
     assert len(listed["servers"]) == 1
 
 
+@simulated_only
 def test_fail_rules_honour_the_microversion_window(cloud: Cloud) -> None:
     cloud.add_rule({"match": {"path": "^/flavors$", "min_version": "2.50",
                               "max_version": "2.60"}, "fail": {"status": 429}})
@@ -335,6 +381,7 @@ def test_fail_rules_honour_the_microversion_window(cloud: Cloud) -> None:
     assert cloud.member.compute("GET", "/flavors", version="2.61").status_code == 200
 
 
+@simulated_only
 def test_fail_rules_match_a_server_by_its_name(cloud: Cloud) -> None:
     cloud.add_rule({"match": {"method": "GET", "server_name": "^touchy"},
                     "fail": {"status": 404}})
@@ -343,6 +390,7 @@ def test_fail_rules_match_a_server_by_its_name(cloud: Cloud) -> None:
     assert cloud.member.compute("GET", f"/servers/{calm}").status_code == 200
 
 
+@simulated_only
 def test_a_latency_rule_delays_the_answer(cloud: Cloud) -> None:
     rule = cloud.add_rule({"match": {"path": "^/flavors$"}, "latency": 0.5, "times": 1})
     assert rule["latency"] == 0.5
@@ -354,6 +402,7 @@ def test_a_latency_rule_delays_the_answer(cloud: Cloud) -> None:
     assert time.monotonic() - started < 0.45
 
 
+@simulated_only
 def test_rules_are_listed_shown_and_deleted(cloud: Cloud) -> None:
     first = cloud.add_rule({"match": {"method": "delete"}, "fail": {"status": 500}})
     second = cloud.add_rule({"latency": 0.01})
@@ -375,6 +424,7 @@ def test_rules_are_listed_shown_and_deleted(cloud: Cloud) -> None:
 # -- reset ------------------------------------------------------------------------------------
 
 
+@simulated_only
 def test_reset_forgets_servers_rules_and_time(cloud: Cloud) -> None:
     active = cloud.create()
     cloud.advance(SPAWN)
@@ -400,6 +450,7 @@ def test_reset_forgets_servers_rules_and_time(cloud: Cloud) -> None:
     assert cloud.show(server_id)["status"] == "ACTIVE"
 
 
+@simulated_only
 def test_reset_can_change_the_mode(cloud: Cloud) -> None:
     response = cloud.control("POST", "/reset", json={"mode": "immediate"})
     assert response.status_code == 204, response.text
@@ -440,6 +491,10 @@ def test_unknown_routes_and_methods(cloud: Cloud) -> None:
     assert cloud.control("GET", "/no-such-thing").json()["itemNotFound"]["code"] == 404
     wrong = cloud.control("DELETE", "/clock")
     assert wrong.status_code == 405 and "GET" in wrong.headers["allow"]
+
+
+@simulated_only
+def test_unknown_stage(cloud: Cloud) -> None:
     unknown_verb = cloud.control("PUT", "/stages/teleport", json={"delay": 1})
     assert unknown_verb.status_code == 404, unknown_verb.text
 
@@ -495,6 +550,7 @@ BAD_BODIES = [
 ]
 
 
+@simulated_only  # elsewhere the clock and stages answer 409 before they read a body
 @pytest.mark.parametrize(("method", "path", "body"), BAD_BODIES)
 def test_bad_bodies_are_400(cloud: Cloud, method: str, path: str, body: Any) -> None:
     import json
@@ -519,6 +575,7 @@ def test_malformed_json_and_media_types(cloud: Cloud) -> None:
 # -- restart ----------------------------------------------------------------------------------
 
 
+@simulated_only
 def test_a_restart_keeps_servers_and_redrives_builds(tmp_path: Path, http: httpx.Client,
                                                      target: Any) -> None:
     state = f"sqlite:///{tmp_path / 'state.db'}"
