@@ -268,9 +268,11 @@ class Monitor:
         """Close the connection; an error of a connection QEMU already closed is fine."""
         watcher, self._watcher = self._watcher, None
         if watcher is not None and watcher is not asyncio.current_task():
-            watcher.cancel()
+            if self._client.runstate == Runstate.RUNNING:
+                watcher.cancel()  # still waiting for a hang-up: nothing to finish
+            # else it is finishing the library's disconnect: let it (see _reset)
             with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+                await asyncio.shield(watcher)
         await self._reset()
 
     async def _watch(self) -> None:
@@ -287,10 +289,16 @@ class Monitor:
         async with self._closing:
             if self._client.runstate == Runstate.IDLE:
                 return
-            try:
-                await self._client.disconnect()
-            except Exception as err:  # EOFError, OSError: QEMU hung up first (quit, kill)
-                log.debug("monitor %s: disconnect: %r", self.socket_path, err)
+            # NOTE: shielded: a disconnect cancelled half-way leaves qemu.qmp's gathered
+            # reader/writer future unawaited, and asyncio then logs its EOFError as
+            # "exception was never retrieved".
+            await asyncio.shield(self._disconnect_quietly())
+
+    async def _disconnect_quietly(self) -> None:
+        try:
+            await self._client.disconnect()
+        except Exception as err:  # EOFError, OSError: QEMU hung up first (quit, kill)
+            log.debug("monitor %s: disconnect: %r", self.socket_path, err)
 
     @contextlib.asynccontextmanager
     async def session(self, timeout: float = 10.0) -> AsyncIterator[Monitor]:
