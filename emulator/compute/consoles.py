@@ -22,15 +22,14 @@ from urllib.parse import parse_qs, urlencode, urlparse
 from sqlmodel import col, delete, select
 
 from emulator.compute.models import ConsoleAuthToken, Instance
-from emulator.compute.policy import ADMIN
+from emulator.compute.policy import authorize
 from emulator.context import RequestContext
 from emulator.db import Database
-from emulator.errors import EmulatorError, Forbidden, NotFound
+from emulator.errors import EmulatorError, NotFound
 
 #: Nova's ``[consoleauth] token_ttl`` default, in seconds.
 TOKEN_TTL = 600
-#: Nova's policy ``os_compute_api:os-console-auth-tokens`` (admin only).
-# NOTE: it belongs in ``emulator.compute.policy.RULES``; checked here until it is there.
+#: Nova's policy of the token lookup (admin only).
 SHOW_RULE = "os_compute_api:os-console-auth-tokens"
 
 
@@ -122,8 +121,7 @@ class ConsoleTokens:
 
     def show(self, ctx: RequestContext, token: str) -> ConsoleConnection:
         """``GET /os-console-auth-tokens/{token}``: admin only; 404 "Token not found"."""
-        if not ADMIN(ctx, None):
-            raise Forbidden(f"Policy doesn't allow {SHOW_RULE} to be performed.")
+        authorize(ctx, SHOW_RULE)
         try:
             return self.validate(token)
         except InvalidToken:

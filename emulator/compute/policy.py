@@ -83,6 +83,7 @@ RULES: dict[str, Check] = {
     "os_compute_api:os-deferred-delete:restore": MEMBER,
     "os_compute_api:os-console-output": MEMBER,
     "os_compute_api:os-remote-consoles": MEMBER,
+    "os_compute_api:os-console-auth-tokens": ADMIN,
     "os_compute_api:os-server-password:show": READER,
     "os_compute_api:os-server-password:clear": MEMBER,
     "os_compute_api:os-server-diagnostics": ADMIN,
