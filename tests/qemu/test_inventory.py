@@ -1,0 +1,66 @@
+"""The QEMU host's inventory (this machine's, or configured) is what the scheduler places
+against: a server that does not fit is Nova's "No valid host was found."; the host's
+figures are this machine's by default."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from backends.qemu.backend import QemuBackend, _meminfo_mb
+from conformance.process import EmulatorProcess
+from tests.qemu.conftest import qemu_config
+from tests.qemu.served import Cloud
+
+pytestmark = pytest.mark.qemu
+
+
+def test_default_inventory_is_this_machine_minus_reserved(run_dir: Path) -> None:
+    [host] = QemuBackend(run_dir, reserved_host_memory_mb=512).hosts()
+    assert host.name == socket.gethostname()
+    assert host.vcpus == os.cpu_count()
+    assert host.memory_mb == _meminfo_mb() - 512
+    assert host.local_gb == shutil.disk_usage(run_dir).total // 2**30
+    [sized] = QemuBackend(run_dir, vcpus=3, memory_mb=4096, local_gb=50,
+                          reserved_host_memory_mb=1024, ram_allocation_ratio=1.5).hosts()
+    assert (sized.vcpus, sized.memory_mb, sized.local_gb) == (3, 3072, 50)
+    assert sized.ram_allocation_ratio == 1.5
+
+
+def test_a_server_that_does_not_fit_is_no_valid_host(run_dir: Path) -> None:
+    # 1024 MiB left for guests: two m1.tiny (512 each) fit, a third does not; m1.small
+    # (2048) never does.
+    emulator = EmulatorProcess(config=qemu_config(
+        run_dir, memory_mb=1536, reserved_host_memory_mb=512, boot_grace=0.5,
+        shutdown_timeout=5.0))
+    made: list[str] = []
+    try:
+        emulator.start(timeout=300.0)
+        with httpx.Client(timeout=60.0) as http:
+            cloud = Cloud(emulator.url, http)
+            image = cloud.image_id("cirros-0.6.2-x86_64-disk")  # boots SeaBIOS only: cheap
+            too_big = cloud.create_server("too-big", image, flavor="2")
+            made.append(too_big)
+            failed = cloud.wait_status(too_big, "ERROR")
+            assert failed["fault"]["code"] == 500
+            assert "No valid host was found" in failed["fault"]["message"]
+            for name in ("fits-1", "fits-2"):
+                made.append(cloud.create_server(name, image))
+                cloud.wait_status(made[-1], "ACTIVE")
+            full = cloud.create_server("full", image)
+            made.append(full)
+            assert "No valid host was found" in \
+                cloud.wait_status(full, "ERROR")["fault"]["message"]
+            for server_id in made:
+                cloud.delete_server(server_id)
+            made.clear()
+    finally:
+        if made:
+            emulator.stop()  # close_run_dir kills what is left and fails the test
+        emulator.stop()
+        shutil.rmtree(emulator.workdir, ignore_errors=True)
