@@ -49,6 +49,7 @@ EVENTS: Mapping[str, PowerState | None] = {
     "WATCHDOG": None,                       # depends on the watchdog action
     "BLOCK_IO_ERROR": None,                 # pauses only with werror/rerror=stop
     "MIGRATION": None,                      # see the migration status in the event
+    "DEVICE_DELETED": None,                 # a hot-unplug finished: no power change
 }
 
 

@@ -424,6 +424,16 @@ class Lifecycle:
         if changes:
             log.info("%s: power state sync: %s", server_id, changes)
             self.servers.set_state(server_id, **changes)
+        if changes.get("vm_state") == VmState.STOPPED:
+            # NOTE: Nova's sync stops the instance through the compute API (an admin
+            # context): the server's actions show a "stop" with its compute event.
+            ctx = RequestContext(user_id=PERIODIC.user_id, project_id=PERIODIC.project_id,
+                                 roles=PERIODIC.roles, request_id=f"req-{uuid.uuid4()}")
+            self.servers.record_action(ctx, server_id, "stop")
+            self.servers.start_event(server_id, ctx.request_id, "compute_stop_instance",
+                                     row.host)
+            self.servers.finish_event(server_id, ctx.request_id, "compute_stop_instance",
+                                      "Success")
 
     # -- start-up and shut-down ----------------------------------------------------------
 

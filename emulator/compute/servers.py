@@ -858,6 +858,11 @@ class ServerService:
                              project_id=ctx.project_id or "", user_id=ctx.user_id,
                              start_time=when, updated_at=when))
 
+    def record_action(self, ctx: RequestContext, server_id: str, action: str) -> None:
+        """Start an instance action that no API request made (a periodic task's)."""
+        with self.db.session() as s:
+            self._start_action(s, ctx, server_id, action, now())
+
     def start_event(self, server_id: str, request_id: str, event: str, host: str | None) -> None:
         with self.db.session() as s:
             action = s.exec(select(InstanceAction).where(

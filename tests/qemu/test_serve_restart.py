@@ -98,6 +98,13 @@ def test_restart_keeps_vms_and_delete_leaves_nothing(run_dir: Path) -> None:
             settled(cloud, paused, "SHUTOFF", timeout=5.0)
             noticed = time.monotonic() - killed
             assert noticed <= 1.0, f"SHUTOFF after {noticed:.2f} s"
+            actions = cloud.admin.compute("GET", f"/servers/{paused}/os-instance-actions")
+            stop = actions.json()["instanceActions"][0]  # newest first
+            assert stop["action"] == "stop", actions.text
+            shown = cloud.admin.compute(
+                "GET", f"/servers/{paused}/os-instance-actions/{stop['request_id']}")
+            assert [(e["event"], e["result"]) for e in shown.json()["instanceAction"]
+                    ["events"]] == [("compute_stop_instance", "Success")], shown.text
             assert cloud.member.compute("POST", f"/servers/{paused}/action",
                                         json={"os-start": None}).status_code == 202
             settled(cloud, paused, "ACTIVE")
