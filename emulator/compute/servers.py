@@ -889,6 +889,10 @@ class ServerService:
                     InstanceActionEvent.action_id == action.id,
                     InstanceActionEvent.event == event)).all():
                 if ev.finish_time is None:
+                    # NOTE: Nova's failed event carries the formatted exception (admins see
+                    # it); here its message stands for the traceback.
+                    if traceback is None and result == "Error" and message:
+                        traceback = message
                     ev.finish_time, ev.result, ev.traceback = when, result, traceback
                     s.add(ev)
             action.finish_time, action.updated_at = when, when

@@ -120,3 +120,42 @@ def test_restart_keeps_vms_and_delete_leaves_nothing(run_dir: Path) -> None:
         emulator.stop()
         shutil.rmtree(emulator.workdir, ignore_errors=True)
         shutil.rmtree(state_dir, ignore_errors=True)
+
+
+def test_lost_monitor_fails_the_action_clearly_and_keeps_the_server(run_dir: Path) -> None:
+    state_dir = Path(tempfile.mkdtemp(prefix="ne-state-"))
+    emulator = EmulatorProcess(config=qemu_config(run_dir, shutdown_timeout=10.0),
+                               state=f"sqlite:///{state_dir}/state.db")
+    try:
+        emulator.start(timeout=300.0)
+        with httpx.Client(timeout=60.0) as http:
+            cloud = Cloud(emulator.url, http)
+            server_id = cloud.create_server("lost-monitor", cloud.guest_image())
+            settled(cloud, server_id, "ACTIVE")
+            [pid] = qemu_of(run_dir, server_id)
+            emulator.stop()
+            (run_dir / server_id / "qmp.sock").unlink()  # the monitor's socket is gone
+            emulator.start(timeout=300.0)
+
+            cloud = Cloud(emulator.url, http)
+            assert settled(cloud, server_id, "ACTIVE")["OS-EXT-STS:power_state"] == 1
+            paused = cloud.member.compute("POST", f"/servers/{server_id}/action",
+                                          json={"pause": None})
+            assert paused.status_code == 202, paused.text
+            request_id = paused.headers["x-openstack-request-id"]
+            body = settled(cloud, server_id, "ACTIVE")  # the action failed, the server stays
+            assert body["OS-EXT-STS:vm_state"] == "active"
+            shown = cloud.admin.compute(
+                "GET", f"/servers/{server_id}/os-instance-actions/{request_id}")
+            [event] = shown.json()["instanceAction"]["events"]
+            assert (event["event"], event["result"]) == ("compute_pause_instance", "Error")
+            assert "QMP monitor" in event["traceback"] and "unreachable" in event["traceback"]
+            assert qemu_of(run_dir, server_id) == [pid]  # the guest runs on
+
+            cloud.delete_server(server_id, timeout=60.0)  # ends QEMU by its pid
+            assert qemu_of(run_dir, server_id) == []
+            assert not (run_dir / server_id).exists()
+    finally:
+        emulator.stop()
+        shutil.rmtree(emulator.workdir, ignore_errors=True)
+        shutil.rmtree(state_dir, ignore_errors=True)
