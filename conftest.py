@@ -23,6 +23,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    marks: tuple[str, ...]
     if config.getoption("--cloud") is not None:
         skip = pytest.mark.skip(reason="needs the emulator itself; --cloud was given")
         marks = ("emulator_only", "simulated_only")

@@ -184,19 +184,27 @@ class EmulatorProcess:
                                text=True, check=False).stdout.splitlines()
         return [line for line in found if f"{self.run_dir}/" in line]
 
-    def instance_dirs(self) -> list[str]:
-        """The instance directories left in the run directory."""
+    def instance_files(self) -> list[str]:
+        """What instances left in the run directory: their directories, and the files the
+        backend keeps for them in its hidden directories (e.g. ``.shelved/<uuid>.qcow2``)."""
         if self.run_dir is None or not self.run_dir.is_dir():
             return []
-        return sorted(p.name for p in self.run_dir.iterdir() if p.is_dir())
+        found = []
+        for path in sorted(self.run_dir.iterdir()):
+            if not path.is_dir():
+                continue
+            if not path.name.startswith("."):
+                found.append(f"instance directory {path}")
+            else:
+                found += [f"instance file {f}" for f in sorted(path.rglob("*")) if f.is_file()]
+        return found
 
     def leftovers(self, timeout: float = 0.0) -> list[str]:
         """What the backend left behind (instance directories, QEMU processes), polled for
         ``timeout`` seconds until nothing is left; empty when all is clean."""
         deadline = time.monotonic() + timeout
         while True:
-            left = ([f"instance directory {self.run_dir}/{name}" for name in self.instance_dirs()]
-                    + [f"process {line}" for line in self.qemu_processes()])
+            left = self.instance_files() + [f"process {line}" for line in self.qemu_processes()]
             if not left or time.monotonic() >= deadline:
                 return left
             time.sleep(0.1)

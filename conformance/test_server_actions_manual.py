@@ -18,7 +18,9 @@ import pytest
 from conformance.conftest import dedicated_emulator
 from conformance.manual_cloud import ManualCloud
 
-pytestmark = pytest.mark.emulator_only
+#: Interim statuses exist only between the manual clock's steps; the final states of these
+#: actions are checked on every backend in test_server_actions_images/_more.
+pytestmark = [pytest.mark.emulator_only, pytest.mark.simulated_only]
 
 SPAWN = 10.0
 #: backend verb -> seconds it takes on the manual clock (no jitter).

@@ -23,7 +23,7 @@ from tempest.lib.services.compute.servers_client import ServersClient
 from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
-from conformance.polling import settle
+from conformance.polling import TIMEOUT, settle
 from conformance.process import EmulatorProcess
 from conformance.schemas import for_version, validate
 from conformance.test_servers import Servers, image_id, message  # noqa: F401
@@ -133,8 +133,16 @@ def test_shelve_offloads_and_unshelve_reschedules(servers: Servers, member: ApiS
              f"Cannot 'unshelve' instance {sid} while it is in vm_state active")
 
 
+def compute_hosts(admin: ApiSession) -> dict[str, str]:
+    """host -> its availability zone, from the admin's zone detail."""
+    detail = admin.compute("GET", "/os-availability-zone/detail").json()
+    return {host: zone["zoneName"] for zone in detail["availabilityZoneInfo"]
+            if zone["zoneName"] != "internal" for host in zone["hosts"] or {}}
+
+
 def test_unshelve_to_a_zone_and_a_host(servers: Servers, member: ApiSession,
                                        admin: ApiSession) -> None:
+    hosts = compute_hosts(admin)
     sid = servers.boot(member)["id"]
     assert act(member, sid, {"shelve": None}).status_code == 202
     settle(member, sid, "SHELVED_OFFLOADED")
@@ -144,19 +152,24 @@ def test_unshelve_to_a_zone_and_a_host(servers: Servers, member: ApiSession,
     assert response.status_code == 400
     assert message(response) == "The requested availability zone is not available"
     # 2.91: a host is for admins only.
-    response = act(member, sid, {"unshelve": {"host": "compute-005"}}, version="2.91")
+    host, zone = max(hosts.items())
+    response = act(member, sid, {"unshelve": {"host": host}}, version="2.91")
     assert response.status_code == 403
-    response = act(admin, sid, {"unshelve": {"host": "compute-001",
-                                             "availability_zone": "az2"}}, version="2.91")
-    conflict(response, 'Host "compute-001" is not in the availability zone "az2".')
-    response = act(admin, sid, {"unshelve": {"host": "compute-005",
-                                             "availability_zone": "az2"}}, version="2.91")
+    # A host of another zone (where the cloud has two) is refused.
+    for other, other_zone in sorted(hosts.items()):
+        if other_zone != zone:
+            response = act(admin, sid, {"unshelve": {"host": other,
+                                                     "availability_zone": zone}}, version="2.91")
+            conflict(response, f'Host "{other}" is not in the availability zone "{zone}".')
+            break
+    response = act(admin, sid, {"unshelve": {"host": host, "availability_zone": zone}},
+                   version="2.91")
     assert response.status_code == 202, response.text
     shown = settle(admin, sid, "ACTIVE")
-    assert shown["OS-EXT-SRV-ATTR:host"] == "compute-005"
-    assert shown["OS-EXT-AZ:availability_zone"] == "az2"
+    assert shown["OS-EXT-SRV-ATTR:host"] == host
+    assert shown["OS-EXT-AZ:availability_zone"] == zone
     # Only an offloaded server may be given a zone.
-    admin_cfg = act(admin, sid, {"unshelve": {"availability_zone": "nova"}}, version="2.77")
+    admin_cfg = act(admin, sid, {"unshelve": {"availability_zone": zone}}, version="2.77")
     conflict(admin_cfg, f"Cannot 'unshelve' instance {sid} while it is in vm_state active")
 
 
@@ -172,15 +185,38 @@ def test_shelve_offload_is_admin_only(servers: Servers, member: ApiSession,
 # -- console output and consoles ---------------------------------------------------------
 
 
-def test_console_output(servers: Servers, member: ApiSession) -> None:
-    server = servers.boot(member)
+#: Per backend: the image whose console has something to say, and the console's last line
+#: once it has said it (the simulated cloud's made-up log; the free guest's DHCP lease).
+CONSOLES = {"simulated": ("cirros", "login:"), "qemu": ("nova-emulator-guest", "GUEST-DHCP eth0")}
+
+
+def console_server(servers: Servers, member: ApiSession, backend: str) -> dict[str, Any]:
+    """An ACTIVE server whose console log is complete (polled until its last line)."""
+    prefix, last = CONSOLES[backend]
+    images = member.compute("GET", "/images").json()["images"]
+    server = servers.boot(member, imageRef=next(
+        i["id"] for i in images if i["name"].startswith(prefix)))
+    deadline = time.monotonic() + TIMEOUT
+    while last not in (output := act(member, server["id"], {"os-getConsoleOutput": {
+            "length": 1}}).json()["output"]):
+        assert time.monotonic() < deadline, f"the console never showed {last!r}: {output!r}"
+        time.sleep(0.2)
+    return server
+
+
+def test_console_output(servers: Servers, member: ApiSession, target: Any) -> None:
+    server = console_server(servers, member, target.backend)
     sid = server["id"]
     response = act(member, sid, {"os-getConsoleOutput": {}})
     output = validate(response, v21.get_console_output)["output"]
-    assert f"instance {server['name']}" in output
-    addresses = [a["addr"] for net in server["addresses"].values() for a in net]
-    assert addresses and all(a in output for a in addresses)
-    assert output.rstrip().endswith("login:")
+    if target.backend == "qemu":  # the guest's own console: its banner and hostname
+        assert "GUEST-BANNER" in output
+        assert f"GUEST-READY hostname={server['name']} " in output
+    else:
+        assert f"instance {server['name']}" in output
+        addresses = [a["addr"] for net in server["addresses"].values() for a in net]
+        assert addresses and all(a in output for a in addresses)
+    assert CONSOLES[target.backend][1] in output.rstrip().rsplit("\n", 1)[-1]
     lines = output.split("\n")
     for length, expected in ((3, lines[-3:]), ("2", lines[-2:]), (0, []), (None, lines),
                              (-1, lines[1:])):
@@ -323,8 +359,9 @@ def test_soft_deleted_server_is_reclaimed(deferred: dict[str, ApiSession]) -> No
 # -- the openstack CLI ------------------------------------------------------------------------
 
 
-def test_cli_rescue_shelve_and_consoles(servers: Servers, member: ApiSession) -> None:
-    sid = servers.boot(member)["id"]
+def test_cli_rescue_shelve_and_consoles(servers: Servers, member: ApiSession,
+                                        target: Any) -> None:
+    sid = console_server(servers, member, target.backend)["id"]
     account = member.account
     result = run_openstack(account, "server", "rescue", sid)
     assert result.returncode == 0, result.stderr
@@ -334,7 +371,7 @@ def test_cli_rescue_shelve_and_consoles(servers: Servers, member: ApiSession) ->
     settle(member, sid, "ACTIVE")
     result = run_openstack(account, "console", "log", "show", "--lines", "1", sid)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().endswith("login:")
+    assert CONSOLES[target.backend][1] in result.stdout
     url = openstack_json(account, "console", "url", "show", "--novnc", sid)
     assert "/_emulator/console/" in url["url"]
     result = run_openstack(account, "server", "shelve", "--wait", sid, timeout=180)

@@ -25,7 +25,7 @@ from tempest.lib.api_schema.response.compute.v2_1 import servers as base_schema
 from tempest.lib.services.compute.servers_client import ServersClient
 
 from conformance.client import ApiSession
-from conformance.polling import TIMEOUT
+from conformance.polling import TIMEOUT, settle
 from conformance.schemas import for_version, validate
 from conformance.test_fuzz import JSON_VALUES, TEXT, broken, check, encode, fuzz_settings
 
@@ -126,22 +126,9 @@ class Servers:
 
 def wait_for(session: ApiSession, server_id: str, status: str, version: str = "2.1",
              timeout: float = TIMEOUT) -> dict[str, Any]:
-    """Poll until the server shows ``status`` with no task in progress."""
-    deadline = time.monotonic() + timeout
-    seen: list[tuple[str, Any]] = []
-    while True:
-        response = session.compute("GET", f"/servers/{server_id}", version=version)
-        assert response.status_code == 200, response.text
-        server: dict[str, Any] = response.json()["server"]
-        state = (server["status"], server["OS-EXT-STS:task_state"])
-        if not seen or seen[-1] != state:
-            seen.append(state)
-        if state == (status, None):
-            return server
-        assert server["status"] in ("BUILD", status), (
-            f"{server_id} went {seen}: {server.get('fault')}")
-        assert time.monotonic() < deadline, f"{server_id} stuck: {seen}"
-        time.sleep(0.05)
+    """Poll until the server shows ``status`` with no task in progress (through any interim
+    status: BUILD, REBUILD, ...); an ERROR not asked for fails at once."""
+    return settle(session, server_id, status, timeout=timeout, version=version)
 
 
 def gone(session: ApiSession, server_id: str, timeout: float = TIMEOUT) -> None:
