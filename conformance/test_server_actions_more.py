@@ -22,9 +22,8 @@ from tempest.lib.services.compute.servers_client import ServersClient
 
 from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
-from conformance.conftest import seeded_accounts
+from conformance.conftest import dedicated_emulator, seeded_accounts
 from conformance.polling import TIMEOUT, settle
-from conformance.process import EmulatorProcess
 from conformance.schemas import for_version, validate
 from conformance.test_servers import Servers, image_id, message  # noqa: F401
 
@@ -312,9 +311,7 @@ def test_diagnostics(servers: Servers, member: ApiSession, admin: ApiSession) ->
 
 @pytest.fixture(scope="module")
 def deferred(target: Any, http: httpx.Client) -> Iterator[dict[str, ApiSession]]:
-    if target.emulator is None:
-        pytest.skip("needs the emulator's own configuration")
-    with EmulatorProcess(config="[compute]\nreclaim_instance_interval = 3\n") as process:
+    with dedicated_emulator(target, "[compute]\nreclaim_instance_interval = 3\n") as process:
         yield {role: ApiSession(account, http)
                for role, account in seeded_accounts(process.url).items()}
 
