@@ -56,6 +56,21 @@ class ManualCloud:
             assert time.monotonic() < deadline, f"{server_id} stuck: {server['status']}"
             time.sleep(0.05)
 
+    def events_done(self, server_id: str, request_id: str,
+                    timeout: float = TIMEOUT) -> list[tuple[str, str]]:
+        """(event, result) of the request's instance action once every event has ended
+        (some actions, e.g. trigger_crash_dump, run on with no task state to watch)."""
+        url = f"/servers/{server_id}/os-instance-actions/{request_id}"
+        deadline = time.monotonic() + timeout
+        while True:
+            response = self.admin.compute("GET", url, version="2.51")
+            assert response.status_code == 200, response.text
+            events = response.json()["instanceAction"]["events"]
+            if events and all(e["finish_time"] is not None for e in events):
+                return [(e["event"], e["result"]) for e in events]
+            assert time.monotonic() < deadline, events
+            time.sleep(0.05)
+
     def finish(self, server_id: str, seconds: float) -> dict[str, Any]:
         """Let the server's action end: ``seconds`` on the manual clock, else wait."""
         if self.manual:

@@ -50,12 +50,7 @@ QEMU_SETTINGS: Mapping[str, Any] = {
 
 #: ``[compute]`` settings of the emulators the suite starts on the qemu backend (a test's
 #: own config wins).
-QEMU_COMPUTE_SETTINGS: Mapping[str, Any] = {
-    "backend": "qemu",
-    # One host (this machine), like a single-node devstack, which sets this too: without it
-    # every resize would find no other host.
-    "allow_resize_to_same_host": True,
-}
+QEMU_COMPUTE_SETTINGS: Mapping[str, Any] = {"backend": "qemu"}
 
 
 def _toml_value(value: Any) -> str:

@@ -13,15 +13,13 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from tempest.lib.services.compute.images_client import ImagesClient
 from tempest.lib.services.compute.servers_client import ServersClient
 
 from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
-from conformance.conftest import Target, dedicated_emulator, seeded_accounts
-from conformance.polling import TIMEOUT, settle
+from conformance.polling import settle
 from conformance.schemas import for_version, validate
 from conformance.test_servers import Servers, message, unique, wait_for
 
@@ -204,46 +202,6 @@ def test_resize_then_revert(made: Servers, member: ApiSession) -> None:
     assert refused.status_code == 409
     assert message(refused) == (f"Cannot 'revertResize' instance {sid} while it is in "
                                 "vm_state stopped")
-
-
-#: One host and no resize onto the same host: nowhere to resize to (on the qemu backend,
-#: whose one host is this machine, and a simulated cloud shaped alike).
-ONE_HOST_CONFIG = """
-[compute]
-allow_resize_to_same_host = false
-
-[[simulated.zones]]
-name = "nova"
-hosts = 1
-"""
-
-
-@pytest.mark.emulator_only
-def test_resize_with_no_other_host_fails_like_nova(target: Target, http: httpx.Client) -> None:
-    with dedicated_emulator(target, ONE_HOST_CONFIG) as process:
-        accounts = seeded_accounts(process.url)
-        member, admin = ApiSession(accounts["member"], http), ApiSession(accounts["admin"], http)
-        images = member.compute("GET", "/images").json()["images"]
-        sid = Servers(admin, next(i["id"] for i in images if i["name"].startswith("cirros"))
-                      ).boot(member)["id"]
-        host = admin.compute("GET", f"/servers/{sid}").json()["server"]["OS-EXT-SRV-ATTR:host"]
-        response = act(member, sid, {"resize": {"flavorRef": "2"}})
-        assert response.status_code == 202, response.text
-        url = f"/servers/{sid}/os-instance-actions/{response.headers['x-openstack-request-id']}"
-        deadline = time.monotonic() + TIMEOUT
-        while (action := admin.compute("GET", url, version="2.51").json()["instanceAction"]
-               )["message"] is None:
-            assert time.monotonic() < deadline, action
-            time.sleep(0.05)
-        # The conductor finds no host: the server is back in its state, task cleared.
-        assert action["action"] == "resize" and action["message"] == "Error"
-        assert [(e["event"], e["result"]) for e in action["events"]] == \
-            [("conductor_migrate_server", "Error")]
-        server = settle(admin, sid, "ACTIVE")
-        assert server["OS-EXT-SRV-ATTR:host"] == host
-        assert server["flavor"]["id"] == "1"
-        # NOTE: Nova records the fault, but shows a fault only in ERROR or DELETED.
-        assert "fault" not in server
 
 
 def test_resize_bad_input(made: Servers, member: ApiSession) -> None:

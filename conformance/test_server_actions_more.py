@@ -196,8 +196,8 @@ def console_server(servers: Servers, member: ApiSession, backend: str) -> dict[s
     server = servers.boot(member, imageRef=next(
         i["id"] for i in images if i["name"].startswith(prefix)))
     deadline = time.monotonic() + TIMEOUT
-    while last not in (output := act(member, server["id"], {"os-getConsoleOutput": {
-            "length": 1}}).json()["output"]):
+    while last not in (output := act(member, server["id"], {"os-getConsoleOutput": {}}
+                                     ).json()["output"]):
         assert time.monotonic() < deadline, f"the console never showed {last!r}: {output!r}"
         time.sleep(0.2)
     return server

@@ -115,8 +115,10 @@ def test_an_action_ends_in_its_final_state(fresh: Cloud, name: str) -> None:
     body, stage, _during, _task, _power, end, end_power = PATHS[name]
     server_id = fresh.active()
     version = "2.17" if name == "trigger_crash_dump" else None
-    fresh.accepted(server_id, body, version=version)
+    request_id = fresh.accepted(server_id, body, version=version)
     fresh.finish(server_id, STAGES[stage])
+    assert [result for _event, result in fresh.events_done(server_id, request_id)] == \
+        ["Success"]
     assert fresh.states(server_id) == (end, None, end_power)
     for version in (None, "2.9", "2.73", "2.96"):
         response = fresh.member.compute("GET", f"/servers/{server_id}", version=version)
