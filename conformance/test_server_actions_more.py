@@ -360,17 +360,20 @@ def test_cli_rescue_shelve_and_consoles(servers: Servers, member: ApiSession,
                                         target: Any) -> None:
     sid = console_server(servers, member, target.backend)["id"]
     account = member.account
+    # NOTE: Nova tails the log split at newlines: a log that ends with one (a real
+    # guest's) has an empty last line, so ask for two. (Read before the rescue, which
+    # restarts a real guest and so its log.)
+    result = run_openstack(account, "console", "log", "show", "--lines", "2", sid)
+    assert result.returncode == 0, result.stderr
+    assert CONSOLES[target.backend][1] in result.stdout
+    url = openstack_json(account, "console", "url", "show", "--novnc", sid)
+    assert "/_emulator/console/" in url["url"]
     result = run_openstack(account, "server", "rescue", sid)
     assert result.returncode == 0, result.stderr
     settle(member, sid, "RESCUE")
     result = run_openstack(account, "server", "unrescue", sid)
     assert result.returncode == 0, result.stderr
     settle(member, sid, "ACTIVE")
-    result = run_openstack(account, "console", "log", "show", "--lines", "1", sid)
-    assert result.returncode == 0, result.stderr
-    assert CONSOLES[target.backend][1] in result.stdout
-    url = openstack_json(account, "console", "url", "show", "--novnc", sid)
-    assert "/_emulator/console/" in url["url"]
     result = run_openstack(account, "server", "shelve", "--wait", sid, timeout=180)
     assert result.returncode == 0, result.stderr
     assert member.compute("GET", f"/servers/{sid}").json()["server"]["status"] == \
