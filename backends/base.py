@@ -142,6 +142,9 @@ class ComputeBackend(Protocol):
     """A hypervisor backend (see the module docstring for the contract)."""
 
     name: str
+    #: Whether guests run an agent that can set their admin password (Nova's libvirt
+    #: needs the QEMU guest agent); without one ``changePassword`` is refused (409).
+    guest_agent: bool
 
     def hosts(self) -> list[HostInfo]:
         """Every compute host this backend offers, in a stable order."""

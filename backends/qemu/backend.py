@@ -256,6 +256,8 @@ class QemuBackend:
     """The ``ComputeBackend`` of real QEMU guests on this machine (see the module doc)."""
 
     name = "qemu"
+    #: No guest agent in the free guest (and none asked of other images).
+    guest_agent = False
 
     def __init__(
         self,

@@ -198,6 +198,7 @@ def boot_log(instance: InstanceSpec, boot: int, rescue: bool = False) -> list[st
 
 class SimulatedBackend:
     name = "simulated"
+    guest_agent = True  # every simulated guest "sets" its password
 
     def __init__(
         self,

@@ -221,3 +221,26 @@ def test_every_action_on_a_real_guest(walk: Walk) -> None:
         p.is_dir() and not p.name.startswith(".") for p in run_dir.iterdir()))
     shelved = run_dir / ".shelved"
     assert not shelved.exists() or not any(shelved.iterdir())
+
+
+def test_change_password_needs_a_guest_agent(walk: Walk) -> None:
+    """Nova's libvirt sets a password through the QEMU guest agent, which these guests do
+    not run: ``changePassword`` is a 409 at once (Nova makes that call synchronously)."""
+    image = walk.api.request("GET", f"{walk.api.endpoint('image')}/v2/images",
+                             params={"name": "cirros-0.6.2-x86_64-disk"}).json()["images"]
+    created = walk.api.compute("POST", "/servers", json={"server": {
+        "name": "no-agent", "imageRef": image[0]["id"], "flavorRef": "1"}})
+    assert created.status_code == 202, created.text
+    sid = created.json()["server"]["id"]
+    try:
+        walk.wait(sid, "ACTIVE")
+        refused = walk.api.compute("POST", f"/servers/{sid}/action",
+                                   json={"changePassword": {"adminPass": "s3cret"}})
+        assert refused.status_code == 409, refused.text
+        assert refused.json() == {"conflictingRequest": {
+            "code": 409, "message": "Guest agent is not enabled for the instance"}}
+        body = walk.server(sid)
+        assert (body["status"], body["OS-EXT-STS:task_state"]) == ("ACTIVE", None)
+    finally:
+        walk.api.compute("DELETE", f"/servers/{sid}")
+        _until("deleted", lambda: walk.api.compute("GET", f"/servers/{sid}").status_code == 404)

@@ -22,6 +22,7 @@ from emulator.compute.models import Instance
 from emulator.compute.policy import authorize
 from emulator.compute.servers import ServerService
 from emulator.compute.snapshots import Snapshots
+from emulator.errors import Conflict
 
 Handler = Callable[[Call, Any], Awaitable[Response]]
 
@@ -161,8 +162,17 @@ class ServerActionsController:
 
     async def change_password(self, call: Call, payload: Any) -> Response:
         validate_body(_CHANGE_PASSWORD, call.body)
+        backend = self.lifecycle.backend
+
+        def agent(_row: Instance) -> dict[str, Any]:
+            # NOTE: Nova sets the password through an RPC call, not a cast: a hypervisor
+            # that cannot (libvirt with no QEMU guest agent) is a 409 at once.
+            if not backend.guest_agent:
+                raise Conflict("Guest agent is not enabled for the instance")
+            return {}
+
         return self._run(call, "change_password", "os_compute_api:os-admin-password",
-                         password=payload["adminPass"])
+                         changes=agent, password=payload["adminPass"])
 
     async def trigger_crash_dump(self, call: Call, _payload: Any) -> Response:
         schema = schema_for("trigger_crash_dump", call.version)
