@@ -109,8 +109,14 @@ PATHS = {
 }
 
 
+#: Whether each backend's guests run an agent that sets their admin password. NOTE: Nova's
+#: libvirt driver needs the QEMU guest agent; without one changePassword is a 409 at once.
+GUEST_AGENT = {"simulated": True, "qemu": False}
+NO_AGENT = "Guest agent is not enabled for the instance"
+
+
 @pytest.mark.emulator_only
-@pytest.mark.parametrize("name", sorted(PATHS))
+@pytest.mark.parametrize("name", sorted(set(PATHS) - {"changePassword"}))
 def test_an_action_ends_in_its_final_state(fresh: Cloud, name: str) -> None:
     body, stage, _during, _task, _power, end, end_power = PATHS[name]
     server_id = fresh.active()
@@ -123,6 +129,21 @@ def test_an_action_ends_in_its_final_state(fresh: Cloud, name: str) -> None:
     for version in (None, "2.9", "2.73", "2.96"):
         response = fresh.member.compute("GET", f"/servers/{server_id}", version=version)
         validate(response, for_version(ServersClient, version).get_server)
+
+
+@pytest.mark.emulator_only
+def test_change_password_needs_a_guest_agent(fresh: Cloud) -> None:
+    server_id = fresh.active()
+    body = {"changePassword": {"adminPass": "s3cret-Pa55"}}
+    if not GUEST_AGENT[fresh.process.backend]:
+        conflict(fresh.act(server_id, body), NO_AGENT)
+        assert fresh.states(server_id) == ("ACTIVE", None, 1)
+        return
+    request_id = fresh.accepted(server_id, body)
+    fresh.finish(server_id, STAGES["set_admin_password"])
+    assert fresh.events_done(server_id, request_id) == [
+        ("compute_set_admin_password", "Success")]
+    assert fresh.states(server_id) == ("ACTIVE", None, 1)
 
 
 @pytest.mark.emulator_only
@@ -413,6 +434,8 @@ def test_instance_actions_record_each_call(fresh: Cloud) -> None:
         ({"changePassword": {"adminPass": "pw-12345"}}, "set_admin_password",
          "changePassword", "compute_set_admin_password"),
     ]
+    if not GUEST_AGENT[fresh.process.backend]:  # refused at once (see above)
+        steps = [step for step in steps if step[2] != "changePassword"]
     seen: list[str] = []
     for body, stage, action, event in steps:
         request_id = fresh.accepted(server_id, body)
