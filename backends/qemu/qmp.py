@@ -152,6 +152,10 @@ class EventWaiter:
         return [Event.from_message(m) for m in self._listener.clear()]
 
 
+#: Seconds a disconnect may take before its caller goes on without it.
+DISCONNECT_TIMEOUT = 5.0
+
+
 class Monitor:
     """The QMP monitor of one QEMU process, reached through its UNIX socket."""
 
@@ -163,6 +167,7 @@ class Monitor:
         self._client.logger = _library_log.getChild(name)
         self._client.logger.addFilter(_demoted)  # once: addFilter skips a known filter
         self._closing: asyncio.Lock | None = None
+        self._closings: set[asyncio.Future[None]] = set()  # disconnects still running
         self._watcher: asyncio.Task[None] | None = None
         # The default listener queues every event for ever; nothing here reads it.
         self._client.events.event_filter = lambda _msg: False
@@ -270,9 +275,11 @@ class Monitor:
         if watcher is not None and watcher is not asyncio.current_task():
             if self._client.runstate == Runstate.RUNNING:
                 watcher.cancel()  # still waiting for a hang-up: nothing to finish
-            # else it is finishing the library's disconnect: let it (see _reset)
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.shield(watcher)
+            # else it is finishing the library's disconnect: let it (see _reset), for a
+            # while: a disconnect must never hang whoever stops a QEMU
+            await asyncio.wait({watcher}, timeout=DISCONNECT_TIMEOUT)
+            if not watcher.done():
+                watcher.cancel()
         await self._reset()
 
     async def _watch(self) -> None:
@@ -292,7 +299,15 @@ class Monitor:
             # NOTE: shielded: a disconnect cancelled half-way leaves qemu.qmp's gathered
             # reader/writer future unawaited, and asyncio then logs its EOFError as
             # "exception was never retrieved".
-            await asyncio.shield(self._disconnect_quietly())
+            # Bounded: qemu.qmp flushes its outgoing queue first, which waits for ever on
+            # a QEMU that stopped reading; that task is left to end with the process.
+            closing = asyncio.ensure_future(self._disconnect_quietly())
+            self._closings.add(closing)
+            closing.add_done_callback(self._closings.discard)
+            done, _pending = await asyncio.wait({closing}, timeout=DISCONNECT_TIMEOUT)
+            if not done:
+                log.warning("monitor %s: disconnect did not finish within %g s",
+                            self.socket_path, DISCONNECT_TIMEOUT)
 
     async def _disconnect_quietly(self) -> None:
         try:

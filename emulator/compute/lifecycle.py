@@ -386,7 +386,9 @@ class Lifecycle:
             self.servers.start_event(server_id, request_id, DELETE_EVENT, row.host)
             try:
                 await self.backend.destroy(instance_spec(row))
-            except BackendError as exc:
+            except Exception as exc:  # a backend's bug too: ERROR, never stuck deleting
+                if not isinstance(exc, BackendError):
+                    log.exception("%s: destroy failed", server_id)
                 self.servers.set_state(server_id, vm_state=VmState.ERROR, task_state=None)
                 self.servers.record_fault(server_id, 500, str(exc))
                 self.servers.finish_event(server_id, request_id, DELETE_EVENT, "Error",
