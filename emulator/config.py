@@ -153,8 +153,9 @@ class ComputeConfig:
     #: SOFT_DELETED (restorable) before it is reclaimed; 0 deletes at once.
     reclaim_instance_interval: int = 0
     #: Nova's ``[DEFAULT] allow_resize_to_same_host``: False makes the scheduler ignore a
-    #: resizing server's own host (``RequestSpec.ignore_hosts``).
-    allow_resize_to_same_host: bool = False
+    #: resizing server's own host (``RequestSpec.ignore_hosts``). Unset: False, except on
+    #: a one-host QEMU cloud (True, as devstack sets it).
+    allow_resize_to_same_host: bool | None = None
     #: Nova's ``[DEFAULT] resize_confirm_window``: seconds after which a server left in
     #: VERIFY_RESIZE is confirmed by the periodic task; 0 disables it.
     resize_confirm_window: int = 0
@@ -326,6 +327,9 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError("[compute] reclaim_instance_interval must not be negative")
     if compute.resize_confirm_window < 0:
         raise ConfigError("[compute] resize_confirm_window must not be negative")
+    same_host = compute.allow_resize_to_same_host
+    if same_host is not None and not isinstance(same_host, bool):
+        raise ConfigError("[compute] allow_resize_to_same_host must be of type bool")
     if compute.backend not in BACKENDS:
         raise ConfigError(f"[compute] backend must be one of {', '.join(BACKENDS)}")
     simulated = _simulated(data.get("simulated", {}))

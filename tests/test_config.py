@@ -196,7 +196,8 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
 
 def test_compute_defaults_are_novas() -> None:
     compute = Config().compute
-    assert compute.allow_resize_to_same_host is False  # nova.conf.compute's default
+    # unset: nova.conf.compute's False, but True on a one-host QEMU cloud (tests/qemu)
+    assert compute.allow_resize_to_same_host is None
     assert compute.resize_confirm_window == 0  # disabled
     assert compute.reclaim_instance_interval == 0
 
@@ -362,3 +363,10 @@ delay = 30
     assert backend.stages["spawn"] == Stage(delay=30.0, jitter=2.0)
     default = simulated_backend(Config().simulated)
     assert len(default.hosts()) == 8 and default.clock.mode is Progression.IMMEDIATE
+
+
+def test_allow_resize_to_same_host_must_be_a_bool(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, "[compute]\nallow_resize_to_same_host = false\n")
+                       ).compute.allow_resize_to_same_host is False
+    with pytest.raises(ConfigError, match="allow_resize_to_same_host must be of type bool"):
+        load_config(write(tmp_path, '[compute]\nallow_resize_to_same_host = "yes"\n'))

@@ -175,10 +175,11 @@ class Emulator:
         self.lifecycle = Lifecycle(
             self.servers, self.backend,
             reclaim_instance_interval=config.compute.reclaim_instance_interval,
-            # NOTE: a one-host QEMU cloud resizes in place, as devstack configures Nova
-            # (allow_resize_to_same_host = True); otherwise every resize is NoValidHost.
+            # NOTE: unless configured, a one-host QEMU cloud resizes in place, as devstack
+            # configures Nova; otherwise every resize there is NoValidHost.
             allow_resize_to_same_host=config.compute.allow_resize_to_same_host
-            or (self.qemu is not None and len(self.qemu.hosts()) == 1),
+            if config.compute.allow_resize_to_same_host is not None
+            else (self.qemu is not None and len(self.qemu.hosts()) == 1),
             resize_confirm_window=config.compute.resize_confirm_window,
             # NOTE: a window is not a stage: it takes its time even in immediate mode.
             sleep=lambda seconds: clock.sleep(seconds, stage=False))

@@ -15,7 +15,7 @@ import pytest
 from backends.qemu.backend import QemuBackend, _meminfo_mb
 from conformance.process import EmulatorProcess
 from tests.qemu.conftest import qemu_config
-from tests.qemu.served import Cloud
+from tests.qemu.served import Cloud, poll
 
 pytestmark = pytest.mark.qemu
 
@@ -62,5 +62,38 @@ def test_a_server_that_does_not_fit_is_no_valid_host(run_dir: Path) -> None:
     finally:
         if made:
             emulator.stop()  # close_run_dir kills what is left and fails the test
+        emulator.stop()
+        shutil.rmtree(emulator.workdir, ignore_errors=True)
+
+
+def test_resize_on_one_host_follows_allow_resize_to_same_host(run_dir: Path) -> None:
+    """Unset, a one-host QEMU cloud resizes in place (tests/qemu/test_serve_cli.py); set to
+    false, as Nova's default, the scheduler has no other host: NoValidHost, and the server
+    stays as it was."""
+    config = qemu_config(run_dir, boot_grace=0.5, shutdown_timeout=5.0).replace(
+        'backend = "qemu"', 'backend = "qemu"\nallow_resize_to_same_host = false')
+    emulator = EmulatorProcess(config=config)
+    try:
+        emulator.start(timeout=300.0)
+        with httpx.Client(timeout=60.0) as http:
+            cloud = Cloud(emulator.url, http)
+            server_id = cloud.create_server("stay", cloud.image_id("cirros-0.6.2-x86_64-disk"))
+            cloud.wait_status(server_id, "ACTIVE")
+            resize = cloud.member.compute("POST", f"/servers/{server_id}/action",
+                                          json={"resize": {"flavorRef": "2"}})
+            assert resize.status_code == 202, resize.text
+            request_id = resize.headers["x-openstack-request-id"]
+
+            def failed() -> bool:
+                action = cloud.admin.compute(
+                    "GET", f"/servers/{server_id}/os-instance-actions/{request_id}")
+                events = action.json()["instanceAction"]["events"]
+                return any(e["result"] == "Error" for e in events)
+            poll("the resize fails", failed, 60.0)
+            body = cloud.server(server_id)
+            assert body is not None
+            assert (body["status"], body["flavor"]["original_name"]) == ("ACTIVE", "m1.tiny")
+            cloud.delete_server(server_id)
+    finally:
         emulator.stop()
         shutil.rmtree(emulator.workdir, ignore_errors=True)
