@@ -112,7 +112,7 @@ PATHS = {
 #: Whether each backend's guests run an agent that sets their admin password. NOTE: Nova's
 #: libvirt driver needs the QEMU guest agent; without one changePassword is a 409 at once.
 GUEST_AGENT = {"simulated": True, "qemu": False}
-NO_AGENT = "Guest agent is not enabled for the instance"
+NO_AGENT = "QEMU guest agent is not enabled"
 
 
 @pytest.mark.emulator_only

@@ -238,7 +238,7 @@ def test_change_password_needs_a_guest_agent(walk: Walk) -> None:
                                    json={"changePassword": {"adminPass": "s3cret"}})
         assert refused.status_code == 409, refused.text
         assert refused.json() == {"conflictingRequest": {
-            "code": 409, "message": "Guest agent is not enabled for the instance"}}
+            "code": 409, "message": "QEMU guest agent is not enabled"}}
         body = walk.server(sid)
         assert (body["status"], body["OS-EXT-STS:task_state"]) == ("ACTIVE", None)
     finally:

@@ -166,9 +166,9 @@ class ServerActionsController:
 
         def agent(_row: Instance) -> dict[str, Any]:
             # NOTE: Nova sets the password through an RPC call, not a cast: a hypervisor
-            # that cannot (libvirt with no QEMU guest agent) is a 409 at once.
+            # that cannot (libvirt: an image with no hw_qemu_guest_agent) is a 409 at once.
             if not backend.guest_agent:
-                raise Conflict("Guest agent is not enabled for the instance")
+                raise Conflict("QEMU guest agent is not enabled")
             return {}
 
         return self._run(call, "change_password", "os_compute_api:os-admin-password",
