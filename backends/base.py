@@ -228,9 +228,11 @@ class ComputeBackend(Protocol):
         change); return it as qcow2 image data for the image service."""
         ...
 
-    async def rescue(self, instance: InstanceSpec, password: str) -> None:
-        """Boot the guest from a rescue image with its own disk attached; it runs afterwards
-        (from ACTIVE, STOPPED or ERROR)."""
+    async def rescue(self, instance: InstanceSpec, password: str,
+                     rescue_image_id: str | None = None) -> None:
+        """Boot the guest from a rescue image (``rescue_image_id``, else the instance's own
+        image, as Nova's default) with its own disk attached; it runs afterwards (from
+        ACTIVE, STOPPED or ERROR)."""
         ...
 
     async def unrescue(self, instance: InstanceSpec) -> None:

@@ -711,15 +711,17 @@ class QemuBackend:
             else:
                 self._observe(vm, PowerState.SHUTDOWN)
 
-    async def rescue(self, instance: InstanceSpec, password: str) -> None:
-        """Boot the instance's image (Nova's default rescue image) on a new overlay, with
-        the server's own disk attached as the second disk (``/dev/vdb``)."""
+    async def rescue(self, instance: InstanceSpec, password: str,
+                     rescue_image_id: str | None = None) -> None:
+        """Boot the rescue image (default: the instance's own, as Nova's) on a new overlay,
+        with the server's own disk attached as the second disk (``/dev/vdb``)."""
         vm = self._vm(instance)
         async with self._busy(vm):
             rescued = vm.paths.root / RESCUED_DISK
             if rescued.exists():
                 raise InvalidPowerState(f"Instance {vm.spec.uuid} is already rescued.")
-            image = self._image_path(instance)
+            image = self._image_path(replace(instance, image_id=rescue_image_id)
+                                     if rescue_image_id else instance)
             await self._power_off(vm)
             await self._halt(vm)
             (vm.paths.root / SUSPEND_STATE).unlink(missing_ok=True)

@@ -328,7 +328,8 @@ class SimulatedBackend:
         current.booted_at = time.time()
         current.boots.append(rescue)
 
-    async def rescue(self, instance: InstanceSpec, password: str) -> None:
+    async def rescue(self, instance: InstanceSpec, password: str,
+                     rescue_image_id: str | None = None) -> None:
         await self._change_power("rescue", instance, None, PowerState.RUNNING)
         self._boot(instance, rescue=True)
 

@@ -316,3 +316,38 @@ def test_images_that_refer_to_host_files_are_refused(run_dir: Path, guest: Guest
             await qemu.close()
         sneaky.unlink()
     run(scenario)
+
+
+def test_rescue_boots_the_rescue_image_asked_for(run_dir: Path, guest: GuestImage) -> None:
+    vm = spec("rimg")
+    blank = run_dir / "blank.qcow2"
+
+    async def backing(disk: Path) -> str:
+        proc = await asyncio.create_subprocess_exec(
+            "qemu-img", "info", "-U", "--output=json", str(disk),
+            stdout=asyncio.subprocess.PIPE)
+        out, _err = await proc.communicate()
+        return str(json.loads(out)["backing-filename"])
+
+    async def scenario() -> None:
+        proc = await asyncio.create_subprocess_exec("qemu-img", "create", "-q", "-f", "qcow2",
+                                                    str(blank), "64M")
+        assert await proc.wait() == 0
+        qemu = QemuBackend(run_dir, guest, {"free": guest.base_qcow2, "blank": blank},
+                           die_with_parent=True, shutdown_timeout=1.0)
+        disk = run_dir / vm.uuid / "disk.qcow2"
+        try:
+            await qemu.spawn(vm)
+            await qemu.rescue(vm, "pw", rescue_image_id="blank")
+            assert await backing(disk) == str(blank)  # the rescue disk is the one asked for
+            assert await backing(run_dir / vm.uuid / RESCUED_DISK) == str(guest.base_qcow2)
+            assert "-kernel" not in argv(run_dir, vm)  # a disk image: SeaBIOS boots it
+            assert await run_state(qemu, vm) == "running"
+            await qemu.unrescue(vm)
+            assert await backing(disk) == str(guest.base_qcow2)
+            assert "-kernel" in argv(run_dir, vm)
+        finally:
+            await qemu.destroy(vm)
+            await qemu.close()
+        blank.unlink()
+    run(scenario)

@@ -219,7 +219,7 @@ class ExtraActions:
             return {}
 
         self._run(call, "rescue", "os_compute_api:os-rescue", changes=checked,
-                  password=password)
+                  password=password, rescue_image_id=image_ref)
         return json_response({"adminPass": password})
 
     # -- shelve --------------------------------------------------------------------------
