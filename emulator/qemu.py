@@ -4,9 +4,12 @@ view of the image store the backend boots from."""
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+from sqlalchemy.engine import make_url
 
 from backends.qemu.backend import QemuBackend
 from backends.qemu.guest import GuestImage, build_guest, default_cache_dir
@@ -21,9 +24,17 @@ GUEST_IMAGE_NAME = "nova-emulator-guest"
 MAX_RUN_DIR = 107 - len("/00000000-0000-0000-0000-000000000000/qemu-vnc.sock") - 8
 
 
+def ephemeral(config: Config) -> bool:
+    """Whether the state lives only in this process (in-memory SQLite)."""
+    url = make_url(config.server.state)
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
 def run_dir(config: Config) -> Path:
     """``[qemu] run_dir``; else ``qemu`` beside a SQLite state file when that path is
-    short enough, else ``/tmp/nova-emulator-<uid>``."""
+    short enough; else, for an in-memory state, a directory of this process's own (its
+    guests end with it: no other emulator may reap them, none can re-adopt them); else
+    ``/tmp/nova-emulator-<uid>``."""
     if config.qemu.run_dir:
         return Path(config.qemu.run_dir)
     beside = default_store_dir(config.server.state)
@@ -31,6 +42,8 @@ def run_dir(config: Config) -> Path:
         candidate = (beside.parent / "qemu").absolute()
         if len(str(candidate)) <= MAX_RUN_DIR:
             return candidate
+    if ephemeral(config):
+        return Path(tempfile.mkdtemp(prefix=f"nova-emulator-{os.getuid()}-", dir="/tmp"))
     return Path(f"/tmp/nova-emulator-{os.getuid()}")
 
 

@@ -325,8 +325,16 @@ class QemuBackend:
         instance's power state (one at a time, in order); None unsubscribes."""
         self._listener = callback
 
-    async def close(self) -> None:
-        """Stop watching (guests keep running: a later backend ``recover``s them)."""
+    async def close(self, destroy: bool = False) -> None:
+        """Stop watching (guests keep running: a later backend ``recover``s them); with
+        ``destroy``, end every guest of the run directory and remove its files (a state
+        that does not outlive the process: nobody could re-adopt them)."""
+        if destroy:
+            for vm in list(self._vms.values()):
+                with contextlib.suppress(BackendError):
+                    await self.destroy(vm.spec)
+            await self._reap(set())
+            shutil.rmtree(self.run_dir / SHELVED_DIR, ignore_errors=True)
         for vm in self._vms.values():
             await self._unwatch(vm)
             self._end_boot(vm)

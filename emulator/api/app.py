@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 import uuid
 from datetime import timedelta
@@ -163,9 +164,11 @@ class Emulator:
         self.images.seed(owner=admins[0].id if admins else None)
         self.backend: ComputeBackend = self.simulated
         self.qemu: QemuBackend | None = None
+        self.ephemeral = False
         if config.compute.backend == "qemu":
-            from emulator.qemu import qemu_backend
+            from emulator.qemu import ephemeral, qemu_backend
 
+            self.ephemeral = ephemeral(config)
             self.qemu = qemu_backend(config, self.images, admins[0].id if admins else None)
             self.backend = self.qemu
         self.zones = ZoneService(self.backend)
@@ -268,7 +271,11 @@ class Emulator:
             elif message["type"] == "lifespan.shutdown":
                 await self.lifecycle.shutdown()
                 if self.qemu is not None:
-                    await self.qemu.close()  # guests keep running; recover re-adopts them
+                    # Guests keep running for the next start to re-adopt, unless the state
+                    # dies with this process: then nobody could, and they end with it.
+                    await self.qemu.close(destroy=self.ephemeral)
+                    if self.ephemeral and not self.config.qemu.run_dir:
+                        shutil.rmtree(self.qemu.run_dir, ignore_errors=True)
                 self.db.close()
                 self.images.store.close()
                 await send({"type": "lifespan.shutdown.complete"})
