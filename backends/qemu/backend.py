@@ -1260,18 +1260,32 @@ class QemuBackend:
                                          name=f"qemu-watch-{vm.spec.uuid}")
 
     async def _unwatch(self, vm: _Vm) -> None:
+        """Stop ``vm``'s watcher. NOTE: never waits for ever: Python 3.11's ``wait_for``
+        can swallow a cancellation that meets a completing command (gh-86296); the
+        watcher also stops by itself once it is no longer ``vm.watcher``."""
         watcher, vm.watcher = vm.watcher, None
-        if watcher is not None and watcher is not asyncio.current_task():
+        if watcher is None or watcher is asyncio.current_task():
+            return
+        for _attempt in range(3):
             watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
+            await asyncio.wait({watcher}, timeout=self.poll_interval * 2 + 0.5)
+            if watcher.done():
+                if not watcher.cancelled():
+                    watcher.exception()  # logged by _follow itself; taken here
+                return
+        log.warning("%s: the power-state watcher did not stop", vm.spec.uuid)
 
     async def _follow(self, vm: _Vm, process: QemuProcess) -> None:
         """Follow ``process``'s events and liveness until it ends; report changes."""
+        me = asyncio.current_task()
+
+        def watching() -> bool:  # _watch sets vm.watcher before this task first runs
+            return vm.watcher is me
+
         try:
             if process.monitor.connected:
                 with process.monitor.listen(list(states.EVENTS)) as waiter:
-                    while process.monitor.connected:
+                    while process.monitor.connected and watching():
                         try:
                             event = await waiter.wait(self.poll_interval)
                         except MonitorTimeout:
@@ -1290,7 +1304,11 @@ class QemuBackend:
                             state = states.power_state(status)
                         if state is not None:
                             self._observe(vm, state, watcher=True)
+            if not watching():
+                return
             while process.is_alive():  # no monitor (an adopted one lost it): poll
+                if not watching():
+                    return
                 await asyncio.sleep(self.poll_interval)
             await process.wait(1.0)  # reap our child
             if vm.process is process:
