@@ -58,6 +58,14 @@ def test_console_reaches_the_guest_display(run_dir: Path) -> None:
             assert response.status_code == 202, response.text
             server_id = str(response.json()["server"]["id"])
             _wait_status(member, server_id, "ACTIVE", 60.0)
+            # The firmware sets the VGA's text mode before the kernel runs: once the guest's
+            # banner is on its serial console, the display has its mode (before: 640x480).
+            deadline = time.monotonic() + 60
+            while "GUEST-BANNER" not in member.compute(
+                    "POST", f"/servers/{server_id}/action",
+                    json={"os-getConsoleOutput": {}}).json()["output"]:
+                assert time.monotonic() < deadline, "no GUEST-BANNER within 60 s"
+                time.sleep(0.2)
 
             console = Console(remote_console(member, server_id))
             started = time.monotonic()
