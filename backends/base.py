@@ -24,11 +24,20 @@ Rules every backend follows:
   still exists and reports each instance's actual power state (``NOSTATE`` for an
   instance it cannot find; a backend that keeps nothing across restarts adopts the
   recorded state).
+- A power state that changes by itself (a guest that powers itself off, a hypervisor
+  process that dies), not as the result of a verb, is reported to the listener set with
+  ``set_power_listener`` as ``(uuid, PowerState)``, one call at a time, in order. A verb's
+  own outcome is not news: the domain records it when the verb returns.
+- ``close`` is awaited once at shutdown and stops the backend's background work (watchers,
+  dispatchers). Whether guests outlive the emulator is decided when the backend is built
+  (the QEMU backend's ``ephemeral``), not by ``close``.
+- Time is the emulator's: a backend that simulates durations waits on the ``Clock`` it is
+  given, never on a clock of its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Protocol
@@ -43,6 +52,35 @@ class PowerState(IntEnum):
     SHUTDOWN = 4
     CRASHED = 6
     SUSPENDED = 7
+
+    @property
+    def nova_name(self) -> str:
+        """Nova's name of the state (``power_state.STATE_MAP``), as the API and the
+        diagnostics show it."""
+        return _NOVA_NAMES[self]
+
+
+#: ``nova.compute.power_state.STATE_MAP``.
+_NOVA_NAMES: Mapping[PowerState, str] = {
+    PowerState.NOSTATE: "pending",
+    PowerState.RUNNING: "running",
+    PowerState.PAUSED: "paused",
+    PowerState.SHUTDOWN: "shutdown",
+    PowerState.CRASHED: "crashed",
+    PowerState.SUSPENDED: "suspended",
+}
+
+#: ``listener(uuid, power_state)``: told of a power state that changed by itself.
+PowerListener = Callable[[str, PowerState], Awaitable[None]]
+
+
+class Clock(Protocol):
+    """The emulator's time, as a backend waits on it."""
+
+    async def sleep(self, seconds: float, stage: bool = True) -> None:
+        """Wait ``seconds``: a stage is skipped in immediate mode; anything else takes the
+        clock's time."""
+        ...
 
 
 class BackendError(Exception):
@@ -122,7 +160,7 @@ class Diagnostics:
     """Nova's standardised instance diagnostics (``nova.objects.diagnostics``, the 2.48 API
     shape); each ``*_details`` item is a dict with that API's keys. None: not known."""
 
-    state: str  # pending, running, paused, shutdown, crashed, suspended
+    state: str  # a PowerState's nova_name
     driver: str  # Nova's API names the driver: libvirt, ironic, vmwareapi, ...
     hypervisor: str | None
     hypervisor_os: str | None
@@ -148,6 +186,14 @@ class ComputeBackend(Protocol):
 
     def hosts(self) -> list[HostInfo]:
         """Every compute host this backend offers, in a stable order."""
+        ...
+
+    def set_power_listener(self, listener: PowerListener | None) -> None:
+        """Tell ``listener`` of every power state that changes by itself; None: nobody."""
+        ...
+
+    async def close(self) -> None:
+        """Stop background work at shutdown (guests outlive it unless built ephemeral)."""
         ...
 
     async def spawn(self, instance: InstanceSpec) -> None:

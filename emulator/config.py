@@ -86,9 +86,9 @@ from backends.simulated import (
     DEFAULT_VCPUS,
     DEFAULT_ZONES,
     STAGES,
-    Progression,
     Stage,
 )
+from emulator.clock import Progression
 
 DEFAULT_DOMAIN_ID = "default"
 DEFAULT_DOMAIN_NAME = "Default"

@@ -89,4 +89,4 @@ def qemu_backend(config: Config, images: ImageService, owner: str | None) -> Qem
         reserved_host_memory_mb=q.reserved_host_memory_mb,
         cpu_allocation_ratio=q.cpu_allocation_ratio,
         ram_allocation_ratio=q.ram_allocation_ratio,
-        disk_allocation_ratio=q.disk_allocation_ratio)
+        disk_allocation_ratio=q.disk_allocation_ratio, ephemeral=ephemeral(config))

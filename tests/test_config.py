@@ -222,7 +222,8 @@ def test_config_error_is_a_value_error() -> None:
 
 
 def test_simulated_defaults() -> None:
-    from backends.simulated import STAGES, Progression
+    from backends.simulated import STAGES
+    from emulator.clock import Progression
 
     simulated = Config().simulated
     assert simulated.progression is Progression.IMMEDIATE
@@ -235,7 +236,8 @@ def test_simulated_defaults() -> None:
 
 
 def test_simulated_overlay(tmp_path: Path) -> None:
-    from backends.simulated import STAGES, Progression, Stage
+    from backends.simulated import STAGES, Stage
+    from emulator.clock import Progression
     from emulator.config import ZoneConfig
 
     config = load_config(write(tmp_path, """
@@ -333,8 +335,9 @@ def test_invalid_simulated_sections_are_rejected(tmp_path: Path, text: str,
 
 
 def test_the_app_builds_its_backend_from_the_simulated_section(tmp_path: Path) -> None:
-    from backends.simulated import Progression, Stage
+    from backends.simulated import Stage
     from emulator.api.app import simulated_backend
+    from emulator.clock import Clock, Progression
 
     config = load_config(write(tmp_path, """
 [simulated]
@@ -354,15 +357,16 @@ hosts = 3000
 [simulated.stages.spawn]
 delay = 30
 """))
-    backend = simulated_backend(config.simulated)
+    backend = simulated_backend(config.simulated, Clock(config.simulated.progression))
     hosts = backend.hosts()
     assert len(hosts) == 3002
     assert [h.availability_zone for h in hosts[:3]] == ["z1", "z1", "z2"]
     assert {h.vcpus for h in hosts} == {4} and {h.ram_allocation_ratio for h in hosts} == {2.0}
-    assert backend.clock.mode is Progression.MANUAL
+    assert config.simulated.progression is Progression.MANUAL
     assert backend.stages["spawn"] == Stage(delay=30.0, jitter=2.0)
-    default = simulated_backend(Config().simulated)
-    assert len(default.hosts()) == 8 and default.clock.mode is Progression.IMMEDIATE
+    default = simulated_backend(Config().simulated, Clock())
+    assert len(default.hosts()) == 8
+    assert Config().simulated.progression is Progression.IMMEDIATE
 
 
 def test_allow_resize_to_same_host_must_be_a_bool(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 
 from backends.simulated import SimulatedBackend, default_hosts
+from emulator.clock import Clock
 from emulator.compute.flavors import FlavorService
 from emulator.compute.keypairs import KeyPairService
 from emulator.compute.models import Instance
@@ -21,7 +22,8 @@ GB = 1024
 def service(hosts: int, memory_mb: int = 8 * GB) -> ServerService:
     db = Database("sqlite://")
     backend = SimulatedBackend(default_hosts([("nova", hosts)], vcpus=8, memory_mb=memory_mb,
-                                             local_gb=100, cpu_allocation_ratio=1.0))
+                                             local_gb=100, cpu_allocation_ratio=1.0),
+                               clock=Clock())
     return ServerService(db, backend, FlavorService(db, lambda _p: True),
                          KeyPairService(db), images=lambda _c, _i: None)
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from backends.simulated import SimulatedBackend
+from emulator.clock import Clock
 from emulator.compute.flavors import FlavorService
 from emulator.compute.keypairs import KeyPairService
 from emulator.compute.models import Instance
@@ -37,7 +38,7 @@ def service() -> ServerService:
                 created_at=T0 + timedelta(seconds=rng.choice([0, 1, 2])),
                 progress=rng.choice([0, 50, 100]),
             ))
-    return ServerService(db, SimulatedBackend(), FlavorService(db, lambda _p: True),
+    return ServerService(db, SimulatedBackend(clock=Clock()), FlavorService(db, lambda _p: True),
                          KeyPairService(db), images=lambda _c, _i: None)
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from backends.simulated import SimulatedBackend
+from emulator.clock import Clock
 from emulator.compute.flavors import FlavorService
 from emulator.compute.keypairs import KeyPairService
 from emulator.compute.models import Instance, InstanceAction
@@ -29,7 +30,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 @pytest.fixture
 def service() -> ServerService:
     db = Database("sqlite://")
-    return ServerService(db, SimulatedBackend(), FlavorService(db, lambda _p: True),
+    return ServerService(db, SimulatedBackend(clock=Clock()), FlavorService(db, lambda _p: True),
                          KeyPairService(db), images=lambda _c, _i: None)
 
 

@@ -1,15 +1,17 @@
-"""The simulated backend: its clock (immediate, time, manual), stages, and the verbs' contract."""
+"""The simulated backend: hosts, stages on the emulator's clock, and the verbs' contract."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
 import time
-from collections.abc import Awaitable
 from typing import Any
 
 import pytest
 
 from backends.base import (
+    ComputeBackend,
     HostInfo,
     HostUnavailable,
     InstanceExists,
@@ -21,25 +23,12 @@ from backends.base import (
 from backends.simulated import (
     DEFAULT_ZONES,
     STAGES,
-    Clock,
-    Progression,
     SimulatedBackend,
     Stage,
     default_hosts,
 )
-
-
-def run(coro: Awaitable[Any]) -> Any:
-    async def main() -> Any:
-        return await coro
-
-    return asyncio.run(main())
-
-
-async def spin(times: int = 10) -> None:
-    """Let woken tasks run."""
-    for _ in range(times):
-        await asyncio.sleep(0)
+from emulator.clock import Clock, Progression
+from tests.test_clock import run, spin
 
 
 def spec(uuid: str = "u-1", host: str = "compute-001") -> InstanceSpec:
@@ -47,179 +36,19 @@ def spec(uuid: str = "u-1", host: str = "compute-001") -> InstanceSpec:
                         vcpus=1, memory_mb=512, root_gb=1)
 
 
-# -- clock: immediate and time ------------------------------------------------------------------
+def simulated(hosts: list[HostInfo] | None = None, **kwargs: Any) -> SimulatedBackend:
+    """A simulated backend on an immediate clock of its own."""
+    return SimulatedBackend(hosts, clock=Clock(), **kwargs)
 
 
-def test_immediate_sleeps_do_not_wait() -> None:
-    clock = Clock(Progression.IMMEDIATE)
-    started = time.monotonic()
-    run(clock.sleep(3600))
-    assert time.monotonic() - started < 0.5
-    assert clock.now == 0.0 and clock.waiting == 0
+class Recording:
+    """A ``backends.base.Clock`` that only records what it was asked to wait."""
 
+    def __init__(self) -> None:
+        self.slept: list[float] = []
 
-def test_time_sleeps_take_wall_clock_time() -> None:
-    clock = Clock(Progression.TIME)
-    started = time.monotonic()
-    run(clock.sleep(0.05))
-    assert time.monotonic() - started >= 0.045
-    assert clock.waiting == 0
-
-
-def test_non_positive_sleeps_only_yield_in_every_mode() -> None:
-    for mode in Progression:
-        clock = Clock(mode)
-        run(clock.sleep(0))
-        run(clock.sleep(-1))
-        assert clock.waiting == 0
-
-
-# -- clock: manual ------------------------------------------------------------------------------
-
-
-def test_manual_advance_wakes_sleepers_in_deadline_order() -> None:
-    async def main() -> list[int]:
-        clock = Clock(Progression.MANUAL)
-        order: list[int] = []
-
-        async def sleeper(seconds: int) -> None:
-            await clock.sleep(seconds)
-            order.append(seconds)
-
-        tasks = [asyncio.create_task(sleeper(s)) for s in (30, 10, 20)]
-        await spin()
-        assert clock.waiting == 3 and order == []
-        assert clock.advance(9) == 0
-        await spin()
-        assert order == []
-        assert clock.advance(16) == 2  # now 25: the 10 s and 20 s sleepers
-        await spin()
-        assert order == [10, 20] and clock.waiting == 1 and clock.now == 25
-        assert clock.advance(5) == 1
-        await asyncio.gather(*tasks)
-        return order
-
-    assert run(main()) == [10, 20, 30]
-
-
-def test_manual_equal_deadlines_wake_in_sleep_order() -> None:
-    async def main() -> list[str]:
-        clock = Clock(Progression.MANUAL)
-        order: list[str] = []
-
-        async def sleeper(name: str) -> None:
-            await clock.sleep(5)
-            order.append(name)
-
-        tasks = [asyncio.create_task(sleeper(n)) for n in "abc"]
-        await spin()
-        clock.advance(5)
-        await asyncio.gather(*tasks)
-        return order
-
-    assert run(main()) == ["a", "b", "c"]
-
-
-def test_time_does_not_move_backwards() -> None:
-    clock = Clock(Progression.MANUAL)
-    with pytest.raises(ValueError):
-        clock.advance(-1)
-    with pytest.raises(ValueError):
-        run(clock.advance_through(-1, spin))
-
-
-@pytest.mark.parametrize("mode", [Progression.IMMEDIATE, Progression.TIME])
-def test_switching_away_from_manual_wakes_everyone(mode: Progression) -> None:
-    async def main() -> None:
-        clock = Clock(Progression.MANUAL)
-        tasks = [asyncio.create_task(clock.sleep(s)) for s in (1, 100, 10_000)]
-        await spin()
-        assert clock.waiting == 3
-        clock.mode = mode
-        await asyncio.wait_for(asyncio.gather(*tasks), timeout=1)
-        assert clock.waiting == 0 and clock.now == 0
-
-    run(main())
-
-
-def test_switching_to_manual_parks_new_sleepers_only() -> None:
-    async def main() -> None:
-        clock = Clock(Progression.IMMEDIATE)
-        clock.mode = Progression.MANUAL
-        task = asyncio.create_task(clock.sleep(1))
-        await spin()
-        assert not task.done() and clock.waiting == 1
-        clock.advance(1)
-        await asyncio.wait_for(task, timeout=1)
-
-    run(main())
-
-
-def test_advance_through_lets_woken_sleepers_sleep_again_from_their_deadline() -> None:
-    async def main() -> None:
-        clock = Clock(Progression.MANUAL)
-        marks: list[float] = []
-
-        async def two_stages() -> None:
-            await clock.sleep(10)
-            marks.append(clock.now)
-            await clock.sleep(10)
-            marks.append(clock.now)
-
-        task = asyncio.create_task(two_stages())
-        await spin()
-        assert await clock.advance_through(25, spin) == 2
-        assert marks == [10, 20] and task.done() and clock.now == 25
-
-        # A one-jump advance wakes the first stage only; the second starts from there.
-        marks.clear()
-        task = asyncio.create_task(two_stages())
-        await spin()
-        clock.advance(25)
-        await spin()
-        assert marks == [50] and clock.next_deadline() == 60
-        clock.advance(10)
-        await asyncio.wait_for(task, timeout=1)
-
-    run(main())
-
-
-def test_parked_tells_a_sleeping_task_from_a_woken_one() -> None:
-    async def main() -> None:
-        clock = Clock(Progression.MANUAL)
-        task = asyncio.create_task(clock.sleep(5))
-        await spin()
-        assert clock.parked(task)
-        clock.advance(5)
-        assert not clock.parked(task)  # woken, not yet run
-        await task
-        assert not clock.parked(task)
-
-        timed = Clock(Progression.TIME)
-        task = asyncio.create_task(timed.sleep(10))
-        await spin()
-        assert timed.parked(task)
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert not timed.parked(task)
-
-    run(main())
-
-
-def test_reset_cancels_sleepers_and_restarts_at_zero() -> None:
-    async def main() -> None:
-        clock = Clock(Progression.MANUAL)
-        clock.advance(7)
-        task = asyncio.create_task(clock.sleep(5))
-        await spin()
-        clock.reset()
-        with pytest.raises(asyncio.CancelledError):
-            await task
-        assert clock.now == 0 and clock.waiting == 0 and clock.mode is Progression.MANUAL
-        assert clock.next_deadline() is None
-
-    run(main())
+    async def sleep(self, seconds: float, stage: bool = True) -> None:
+        self.slept.append(seconds)
 
 
 # -- hosts --------------------------------------------------------------------------------------
@@ -247,7 +76,7 @@ def test_default_hosts_take_a_shape_and_ratios() -> None:
 def test_thousands_of_hosts_are_cheap_and_sort_by_name() -> None:
     started = time.perf_counter()
     hosts = default_hosts([("nova", 6000), ("az2", 6000)])
-    backend = SimulatedBackend(hosts)
+    backend = simulated(hosts)
     assert len(backend.hosts()) == 12000
     assert time.perf_counter() - started < 2.0
     names = [h.name for h in hosts]
@@ -256,7 +85,7 @@ def test_thousands_of_hosts_are_cheap_and_sort_by_name() -> None:
 
 
 def test_hosts_is_a_copy() -> None:
-    backend = SimulatedBackend()
+    backend = simulated()
     backend.hosts().clear()
     assert len(backend.hosts()) == 8
 
@@ -264,21 +93,11 @@ def test_hosts_is_a_copy() -> None:
 # -- stages -------------------------------------------------------------------------------------
 
 
-def recording(backend: SimulatedBackend) -> list[float]:
-    """Replace the backend's clock sleep by one that records what it was asked to wait."""
-    slept: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)
-
-    backend.clock.sleep = sleep  # type: ignore[method-assign]
-    return slept
-
-
 def test_stage_delays_stay_within_their_jitter() -> None:
-    backend = SimulatedBackend(stages={"spawn": Stage(delay=5.0, jitter=2.0),
-                                       "destroy": Stage(delay=1.0)}, seed=7)
-    slept = recording(backend)
+    clock = Recording()
+    backend = SimulatedBackend(clock=clock, stages={"spawn": Stage(delay=5.0, jitter=2.0),
+                                                    "destroy": Stage(delay=1.0)}, seed=7)
+    slept = clock.slept
 
     async def main() -> None:
         for index in range(200):
@@ -294,8 +113,9 @@ def test_stage_delays_stay_within_their_jitter() -> None:
 
 def test_the_seed_makes_jitter_reproducible() -> None:
     def delays(seed: int) -> list[float]:
-        backend = SimulatedBackend(seed=seed)
-        slept = recording(backend)
+        clock = Recording()
+        backend = SimulatedBackend(clock=clock, seed=seed)
+        slept = clock.slept
         for index in range(5):
             run(backend.spawn(spec(f"u-{index}")))
         return slept
@@ -307,28 +127,28 @@ def test_the_seed_makes_jitter_reproducible() -> None:
 def test_default_stage_table() -> None:
     assert set(STAGES) >= {"spawn", "destroy"}
     assert all(s.delay >= 0 and s.jitter >= 0 and not s.fails for s in STAGES.values())
-    assert SimulatedBackend().stages == dict(STAGES)
+    assert simulated().stages == dict(STAGES)
 
 
 def test_a_verb_without_a_stage_takes_no_time() -> None:
-    backend = SimulatedBackend(stages={})
-    slept = recording(backend)
+    clock = Recording()
+    backend = SimulatedBackend(clock=clock, stages={})
     run(backend.spawn(spec()))
-    assert slept == [0.0]
+    assert clock.slept == [0.0]
 
 
 # -- verbs --------------------------------------------------------------------------------------
 
 
 def test_spawn_runs_and_get_info_reports_it() -> None:
-    backend = SimulatedBackend()
+    backend = simulated()
     run(backend.spawn(spec()))
     assert run(backend.get_info(spec())).power_state is PowerState.RUNNING
     assert backend.instances["u-1"].host == "compute-001"
 
 
 def test_spawn_twice_is_instance_exists() -> None:
-    backend = SimulatedBackend()
+    backend = simulated()
     run(backend.spawn(spec()))
     with pytest.raises(InstanceExists):
         run(backend.spawn(spec()))
@@ -336,12 +156,13 @@ def test_spawn_twice_is_instance_exists() -> None:
 
 def test_a_second_spawn_while_the_first_is_in_its_stage_is_instance_exists() -> None:
     async def main() -> None:
-        backend = SimulatedBackend(progression=Progression.MANUAL)
+        clock = Clock(Progression.MANUAL)
+        backend = SimulatedBackend(clock=clock)
         first = asyncio.create_task(backend.spawn(spec()))
         await spin()
         with pytest.raises(InstanceExists):
             await backend.spawn(spec())
-        backend.clock.advance(3600)
+        clock.advance(3600)
         await first
         assert (await backend.get_info(spec())).power_state is PowerState.RUNNING
 
@@ -350,14 +171,15 @@ def test_a_second_spawn_while_the_first_is_in_its_stage_is_instance_exists() -> 
 
 def test_a_cancelled_spawn_leaves_nothing_behind() -> None:
     async def main() -> None:
-        backend = SimulatedBackend(progression=Progression.MANUAL)
+        clock = Clock(Progression.MANUAL)
+        backend = SimulatedBackend(clock=clock)
         task = asyncio.create_task(backend.spawn(spec()))
         await spin()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         assert "u-1" not in backend.instances
-        backend.clock.mode = Progression.IMMEDIATE
+        clock.mode = Progression.IMMEDIATE
         await backend.spawn(spec())  # not "already exists"
 
     run(main())
@@ -366,7 +188,7 @@ def test_a_cancelled_spawn_leaves_nothing_behind() -> None:
 def test_spawn_on_an_unknown_or_down_host_is_host_unavailable() -> None:
     hosts = [HostInfo("up-1", "nova", "fake", 4, 4096, 40),
              HostInfo("down-1", "nova", "fake", 4, 4096, 40, up=False)]
-    backend = SimulatedBackend(hosts)
+    backend = simulated(hosts)
     with pytest.raises(HostUnavailable):
         run(backend.spawn(spec(host="nowhere")))
     with pytest.raises(HostUnavailable):
@@ -376,7 +198,7 @@ def test_spawn_on_an_unknown_or_down_host_is_host_unavailable() -> None:
 
 
 def test_a_failing_stage_raises_spawn_failed() -> None:
-    backend = SimulatedBackend(stages={"spawn": Stage(delay=0.0, fails=True)})
+    backend = simulated(stages={"spawn": Stage(delay=0.0, fails=True)})
     with pytest.raises(SpawnFailed, match="simulated failure"):
         run(backend.spawn(spec()))
     assert backend.instances == {}
@@ -385,7 +207,7 @@ def test_a_failing_stage_raises_spawn_failed() -> None:
 
 
 def test_destroy_removes_and_tolerates_unknown_instances() -> None:
-    backend = SimulatedBackend()
+    backend = simulated()
     run(backend.destroy(spec("never-there")))
     run(backend.spawn(spec()))
     run(backend.destroy(spec()))
@@ -395,13 +217,14 @@ def test_destroy_removes_and_tolerates_unknown_instances() -> None:
 
 def test_destroy_waits_for_its_stage_on_a_manual_clock() -> None:
     async def main() -> None:
-        backend = SimulatedBackend(progression=Progression.MANUAL,
+        clock = Clock(Progression.MANUAL)
+        backend = SimulatedBackend(clock=clock,
                                    stages={"spawn": Stage(0.0), "destroy": Stage(4.0)})
         await backend.spawn(spec())
         task = asyncio.create_task(backend.destroy(spec()))
         await spin()
         assert not task.done() and "u-1" in backend.instances
-        backend.clock.advance(4)
+        clock.advance(4)
         await task
         assert "u-1" not in backend.instances
 
@@ -409,7 +232,7 @@ def test_destroy_waits_for_its_stage_on_a_manual_clock() -> None:
 
 
 def test_recover_adopts_recorded_states_and_keeps_live_ones() -> None:
-    backend = SimulatedBackend()
+    backend = simulated()
     run(backend.spawn(spec("live")))
     states = run(backend.recover([
         (spec("live"), PowerState.SHUTDOWN),
@@ -423,13 +246,122 @@ def test_recover_adopts_recorded_states_and_keeps_live_ones() -> None:
     assert run(backend.recover([])) == {}
 
 
-def test_reset_forgets_instances_and_restarts_the_clock() -> None:
-    backend = SimulatedBackend()
+def test_reset_forgets_instances_and_leaves_the_clock_to_its_owner() -> None:
+    clock = Clock()
+    backend = SimulatedBackend(clock=clock)
     run(backend.spawn(spec()))
-    backend.clock.mode = Progression.MANUAL
-    backend.clock.advance(12)
+    clock.mode = Progression.MANUAL
+    clock.advance(12)
     backend.reset()
     assert backend.instances == {}
-    assert backend.clock.now == 0 and backend.clock.mode is Progression.MANUAL
+    assert clock.now == 12 and clock.mode is Progression.MANUAL
     with pytest.raises(InstanceNotFound):
         run(backend.get_info(spec()))
+
+
+# -- the seam's shared parts ---------------------------------------------------------------------
+
+
+def test_power_states_carry_novas_names() -> None:
+    """``nova.compute.power_state.STATE_MAP``."""
+    assert {state.value: state.nova_name for state in PowerState} == {
+        0: "pending", 1: "running", 3: "paused", 4: "shutdown", 6: "crashed", 7: "suspended"}
+
+
+def test_the_power_listener_is_kept_and_verbs_are_no_news() -> None:
+    """A simulated instance changes power state only through a verb, whose outcome the
+    domain records itself: the listener is kept and never told."""
+    told: list[tuple[str, PowerState]] = []
+
+    async def listener(uuid: str, state: PowerState) -> None:
+        told.append((uuid, state))
+
+    async def main() -> None:
+        backend: ComputeBackend = simulated()
+        backend.set_power_listener(listener)
+        await backend.spawn(spec())
+        await backend.power_off(spec())
+        await backend.power_on(spec())
+        await backend.pause(spec())
+        await backend.close()
+        assert (await backend.get_info(spec())).power_state is PowerState.PAUSED
+
+    run(main())
+    assert told == []
+
+
+def test_diagnostics_name_the_power_state_as_nova() -> None:
+    backend = simulated()
+    run(backend.spawn(spec()))
+    assert run(backend.get_diagnostics(spec())).state == "running"
+    run(backend.suspend(spec()))
+    assert run(backend.get_diagnostics(spec())).state == "suspended"
+
+
+# -- console output -----------------------------------------------------------------------------
+
+
+def console_of(uuid: str) -> list[str]:
+    backend = simulated()
+    instance = InstanceSpec(uuid=uuid, name="vm", hostname="vm-host", host="compute-001",
+                            project_id="p", vcpus=1, memory_mb=512, root_gb=1)
+    run(backend.spawn(instance))
+    run(backend.reboot_hard(instance))
+    run(backend.unrescue(instance))  # a second boot in the log
+    return str(run(backend.get_console_output(instance))).splitlines()
+
+
+UUIDS = [f"00000000-0000-4000-8000-{n:012d}" for n in range(12)]
+
+
+@pytest.mark.parametrize("uuid", UUIDS)
+def test_console_uptimes_are_decimal_seconds_that_grow_within_a_boot(uuid: str) -> None:
+    lines = [line for line in console_of(uuid) if line.startswith("Cloud-init v.")]
+    uptimes = [re.search(r"Up (\S+) seconds", line) for line in lines]
+    assert len(uptimes) == 10 and all(uptimes)
+    values = [u.group(1) for u in uptimes if u]
+    assert all(re.fullmatch(r"\d+\.\d\d", v) for v in values), values
+    for boot in (values[:5], values[5:]):
+        assert [float(v) for v in boot] == sorted(float(v) for v in boot)
+
+
+@pytest.mark.parametrize("uuid", UUIDS)
+def test_console_cloud_init_lines_carry_an_rfc2822_timestamp(uuid: str) -> None:
+    """cloud-init's ``Cloud-init v. <version> running '<stage>' at <RFC 2822 time>. Up <s>
+    seconds.`` and ``... finished at <time>. Datasource <ds>.  Up <s> seconds``."""
+    stamp = r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d \+0000"
+    lines = [line for line in console_of(uuid) if line.startswith("Cloud-init v.")]
+    running = [line for line in lines if " running " in line]
+    finished = [line for line in lines if " finished " in line]
+    assert len(running) == 8 and len(finished) == 2
+    assert all(re.fullmatch(rf"Cloud-init v\. \S+ running '[a-z:-]+' at {stamp}\. "
+                            r"Up \d+\.\d\d seconds\.", line) for line in running), running
+    assert all(re.fullmatch(rf"Cloud-init v\. \S+ finished at {stamp}\. Datasource .+\.  "
+                            r"Up \d+\.\d\d seconds", line) for line in finished), finished
+
+
+@pytest.mark.parametrize("uuid", UUIDS)
+def test_console_host_key_fingerprints_are_ssh_keygen_sha256(uuid: str) -> None:
+    """``ssh-keygen -l``: bits, ``SHA256:`` + the unpadded base64 of a 32-byte digest, the
+    key's comment and its type; a host keeps its keys across reboots."""
+    lines = console_of(uuid)
+    begin_line = "-----BEGIN SSH HOST KEY FINGERPRINTS-----"
+    begins = [i for i, line in enumerate(lines) if line == begin_line]
+    assert len(begins) == 2
+    blocks = []
+    for begin in begins:
+        end = lines.index("-----END SSH HOST KEY FINGERPRINTS-----", begin)
+        blocks.append(lines[begin + 1:end])
+    assert blocks[0] == blocks[1] and len(blocks[0]) == 2
+    seen = set()
+    for line in blocks[0]:
+        found = re.fullmatch(r"256 SHA256:(\S+) root@vm-host \((ECDSA|ED25519)\)", line)
+        assert found, line
+        fingerprint = found.group(1)
+        assert re.fullmatch(r"[A-Za-z0-9+/]{43}", fingerprint), fingerprint
+        digest = base64.b64decode(fingerprint + "=")
+        assert len(digest) == 32
+        assert base64.b64encode(digest).decode().rstrip("=") == fingerprint
+        assert not re.fullmatch(r"[0-9a-f]+", fingerprint), "hex, not base64"
+        seen.add(fingerprint)
+    assert len(seen) == 2

@@ -282,6 +282,7 @@ class QemuBackend:
         accel: str = "tcg",
         binary: str = QEMU_BINARY,
         die_with_parent: bool = False,
+        ephemeral: bool = False,
     ) -> None:
         self.run_dir = Path(run_dir).absolute()
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -293,6 +294,8 @@ class QemuBackend:
         self.boot_grace = boot_grace
         self.poll_interval = poll_interval
         self.accel = accel
+        #: Guests end with the backend (``close``): nobody could re-adopt them.
+        self.ephemeral = ephemeral
         self.manager = ProcessManager(self.run_dir, binary=binary,
                                       die_with_parent=die_with_parent)
         self._boot_concurrency = max(1, boot_concurrency)
@@ -325,11 +328,11 @@ class QemuBackend:
         instance's power state (one at a time, in order); None unsubscribes."""
         self._listener = callback
 
-    async def close(self, destroy: bool = False) -> None:
-        """Stop watching (guests keep running: a later backend ``recover``s them); with
-        ``destroy``, end every guest of the run directory and remove its files (a state
+    async def close(self) -> None:
+        """Stop watching (guests keep running: a later backend ``recover``s them); when
+        ``ephemeral``, end every guest of the run directory and remove its files (a state
         that does not outlive the process: nobody could re-adopt them)."""
-        if destroy:
+        if self.ephemeral:
             for vm in list(self._vms.values()):
                 with contextlib.suppress(BackendError):
                     await self.destroy(vm.spec)

@@ -10,7 +10,6 @@ from backends.simulated.backend import (
     Stage,
     default_hosts,
 )
-from backends.simulated.clock import Clock, Progression
 
 __all__ = ["DEFAULT_LOCAL_GB", "DEFAULT_MEMORY_MB", "DEFAULT_VCPUS", "DEFAULT_ZONES", "STAGES",
-           "Clock", "Progression", "SimulatedBackend", "Stage", "default_hosts"]
+           "SimulatedBackend", "Stage", "default_hosts"]

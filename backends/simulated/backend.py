@@ -1,8 +1,10 @@
 """The simulated backend: hosts are data, instances live in memory, stages take time.
 
-Each verb waits for its stage (``STAGES``: delay plus jitter, on the ``Clock``) and then
-applies its effect to the in-memory instance. The domain above the seam decides what the
-server's state is; this backend only reports power states.
+Each verb waits for its stage (``STAGES``: delay plus jitter, on the emulator's ``Clock``,
+given at construction) and then applies its effect to the in-memory instance. The domain
+above the seam decides what the server's state is; this backend only reports power
+states. Its instances never change power state by themselves (no verb, no change), so
+the power listener is kept but never called; there is no background work to close.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 
 from backends.base import (
     BackendError,
+    Clock,
     Diagnostics,
     HostInfo,
     HostUnavailable,
@@ -24,10 +27,11 @@ from backends.base import (
     InstanceNotFound,
     InstanceSpec,
     NotSupported,
+    PowerListener,
     PowerState,
     SpawnFailed,
 )
-from backends.simulated.clock import Clock, Progression
+from backends.simulated.console import Boot, console_log
 
 #: Default availability zones and how many hosts each gets.
 DEFAULT_ZONES: tuple[tuple[str, int], ...] = (("nova", 4), ("az2", 4))
@@ -130,70 +134,9 @@ def empty_qcow2(virtual_size: int, cluster_bits: int = 16) -> bytes:
 class SimulatedInstance:
     host: str
     power_state: PowerState
-    #: Wall-clock time of the last boot (for uptime); each boot so far (True: a rescue
-    #: boot), from which the console log is told.
-    booted_at: float = field(default_factory=time.time)
-    boots: list[bool] = field(default_factory=lambda: [False])
-
-
-#: The kernel's first words on every boot (a CirrOS-like guest).
-_KERNEL = (
-    "[    0.000000] Linux version 5.15.0-71-generic (buildd@lcy02-amd64-044) (gcc (Ubuntu "
-    "11.3.0-1ubuntu1~22.04) 11.3.0, GNU ld (GNU Binutils for Ubuntu) 2.38) #78-Ubuntu SMP",
-    "[    0.000000] Command line: BOOT_IMAGE=/vmlinuz root=LABEL=cirros-rootfs ro "
-    "console=tty1 console=ttyS0",
-    "[    0.000000] KERNEL supported cpus:",
-    "[    0.000000]   Intel GenuineIntel",
-    "[    0.000000]   AMD AuthenticAMD",
-    "[    0.000000] Hypervisor detected: KVM",
-)
-
-
-def boot_log(instance: InstanceSpec, boot: int, rescue: bool = False) -> list[str]:
-    """A plausible serial console log of one boot of ``instance``."""
-    digest = hashlib.sha256(f"{instance.uuid}/{boot}".encode()).hexdigest()
-    lines = list(_KERNEL)
-    lines += [
-        f"[    0.000000] Memory: {instance.memory_mb * 1024}K available",
-        f"[    0.012000] smpboot: Allowing {instance.vcpus} CPUs, 0 hotplug CPUs",
-        "[    0.420000] virtio_blk virtio2: [vda] "
-        f"{instance.root_gb * 2097152} 512-byte logical blocks",
-    ]
-    if rescue:
-        lines.append("[    0.430000] virtio_blk virtio3: [vdb] "
-                     f"{instance.root_gb * 2097152} 512-byte logical blocks")
-    lines += [
-        "[    1.104000] EXT4-fs (vda1): mounted filesystem with ordered data mode.",
-        "[    1.322000] random: crng init done",
-        f"Cloud-init v. 22.2 running 'init-local' at boot {boot}. Up 2.10 seconds.",
-        "Cloud-init v. 22.2 running 'init'. Up 3.02 seconds.",
-        "ci-info: ++++++++++++++++++++++++++++Net device info++++++++++++++++++++++++++++",
-        "ci-info: +------+------+-----------------+-------------+--------+-------------------+",
-        "ci-info: | Dev  |  Up  |     Address     |     Mask    | Scope  |     Hw-Address    |",
-        "ci-info: +------+------+-----------------+-------------+--------+-------------------+",
-    ]
-    for index, (_network, address, mac) in enumerate(instance.addresses):
-        lines.append(f"ci-info: | eth{index} | True | {address:<15} | 255.255.0.0 | "
-                     f"global | {mac:<17} |")
-    lines += [
-        "ci-info: |  lo  | True |    127.0.0.1    |  255.0.0.0  |  host  |         .         |",
-        "ci-info: +------+------+-----------------+-------------+--------+-------------------+",
-        f"Cloud-init v. 22.2 running 'modules:config'. Up 4.{digest[0:2]} seconds.",
-        "-----BEGIN SSH HOST KEY FINGERPRINTS-----",
-        f"256 SHA256:{digest[:43]} root@{instance.hostname} (ECDSA)",
-        f"256 SHA256:{digest[21:64]} root@{instance.hostname} (ED25519)",
-        "-----END SSH HOST KEY FINGERPRINTS-----",
-        f"Cloud-init v. 22.2 finished. Datasource DataSourceOpenStackLocal "
-        f"[net,ver=2].  Up 5.{digest[2:4]} seconds",
-        "",
-        f"  ____               ____  ____   instance {instance.name}",
-        " / __/ __ ____ ____ / __ \\/ __/",
-        "/ /__ / // __// __// /_/ /\\ \\   http://cirros-cloud.net",
-        "\\___//_//_/  /_/   \\____/___/",
-        "",
-        f"{instance.hostname} login: ",
-    ]
-    return lines
+    #: Each boot so far, from which the console log is told; the last one's time gives
+    #: the uptime.
+    boots: list[Boot] = field(default_factory=lambda: [Boot()])
 
 
 class SimulatedBackend:
@@ -203,20 +146,28 @@ class SimulatedBackend:
     def __init__(
         self,
         hosts: Sequence[HostInfo] | None = None,
-        progression: Progression = Progression.IMMEDIATE,
+        *,
+        clock: Clock,
         stages: Mapping[str, Stage] | None = None,
         seed: int | None = None,
     ) -> None:
         self._hosts = list(hosts) if hosts is not None else default_hosts()
         self._by_name = {h.name: h for h in self._hosts}
-        self.clock = Clock(progression)
+        self.clock = clock
         self.stages = dict(STAGES if stages is None else stages)
         self.instances: dict[str, SimulatedInstance] = {}
         self._spawning: set[str] = set()
         self._random = random.Random(seed)
+        self.power_listener: PowerListener | None = None
 
     def hosts(self) -> list[HostInfo]:
         return list(self._hosts)
+
+    def set_power_listener(self, listener: PowerListener | None) -> None:
+        self.power_listener = listener
+
+    async def close(self) -> None:
+        """Nothing runs in the background here."""
 
     async def _stage(self, verb: str) -> Stage:
         stage = self.stages.get(verb, Stage(0.0))
@@ -324,9 +275,7 @@ class SimulatedBackend:
 
     def _boot(self, instance: InstanceSpec, rescue: bool = False) -> None:
         """Record a (re)boot: uptime restarts and the console log grows."""
-        current = self._instance(instance.uuid)
-        current.booted_at = time.time()
-        current.boots.append(rescue)
+        self._instance(instance.uuid).boots.append(Boot(rescue=rescue))
 
     async def rescue(self, instance: InstanceSpec, password: str,
                      rescue_image_id: str | None = None) -> None:
@@ -362,9 +311,7 @@ class SimulatedBackend:
         self._boot(instance)
 
     async def get_console_output(self, instance: InstanceSpec) -> str:
-        boots = self._instance(instance.uuid).boots
-        return "\n".join(line for number, rescue in enumerate(boots, 1)
-                         for line in boot_log(instance, number, rescue))
+        return console_log(instance, self._instance(instance.uuid).boots)
 
     async def get_vnc_socket(self, instance: InstanceSpec) -> str:
         self._instance(instance.uuid)
@@ -375,11 +322,8 @@ class SimulatedBackend:
         2.48 ``driver`` enum has no ``fake``)."""
         current = self._instance(instance.uuid)
         running = current.power_state == PowerState.RUNNING
-        uptime = int(time.time() - current.booted_at) if running else 0
+        uptime = int(time.time() - current.boots[-1].at) if running else 0
         seed = int(hashlib.sha256(instance.uuid.encode()).hexdigest()[:8], 16) % 1000
-        state = {PowerState.RUNNING: "running", PowerState.PAUSED: "paused",
-                 PowerState.SHUTDOWN: "shutdown", PowerState.CRASHED: "crashed",
-                 PowerState.SUSPENDED: "suspended"}.get(current.power_state, "pending")
         cpus = tuple({"id": i, "time": (uptime + 17) * 1_000_000_000 + seed * 1000 + i,
                       "utilisation": (seed + i * 7) % 40} for i in range(instance.vcpus))
         nics = tuple({"mac_address": mac, "rx_octets": 2070139 + uptime * 700,
@@ -402,9 +346,9 @@ class SimulatedBackend:
                     name = key.replace("_octets", "")
                     legacy[f"tap{index}_{name}"] = value
         return Diagnostics(
-            state=state, driver="libvirt", hypervisor="kvm", hypervisor_os="linux",
-            uptime=uptime, config_drive=instance.config_drive, cpu_details=cpus,
-            nic_details=nics, disk_details=disks,
+            state=current.power_state.nova_name, driver="libvirt", hypervisor="kvm",
+            hypervisor_os="linux", uptime=uptime, config_drive=instance.config_drive,
+            cpu_details=cpus, nic_details=nics, disk_details=disks,
             memory_maximum=instance.memory_mb,
             memory_used=instance.memory_mb // 4 if running else 0, legacy=legacy)
 
@@ -420,7 +364,6 @@ class SimulatedBackend:
         return {spec.uuid: self.instances[spec.uuid].power_state for spec, _ in instances}
 
     def reset(self) -> None:
-        """Forget every instance and restart the clock at zero (its mode is kept)."""
+        """Forget every instance (the clock is the emulator's: its owner resets it)."""
         self.instances.clear()
         self._spawning.clear()
-        self.clock.reset()

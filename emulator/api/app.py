@@ -33,6 +33,7 @@ from emulator.api.identity import IdentityAPI
 from emulator.api.image import ImageAPI
 from emulator.api.routing import base_url, json_response
 from emulator.api.service import Service
+from emulator.clock import Clock
 from emulator.compute.consoles import ConsoleTokens
 from emulator.compute.flavors import FlavorService
 from emulator.compute.keypairs import KeyPairService
@@ -125,8 +126,8 @@ class RequestIdMiddleware:
             )
 
 
-def simulated_backend(config: SimulatedConfig) -> SimulatedBackend:
-    """The simulated cloud ``[simulated]`` describes."""
+def simulated_backend(config: SimulatedConfig, clock: Clock) -> SimulatedBackend:
+    """The simulated cloud ``[simulated]`` describes, its stages on ``clock``."""
     hosts = default_hosts(
         [(zone.name, zone.hosts) for zone in config.zones],
         vcpus=config.vcpus, memory_mb=config.memory_mb, local_gb=config.local_gb,
@@ -134,8 +135,7 @@ def simulated_backend(config: SimulatedConfig) -> SimulatedBackend:
         ram_allocation_ratio=config.ram_allocation_ratio,
         disk_allocation_ratio=config.disk_allocation_ratio,
     )
-    return SimulatedBackend(hosts, progression=config.progression, stages=config.stages,
-                            seed=config.seed)
+    return SimulatedBackend(hosts, clock=clock, stages=config.stages, seed=config.seed)
 
 
 class Emulator:
@@ -150,7 +150,8 @@ class Emulator:
         self.identity.seed(config.accounts)
         #: The simulated cloud; with ``[compute] backend = "qemu"`` only the control plane's
         #: clock (NOTE: the control plane does not drive the QEMU backend).
-        self.simulated = simulated_backend(config.simulated)
+        self.clock = Clock(config.simulated.progression)
+        self.simulated = simulated_backend(config.simulated, self.clock)
         self.flavors = FlavorService(self.db, project_exists=self.identity.project_exists)
         self.flavors.seed()
         self.keypairs = KeyPairService(self.db)
@@ -174,7 +175,7 @@ class Emulator:
         self.zones = ZoneService(self.backend)
         self.servers = ServerService(self.db, self.backend, self.flavors, self.keypairs,
                                      images=self._image_info)
-        clock = self.simulated.clock
+        clock = self.clock
         self.lifecycle = Lifecycle(
             self.servers, self.backend,
             reclaim_instance_interval=config.compute.reclaim_instance_interval,
@@ -186,13 +187,13 @@ class Emulator:
             resize_confirm_window=config.compute.resize_confirm_window,
             # NOTE: a window is not a stage: it takes its time even in immediate mode.
             sleep=lambda seconds: clock.sleep(seconds, stage=False))
-        if self.qemu is not None:
-            self.qemu.set_power_listener(self.lifecycle.power_changed)
+        self.backend.set_power_listener(self.lifecycle.power_changed)
         self.console_tokens = ConsoleTokens(self.db)
         self.console = ConsoleProxy(self.console_tokens, self.servers, self.backend)
         self.faults = FaultRules()
         hooks = FaultHooks(self.faults, self.servers)
-        self.simulation = Simulation(self.simulated, self.servers, self.lifecycle, self.faults)
+        self.simulation = Simulation(self.simulated, self.clock, self.servers, self.lifecycle,
+                                     self.faults)
         controllers = Controllers(
             servers=ServersController(self.servers, self.lifecycle, plan_for=hooks.plan_for,
                                       snapshots=Snapshots(self.images)),
@@ -270,12 +271,12 @@ class Emulator:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self.lifecycle.shutdown()
-                if self.qemu is not None:
-                    # Guests keep running for the next start to re-adopt, unless the state
-                    # dies with this process: then nobody could, and they end with it.
-                    await self.qemu.close(destroy=self.ephemeral)
-                    if self.ephemeral and not self.config.qemu.run_dir:
-                        shutil.rmtree(self.qemu.run_dir, ignore_errors=True)
+                # Guests keep running for the next start to re-adopt, unless the state
+                # dies with this process: then nobody could, and they end with it (the
+                # QEMU backend is built ephemeral).
+                await self.backend.close()
+                if self.qemu is not None and self.ephemeral and not self.config.qemu.run_dir:
+                    shutil.rmtree(self.qemu.run_dir, ignore_errors=True)
                 self.db.close()
                 self.images.store.close()
                 await send({"type": "lifespan.shutdown.complete"})

@@ -25,7 +25,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from backends.simulated import Progression, Stage
+from backends.simulated import Stage
 from emulator import __version__
 from emulator.api.compute.common import COMPUTE_PREFIX
 from emulator.api.faults import Fault
@@ -33,6 +33,7 @@ from emulator.api.microversion import APIVersion
 from emulator.api.requests import validate_body
 from emulator.api.routing import Call, Handler, Route, empty_response, json_response
 from emulator.api.service import Service
+from emulator.clock import Progression
 from emulator.compute.lifecycle import BuildPlan, Outcome
 from emulator.compute.servers import NewServer, ServerService
 from emulator.context import RequestContext
@@ -247,7 +248,8 @@ class ControlAPI(Service):
         body: dict[str, object] = {"status": "ok", "backend": self.backend,
                                    "version": __version__}
         if self.backend == "simulated":
-            body.update(progression=backend.clock.mode.value, hosts=len(backend.hosts()))
+            body.update(progression=self.simulation.clock().mode.value,
+                        hosts=len(backend.hosts()))
         return json_response(body)
 
     async def show_clock(self, call: Call) -> Response:

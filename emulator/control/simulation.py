@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from backends.simulated import Progression, SimulatedBackend, Stage
+from backends.simulated import SimulatedBackend, Stage
+from emulator.clock import Clock, Progression
 from emulator.compute.lifecycle import Lifecycle
 from emulator.compute.servers import ServerService
 from emulator.control.faults import FaultRules
@@ -44,9 +45,11 @@ class ClockState:
 
 
 class Simulation:
-    def __init__(self, backend: SimulatedBackend, servers: ServerService, lifecycle: Lifecycle,
-                 faults: FaultRules, stages: Mapping[str, Stage] | None = None) -> None:
+    def __init__(self, backend: SimulatedBackend, clock: Clock, servers: ServerService,
+                 lifecycle: Lifecycle, faults: FaultRules,
+                 stages: Mapping[str, Stage] | None = None) -> None:
         self.backend = backend
+        self._clock = clock
         self.servers = servers
         self.lifecycle = lifecycle
         self.faults = faults
@@ -57,18 +60,18 @@ class Simulation:
     # -- clock ---------------------------------------------------------------------------
 
     def clock(self) -> ClockState:
-        clock = self.backend.clock
+        clock = self._clock
         return ClockState(mode=clock.mode, now=clock.now, waiting=clock.waiting)
 
     async def settle(self) -> bool:
         """Let running operations go until each is done or parked on the clock."""
-        clock = self.backend.clock
+        clock = self._clock
         return await self.lifecycle.quiesce(clock.parked, SETTLE_TIMEOUT)
 
     async def set_mode(self, mode: Progression) -> ClockState:
         """Switch progression; leaving MANUAL wakes every sleeper."""
         async with self._lock:
-            self.backend.clock.mode = mode
+            self._clock.mode = mode
             await self.settle()
         return self.clock()
 
@@ -76,7 +79,7 @@ class Simulation:
         """Move the manual clock ``seconds`` forward; the new state and sleepers woken."""
         if not math.isfinite(seconds) or seconds < 0:
             raise InvalidInput("seconds must be a finite number >= 0")
-        clock = self.backend.clock
+        clock = self._clock
         if clock.mode is not Progression.MANUAL:
             raise Conflict(f"The clock is in {clock.mode.value} mode; only a manual clock "
                            "can be advanced.")
@@ -117,10 +120,11 @@ class Simulation:
                 await self.lifecycle.shutdown()
                 self.servers.purge()
                 self.backend.reset()
+                self._clock.reset()
                 self.backend.stages.clear()
                 self.backend.stages.update(self.configured_stages)
                 if mode is not None:
-                    self.backend.clock.mode = mode
+                    self._clock.mode = mode
             else:
                 if mode is not None:
                     raise Conflict(f"The {self.lifecycle.backend.name} backend has no "

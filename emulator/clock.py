@@ -1,4 +1,10 @@
-"""Time for the simulated cloud: immediate, wall-clock, or a virtual clock moved by hand."""
+"""The emulator's time: immediate, wall-clock, or a virtual clock moved by hand.
+
+One ``Clock`` per emulator (``emulator.api.app`` builds it from ``[simulated]
+progression``). The simulated backend waits its stages on it, the compute domain its
+windows (e.g. the resize auto-confirm), and the control plane switches
+its mode and moves it. It meets ``backends.base.Clock``, the seam's view of time.
+"""
 
 from __future__ import annotations
 
