@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+import tomli_w
 
 from backends.qemu.backend import BOOT_RECORD
 from backends.qemu.process import QEMU_BINARY, InstancePaths, QemuProcess
@@ -48,14 +49,12 @@ BANNER = "GUEST-BANNER"
 READY = "GUEST-READY"
 #: m1.nano: 128 MiB (the free guest's minimum), 1 vCPU, 1 GiB root disk.
 FLAVOR = "42"
-#: Room for the density runs: 2 cores x 16 = 32 one-vCPU guests.
-EMULATOR_CONFIG = """[compute]
-backend = "qemu"
+def emulator_config(run_dir: Path) -> str:
+    """Room for the density runs: 2 cores x 16 = 32 one-vCPU guests."""
+    return tomli_w.dumps({"compute": {"backend": "qemu"},
+                          "qemu": {"run_dir": str(run_dir), "cpu_allocation_ratio": 16.0}})
 
-[qemu]
-run_dir = "{run_dir}"
-cpu_allocation_ratio = 16.0
-"""
+
 _PR_SET_PDEATHSIG = 1
 
 
@@ -365,7 +364,7 @@ class QemuCloud:
     def __init__(self, http: httpx.Client) -> None:
         require_qemu()
         self.run_dir = short_run_dir()
-        self.emulator = EmulatorProcess(config=EMULATOR_CONFIG.format(run_dir=self.run_dir))
+        self.emulator = EmulatorProcess(config=emulator_config(self.run_dir))
         self.emulator.start(timeout=300.0)
         self.http = http
         self.member = ApiSession(seeded_accounts(self.emulator.url)["member"], http)

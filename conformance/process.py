@@ -9,7 +9,6 @@ shared guest image cache (``NOVA_EMULATOR_GUEST_CACHE``, else the backend's defa
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import socket
@@ -25,6 +24,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+import tomli_w
 
 #: The backends an emulator can serve with (``[compute] backend``).
 BACKENDS = ("simulated", "qemu")
@@ -53,44 +53,13 @@ QEMU_SETTINGS: Mapping[str, Any] = {
 QEMU_COMPUTE_SETTINGS: Mapping[str, Any] = {"backend": "qemu"}
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
-    raise TypeError(f"no TOML for {value!r}")
-
-
-def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
-
-
-def _toml_table(data: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """``data`` as TOML lines: scalars first, then sub-tables and arrays of tables."""
-    lines = [f"{_toml_key(key)} = {_toml_value(value)}" for key, value in data.items()
-             if not isinstance(value, dict)
-             and not (isinstance(value, list) and value and isinstance(value[0], dict))]
-    for key, value in data.items():
-        name = f"{prefix}.{_toml_key(key)}" if prefix else _toml_key(key)
-        if isinstance(value, dict):
-            lines += ["", f"[{name}]", *_toml_table(value, name)]
-        elif isinstance(value, list) and value and isinstance(value[0], dict):
-            for item in value:
-                lines += ["", f"[[{name}]]", *_toml_table(item, name)]
-    return lines
-
-
 def merged_config(config: str, tables: Mapping[str, Mapping[str, Any]]) -> str:
     """``config`` (TOML text) with ``tables`` under it: keys the text sets win (TOML forbids
     a table twice, so the two are merged as data, not concatenated)."""
     data: dict[str, Any] = tomllib.loads(config)
     for table, values in tables.items():
         data[table] = {**values, **data.get(table, {})}
-    return "\n".join(_toml_table(data)).strip() + "\n"
+    return tomli_w.dumps(data)
 
 
 def free_port() -> int:

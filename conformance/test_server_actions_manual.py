@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+import tomli_w
 
 from conformance.conftest import dedicated_emulator
 from conformance.manual_cloud import ManualCloud
@@ -27,18 +28,18 @@ SPAWN = 10.0
 STAGES = {"rebuild": 8.0, "resize": 10.0, "confirm_resize": 1.0, "revert_resize": 6.0,
           "snapshot": 6.0, "rescue": 6.0, "unrescue": 4.0, "shelve": 10.0,
           "shelve_offload": 2.0, "unshelve": 8.0, "destroy": 1.0}
-_STAGE_TABLES = "".join(f"\n[simulated.stages.{verb}]\ndelay = {delay}\njitter = 0.0\n"
-                        for verb, delay in {"spawn": SPAWN, **STAGES}.items())
+_STAGE_TABLES = {verb: {"delay": delay, "jitter": 0.0}
+                 for verb, delay in {"spawn": SPAWN, **STAGES}.items()}
 #: Two zones of one host each: a server pinned to a zone has nowhere to resize to.
-MANUAL_CONFIG = ("[simulated]\nprogression = \"manual\"\nseed = 1\n\n"
-                 "[[simulated.zones]]\nname = \"nova\"\nhosts = 1\n\n"
-                 "[[simulated.zones]]\nname = \"az2\"\nhosts = 1\n" + _STAGE_TABLES)
+MANUAL_CONFIG = tomli_w.dumps({"simulated": {
+    "progression": "manual", "seed": 1, "stages": _STAGE_TABLES,
+    "zones": [{"name": "nova", "hosts": 1}, {"name": "az2", "hosts": 1}]}})
 WINDOW = 60
 #: One host, resizes allowed on it, and confirmed after WINDOW seconds.
-WINDOW_CONFIG = (f"[compute]\nresize_confirm_window = {WINDOW}\n"
-                 "allow_resize_to_same_host = true\n\n"
-                 "[simulated]\nprogression = \"manual\"\nseed = 1\n\n"
-                 "[[simulated.zones]]\nname = \"nova\"\nhosts = 1\n" + _STAGE_TABLES)
+WINDOW_CONFIG = tomli_w.dumps({
+    "compute": {"resize_confirm_window": WINDOW, "allow_resize_to_same_host": True},
+    "simulated": {"progression": "manual", "seed": 1, "stages": _STAGE_TABLES,
+                  "zones": [{"name": "nova", "hosts": 1}]}})
 
 
 class Cloud(ManualCloud):

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import tomli_w
 from tempest.lib.services.compute.servers_client import ServersClient
 
 from conformance.cli import openstack_json, run_openstack
@@ -31,9 +32,8 @@ SPAWN = 10.0
 STAGES = {"power_off": 4.0, "power_on": 3.0, "reboot_soft": 8.0, "reboot_hard": 5.0,
           "pause": 1.0, "unpause": 2.0, "suspend": 3.0, "resume": 6.0,
           "set_admin_password": 2.0, "trigger_crash_dump": 1.0, "destroy": 1.0}
-MANUAL_CONFIG = "[simulated]\nprogression = \"manual\"\nseed = 1\n" + "".join(
-    f"\n[simulated.stages.{verb}]\ndelay = {delay}\njitter = 0.0\n"
-    for verb, delay in {"spawn": SPAWN, **STAGES}.items())
+MANUAL_CONFIG = tomli_w.dumps({"simulated": {"progression": "manual", "seed": 1, "stages": {
+    verb: {"delay": delay, "jitter": 0.0} for verb, delay in {"spawn": SPAWN, **STAGES}.items()}}})
 
 SOFT_TYPES = "['HARD', 'Hard', 'hard', 'SOFT', 'Soft', 'soft']"
 

@@ -29,7 +29,9 @@ The file is TOML (``tomllib`` is in the standard library)::
     allow_resize_to_same_host = false         # true: a resize may stay on its host
     resize_confirm_window = 0                 # > 0: a resize left unconfirmed that many
                                               # seconds is confirmed (0: never)
-    backend = "simulated"                     # or "qemu": real guests (serve --backend)
+    backend = "simulated"                     # or "qemu" (real guests), or any backend
+                                              # registered as a plug-in (serve --backend)
+    max_count_per_request = 1000              # the most servers one create may ask for
 
     [qemu]                                    # the QEMU backend
     cache = ""                                # guest image cache (default: XDG cache)
@@ -68,17 +70,40 @@ The file is TOML (``tomllib`` is in the standard library)::
     jitter = 0.0
     fails = false
 
-Unknown sections or keys are an error at start-up, not a silent no-op.
-"""
+    [backends.<name>]                         # a plug-in backend's own settings: kept as
+    any_key = "any value"                     # a raw table in config.backend_settings[name]
 
+Unknown sections or keys are an error at start-up, not a silent no-op. The schema is the
+pydantic dataclasses below (strict types: ``"8774"`` is not a port); every complaint is one
+line naming the file, the table and the key, e.g. ``emulator.toml: [server] port must be at
+most 65535``.
+"""
 from __future__ import annotations
 
-import math
+import dataclasses
+import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Callable, Mapping
+from dataclasses import field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic.dataclasses import dataclass
+from pydantic_core import ErrorDetails, PydanticCustomError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from backends.simulated import (
     DEFAULT_LOCAL_GB,
@@ -95,17 +120,61 @@ DEFAULT_DOMAIN_NAME = "Default"
 
 
 class ConfigError(ValueError):
-    """The configuration file or a flag is not valid."""
+    """The configuration file or a flag is not valid (one line, ready for the user)."""
 
 
-@dataclass(frozen=True)
+# -- value types: pydantic checks them, ``_explain`` words the complaint ----------------------
+
+NonEmptyStr = Annotated[StrictStr, StringConstraints(min_length=1)]
+Name = Annotated[StrictStr, StringConstraints(strip_whitespace=True, min_length=1)]
+PositiveInt = Annotated[StrictInt, Field(gt=0)]
+NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
+AtLeastOne = Annotated[StrictInt, Field(ge=1)]
+Port = Annotated[StrictInt, Field(ge=1, le=65535)]
+#: Seconds and ratios: an int is taken as a float; inf and nan are refused.
+NonNegativeFloat = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
+PositiveFloat = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
+
+#: Log levels uvicorn and ``logging`` both understand.
+LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
+LOG_LEVELS: tuple[str, ...] = get_args(LogLevel)
+
+#: The databases ``[server] state`` may name (SQLAlchemy backend names).
+STATE_DATABASES = ("sqlite", "postgresql")
+
+
+def _state_url(url: str) -> str:
+    """``url`` if SQLAlchemy parses it and it names a database we support."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except (ArgumentError, ValueError):
+        raise PydanticCustomError(
+            "state_url", "must be a database URL (sqlite:// for memory, sqlite:////path/to/"
+            "state.db or postgresql://user:password@host/db), not {url}", {"url": repr(url)},
+        ) from None
+    if backend not in STATE_DATABASES:
+        raise PydanticCustomError("state_url", "must be a sqlite:// or postgresql:// URL, "
+                                  "not {backend}://", {"backend": backend})
+    return url
+
+
+StateURL = Annotated[StrictStr, AfterValidator(_state_url)]
+
+#: Every section is strict about its keys.
+_TABLE = ConfigDict(extra="forbid")
+
+
+# -- the schema -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, config=_TABLE)
 class Account:
     """A user seeded at start-up, with its roles on one project (domain ``Default``)."""
 
-    user: str
-    password: str
-    project: str
-    roles: tuple[str, ...] = ("member",)
+    user: NonEmptyStr
+    password: NonEmptyStr
+    project: NonEmptyStr
+    roles: tuple[NonEmptyStr, ...] = ("member",)
 
 
 #: The accounts every emulator starts with; ``nova-emulator clouds-yaml`` prints them.
@@ -116,116 +185,162 @@ SEEDED_ACCOUNTS: tuple[Account, ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_TABLE)
 class ServerConfig:
-    host: str = "127.0.0.1"
-    port: int = 8774
+    host: StrictStr = "127.0.0.1"
+    port: Port = 8774
     #: SQLAlchemy URL of the state database; the default keeps everything in memory.
-    state: str = "sqlite://"
+    state: StateURL = "sqlite://"
     #: Base URL published in the service catalog; derived from host and port when empty.
-    public_url: str = ""
+    public_url: StrictStr = ""
     #: Nova's ``max_request_body_size`` (oslo.middleware sizelimit default).
-    max_request_body_bytes: int = 114688
-    log_level: str = "info"
+    max_request_body_bytes: PositiveInt = 114688
+    log_level: LogLevel = "info"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_TABLE)
 class IdentityConfig:
-    region: str = "RegionOne"
-    token_ttl_seconds: int = 3600
+    region: StrictStr = "RegionOne"
+    token_ttl_seconds: PositiveInt = 3600
     accounts: tuple[Account, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_TABLE)
 class ImageConfig:
     #: Directory of image data; empty: ``<dir of the --state file>/images`` for a SQLite
     #: file state, else a temporary directory removed at exit.
-    store: str = ""
+    store: StrictStr = ""
     #: Glance's ``require_image_format_match``: refuse bare uploads not in their disk_format.
-    require_format_match: bool = True
+    require_format_match: StrictBool = True
     #: Glance's ``image_size_cap`` (1 TiB).
-    size_cap_bytes: int = 1099511627776
+    size_cap_bytes: PositiveInt = 1099511627776
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_TABLE)
 class ComputeConfig:
     #: Nova's ``[DEFAULT] reclaim_instance_interval``: seconds a deleted server stays
     #: SOFT_DELETED (restorable) before it is reclaimed; 0 deletes at once.
-    reclaim_instance_interval: int = 0
+    reclaim_instance_interval: NonNegativeInt = 0
     #: Nova's ``[DEFAULT] allow_resize_to_same_host``: False makes the scheduler ignore a
     #: resizing server's own host (``RequestSpec.ignore_hosts``). Unset: False, except on
     #: a one-host QEMU cloud (True, as devstack sets it).
-    allow_resize_to_same_host: bool | None = None
+    allow_resize_to_same_host: StrictBool | None = None
     #: Nova's ``[DEFAULT] resize_confirm_window``: seconds after which a server left in
     #: VERIFY_RESIZE is confirmed by the periodic task; 0 disables it.
-    resize_confirm_window: int = 0
-    #: Which backend runs the servers: ``simulated`` or ``qemu``.
-    backend: str = "simulated"
+    resize_confirm_window: NonNegativeInt = 0
+    #: Which backend runs the servers: the name of a registered backend (``simulated``,
+    #: ``qemu`` or a plug-in's); whether it exists is checked where backends are found.
+    backend: Name = "simulated"
+    #: The most servers one create request may ask for (``min_count``/``max_count``).
+    max_count_per_request: AtLeastOne = 1000
 
 
-#: The backends ``[compute] backend`` (and ``serve --backend``) can name.
-BACKENDS = ("simulated", "qemu")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_TABLE)
 class QemuConfig:
     #: Cache of the free guest image; empty: ``$XDG_CACHE_HOME/nova-emulator/guest``.
-    cache: str = ""
+    cache: StrictStr = ""
     #: Instance directories (QMP sockets live there, so keep it short); empty: beside a
     #: SQLite state file when that is short, else ``/tmp/nova-emulator-<uid>``.
-    run_dir: str = ""
+    run_dir: StrictStr = ""
     #: ``tcg`` (the default: KVM is present on some machines but boots nothing) or ``kvm``.
-    accel: str = "tcg"
+    accel: Literal["tcg", "kvm"] = "tcg"
     #: Nova's clean-shutdown timeout: seconds a guest has to power off on ACPI before QEMU
     #: is stopped (``[DEFAULT] shutdown_timeout``, 60 in Nova).
-    shutdown_timeout: float = 60.0
+    shutdown_timeout: NonNegativeFloat = 60.0
     #: How long a start may take to reach QEMU's ``running``, and the free guest to boot.
-    boot_timeout: float = 60.0
+    boot_timeout: NonNegativeFloat = 60.0
     #: Guests booting at once (a TCG boot costs ~4.5 CPU-seconds); another image's boot
     #: holds its slot ``boot_grace`` seconds (there is no ready marker to wait for).
-    boot_concurrency: int = 2
-    boot_grace: float = 10.0
+    boot_concurrency: AtLeastOne = 2
+    boot_grace: NonNegativeFloat = 10.0
     #: The host's inventory: 0 means "what this machine has"; the ratios are Nova's.
-    vcpus: int = 0
-    memory_mb: int = 0
-    local_gb: int = 0
-    reserved_host_memory_mb: int = 512
-    cpu_allocation_ratio: float = 4.0
-    ram_allocation_ratio: float = 1.0
-    disk_allocation_ratio: float = 1.0
+    vcpus: NonNegativeInt = 0
+    memory_mb: NonNegativeInt = 0
+    local_gb: NonNegativeInt = 0
+    reserved_host_memory_mb: NonNegativeInt = 512
+    cpu_allocation_ratio: NonNegativeFloat = 4.0
+    ram_allocation_ratio: NonNegativeFloat = 1.0
+    disk_allocation_ratio: NonNegativeFloat = 1.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_TABLE)
 class ZoneConfig:
     """An availability zone of the simulated cloud and how many hosts it has."""
 
-    name: str
-    hosts: int
+    name: Name
+    hosts: NonNegativeInt
 
 
 #: More hosts than this is a typo, not a cloud (each host is a small object in memory).
 MAX_SIMULATED_HOSTS = 100_000
 
 
-@dataclass(frozen=True)
+def _distinct_zones(zones: tuple[ZoneConfig, ...]) -> tuple[ZoneConfig, ...]:
+    names = [zone.name for zone in zones]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise PydanticCustomError("zones", "list zone {names} more than once",
+                                  {"names": ", ".join(map(repr, twice))})
+    if sum(zone.hosts for zone in zones) > MAX_SIMULATED_HOSTS:
+        raise PydanticCustomError("zones", "must have at most {most} hosts in all",
+                                  {"most": MAX_SIMULATED_HOSTS})
+    return zones
+
+
+@dataclass(frozen=True, config=_TABLE)
+class StageTable:
+    """A ``[simulated.stages.<verb>]`` table: what it sets of the verb's built-in stage."""
+
+    delay: NonNegativeFloat | None = None
+    jitter: NonNegativeFloat | None = None
+    fails: StrictBool | None = None
+
+
+def _as_tables(value: Any) -> Any:
+    """Stages given as ``Stage`` objects (``replace`` of a loaded config) as tables."""
+    if isinstance(value, Mapping):
+        return {verb: dataclasses.asdict(stage) if isinstance(stage, Stage) else stage
+                for verb, stage in value.items()}
+    return value
+
+
+def _laid_over(tables: Mapping[str, StageTable]) -> dict[str, Stage]:
+    """``STAGES`` with each table's keys laid over its verb's stage."""
+    stages = dict(STAGES)
+    for verb, table in tables.items():
+        given = {k: v for k, v in dataclasses.asdict(table).items() if v is not None}
+        stages[verb] = replace(STAGES[verb], **given)
+    return stages
+
+
+if TYPE_CHECKING:
+    StageMap = Mapping[str, Stage]
+else:
+    # NOTE: the file gives partial tables per verb; the attribute is the whole stage table.
+    StageMap = Annotated[dict[Literal[tuple(STAGES)], StageTable],
+                         BeforeValidator(_as_tables), AfterValidator(_laid_over)]
+
+
+@dataclass(frozen=True, config=_TABLE)
 class SimulatedConfig:
     #: How stages take time: ``immediate``, ``time`` (wall clock) or ``manual``.
     progression: Progression = Progression.IMMEDIATE
-    zones: tuple[ZoneConfig, ...] = tuple(ZoneConfig(n, c) for n, c in DEFAULT_ZONES)
+    zones: Annotated[tuple[ZoneConfig, ...], AfterValidator(_distinct_zones)] = tuple(
+        ZoneConfig(n, c) for n, c in DEFAULT_ZONES)
     #: Every host's shape.
-    vcpus: int = DEFAULT_VCPUS
-    memory_mb: int = DEFAULT_MEMORY_MB
-    local_gb: int = DEFAULT_LOCAL_GB
-    cpu_allocation_ratio: float = 4.0
-    ram_allocation_ratio: float = 1.0
-    disk_allocation_ratio: float = 1.0
+    vcpus: PositiveInt = DEFAULT_VCPUS
+    memory_mb: PositiveInt = DEFAULT_MEMORY_MB
+    local_gb: PositiveInt = DEFAULT_LOCAL_GB
+    cpu_allocation_ratio: PositiveFloat = 4.0
+    ram_allocation_ratio: PositiveFloat = 1.0
+    disk_allocation_ratio: PositiveFloat = 1.0
     #: Seed of the stages' jitter; None: a different run each time.
-    seed: int | None = None
+    seed: StrictInt | None = None
     #: The stage table with the file's overrides applied (``[simulated.stages.<verb>]``).
-    stages: Mapping[str, Stage] = field(default_factory=lambda: dict(STAGES))
+    stages: StageMap = field(default_factory=lambda: dict(STAGES))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=ConfigDict(extra="forbid", validate_by_name=True))
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     identity: IdentityConfig = field(default_factory=IdentityConfig)
@@ -233,6 +348,9 @@ class Config:
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     simulated: SimulatedConfig = field(default_factory=SimulatedConfig)
     qemu: QemuConfig = field(default_factory=QemuConfig)
+    #: ``[backends.<name>]``: a plug-in backend's own settings, raw, by backend name.
+    backend_settings: dict[str, dict[str, Any]] = Field(default_factory=dict,
+                                                        alias="backends")
 
     @property
     def public_url(self) -> str:
@@ -251,201 +369,134 @@ class Config:
         return SEEDED_ACCOUNTS + self.identity.accounts
 
 
-def _section(cls: type[Any], data: Any, where: str, sample: Any = None) -> dict[str, Any]:
-    """``data`` checked against ``cls``'s fields: no unknown keys, scalars of the default's
-    type (``sample``'s, else ``cls()``'s; an int is taken as a float). Other fields (tables,
-    arrays, optional values) are left to the caller."""
-    if not isinstance(data, dict):
-        raise ConfigError(f"[{where}] must be a table")
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ConfigError(f"unknown key(s) in [{where}]: {', '.join(unknown)}")
-    sample = cls() if sample is None else sample
-    checked = dict(data)
-    for f in fields(cls):
-        want = type(getattr(sample, f.name))
-        if f.name not in data or want not in (str, int, float, bool):
+_CONFIG = TypeAdapter(Config)
+
+
+# -- one line per complaint -------------------------------------------------------------------
+
+#: pydantic error type -> how the complaint about a key reads ({...}: the error's context).
+WORDING: Mapping[str, str] = {
+    "int_type": "must be of type int",
+    "string_type": "must be of type str",
+    "bool_type": "must be of type bool",
+    "float_type": "must be of type float",
+    "tuple_type": "must be an array",
+    "list_type": "must be an array",
+    "greater_than": "must be greater than {gt}",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "finite_number": "must be a finite number",
+    "string_too_short": "must not be empty",
+    "literal_error": "must be one of {expected}",
+    "enum": "must be one of {expected}",
+}
+#: ... and when the bound is 0.
+WORDING_AT_ZERO: Mapping[str, str] = {
+    "greater_than": "must be positive",
+    "greater_than_equal": "must not be negative",
+}
+#: Error types that mean "a table was expected here".
+NOT_A_TABLE = frozenset({"dataclass_type", "dict_type", "model_type"})
+#: Error types that mean "no such key" (dataclass, model).
+UNKNOWN_KEY = frozenset({"unexpected_keyword_argument", "extra_forbidden"})
+
+
+def _table(loc: tuple[str | int, ...]) -> str:
+    """``("simulated", "stages", "spawn")`` -> ``[simulated.stages.spawn]``; an array's
+    table has no brackets: ``identity.accounts[0]``."""
+    name = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    name = name.lstrip(".")
+    return name if any(isinstance(part, int) for part in loc) else f"[{name}]"
+
+
+def _key(loc: tuple[str | int, ...]) -> str:
+    """Where a key is: ``[server] port``, ``identity.accounts[0]: roles[1]``."""
+    last = max(i for i, part in enumerate(loc) if isinstance(part, str))
+    key = f"{loc[last]}" + "".join(f"[{part}]" for part in loc[last + 1:])
+    if last == 0:
+        return key
+    table = _table(loc[:last])
+    return f"{table}: {key}" if table[0] != "[" else f"{table} {key}"
+
+
+def _choices(expected: str) -> str:
+    """pydantic's ``'a', 'b' or 'c'`` as ``a, b, c``."""
+    return ", ".join(re.findall(r"'([^']*)'", expected))
+
+
+def _complaint(error: ErrorDetails, where: Callable[[tuple[str | int, ...]], str]) -> str:
+    kind, ctx = error["type"], error.get("ctx", {})
+    loc = error["loc"]
+    if kind in NOT_A_TABLE:
+        return f"{_table(loc)} must be a table"
+    if kind == "missing":
+        return f"{_table(loc[:-1])} needs {loc[-1]!r}"
+    wording = WORDING.get(kind)
+    if wording is None:
+        return f"{where(loc)} {error['msg']}"
+    bound = ctx.get("gt", ctx.get("ge"))
+    if bound == 0 and kind in WORDING_AT_ZERO:
+        wording = WORDING_AT_ZERO[kind]
+    if "expected" in ctx:
+        ctx = {**ctx, "expected": _choices(str(ctx["expected"]))}
+    return f"{where(loc)} {wording.format(**ctx)}"
+
+
+def _explain(exc: ValidationError,
+             where: Callable[[tuple[str | int, ...]], str] = _key) -> str:
+    """pydantic's errors as one line: unknown keys grouped by table, then each complaint."""
+    lines: list[str | tuple[str | int, ...]] = []  # a complaint, or the table of unknown keys
+    unknown: dict[tuple[str | int, ...], list[str]] = {}
+    known: dict[tuple[str | int, ...], str] = {}
+    for error in exc.errors():
+        loc = error["loc"]
+        if loc[-1:] == ("[key]",):  # a key a table's type refuses (e.g. an unknown verb)
+            loc = loc[:-1]
+            known[loc[:-1]] = _choices(str(error.get("ctx", {}).get("expected", "")))
+        elif error["type"] not in UNKNOWN_KEY:
+            lines.append(_complaint(error, where))
             continue
-        value = data[f.name]
-        if want is float and isinstance(value, int) and not isinstance(value, bool):
-            value = checked[f.name] = float(value)
-        if not isinstance(value, want) or isinstance(value, bool) is not (want is bool):
-            raise ConfigError(f"[{where}] {f.name} must be of type {want.__name__}")
-    return checked
+        if loc[:-1] not in unknown:
+            lines.append(loc[:-1])
+        unknown.setdefault(loc[:-1], []).append(str(loc[-1]))
 
+    def grouped(table: tuple[str | int, ...]) -> str:
+        keys = ", ".join(unknown[table])
+        if not table:
+            return f"unknown section(s): {keys}"
+        hint = f" (known: {known[table]})" if known.get(table) else ""
+        return f"unknown key(s) in {_table(table)}: {keys}{hint}"
 
-def _account(data: Any, index: int) -> Account:
-    where = f"identity.accounts[{index}]"
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where} must be a table")
-    unknown = sorted(set(data) - {"user", "password", "project", "roles"})
-    if unknown:
-        raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}")
-    try:
-        user, password, project = data["user"], data["password"], data["project"]
-    except KeyError as exc:
-        raise ConfigError(f"{where} needs {exc.args[0]!r}") from None
-    roles = data.get("roles", ["member"])
-    if not all(isinstance(v, str) and v for v in (user, password, project)):
-        raise ConfigError(f"{where}: user, password and project must be non-empty strings")
-    if not isinstance(roles, list) or not all(isinstance(r, str) and r for r in roles):
-        raise ConfigError(f"{where}: roles must be a list of role names")
-    return Account(user=user, password=password, project=project, roles=tuple(roles))
+    return "; ".join(line if isinstance(line, str) else grouped(line) for line in lines)
 
 
 def load_config(path: Path | None = None) -> Config:
     """Read ``path`` (TOML) over the defaults; ``None`` gives the defaults."""
-    config = Config()
     if path is None:
-        return config
+        return Config()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
-    unknown = sorted(set(data) - {"server", "identity", "image", "compute", "simulated",
-                                 "qemu"})
-    if unknown:
-        raise ConfigError(f"unknown section(s): {', '.join(unknown)}")
-    server = replace(config.server, **_section(ServerConfig, data.get("server", {}), "server"))
-    identity_data = _section(IdentityConfig, data.get("identity", {}), "identity")
-    accounts = identity_data.pop("accounts", [])
-    if not isinstance(accounts, list):
-        raise ConfigError("identity.accounts must be an array of tables")
-    identity = replace(
-        config.identity,
-        **identity_data,
-        accounts=tuple(_account(a, i) for i, a in enumerate(accounts)),
-    )
-    image = replace(config.image, **_section(ImageConfig, data.get("image", {}), "image"))
-    _check_ranges(server, identity)
-    if image.size_cap_bytes <= 0:
-        raise ConfigError("[image] size_cap_bytes must be positive")
-    compute = replace(config.compute,
-                      **_section(ComputeConfig, data.get("compute", {}), "compute"))
-    if compute.reclaim_instance_interval < 0:
-        raise ConfigError("[compute] reclaim_instance_interval must not be negative")
-    if compute.resize_confirm_window < 0:
-        raise ConfigError("[compute] resize_confirm_window must not be negative")
-    same_host = compute.allow_resize_to_same_host
-    if same_host is not None and not isinstance(same_host, bool):
-        raise ConfigError("[compute] allow_resize_to_same_host must be of type bool")
-    if compute.backend not in BACKENDS:
-        raise ConfigError(f"[compute] backend must be one of {', '.join(BACKENDS)}")
-    simulated = _simulated(data.get("simulated", {}))
-    qemu = replace(config.qemu, **_section(QemuConfig, data.get("qemu", {}), "qemu"))
-    _check_qemu(qemu)
-    return Config(server=server, identity=identity, image=image, compute=compute,
-                  simulated=simulated, qemu=qemu)
+    try:
+        return _CONFIG.validate_python(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_explain(exc)}") from None
 
 
-def _check_qemu(qemu: QemuConfig) -> None:
-    if qemu.accel not in ("tcg", "kvm"):
-        raise ConfigError('[qemu] accel must be "tcg" or "kvm"')
-    for name in ("shutdown_timeout", "boot_timeout", "boot_grace", "cpu_allocation_ratio",
-                 "ram_allocation_ratio", "disk_allocation_ratio"):
-        value = getattr(qemu, name)
-        if not math.isfinite(value) or value < 0:
-            raise ConfigError(f"[qemu] {name} must be a finite number >= 0")
-    for name in ("vcpus", "memory_mb", "local_gb", "reserved_host_memory_mb"):
-        if getattr(qemu, name) < 0:
-            raise ConfigError(f"[qemu] {name} must not be negative")
-    if qemu.boot_concurrency < 1:
-        raise ConfigError("[qemu] boot_concurrency must be at least 1")
-
-
-def _zones(data: Any) -> tuple[ZoneConfig, ...]:
-    if not isinstance(data, list):
-        raise ConfigError("simulated.zones must be an array of tables")
-    zones: list[ZoneConfig] = []
-    for index, zone in enumerate(data):
-        where = f"simulated.zones[{index}]"
-        if not isinstance(zone, dict):
-            raise ConfigError(f"{where} must be a table")
-        unknown = sorted(set(zone) - {"name", "hosts"})
-        if unknown:
-            raise ConfigError(f"unknown key(s) in {where}: {', '.join(unknown)}")
-        name, hosts = zone.get("name"), zone.get("hosts")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{where}: name must be a non-empty string")
-        if not isinstance(hosts, int) or isinstance(hosts, bool) or hosts < 0:
-            raise ConfigError(f"{where}: hosts must be an integer >= 0")
-        if any(z.name == name for z in zones):
-            raise ConfigError(f"{where}: zone {name!r} is listed twice")
-        zones.append(ZoneConfig(name=name, hosts=hosts))
-    if sum(z.hosts for z in zones) > MAX_SIMULATED_HOSTS:
-        raise ConfigError(f"simulated.zones: at most {MAX_SIMULATED_HOSTS} hosts in all")
-    return tuple(zones)
-
-
-def _stages(data: Any) -> dict[str, Stage]:
-    """``STAGES`` with each ``[simulated.stages.<verb>]`` table laid over its verb's stage."""
-    if not isinstance(data, dict):
-        raise ConfigError("[simulated.stages] must be a table")
-    unknown = sorted(set(data) - set(STAGES))
-    if unknown:
-        raise ConfigError(f"unknown verb(s) in [simulated.stages]: {', '.join(unknown)} "
-                          f"(known: {', '.join(STAGES)})")
-    stages = dict(STAGES)
-    for verb, overrides in data.items():
-        where = f"simulated.stages.{verb}"
-        stage = replace(STAGES[verb], **_section(Stage, overrides, where, STAGES[verb]))
-        for name in ("delay", "jitter"):
-            value = getattr(stage, name)
-            if not math.isfinite(value) or value < 0:
-                raise ConfigError(f"[{where}] {name} must be a finite number >= 0")
-        stages[verb] = stage
-    return stages
-
-
-def _simulated(data: Any) -> SimulatedConfig:
-    values = _section(SimulatedConfig, data, "simulated")
-    if "progression" in values:
-        if values["progression"] not in tuple(Progression):
-            raise ConfigError("[simulated] progression must be one of "
-                              f"{', '.join(p.value for p in Progression)}")
-        values["progression"] = Progression(values["progression"])
-    if "zones" in values:
-        values["zones"] = _zones(values["zones"])
-    seed = values.get("seed")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-        raise ConfigError("[simulated] seed must be of type int")
-    if "stages" in values:
-        values["stages"] = _stages(values["stages"])
-    simulated = replace(SimulatedConfig(), **values)
-    for name in ("vcpus", "memory_mb", "local_gb"):
-        if getattr(simulated, name) <= 0:
-            raise ConfigError(f"[simulated] {name} must be positive")
-    for name in ("cpu_allocation_ratio", "ram_allocation_ratio", "disk_allocation_ratio"):
-        value = getattr(simulated, name)
-        if not math.isfinite(value) or value <= 0:
-            raise ConfigError(f"[simulated] {name} must be a positive number")
-    return simulated
-
-
-#: Log levels uvicorn and ``logging`` both understand.
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
-
-
-def _check_ranges(server: ServerConfig, identity: IdentityConfig) -> None:
-    if not 0 <= server.port <= 65535:
-        raise ConfigError("[server] port must be between 0 and 65535")
-    if server.max_request_body_bytes <= 0:
-        raise ConfigError("[server] max_request_body_bytes must be positive")
-    if server.log_level not in LOG_LEVELS:
-        raise ConfigError(f"[server] log_level must be one of {', '.join(LOG_LEVELS)}")
-    if identity.token_ttl_seconds <= 0:
-        raise ConfigError("[identity] token_ttl_seconds must be positive")
+def _flag(loc: tuple[str | int, ...]) -> str:
+    return f"--{str(loc[0]).replace('_', '-')}"
 
 
 def with_overrides(config: Config, backend: str | None = None,
                    **server_overrides: Any) -> Config:
     """Apply command-line flags (``None`` means "not given") to the server section, and
-    ``backend`` to ``[compute] backend``."""
+    ``backend`` to ``[compute] backend``; a bad value is a ``ConfigError`` naming its flag."""
     given = {k: v for k, v in server_overrides.items() if v is not None}
-    config = replace(config, server=replace(config.server, **given))
-    if backend is not None:
-        if backend not in BACKENDS:
-            raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}")
-        config = replace(config, compute=replace(config.compute, backend=backend))
+    try:
+        config = replace(config, server=replace(config.server, **given))
+        if backend is not None:
+            config = replace(config, compute=replace(config.compute, backend=backend))
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, _flag)) from None
     return config

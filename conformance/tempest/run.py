@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import tomli_w
+
 TEMPEST_SPEC = "tempest==47.0.0"
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -167,17 +169,9 @@ def tempest_accounts() -> list[Account]:
 
 
 def emulator_config(accounts: Sequence[Account]) -> str:
-    lines = ["[identity]", "token_ttl_seconds = 3600", ""]
-    for account in accounts:
-        lines += [
-            "[[identity.accounts]]",
-            f"user = {json.dumps(account.user)}",
-            f"password = {json.dumps(account.password)}",
-            f"project = {json.dumps(account.project)}",
-            f"roles = [{json.dumps(account.role)}]",
-            "",
-        ]
-    return "\n".join(lines)
+    return tomli_w.dumps({"identity": {"token_ttl_seconds": 3600, "accounts": [
+        {"user": a.user, "password": a.password, "project": a.project, "roles": [a.role]}
+        for a in accounts]}})
 
 
 def accounts_yaml(accounts: Sequence[Account]) -> str:

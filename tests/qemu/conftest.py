@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from conformance.process import EmulatorProcess
 
@@ -95,10 +96,8 @@ def run_dir() -> Iterator[Path]:
 
 def qemu_config(run_dir: Path, **qemu: float | str) -> str:
     """TOML of an emulator serving with the qemu backend from ``run_dir``."""
-    lines = ['[compute]', 'backend = "qemu"', '', '[qemu]', f'run_dir = "{run_dir}"']
-    lines += [f"{key} = {value!r}" if not isinstance(value, str) else f'{key} = "{value}"'
-              for key, value in qemu.items()]
-    return "\n".join(lines) + "\n"
+    return tomli_w.dumps({"compute": {"backend": "qemu"},
+                          "qemu": {"run_dir": str(run_dir), **qemu}})
 
 
 @dataclass(frozen=True)

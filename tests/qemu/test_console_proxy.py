@@ -23,7 +23,7 @@ from conformance.conftest import seeded_accounts
 from conformance.process import EmulatorProcess
 from conformance.test_remote_console import Console, Rfb, remote_console
 from emulator.qemu import GUEST_IMAGE_NAME
-from tests.qemu.conftest import _qemus_under
+from tests.qemu.conftest import _qemus_under, qemu_config
 
 pytestmark = pytest.mark.qemu
 
@@ -42,9 +42,7 @@ def _wait_status(session: ApiSession, server_id: str, wanted: str, timeout: floa
 
 def test_console_reaches_the_guest_display(run_dir: Path) -> None:
     # A guest stopped before its acpid runs ignores the power button: 5 s, not Nova's 60.
-    emulator = EmulatorProcess(config=f'[compute]\nbackend = "qemu"\n\n'
-                                      f'[qemu]\nrun_dir = "{run_dir}"\n'
-                                      'shutdown_timeout = 5.0\n')
+    emulator = EmulatorProcess(config=qemu_config(run_dir, shutdown_timeout=5.0))
     server_id: str | None = None
     try:
         emulator.start(timeout=300.0)

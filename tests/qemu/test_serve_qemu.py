@@ -19,7 +19,7 @@ from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
 from conformance.process import EmulatorProcess
 from emulator.qemu import GUEST_IMAGE_NAME
-from tests.qemu.conftest import _qemus_under
+from tests.qemu.conftest import _qemus_under, qemu_config
 
 pytestmark = pytest.mark.qemu
 
@@ -44,8 +44,7 @@ def _qemus_for(server_id: str) -> list[int]:
 
 
 def test_server_is_a_real_guest(run_dir: Path) -> None:
-    emulator = EmulatorProcess(config=f'[compute]\nbackend = "qemu"\n\n'
-                                      f'[qemu]\nrun_dir = "{run_dir}"\n')
+    emulator = EmulatorProcess(config=qemu_config(run_dir))
     server_id: str | None = None
     try:
         emulator.start(timeout=300.0)
