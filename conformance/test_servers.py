@@ -374,7 +374,7 @@ def test_networks_auto_none_and_the_private_network(
     none = servers.boot(member, version="2.37", networks="none")
     assert none["addresses"] == {}
 
-    from emulator.compute.servers import DEFAULT_NETWORK_ID
+    from emulator.compute.addresses import DEFAULT_NETWORK_ID
 
     explicit = servers.boot(member, version="2.37", networks=[{"uuid": DEFAULT_NETWORK_ID}])
     assert list(explicit["addresses"]) == [PRIVATE]

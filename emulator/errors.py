@@ -45,3 +45,11 @@ class RateLimited(EmulatorError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class NotImplementedYet(EmulatorError):
+    """The backend cannot do that (a driver's ``NotImplementedError``: Nova's 501)."""
+
+
+class BackendFailure(EmulatorError):
+    """The hypervisor failed a call the API waits for (Nova's 500 with the error's text)."""

@@ -415,9 +415,16 @@ def test_simulated_must_be_a_table(tmp_path: Path) -> None:
 
 
 def test_the_app_builds_its_backend_from_the_simulated_section(tmp_path: Path) -> None:
+    from backends.environment import BackendEnvironment
     from backends.simulated import Stage
-    from emulator.api.app import simulated_backend
     from emulator.clock import Clock, Progression
+    from emulator.cloud import backend_settings
+    from emulator.plugins import create_backend
+    from tests.example_backend import NoImages
+
+    def simulated_backend(config: Config, clock: Clock) -> Any:
+        return create_backend("simulated", BackendEnvironment(
+            settings=backend_settings(config, "simulated"), clock=clock, images=NoImages()))
 
     config = load_config(write(tmp_path, {"simulated": {
         "progression": "manual",
@@ -427,14 +434,14 @@ def test_the_app_builds_its_backend_from_the_simulated_section(tmp_path: Path) -
         "zones": [{"name": "z1", "hosts": 2}, {"name": "z2", "hosts": 3000}],
         "stages": {"spawn": {"delay": 30}},
     }}))
-    backend = simulated_backend(config.simulated, Clock(config.simulated.progression))
+    backend = simulated_backend(config, Clock(config.simulated.progression))
     hosts = backend.hosts()
     assert len(hosts) == 3002
     assert [h.availability_zone for h in hosts[:3]] == ["z1", "z1", "z2"]
     assert {h.vcpus for h in hosts} == {4} and {h.ram_allocation_ratio for h in hosts} == {2.0}
     assert config.simulated.progression is Progression.MANUAL
     assert backend.stages["spawn"] == Stage(delay=30.0, jitter=2.0)
-    default = simulated_backend(Config().simulated, Clock())
+    default = simulated_backend(Config(), Clock())
     assert len(default.hosts()) == 8
     assert Config().simulated.progression is Progression.IMMEDIATE
 

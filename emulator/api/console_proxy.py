@@ -28,10 +28,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from backends.base import BackendError, ComputeBackend
+from emulator.compute.console_operations import ConsoleRefused, ServerConsoles
 from emulator.compute.consoles import ConsoleConnection, ConsoleTokens, InvalidToken
-from emulator.compute.lifecycle import instance_spec
-from emulator.compute.servers import ServerService
+from emulator.errors import EmulatorError
 
 log = logging.getLogger("nova_emulator.console")
 
@@ -41,16 +40,15 @@ WEBSOCKET_PATH = f"{CONSOLE_PREFIX}/websockify"
 NOVNC_PAGE = "vnc_lite.html"
 #: Where Debian's ``novnc`` package puts noVNC.
 NOVNC_DIR = Path("/usr/share/novnc")
-#: Console type -> (page under the emulator standing for Nova's ``*_base_url`` option, the
-#: port the token records). NOTE: only ``novnc`` is served; the other URLs are Nova's
-#: shapes with nothing behind them yet. The ports are nominal (where a libvirt host
-#: listens): the QEMU backend's displays are UNIX sockets.
-CONSOLES: dict[str, tuple[str, int]] = {
-    "novnc": (NOVNC_PAGE, 5900),
-    "spice-html5": ("spice_auto.html", 5900),
-    "spice-direct": ("spice-direct", 5900),
-    "serial": ("serial", 10000),
-    "webmks": ("mks", 902),
+#: Console type -> the page under the emulator standing for Nova's ``*_base_url`` option.
+#: NOTE: only ``novnc`` is served; the other URLs are Nova's shapes with nothing behind
+#: them yet.
+CONSOLE_PAGES: dict[str, str] = {
+    "novnc": NOVNC_PAGE,
+    "spice-html5": "spice_auto.html",
+    "spice-direct": "spice-direct",
+    "serial": "serial",
+    "webmks": "mks",
 }
 #: Bytes read from the VNC socket at once (one WebSocket frame each, as websockify).
 CHUNK = 65536
@@ -64,15 +62,11 @@ def console_base_url(root: str, console_type: str) -> str:
     """Nova's ``*_base_url`` for ``console_type`` on the emulator at ``root``. For noVNC it
     names the WebSocket in ``path`` (relative to the host, as noVNC resolves it), to which
     the token is appended (``emulator.compute.consoles.access_url``)."""
-    page = f"{root}{CONSOLE_PREFIX}/{CONSOLES[console_type][0]}"
+    page = f"{root}{CONSOLE_PREFIX}/{CONSOLE_PAGES[console_type]}"
     if console_type != "novnc":
         return page
     websocket = f"{urlparse(root).path.rstrip('/')}{WEBSOCKET_PATH}".lstrip("/")
     return f"{page}?path={websocket}"
-
-
-def console_port(console_type: str) -> int:
-    return CONSOLES[console_type][1]
 
 
 class Refused(Exception):
@@ -105,11 +99,10 @@ def _reason(text: str) -> str:
 class ConsoleProxy:
     """The noVNC WebSocket endpoint and, when installed, noVNC's files."""
 
-    def __init__(self, tokens: ConsoleTokens, servers: ServerService,
-                 backend: ComputeBackend, novnc_dir: Path | None = NOVNC_DIR) -> None:
+    def __init__(self, tokens: ConsoleTokens, consoles: ServerConsoles,
+                 novnc_dir: Path | None = NOVNC_DIR) -> None:
         self.tokens = tokens
-        self.servers = servers
-        self.backend = backend
+        self.consoles = consoles
         routes: list[BaseRoute] = [WebSocketRoute(WEBSOCKET_PATH, self.websocket)]
         if novnc_dir is not None and (novnc_dir / NOVNC_PAGE).is_file():
             routes.append(Mount(CONSOLE_PREFIX, StaticFiles(directory=novnc_dir)))
@@ -134,12 +127,12 @@ class ConsoleProxy:
         try:
             connection = self.tokens.validate(token)
             check_origin(websocket, connection)
-            socket_path = await self._vnc_socket(connection)
-        except (InvalidToken, Refused) as refused:
+            socket_path = await self.consoles.vnc_socket(connection)
+        except (InvalidToken, ConsoleRefused, Refused) as refused:
             log.info("console connection refused: %s", refused)
             return
-        except BackendError as unavailable:
-            await websocket.close(UNAVAILABLE, _reason(str(unavailable)))
+        except EmulatorError as unavailable:
+            await websocket.close(UNAVAILABLE, _reason(unavailable.message))
             return
         try:
             reader, writer = await asyncio.open_unix_connection(socket_path)
@@ -147,15 +140,6 @@ class ConsoleProxy:
             await websocket.close(UNAVAILABLE, _reason(f"The console is not available: {err}"))
             return
         await self._pipe(websocket, reader, writer)
-
-    async def _vnc_socket(self, connection: ConsoleConnection) -> str:
-        """The server's VNC socket, if the token's server is still where it was."""
-        if connection.console_type != "novnc":
-            raise Refused(f"This proxy serves novnc consoles, not {connection.console_type}.")
-        row = self.servers.instance(connection.instance_uuid)
-        if row is None or row.deleted or row.host != connection.host:
-            raise InvalidToken()  # Nova: the compute host no longer vouches for the port
-        return await self.backend.get_vnc_socket(instance_spec(row))
 
     @staticmethod
     async def _pipe(websocket: WebSocket, reader: asyncio.StreamReader,

@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import math
-from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from backends.simulated import Stage
 from emulator import __version__
 from emulator.api.compute.common import COMPUTE_PREFIX
 from emulator.api.faults import Fault
@@ -35,7 +33,7 @@ from emulator.api.routing import Call, Handler, Route, empty_response, json_resp
 from emulator.api.service import Service
 from emulator.clock import Progression
 from emulator.compute.lifecycle import BuildPlan, Outcome
-from emulator.compute.servers import NewServer, ServerService
+from emulator.compute.servers import Servers
 from emulator.context import RequestContext
 from emulator.control.faults import (
     Build,
@@ -46,7 +44,7 @@ from emulator.control.faults import (
     RequestFacts,
     Rule,
 )
-from emulator.control.simulation import ClockState, Simulation
+from emulator.control.simulation import ClockState, Simulation, Stage
 from emulator.errors import NotFound
 from emulator.identity.service import IdentityService
 
@@ -195,19 +193,15 @@ class ControlAPI(Service):
     dialect = "nova"
 
     def __init__(self, identity: IdentityService, public_url: str, max_body: int,
-                 simulation: Simulation, faults: FaultRules,
-                 backend: str = "simulated") -> None:
+                 simulation: Simulation, faults: FaultRules) -> None:
         self.simulation = simulation
         self.faults = faults
-        #: The backend that runs servers; the clock and stages drive only the simulated
-        #: one (a reset works on every backend).
-        self.backend = backend
         super().__init__(identity, public_url, max_body)
 
     def _simulated_only(self) -> None:
-        if self.backend != "simulated":
-            raise Fault(409, f"The {self.backend} backend has no simulated clock or stages; "
-                             "they drive the simulated backend only.")
+        """The clock and stages drive only the simulated cloud (409 elsewhere), checked
+        before the body as ever."""
+        self.simulation.require_simulated()
 
     def routes(self) -> list[Route]:
         return [
@@ -244,12 +238,11 @@ class ControlAPI(Service):
     # -- health and clock --------------------------------------------------------------------
 
     async def health(self, call: Call) -> Response:
-        backend = self.simulation.backend
-        body: dict[str, object] = {"status": "ok", "backend": self.backend,
+        health = self.simulation.health()
+        body: dict[str, object] = {"status": "ok", "backend": health.backend,
                                    "version": __version__}
-        if self.backend == "simulated":
-            body.update(progression=self.simulation.clock().mode.value,
-                        hosts=len(backend.hosts()))
+        if health.progression is not None:
+            body.update(progression=health.progression.value, hosts=health.hosts)
         return json_response(body)
 
     async def show_clock(self, call: Call) -> Response:
@@ -319,10 +312,6 @@ class ControlAPI(Service):
 
 # -- fault rules in the compute API -----------------------------------------------------------
 
-#: The current compute request's facts, for ``plan_for`` (which sees only the domain's view
-#: of a create). Each request runs in its own task, hence its own context.
-_FACTS: ContextVar[RequestFacts | None] = ContextVar("nova_emulator_request_facts",
-                                                      default=None)
 #: Who looks servers up to match rules on their name or metadata.
 _RULES_CONTEXT = RequestContext(user_id="nova-emulator", project_id=None,
                                 roles=frozenset({"admin"}))
@@ -332,7 +321,7 @@ _API_ROOT = f"{COMPUTE_PREFIX}/v2.1"
 class FaultHooks:
     """Where fault rules act on compute: around each handler, and in each build's plan."""
 
-    def __init__(self, rules: FaultRules, servers: ServerService) -> None:
+    def __init__(self, rules: FaultRules, servers: Servers) -> None:
         self.rules = rules
         self.servers = servers
 
@@ -367,8 +356,7 @@ class FaultHooks:
         if not self.rules:
             return await handler(call)
         facts = self.facts(call)
-        token = _FACTS.set(facts)
-        try:
+        with self.rules.facts_of(facts):
             delay = sum(r.action.seconds for r in self.rules.matching(facts, Latency)
                         if isinstance(r.action, Latency) and self.rules.fire(r))
             if delay:
@@ -384,19 +372,7 @@ class FaultHooks:
                     and self.rules.fire(failing):
                 raise self._fault(failing, failing.action)
             return response
-        finally:
-            _FACTS.reset(token)
 
     @staticmethod
     def _fault(rule: Rule, fail: Fail) -> Fault:
         return Fault(fail.status, fail.message or f"Injected fault (fault rule {rule.id}).")
-
-    def plan_for(self, ctx: RequestContext, new: NewServer) -> BuildPlan | None:
-        """The build plan a server create gets from the rules (None: a normal build)."""
-        if not self.rules:
-            return None
-        facts = _FACTS.get() or RequestFacts(method="POST", path="/servers",
-                                             project_id=ctx.project_id, version=(2, 1))
-        facts = replace(facts, project_id=ctx.project_id, server_name=new.name,
-                        metadata=dict(new.metadata))
-        return self.rules.build_plan(facts)

@@ -15,12 +15,14 @@ from typing import Any, Literal
 from starlette.responses import Response
 
 from emulator.errors import (
+    BackendFailure,
     Conflict,
     EmulatorError,
     Forbidden,
     InvalidInput,
     NotAuthenticated,
     NotFound,
+    NotImplementedYet,
     OverQuota,
     RateLimited,
 )
@@ -34,6 +36,8 @@ STATUS_BY_ERROR: dict[type[EmulatorError], int] = {
     NotFound: 404,
     Conflict: 409,
     RateLimited: 429,
+    BackendFailure: 500,
+    NotImplementedYet: 501,
 }
 
 #: Nova's fault names by status (nova.api.openstack.wsgi.Fault._fault_names);

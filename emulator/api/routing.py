@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -102,15 +103,32 @@ class RouteTable:
         raise Fault(404)
 
 
+#: What may stand in a header value as it is: printable ASCII (RFC 9110 allows Latin-1 too,
+#: but clients decode it differently); anything else is percent-encoded.
+_HEADER_SAFE = re.compile(r"[\x20-\x7e]*")
+
+
+def header_value(value: str) -> str:
+    """``value`` fit for a header: printable ASCII kept, anything else (a tag of non-ASCII
+    letters, a CR/LF that would end the header, a NUL) percent-encoded as UTF-8."""
+    if _HEADER_SAFE.fullmatch(value):
+        return value
+    return quote(value, safe="".join(chr(c) for c in range(0x21, 0x7f) if chr(c) != "%"))
+
+
+def _headers(headers: dict[str, str] | None) -> dict[str, str] | None:
+    return None if headers is None else {k: header_value(v) for k, v in headers.items()}
+
+
 def json_response(
     body: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    return Response(dump_json(body), status_code=status, headers=headers,
+    return Response(dump_json(body), status_code=status, headers=_headers(headers),
                     media_type="application/json")
 
 
 def empty_response(status: int = 204, headers: dict[str, str] | None = None) -> Response:
-    response = Response(b"", status_code=status, headers=headers)
+    response = Response(b"", status_code=status, headers=_headers(headers))
     if status == 204:
         del response.headers["content-length"]
     return response

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from emulator.compute.extra_specs import InvalidExtraSpec, validate_extra_spec
 from emulator.compute.models import Flavor, FlavorAccess, FlavorExtraSpec
 from emulator.compute.policy import authorize
 from emulator.context import RequestContext
@@ -290,14 +291,27 @@ class FlavorService:
             raise NotFound(f"Flavor {flavorid} has no extra specs with key {key}.")
         return specs[key]
 
-    def set_extra_specs(
-        self, ctx: RequestContext, flavorid: str, specs: dict[str, str], rule: str
-    ) -> None:
+    def set_extra_specs(self, ctx: RequestContext, flavorid: str, specs: dict[str, Any],
+                        rule: str, validate: bool = False) -> None:
+        """Set extra specs, Nova's order: the policy, the values, the flavor. Numbers are
+        taken and stored as strings (at most 255 characters); with ``validate`` (2.86)
+        every spec in a namespace Nova knows must be a known spec with a valid value."""
         authorize(ctx, f"os_compute_api:os-flavor-extra-specs:{rule}")
+        values: dict[str, str] = {}
+        for key, value in specs.items():
+            text = value if isinstance(value, str) else str(value)
+            if len(text) > 255:
+                raise InvalidInput("extra_specs value has a maximum of 255 characters.")
+            if validate:
+                try:
+                    validate_extra_spec(key, text)
+                except InvalidExtraSpec as exc:
+                    raise InvalidInput(str(exc)) from None
+            values[key] = text
         with self.db.session() as s:
             row = self._row(s, ctx, flavorid)
             assert row.id is not None
-            for key, value in specs.items():
+            for key, value in values.items():
                 existing = s.get(FlavorExtraSpec, (row.id, key))
                 if existing is None:
                     s.add(FlavorExtraSpec(flavor_id=row.id, key=key, value=value))

@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from emulator.compute.create import NewServer
 from emulator.compute.lifecycle import BuildPlan, Outcome
+from emulator.context import RequestContext
 from emulator.errors import InvalidInput, NotFound
 
 #: A compute microversion as (major, minor).
@@ -160,6 +164,12 @@ class Rule:
     hits: int = 0
 
 
+#: The current compute request's facts, for ``FaultRules.plan_for`` (which sees only the
+#: domain's view of a create). Each request runs in its own task, hence its own context.
+_FACTS: ContextVar[RequestFacts | None] = ContextVar("nova_emulator_request_facts",
+                                                      default=None)
+
+
 class FaultRules:
     """The rules in force, in the order they were added (kept in memory only)."""
 
@@ -213,6 +223,27 @@ class FaultRules:
             if rule.remaining <= 0:
                 del self._rules[rule.id]
         return True
+
+    @contextmanager
+    def facts_of(self, facts: RequestFacts) -> Iterator[None]:
+        """While the block runs (one request's handler, in its own task), ``plan_for``
+        matches build rules against ``facts``."""
+        token = _FACTS.set(facts)
+        try:
+            yield
+        finally:
+            _FACTS.reset(token)
+
+    def plan_for(self, ctx: RequestContext, new: NewServer) -> BuildPlan | None:
+        """The build plan a server create gets from the rules (None: a normal build), from
+        the facts of the request that makes it (``facts_of``) and of the server itself."""
+        if not self:
+            return None
+        facts = _FACTS.get() or RequestFacts(method="POST", path="/servers",
+                                             project_id=ctx.project_id, version=(2, 1))
+        facts = replace(facts, project_id=ctx.project_id, server_name=new.name,
+                        metadata=dict(new.metadata))
+        return self.build_plan(facts)
 
     def build_plan(self, facts: RequestFacts) -> BuildPlan | None:
         """The plan of the first matching build rule (used up by one), else None."""

@@ -18,12 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
+from backends.base import ComputeBackend
 from backends.simulated import SimulatedBackend, Stage
 from emulator.clock import Clock, Progression
+from emulator.compute.instances import Instances
 from emulator.compute.lifecycle import Lifecycle
-from emulator.compute.servers import ServerService
 from emulator.control.faults import FaultRules
 from emulator.errors import Conflict, EmulatorError, InvalidInput, NotFound
+
+__all__ = ["ClockState", "Health", "ResetIncomplete", "Simulation", "Stage"]
 
 #: How long the control plane lets woken operations run before it answers (seconds).
 SETTLE_TIMEOUT = 2.0
@@ -44,22 +47,54 @@ class ClockState:
     waiting: int
 
 
+@dataclass(frozen=True)
+class Health:
+    backend: str
+    #: The simulated cloud's clock mode and host count (None on other backends).
+    progression: Progression | None
+    hosts: int | None
+
+
 class Simulation:
-    def __init__(self, backend: SimulatedBackend, clock: Clock, servers: ServerService,
+    """The clock, the simulated cloud's stages, and reset. The clock and stages drive the
+    simulated backend only (``simulated``); a reset works on every backend."""
+
+    def __init__(self, backend: ComputeBackend, clock: Clock, instances: Instances,
                  lifecycle: Lifecycle, faults: FaultRules,
                  stages: Mapping[str, Stage] | None = None) -> None:
         self.backend = backend
         self._clock = clock
-        self.servers = servers
+        self.instances = instances
         self.lifecycle = lifecycle
         self.faults = faults
+        #: The simulated cloud, when it runs the servers.
+        self.cloud = backend if isinstance(backend, SimulatedBackend) else None
         #: The configured stage table, which a reset restores.
-        self.configured_stages = dict(backend.stages if stages is None else stages)
+        self.configured_stages = dict(
+            stages if stages is not None else self.cloud.stages if self.cloud else {})
         self._lock = asyncio.Lock()
+
+    @property
+    def simulated(self) -> bool:
+        """Whether the simulated cloud runs the servers."""
+        return self.cloud is not None
+
+    def health(self) -> Health:
+        if self.cloud is None:
+            return Health(backend=self.backend.name, progression=None, hosts=None)
+        return Health(backend=self.backend.name, progression=self._clock.mode,
+                      hosts=len(self.cloud.hosts()))
+
+    def require_simulated(self) -> SimulatedBackend:
+        if self.cloud is None:
+            raise Conflict(f"The {self.backend.name} backend has no simulated clock or "
+                           "stages; they drive the simulated backend only.")
+        return self.cloud
 
     # -- clock ---------------------------------------------------------------------------
 
     def clock(self) -> ClockState:
+        self.require_simulated()
         clock = self._clock
         return ClockState(mode=clock.mode, now=clock.now, waiting=clock.waiting)
 
@@ -70,6 +105,7 @@ class Simulation:
 
     async def set_mode(self, mode: Progression) -> ClockState:
         """Switch progression; leaving MANUAL wakes every sleeper."""
+        self.require_simulated()
         async with self._lock:
             self._clock.mode = mode
             await self.settle()
@@ -79,6 +115,7 @@ class Simulation:
         """Move the manual clock ``seconds`` forward; the new state and sleepers woken."""
         if not math.isfinite(seconds) or seconds < 0:
             raise InvalidInput("seconds must be a finite number >= 0")
+        self.require_simulated()
         clock = self._clock
         if clock.mode is not Progression.MANUAL:
             raise Conflict(f"The clock is in {clock.mode.value} mode; only a manual clock "
@@ -90,47 +127,43 @@ class Simulation:
     # -- stages --------------------------------------------------------------------------
 
     def stages(self) -> dict[str, Stage]:
-        return dict(self.backend.stages)
+        return dict(self.require_simulated().stages)
 
     def set_stage(self, verb: str, **changes: Any) -> Stage:
         """Lay ``changes`` (delay, jitter, fails) over ``verb``'s current stage."""
-        if verb not in self.backend.stages:
+        stages = self.require_simulated().stages
+        if verb not in stages:
             raise NotFound(f"Stage {verb} could not be found.")
-        stage = replace(self.backend.stages[verb], **changes)
+        stage = replace(stages[verb], **changes)
         for name in ("delay", "jitter"):
             value = getattr(stage, name)
             if not math.isfinite(value) or value < 0:
                 raise InvalidInput(f"{name} must be a finite number >= 0")
-        self.backend.stages[verb] = stage
+        stages[verb] = stage
         return stage
 
     # -- reset ---------------------------------------------------------------------------
-
-    @property
-    def simulated(self) -> bool:
-        """Whether the simulated cloud runs the servers (else it only backs the clock)."""
-        return self.lifecycle.backend is self.backend
 
     async def reset(self, mode: Progression | None = None) -> None:
         """Forget every server and fault rule. On the simulated cloud also restore the
         configured stages and restart the clock at zero (in ``mode`` if given, else in
         the mode it had); on a real backend destroy every instance first."""
         async with self._lock:
-            if self.simulated:
+            if self.cloud is not None:
                 await self.lifecycle.shutdown()
-                self.servers.purge()
-                self.backend.reset()
+                self.instances.purge()
+                self.cloud.reset()
                 self._clock.reset()
-                self.backend.stages.clear()
-                self.backend.stages.update(self.configured_stages)
+                self.cloud.stages.clear()
+                self.cloud.stages.update(self.configured_stages)
                 if mode is not None:
                     self._clock.mode = mode
             else:
                 if mode is not None:
-                    raise Conflict(f"The {self.lifecycle.backend.name} backend has no "
+                    raise Conflict(f"The {self.backend.name} backend has no "
                                    "simulated clock; reset takes no mode there.")
                 await self._destroy_every_instance()
-                self.servers.purge()
+                self.instances.purge()
             self.faults.clear()
 
     async def _destroy_every_instance(self) -> None:
@@ -138,11 +171,11 @@ class Simulation:
         ``destroy``), after cancelling what is in flight (a cancelled spawn removes what
         it started); ``ResetIncomplete`` names the servers whose destroy failed."""
         await self.lifecycle.shutdown()
-        hosted = self.servers.live_on_hosts()
+        hosted = self.instances.live_on_hosts()
         for row in hosted:
             self.lifecycle.delete(row.uuid, RESET_REQUEST_ID)
         await self.lifecycle.settle()
-        left = [row.uuid for row in self.servers.live_on_hosts()]
+        left = [row.uuid for row in self.instances.live_on_hosts()]
         if left:
             raise ResetIncomplete(
                 f"Reset incomplete: the backend could not destroy {len(left)} of "

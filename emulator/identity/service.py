@@ -426,6 +426,11 @@ class IdentityService:
             row.revoked = True
             s.add(row)
 
+    def project_id_named(self, name: str) -> str | None:
+        """The id of the project called ``name``, if there is one."""
+        rows = self.list_rows(Project, {"name": name})
+        return str(rows[0].id) if rows else None
+
     def project_exists(self, project_id: str) -> bool:
         """Whether a project with this id exists (compute checks tenants it is told of)."""
         with self.db.session() as s:

@@ -7,11 +7,8 @@ from typing import Any
 from starlette.responses import Response
 
 from emulator.api.compute import common
-from emulator.api.compute.common import V
 from emulator.api.routing import Call, json_response
 from emulator.compute.zones import Zone, ZoneService
-
-_NO_QUERY = {"type": "object", "properties": {}, "additionalProperties": False}
 
 
 def _view(zone: Zone) -> dict[str, Any]:
@@ -31,11 +28,11 @@ class AvailabilityZonesController:
         self.zones = zones
 
     async def index(self, call: Call) -> Response:
-        common.check_query(call, [(V(2, 102), _NO_QUERY)])
+        common.check_query(call, "zone_query")
         zones = self.zones.zones(common.context(call))
         return json_response({"availabilityZoneInfo": [_view(z) for z in zones]})
 
     async def detail(self, call: Call) -> Response:
-        common.check_query(call, [(V(2, 102), _NO_QUERY)])
+        common.check_query(call, "zone_query")
         zones = self.zones.zones_detail(common.context(call))
         return json_response({"availabilityZoneInfo": [_view(z) for z in zones]})

@@ -1,4 +1,5 @@
-"""Helpers every compute controller shares: caller context, links, paging, query, actions."""
+"""Helpers every compute controller shares: the caller's context, links, paging, query
+parameters, request validation against the schema table, and action dispatch."""
 
 from __future__ import annotations
 
@@ -8,14 +9,11 @@ from urllib.parse import urlencode
 
 from starlette.responses import Response
 
+from emulator.api.compute.schemas import schema_for
 from emulator.api.faults import Fault
 from emulator.api.microversion import APIVersion
-from emulator.api.requests import validate_query
+from emulator.api.requests import validate_body, validate_query
 from emulator.api.routing import Call, base_url
-from emulator.compute.actions import TRANSITIONS
-from emulator.compute.lifecycle import Lifecycle
-from emulator.compute.models import Instance
-from emulator.compute.servers import ServerService
 from emulator.context import RequestContext
 
 #: Short alias for version comparisons in views: ``call.version >= V(2, 47)``.
@@ -43,7 +41,10 @@ def _project_segment(call: Call) -> str:
 
 
 def href(call: Call, *parts: str) -> str:
-    """``http://host/compute/v2.1[/project]/a/b``: the project only if the URL had it."""
+    """``http://host/compute/v2.1[/project]/a/b``: the project only if the URL had it.
+
+    NOTE: as Nova's view builders, parts are joined as they are (a flavor id with a space
+    gives a link with a space); a header built from one must be encoded (``routing``)."""
     tail = "/".join(parts)
     return f"{base_url(call.request)}{COMPUTE_PREFIX}/v2.1{_project_segment(call)}/{tail}"
 
@@ -85,14 +86,22 @@ def query_lists(call: Call) -> dict[str, list[str]]:
     return result
 
 
-def check_query(call: Call, schemas: list[tuple[APIVersion, Mapping[str, Any]]]) -> None:
-    """Validate the query with the newest schema whose version is <= the request's."""
-    chosen: Mapping[str, Any] | None = None
-    for since, schema in schemas:
-        if call.version >= since:
-            chosen = schema
-    if chosen is not None:
-        validate_query(chosen, query_lists(call))
+def check_query(call: Call, name: str) -> Mapping[str, Any] | None:
+    """Validate the query with operation ``name``'s schema for the call's version; the
+    schema used (None: the operation takes any query at this version)."""
+    schema = schema_for(name, call.version)
+    if schema is not None:
+        validate_query(schema, query_lists(call))
+    return schema
+
+
+def check_body(call: Call, name: str) -> Any:
+    """Validate the body with operation ``name``'s schema for the call's version (none
+    yet at this version: any body passes); the body."""
+    schema = schema_for(name, call.version)
+    if schema is not None:
+        validate_body(schema, call.body)
+    return call.body
 
 
 def last_value(call: Call, name: str) -> str | None:
@@ -112,32 +121,21 @@ def limit_and_marker(call: Call) -> tuple[int, str | None]:
 
 
 ActionHandler = Callable[[Call, Any], Awaitable[Response]]
+#: ``POST .../action`` body key -> (first microversion, handler).
+ActionTable = Mapping[str, tuple[APIVersion, ActionHandler]]
 
 
-async def dispatch_action(call: Call, actions: Mapping[str, ActionHandler]) -> Response:
-    """``POST .../action``: exactly one key naming a known action."""
+async def dispatch_action(call: Call, actions: ActionTable) -> Response:
+    """``POST .../action``: exactly one key naming an action of ``actions`` that exists at
+    the call's version (404 below it, as Nova's router)."""
     body = call.body
     if not isinstance(body, dict) or len(body) != 1:
         raise Fault(400, "Malformed request body")
     (name, payload), = body.items()
-    handler = actions.get(name)
-    if handler is None:
+    entry = actions.get(name)
+    if entry is None:
         raise Fault(400, f"There is no such action: {name}")
+    since, handler = entry
+    if call.version < since:
+        raise Fault(404)
     return await handler(call, payload)
-
-
-def accept_and_act(
-    servers: ServerService, lifecycle: Lifecycle, call: Call, key: str, rule: str,
-    changes: Callable[[Instance], dict[str, Any]] | None = None,
-    with_row: Callable[[Instance], dict[str, Any]] | None = None, **arguments: Any,
-) -> Instance:
-    """The shared path of action handlers: the table's guards and the interim state
-    (``accept_action``), then the backend verb in the background (``Lifecycle.act``),
-    with ``arguments`` plus what ``with_row`` derives from the accepted row."""
-    ctx = context(call)
-    transition = TRANSITIONS[key]
-    row = servers.accept_action(ctx, call.params["server_id"], transition, rule,
-                                changes=changes)
-    extra = with_row(row) if with_row is not None else {}
-    lifecycle.act(row, ctx.request_id, transition, **arguments, **extra)
-    return row

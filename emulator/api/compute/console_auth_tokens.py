@@ -13,12 +13,11 @@ from starlette.responses import Response
 
 from emulator.api.compute import common
 from emulator.api.compute.common import V
-from emulator.api.compute.server_extras import BAD_REQUEST
+from emulator.api.compute.server_consoles import BAD_REQUEST
 from emulator.api.faults import Fault
 from emulator.api.routing import Call, json_response
 from emulator.compute.consoles import ConsoleConnection, ConsoleTokens
 
-_NO_QUERY = {"type": "object", "properties": {}, "additionalProperties": False}
 #: The first microversion that answers (2.31), and the one that adds ``tls_port`` (2.99).
 ANSWERS, TLS_PORT = V(2, 31), V(2, 99)
 
@@ -38,7 +37,7 @@ class ConsoleAuthTokensController:
         self.tokens = tokens
 
     async def show(self, call: Call) -> Response:
-        common.check_query(call, [(TLS_PORT, _NO_QUERY)])
+        common.check_query(call, "console_auth_token_query")
         if call.version < ANSWERS:
             raise Fault(400, BAD_REQUEST)
         found = self.tokens.show(common.context(call), call.params["token"])

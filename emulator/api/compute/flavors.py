@@ -2,137 +2,21 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from starlette.responses import Response
 
 from emulator.api.compute import common
 from emulator.api.compute.common import V
-from emulator.api.compute.schemas import parameter_types as types
 from emulator.api.faults import Fault
-from emulator.api.requests import validate_body
 from emulator.api.routing import Call, empty_response, json_response
-from emulator.compute.extra_specs import InvalidExtraSpec, validate_extra_spec
 from emulator.compute.flavors import (
-    SORT_COLUMNS,
     FlavorQuery,
     FlavorRecord,
     FlavorService,
     NewFlavor,
 )
 from emulator.compute.policy import allowed
-
-# -- request schemas (nova/api/openstack/compute/schemas/flavors.py) ---------------------
-
-_CREATE: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "flavor": {
-            "type": "object",
-            "properties": {
-                "name": types.NAME,
-                "id": {
-                    "type": ["string", "number", "null"],
-                    "minLength": 1, "maxLength": 255,
-                    "pattern": "^(?! )[a-zA-Z0-9. _-]+(?<! )$",
-                },
-                "ram": types.FLAVOR_POSITIVE,
-                "vcpus": types.FLAVOR_POSITIVE,
-                "disk": types.FLAVOR_NON_NEGATIVE,
-                "OS-FLV-EXT-DATA:ephemeral": types.FLAVOR_NON_NEGATIVE,
-                "swap": types.FLAVOR_NON_NEGATIVE,
-                "rxtx_factor": {
-                    "type": ["number", "string"],
-                    "pattern": r"^[0-9]+(\.[0-9]+)?$",
-                    "minimum": 0, "exclusiveMinimum": True,
-                    "maximum": 3.40282e38,
-                },
-                "os-flavor-access:is_public": types.BOOLEAN,
-            },
-            "required": ["name", "ram", "vcpus", "disk"],
-            "additionalProperties": False,
-        },
-    },
-    "required": ["flavor"],
-    "additionalProperties": False,
-}
-_DESCRIPTION = {"type": ["string", "null"], "minLength": 0, "maxLength": 65535,
-                "format": "description"}
-_CREATE_V255 = copy.deepcopy(_CREATE)
-_CREATE_V255["properties"]["flavor"]["properties"]["description"] = _DESCRIPTION
-_CREATE_V2102 = copy.deepcopy(_CREATE_V255)
-del _CREATE_V2102["properties"]["flavor"]["properties"]["rxtx_factor"]
-
-_UPDATE = {
-    "type": "object",
-    "properties": {
-        "flavor": {
-            "type": "object",
-            "properties": {"description": _DESCRIPTION},
-            "required": ["description"],
-            "additionalProperties": False,
-        },
-    },
-    "required": ["flavor"],
-    "additionalProperties": False,
-}
-
-_SORT_KEYS = sorted(SORT_COLUMNS)
-_INDEX_QUERY: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "limit": types.multi(types.NON_NEGATIVE_INTEGER),
-        "marker": types.multi({"type": "string"}),
-        "is_public": types.multi({"type": "string"}),
-        "minRam": types.multi({"type": "string"}),
-        "minDisk": types.multi({"type": "string"}),
-        "sort_key": types.multi({"type": "string", "enum": _SORT_KEYS}),
-        "sort_dir": types.multi({"type": "string", "enum": ["asc", "desc"]}),
-    },
-    # NOTE: unknown query parameters are ignored until 2.75, then refused.
-    "additionalProperties": True,
-}
-_INDEX_QUERY_V275 = {**copy.deepcopy(_INDEX_QUERY), "additionalProperties": False}
-_INDEX_QUERY_V2102 = copy.deepcopy(_INDEX_QUERY_V275)
-_INDEX_QUERY_V2102["properties"]["name"] = types.multi({"type": "string"})
-_INDEX_QUERY_V2102["properties"]["sort_key"]["items"]["enum"] = [
-    k for k in _SORT_KEYS if k != "rxtx_factor"
-]
-_NO_QUERY = {"type": "object", "properties": {}, "additionalProperties": False}
-
-_TENANT = {"type": "string", "minLength": 1, "maxLength": 255}
-
-
-def _access_schema(action: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "properties": {
-            action: {
-                "type": "object",
-                "properties": {"tenant": _TENANT},
-                "required": ["tenant"],
-                "additionalProperties": False,
-            },
-        },
-        "required": [action],
-        "additionalProperties": False,
-    }
-
-
-_SPEC_KEY = "^[a-zA-Z0-9-_:. ]{1,255}$"
-_SPECS = {
-    "type": "object",
-    "patternProperties": {_SPEC_KEY: {"type": ["string", "number"], "maxLength": 255}},
-    "additionalProperties": False,
-}
-_SPECS_CREATE = {
-    "type": "object",
-    "properties": {"extra_specs": _SPECS},
-    "required": ["extra_specs"],
-    "additionalProperties": False,
-}
-_SPECS_UPDATE = {**_SPECS, "minProperties": 1, "maxProperties": 1}
 
 _TRUE = frozenset({"1", "t", "true", "on", "y", "yes"})
 _FALSE = frozenset({"0", "f", "false", "off", "n", "no"})
@@ -190,8 +74,7 @@ class FlavorsController:
     # -- flavors -------------------------------------------------------------------------
 
     def _query(self, call: Call) -> FlavorQuery:
-        common.check_query(call, [(V(2, 1), _INDEX_QUERY), (V(2, 75), _INDEX_QUERY_V275),
-                                  (V(2, 102), _INDEX_QUERY_V2102)])
+        common.check_query(call, "flavor_index_query")
         ctx = common.context(call)
         limit, marker = common.limit_and_marker(call)
         is_public: bool | None = True
@@ -240,15 +123,12 @@ class FlavorsController:
         return self._list(call, "flavors/detail", detail=True)
 
     async def show(self, call: Call) -> Response:
-        common.check_query(call, [(V(2, 102), _NO_QUERY)])
+        common.check_query(call, "flavor_show_query")
         flavor = self.flavors.get(common.context(call), call.params["flavor_id"])
         return json_response({"flavor": self._show(call, flavor, self._with_specs(call))})
 
     async def create(self, call: Call) -> Response:
-        schema = (_CREATE_V2102 if call.version >= V(2, 102)
-                  else _CREATE_V255 if call.version >= V(2, 55) else _CREATE)
-        validate_body(schema, call.body)
-        data = call.body["flavor"]
+        data = common.check_body(call, "flavor_create")["flavor"]
         flavorid = data.get("id")
         new = NewFlavor(
             name=data["name"],
@@ -267,7 +147,7 @@ class FlavorsController:
         return json_response({"flavor": self._show(call, flavor, self._with_specs(call))})
 
     async def update(self, call: Call) -> Response:
-        validate_body(_UPDATE, call.body)
+        common.check_body(call, "flavor_update")
         flavor = self.flavors.set_description(
             common.context(call), call.params["flavor_id"], call.body["flavor"]["description"]
         )
@@ -286,19 +166,19 @@ class FlavorsController:
         ]})
 
     async def access_list(self, call: Call) -> Response:
-        common.check_query(call, [(V(2, 102), _NO_QUERY)])
+        common.check_query(call, "flavor_access_query")
         flavorid = call.params["flavor_id"]
         return self._access_view(flavorid,
                                  self.flavors.access_list(common.context(call), flavorid))
 
     async def action(self, call: Call) -> Response:
         return await common.dispatch_action(call, {
-            "addTenantAccess": self._add_access,
-            "removeTenantAccess": self._remove_access,
+            "addTenantAccess": (V(2, 1), self._add_access),
+            "removeTenantAccess": (V(2, 1), self._remove_access),
         })
 
     async def _add_access(self, call: Call, _payload: Any) -> Response:
-        validate_body(_access_schema("addTenantAccess"), call.body)
+        common.check_body(call, "flavor_add_access")
         flavorid = call.params["flavor_id"]
         projects = self.flavors.add_access(
             common.context(call), flavorid, call.body["addTenantAccess"]["tenant"],
@@ -307,7 +187,7 @@ class FlavorsController:
         return self._access_view(flavorid, projects)
 
     async def _remove_access(self, call: Call, _payload: Any) -> Response:
-        validate_body(_access_schema("removeTenantAccess"), call.body)
+        common.check_body(call, "flavor_remove_access")
         flavorid = call.params["flavor_id"]
         projects = self.flavors.remove_access(
             common.context(call), flavorid, call.body["removeTenantAccess"]["tenant"]
@@ -316,46 +196,30 @@ class FlavorsController:
 
     # -- extra specs ---------------------------------------------------------------------
 
-    @staticmethod
-    def _spec_values(call: Call, specs: dict[str, Any]) -> dict[str, str]:
-        """Numbers are accepted and stored as strings (at most 255 characters); from 2.86
-        every spec in a namespace Nova knows must be a known spec with a valid value."""
-        values: dict[str, str] = {}
-        for key, value in specs.items():
-            text = value if isinstance(value, str) else str(value)
-            if len(text) > 255:
-                raise Fault(400, "extra_specs value has a maximum of 255 characters.")
-            if call.version >= V(2, 86):
-                try:
-                    validate_extra_spec(key, text)
-                except InvalidExtraSpec as exc:
-                    raise Fault(400, str(exc)) from None
-            values[key] = text
-        return values
-
     async def specs_index(self, call: Call) -> Response:
-        common.check_query(call, [(V(2, 102), _NO_QUERY)])
+        common.check_query(call, "extra_specs_query")
         specs = self.flavors.extra_specs(common.context(call), call.params["flavor_id"])
         return json_response({"extra_specs": specs})
 
     async def specs_create(self, call: Call) -> Response:
-        validate_body(_SPECS_CREATE, call.body)
+        common.check_body(call, "extra_specs_create")
         self.flavors.set_extra_specs(common.context(call), call.params["flavor_id"],
-                                     self._spec_values(call, call.body["extra_specs"]), "create")
+                                     call.body["extra_specs"], "create",
+                                     validate=call.version >= V(2, 86))
         return json_response(call.body)
 
     async def specs_show(self, call: Call) -> Response:
-        common.check_query(call, [(V(2, 102), _NO_QUERY)])
+        common.check_query(call, "extra_specs_query")
         key = call.params["key"]
         value = self.flavors.extra_spec(common.context(call), call.params["flavor_id"], key)
         return json_response({key: value})
 
     async def specs_update(self, call: Call) -> Response:
-        validate_body(_SPECS_UPDATE, call.body)
+        common.check_body(call, "extra_specs_update")
         if call.params["key"] not in call.body:
             raise Fault(400, "Request body and URI mismatch")
         self.flavors.set_extra_specs(common.context(call), call.params["flavor_id"],
-                                     self._spec_values(call, call.body), "update")
+                                     call.body, "update", validate=call.version >= V(2, 86))
         return json_response(call.body)
 
     async def specs_delete(self, call: Call) -> Response:

@@ -15,10 +15,9 @@ from starlette.responses import Response
 
 from emulator.api.compute import common
 from emulator.api.compute.common import V
-from emulator.api.compute.schemas import parameter_types as types
 from emulator.api.faults import Fault
-from emulator.api.requests import validate_body
 from emulator.api.routing import Call, base_url, empty_response, json_response
+from emulator.compute.checks import check_image_metadata_count
 from emulator.errors import Forbidden, NotFound
 from emulator.image.service import (
     ATTRIBUTES,
@@ -51,39 +50,7 @@ FILTERS: dict[str, str] = {
     "minDisk": "min_disk",
 }
 
-#: Nova's ``[quota] metadata_items``.
-METADATA_ITEMS = 128
-
 _TRUE = frozenset({"1", "t", "true", "on", "y", "yes"})
-
-# -- request schemas (nova/api/openstack/compute/schemas/images.py, image_metadata.py) -----
-
-_INDEX_QUERY: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "limit": types.multi(types.POSITIVE_INTEGER),
-        "page_size": types.multi(types.POSITIVE_INTEGER),
-        "offset": types.multi(types.POSITIVE_INTEGER),
-    },
-    "additionalProperties": True,
-}
-_METADATA = {
-    "type": "object",
-    "patternProperties": {"^[a-zA-Z0-9-_:. ]{1,255}$": {"type": "string", "maxLength": 255}},
-    "additionalProperties": False,
-}
-_CREATE = {
-    "type": "object",
-    "properties": {"metadata": _METADATA},
-    "required": ["metadata"],
-    "additionalProperties": False,
-}
-_UPDATE = {
-    "type": "object",
-    "properties": {"meta": {**_METADATA, "minProperties": 1, "maxProperties": 1}},
-    "required": ["meta"],
-    "additionalProperties": False,
-}
 
 #: Keys Glance would not take as properties (its attributes and reserved names).
 _NOT_PROPERTIES = frozenset({*ATTRIBUTES, "id", "self", "file", "schema", "direct_url",
@@ -142,7 +109,7 @@ class ImagesController:
             raise Fault(404, "Image not found.") from None
 
     def _query(self, call: Call) -> ImageQuery:
-        common.check_query(call, [(V(2, 1), _INDEX_QUERY)])
+        common.check_query(call, "image_index_query")
         query = call.request.query_params
         filters: dict[str, str] = {}
         for param in query:
@@ -196,8 +163,7 @@ class ImagesController:
 
     def _write(self, call: Call, image: ImageRecord, wanted: dict[str, str]) -> ImageRecord:
         """Make ``wanted`` the image's properties (Nova updates with ``purge_props``)."""
-        if len(wanted) > METADATA_ITEMS:
-            raise Fault(403, "Image metadata limit exceeded")
+        check_image_metadata_count(len(wanted))
         not_authorized = Fault(403, f"Not authorized for image {image.id}.")
         if set(wanted) & _NOT_PROPERTIES or any(k.startswith("os_glance") for k in wanted):
             raise not_authorized
@@ -221,14 +187,14 @@ class ImagesController:
         return json_response({"meta": {key: image.properties[key]}})
 
     async def metadata_create(self, call: Call) -> Response:
-        validate_body(_CREATE, call.body)
+        common.check_body(call, "image_metadata_create")
         image = self._get(call, call.params["image_id"])
         wanted = {**image.properties, **call.body["metadata"]}
         image = self._write(call, image, wanted)
         return json_response({"metadata": image.properties})
 
     async def metadata_update(self, call: Call) -> Response:
-        validate_body(_UPDATE, call.body)
+        common.check_body(call, "image_metadata_update")
         key, meta = call.params["key"], call.body["meta"]
         if key not in meta:
             raise Fault(400, "Request body and URI mismatch")
@@ -237,7 +203,7 @@ class ImagesController:
         return json_response({"meta": meta})
 
     async def metadata_update_all(self, call: Call) -> Response:
-        validate_body(_CREATE, call.body)
+        common.check_body(call, "image_metadata_update_all")
         metadata = call.body["metadata"]
         image = self._get(call, call.params["image_id"])
         self._write(call, image, dict(metadata))

@@ -19,7 +19,7 @@ from emulator.api.compute.images import (
     ImagesController,
 )
 from emulator.api.compute.keypairs import KeypairsController
-from emulator.api.compute.server_extras import ServerExtrasController
+from emulator.api.compute.server_consoles import ServerConsolesController
 from emulator.api.compute.server_resources import TAGS_VERSION, ServerResourcesController
 from emulator.api.compute.servers import ServersController
 from emulator.api.routing import Route
@@ -35,7 +35,7 @@ class Controllers:
     images: ImagesController
     servers: ServersController
     server_resources: ServerResourcesController
-    server_extras: ServerExtrasController
+    server_consoles: ServerConsolesController
     console_auth_tokens: ConsoleAuthTokensController
 
 
@@ -51,7 +51,7 @@ def route_list(c: Controllers) -> list[Route]:
         Route("DELETE", "/servers/{server_id}", sv.delete),
         Route("POST", "/servers/{server_id}/action", sv.action),
         *server_resource_routes(c.server_resources),
-        *server_extra_routes(c.server_extras),
+        *server_console_routes(c.server_consoles),
         Route("GET", "/os-console-auth-tokens/{token}", c.console_auth_tokens.show),
         Route("GET", "/os-availability-zone", az.index),
         Route("GET", "/os-availability-zone/detail", az.detail),
@@ -111,7 +111,7 @@ def server_resource_routes(sr: ServerResourcesController) -> list[Route]:
     ]
 
 
-def server_extra_routes(se: ServerExtrasController) -> list[Route]:
+def server_console_routes(se: ServerConsolesController) -> list[Route]:
     """Remote consoles (2.6), the server password and diagnostics."""
     return [
         Route("POST", "/servers/{server_id}/remote-consoles", se.remote_console,

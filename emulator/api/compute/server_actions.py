@@ -1,187 +1,126 @@
-"""``POST /servers/{id}/action``: each action parses its body, then the transition table
-(emulator.compute.actions) decides whether it may start and what it ends in."""
+"""``POST /servers/{id}/action``: the action table (body key -> first microversion,
+handler) and the handlers of the actions that change a server's power, lock or state.
+
+Each handler validates its body against the schema table, makes one domain call (the
+transition table in ``emulator.compute.actions`` decides whether the action may start
+and what it ends in) and answers. Disk and image actions are in ``server_disk_actions``,
+console actions in ``server_consoles``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
 
 from emulator.api.compute import common
-from emulator.api.compute.common import V
-from emulator.api.compute.schemas.servers import schema_for
+from emulator.api.compute.common import ActionHandler, ActionTable, V
+from emulator.api.compute.server_consoles import ServerConsolesController
 from emulator.api.compute.server_disk_actions import DiskActions
-from emulator.api.compute.server_extras import ExtraActions
-from emulator.api.faults import Fault
-from emulator.api.microversion import APIVersion
-from emulator.api.requests import validate_body
-from emulator.api.routing import Call, empty_response
-from emulator.compute.lifecycle import Lifecycle
-from emulator.compute.models import Instance
-from emulator.compute.policy import authorize
-from emulator.compute.servers import ServerService
-from emulator.compute.snapshots import Snapshots
-from emulator.errors import Conflict
+from emulator.api.routing import Call, empty_response, json_response
+from emulator.compute.operations import ServerOperations, Unshelve
+from emulator.context import RequestContext
 
-Handler = Callable[[Call, Any], Awaitable[Response]]
-
-_NULL_OR_ANY: dict[str, Any] = {}
-_LOCK_V273 = {
-    "type": "object",
-    "properties": {"lock": {"type": ["object", "null"],
-                            "properties": {"locked_reason": {"type": "string", "minLength": 1,
-                                                             "maxLength": 255}},
-                            "additionalProperties": False}},
-    "required": ["lock"], "additionalProperties": False,
-}
-_CHANGE_PASSWORD = {
-    "type": "object",
-    "properties": {"changePassword": {"type": "object",
-                                      "properties": {"adminPass": {"type": "string"}},
-                                      "required": ["adminPass"],
-                                      "additionalProperties": False}},
-    "required": ["changePassword"], "additionalProperties": False,
-}
-_RESET_STATE = {
-    "type": "object",
-    "properties": {"os-resetState": {"type": "object",
-                                     "properties": {"state": {"type": "string",
-                                                              "enum": ["active", "error"]}},
-                                     "required": ["state"],
-                                     "additionalProperties": False}},
-    "required": ["os-resetState"], "additionalProperties": False,
-}
+#: ``operation(ctx, server_id)``: a domain entry that takes nothing else.
+Simple = Callable[[RequestContext, str], None]
 
 
-class ServerActionsController:
-    def __init__(self, servers: ServerService, lifecycle: Lifecycle,
-                 extra: Mapping[str, Handler] | None = None,
-                 snapshots: Snapshots | None = None) -> None:
-        self.servers = servers
-        self.lifecycle = lifecycle
-        disk = DiskActions(servers, lifecycle, snapshots)
-        #: Body key -> (first microversion, handler): the action table of the API.
-        self.actions: dict[str, tuple[APIVersion, Handler]] = {
-            "os-stop": (V(2, 1), self.stop),
-            "os-start": (V(2, 1), self.start),
-            "reboot": (V(2, 1), self.reboot),
-            "pause": (V(2, 1), self._simple("pause", "os_compute_api:os-pause-server:pause")),
-            "unpause": (V(2, 1),
-                        self._simple("unpause", "os_compute_api:os-pause-server:unpause")),
-            "suspend": (V(2, 1),
-                        self._simple("suspend", "os_compute_api:os-suspend-server:suspend")),
-            "resume": (V(2, 1),
-                       self._simple("resume", "os_compute_api:os-suspend-server:resume")),
-            "lock": (V(2, 1), self.lock),
-            "unlock": (V(2, 1), self.unlock),
-            "changePassword": (V(2, 1), self.change_password),
-            "trigger_crash_dump": (V(2, 17), self.trigger_crash_dump),
-            "os-resetState": (V(2, 1), self.reset_state),
-            "rebuild": (V(2, 1), disk.rebuild),
-            "resize": (V(2, 1), disk.resize),
-            "confirmResize": (V(2, 1), disk.confirm_resize),
-            "revertResize": (V(2, 1), disk.revert_resize),
-            "createImage": (V(2, 1), disk.create_image),
-            "createBackup": (V(2, 1), disk.create_backup),
-        }
-        # Rescue, shelve, restore and the console actions (emulator.api.compute.server_extras).
-        self.actions.update(ExtraActions(servers, lifecycle).table())
-        for name, handler in (extra or {}).items():
-            self.actions[name] = (V(2, 1), handler)
+class ServerActions:
+    def __init__(self, operations: ServerOperations) -> None:
+        self.operations = operations
 
-    async def dispatch(self, call: Call) -> Response:
-        body = call.body
-        if not isinstance(body, dict) or len(body) != 1:
-            raise Fault(400, "Malformed request body")
-        name = next(iter(body))
-        entry = self.actions.get(name)
-        if entry is None:
-            raise Fault(400, f"There is no such action: {name}")
-        since, handler = entry
-        if call.version < since:
-            raise Fault(404)
-        return await handler(call, body[name])
-
-    def _run(self, call: Call, key: str, rule: str,
-             changes: Callable[[Instance], dict[str, Any]] | None = None,
-             **arguments: Any) -> Response:
-        common.accept_and_act(self.servers, self.lifecycle, call, key, rule, changes, **arguments)
-        return empty_response(202)
-
-    def _simple(self, key: str, rule: str) -> Handler:
+    @staticmethod
+    def _simple(operation: Simple, schema: str | None = None,
+                status: int = 202) -> ActionHandler:
+        """A handler that validates the body (when the action has a schema) and calls
+        ``operation`` with the server id alone."""
         async def handler(call: Call, _payload: Any) -> Response:
-            return self._run(call, key, rule)
+            if schema is not None:
+                common.check_body(call, schema)
+            operation(common.context(call), call.params["server_id"])
+            return empty_response(status)
 
         return handler
 
-    async def stop(self, call: Call, _payload: Any) -> Response:
-        schema = schema_for("stop", call.version)
-        if schema is not None:
-            validate_body(schema, call.body)
-        return self._run(call, "stop", "os_compute_api:servers:stop")
-
-    async def start(self, call: Call, _payload: Any) -> Response:
-        schema = schema_for("start", call.version)
-        if schema is not None:
-            validate_body(schema, call.body)
-        return self._run(call, "start", "os_compute_api:servers:start")
-
     async def reboot(self, call: Call, payload: Any) -> Response:
-        schema = schema_for("reboot", call.version)
-        assert schema is not None
-        validate_body(schema, call.body)
-        kind = str(payload["type"]).upper()
-        key = "reboot_hard" if kind == "HARD" else "reboot_soft"
-        return self._run(call, key, "os_compute_api:servers:reboot")
+        common.check_body(call, "reboot")
+        self.operations.reboot(common.context(call), call.params["server_id"],
+                               hard=str(payload["type"]).upper() == "HARD")
+        return empty_response(202)
 
     async def lock(self, call: Call, payload: Any) -> Response:
-        if call.version >= V(2, 73):
-            validate_body(_LOCK_V273, call.body)
+        common.check_body(call, "lock")
         reason = payload.get("locked_reason") if isinstance(payload, dict) and \
             call.version >= V(2, 73) else None
-        ctx = common.context(call)
-
-        def locked(row: Instance) -> dict[str, Any]:
-            owner = "owner" if row.project_id == ctx.project_id else "admin"
-            return {"locked": True, "locked_by": owner, "locked_reason": reason}
-
-        return self._run(call, "lock", "os_compute_api:os-lock-server:lock", changes=locked)
-
-    async def unlock(self, call: Call, _payload: Any) -> Response:
-        ctx = common.context(call)
-
-        def unlocked(row: Instance) -> dict[str, Any]:
-            if row.locked_by == "admin" and row.project_id == ctx.project_id:
-                authorize(ctx, "os_compute_api:os-lock-server:unlock:unlock_override",
-                          row.project_id)
-            return {"locked": False, "locked_by": None, "locked_reason": None}
-
-        return self._run(call, "unlock", "os_compute_api:os-lock-server:unlock",
-                         changes=unlocked)
+        self.operations.lock(common.context(call), call.params["server_id"], reason)
+        return empty_response(202)
 
     async def change_password(self, call: Call, payload: Any) -> Response:
-        validate_body(_CHANGE_PASSWORD, call.body)
-        backend = self.lifecycle.backend
-
-        def agent(_row: Instance) -> dict[str, Any]:
-            # NOTE: Nova sets the password through an RPC call, not a cast: a hypervisor
-            # that cannot (libvirt: an image with no hw_qemu_guest_agent) is a 409 at once.
-            if not backend.guest_agent:
-                raise Conflict("QEMU guest agent is not enabled")
-            return {}
-
-        return self._run(call, "change_password", "os_compute_api:os-admin-password",
-                         changes=agent, password=payload["adminPass"])
-
-    async def trigger_crash_dump(self, call: Call, _payload: Any) -> Response:
-        schema = schema_for("trigger_crash_dump", call.version)
-        assert schema is not None
-        validate_body(schema, call.body)
-        return self._run(call, "trigger_crash_dump", "os_compute_api:servers:trigger_crash_dump")
+        common.check_body(call, "change_password")
+        self.operations.change_password(common.context(call), call.params["server_id"],
+                                        payload["adminPass"])
+        return empty_response(202)
 
     async def reset_state(self, call: Call, payload: Any) -> Response:
-        validate_body(_RESET_STATE, call.body)
-        state = payload["state"]
-        return self._run(call, "reset_state", "os_compute_api:os-admin-actions:reset_state",
-                         changes=lambda _row: {"vm_state": state, "task_state": None})
+        common.check_body(call, "reset_state")
+        self.operations.reset_state(common.context(call), call.params["server_id"],
+                                    payload["state"])
+        return empty_response(202)
+
+    async def rescue(self, call: Call, payload: Any) -> Response:
+        common.check_body(call, "rescue")
+        options = payload or {}
+        password = self.operations.rescue(
+            common.context(call), call.params["server_id"], options.get("adminPass"),
+            options.get("rescue_image_ref"), volume_backed=call.version >= V(2, 87))
+        return json_response({"adminPass": password})
+
+    async def unshelve(self, call: Call, payload: Any) -> Response:
+        common.check_body(call, "unshelve")
+        options = payload if isinstance(payload, dict) else {}
+        zone_given = call.version >= V(2, 77) and "availability_zone" in options
+        request = Unshelve(zone_given=zone_given,
+                           zone=options.get("availability_zone") if zone_given else None,
+                           host=options.get("host") if call.version >= V(2, 91) else None)
+        self.operations.unshelve(common.context(call), call.params["server_id"], request)
+        return empty_response(202)
+
+    def table(self, disk: DiskActions, consoles: ServerConsolesController) -> ActionTable:
+        """Every action of ``POST /servers/{id}/action``, as Nova's servers controller and
+        its companions (admin actions, deferred delete, lock, pause, rescue, shelve,
+        suspend, consoles) accept them: body key -> (first microversion, handler)."""
+        ops, simple, base = self.operations, self._simple, V(2, 1)
+        return {
+            "os-stop": (base, simple(ops.stop, "stop")),
+            "os-start": (base, simple(ops.start, "start")),
+            "reboot": (base, self.reboot),
+            "pause": (base, simple(ops.pause)),
+            "unpause": (base, simple(ops.unpause)),
+            "suspend": (base, simple(ops.suspend)),
+            "resume": (base, simple(ops.resume)),
+            "lock": (base, self.lock),
+            "unlock": (base, simple(ops.unlock)),
+            "changePassword": (base, self.change_password),
+            "trigger_crash_dump": (V(2, 17), simple(ops.trigger_crash_dump,
+                                                    "trigger_crash_dump")),
+            "os-resetState": (base, self.reset_state),
+            "rescue": (base, self.rescue),
+            "unrescue": (base, simple(ops.unrescue)),
+            "shelve": (base, simple(ops.shelve)),
+            "shelveOffload": (base, simple(ops.shelve_offload)),
+            "unshelve": (base, self.unshelve),
+            "restore": (base, simple(ops.restore)),
+            "forceDelete": (base, simple(ops.force_delete)),
+            "rebuild": (base, disk.rebuild),
+            "resize": (base, disk.resize),
+            "confirmResize": (base, disk.confirm_resize),
+            "revertResize": (base, disk.revert_resize),
+            "createImage": (base, disk.create_image),
+            "createBackup": (base, disk.create_backup),
+            "os-getConsoleOutput": (base, consoles.console_output),
+            "os-getVNCConsole": (base, consoles.legacy("vnc", "get_vnc_console")),
+            "os-getSPICEConsole": (base, consoles.legacy("spice", "get_spice_console")),
+            "os-getSerialConsole": (base, consoles.legacy("serial", "get_serial_console")),
+            "os-getRDPConsole": (base, consoles.rdp_console),
+        }

@@ -17,40 +17,27 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 from starlette.responses import Response
 
 from emulator.api.compute import common
 from emulator.api.compute.common import V
-from emulator.api.compute.schemas.servers import schema_for
 from emulator.api.compute.server_views import ServerView, host_id, naive
 from emulator.api.faults import Fault
-from emulator.api.requests import validate_body, validate_query
 from emulator.api.routing import Call, empty_response, json_response
-from emulator.compute.models import InstanceAction, InstanceActionEvent
+from emulator.compute.instance_actions import ActionQuery, InstanceActions
 from emulator.compute.policy import allowed
-from emulator.compute.servers import ActionQuery, ServerService
+from emulator.compute.records import ActionRecord, EventRecord
+from emulator.compute.server_metadata import ServerMetadata
+from emulator.compute.servers import Servers
 
 #: Where a tag view starts to exist (every tag route is 404 below it).
 TAGS_VERSION = V(2, 26)
 
 _METADATA = "os_compute_api:server-metadata:"
-_TAGS = "os_compute_api:os-server-tags:"
 _IPS = "os_compute_api:ips:"
 _ACTIONS = "os_compute_api:os-instance-actions:"
-
-
-def _check_query(call: Call, name: str) -> None:
-    schema = schema_for(name, call.version)
-    if schema is not None:
-        validate_query(schema, common.query_lists(call))
-
-
-def _check_body(call: Call, name: str) -> Any:
-    schema = schema_for(name, call.version)
-    assert schema is not None, name
-    validate_body(schema, call.body)
-    return call.body
 
 
 def _parse_time(raw: str) -> datetime:
@@ -62,108 +49,102 @@ def _parse_time(raw: str) -> datetime:
 class ServerResourcesController:
     """The handlers of every ``/servers/{server_id}/<sub-resource>`` route."""
 
-    def __init__(self, servers: ServerService) -> None:
+    def __init__(self, servers: Servers, metadata: ServerMetadata,
+                 actions: InstanceActions) -> None:
         self.servers = servers
+        self.metadata = metadata
+        self.actions = actions
         self.view = ServerView()
 
     # -- metadata ------------------------------------------------------------------------
 
     async def metadata_index(self, call: Call) -> Response:
-        _check_query(call, "metadata_index_query")
-        record = self.servers.server(common.context(call), call.params["server_id"],
-                                     _METADATA + "index")
-        return json_response({"metadata": dict(record.metadata)})
+        common.check_query(call, "metadata_index_query")
+        items = self.metadata.metadata(common.context(call), call.params["server_id"],
+                                       _METADATA + "index")
+        return json_response({"metadata": items})
 
     async def metadata_show(self, call: Call) -> Response:
-        _check_query(call, "metadata_show_query")
-        record = self.servers.server(common.context(call), call.params["server_id"],
-                                     _METADATA + "show")
+        common.check_query(call, "metadata_show_query")
         key = call.params["key"]
-        if key not in record.metadata:
-            raise Fault(404, "Metadata item was not found")
-        return json_response({"meta": {key: record.metadata[key]}})
+        value = self.metadata.item(common.context(call), call.params["server_id"], key)
+        return json_response({"meta": {key: value}})
 
     async def metadata_create(self, call: Call) -> Response:
         """POST: merge into the metadata (200, as Nova kept it; the whole set back)."""
-        items = _check_body(call, "metadata_create")["metadata"]
-        merged = self.servers.set_metadata(common.context(call), call.params["server_id"],
-                                           items, replace=False, rule=_METADATA + "create")
+        items = common.check_body(call, "metadata_create")["metadata"]
+        merged = self.metadata.set_metadata(common.context(call), call.params["server_id"],
+                                            items, replace=False, rule=_METADATA + "create")
         return json_response({"metadata": merged})
 
     async def metadata_update_all(self, call: Call) -> Response:
-        items = _check_body(call, "metadata_update_all")["metadata"]
-        merged = self.servers.set_metadata(common.context(call), call.params["server_id"],
-                                           items, replace=True,
-                                           rule=_METADATA + "update_all")
+        items = common.check_body(call, "metadata_update_all")["metadata"]
+        merged = self.metadata.set_metadata(common.context(call), call.params["server_id"],
+                                            items, replace=True,
+                                            rule=_METADATA + "update_all")
         return json_response({"metadata": merged})
 
     async def metadata_update(self, call: Call) -> Response:
         """PUT one item: the body's single key must be the URL's."""
-        item = _check_body(call, "metadata_update")["meta"]
-        ctx, server_id, key = common.context(call), call.params["server_id"], call.params["key"]
-        rule = _METADATA + "update"
-        self.servers.server(ctx, server_id, rule)
-        if key not in item:
-            raise Fault(400, "Request body and URI mismatch")
-        self.servers.set_metadata(ctx, server_id, item, replace=False, rule=rule)
+        item = common.check_body(call, "metadata_update")["meta"]
+        self.metadata.set_item(common.context(call), call.params["server_id"],
+                               call.params["key"], item)
         return json_response({"meta": item})
 
     async def metadata_delete(self, call: Call) -> Response:
-        self.servers.delete_metadata(common.context(call), call.params["server_id"],
-                                     call.params["key"])
+        self.metadata.delete_item(common.context(call), call.params["server_id"],
+                                  call.params["key"])
         return empty_response(204)
 
     # -- tags ----------------------------------------------------------------------------
 
     async def tags_index(self, call: Call) -> Response:
-        _check_query(call, "tags_index_query")
-        tags = self.servers.tags(common.context(call), call.params["server_id"])
+        common.check_query(call, "tags_index_query")
+        tags = self.metadata.tags(common.context(call), call.params["server_id"])
         return json_response({"tags": list(tags)})
 
     async def tags_show(self, call: Call) -> Response:
-        _check_query(call, "tags_show_query")
+        common.check_query(call, "tags_show_query")
         server_id, tag = call.params["server_id"], call.params["tag"]
-        if not self.servers.has_tag(common.context(call), server_id, tag):
+        if not self.metadata.has_tag(common.context(call), server_id, tag):
             raise Fault(404, f"Server {server_id} has no tag '{tag}'")
         return empty_response(204)
 
     async def tags_update(self, call: Call) -> Response:
         """PUT one tag: 201 with its ``Location`` when new, a bare 204 when present."""
-        _check_body(call, "tags_update")
+        common.check_body(call, "tags_update")
         server_id, tag = call.params["server_id"], call.params["tag"]
-        if not self.servers.add_tag(common.context(call), server_id, tag):
+        if not self.metadata.add_tag(common.context(call), server_id, tag):
             return empty_response(204)
-        location = f"{common.href(call, 'servers', server_id)}/tags/{tag}"
+        location = f"{common.href(call, 'servers', server_id)}/tags/{quote(tag, safe='')}"
         return empty_response(201, headers={"Location": location})
 
     async def tags_update_all(self, call: Call) -> Response:
-        tags = _check_body(call, "tags_update_all")["tags"]
-        result = self.servers.set_tags(common.context(call), call.params["server_id"], tags,
-                                       replace=True)
+        tags = common.check_body(call, "tags_update_all")["tags"]
+        result = self.metadata.set_tags(common.context(call), call.params["server_id"], tags)
         return json_response({"tags": list(result)})
 
     async def tags_delete_all(self, call: Call) -> Response:
-        self.servers.set_tags(common.context(call), call.params["server_id"], (),
-                              replace=True, rule=_TAGS + "delete_all", action="delete tags")
+        self.metadata.delete_tags(common.context(call), call.params["server_id"])
         return empty_response(204)
 
     async def tags_delete(self, call: Call) -> Response:
-        self.servers.delete_tag(common.context(call), call.params["server_id"],
-                                call.params["tag"])
+        self.metadata.delete_tag(common.context(call), call.params["server_id"],
+                                 call.params["tag"])
         return empty_response(204)
 
     # -- ips -----------------------------------------------------------------------------
 
     async def ips_index(self, call: Call) -> Response:
-        _check_query(call, "ips_index_query")
-        record = self.servers.server(common.context(call), call.params["server_id"],
-                                     _IPS + "index")
+        common.check_query(call, "ips_index_query")
+        record = self.servers.get(common.context(call), call.params["server_id"],
+                                  _IPS + "index")
         return json_response({"addresses": self.view.addresses(record, extended=False)})
 
     async def ips_show(self, call: Call) -> Response:
-        _check_query(call, "ips_show_query")
-        record = self.servers.server(common.context(call), call.params["server_id"],
-                                     _IPS + "show")
+        common.check_query(call, "ips_show_query")
+        record = self.servers.get(common.context(call), call.params["server_id"],
+                                  _IPS + "show")
         network = call.params["network"]
         addresses = self.view.addresses(record, extended=False)
         if network not in addresses:
@@ -173,7 +154,7 @@ class ServerResourcesController:
     # -- instance actions ----------------------------------------------------------------
 
     @staticmethod
-    def _action(call: Call, action: InstanceAction) -> dict[str, Any]:
+    def _action(call: Call, action: ActionRecord) -> dict[str, Any]:
         view: dict[str, Any] = {
             "action": action.action,
             "instance_uuid": action.instance_uuid,
@@ -187,7 +168,8 @@ class ServerResourcesController:
             view["updated_at"] = naive(action.updated_at)
         return view
 
-    def _action_query(self, call: Call) -> ActionQuery:
+    @staticmethod
+    def _action_query(call: Call) -> ActionQuery:
         """Paging and change filters (2.58+); older versions list everything."""
         if call.version < V(2, 58):
             return ActionQuery()
@@ -203,11 +185,11 @@ class ServerResourcesController:
                            changes_before=changes_before)
 
     async def actions_index(self, call: Call) -> Response:
-        _check_query(call, "instance_actions_index_query")
+        common.check_query(call, "instance_actions_index_query")
         server_id = call.params["server_id"]
-        actions = self.servers.actions(common.context(call), server_id,
-                                       self._action_query(call),
-                                       read_deleted=call.version >= V(2, 21))
+        actions = self.actions.of_server(common.context(call), server_id,
+                                         self._action_query(call),
+                                         read_deleted=call.version >= V(2, 21))
         items = [self._action(call, a) for a in actions]
         body: dict[str, Any] = {"instanceActions": items}
         if call.version >= V(2, 58):
@@ -218,28 +200,27 @@ class ServerResourcesController:
         return json_response(body)
 
     async def actions_show(self, call: Call) -> Response:
-        _check_query(call, "instance_actions_show_query")
+        common.check_query(call, "instance_actions_show_query")
         ctx = common.context(call)
         server_id, request_id = call.params["server_id"], call.params["request_id"]
-        found = self.servers.action(ctx, server_id, request_id,
-                                    read_deleted=call.version >= V(2, 21))
+        found = self.actions.show(ctx, server_id, request_id,
+                                  read_deleted=call.version >= V(2, 21))
         if found is None:
             raise Fault(404, f"Action {request_id} not found")
-        instance, action, events = found
-        view = self._action(call, action)
+        view = self._action(call, found.action)
         # NOTE: events are for admins before 2.51 and for everyone after, but the
         # traceback (and from 2.62 the host) only for those the events policy lets in.
-        privileged = allowed(ctx, _ACTIONS + "events", instance.project_id)
+        privileged = allowed(ctx, _ACTIONS + "events", found.server_project_id)
         if privileged or call.version >= V(2, 51):
             details = call.version >= V(2, 84) and allowed(
-                ctx, _ACTIONS + "events:details", instance.project_id)
-            project_id = action.project_id or instance.project_id
+                ctx, _ACTIONS + "events:details", found.server_project_id)
+            project_id = found.action.project_id or found.server_project_id
             view["events"] = [
-                self._event(call, e, project_id, privileged, details) for e in events]
+                self._event(call, e, project_id, privileged, details) for e in found.events]
         return json_response({"instanceAction": view})
 
     @staticmethod
-    def _event(call: Call, event: InstanceActionEvent, project_id: str, privileged: bool,
+    def _event(call: Call, event: EventRecord, project_id: str, privileged: bool,
                details: bool) -> dict[str, Any]:
         view: dict[str, Any] = {
             "event": event.event,

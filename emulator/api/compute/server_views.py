@@ -15,7 +15,7 @@ from emulator.api.compute import common
 from emulator.api.compute.common import V
 from emulator.api.routing import Call
 from emulator.compute.policy import allowed
-from emulator.compute.servers import ServerRecord
+from emulator.compute.records import ServerRecord
 
 #: Statuses that show ``progress`` and those that show ``fault`` (Nova's view builder).
 PROGRESS_STATUSES = frozenset({"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE",

@@ -1,0 +1,156 @@
+"""The emulated cloud: every domain service, built and wired from a ``Config``. No HTTP.
+
+The API layer (``emulator.api.app``) serves a ``Cloud``; tests may drive one directly.
+``start`` re-adopts instances and re-drives what was in flight; ``stop`` ends background
+work, closes the backend and releases the state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+from backends.base import ComputeBackend
+from backends.environment import BackendEnvironment
+from emulator.clock import Clock, Progression
+from emulator.compute.checks import ImageInfo
+from emulator.compute.claims import Claims
+from emulator.compute.console_operations import ServerConsoles
+from emulator.compute.consoles import ConsoleTokens
+from emulator.compute.create import ServerCreator
+from emulator.compute.disk_operations import DiskOperations
+from emulator.compute.flavors import FlavorService
+from emulator.compute.instance_actions import InstanceActions
+from emulator.compute.instances import Instances
+from emulator.compute.keypairs import KeyPairService
+from emulator.compute.lifecycle import Lifecycle
+from emulator.compute.operations import ServerOperations
+from emulator.compute.recovery import Recovery
+from emulator.compute.server_metadata import ServerMetadata
+from emulator.compute.servers import Servers
+from emulator.compute.snapshots import Snapshots
+from emulator.compute.zones import ZoneService
+from emulator.config import Config
+from emulator.context import RequestContext
+from emulator.control.faults import FaultRules
+from emulator.control.simulation import Simulation
+from emulator.db import Database
+from emulator.errors import NotFound
+from emulator.identity.service import IdentityService
+from emulator.image.service import ImageService
+from emulator.image.store import ImageStore, store_dir
+from emulator.image_files import StoredImages
+from emulator.plugins import create_backend
+
+
+def in_memory(state_url: str) -> bool:
+    """Whether the state lives only in this process (in-memory SQLite)."""
+    url = make_url(state_url)
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def state_dir(state_url: str) -> Path | None:
+    """The directory of a SQLite state file; None for other states."""
+    url = make_url(state_url)
+    if url.get_backend_name() != "sqlite" or in_memory(state_url):
+        return None
+    assert url.database is not None
+    return Path(url.database).resolve().parent
+
+
+def backend_settings(config: Config, name: str) -> dict[str, Any]:
+    """A backend's own settings: ``[simulated]``/``[qemu]`` for the built-in ones, else
+    the ``[backends.<name>]`` table."""
+    if name == "simulated":
+        return dataclasses.asdict(config.simulated)
+    if name == "qemu":
+        return dataclasses.asdict(config.qemu)
+    return dict(config.backend_settings.get(name, {}))
+
+
+class Cloud:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        compute = config.compute
+        self.db = db = Database(config.server.state)
+        self.identity = IdentityService(db, timedelta(seconds=config.identity.token_ttl_seconds))
+        self.identity.seed(config.accounts)
+        self.flavors = FlavorService(db, project_exists=self.identity.project_exists)
+        self.flavors.seed()
+        self.keypairs = KeyPairService(db)
+        self.images = ImageService(
+            db, ImageStore(store_dir(config.image.store, config.server.state)),
+            require_format_match=config.image.require_format_match,
+            size_cap=config.image.size_cap_bytes)
+        self.images.recover()
+        admin_project = self.identity.project_id_named("admin")
+        self.images.seed(owner=admin_project)
+
+        # The clock is the emulator's; the simulated cloud's progression sets its mode.
+        simulated = compute.backend == "simulated"
+        self.clock = Clock(config.simulated.progression if simulated
+                           else Progression.IMMEDIATE)
+        self.backend: ComputeBackend = create_backend(compute.backend, BackendEnvironment(
+            settings=backend_settings(config, compute.backend), clock=self.clock,
+            images=StoredImages(self.images, admin_project),
+            state_dir=state_dir(config.server.state),
+            ephemeral=in_memory(config.server.state)))
+        hosts = self.backend.hosts
+
+        self.zones = ZoneService(self.backend)
+        self.instances = Instances(db)
+        self.actions = InstanceActions(db)
+        self.claims = Claims(db, hosts)
+        self.servers = Servers(db, hosts)
+        self.metadata = ServerMetadata(db)
+        clock = self.clock
+        self.lifecycle = Lifecycle(
+            self.instances, self.actions, self.claims, self.backend,
+            # NOTE: a window is not a stage: it takes its time even in immediate mode.
+            sleep=lambda seconds: clock.sleep(seconds, stage=False),
+            resize_confirm_window=compute.resize_confirm_window,
+            reclaim_instance_interval=compute.reclaim_instance_interval)
+        self.recovery = Recovery(self.lifecycle)
+        self.backend.set_power_listener(self.recovery.power_changed)
+        self.faults = FaultRules()
+        self.operations = ServerOperations(
+            self.servers,
+            ServerCreator(db, self.flavors, self.keypairs, self.image_info, hosts,
+                          max_count_per_request=compute.max_count_per_request),
+            self.lifecycle, self.instances, self.image_info, hosts,
+            guest_agent=self.backend.guest_agent, plan_for=self.faults.plan_for)
+        self.disk = DiskOperations(
+            self.operations, self.servers, self.instances, self.claims, self.flavors,
+            self.keypairs, self.image_info, Snapshots(self.images), hosts,
+            # NOTE: unless configured, a one-host cloud resizes in place, as devstack
+            # configures Nova; otherwise every resize there would be NoValidHost.
+            allow_resize_to_same_host=compute.allow_resize_to_same_host
+            if compute.allow_resize_to_same_host is not None else len(hosts()) == 1)
+        self.lifecycle.confirm_due = self.disk.confirm_due
+        self.console_tokens = ConsoleTokens(db)
+        self.consoles = ServerConsoles(self.servers, self.instances, self.console_tokens,
+                                       self.backend)
+        self.simulation = Simulation(self.backend, self.clock, self.instances,
+                                     self.lifecycle, self.faults)
+
+    def image_info(self, ctx: RequestContext, image_id: str) -> ImageInfo | None:
+        """What the compute domain needs of an image, or None if ``ctx`` cannot see it."""
+        try:
+            image = self.images.get(ctx, image_id)
+        except NotFound:
+            return None
+        return ImageInfo(id=image.id, status=image.status, min_ram=image.min_ram,
+                         min_disk=image.min_disk)
+
+    async def start(self) -> None:
+        await self.recovery.recover()
+
+    async def stop(self) -> None:
+        await self.lifecycle.shutdown()
+        await self.backend.close()
+        self.db.close()
+        self.images.store.close()

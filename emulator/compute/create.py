@@ -1,0 +1,273 @@
+"""Creating servers (``POST /servers``): Nova's checks of the request, in Nova's order,
+then every server recorded in BUILD (scheduling) in one transaction. The builds run
+afterwards, in the background (``emulator.compute.lifecycle``)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert
+from sqlmodel import select
+
+from backends.base import HostInfo
+from emulator.compute.addresses import DEFAULT_NETWORK_ID
+from emulator.compute.checks import (
+    ImageLookup,
+    check_flavor_fits,
+    check_image_active,
+    check_metadata_count,
+    check_tag,
+    image_id_of,
+    key_data,
+)
+from emulator.compute.flavors import FlavorRecord, FlavorService
+from emulator.compute.keypairs import KeyPairService
+from emulator.compute.models import Instance, InstanceAction, InstanceMetadata, InstanceTag
+from emulator.compute.naming import generate_password, sanitize_hostname
+from emulator.compute.policy import authorize
+from emulator.compute.records import ServerRecord, load_records, now
+from emulator.compute.states import TaskState, VmState
+from emulator.context import RequestContext
+from emulator.db import Database
+from emulator.errors import Forbidden, InvalidInput, NotFound, OverQuota
+
+#: Nova's ``[DEFAULT] default_availability_zone``: where hosts in no aggregate are.
+DEFAULT_ZONE = "nova"
+
+
+@dataclass(frozen=True)
+class NewServer:
+    """A validated create request (the API layer has applied its schema)."""
+
+    name: str
+    flavor_ref: str
+    image_ref: str = ""
+    key_name: str | None = None
+    admin_pass: str | None = None
+    user_data: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+    disk_config: str = "MANUAL"
+    availability_zone: str | None = None
+    #: None: no preference; "auto"/"none"; or [{"uuid"|"port"|"fixed_ip": ...}].
+    networks: Any = None
+    security_groups: tuple[str, ...] = ("default",)
+    config_drive: bool = False
+    min_count: int = 1
+    max_count: int = 1
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    trusted_certs: tuple[str, ...] | None = None
+    host: str | None = None
+    node: str | None = None
+    hostname: str | None = None
+    scheduler_hints: dict[str, Any] = field(default_factory=dict)
+    #: True when the root disk comes from a volume (image_ref then is "").
+    boot_from_volume: bool = False
+
+
+@dataclass(frozen=True)
+class Created:
+    """The servers a create recorded: the first one dressed for the response, every id."""
+
+    first: ServerRecord
+    server_ids: tuple[str, ...]
+    admin_pass: str
+    reservation_id: str
+
+
+def parse_zone(zone: str | None) -> tuple[str | None, str | None, str | None]:
+    """Nova's ``parse_availability_zone``: ``az``, ``az:host``, ``az:host:node``, ``az::node``
+    -> (zone, forced host, forced node); empty parts are None."""
+    host = node = None
+    if zone and ":" in zone:
+        count = zone.count(":")
+        if count == 1:
+            zone, host = zone.split(":")
+        elif count == 2 and "::" in zone:
+            zone, node = zone.split("::")
+        elif count == 2:
+            zone, host, node = zone.split(":")
+        else:
+            raise InvalidInput("Invalid input received: Unable to parse availability_zone")
+    return zone or None, host or None, node or None
+
+
+class ServerCreator:
+    """Checks a ``NewServer`` and records its servers; ``max_count_per_request`` bounds
+    one request (NOTE: until quotas exist, as Nova's instance quota bounds it)."""
+
+    def __init__(self, db: Database, flavors: FlavorService, keypairs: KeyPairService,
+                 images: ImageLookup, hosts: Callable[[], list[HostInfo]],
+                 max_count_per_request: int = 1000) -> None:
+        self.db = db
+        self.flavors = flavors
+        self.keypairs = keypairs
+        self.images = images
+        self.hosts = hosts
+        self.max_count_per_request = max_count_per_request
+
+    # -- checks, in Nova's order -----------------------------------------------------------
+
+    def _flavor(self, ctx: RequestContext, flavor_ref: str) -> FlavorRecord:
+        flavor_id = image_id_of(flavor_ref)
+        try:
+            return self.flavors.get(ctx, flavor_id)
+        except NotFound:
+            raise InvalidInput(f"Flavor {flavor_id} could not be found.") from None
+
+    def _image(self, ctx: RequestContext, new: NewServer, flavor: FlavorRecord) -> str:
+        if new.boot_from_volume and not new.image_ref:
+            return ""
+        image_id = image_id_of(new.image_ref)
+        image = self.images(ctx, image_id)
+        if image is None:
+            raise InvalidInput("Can not find requested image")
+        check_image_active(image)
+        check_flavor_fits(image.min_ram, image.min_disk, flavor.memory_mb, flavor.root_gb,
+                          check_disk=not new.boot_from_volume)
+        return image_id
+
+    def _forced_zone(self, zone: str | None, host: str | None) -> str | None:
+        """Nova's ``_validate_host_availability_zone``: the zone asked for with a forced
+        host is kept only if the host is in it (a host in no aggregate is in ``nova``)."""
+        zones = {h.name: h.availability_zone for h in self.hosts()}
+        return zone if zone == zones.get(host or "", DEFAULT_ZONE) else None
+
+    def _check_zone(self, zone: str | None, forced_host: str | None) -> None:
+        """A zone asked for without a forced host must exist (Nova's ``create``)."""
+        if zone and forced_host is None \
+                and zone not in {h.availability_zone for h in self.hosts()}:
+            raise InvalidInput("The requested availability zone is not available")
+
+    @staticmethod
+    def _check_networking(new: NewServer) -> None:
+        """Security groups, then requested ports and networks, must exist (without Neutron:
+        the ``default`` group and the ``private`` network, and no ports)."""
+        for name in new.security_groups:
+            if name != "default":
+                raise InvalidInput(f"Security group {name} not found.")
+        if not isinstance(new.networks, list):
+            return
+        for network in new.networks:
+            if network.get("port"):
+                raise InvalidInput(f"Port id {network['port']} could not be found.")
+            net_id = str(network.get("uuid", ""))
+            if net_id.replace("-", "") != DEFAULT_NETWORK_ID.replace("-", ""):
+                raise InvalidInput(f"Network {net_id} could not be found.")
+
+    def _check_destination(self, new: NewServer) -> None:
+        """2.74 ``host``/``hypervisor_hostname`` must name compute hosts (checked last)."""
+        hosts = {h.name for h in self.hosts()}
+        for wanted in (new.host, new.node):
+            if wanted is not None and wanted not in hosts:
+                raise InvalidInput(f"Compute host {wanted} could not be found.")
+
+    def _count(self, new: NewServer) -> int:
+        """How many servers to make: ``max_count``, cut to what one request may make, as
+        Nova cuts a multi-create to what the quota leaves (never below ``min_count``)."""
+        cap = self.max_count_per_request
+        if new.min_count > cap:
+            raise OverQuota(
+                f"Maximum number of servers per request exceeded: requested {new.min_count}, "
+                f"the limit is {cap} ([compute] max_count_per_request)")
+        return min(new.max_count, cap)
+
+    def create(self, ctx: RequestContext, new: NewServer) -> Created:
+        """Record the servers in BUILD (scheduling); the builds run afterwards.
+
+        Nova's order: policies, then the flavor, the hostname, the zone, the image, the key
+        pair, the image against the flavor, metadata quota, the requested host, and how
+        many servers the request may make.
+        """
+        authorize(ctx, "os_compute_api:servers:create", ctx.project_id)
+        zone, forced_host, forced_node = parse_zone(new.availability_zone)
+        if forced_host or forced_node:
+            if not ctx.is_admin:
+                raise Forbidden("Policy doesn't allow os_compute_api:servers:create:forced_host "
+                                "to be performed.")
+            zone = self._forced_zone(zone, forced_host)
+        if new.host or new.node:
+            if not ctx.is_admin:
+                raise Forbidden("Policy doesn't allow compute:servers:create:requested_"
+                                "destination to be performed.")
+            if forced_host or forced_node:
+                raise InvalidInput("One mechanism with host and/or hypervisor_hostname and "
+                                   "another mechanism with zone:host:node are mutually "
+                                   "exclusive.")
+        if new.min_count > new.max_count:
+            raise InvalidInput("min_count must be <= max_count")
+        flavor = self._flavor(ctx, new.flavor_ref)
+        if new.hostname and new.max_count > 1:
+            raise InvalidInput("Unable to allocate a single hostname to multiple instances")
+        self._check_zone(zone, forced_host)
+        image_ref = self._image(ctx, new, flavor)
+        self._check_networking(new)
+        key = key_data(self.keypairs, ctx, new.key_name)
+        check_metadata_count(len(new.metadata))
+        for tag in new.tags:
+            check_tag(tag)
+        self._check_destination(new)
+        count = self._count(new)
+        common: dict[str, Any] = dict(
+            display_description=new.description, project_id=ctx.project_id or "",
+            user_id=ctx.user_id, image_ref=image_ref, flavor_id=flavor.flavorid,
+            flavor_name=flavor.name, memory_mb=flavor.memory_mb, vcpus=flavor.vcpus,
+            root_gb=flavor.root_gb, ephemeral_gb=flavor.ephemeral_gb, swap=flavor.swap,
+            flavor_extra_specs=dict(flavor.extra_specs), key_name=new.key_name, key_data=key,
+            user_data=new.user_data, config_drive="True" if new.config_drive else "",
+            access_ip_v4=new.access_ip_v4, access_ip_v6=new.access_ip_v6,
+            disk_config=new.disk_config, requested_availability_zone=zone,
+            # The request spec's zone: what 2.96+ shows as pinned.
+            pinned_availability_zone=zone,
+            requested_host=new.host or forced_host, requested_node=new.node or forced_node,
+            reservation_id=f"r-{secrets.token_hex(4)}", vm_state=VmState.BUILDING,
+            task_state=TaskState.SCHEDULING, power_state=0,
+            security_groups=list(new.security_groups), requested_networks=new.networks,
+            trusted_certs=list(new.trusted_certs) if new.trusted_certs else None,
+            scheduler_hints=dict(new.scheduler_hints))
+        return self._record(ctx, new, count, common)
+
+    def _record(self, ctx: RequestContext, new: NewServer, count: int,
+                common: dict[str, Any]) -> Created:
+        """Insert ``count`` servers, their metadata, tags and ``create`` actions in one
+        transaction (bulk inserts: a thousand servers cost milliseconds)."""
+        created_at = now()
+        servers: list[dict[str, Any]] = []
+        for index in range(count):
+            # Nova's _populate_instance_names: both get "-<n>" when there are several.
+            server_id = str(uuid.uuid4())
+            hostname = new.hostname or sanitize_hostname(new.name)
+            if not hostname:
+                hostname = f"Server-{server_id}"
+            elif count > 1 and not new.hostname:
+                hostname = f"{hostname}-{index + 1}"
+            servers.append({
+                **common, "uuid": server_id, "hostname": hostname, "launch_index": index,
+                "display_name": new.name if count == 1 else f"{new.name}-{index + 1}",
+                "created_at": created_at, "updated_at": created_at})
+        ids = [server["uuid"] for server in servers]
+        with self.db.session() as s:
+            s.execute(insert(Instance), servers)
+            if new.metadata:
+                s.execute(insert(InstanceMetadata), [
+                    {"instance_uuid": i, "key": k, "value": v}
+                    for i in ids for k, v in new.metadata.items()])
+            if new.tags:
+                s.execute(insert(InstanceTag), [
+                    {"instance_uuid": i, "tag": t} for i in ids for t in set(new.tags)])
+            s.execute(insert(InstanceAction), [
+                {"request_id": ctx.request_id, "instance_uuid": i, "action": "create",
+                 "project_id": ctx.project_id or "", "user_id": ctx.user_id,
+                 "start_time": created_at, "updated_at": created_at} for i in ids])
+            s.flush()
+            first = s.exec(select(Instance).where(Instance.uuid == ids[0])).one()
+            record = load_records(s, [first], self.hosts())[0]
+        admin_pass = new.admin_pass if new.admin_pass is not None else generate_password()
+        return Created(first=record, server_ids=tuple(ids), admin_pass=admin_pass,
+                       reservation_id=common["reservation_id"])

@@ -1,0 +1,245 @@
+"""The server operations that change a server's disk or flavor, or copy its disk:
+``rebuild``, ``resize``/``confirmResize``/``revertResize``, ``createImage`` and
+``createBackup``.
+
+Their guards and states are rows of the transition table; the checks here are the ones
+Nova makes after its state checks (image, flavor, key pair, metadata), run inside the
+acknowledged transaction so that the order of refusals is Nova's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from backends.base import HostInfo
+from emulator.compute.actions import TRANSITIONS
+from emulator.compute.checks import (
+    MAX_METADATA_ITEMS,
+    ImageLookup,
+    check_flavor_fits,
+    check_image_active,
+    check_image_metadata_count,
+    check_metadata_count,
+    key_data,
+)
+from emulator.compute.claims import Claims
+from emulator.compute.flavors import FlavorService
+from emulator.compute.instances import Instances
+from emulator.compute.keypairs import KeyPairService
+from emulator.compute.lifecycle import NO_VALID_HOST, ActionHooks
+from emulator.compute.models import Instance
+from emulator.compute.naming import generate_password
+from emulator.compute.operations import ServerOperations
+from emulator.compute.policy import authorize
+from emulator.compute.records import ServerRecord
+from emulator.compute.recovery import periodic_context
+from emulator.compute.resizes import (
+    CONFIRMED,
+    failed_resize_columns,
+    resize_columns,
+    reverted_columns,
+)
+from emulator.compute.servers import Servers
+from emulator.compute.snapshots import Snapshots
+from emulator.compute.specs import previous_spec
+from emulator.compute.states import VmState
+from emulator.context import RequestContext
+from emulator.errors import Conflict, InvalidInput, NotFound
+
+#: What a rebuild may set besides its image, key pair and certificates (the API gives
+#: only what the request's microversion allows).
+REBUILD_COLUMNS = frozenset({"display_name", "display_description", "user_data", "hostname",
+                             "access_ip_v4", "access_ip_v6", "disk_config"})
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    """A validated ``rebuild`` request. ``*_given``: the request named it (a None value
+    then clears it); otherwise the server keeps what it has."""
+
+    image_ref: str
+    password: str | None = None
+    metadata: Mapping[str, str] | None = None
+    key_name: str | None = None
+    key_name_given: bool = False
+    trusted_certs: tuple[str, ...] | None = None
+    trusted_certs_given: bool = False
+    columns: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A validated ``createImage`` (no ``backup_type``) or ``createBackup`` request.
+
+    ``check_quota``: Nova's image metadata quota check (up to 2.38, a 403)."""
+
+    name: str
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    backup_type: str | None = None
+    rotation: int = 0
+    check_quota: bool = True
+
+
+class DiskOperations:
+    def __init__(self, operations: ServerOperations, servers: Servers, instances: Instances,
+                 claims: Claims, flavors: FlavorService, keypairs: KeyPairService,
+                 images: ImageLookup, snapshots: Snapshots,
+                 hosts: Callable[[], list[HostInfo]],
+                 allow_resize_to_same_host: bool = False) -> None:
+        self.operations = operations
+        self.servers = servers
+        self.instances = instances
+        self.claims = claims
+        self.flavors = flavors
+        self.keypairs = keypairs
+        self.images = images
+        self.snapshots = snapshots
+        self.hosts = hosts
+        #: Nova's ``allow_resize_to_same_host``: False schedules a resize elsewhere.
+        self.allow_resize_to_same_host = allow_resize_to_same_host
+
+    # -- rebuild -------------------------------------------------------------------------
+
+    def _rebuild_columns(self, ctx: RequestContext, request: Rebuild,
+                         row: Instance) -> dict[str, Any]:
+        """Nova's ``compute_api.rebuild`` checks, in its order, and the columns it sets."""
+        columns: dict[str, Any] = {"image_ref": request.image_ref, "progress": 0}
+        if request.trusted_certs_given:
+            authorize(ctx, "os_compute_api:servers:rebuild:trusted_certs", row.project_id)
+            columns["trusted_certs"] = list(request.trusted_certs or ()) or None
+        if request.key_name_given:
+            columns.update(key_name=request.key_name,
+                           key_data=key_data(self.keypairs, ctx, request.key_name))
+        if "hostname" in request.columns:
+            columns["hostname"] = request.columns["hostname"]
+        image = self.images(ctx, request.image_ref)
+        if image is None:
+            raise InvalidInput("Cannot find image for rebuild")
+        check_metadata_count(len(request.metadata or {}))
+        check_image_active(image)
+        check_flavor_fits(image.min_ram, image.min_disk, row.memory_mb, row.root_gb,
+                          check_disk=bool(row.root_gb))
+        columns.update(request.columns)
+        return columns
+
+    def rebuild(self, ctx: RequestContext, server_id: str,
+                request: Rebuild) -> tuple[ServerRecord, str]:
+        """Rebuild the server from ``request.image_ref``; the server as accepted and its
+        new admin password."""
+        unknown = set(request.columns) - REBUILD_COLUMNS
+        if unknown:
+            raise InvalidInput(f"Cannot rebuild with {', '.join(sorted(unknown))}")
+        password = request.password if request.password is not None else generate_password()
+        transition = TRANSITIONS["rebuild"]
+        row = self.servers.accept(ctx, server_id, transition,
+                                  lambda r: self._rebuild_columns(ctx, request, r))
+        if request.metadata is not None:
+            self.instances.replace_metadata(row.uuid, dict(request.metadata))
+        # A stopped server is rebuilt and stays stopped (the table's ``returns_to``).
+        self.operations.lifecycle.act(row, ctx.request_id, transition,
+                                      power_on=row.old_vm_state != VmState.STOPPED)
+        return self.servers.get(ctx, row.uuid), password
+
+    # -- resize --------------------------------------------------------------------------
+
+    def resize(self, ctx: RequestContext, server_id: str, flavor_ref: str,
+               disk_config: str | None = None) -> None:
+        """Resize to ``flavor_ref``: the scheduler's claim (another host unless
+        ``allow_resize_to_same_host``) holds the new flavor on the destination and the old
+        one on the source until confirm or revert; a failed resize goes back."""
+
+        def columns(row: Instance) -> dict[str, Any]:
+            changes = resize_columns(self.flavors, self.images, ctx, row, flavor_ref)
+            if disk_config is not None:
+                changes["disk_config"] = disk_config
+            return changes
+
+        def claim_for(server: str) -> Callable[[], str | None]:
+            def claim() -> str | None:
+                found = self.claims.claim_resize(server, self.allow_resize_to_same_host)
+                return None if found is not None else NO_VALID_HOST
+            return claim
+
+        transition = TRANSITIONS["resize"]
+        row = self.servers.accept(ctx, server_id, transition, columns)
+        hooks = ActionHooks(before=claim_for(row.uuid), before_event="conductor_migrate_server",
+                            undo=failed_resize_columns(row))
+        self.operations.lifecycle.act(row, ctx.request_id, transition, hooks,
+                                      previous=previous_spec(row))
+
+    def confirm_resize(self, ctx: RequestContext, server_id: str) -> None:
+        """End a resize on its new flavor; the source host's claim is released."""
+
+        async def after(_result: Any) -> dict[str, Any]:
+            return dict(CONFIRMED)
+
+        self.operations.perform(ctx, server_id, "confirm_resize", changes=_resized,
+                                hooks=ActionHooks(after=after))
+
+    def revert_resize(self, ctx: RequestContext, server_id: str) -> None:
+        """Go back to the old flavor on the source host (the destination released)."""
+        row = self.servers.accept(ctx, server_id, TRANSITIONS["revert_resize"], _resized)
+        columns = reverted_columns(row, self.hosts())
+
+        async def after(_result: Any) -> dict[str, Any]:
+            return columns
+
+        self.operations.lifecycle.act(row, ctx.request_id, TRANSITIONS["revert_resize"],
+                                      ActionHooks(after=after), previous=previous_spec(row))
+
+    def confirm_due(self, server_id: str) -> None:
+        """Nova's ``_poll_unconfirmed_resizes`` for one server: confirm with an admin
+        context, unless the server no longer waits for it (deleted, ERROR, busy)."""
+        with contextlib.suppress(Conflict, NotFound, InvalidInput):
+            self.confirm_resize(periodic_context(), server_id)
+
+    # -- images --------------------------------------------------------------------------
+
+    def snapshot(self, ctx: RequestContext, server_id: str, request: Snapshot) -> str:
+        """``createImage`` or ``createBackup``: accept the action, create its image
+        (queued), start the capture; the image id."""
+        backup_type = request.backup_type
+        key = "create_image" if backup_type is None else "create_backup"
+        if request.check_quota and len(request.metadata) > MAX_METADATA_ITEMS:
+            # NOTE: Nova checks the quota (up to 2.38) after the lookup (404) and the
+            # policy (403), before the state checks (409).
+            self.servers.get(ctx, server_id, TRANSITIONS[key].rule)
+            check_image_metadata_count(len(request.metadata))
+
+        def check(row: Instance) -> dict[str, Any]:
+            if backup_type is not None and not row.image_ref:
+                raise InvalidInput("Backup is not supported for volume-backed instances.")
+            if not row.image_ref:
+                authorize(ctx, "os_compute_api:servers:create_image:allow_volume_backed",
+                          row.project_id)
+            return {}
+
+        row = self.servers.accept(ctx, server_id, TRANSITIONS[key], check)
+        snapshots = self.snapshots
+        try:
+            image = snapshots.begin(ctx, row, request.name, request.metadata,
+                                    "snapshot" if backup_type is None else "backup",
+                                    backup_type)
+        except Exception:
+            self.instances.set_state(row.uuid, task_state=None)
+            raise
+
+        async def upload(data: Any) -> dict[str, Any]:
+            await snapshots.finish(ctx, image.id, bytes(data))
+            if backup_type is not None:
+                snapshots.rotate(ctx, row.uuid, backup_type, request.rotation)
+            return {}
+
+        hooks = ActionHooks(after=upload, cleanup=lambda: snapshots.discard(ctx, image.id))
+        self.operations.lifecycle.act(row, ctx.request_id, TRANSITIONS[key], hooks)
+        return image.id
+
+
+def _resized(row: Instance) -> dict[str, Any]:
+    """Nova's ``MigrationNotFound``: a resized server with no resize to finish."""
+    if row.old_flavor_id is None:
+        raise InvalidInput("Instance has not been resized.")
+    return {}

@@ -1,0 +1,150 @@
+"""Instance actions and their events (``os-instance-actions``): recorded as operations
+start and finish, read back newest first with Nova's paging and change filters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from emulator.compute.models import InstanceAction, InstanceActionEvent
+from emulator.compute.policy import authorize
+from emulator.compute.records import (
+    ActionDetail,
+    ActionRecord,
+    EventRecord,
+    now,
+    utc,
+    visible_instance,
+)
+from emulator.context import RequestContext
+from emulator.db import Database
+from emulator.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class ActionQuery:
+    """Paging and change filters of a server's action list (2.58+); None: no limit."""
+
+    limit: int | None = None
+    marker: str | None = None  # a request id
+    changes_since: datetime | None = None
+    changes_before: datetime | None = None
+
+
+def start_action(s: Session, ctx: RequestContext, server_id: str, action: str,
+                 when: datetime) -> None:
+    """Record that ``ctx``'s request started ``action`` on the server (same transaction)."""
+    s.add(InstanceAction(request_id=ctx.request_id, instance_uuid=server_id, action=action,
+                         project_id=ctx.project_id or "", user_id=ctx.user_id,
+                         start_time=when, updated_at=when))
+
+
+class InstanceActions:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # -- recording -----------------------------------------------------------------------
+
+    def record(self, ctx: RequestContext, server_id: str, action: str) -> None:
+        """Start an instance action that no API request made (a periodic task's)."""
+        with self.db.session() as s:
+            start_action(s, ctx, server_id, action, now())
+
+    @staticmethod
+    def _action(s: Session, server_id: str, request_id: str) -> InstanceAction | None:
+        return s.exec(select(InstanceAction).where(
+            InstanceAction.instance_uuid == server_id,
+            InstanceAction.request_id == request_id)).first()
+
+    def start_event(self, server_id: str, request_id: str, event: str,
+                    host: str | None) -> None:
+        with self.db.session() as s:
+            action = self._action(s, server_id, request_id)
+            if action is None or action.id is None:
+                return
+            when = now()
+            s.add(InstanceActionEvent(action_id=action.id, event=event, start_time=when,
+                                      host=host))
+            action.updated_at = when
+            s.add(action)
+
+    def finish_event(self, server_id: str, request_id: str, event: str, result: str,
+                     message: str | None = None, traceback: str | None = None) -> None:
+        with self.db.session() as s:
+            action = self._action(s, server_id, request_id)
+            if action is None:
+                return
+            when = now()
+            for ev in s.exec(select(InstanceActionEvent).where(
+                    InstanceActionEvent.action_id == action.id,
+                    InstanceActionEvent.event == event)).all():
+                if ev.finish_time is None:
+                    # NOTE: Nova's failed event carries the formatted exception (admins see
+                    # it); here its message stands for the traceback.
+                    if traceback is None and result == "Error" and message:
+                        traceback = message
+                    ev.finish_time, ev.result, ev.traceback = when, result, traceback
+                    s.add(ev)
+            action.finish_time, action.updated_at = when, when
+            if result == "Error":
+                action.message = "Error"  # NOTE: Nova's word; the failure is the fault's
+            s.add(action)
+
+    def event_done(self, server_id: str, request_id: str, event: str,
+                   host: str | None) -> None:
+        """An event that starts and succeeds at once (an API-only action's)."""
+        self.start_event(server_id, request_id, event, host)
+        self.finish_event(server_id, request_id, event, "Success")
+
+    # -- reading -------------------------------------------------------------------------
+
+    def of_server(self, ctx: RequestContext, server_id: str, query: ActionQuery,
+                  read_deleted: bool = False) -> list[ActionRecord]:
+        """A server's actions, newest first, filtered and paged (Nova's ``actions_get``)."""
+        with self.db.session() as s:
+            row = visible_instance(s, ctx, server_id, read_deleted)
+            authorize(ctx, "os_compute_api:os-instance-actions:list", row.project_id)
+            if query.limit == 0:
+                return []
+            every = list(s.exec(select(InstanceAction)
+                                .where(InstanceAction.instance_uuid == row.uuid)).all())
+
+        def order(a: InstanceAction) -> tuple[datetime, int]:
+            return utc(a.start_time), a.id or 0
+
+        every.sort(key=order, reverse=True)
+        found = [a for a in every
+                 if (query.changes_since is None
+                     or utc(a.updated_at or a.start_time) >= query.changes_since)
+                 and (query.changes_before is None
+                      or utc(a.updated_at or a.start_time) <= query.changes_before)]
+        if query.marker is not None:
+            marker = next((a for a in every if a.request_id == query.marker), None)
+            if marker is None:
+                # NOTE: Nova words the marker after replacing it with the failed lookup.
+                raise InvalidInput("Marker None could not be found.")
+            found = [a for a in found if order(a) < order(marker)]
+        page = found if query.limit is None else found[: query.limit]
+        return [ActionRecord.of(a) for a in page]
+
+    def show(self, ctx: RequestContext, server_id: str, request_id: str,
+             read_deleted: bool = False) -> ActionDetail | None:
+        """The server's action for ``request_id`` with its events (newest first)."""
+        with self.db.session() as s:
+            row = visible_instance(s, ctx, server_id, read_deleted)
+            authorize(ctx, "os_compute_api:os-instance-actions:show", row.project_id)
+            action = s.exec(select(InstanceAction).where(
+                InstanceAction.instance_uuid == row.uuid,
+                InstanceAction.request_id == request_id,
+            ).order_by(col(InstanceAction.start_time).desc(),
+                       col(InstanceAction.id).desc())).first()
+            if action is None:
+                return None
+            events = s.exec(select(InstanceActionEvent)
+                            .where(InstanceActionEvent.action_id == action.id)
+                            .order_by(col(InstanceActionEvent.id).desc())).all()
+            return ActionDetail(server_project_id=row.project_id,
+                                action=ActionRecord.of(action),
+                                events=tuple(EventRecord.of(e) for e in events))

@@ -1,0 +1,187 @@
+"""What the compute domain hands the API: servers and instance actions, detached from the
+database, and the 404 and 409 errors every server lookup shares."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlmodel import Session, col, select
+
+from backends.base import HostInfo
+from emulator.compute.models import (
+    Instance,
+    InstanceAction,
+    InstanceActionEvent,
+    InstanceAddress,
+    InstanceFault,
+    InstanceMetadata,
+    InstanceTag,
+)
+from emulator.compute.states import status_of
+from emulator.context import RequestContext
+from emulator.errors import Conflict, NotFound
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def utc(value: datetime) -> datetime:
+    """A stored time as an aware UTC datetime (SQLite hands naive ones back)."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def not_found(server_id: str) -> NotFound:
+    return NotFound(f"Instance {server_id} could not be found.")
+
+
+def invalid_state(action: str, server_id: str, attr: str, state: object) -> Conflict:
+    """Nova's 409 for ``InstanceInvalidState`` (``raise_http_conflict_for_...``)."""
+    return Conflict(f"Cannot '{action}' instance {server_id} while it is in {attr} {state}")
+
+
+def not_ready(server_id: str) -> Conflict:
+    """Nova's ``InstanceNotReady`` (``check_instance_host``), a 409."""
+    return Conflict(f"Instance {server_id} is not ready")
+
+
+def visible_instance(s: Session, ctx: RequestContext, server_id: str,
+                     read_deleted: bool = False) -> Instance:
+    """The instance ``ctx`` may see; others' and unknown ids are the same 404."""
+    stmt = select(Instance).where(Instance.uuid == server_id)
+    if not read_deleted:
+        stmt = stmt.where(Instance.deleted == False)  # noqa: E712
+    if not ctx.is_admin:
+        stmt = stmt.where(Instance.project_id == ctx.project_id)
+    row = s.exec(stmt).first()
+    if row is None:
+        raise not_found(server_id)
+    return row
+
+
+def check_lock(ctx: RequestContext, row: Instance) -> None:
+    """Nova's ``check_instance_lock``: a locked server refuses all but admins."""
+    if row.locked and not ctx.is_admin:
+        raise Conflict(f"Instance {row.uuid} is locked")
+
+
+@dataclass(frozen=True)
+class ServerRecord:
+    """A server with everything its views show, detached from the database."""
+
+    instance: Instance
+    metadata: dict[str, str]
+    tags: tuple[str, ...]
+    addresses: tuple[InstanceAddress, ...]
+    fault: InstanceFault | None
+    host_status: str
+
+    @property
+    def uuid(self) -> str:
+        return self.instance.uuid
+
+    @property
+    def status(self) -> str:
+        if self.instance.deleted:
+            return "DELETED"
+        return status_of(self.instance.vm_state, self.instance.task_state)
+
+    @property
+    def fixed_addresses(self) -> tuple[tuple[str, str, str], ...]:
+        """(network, address, MAC) of each address, as a backend's instance spec has them."""
+        return tuple((a.network_name, a.address, a.mac_address or "") for a in self.addresses)
+
+
+def host_status(instance: Instance, hosts: dict[str, HostInfo]) -> str:
+    """Nova's ``host_status``: UP, DOWN, MAINTENANCE (disabled), UNKNOWN, or "" unhosted."""
+    if instance.host is None:
+        return ""
+    host = hosts.get(instance.host)
+    if host is None:
+        return "UNKNOWN"
+    if not host.up:
+        return "DOWN"
+    return "UP" if host.enabled else "MAINTENANCE"
+
+
+def load_records(s: Session, rows: Sequence[Instance],
+                 hosts: Iterable[HostInfo]) -> list[ServerRecord]:
+    """``rows`` dressed with their metadata, tags, addresses, latest fault and host status
+    (one query per table for the whole page)."""
+    if not rows:
+        return []
+    uuids = [r.uuid for r in rows]
+    metadata: dict[str, dict[str, str]] = {u: {} for u in uuids}
+    for m in s.exec(select(InstanceMetadata)
+                    .where(col(InstanceMetadata.instance_uuid).in_(uuids))).all():
+        metadata[m.instance_uuid][m.key] = m.value
+    tags: dict[str, list[str]] = {u: [] for u in uuids}
+    for t in s.exec(select(InstanceTag).where(col(InstanceTag.instance_uuid).in_(uuids))):
+        tags[t.instance_uuid].append(t.tag)
+    addresses: dict[str, list[InstanceAddress]] = {u: [] for u in uuids}
+    for a in s.exec(select(InstanceAddress)
+                    .where(col(InstanceAddress.instance_uuid).in_(uuids))
+                    .order_by(col(InstanceAddress.id))):
+        addresses[a.instance_uuid].append(a)
+    faults: dict[str, InstanceFault] = {}
+    for f in s.exec(select(InstanceFault).where(col(InstanceFault.instance_uuid).in_(uuids))
+                    .order_by(col(InstanceFault.id))):
+        faults[f.instance_uuid] = f
+    by_name = {h.name: h for h in hosts}
+    return [
+        ServerRecord(instance=r, metadata=metadata[r.uuid], tags=tuple(sorted(tags[r.uuid])),
+                     addresses=tuple(addresses[r.uuid]), fault=faults.get(r.uuid),
+                     host_status=host_status(r, by_name))
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    """One instance action (Nova's ``InstanceAction``) as its views show it."""
+
+    action: str
+    instance_uuid: str
+    request_id: str
+    user_id: str
+    project_id: str
+    start_time: datetime
+    updated_at: datetime | None
+    message: str | None
+
+    @classmethod
+    def of(cls, row: InstanceAction) -> ActionRecord:
+        return cls(action=row.action, instance_uuid=row.instance_uuid,
+                   request_id=row.request_id, user_id=row.user_id,
+                   project_id=row.project_id, start_time=row.start_time,
+                   updated_at=row.updated_at, message=row.message)
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One event of an instance action (Nova's ``InstanceActionEvent``)."""
+
+    event: str
+    start_time: datetime
+    finish_time: datetime | None
+    result: str | None
+    traceback: str | None
+    host: str | None
+    details: str | None
+
+    @classmethod
+    def of(cls, row: InstanceActionEvent) -> EventRecord:
+        return cls(event=row.event, start_time=row.start_time, finish_time=row.finish_time,
+                   result=row.result, traceback=row.traceback, host=row.host,
+                   details=row.details)
+
+
+@dataclass(frozen=True)
+class ActionDetail:
+    """An action with its events (newest first) and the project of its server."""
+
+    server_project_id: str
+    action: ActionRecord
+    events: tuple[EventRecord, ...]
