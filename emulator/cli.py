@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+import yaml
 
 from emulator import __version__
-from emulator.config import Config, ConfigError, load_config, with_overrides
+from emulator.config import LOG_LEVELS, Config, ConfigError, load_config, with_overrides
 
 #: clouds.yaml entry name -> seeded user it logs in as.
 CLOUD_NAMES: dict[str, str] = {
@@ -26,34 +27,39 @@ CLOUD_NAMES: dict[str, str] = {
 ADMIN_CLOUD = "nova-emulator-admin"
 #: Seconds ``reset`` waits for the emulator (a real backend stops every guest first).
 RESET_TIMEOUT = 600.0
-
-
 def clouds_yaml(config: Config) -> str:
-    """A clouds.yaml (YAML is a superset of JSON-style quoting, so no YAML library needed)."""
+    """A clouds.yaml with one cloud per seeded account, in the order of ``CLOUD_NAMES``."""
     by_user = {a.user: a for a in config.accounts}
-    lines = ["clouds:"]
-    for cloud, user in CLOUD_NAMES.items():
-        account = by_user[user]
-        lines += [
-            f"  {cloud}:",
-            "    auth:",
-            f'      auth_url: "{config.public_url}/identity/v3"',
-            f'      username: "{account.user}"',
-            f'      password: "{account.password}"',
-            f'      project_name: "{account.project}"',
-            '      user_domain_name: "Default"',
-            '      project_domain_name: "Default"',
-            f'    region_name: "{config.identity.region}"',
-            '    interface: "public"',
-            "    identity_api_version: 3",
+    clouds = {
+        cloud: {
+            "auth": {
+                "auth_url": f"{config.public_url}/identity/v3",
+                "username": by_user[user].user,
+                "password": by_user[user].password,
+                "project_name": by_user[user].project,
+                "user_domain_name": "Default",
+                "project_domain_name": "Default",
+            },
+            "region_name": config.identity.region,
+            "interface": "public",
+            "identity_api_version": 3,
             # Without a network service openstacksdk must not look for floating IPs.
-            '    floating_ip_source: "None"',
-        ]
-    return "\n".join(lines) + "\n"
+            "floating_ip_source": "None",
+        }
+        for cloud, user in CLOUD_NAMES.items()
+    }
+    return yaml.safe_dump({"clouds": clouds}, sort_keys=False, allow_unicode=True)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (exit status 2 as argparse's)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nova-emulator", description=__doc__)
+    parser = _Parser(prog="nova-emulator", description=__doc__)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -63,9 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--state", help="SQLAlchemy URL of the state (default: in-memory SQLite)")
     serve.add_argument("--config", type=Path, help="TOML configuration file")
     serve.add_argument("--public-url", help="base URL to publish in the service catalog")
-    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
-    serve.add_argument("--backend", choices=["simulated", "qemu"],
-                       help="what runs the servers (default: [compute] backend, simulated)")
+    serve.add_argument("--log-level", choices=LOG_LEVELS, help="default info")
+    serve.add_argument("--backend", help="the registered backend that runs the servers: "
+                                         "simulated, qemu or a plug-in's (default: "
+                                         "[compute] backend, simulated)")
 
     clouds = sub.add_parser("clouds-yaml", help="print a clouds.yaml for the seeded accounts")
     clouds.add_argument("--config", type=Path, help="TOML configuration file")
@@ -211,31 +218,6 @@ def _config(args: argparse.Namespace) -> Config:
     )
 
 
-def serve(config: Config) -> None:
-    import uvicorn
-
-    from emulator.api.app import build_app
-
-    logging.basicConfig(
-        level=config.server.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
-    app = build_app(config)
-    logging.getLogger("nova_emulator").info(
-        "nova-emulator %s serving on %s (state: %s)", __version__, config.public_url,
-        config.server.state,
-    )
-    uvicorn.run(
-        app,
-        host=config.server.host,
-        port=config.server.port,
-        log_level=config.server.log_level,
-        access_log=False,
-        lifespan="on",
-        timeout_keep_alive=75,
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "guest":
@@ -250,5 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "clouds-yaml":
         sys.stdout.write(clouds_yaml(config))
         return 0
-    serve(config)
-    return 0
+    from emulator.serving import serve
+
+    try:
+        return serve(config)
+    except ConfigError as exc:
+        print(f"nova-emulator: {exc}", file=sys.stderr)
+        return 2

@@ -5,7 +5,9 @@ The file is TOML (``tomllib`` is in the standard library)::
     [server]
     host = "127.0.0.1"
     port = 8774
-    state = "sqlite:///var/nova-emulator.db"
+    state = "sqlite:////var/lib/nova-emulator/state.db"  # default sqlite:// (in memory);
+                                              # postgresql://user:password@host/db needs
+                                              # nova-emulator[postgresql] (psycopg 3)
     public_url = "http://127.0.0.1:8774"     # what the catalog advertises
 
     [identity]
@@ -81,9 +83,8 @@ most 65535``.
 from __future__ import annotations
 
 import dataclasses
-import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
@@ -101,7 +102,7 @@ from pydantic import (
     ValidationError,
 )
 from pydantic.dataclasses import dataclass
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -114,6 +115,7 @@ from backends.simulated import (
     Stage,
 )
 from emulator.clock import Progression
+from emulator.config_wording import Loc, explain
 
 DEFAULT_DOMAIN_ID = "default"
 DEFAULT_DOMAIN_NAME = "Default"
@@ -372,104 +374,6 @@ class Config:
 _CONFIG = TypeAdapter(Config)
 
 
-# -- one line per complaint -------------------------------------------------------------------
-
-#: pydantic error type -> how the complaint about a key reads ({...}: the error's context).
-WORDING: Mapping[str, str] = {
-    "int_type": "must be of type int",
-    "string_type": "must be of type str",
-    "bool_type": "must be of type bool",
-    "float_type": "must be of type float",
-    "tuple_type": "must be an array",
-    "list_type": "must be an array",
-    "greater_than": "must be greater than {gt}",
-    "greater_than_equal": "must be at least {ge}",
-    "less_than_equal": "must be at most {le}",
-    "finite_number": "must be a finite number",
-    "string_too_short": "must not be empty",
-    "literal_error": "must be one of {expected}",
-    "enum": "must be one of {expected}",
-}
-#: ... and when the bound is 0.
-WORDING_AT_ZERO: Mapping[str, str] = {
-    "greater_than": "must be positive",
-    "greater_than_equal": "must not be negative",
-}
-#: Error types that mean "a table was expected here".
-NOT_A_TABLE = frozenset({"dataclass_type", "dict_type", "model_type"})
-#: Error types that mean "no such key" (dataclass, model).
-UNKNOWN_KEY = frozenset({"unexpected_keyword_argument", "extra_forbidden"})
-
-
-def _table(loc: tuple[str | int, ...]) -> str:
-    """``("simulated", "stages", "spawn")`` -> ``[simulated.stages.spawn]``; an array's
-    table has no brackets: ``identity.accounts[0]``."""
-    name = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
-    name = name.lstrip(".")
-    return name if any(isinstance(part, int) for part in loc) else f"[{name}]"
-
-
-def _key(loc: tuple[str | int, ...]) -> str:
-    """Where a key is: ``[server] port``, ``identity.accounts[0]: roles[1]``."""
-    last = max(i for i, part in enumerate(loc) if isinstance(part, str))
-    key = f"{loc[last]}" + "".join(f"[{part}]" for part in loc[last + 1:])
-    if last == 0:
-        return key
-    table = _table(loc[:last])
-    return f"{table}: {key}" if table[0] != "[" else f"{table} {key}"
-
-
-def _choices(expected: str) -> str:
-    """pydantic's ``'a', 'b' or 'c'`` as ``a, b, c``."""
-    return ", ".join(re.findall(r"'([^']*)'", expected))
-
-
-def _complaint(error: ErrorDetails, where: Callable[[tuple[str | int, ...]], str]) -> str:
-    kind, ctx = error["type"], error.get("ctx", {})
-    loc = error["loc"]
-    if kind in NOT_A_TABLE:
-        return f"{_table(loc)} must be a table"
-    if kind == "missing":
-        return f"{_table(loc[:-1])} needs {loc[-1]!r}"
-    wording = WORDING.get(kind)
-    if wording is None:
-        return f"{where(loc)} {error['msg']}"
-    bound = ctx.get("gt", ctx.get("ge"))
-    if bound == 0 and kind in WORDING_AT_ZERO:
-        wording = WORDING_AT_ZERO[kind]
-    if "expected" in ctx:
-        ctx = {**ctx, "expected": _choices(str(ctx["expected"]))}
-    return f"{where(loc)} {wording.format(**ctx)}"
-
-
-def _explain(exc: ValidationError,
-             where: Callable[[tuple[str | int, ...]], str] = _key) -> str:
-    """pydantic's errors as one line: unknown keys grouped by table, then each complaint."""
-    lines: list[str | tuple[str | int, ...]] = []  # a complaint, or the table of unknown keys
-    unknown: dict[tuple[str | int, ...], list[str]] = {}
-    known: dict[tuple[str | int, ...], str] = {}
-    for error in exc.errors():
-        loc = error["loc"]
-        if loc[-1:] == ("[key]",):  # a key a table's type refuses (e.g. an unknown verb)
-            loc = loc[:-1]
-            known[loc[:-1]] = _choices(str(error.get("ctx", {}).get("expected", "")))
-        elif error["type"] not in UNKNOWN_KEY:
-            lines.append(_complaint(error, where))
-            continue
-        if loc[:-1] not in unknown:
-            lines.append(loc[:-1])
-        unknown.setdefault(loc[:-1], []).append(str(loc[-1]))
-
-    def grouped(table: tuple[str | int, ...]) -> str:
-        keys = ", ".join(unknown[table])
-        if not table:
-            return f"unknown section(s): {keys}"
-        hint = f" (known: {known[table]})" if known.get(table) else ""
-        return f"unknown key(s) in {_table(table)}: {keys}{hint}"
-
-    return "; ".join(line if isinstance(line, str) else grouped(line) for line in lines)
-
-
 def load_config(path: Path | None = None) -> Config:
     """Read ``path`` (TOML) over the defaults; ``None`` gives the defaults."""
     if path is None:
@@ -481,10 +385,10 @@ def load_config(path: Path | None = None) -> Config:
     try:
         return _CONFIG.validate_python(data)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {_explain(exc)}") from None
+        raise ConfigError(f"{path}: {explain(exc)}") from None
 
 
-def _flag(loc: tuple[str | int, ...]) -> str:
+def _flag(loc: Loc) -> str:
     return f"--{str(loc[0]).replace('_', '-')}"
 
 
@@ -498,5 +402,5 @@ def with_overrides(config: Config, backend: str | None = None,
         if backend is not None:
             config = replace(config, compute=replace(config.compute, backend=backend))
     except ValidationError as exc:
-        raise ConfigError(_explain(exc, _flag)) from None
+        raise ConfigError(explain(exc, _flag)) from None
     return config

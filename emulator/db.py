@@ -33,7 +33,13 @@ def make_engine(url: str) -> Engine:
     """An engine for ``url``; in-memory SQLite shares one connection across threads."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        if parsed.drivername == "postgresql":  # psycopg 3: what nova-emulator[postgresql] installs
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            return create_engine(parsed, pool_pre_ping=True)
+        except ModuleNotFoundError as exc:
+            raise ModuleNotFoundError(f"no database driver {exc.name!r}: install "
+                                      "nova-emulator[postgresql]", name=exc.name) from exc
     in_memory = parsed.database in (None, "", ":memory:")
     if in_memory:
         engine = create_engine(

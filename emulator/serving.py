@@ -1,0 +1,120 @@
+"""``nova-emulator serve``: the state database checked, the port bound, then the app served.
+
+Every start-up failure a user can cause (a database that cannot be opened or reached, its
+driver missing, a port taken) is a ``ConfigError``: one line, exit status 2. The
+"listening" line is logged only once requests are answered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+from collections.abc import Callable
+
+import uvicorn
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from emulator import __version__
+from emulator.config import Config, ConfigError
+from emulator.db import make_engine
+from emulator.logs import setup_logging
+
+#: Connections the listening socket queues (uvicorn's default).
+LISTEN_BACKLOG = 2048
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, calling ``on_started`` once it answers requests."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        self.on_started()
+
+
+def _state_shown(url: str) -> str:
+    """The state URL as logs and errors show it: without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def check_state(url: str) -> None:
+    """Open the state database once, so that a missing driver or a database that cannot be
+    opened or reached is a ``ConfigError`` (one line), not a traceback at start-up."""
+    try:
+        engine = make_engine(url)
+    except ModuleNotFoundError as exc:  # the driver: make_engine says which extra has it
+        raise ConfigError(f"cannot open the state database {_state_shown(url)}: {exc}") from None
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+        raise ConfigError(
+            f"cannot open the state database {_state_shown(url)}: {reason}") from None
+    finally:
+        engine.dispose()
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening, as uvicorn would make it; a
+    ``ConfigError`` when the address cannot be had (taken, not ours, unknown host)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {_address(host, port)}: {_reason(exc)}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {_address(host, port)}: {_reason(exc)}") from None
+    return sock
+
+
+def _reason(exc: OSError) -> str:
+    """``Address already in use`` -> ``address already in use``."""
+    reason = exc.strerror or str(exc)
+    return reason[:1].lower() + reason[1:]
+
+
+def serve(config: Config) -> int:
+    """Check the state, bind the port, build the app, serve until SIGINT or SIGTERM; the
+    "listening" line is logged once the app has started and requests are answered."""
+    from emulator.api.app import build_app
+
+    setup_logging(config.server.log_level)
+    check_state(config.server.state)
+    sock = listen(config.server.host, config.server.port)
+    bound = sock.getsockname()
+
+    def listening() -> None:
+        logging.getLogger("nova_emulator").info(
+            "nova-emulator %s listening on %s (public URL %s, state %s, backend %s)",
+            __version__, _address(bound[0], bound[1]), config.public_url,
+            _state_shown(config.server.state), config.compute.backend)
+
+    with sock:
+        server = _Server(uvicorn.Config(
+            build_app(config),
+            log_config=None,  # our logging, set up above, for uvicorn's loggers too
+            log_level=config.server.log_level,
+            access_log=False,  # RequestIdMiddleware logs each request with its id
+            lifespan="on",
+            timeout_keep_alive=75,
+            backlog=LISTEN_BACKLOG,
+        ), on_started=listening)
+        with contextlib.suppress(KeyboardInterrupt):  # SIGINT, raised again once stopped
+            server.run(sockets=[sock])
+    return 0
