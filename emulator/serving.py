@@ -60,6 +60,17 @@ def check_state(url: str) -> None:
         engine.dispose()
 
 
+def check_backend(name: str) -> None:
+    """The backend must be registered (``nova_emulator.backends``): else one line naming
+    the ones that are."""
+    from emulator.plugins import UnknownBackend, find_factory
+
+    try:
+        find_factory(name)
+    except UnknownBackend as exc:
+        raise ConfigError(f"--backend / [compute] backend: {exc.message}") from None
+
+
 def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -95,6 +106,7 @@ def serve(config: Config) -> int:
     from emulator.api.app import build_app
 
     setup_logging(config.server.log_level)
+    check_backend(config.compute.backend)
     check_state(config.server.state)
     sock = listen(config.server.host, config.server.port)
     bound = sock.getsockname()
