@@ -245,7 +245,7 @@ def test_deleting_a_user_invalidates_its_tokens(admin: ApiSession, made: Made) -
         assert refused.json() == AUTH_FAILED_BODY
         assert refused.headers["WWW-Authenticate"].startswith("Keystone uri=")
     assert error(admin.identity("GET", "/auth/tokens", headers={"X-Subject-Token": token}),
-                 404) == f"Could not find token: {token}."
+                 404) == f"Could not find user: {user['id']}."
 
 
 def test_deleting_a_project_invalidates_its_tokens_and_default(

@@ -38,6 +38,8 @@ _IDENTITY_TABLES = (Domain, Project, Role, RoleAssignment, Token, User)
 _VALIDATION_CACHE_SIZE = 10000
 
 AUTH_FAILED = "The request you have made requires authentication."
+#: Keystone's words for an expired or revoked token (``TokenNotFound``, a 404).
+VALIDATION_FAILED = "Failed to validate token"
 
 
 def new_id() -> str:
@@ -234,10 +236,6 @@ class IdentityService:
             raise NotAuthenticated(AUTH_FAILED)
         return domain
 
-    def _domain_name(self, s: Session, domain_id: str) -> str:
-        domain = s.get(Domain, domain_id)
-        return domain.name if domain else domain_id
-
     def _roles_on(self, s: Session, user_id: str, project_id: str) -> tuple[RoleRef, ...]:
         stmt = (
             select(Role)
@@ -265,45 +263,44 @@ class IdentityService:
     ) -> IssuedToken:
         """Issue a token for a password or an existing token, scoped to ``project``.
 
-        Every failure to prove identity is the same 401, as Keystone answers.
+        Checked in Keystone's order: the requested scope (401), then every method named
+        (a password's failures are 401; the token method validates its token fully, as
+        token validation does, and answers its 404), the default project, then the roles
+        on the project (401). A rescoped token keeps its token's expiry and audit chain.
         """
         now = utcnow()
         with self.db.session() as s:
+            project_row = self._project_for_scope(s, project) if project is not None else None
+            user_ids: set[str] = set()
             expires_at = now + self.token_ttl
             parent_audit: str | None = None
-            all_methods = list(methods)
-            if "token" in methods:
-                assert token is not None
-                try:
-                    parent = self._valid_token_row(s, token, now)
-                except NotAuthenticated:
-                    # Keystone validates the token of the ``token`` method like any
-                    # subject token: TokenNotFound, a 404, not a 401.
-                    raise NotFound(f"Could not find token: {token}.") from None
-                user_row = s.get(User, parent.user_id)
-                expires_at = parent.expires_at
-                parent_audit = parent.parent_audit_id or parent.audit_id
-                all_methods = list(dict.fromkeys(["token", *parent.methods.split(",")]))
-            else:
-                assert user is not None
-                user_row = self._user_for_password(s, user, password)
-            if user_row is None or not user_row.enabled:
+            all_methods: list[str] = []
+            for method in methods:
+                if method == "token":
+                    assert token is not None
+                    parent, _info = self._checked(s, token, now)
+                    user_ids.add(parent.user_id)
+                    expires_at = parent.expires_at
+                    parent_audit = parent.parent_audit_id or parent.audit_id
+                    all_methods += ["token", *parent.methods.split(",")]
+                else:
+                    assert user is not None
+                    user_ids.add(self._user_for_password(s, user, password).id)
+                    all_methods.append(method)
+            if len(user_ids) != 1:
+                # Keystone cannot reconcile two users from two methods: 401.
                 raise NotAuthenticated(AUTH_FAILED)
-            project_row: Project | None = None
-            if project is not None:
-                project_row = self._project_for_scope(s, project)
-            elif not unscoped and user_row.default_project_id:
-                candidate = s.get(Project, user_row.default_project_id)
-                if candidate is not None and self._roles_on(s, user_row.id, candidate.id):
-                    project_row = candidate
-            if project_row is not None and not self._roles_on(s, user_row.id, project_row.id):
+            user_id = user_ids.pop()
+            if project_row is None and not unscoped:
+                project_row = self._default_project(s, user_id)
+            if project_row is not None and not self._roles_on(s, user_id, project_row.id):
                 raise NotAuthenticated(AUTH_FAILED)
             secret = secrets.token_urlsafe(32)
             row = Token(
                 key_hash=_token_hash(secret),
-                user_id=user_row.id,
+                user_id=user_id,
                 project_id=project_row.id if project_row else None,
-                methods=",".join(all_methods),
+                methods=",".join(dict.fromkeys(all_methods)),
                 issued_at=now,
                 expires_at=expires_at,
                 audit_id=secrets.token_urlsafe(16),
@@ -311,11 +308,23 @@ class IdentityService:
             )
             s.add(row)
             s.flush()
-            return IssuedToken(token=secret, info=self._info(s, row))
+            return IssuedToken(token=secret, info=self._checked(s, secret, now)[1])
+
+    def _default_project(self, s: Session, user_id: str) -> Project | None:
+        """The user's default project if it and its domain are enabled and the user has a
+        role there; Keystone issues an unscoped token otherwise."""
+        user = s.get(User, user_id)
+        if user is None or not user.default_project_id:
+            return None
+        project = s.get(Project, user.default_project_id)
+        if project is None or not project.enabled or not self._roles_on(s, user_id, project.id):
+            return None
+        domain = s.get(Domain, project.domain_id)
+        return project if domain is not None and domain.enabled else None
 
     def _user_for_password(
         self, s: Session, sel: UserSelector, password: str | None
-    ) -> User | None:
+    ) -> User:
         if sel.id is not None:
             user = s.get(User, sel.id)
             if user is not None:
@@ -324,7 +333,8 @@ class IdentityService:
             assert sel.name is not None
             domain = self._resolve_domain(s, sel.domain_id, sel.domain_name)
             user = self._find_user(s, sel.name, domain.id)
-        if user is None or password is None or not verify_password(password, user.password_hash):
+        if (user is None or password is None or not user.enabled
+                or not verify_password(password, user.password_hash)):
             raise NotAuthenticated(AUTH_FAILED)
         return user
 
@@ -341,44 +351,60 @@ class IdentityService:
             raise NotAuthenticated(AUTH_FAILED)
         return project
 
-    def _valid_token_row(self, s: Session, token: str, now: datetime) -> Token:
-        row = s.get(Token, _token_hash(token))
-        if row is None or row.revoked or row.expires_at <= now:
-            raise NotAuthenticated(AUTH_FAILED)
-        return row
+    @staticmethod
+    def _enabled_domain(s: Session, domain_id: str) -> Domain:
+        domain = s.get(Domain, domain_id)
+        if domain is None:
+            raise NotFound(f"Could not find domain: {domain_id}.")
+        if not domain.enabled:
+            raise NotFound(f"Unable to validate token because domain {domain_id} is disabled")
+        return domain
 
-    def _info(self, s: Session, row: Token) -> TokenInfo:
-        """Re-derive what ``row`` grants now; a vanished or disabled user, project or
-        domain invalidates it (Keystone's checks when it validates a token)."""
-        user = s.get(User, row.user_id)
-        if user is None or not user.enabled:
-            raise NotAuthenticated(AUTH_FAILED)
-        self._resolve_domain(s, user.domain_id, None)
+    def _checked(self, s: Session, token: str, now: datetime) -> tuple[Token, TokenInfo]:
+        """``token``'s row and what it grants now, or Keystone's ``NotFound`` for it.
+
+        Keystone's order (``TokenModel.mint``, then ``_is_valid_token``): the project
+        (gone, disabled, its domain disabled), the user (gone, its domain disabled), a
+        role on the project (else the token is not found), then expiry and revocation;
+        disabling a user revokes its tokens.
+        """
+        not_found = NotFound(f"Could not find token: {token}.")
+        row = s.get(Token, _token_hash(token))
+        if row is None:
+            raise not_found
         project_ref: NamedRef | None = None
-        roles: tuple[RoleRef, ...] = ()
         if row.project_id is not None:
             project = s.get(Project, row.project_id)
-            if project is None or not project.enabled:
-                raise NotAuthenticated(AUTH_FAILED)
-            self._resolve_domain(s, project.domain_id, None)
-            roles = self._roles_on(s, user.id, project.id)
-            if not roles:
-                raise NotAuthenticated(AUTH_FAILED)
-            project_ref = NamedRef(project.id, project.name, project.domain_id,
-                                   self._domain_name(s, project.domain_id))
-        audit_ids = (row.audit_id,) + ((row.parent_audit_id,) if row.parent_audit_id else ())
-        return TokenInfo(
-            user=NamedRef(user.id, user.name, user.domain_id, self._domain_name(s, user.domain_id)),
+            if project is None:
+                raise NotFound(f"Could not find project: {row.project_id}.")
+            if not project.enabled:
+                raise NotFound(
+                    f"Unable to validate token because project {project.id} is disabled")
+            domain = self._enabled_domain(s, project.domain_id)
+            project_ref = NamedRef(project.id, project.name, domain.id, domain.name)
+        user = s.get(User, row.user_id)
+        if user is None:
+            raise NotFound(f"Could not find user: {row.user_id}.")
+        user_domain = self._enabled_domain(s, user.domain_id)
+        roles = self._roles_on(s, user.id, project_ref.id) if project_ref else ()
+        if project_ref is not None and not roles:
+            raise not_found
+        if row.expires_at <= now or row.revoked:
+            raise NotFound(VALIDATION_FAILED)
+        if not user.enabled:
+            raise not_found
+        return row, TokenInfo(
+            user=NamedRef(user.id, user.name, user_domain.id, user_domain.name),
             project=project_ref,
             roles=roles,
             methods=tuple(row.methods.split(",")),
             issued_at=row.issued_at,
             expires_at=row.expires_at,
-            audit_ids=audit_ids,
+            audit_ids=(row.audit_id,) + ((row.parent_audit_id,) if row.parent_audit_id else ()),
         )
 
-    def validate(self, token: str) -> TokenInfo:
-        """What ``token`` grants; ``NotAuthenticated`` when missing, expired or revoked.
+    def validate_subject(self, token: str) -> TokenInfo:
+        """What ``token`` grants; Keystone's ``NotFound`` (404) when it is not valid.
 
         Validations are cached until any identity table changes or the token expires, so
         the common case costs one dictionary lookup instead of six queries.
@@ -391,19 +417,19 @@ class IdentityService:
             del self._validated[key]
         generation = self._generation
         with self.db.session() as s:
-            info = self._info(s, self._valid_token_row(s, token, utcnow()))
+            _row, info = self._checked(s, token, utcnow())
         if generation == self._generation:
             if len(self._validated) >= _VALIDATION_CACHE_SIZE:
                 self._validated.clear()
             self._validated[key] = (generation, info)
         return info
 
-    def validate_subject(self, token: str) -> TokenInfo:
-        """Like ``validate`` for the token being inspected: Keystone says 404 for those."""
+    def validate(self, token: str) -> TokenInfo:
+        """What the bearer's ``token`` grants; ``NotAuthenticated`` when it is not valid."""
         try:
-            return self.validate(token)
-        except NotAuthenticated:
-            raise NotFound(f"Could not find token: {token}.") from None
+            return self.validate_subject(token)
+        except NotFound:
+            raise NotAuthenticated(AUTH_FAILED) from None
 
     def revoke(self, token: str) -> None:
         """Revoke ``token`` alone, as ``DELETE /v3/auth/tokens`` does in Keystone.
@@ -412,10 +438,7 @@ class IdentityService:
         rescoped from it (which carry it as their audit chain id) stay valid.
         """
         with self.db.session() as s:
-            try:
-                row = self._valid_token_row(s, token, utcnow())
-            except NotAuthenticated:
-                raise NotFound(f"Could not find token: {token}.") from None
+            row, _info = self._checked(s, token, utcnow())
             row.revoked = True
             s.add(row)
 
