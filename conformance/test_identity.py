@@ -447,6 +447,18 @@ def test_role_assignments_filters_effective_and_names(admin: ApiSession, made: M
 
 
 @pytest.mark.parametrize("kind", ["project", "user", "role", "domain"])
+def test_a_null_description_clears_it(admin: ApiSession, made: Made, kind: str) -> None:
+    entity = made.create(kind, name=unique(kind), description="to be cleared")
+    patched = admin.identity("PATCH", f"/{kind}s/{entity['id']}",
+                             json={kind: {"description": None}})
+    assert patched.status_code == 200, patched.text
+    assert not patched.json()[kind].get("description")
+    shown = admin.identity("GET", f"/{kind}s/{entity['id']}").json()[kind]
+    assert not shown.get("description")
+    assert shown["name"] == entity["name"]
+
+
+@pytest.mark.parametrize("kind", ["project", "user", "role", "domain"])
 def test_unknown_id_is_404(admin: ApiSession, kind: str) -> None:
     bogus = uuid.uuid4().hex
     for method, body in (("GET", None), ("PATCH", {kind: {"description": "x"}}),
