@@ -245,7 +245,7 @@ def test_deleting_a_user_invalidates_its_tokens(admin: ApiSession, made: Made) -
         assert refused.json() == AUTH_FAILED_BODY
         assert refused.headers["WWW-Authenticate"].startswith("Keystone uri=")
     assert error(admin.identity("GET", "/auth/tokens", headers={"X-Subject-Token": token}),
-                 404) == f"Could not find token: {token}."
+                 404) == f"Could not find user: {user['id']}."
 
 
 def test_deleting_a_project_invalidates_its_tokens_and_default(
@@ -444,6 +444,18 @@ def test_role_assignments_filters_effective_and_names(admin: ApiSession, made: M
 
 
 # -- unknown ids and a member's view ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["project", "user", "role", "domain"])
+def test_a_null_description_clears_it(admin: ApiSession, made: Made, kind: str) -> None:
+    entity = made.create(kind, name=unique(kind), description="to be cleared")
+    patched = admin.identity("PATCH", f"/{kind}s/{entity['id']}",
+                             json={kind: {"description": None}})
+    assert patched.status_code == 200, patched.text
+    assert not patched.json()[kind].get("description")
+    shown = admin.identity("GET", f"/{kind}s/{entity['id']}").json()[kind]
+    assert not shown.get("description")
+    assert shown["name"] == entity["name"]
 
 
 @pytest.mark.parametrize("kind", ["project", "user", "role", "domain"])

@@ -316,6 +316,121 @@ def test_token_cannot_be_rescoped_to_a_project_without_a_role(
     assert_auth_failed(response)
 
 
+def test_token_and_password_together_must_prove_the_same_user(
+    member: ApiSession, alt: ApiSession
+) -> None:
+    """Keystone runs every method named: each must succeed, and for the same user."""
+    def both(password_of: ApiSession, password: str) -> httpx.Response:
+        identity = password_identity({"id": password_of.user_id}, password)
+        identity["methods"] = ["password", "token"]
+        identity["token"] = {"id": member.token}
+        return issue(member, identity, project_scope(member))
+
+    _token, body = issued(both(member, member.account.password))
+    assert set(body["methods"]) == {"password", "token"}
+    assert body["expires_at"] == member.token_body["expires_at"]
+    assert_auth_failed(both(member, "wrong-" + uuid.uuid4().hex))
+    assert_auth_failed(both(alt, alt.account.password))
+
+
+def test_the_scope_is_checked_before_the_token(member: ApiSession) -> None:
+    """Keystone looks the scope up (401) before the token method runs (404)."""
+    bogus = "not-a-token-" + uuid.uuid4().hex
+    response = issue(member, {"methods": ["token"], "token": {"id": bogus}},
+                     {"project": {"id": uuid.uuid4().hex}})
+    assert_auth_failed(response)
+
+
+# -- a token no longer valid cannot be exchanged for a new one -------------------------------
+#
+# Keystone's token method validates its token as ``GET /v3/auth/tokens`` does
+# (keystone.token.provider.validate_token): what the token names is read again (a missing
+# project or user is that resource's 404, a disabled project its own words, no role left on
+# the project "Could not find token"), then expiry and revocation events ("Failed to
+# validate token"). Every answer is a 404, and nothing is issued.
+
+
+class Holder:
+    """User U with member on projects P and Q, and T: U's token scoped to P."""
+
+    def __init__(self, admin: ApiSession, temporary: list[str]) -> None:
+        self.admin = admin
+        self.p = create(admin, temporary, "project", name=unique("tok-p"))["id"]
+        self.q = create(admin, temporary, "project", name=unique("tok-q"))["id"]
+        self.password = uuid.uuid4().hex
+        self.user = create(admin, temporary, "user", name=unique("tok-user"),
+                           password=self.password, default_project_id=self.q)["id"]
+        self.member_role = role_id(admin, "member")
+        for project in (self.p, self.q):
+            granted = admin.identity("PUT", self.grant(project))
+            assert granted.status_code == 204, granted.text
+        identity = password_identity({"id": self.user}, self.password)
+        self.token, _ = issued(issue(admin, identity, {"project": {"id": self.p}}))
+        # T can be exchanged while it is valid: to Q, unscoped, and for the default (Q).
+        for scope in self.scopes():
+            issued(issue(admin, self.token_identity(), scope))
+
+    def grant(self, project: str) -> str:
+        return f"/projects/{project}/users/{self.user}/roles/{self.member_role}"
+
+    def token_identity(self) -> dict[str, Any]:
+        return {"methods": ["token"], "token": {"id": self.token}}
+
+    def scopes(self) -> list[Any]:
+        return [{"project": {"id": self.q}}, "unscoped", None]
+
+    def assert_refused(self, message: str) -> None:
+        """T is no token anywhere, and no new token is made from it."""
+        assert_auth_failed(self.admin.identity("GET", "/auth/projects", token=self.token))
+        for scope in self.scopes():
+            response = issue(self.admin, self.token_identity(), scope)
+            assert assert_keystone_error(response, 404, "Not Found") == message, scope
+            assert "X-Subject-Token" not in response.headers
+        shown = validate(self.admin, self.token)
+        assert assert_keystone_error(shown, 404, "Not Found") == message
+
+
+@pytest.fixture
+def holder(admin: ApiSession, temporary: list[str]) -> Holder:
+    return Holder(admin, temporary)
+
+
+def test_no_exchange_once_the_role_on_its_project_is_removed(holder: Holder) -> None:
+    assert holder.admin.identity("DELETE", holder.grant(holder.p)).status_code == 204
+    holder.assert_refused(f"Could not find token: {holder.token}.")
+
+
+def test_no_exchange_once_its_project_is_deleted(holder: Holder) -> None:
+    assert holder.admin.identity("DELETE", f"/projects/{holder.p}").status_code == 204
+    holder.assert_refused(f"Could not find project: {holder.p}.")
+
+
+def test_no_exchange_once_its_project_is_disabled(holder: Holder) -> None:
+    disabled = holder.admin.identity("PATCH", f"/projects/{holder.p}",
+                                     json={"project": {"enabled": False}})
+    assert disabled.status_code == 200, disabled.text
+    holder.assert_refused(f"Unable to validate token because project {holder.p} is disabled")
+
+
+def test_no_exchange_once_its_user_is_disabled(holder: Holder) -> None:
+    disabled = holder.admin.identity("PATCH", f"/users/{holder.user}",
+                                     json={"user": {"enabled": False}})
+    assert disabled.status_code == 200, disabled.text
+    holder.assert_refused("Failed to validate token")
+
+
+def test_no_exchange_once_its_user_is_deleted(holder: Holder) -> None:
+    assert holder.admin.identity("DELETE", f"/users/{holder.user}").status_code == 204
+    holder.assert_refused(f"Could not find user: {holder.user}.")
+
+
+def test_no_exchange_once_it_is_revoked(holder: Holder) -> None:
+    revoked = holder.admin.identity("DELETE", "/auth/tokens",
+                                    headers={"X-Subject-Token": holder.token})
+    assert revoked.status_code == 204
+    holder.assert_refused("Failed to validate token")
+
+
 # -- validation ------------------------------------------------------------------------------
 
 
@@ -387,8 +502,7 @@ def test_revoked_token_is_refused_everywhere(member: ApiSession, admin: ApiSessi
     assert_auth_failed(on_identity)
     for session in (admin, member):
         response = validate(session, token)
-        assert assert_keystone_error(response, 404, "Not Found") == (
-            f"Could not find token: {token}.")
+        assert assert_keystone_error(response, 404, "Not Found") == "Failed to validate token"
     again = member.identity("DELETE", "/auth/tokens", headers={"X-Subject-Token": token})
     assert_keystone_error(again, 404, "Not Found")
     # Other tokens of the same user are untouched.
@@ -549,22 +663,40 @@ def test_auth_body_that_is_not_json_is_400(member: ApiSession) -> None:
 # -- expiry ----------------------------------------------------------------------------------
 
 
-@pytest.mark.emulator_only
-def test_expired_token_is_refused(emulator: EmulatorProcess, http: httpx.Client) -> None:
+@pytest.fixture(scope="module")
+def short_lived(emulator: EmulatorProcess, http: httpx.Client) -> Iterator[ApiSession]:
+    """The member of an emulator of its own, whose tokens live for 2 seconds."""
     with EmulatorProcess(config="[identity]\ntoken_ttl_seconds = 2\n") as short:
-        session = ApiSession(seeded_accounts(short.url)["member"], http)
-        token, body = fresh_token(session)
-        expires_at = expiry(body)
-        lifetime = (expires_at - datetime.fromisoformat(
-            body["issued_at"].replace("Z", "+00:00"))).total_seconds()
-        assert 1 <= lifetime <= 3
-        assert session.identity("GET", "/auth/projects", token=token).status_code == 200
-        assert session.compute("GET", "/os-anything", token=token).status_code != 401
-        assert validate(session, token, token=token).status_code == 200
+        yield ApiSession(seeded_accounts(short.url)["member"], http)
 
-        time.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()) + 0.3)
-        assert_auth_failed(session.compute("GET", "/os-anything", token=token))
-        assert_auth_failed(session.identity("GET", "/auth/projects", token=token))
-        # A rescoping attempt with the expired token finds no such token.
-        again = issue(session, {"methods": ["token"], "token": {"id": token}}, "unscoped")
-        assert_keystone_error(again, 404, "Not Found")
+
+def wait_until_expired(body: dict[str, Any]) -> None:
+    time.sleep(max(0.0, (expiry(body) - datetime.now(UTC)).total_seconds()) + 0.3)
+
+
+@pytest.mark.emulator_only
+def test_expired_token_is_refused(short_lived: ApiSession) -> None:
+    session = short_lived
+    token, body = fresh_token(session)
+    lifetime = (expiry(body) - datetime.fromisoformat(
+        body["issued_at"].replace("Z", "+00:00"))).total_seconds()
+    assert 1 <= lifetime <= 3
+    assert session.identity("GET", "/auth/projects", token=token).status_code == 200
+    assert session.compute("GET", "/os-anything", token=token).status_code != 401
+    assert validate(session, token, token=token).status_code == 200
+
+    wait_until_expired(body)
+    assert_auth_failed(session.compute("GET", "/os-anything", token=token))
+    assert_auth_failed(session.identity("GET", "/auth/projects", token=token))
+
+
+@pytest.mark.emulator_only
+def test_no_exchange_once_it_has_expired(short_lived: ApiSession) -> None:
+    token, body = fresh_token(short_lived)
+    wait_until_expired(body)
+    for scope in (project_scope(short_lived), "unscoped", None):
+        response = issue(short_lived, {"methods": ["token"], "token": {"id": token}}, scope)
+        assert assert_keystone_error(response, 404, "Not Found") == "Failed to validate token"
+    caller, _ = fresh_token(short_lived)
+    shown = validate(short_lived, token, token=caller)
+    assert assert_keystone_error(shown, 404, "Not Found") == "Failed to validate token"

@@ -1,185 +1,42 @@
-"""The identity domain: seeding, authentication, tokens and admin CRUD (Keystone v3 semantics).
+"""The identity domain (Keystone v3 semantics): one service made of its parts.
 
-Knows nothing of HTTP. Roles are re-read at every validation, as Keystone does, so a
-revoked assignment, a deleted user or a deleted project invalidates tokens at once.
+Knows nothing of HTTP. ``tokens`` issues, validates and revokes tokens; ``directory`` is
+the admin CRUD of domains, projects, users and roles; ``assignments`` grants roles. The
+rest of the emulator needs only ``validate``, ``project_exists``, ``project_id_named``
+and ``require_admin``, and sees records (``emulator.identity.records``), never a table.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import select
 
 from emulator.config import DEFAULT_DOMAIN_ID, DEFAULT_DOMAIN_NAME, Account
 from emulator.db import Database
-from emulator.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, NotFound
-from emulator.identity.models import Domain, Project, Role, RoleAssignment, Token, User
-from emulator.identity.passwords import hash_password, verify_password
+from emulator.errors import Forbidden
+from emulator.identity.assignments import Assignments
+from emulator.identity.directory import Directory
+from emulator.identity.lookups import BOOTSTRAP_ROLES, TABLES, find_named, new_id
+from emulator.identity.models import Domain, Project, Role, RoleAssignment, User
+from emulator.identity.passwords import hash_password
+from emulator.identity.records import TokenInfo
+from emulator.identity.tokens import Tokens
 
-#: Roles created at start-up, and the roles each one implies (keystone-manage bootstrap).
-BOOTSTRAP_ROLES: tuple[str, ...] = ("admin", "member", "reader", "manager", "service")
-IMPLIED_ROLES: dict[str, tuple[str, ...]] = {
-    "admin": ("member",),
-    "member": ("reader",),
-    "manager": ("member",),
-}
+#: The auth methods ``POST /v3/auth/tokens`` accepts (Keystone's ``[auth] methods``).
+AUTH_METHODS = Tokens.METHODS
 
-_Row = TypeVar("_Row", bound=SQLModel)
-
-_IDENTITY_TABLES = (Domain, Project, Role, RoleAssignment, Token, User)
-_VALIDATION_CACHE_SIZE = 10000
-
-AUTH_FAILED = "The request you have made requires authentication."
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass(frozen=True)
-class RoleRef:
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class NamedRef:
-    """A user or project as a token shows it: id, name and domain."""
-
-    id: str
-    name: str
-    domain_id: str
-    domain_name: str
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    """What a valid token says about its bearer."""
-
-    user: NamedRef
-    project: NamedRef | None
-    roles: tuple[RoleRef, ...]
-    methods: tuple[str, ...]
-    issued_at: datetime
-    expires_at: datetime
-    audit_ids: tuple[str, ...]
-
-    @property
-    def role_names(self) -> frozenset[str]:
-        return frozenset(r.name for r in self.roles)
-
-    @property
-    def is_admin(self) -> bool:
-        return "admin" in self.role_names
-
-
-@dataclass(frozen=True)
-class IssuedToken:
-    token: str
-    info: TokenInfo
-
-
-@dataclass(frozen=True)
-class Assignment:
-    """One (possibly implied) role assignment of a user on a project, with names."""
-
-    user: User
-    user_domain_name: str
-    project: Project
-    project_domain_name: str
-    role: Role
-    #: The role this one is implied by, for an implied (effective) assignment.
-    prior_role_id: str | None = None
-
-
-@dataclass(frozen=True)
-class UserSelector:
-    """A user named by id, or by name within a domain given by id or name."""
-
-    id: str | None = None
-    name: str | None = None
-    domain_id: str | None = None
-    domain_name: str | None = None
-
-
-@dataclass(frozen=True)
-class ProjectSelector:
-    id: str | None = None
-    name: str | None = None
-    domain_id: str | None = None
-    domain_name: str | None = None
-
-
-def _duplicate(row: SQLModel) -> str:
-    """The details of Keystone's 409 for a duplicate ``row`` (a sentence, with its dot).
-
-    Projects and domains (projects acting as domains) have their own words in
-    keystone.resource.core; users and roles get keystone.common.sql's generic ones.
-    """
-    name = getattr(row, "name", "")
-    if isinstance(row, Domain):
-        return ("it is not permitted to have two projects acting as domains with the same "
-                f"name: {name}.")
-    if isinstance(row, Project):
-        return ("it is not permitted to have two projects with either the same name or same "
-                f"id in the same domain: name is {name}, project id {row.id}.")
-    domain_id = getattr(row, "domain_id", None)
-    if domain_id:
-        return f"Duplicate entry found with name {name} at domain ID {domain_id}."
-    return f"Duplicate entry found with name {name}."
-
-
-def expand_implied(names: Iterable[str]) -> set[str]:
-    """The role names ``names`` grant once implied roles are followed."""
-    result: set[str] = set()
-    todo = list(names)
-    while todo:
-        name = todo.pop()
-        if name not in result:
-            result.add(name)
-            todo.extend(IMPLIED_ROLES.get(name, ()))
-    return result
+__all__ = ["AUTH_METHODS", "IdentityService", "TokenInfo"]
 
 
 class IdentityService:
     def __init__(self, db: Database, token_ttl: timedelta) -> None:
         self.db = db
-        self.token_ttl = token_ttl
-        #: Validated tokens by key hash, with the identity generation they were read at.
-        self._validated: dict[str, tuple[int, TokenInfo]] = {}
-        self._generation = 0
-        event.listen(Session, "after_flush", self._on_flush)
-
-    def _on_flush(self, session: Session, _context: Any) -> None:
-        """Any write to an identity table (a revocation, a deleted user, a removed role)
-        makes every cached validation stale.
-
-        NOTE: the cache is per process; several API workers on one PostgreSQL database
-        would each see another's revocation only when their own cache entry is redone.
-        """
-        for row in (*session.new, *session.dirty, *session.deleted):
-            if isinstance(row, _IDENTITY_TABLES):
-                self._generation += 1
-                self._validated.clear()
-                return
-
-    # -- seeding -------------------------------------------------------------------------
+        self.tokens = Tokens(db, token_ttl)
+        self.directory = Directory(db)
+        self.assignments = Assignments(db)
 
     def seed(self, accounts: Sequence[Account]) -> None:
         """Create the default domain, bootstrap roles and ``accounts``; idempotent."""
@@ -194,12 +51,12 @@ class IdentityService:
                     s.add(roles[name])
             s.flush()
             for account in accounts:
-                project = self._find_project(s, account.project, DEFAULT_DOMAIN_ID)
+                project = find_named(s, Project, account.project, DEFAULT_DOMAIN_ID)
                 if project is None:
                     project = Project(id=new_id(), name=account.project,
                                       domain_id=DEFAULT_DOMAIN_ID)
                     s.add(project)
-                user = self._find_user(s, account.user, DEFAULT_DOMAIN_ID)
+                user = find_named(s, User, account.user, DEFAULT_DOMAIN_ID)
                 if user is None:
                     user = User(id=new_id(), name=account.user, domain_id=DEFAULT_DOMAIN_ID,
                                 password_hash=hash_password(account.password),
@@ -212,219 +69,9 @@ class IdentityService:
                         s.add(RoleAssignment(user_id=user.id, project_id=project.id,
                                              role_id=roles[role_name].id))
 
-    # -- lookups -------------------------------------------------------------------------
-
-    @staticmethod
-    def _find_project(s: Session, name: str, domain_id: str) -> Project | None:
-        stmt = select(Project).where(Project.name == name, Project.domain_id == domain_id)
-        return s.exec(stmt).first()
-
-    @staticmethod
-    def _find_user(s: Session, name: str, domain_id: str) -> User | None:
-        return s.exec(select(User).where(User.name == name, User.domain_id == domain_id)).first()
-
-    @staticmethod
-    def _resolve_domain(s: Session, domain_id: str | None, domain_name: str | None) -> Domain:
-        domain: Domain | None = None
-        if domain_id is not None:
-            domain = s.get(Domain, domain_id)
-        elif domain_name is not None:
-            domain = s.exec(select(Domain).where(Domain.name == domain_name)).first()
-        if domain is None or not domain.enabled:
-            raise NotAuthenticated(AUTH_FAILED)
-        return domain
-
-    def _domain_name(self, s: Session, domain_id: str) -> str:
-        domain = s.get(Domain, domain_id)
-        return domain.name if domain else domain_id
-
-    def _roles_on(self, s: Session, user_id: str, project_id: str) -> tuple[RoleRef, ...]:
-        stmt = (
-            select(Role)
-            .join(RoleAssignment, col(RoleAssignment.role_id) == col(Role.id))
-            .where(RoleAssignment.user_id == user_id, RoleAssignment.project_id == project_id)
-        )
-        direct = {r.name for r in s.exec(stmt).all()}
-        if not direct:
-            return ()
-        names = expand_implied(direct)
-        rows = s.exec(select(Role).where(col(Role.name).in_(names))).all()
-        return tuple(sorted((RoleRef(r.id, r.name) for r in rows), key=lambda r: r.name))
-
-    # -- authentication ------------------------------------------------------------------
-
-    def authenticate(
-        self,
-        *,
-        methods: Sequence[str],
-        user: UserSelector | None,
-        password: str | None,
-        token: str | None,
-        project: ProjectSelector | None,
-        unscoped: bool = False,
-    ) -> IssuedToken:
-        """Issue a token for a password or an existing token, scoped to ``project``.
-
-        Every failure to prove identity is the same 401, as Keystone answers.
-        """
-        now = utcnow()
-        with self.db.session() as s:
-            expires_at = now + self.token_ttl
-            parent_audit: str | None = None
-            all_methods = list(methods)
-            if "token" in methods:
-                assert token is not None
-                try:
-                    parent = self._valid_token_row(s, token, now)
-                except NotAuthenticated:
-                    # Keystone validates the token of the ``token`` method like any
-                    # subject token: TokenNotFound, a 404, not a 401.
-                    raise NotFound(f"Could not find token: {token}.") from None
-                user_row = s.get(User, parent.user_id)
-                expires_at = parent.expires_at
-                parent_audit = parent.parent_audit_id or parent.audit_id
-                all_methods = list(dict.fromkeys(["token", *parent.methods.split(",")]))
-            else:
-                assert user is not None
-                user_row = self._user_for_password(s, user, password)
-            if user_row is None or not user_row.enabled:
-                raise NotAuthenticated(AUTH_FAILED)
-            project_row: Project | None = None
-            if project is not None:
-                project_row = self._project_for_scope(s, project)
-            elif not unscoped and user_row.default_project_id:
-                candidate = s.get(Project, user_row.default_project_id)
-                if candidate is not None and self._roles_on(s, user_row.id, candidate.id):
-                    project_row = candidate
-            if project_row is not None and not self._roles_on(s, user_row.id, project_row.id):
-                raise NotAuthenticated(AUTH_FAILED)
-            secret = secrets.token_urlsafe(32)
-            row = Token(
-                key_hash=_token_hash(secret),
-                user_id=user_row.id,
-                project_id=project_row.id if project_row else None,
-                methods=",".join(all_methods),
-                issued_at=now,
-                expires_at=expires_at,
-                audit_id=secrets.token_urlsafe(16),
-                parent_audit_id=parent_audit,
-            )
-            s.add(row)
-            s.flush()
-            return IssuedToken(token=secret, info=self._info(s, row))
-
-    def _user_for_password(
-        self, s: Session, sel: UserSelector, password: str | None
-    ) -> User | None:
-        if sel.id is not None:
-            user = s.get(User, sel.id)
-            if user is not None:
-                self._resolve_domain(s, user.domain_id, None)  # its domain must be enabled
-        else:
-            assert sel.name is not None
-            domain = self._resolve_domain(s, sel.domain_id, sel.domain_name)
-            user = self._find_user(s, sel.name, domain.id)
-        if user is None or password is None or not verify_password(password, user.password_hash):
-            raise NotAuthenticated(AUTH_FAILED)
-        return user
-
-    def _project_for_scope(self, s: Session, sel: ProjectSelector) -> Project:
-        if sel.id is not None:
-            project = s.get(Project, sel.id)
-            if project is not None:
-                self._resolve_domain(s, project.domain_id, None)
-        else:
-            assert sel.name is not None
-            domain = self._resolve_domain(s, sel.domain_id, sel.domain_name)
-            project = self._find_project(s, sel.name, domain.id)
-        if project is None or not project.enabled:
-            raise NotAuthenticated(AUTH_FAILED)
-        return project
-
-    def _valid_token_row(self, s: Session, token: str, now: datetime) -> Token:
-        row = s.get(Token, _token_hash(token))
-        if row is None or row.revoked or row.expires_at <= now:
-            raise NotAuthenticated(AUTH_FAILED)
-        return row
-
-    def _info(self, s: Session, row: Token) -> TokenInfo:
-        """Re-derive what ``row`` grants now; a vanished or disabled user, project or
-        domain invalidates it (Keystone's checks when it validates a token)."""
-        user = s.get(User, row.user_id)
-        if user is None or not user.enabled:
-            raise NotAuthenticated(AUTH_FAILED)
-        self._resolve_domain(s, user.domain_id, None)
-        project_ref: NamedRef | None = None
-        roles: tuple[RoleRef, ...] = ()
-        if row.project_id is not None:
-            project = s.get(Project, row.project_id)
-            if project is None or not project.enabled:
-                raise NotAuthenticated(AUTH_FAILED)
-            self._resolve_domain(s, project.domain_id, None)
-            roles = self._roles_on(s, user.id, project.id)
-            if not roles:
-                raise NotAuthenticated(AUTH_FAILED)
-            project_ref = NamedRef(project.id, project.name, project.domain_id,
-                                   self._domain_name(s, project.domain_id))
-        audit_ids = (row.audit_id,) + ((row.parent_audit_id,) if row.parent_audit_id else ())
-        return TokenInfo(
-            user=NamedRef(user.id, user.name, user.domain_id, self._domain_name(s, user.domain_id)),
-            project=project_ref,
-            roles=roles,
-            methods=tuple(row.methods.split(",")),
-            issued_at=row.issued_at,
-            expires_at=row.expires_at,
-            audit_ids=audit_ids,
-        )
-
     def validate(self, token: str) -> TokenInfo:
-        """What ``token`` grants; ``NotAuthenticated`` when missing, expired or revoked.
-
-        Validations are cached until any identity table changes or the token expires, so
-        the common case costs one dictionary lookup instead of six queries.
-        """
-        key = _token_hash(token)
-        cached = self._validated.get(key)
-        if cached is not None and cached[0] == self._generation:
-            if cached[1].expires_at > utcnow():
-                return cached[1]
-            del self._validated[key]
-        generation = self._generation
-        with self.db.session() as s:
-            info = self._info(s, self._valid_token_row(s, token, utcnow()))
-        if generation == self._generation:
-            if len(self._validated) >= _VALIDATION_CACHE_SIZE:
-                self._validated.clear()
-            self._validated[key] = (generation, info)
-        return info
-
-    def validate_subject(self, token: str) -> TokenInfo:
-        """Like ``validate`` for the token being inspected: Keystone says 404 for those."""
-        try:
-            return self.validate(token)
-        except NotAuthenticated:
-            raise NotFound(f"Could not find token: {token}.") from None
-
-    def revoke(self, token: str) -> None:
-        """Revoke ``token`` alone, as ``DELETE /v3/auth/tokens`` does in Keystone.
-
-        Keystone revokes by the token's own audit id (``revoke_chain=False``), so tokens
-        rescoped from it (which carry it as their audit chain id) stay valid.
-        """
-        with self.db.session() as s:
-            try:
-                row = self._valid_token_row(s, token, utcnow())
-            except NotAuthenticated:
-                raise NotFound(f"Could not find token: {token}.") from None
-            row.revoked = True
-            s.add(row)
-
-    @staticmethod
-    def _revoke_user_tokens(s: Session, user_id: str) -> None:
-        """Keystone's revocation event for a user: every token issued so far is invalid."""
-        for row in s.exec(select(Token).where(Token.user_id == user_id)).all():
-            row.revoked = True
-            s.add(row)
+        """What the bearer's ``token`` grants; ``NotAuthenticated`` when it is not valid."""
+        return self.tokens.validate(token)
 
     def project_id_named(self, name: str) -> str | None:
         """The id of the project called ``name``, if there is one."""
@@ -436,282 +83,22 @@ class IdentityService:
         with self.db.session() as s:
             return s.get(Project, project_id) is not None
 
-    def projects_of(self, user_id: str) -> list[Project]:
-        """Enabled projects on which ``user_id`` has at least one role."""
+    def project_id_named(self, name: str) -> str | None:
+        """The id of the project called ``name`` in the Default domain, if there is one."""
         with self.db.session() as s:
-            stmt = (
-                select(Project)
-                .join(RoleAssignment, col(RoleAssignment.project_id) == col(Project.id))
-                .where(RoleAssignment.user_id == user_id, Project.enabled == True)  # noqa: E712
-                .distinct()
-                .order_by(col(Project.name))
-            )
-            return list(s.exec(stmt).all())
+            project = find_named(s, Project, name, DEFAULT_DOMAIN_ID)
+            return project.id if project else None
 
-    # -- admin CRUD ----------------------------------------------------------------------
+    def list_rows(self, table: type[Any], filters: dict[str, Any]) -> list[Any]:
+        """Records of ``table`` matching ``filters``.
+
+        NOTE: only ``emulator.api.app`` still calls this, to find the admin project; it
+        goes once app.py calls ``project_id_named``.
+        """
+        kind = next(k for k, t in TABLES.items() if t is table)
+        return list(self.directory.find(kind, filters))
 
     @staticmethod
     def require_admin(info: TokenInfo, rule: str) -> None:
         if not info.is_admin:
             raise Forbidden(f"You are not authorized to perform the requested action: {rule}.")
-
-    def list_rows(self, model: type[Any], filters: dict[str, Any]) -> list[Any]:
-        with self.db.session() as s:
-            stmt = select(model)
-            for name, value in filters.items():
-                stmt = stmt.where(getattr(model, name) == value)
-            return list(s.exec(stmt.order_by(model.name)).all())
-
-    def get_row(self, model: type[Any], row_id: str, kind: str) -> Any:
-        with self.db.session() as s:
-            row = s.get(model, row_id)
-            if row is None:
-                raise NotFound(f"Could not find {kind}: {row_id}.")
-            return row
-
-    def create_domain(self, name: str, description: str, enabled: bool) -> Domain:
-        row = Domain(id=new_id(), name=name, description=description, enabled=enabled)
-        return self._insert(row, "project", _duplicate(row))
-
-    def create_project(
-        self, name: str, domain_id: str, description: str, enabled: bool
-    ) -> Project:
-        self.get_row(Domain, domain_id, "domain")
-        row = Project(id=new_id(), name=name, domain_id=domain_id, description=description,
-                      enabled=enabled)
-        return self._insert(row, "project", _duplicate(row))
-
-    def create_user(
-        self,
-        name: str,
-        domain_id: str,
-        password: str | None,
-        enabled: bool,
-        default_project_id: str | None,
-        email: str | None,
-        description: str,
-    ) -> User:
-        self.get_row(Domain, domain_id, "domain")
-        self.check_default_project(default_project_id)
-        # A user without a password cannot authenticate: store an unusable hash.
-        stored = hash_password(password) if password is not None else "disabled$"
-        row = User(id=new_id(), name=name, domain_id=domain_id, password_hash=stored,
-                   enabled=enabled, default_project_id=default_project_id, email=email,
-                   description=description)
-        return self._insert(row, "user", _duplicate(row))
-
-    def check_default_project(self, project_id: str | None) -> None:
-        """Keystone accepts an unknown default project (for backward compatibility) but
-        not a domain's id."""
-        if project_id:
-            with self.db.session() as s:
-                if s.get(Domain, project_id) is not None:
-                    raise InvalidInput(
-                        f"User's default project ID cannot be a domain ID: {project_id}"
-                    )
-
-    def create_role(self, name: str, description: str) -> Role:
-        row = Role(id=new_id(), name=name, description=description)
-        return self._insert(row, "role", _duplicate(row))
-
-    def _insert(self, row: _Row, kind: str, duplicate: str) -> _Row:
-        try:
-            with self.db.session() as s:
-                s.add(row)
-        except IntegrityError:
-            raise Conflict(f"Conflict occurred attempting to store {kind} - {duplicate}") from None
-        return row
-
-    def update_row(self, model: type[Any], row_id: str, kind: str, changes: dict[str, Any]) -> Any:
-        try:
-            with self.db.session() as s:
-                row = s.get(model, row_id)
-                if row is None:
-                    raise NotFound(f"Could not find {kind}: {row_id}.")
-                if model is User and (
-                    changes.get("password") is not None
-                    or (changes.get("enabled") is False and row.enabled)
-                ):
-                    # Keystone persists a revocation event for the user when its password
-                    # changes or it is disabled: re-enabling it does not revive old tokens.
-                    self._revoke_user_tokens(s, row_id)
-                if "password" in changes:
-                    row.password_hash = hash_password(changes.pop("password"))
-                for name, value in changes.items():
-                    setattr(row, name, value)
-                s.add(row)
-                s.flush()
-                return row
-        except IntegrityError:
-            # Keystone words the conflict of an update like that of a create, except that
-            # a user's update carries no domain_id (keystone.common.sql.handle_conflicts).
-            name = changes.get("name", "")
-            if model is Domain:
-                details = _duplicate(Domain(id=row_id, name=name))
-            elif model is Project:
-                details = _duplicate(Project(id=row_id, name=name, domain_id=""))
-            else:
-                details = f"Duplicate entry found with name {name}."
-            stored_as = "user" if model is User else "role" if model is Role else "project"
-            raise Conflict(
-                f"Conflict occurred attempting to store {stored_as} - {details}"
-            ) from None
-
-    def delete_domain(self, domain_id: str) -> None:
-        """Delete a disabled domain and, as Keystone does, every project and user in it."""
-        with self.db.session() as s:
-            domain = s.get(Domain, domain_id)
-            if domain is None:
-                raise NotFound(f"Could not find domain: {domain_id}.")
-            if domain.enabled:
-                raise Forbidden(
-                    "Cannot delete a domain that is enabled, please disable it first."
-                )
-            if domain_id == DEFAULT_DOMAIN_ID:
-                # NOTE: Keystone would allow it; the seeded accounts live there.
-                raise Forbidden("You are not authorized to delete the default domain.")
-            projects = s.exec(select(Project).where(Project.domain_id == domain_id)).all()
-            users = s.exec(select(User).where(User.domain_id == domain_id)).all()
-            for project in projects:
-                self._delete_project_rows(s, project)
-            for user in users:
-                self._delete_assignments(s, col(RoleAssignment.user_id) == user.id)
-                s.delete(user)
-            s.flush()
-            s.delete(domain)
-
-    def delete_project(self, project_id: str) -> None:
-        with self.db.session() as s:
-            project = s.get(Project, project_id)
-            if project is None:
-                raise NotFound(f"Could not find project: {project_id}.")
-            self._delete_project_rows(s, project)
-
-    def _delete_project_rows(self, s: Session, project: Project) -> None:
-        """Delete ``project``, its assignments, and unset it as anyone's default project."""
-        self._delete_assignments(s, col(RoleAssignment.project_id) == project.id)
-        for user in s.exec(select(User).where(User.default_project_id == project.id)).all():
-            user.default_project_id = None
-            s.add(user)
-        s.flush()
-        s.delete(project)
-        s.flush()
-
-    def delete_user(self, user_id: str) -> None:
-        with self.db.session() as s:
-            user = s.get(User, user_id)
-            if user is None:
-                raise NotFound(f"Could not find user: {user_id}.")
-            self._delete_assignments(s, col(RoleAssignment.user_id) == user_id)
-            self._revoke_user_tokens(s, user_id)
-            s.delete(user)
-
-    def delete_role(self, role_id: str) -> None:
-        with self.db.session() as s:
-            role = s.get(Role, role_id)
-            if role is None:
-                raise NotFound(f"Could not find role: {role_id}.")
-            self._delete_assignments(s, col(RoleAssignment.role_id) == role_id)
-            s.delete(role)
-
-    @staticmethod
-    def _delete_assignments(s: Session, condition: Any) -> None:
-        for assignment in s.exec(select(RoleAssignment).where(condition)).all():
-            s.delete(assignment)
-        s.flush()
-
-    # -- role assignments ----------------------------------------------------------------
-
-    def _check_triplet(self, s: Session, project_id: str, user_id: str, role_id: str) -> None:
-        for model, row_id, kind in ((Project, project_id, "project"), (User, user_id, "user"),
-                                    (Role, role_id, "role")):
-            if s.get(model, row_id) is None:
-                raise NotFound(f"Could not find {kind}: {row_id}.")
-
-    def grant(self, project_id: str, user_id: str, role_id: str) -> None:
-        with self.db.session() as s:
-            self._check_triplet(s, project_id, user_id, role_id)
-            if s.get(RoleAssignment, (user_id, project_id, role_id)) is None:
-                s.add(RoleAssignment(user_id=user_id, project_id=project_id, role_id=role_id))
-
-    def check_grant(self, project_id: str, user_id: str, role_id: str) -> None:
-        with self.db.session() as s:
-            self._check_triplet(s, project_id, user_id, role_id)
-            if s.get(RoleAssignment, (user_id, project_id, role_id)) is None:
-                raise NotFound(
-                    f"Could not find role assignment with role: {role_id}, user or group: "
-                    f"{user_id}, project, domain, or system: {project_id}."
-                )
-
-    def revoke_grant(self, project_id: str, user_id: str, role_id: str) -> None:
-        self.check_grant(project_id, user_id, role_id)
-        with self.db.session() as s:
-            row = s.get(RoleAssignment, (user_id, project_id, role_id))
-            if row is not None:
-                s.delete(row)
-
-    def roles_granted(self, project_id: str, user_id: str) -> list[Role]:
-        with self.db.session() as s:
-            for model, row_id, kind in ((Project, project_id, "project"),
-                                        (User, user_id, "user")):
-                if s.get(model, row_id) is None:
-                    raise NotFound(f"Could not find {kind}: {row_id}.")
-            stmt = (
-                select(Role)
-                .join(RoleAssignment, col(RoleAssignment.role_id) == col(Role.id))
-                .where(RoleAssignment.user_id == user_id, RoleAssignment.project_id == project_id)
-                .order_by(col(Role.name))
-            )
-            return list(s.exec(stmt).all())
-
-    def assignments(
-        self,
-        *,
-        user_id: str | None = None,
-        project_id: str | None = None,
-        role_id: str | None = None,
-        effective: bool = False,
-    ) -> list[Assignment]:
-        """Role assignments matching the filters; ``effective`` adds the implied roles.
-
-        An implied assignment names the role it was implied by (``prior_role_id``), as
-        Keystone's ``indirect.role_id`` does; the role filter applies after expansion.
-        """
-        with self.db.session() as s:
-            stmt = (
-                select(Role, User, Project)
-                .join(RoleAssignment, col(Role.id) == col(RoleAssignment.role_id))
-                .join(User, col(User.id) == col(RoleAssignment.user_id))
-                .join(Project, col(Project.id) == col(RoleAssignment.project_id))
-            )
-            if user_id is not None:
-                stmt = stmt.where(RoleAssignment.user_id == user_id)
-            if project_id is not None:
-                stmt = stmt.where(RoleAssignment.project_id == project_id)
-            domains = {d.id: d.name for d in s.exec(select(Domain)).all()}
-            rows = [
-                Assignment(user=u, user_domain_name=domains.get(u.domain_id, u.domain_id),
-                           project=p, project_domain_name=domains.get(p.domain_id, p.domain_id),
-                           role=r)
-                for r, u, p in s.exec(stmt).all()
-            ]
-            if effective:
-                roles_by_name = {r.name: r for r in s.exec(select(Role)).all()}
-                seen = {(a.user.id, a.project.id, a.role.id) for a in rows}
-                todo = list(rows)
-                while todo:
-                    prior = todo.pop(0)
-                    for name in IMPLIED_ROLES.get(prior.role.name, ()):
-                        implied = roles_by_name.get(name)
-                        if implied is None:
-                            continue
-                        key = (prior.user.id, prior.project.id, implied.id)
-                        if key in seen:
-                            continue
-                        seen.add(key)
-                        row = replace(prior, role=implied, prior_role_id=prior.role.id)
-                        rows.append(row)
-                        todo.append(row)
-            if role_id is not None:
-                rows = [a for a in rows if a.role.id == role_id]
-            return rows
