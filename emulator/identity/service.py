@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 from sqlmodel import select
 
@@ -19,7 +18,7 @@ from emulator.db import Database
 from emulator.errors import Forbidden
 from emulator.identity.assignments import Assignments
 from emulator.identity.directory import Directory
-from emulator.identity.lookups import BOOTSTRAP_ROLES, TABLES, find_named, new_id
+from emulator.identity.lookups import BOOTSTRAP_ROLES, find_named, new_id
 from emulator.identity.models import Domain, Project, Role, RoleAssignment, User
 from emulator.identity.passwords import hash_password
 from emulator.identity.records import TokenInfo
@@ -73,11 +72,6 @@ class IdentityService:
         """What the bearer's ``token`` grants; ``NotAuthenticated`` when it is not valid."""
         return self.tokens.validate(token)
 
-    def project_id_named(self, name: str) -> str | None:
-        """The id of the project called ``name``, if there is one."""
-        rows = self.list_rows(Project, {"name": name})
-        return str(rows[0].id) if rows else None
-
     def project_exists(self, project_id: str) -> bool:
         """Whether a project with this id exists (compute checks tenants it is told of)."""
         with self.db.session() as s:
@@ -88,15 +82,6 @@ class IdentityService:
         with self.db.session() as s:
             project = find_named(s, Project, name, DEFAULT_DOMAIN_ID)
             return project.id if project else None
-
-    def list_rows(self, table: type[Any], filters: dict[str, Any]) -> list[Any]:
-        """Records of ``table`` matching ``filters``.
-
-        NOTE: only ``emulator.api.app`` still calls this, to find the admin project; it
-        goes once app.py calls ``project_id_named``.
-        """
-        kind = next(k for k, t in TABLES.items() if t is table)
-        return list(self.directory.find(kind, filters))
 
     @staticmethod
     def require_admin(info: TokenInfo, rule: str) -> None:
