@@ -26,6 +26,7 @@ from emulator.image.service import (
     InvalidImageData,
     LimitExceeded,
     NewImage,
+    PropertyLimitExceeded,
 )
 from emulator.image.store import ImageStore, default_store_dir, store_dir
 
@@ -340,6 +341,22 @@ def test_register_file_makes_a_public_image_and_rewrites_only_changed_data(
         service.register_file(image_id, "guest", "qcow2", source, owner="p0")
     assert service.store.path(image_id).read_bytes() == smaller
     assert [p.name for p in service.store.root.iterdir()] == [image_id]
+
+
+def test_too_many_properties_is_its_own_limit(service: ImageService) -> None:
+    """Glance's ``image_property_quota`` (128): a ``PropertyLimitExceeded`` (still a 413
+    ``LimitExceeded``), so the compute side can tell a snapshot refused for its metadata."""
+    keys = {f"k{n}": "v" for n in range(129)}
+    with pytest.raises(PropertyLimitExceeded) as created:
+        _new(service, properties=keys)
+    assert created.value.message == ("The limit has been exceeded on the number of allowed "
+                                     "image properties. Attempted: 129, Maximum: 128")
+    image_id = _new(service, properties=dict(list(keys.items())[:128]))
+    with pytest.raises(PropertyLimitExceeded):
+        service.update(OWNER, image_id, [Change("add", ("one-more",), "v")])
+    with pytest.raises(LimitExceeded) as tags:
+        _new(service, tags=[f"t{n}" for n in range(129)])
+    assert not isinstance(tags.value, PropertyLimitExceeded)
 
 
 def test_update_is_all_or_nothing(service: ImageService) -> None:

@@ -9,6 +9,15 @@ class LimitExceeded(EmulatorError):
     """A count or size limit (properties, tags, members, image size): Glance's 413."""
 
 
+class PropertyLimitExceeded(LimitExceeded):
+    """More properties than ``image_property_quota`` (Glance's ``ImagePropertyLimitExceeded``).
+
+    A snapshot or backup meets it when the user's metadata and the properties Nova adds
+    exceed the quota; Nova's API does not translate Glance's 413 there (see the compute
+    side for what it answers).
+    """
+
+
 class InvalidImageData(EmulatorError):
     """The uploaded data is not in the image's disk format: Glance's 415."""
 

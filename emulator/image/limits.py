@@ -4,7 +4,7 @@ data may be, the integer ranges its columns hold, and the checks that enforce th
 from __future__ import annotations
 
 from emulator.errors import InvalidInput
-from emulator.image.errors import LimitExceeded
+from emulator.image.errors import LimitExceeded, PropertyLimitExceeded
 
 #: Glance's ``image_property_quota``, ``image_tag_quota``, ``image_member_quota``.
 PROPERTY_QUOTA = 128
@@ -21,9 +21,9 @@ MAX_INT = 2**31 - 1
 def check_quota(kind: str, count: int, maximum: int) -> None:
     """Glance's message when an image would carry more ``kind`` than ``maximum``."""
     if count > maximum:
-        raise LimitExceeded(
-            f"The limit has been exceeded on the number of allowed image {kind}. "
-            f"Attempted: {count}, Maximum: {maximum}")
+        error = PropertyLimitExceeded if kind == "properties" else LimitExceeded
+        raise error(f"The limit has been exceeded on the number of allowed image {kind}. "
+                    f"Attempted: {count}, Maximum: {maximum}")
 
 
 def check_non_negative(name: str, value: int) -> None:

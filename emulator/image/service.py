@@ -20,7 +20,13 @@ from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.image import changes, data, listing, members, rows, startup, tags
 from emulator.image.changes import property_changes
-from emulator.image.errors import Gone, InvalidImageData, LimitExceeded, TagNotFound
+from emulator.image.errors import (
+    Gone,
+    InvalidImageData,
+    LimitExceeded,
+    PropertyLimitExceeded,
+    TagNotFound,
+)
 from emulator.image.limits import MEMBER_QUOTA, PROPERTY_QUOTA, SIZE_CAP, TAG_QUOTA
 from emulator.image.listing import parse_time, split_filter_op, split_in_values
 from emulator.image.records import (
@@ -48,7 +54,8 @@ __all__ = [
     "PROPERTY_QUOTA", "SEED_IMAGES", "SIZE_CAP", "SORT_KEYS", "STATUSES", "TAG_QUOTA",
     "VISIBILITIES", "Change", "Gone", "ImageData", "ImagePage", "ImageQuery", "ImageRecord",
     "ImageService", "InvalidImageData", "LimitExceeded", "MemberRecord", "NewImage",
-    "TagNotFound", "parse_time", "property_changes", "split_filter_op", "split_in_values",
+    "PropertyLimitExceeded", "TagNotFound", "parse_time", "property_changes",
+    "split_filter_op", "split_in_values",
 ]
 
 P = ParamSpec("P")
