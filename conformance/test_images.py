@@ -783,6 +783,164 @@ def test_unknown_path_and_method(member: ApiSession, make_image: Factory) -> Non
     assert "GET" in response.headers["Allow"]
 
 
+# -- Glance's words ----------------------------------------------------------------------------
+
+CIRROS = "be844b13-3d9f-4d4f-8805-b348e2a4ef07"
+_MEMBER_FORM = 'Expected a member in the form: {"member": "image_id"}'
+_ONE_OP = '"add", "remove", or "replace".'
+
+#: (method, path, request, status, message): ``{image}`` is a private image of the caller,
+#: ``{shared}`` a shared one, ``{missing}`` an id nobody has, ``{alt}`` another project.
+WORDS: list[tuple[str, str, dict[str, Any], int, str]] = [
+    ("POST", "/images", {"content": b""}, 400, "Body expected in request."),
+    ("POST", "/images", {"content": b"{x"}, 400, "Malformed JSON in request body."),
+    ("POST", "/images", {"content": b'"s"'}, 400, "Unexpected body type. Expected list/dict."),
+    ("POST", "/images", {"json": {"self": "x"}}, 403, "Attribute 'self' is read-only."),
+    ("POST", "/images", {"json": {"status": "active"}}, 403,
+     "Attribute 'status' is read-only."),
+    ("POST", "/images", {"json": {"k" * 256: "v"}}, 400,
+     "Custom property should not be greater than 255 characters."),
+    ("POST", "/images", {"json": {"locations": []}}, 403, "Attribute 'locations' is reserved."),
+    ("POST", "/images", {"json": {"os_glance_x": "v"}}, 403,
+     "Attribute 'os_glance_x' is reserved."),
+    ("PATCH", "/images/{image}", {"json": {"op": "add"}}, 400,
+     "Request body must be a JSON array of operation objects."),
+    ("PATCH", "/images/{image}", {"json": [1]}, 400, "Operations must be JSON objects."),
+    ("PATCH", "/images/{image}", {"json": [{"path": "/a", "value": "x"}]}, 400,
+     "Unable to find `op` in JSON Schema change. It must be one of the following: add, "
+     "remove, replace."),
+    ("PATCH", "/images/{image}", {"json": [{"op": "move", "path": "/a", "value": "x"}]}, 400,
+     "Invalid operation: `move`. It must be one of the following: add, remove, replace."),
+    ("PATCH", "/images/{image}", {"json": [{"op": "add", "value": "x"}]}, 400,
+     "Unable to find 'path' in JSON Schema change"),
+    ("PATCH", "/images/{image}", {"json": [{"op": "add", "path": "a", "value": "x"}]}, 400,
+     'Pointer `a` does not start with "/".'),
+    ("PATCH", "/images/{image}", {"json": [{"op": "add", "path": "/a//b", "value": "x"}]},
+     400, 'Pointer `/a//b` contains adjacent "/".'),
+    ("PATCH", "/images/{image}", {"json": [{"op": "add", "path": "/a/", "value": "x"}]}, 400,
+     'Pointer `/a/` end with "/".'),
+    ("PATCH", "/images/{image}", {"json": [{"op": "add", "path": "/a~2", "value": "x"}]}, 400,
+     'Pointer `/a~2` contains "~" not part of a recognized escape sequence.'),
+    ("PATCH", "/images/{image}", {"json": [{"op": "add", "path": "/a/b", "value": "x"}]}, 400,
+     "Invalid JSON pointer for this resource: '/a/b'"),
+    ("PATCH", "/images/{image}", {"json": [{"op": "replace", "path": "/name"}]}, 400,
+     'Operation "replace" requires a member named "value".'),
+    ("PATCH", "/images/{image}", {"json": [{"op": "add", "path": "/" + "k" * 256,
+                                            "value": "x"}]}, 400,
+     "Custom property should not be greater than 255 characters."),
+    ("PATCH", "/images/{image}", {"json": [{"op": "replace", "path": "/size", "value": 1}]},
+     403, "Attribute 'size' is read-only."),
+    ("PATCH", "/images/{image}", {"json": [{"op": "add", "path": "/deleted", "value": "x"}]},
+     403, "Attribute 'deleted' is reserved."),
+    ("PATCH", "/images/{image}", {"json": [{"op": "add", "path": "/locations", "value": []}]},
+     403, "It's not allowed to update locations if locations are invisible."),
+    ("PATCH", "/images/{image}", {"json": [{"value": "x"}], "draft": 4}, 400,
+     f"Operation objects must contain exactly one member named {_ONE_OP}"),
+    ("PATCH", "/images/{image}", {"json": [{"add": "/a", "remove": "/a", "value": "x"}],
+                                  "draft": 4}, 400,
+     f"Operation objects must contain only one member named {_ONE_OP}"),
+    ("GET", "/images?os_hidden=maybe", {}, 400,
+     "Invalid value 'maybe' for 'os_hidden' filter. Valid values are 'true' or 'false'."),
+    ("GET", "/images?protected=maybe", {}, 400,
+     "Invalid value 'maybe' for 'protected' filter. Valid values are 'true' or 'false'."),
+    ("GET", "/images?sort_key=bogus", {}, 400,
+     "Invalid sort key: bogus. It must be one of the following: name, status, "
+     "container_format, disk_format, size, id, created_at, updated_at."),
+    ("GET", "/images?sort=name:up", {}, 400, "Invalid sort direction: up"),
+    ("GET", "/images?sort=name&sort_dir=asc", {}, 400,
+     "Old and new sorting syntax cannot be combined"),
+    ("GET", "/images?sort_key=name&sort_key=id&sort_key=size&sort_dir=asc&sort_dir=desc",
+     {}, 400, "Number of sort dirs does not match the number of sort keys"),
+    ("GET", "/images?limit=ten", {}, 400, "limit param must be an integer"),
+    ("GET", "/images?limit=-1", {}, 400, "limit param must be positive"),
+    ("GET", "/images?member_status=unsure", {}, 400, "Invalid status: unsure"),
+    ("GET", "/images?visibility=everyone", {}, 400, "Invalid visibility value: everyone"),
+    ("GET", "/images?changes-since=2020-01-01", {}, 400,
+     'The "changes-since" filter is no longer available on v2.'),
+    ("DELETE", "/images/{missing}", {}, 404, "Failed to find image {missing} to delete"),
+    ("POST", "/images/{image}", {}, 405, "The method POST is not allowed for this resource."),
+    ("PUT", "/images/{image}/file", {"content": b"x", "headers": {"Content-Type":
+                                                                 "text/plain"}}, 415,
+     "Invalid content type text/plain"),
+    ("PUT", "/images/{image}/file", {"content": b"x", "headers": {
+        **OCTETS, "x-openstack-image-size": "lots"}}, 400,
+     "Invalid or missing image size in request headers."),
+    ("PUT", "/images/{missing}/tags/x", {}, 404, "Image {missing} not found."),
+    ("DELETE", "/images/{missing}/tags/x", {}, 404, "Image {missing} not found."),
+    ("DELETE", "/images/{image}/tags/nope", {}, 404, "The resource could not be found."),
+    ("PUT", f"/images/{CIRROS}/tags/x", {}, 403,
+     f"Not allowed to update tags for image {CIRROS}."),
+    ("DELETE", f"/images/{CIRROS}/tags/x", {}, 403,
+     f"Not allowed to delete tags for image {CIRROS}."),
+    ("POST", "/images/{shared}/members", {"json": {}}, 400, "Member to be added not specified"),
+    ("POST", "/images/{shared}/members", {"json": {"member": ""}}, 400,
+     "Member can't be empty"),
+    ("POST", "/images/{shared}/members", {"json": [1]}, 400, _MEMBER_FORM),
+    ("POST", "/images/{shared}/members", {"json": {"member": 5}}, 400, _MEMBER_FORM),
+    ("PUT", "/images/{shared}/members/{alt}", {"json": {}}, 400, "Status not specified"),
+    ("PUT", "/images/{shared}/members/{alt}", {"json": [1]}, 400,
+     'Expected a status in the form: {"status": "status"}'),
+    ("GET", "/images/{missing}/members", {}, 404, "Image {missing} not found."),
+    ("POST", "/images/{missing}/members", {"json": {"member": "p"}}, 404,
+     "Image {missing} not found."),
+    ("GET", "/images/{image}/members", {}, 403,
+     "Not allowed to list members for image {image}: Only shared images have members."),
+    ("POST", "/images/{image}/members", {"json": {"member": "p"}}, 403,
+     "Not allowed to create members for image {image}."),
+    ("GET", "/images/{image}/members/{alt}", {}, 403,
+     "You are not authorized to lookup the members of the image {image}."),
+    ("PUT", "/images/{image}/members/{alt}", {"json": {"status": "accepted"}}, 403,
+     "Not allowed to update members for image {image}."),
+    ("DELETE", "/images/{image}/members/{alt}", {}, 403,
+     "Not allowed to delete members for image {image}."),
+]
+
+
+@pytest.mark.emulator_only
+@pytest.mark.parametrize("method, path, request_, status, message", WORDS,
+                         ids=[f"{m} {p} {s}" for m, p, _, s, _ in WORDS])
+def test_faults_are_in_glance_words(member: ApiSession, alt: ApiSession, make_image: Factory,
+                                    method: str, path: str, request_: dict[str, Any],
+                                    status: int, message: str) -> None:
+    names = {"image": make_image(visibility="private")["id"],
+             "shared": make_image(visibility="shared")["id"],
+             "missing": str(uuid.uuid4()), "alt": alt.project_id}
+    sent = dict(request_)
+    if method == "PATCH":
+        draft = PATCH_V20 if sent.pop("draft", 10) == 4 else PATCH
+        sent["headers"] = {"Content-Type": draft}
+    elif "content" in sent:
+        sent.setdefault("headers", {"Content-Type": "application/json"})
+    for name, value in names.items():
+        path, message = path.replace(f"{{{name}}}", value), message.replace(f"{{{name}}}", value)
+    response = glance(member, method, path, **sent)
+    assert response.status_code == status, response.text
+    assert error_message(response) == f"{message}<br /><br />\n\n\n"
+
+
+@pytest.mark.emulator_only
+@pytest.mark.parametrize("kind", ["tag", "member"])
+def test_the_tag_and_member_limits_are_413_in_glance_words(member: ApiSession,
+                                                          make_image: Factory,
+                                                          kind: str) -> None:
+    image_id = make_image(visibility="shared",
+                          tags=[f"t{n}" for n in range(128 if kind == "tag" else 0)])["id"]
+    if kind == "member":
+        for n in range(128):
+            added = glance(member, "POST", f"/images/{image_id}/members",
+                           json={"member": f"project-{n}"})
+            assert added.status_code == 200, added.text
+        response = glance(member, "POST", f"/images/{image_id}/members",
+                          json={"member": "one-too-many"})
+    else:
+        response = glance(member, "PUT", f"/images/{image_id}/tags/one-too-many")
+    assert response.status_code == 413, response.text
+    assert error_message(response) == (
+        f"Image {kind} limit exceeded for image {image_id}: The limit has been exceeded on "
+        f"the number of allowed image {kind}s. Attempted: 129, Maximum: 128:"
+        "<br /><br />\n\n\n")
+
+
 # -- openstacksdk ------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import Conflict, Forbidden, InvalidInput, NotFound
 from emulator.image import formats
+from emulator.image.data import begin_upload
 from emulator.image.service import (
     SEED_IMAGES,
     Change,
@@ -25,6 +26,7 @@ from emulator.image.service import (
     InvalidImageData,
     LimitExceeded,
     NewImage,
+    PropertyLimitExceeded,
 )
 from emulator.image.store import ImageStore, default_store_dir, store_dir
 
@@ -285,7 +287,8 @@ def test_deleted_during_upload_is_gone(service: ImageService) -> None:
 
 def test_recover_requeues_saving_images_and_drops_their_data(service: ImageService) -> None:
     image_id = _new(service)
-    service._begin_upload(OWNER, image_id)  # a crash right after the upload started
+    with service.db.session() as s:  # a crash right after the upload started
+        begin_upload(s, OWNER, image_id)
     service.store.put(image_id, b"renamed but never recorded")
     service.store.begin(image_id).write(b"half")
     assert service.get(OWNER, image_id).status == "saving"
@@ -310,6 +313,50 @@ def test_seed_is_idempotent_and_restores_missing_data(service: ImageService) -> 
     service.store.delete(first)
     service.seed(owner="p0")
     assert service.store.exists(first)
+
+
+def test_register_file_makes_a_public_image_and_rewrites_only_changed_data(
+        service: ImageService, tmp_path: Path) -> None:
+    image_id, mib = "0b5f7c34-5a1e-4c39-9d43-1f0e2a7c8b10", 1024**2
+    source = tmp_path / "guest.qcow2"
+    data = formats.qcow2_image(64 * mib).ljust(5 * mib // 2, b"\0")  # read in several chunks
+    source.write_bytes(data)
+    service.register_file(image_id, "guest", "qcow2", source, owner="p0")
+    image = service.get(OTHER, image_id)
+    assert (image.name, image.visibility, image.owner, image.disk_format,
+            image.container_format, image.status) == ("guest", "public", "p0", "qcow2",
+                                                      "bare", "active")
+    assert (image.size, image.virtual_size) == (len(data), 64 * mib)
+    assert image.checksum == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    assert service.store.path(image_id).read_bytes() == data
+    service.register_file(image_id, "guest", "qcow2", source, owner="p0")
+    assert service.get(OTHER, image_id).updated_at == image.updated_at  # same data: untouched
+    smaller = formats.qcow2_image(32 * mib)
+    source.write_bytes(smaller)
+    service.register_file(image_id, "guest", "qcow2", source, owner="p0")
+    changed = service.get(OTHER, image_id)
+    assert (changed.created_at, changed.virtual_size) == (image.created_at, 32 * mib)
+    source.write_bytes(b"not a qcow2")
+    with pytest.raises(formats.FormatMismatch):
+        service.register_file(image_id, "guest", "qcow2", source, owner="p0")
+    assert service.store.path(image_id).read_bytes() == smaller
+    assert [p.name for p in service.store.root.iterdir()] == [image_id]
+
+
+def test_too_many_properties_is_its_own_limit(service: ImageService) -> None:
+    """Glance's ``image_property_quota`` (128): a ``PropertyLimitExceeded`` (still a 413
+    ``LimitExceeded``), so the compute side can tell a snapshot refused for its metadata."""
+    keys = {f"k{n}": "v" for n in range(129)}
+    with pytest.raises(PropertyLimitExceeded) as created:
+        _new(service, properties=keys)
+    assert created.value.message == ("The limit has been exceeded on the number of allowed "
+                                     "image properties. Attempted: 129, Maximum: 128")
+    image_id = _new(service, properties=dict(list(keys.items())[:128]))
+    with pytest.raises(PropertyLimitExceeded):
+        service.update(OWNER, image_id, [Change("add", ("one-more",), "v")])
+    with pytest.raises(LimitExceeded) as tags:
+        _new(service, tags=[f"t{n}" for n in range(129)])
+    assert not isinstance(tags.value, PropertyLimitExceeded)
 
 
 def test_update_is_all_or_nothing(service: ImageService) -> None:
