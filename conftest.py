@@ -3,13 +3,17 @@ selection of tests, ``tests/`` and ``conformance/`` together included, accepts t
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
+
 import pytest
 
-BACKENDS = ("simulated", "qemu")
+#: Every registered backend (entry point group ``nova_emulator.backends``): the built-in
+#: ones and any plug-in installed, or registered on ``PYTHONPATH``.
+BACKENDS = tuple(sorted({ep.name for ep in entry_points(group="nova_emulator.backends")}))
 
 #: Why ``simulated_only`` tests are skipped on another backend.
 SIMULATED_ONLY = ("the simulated cloud's control plane (manual clock, stage timings, fault "
-                  "injection) does not drive real QEMU")
+                  "injection) drives the simulated backend only")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

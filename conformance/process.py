@@ -26,9 +26,6 @@ from typing import Any
 import httpx
 import tomli_w
 
-#: The backends an emulator can serve with (``[compute] backend``).
-BACKENDS = ("simulated", "qemu")
-
 #: Where the free guest image is cached (shared by every emulator of a run); unset: the
 #: backend's default (``$XDG_CACHE_HOME/nova-emulator/guest``).
 GUEST_CACHE_ENV = "NOVA_EMULATOR_GUEST_CACHE"
@@ -79,9 +76,10 @@ class EmulatorProcess:
     """
 
     def __init__(self, config: str = "", state: str | None = None, port: int | None = None,
-                 backend: str = "simulated"):
-        if backend not in BACKENDS:
-            raise ValueError(f"unknown backend {backend!r}")
+                 backend: str = "simulated", env: Mapping[str, str] | None = None):
+        """``backend``: any registered one (``serve --backend``); ``env``: more variables
+        for the process (e.g. a ``PYTHONPATH`` where a plug-in backend is registered)."""
+        self.env = dict(env or {})
         self.port = port or free_port()
         self.backend = backend
         self.workdir = Path(tempfile.mkdtemp(prefix="nova-emulator-"))
@@ -92,6 +90,8 @@ class EmulatorProcess:
             if os.environ.get(GUEST_CACHE_ENV):
                 qemu["cache"] = os.environ[GUEST_CACHE_ENV]
             config = merged_config(config, {"compute": QEMU_COMPUTE_SETTINGS, "qemu": qemu})
+        elif backend != "simulated":
+            config = merged_config(config, {"compute": {"backend": backend}})
         self.config_path = self.workdir / "emulator.toml"
         self.config_path.write_text(config, encoding="utf-8")
         self.state = state
@@ -113,7 +113,7 @@ class EmulatorProcess:
             cmd += ["--state", self.state]
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, env={**os.environ})
+                                     stdin=subprocess.DEVNULL, env={**os.environ, **self.env})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -132,8 +132,10 @@ def tempest_schema(version: str | None) -> Any:
 # -- health and the clock ------------------------------------------------------------------
 
 
-#: What health adds for each backend (the simulated cloud: its clock and hosts).
-HEALTH_EXTRA = {"simulated": {"progression": "manual", "hosts": 8}, "qemu": {}}
+#: What health adds for each backend (the simulated cloud: its clock and hosts; whether
+#: guests run an agent that sets their password).
+HEALTH_EXTRA = {"simulated": {"guest_agent": True, "progression": "manual", "hosts": 8},
+                "qemu": {"guest_agent": False}, "example": {"guest_agent": True}}
 
 
 def test_health_needs_no_token(cloud: Cloud) -> None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from tempest.lib.api_schema.response.compute.v2_1 import servers as base_schema
 from tempest.lib.services.compute.servers_client import ServersClient
@@ -597,3 +598,31 @@ def test_openstack_cli(member: ApiSession, server: str) -> None:
     request_id = next(e["Request ID"] for e in events if e["Action"] == "create")
     event = openstack_json(account, "server", "event", "show", server, request_id)
     assert event["action"] == "create"
+
+
+def test_a_tag_of_any_letters_answers_with_an_encoded_location(
+        member: ApiSession, server: str) -> None:
+    """A tag is any text but ``/`` and ``,``: one in Japanese is stored and its Location
+    is the tag's URL, percent-encoded (a header carries ASCII only)."""
+    path = f"/servers/{server}/tags"
+    created = member.compute("PUT", f"{path}/日本", version="2.26")
+    assert created.status_code == 201, created.text
+    assert created.headers["location"].endswith(f"/servers/{server}/tags/%E6%97%A5%E6%9C%AC")
+    assert member.compute("GET", f"{path}/%E6%97%A5%E6%9C%AC",
+                          version="2.26").status_code == 204
+    assert member.compute("GET", path, version="2.26").json() == {"tags": ["日本"]}
+
+
+@pytest.mark.parametrize("tag", ["a%0D%0Ab", "a%0Ab", "a%00b", "%09tab", "a%7Fb"])
+def test_a_tag_with_a_control_character_is_refused_and_not_stored(
+        member: ApiSession, server: str, tag: str) -> None:
+    """NOTE: Nova's tag pattern lets control characters through; we refuse them (400, the
+    tag controller's words): a tag travels in URLs and headers, and a NUL cannot be
+    stored in PostgreSQL."""
+    path = f"/servers/{server}/tags"
+    message = _fault(member.compute("PUT", f"{path}/{tag}", version="2.26"), 400)
+    assert "contains a control character" in message
+    raw = httpx.URL(f"http://x/{tag}").path[1:]
+    refused = member.compute("PUT", path, version="2.26", json={"tags": ["ok", raw]})
+    assert refused.status_code == 400, refused.text
+    assert member.compute("GET", path, version="2.26").json() == {"tags": []}

@@ -19,12 +19,14 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
+import tomli_w
 from hypothesis import given
 from hypothesis import strategies as st
 from tempest.lib.api_schema.response.compute.v2_1 import servers as base_schema
 from tempest.lib.services.compute.servers_client import ServersClient
 
 from conformance.client import ApiSession
+from conformance.conftest import dedicated_emulator, seeded_accounts
 from conformance.polling import TIMEOUT, settle
 from conformance.schemas import for_version, validate
 from conformance.test_fuzz import JSON_VALUES, TEXT, broken, check, encode, fuzz_settings
@@ -1406,3 +1408,40 @@ def test_fuzz_update_body(member: ApiSession, http: httpx.Client,
     attempt()
     member.compute("PUT", url.removeprefix(member.compute_url),
                    json={"server": {"name": server["name"]}})
+
+
+# -- how many servers one request may make --------------------------------------------------
+
+
+def test_a_huge_multi_create_is_refused_at_once(servers: Servers, member: ApiSession,
+                                                 target: Any) -> None:
+    """One request may not ask for more servers than ``[compute] max_count_per_request``
+    (NOTE: until quotas exist; Nova's instance quota bounds it the same way): a 403 with a
+    clear message, nothing made, and the emulator answers as before."""
+    response = servers.post(member, servers.body(min_count=100000, max_count=100000))
+    assert response.status_code == 403, response.text
+    if target.emulator is not None:
+        assert message(response) == (
+            "Maximum number of servers per request exceeded: requested 100000, the limit "
+            "is 1000 ([compute] max_count_per_request)")
+    assert servers.boot(member)["status"] == "ACTIVE"
+
+
+def test_a_multi_create_is_cut_to_what_one_request_may_make(target: Any,
+                                                            http: httpx.Client) -> None:
+    """As Nova cuts a multi-create to what its quota leaves: ``max_count`` above the limit
+    makes as many as the limit allows, ``min_count`` above it is refused."""
+    with dedicated_emulator(target, tomli_w.dumps(
+            {"compute": {"max_count_per_request": 3}})) as process:
+        member = ApiSession(seeded_accounts(process.url)["member"], http)
+        image = member.compute("GET", "/images").json()["images"][0]["id"]
+        name = unique("cut")
+        body = {"server": {"name": name, "imageRef": image, "flavorRef": "1",
+                           "min_count": 2, "max_count": 50}}
+        assert member.compute("POST", "/servers", json=body).status_code == 202
+        made = member.compute("GET", f"/servers?name=^{name}-").json()["servers"]
+        assert sorted(s["name"] for s in made) == [f"{name}-1", f"{name}-2", f"{name}-3"]
+        body["server"].update(min_count=4, max_count=4)
+        refused = member.compute("POST", "/servers", json=body)
+        assert refused.status_code == 403, refused.text
+        assert "requested 4, the limit is 3" in message(refused)

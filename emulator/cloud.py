@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy.engine import make_url
 
@@ -124,8 +124,9 @@ class Cloud:
             self.lifecycle, self.instances, self.image_info, hosts,
             guest_agent=self.backend.guest_agent, plan_for=self.faults.plan_for)
         self.disk = DiskOperations(
-            self.operations, self.servers, self.instances, self.claims, self.flavors,
-            self.keypairs, self.image_info, Snapshots(self.images), hosts,
+            self.operations, self.servers, self.instances, self.actions, self.claims,
+            self.flavors, self.keypairs, self.image_info,
+            Snapshots(self.images, self.owner_names), hosts,
             # NOTE: unless configured, a one-host cloud resizes in place, as devstack
             # configures Nova; otherwise every resize there would be NoValidHost.
             allow_resize_to_same_host=compute.allow_resize_to_same_host
@@ -145,6 +146,16 @@ class Cloud:
             return None
         return ImageInfo(id=image.id, status=image.status, min_ram=image.min_ram,
                          min_disk=image.min_disk)
+
+    def owner_names(self, user_id: str, project_id: str) -> tuple[str, str]:
+        """The names of a server's user and project ("" for one that is gone)."""
+        def name(kind: Literal["user", "project"], row_id: str) -> str:
+            try:
+                return str(getattr(self.identity.directory.get(kind, row_id), "name", ""))
+            except NotFound:
+                return ""
+
+        return name("user", user_id), name("project", project_id)
 
     async def start(self) -> None:
         await self.recovery.recover()

@@ -240,7 +240,7 @@ class ControlAPI(Service):
     async def health(self, call: Call) -> Response:
         health = self.simulation.health()
         body: dict[str, object] = {"status": "ok", "backend": health.backend,
-                                   "version": __version__}
+                                   "guest_agent": health.guest_agent, "version": __version__}
         if health.progression is not None:
             body.update(progression=health.progression.value, hosts=health.hosts)
         return json_response(body)

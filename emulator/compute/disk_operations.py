@@ -27,6 +27,7 @@ from emulator.compute.checks import (
 )
 from emulator.compute.claims import Claims
 from emulator.compute.flavors import FlavorService
+from emulator.compute.instance_actions import InstanceActions
 from emulator.compute.instances import Instances
 from emulator.compute.keypairs import KeyPairService
 from emulator.compute.lifecycle import NO_VALID_HOST, ActionHooks
@@ -47,7 +48,8 @@ from emulator.compute.snapshots import Snapshots
 from emulator.compute.specs import previous_spec
 from emulator.compute.states import VmState
 from emulator.context import RequestContext
-from emulator.errors import Conflict, InvalidInput, NotFound
+from emulator.errors import Conflict, Forbidden, InvalidInput, NotFound
+from emulator.image.service import PropertyLimitExceeded
 
 #: What a rebuild may set besides its image, key pair and certificates (the API gives
 #: only what the request's microversion allows).
@@ -85,13 +87,14 @@ class Snapshot:
 
 class DiskOperations:
     def __init__(self, operations: ServerOperations, servers: Servers, instances: Instances,
-                 claims: Claims, flavors: FlavorService, keypairs: KeyPairService,
-                 images: ImageLookup, snapshots: Snapshots,
+                 actions: InstanceActions, claims: Claims, flavors: FlavorService,
+                 keypairs: KeyPairService, images: ImageLookup, snapshots: Snapshots,
                  hosts: Callable[[], list[HostInfo]],
                  allow_resize_to_same_host: bool = False) -> None:
         self.operations = operations
         self.servers = servers
         self.instances = instances
+        self.actions = actions
         self.claims = claims
         self.flavors = flavors
         self.keypairs = keypairs
@@ -223,8 +226,16 @@ class DiskOperations:
             image = snapshots.begin(ctx, row, request.name, request.metadata,
                                     "snapshot" if backup_type is None else "backup",
                                     backup_type)
-        except Exception:
+        except Exception as exc:
+            # As in Nova, where the image comes before the task state and the action: a
+            # server whose image could not be made is left as it was.
             self.instances.set_state(row.uuid, task_state=None)
+            self.actions.discard(row.uuid, ctx.request_id)
+            if isinstance(exc, PropertyLimitExceeded):
+                # NOTE: Nova lets Glance's 413 through untranslated (glanceclient's
+                # HTTPOverLimit): an unexpected 500. We answer the quota's 403 with
+                # Glance's words instead: the request, not the cloud, is at fault.
+                raise Forbidden(exc.message) from None
             raise
 
         async def upload(data: Any) -> dict[str, Any]:

@@ -92,6 +92,16 @@ class InstanceActions:
                 action.message = "Error"  # NOTE: Nova's word; the failure is the fault's
             s.add(action)
 
+    def discard(self, server_id: str, request_id: str) -> None:
+        """Forget the action ``request_id`` started (an operation undone before it ran)."""
+        with self.db.session() as s:
+            action = self._action(s, server_id, request_id)
+            if action is not None:
+                for event in s.exec(select(InstanceActionEvent).where(
+                        InstanceActionEvent.action_id == action.id)).all():
+                    s.delete(event)
+                s.delete(action)
+
     def event_done(self, server_id: str, request_id: str, event: str,
                    host: str | None) -> None:
         """An event that starts and succeeds at once (an API-only action's)."""

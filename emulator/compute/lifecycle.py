@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from backends.base import BackendError, ComputeBackend, PowerState
 from emulator.compute.actions import TRANSITIONS, Transition
@@ -73,6 +73,8 @@ class ActionHooks:
     cleanup: Callable[[], None] | None = None
 
 
+T = TypeVar("T")
+
 #: Sleeps that many seconds of the cloud's time (the emulator's clock).
 Sleeper = Callable[[float], Awaitable[None]]
 
@@ -81,7 +83,7 @@ class Lifecycle:
     def __init__(self, instances: Instances, actions: InstanceActions, claims: Claims,
                  backend: ComputeBackend, sleep: Sleeper,
                  shelved_offload_time: int = 0, resize_confirm_window: int = 0,
-                 reclaim_instance_interval: int = 0, max_concurrent_builds: int = 10) -> None:
+                 reclaim_instance_interval: int = 0, max_concurrent_builds: int = 4) -> None:
         self.instances = instances
         self.actions = actions
         self.claims = claims
@@ -126,34 +128,33 @@ class Lifecycle:
     def build(self, server_id: str, request_id: str, plan: BuildPlan | None = None) -> None:
         self._run(server_id, self._build(server_id, request_id, plan or BuildPlan()))
 
-    def _slots(self) -> asyncio.Semaphore:
+    async def _in_turn(self, work: Callable[..., T], *args: Any) -> T:
+        """Run one stretch of a build's database work in its turn: at most
+        ``max_concurrent_builds`` builds are between their turns' yields at once, and each
+        turn starts with a yield, so the loop runs other clients' requests between the
+        steps of a thousand builds instead of after all of them."""
         if self._build_slots is None:
             self._build_slots = asyncio.Semaphore(self._max_builds)
-        return self._build_slots
+        async with self._build_slots:
+            await asyncio.sleep(0)
+            return work(*args)
 
     async def _build(self, server_id: str, request_id: str, plan: BuildPlan) -> None:
-        async with self._slots():
-            row = self._prepare_build(server_id, request_id, plan)
+        host = await self._in_turn(self._schedule, server_id, request_id, plan)
+        if host is None:
+            return
+        row = await self._in_turn(self._network, server_id, request_id)
         if row is None:
             return
         try:
             await self.backend.spawn(instance_spec(row))
         except BackendError as exc:
-            async with self._slots():
-                self._fail_build(server_id, request_id, failure_message(exc))
+            await self._in_turn(self._fail_build, server_id, request_id, failure_message(exc))
             return
-        async with self._slots():
-            self.instances.set_state(server_id, vm_state=VmState.ACTIVE, task_state=None,
-                                     power_state=int(PowerState.RUNNING), launched_at=now(),
-                                     progress=0)
-            self.actions.finish_event(server_id, request_id, BUILD_EVENT, "Success")
-            log.info("%s: server %s is ACTIVE on %s", request_id, server_id, row.host)
-            if plan.outcome is Outcome.ACTIVE_THEN_ERROR:
-                self._fail_build(server_id, request_id, plan.message)
+        await self._in_turn(self._launched, server_id, request_id, host, plan)
 
-    def _prepare_build(self, server_id: str, request_id: str, plan: BuildPlan,
-                       ) -> Instance | None:
-        """Schedule, address and move to spawning; None if the build ends here."""
+    def _schedule(self, server_id: str, request_id: str, plan: BuildPlan) -> str | None:
+        """Claim a host (the build's event starts there); None if the build ends here."""
         host = None if plan.outcome is Outcome.NO_VALID_HOST \
             else self.claims.claim_host(server_id)
         if host is None:
@@ -172,6 +173,10 @@ class Lifecycle:
         if plan.outcome is Outcome.ERROR:
             self._fail_build(server_id, request_id, plan.message)
             return None
+        return host.name
+
+    def _network(self, server_id: str, request_id: str) -> Instance | None:
+        """Address the server and move it on to spawning; None if the build ends here."""
         try:
             allocate_address(self.instances.db, server_id)
         except Exception as exc:  # an exhausted network is a build failure, not a crash
@@ -179,6 +184,15 @@ class Lifecycle:
             return None
         self.instances.set_state(server_id, task_state=TaskState.BLOCK_DEVICE_MAPPING)
         return self.instances.set_state(server_id, task_state=TaskState.SPAWNING)
+
+    def _launched(self, server_id: str, request_id: str, host: str, plan: BuildPlan) -> None:
+        self.instances.set_state(server_id, vm_state=VmState.ACTIVE, task_state=None,
+                                 power_state=int(PowerState.RUNNING), launched_at=now(),
+                                 progress=0)
+        self.actions.finish_event(server_id, request_id, BUILD_EVENT, "Success")
+        log.info("%s: server %s is ACTIVE on %s", request_id, server_id, host)
+        if plan.outcome is Outcome.ACTIVE_THEN_ERROR:
+            self._fail_build(server_id, request_id, plan.message)
 
     def _fail_build(self, server_id: str, request_id: str, message: str) -> None:
         log.info("%s: server %s is ERROR: %s", request_id, server_id, message)

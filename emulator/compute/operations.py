@@ -68,9 +68,9 @@ class ServerOperations:
 
     # -- create and delete ---------------------------------------------------------------
 
-    def create(self, ctx: RequestContext, new: NewServer) -> Created:
+    async def create(self, ctx: RequestContext, new: NewServer) -> Created:
         """Record the servers (BUILD), then build each one in the background."""
-        created = self.creator.create(ctx, new)
+        created = await self.creator.create(ctx, new)
         plan = self.plan_for(ctx, new) if self.plan_for is not None else None
         for server_id in created.server_ids:
             self.lifecycle.build(server_id, ctx.request_id, plan)

@@ -49,13 +49,14 @@ class Recovery:
                                                         PowerState.CRASHED):
             changes.update(vm_state=VmState.STOPPED, power_state=int(PowerState.SHUTDOWN),
                            task_state=None)
+        ctx = periodic_context()
         if changes:
-            log.info("%s: power state sync: %s", server_id, changes)
+            log.info("%s: power state sync of server %s: %s", ctx.request_id, server_id,
+                     changes)
             self.instances.set_state(server_id, **changes)
         if changes.get("vm_state") == VmState.STOPPED:
             # NOTE: Nova's sync stops the instance through the compute API (an admin
             # context): the server's actions show a "stop" with its compute event.
-            ctx = periodic_context()
             self.actions.record(ctx, server_id, "stop")
             self.actions.event_done(server_id, ctx.request_id, "compute_stop_instance",
                                     row.host)

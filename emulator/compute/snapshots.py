@@ -9,7 +9,7 @@ then ``active``). A failed snapshot deletes its image (Nova's ``delete_image_on_
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from emulator.compute.models import Instance
 from emulator.context import RequestContext
@@ -23,12 +23,19 @@ NON_INHERITABLE = frozenset({"cache_in_nova", "bittorrent", "img_signature_hash_
                              "img_signature", "img_signature_key_type",
                              "img_signature_certificate_uuid"})
 NON_INHERITABLE_PREFIXES = ("os_glance_", "base_image_ref", "instance_uuid", "image_type",
-                            "backup_type", "user_id", "instance_owner", "owner_")
+                            "backup_type", "user_id", "instance_owner", "owner_",
+                            "boot_roles")
+
+
+#: ``owner_names(user_id, project_id)``: the names of the user and project that own a
+#: server (Nova keeps them in the instance's system metadata from its boot).
+OwnerNames = Callable[[str, str], tuple[str, str]]
 
 
 class Snapshots:
-    def __init__(self, images: ImageService) -> None:
+    def __init__(self, images: ImageService, owner_names: OwnerNames) -> None:
         self.images = images
+        self.owner_names = owner_names
 
     def _base_properties(self, ctx: RequestContext, row: Instance) -> dict[str, str]:
         if not row.image_ref:
@@ -52,25 +59,35 @@ class Snapshots:
                 base_min_disk, base_min_ram = base.min_disk, base.min_ram
             except NotFound:
                 pass
+        # Nova's compute_utils.create_image: the instance's system metadata (the base
+        # image's inheritable properties, base_image_ref, the owner's names, the roles it
+        # was booted with), then instance_uuid, user_id, image_type, the backup type, and
+        # the caller's metadata over all of it. Glance counts every one of them.
         properties = self._base_properties(ctx, row)
         if row.image_ref:
             properties["base_image_ref"] = row.image_ref
-        properties.update({"instance_uuid": row.uuid, "user_id": ctx.user_id,
-                           "image_type": image_type})
-        visibility = "private"
-        if ctx.project_id != row.project_id:
-            # NOTE: Nova shares an image made of another project's server with its owner.
-            visibility = "shared"
-            properties["instance_owner"] = row.project_id
+        user_name, project_name = self.owner_names(row.user_id, row.project_id)
+        properties.update({
+            "owner_user_name": user_name, "owner_project_name": project_name,
+            # NOTE: Nova records the roles of whoever booted the server; we have the
+            # snapshotting caller's.
+            "boot_roles": ",".join(sorted(ctx.roles)),
+            "instance_uuid": row.uuid, "user_id": ctx.user_id, "image_type": image_type})
         if backup_type is not None:
             properties["backup_type"] = backup_type
         properties.update(metadata)
-        return self.images.create(ctx, NewImage(
-            owner=ctx.project_id, name=name, visibility=visibility,
+        # NOTE: Nova shares an image made of another project's server with its owner (a
+        # member, not a property: Nova pops ``instance_owner`` before it calls Glance).
+        shared = ctx.project_id != row.project_id
+        image = self.images.create(ctx, NewImage(
+            owner=ctx.project_id, name=name, visibility="shared" if shared else "private",
             disk_format="qcow2", container_format="bare",
             # Nova's image_min_disk system metadata: at least the flavor's root disk.
             min_disk=max(base_min_disk, row.root_gb), min_ram=base_min_ram,
             properties=properties))
+        if shared:
+            self.images.add_member(ctx, image.id, row.project_id)
+        return image
 
     async def finish(self, ctx: RequestContext, image_id: str, data: bytes) -> None:
         """Upload the captured disk: the image goes ``saving``, then ``active``."""

@@ -50,6 +50,8 @@ class ClockState:
 @dataclass(frozen=True)
 class Health:
     backend: str
+    #: Whether the backend's guests can have their admin password set.
+    guest_agent: bool
     #: The simulated cloud's clock mode and host count (None on other backends).
     progression: Progression | None
     hosts: int | None
@@ -81,9 +83,10 @@ class Simulation:
 
     def health(self) -> Health:
         if self.cloud is None:
-            return Health(backend=self.backend.name, progression=None, hosts=None)
-        return Health(backend=self.backend.name, progression=self._clock.mode,
-                      hosts=len(self.cloud.hosts()))
+            return Health(backend=self.backend.name, guest_agent=self.backend.guest_agent,
+                          progression=None, hosts=None)
+        return Health(backend=self.backend.name, guest_agent=self.backend.guest_agent,
+                      progression=self._clock.mode, hosts=len(self.cloud.hosts()))
 
     def require_simulated(self) -> SimulatedBackend:
         if self.cloud is None:

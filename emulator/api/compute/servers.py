@@ -195,7 +195,7 @@ class ServersController:
 
     async def create(self, call: Call) -> Response:
         new, return_reservation = self._new_server(call)
-        created = self.operations.create(common.context(call), new)
+        created = await self.operations.create(common.context(call), new)
         if return_reservation:
             return json_response({"reservation_id": created.reservation_id}, status=202)
         first = created.first
