@@ -64,6 +64,9 @@ class Transition:
     then: str | None = None
     #: Nova's ``check_instance_host``: refused (409, not ready) while the server has no host.
     host_checked: bool = False
+    #: Whether that check comes before the vm_state/task_state checks (the decorators'
+    #: order on Nova's method; ``resize`` checks its states first).
+    host_checked_first: bool = True
     #: The instance action event Nova records (``compute_<manager method>`` or
     #: ``api_<method>``); None: ``compute_<verb>``, or no event for an API-only action.
     event: str | None = None
@@ -120,7 +123,7 @@ TRANSITIONS: dict[str, Transition] = {
                    interim=T.RESIZE_PREP,
                    steps=(T.RESIZE_MIGRATING, T.RESIZE_MIGRATED, T.RESIZE_FINISH),
                    verb="resize", final=V.RESIZED, remembers=True, host_checked=True,
-                   event="compute_resize_instance"),
+                   host_checked_first=False, event="compute_resize_instance"),
     # NOTE: Nova's confirm sets no task_state; the server shows VERIFY_RESIZE until done.
     "confirm_resize": _row("confirmResize", "servers:confirm_resize", {V.RESIZED},
                            verb="confirm_resize", final=V.ACTIVE, power=P.RUNNING,
@@ -187,7 +190,8 @@ def refusal(transition: Transition, server_id: str, vm_state: str, task_state: s
             launched: bool, has_host: bool = True) -> str | None:
     """Nova's 409 text when ``transition`` may not start from this state, else None."""
     name = transition.name
-    if transition.host_checked and not has_host:
+    not_ready = transition.host_checked and not has_host
+    if not_ready and transition.host_checked_first:
         return f"Instance {server_id} is not ready"
     if transition.vm_states is not None and vm_state not in transition.vm_states:
         return f"Cannot '{name}' instance {server_id} while it is in vm_state {vm_state}"
@@ -196,4 +200,6 @@ def refusal(transition: Transition, server_id: str, vm_state: str, task_state: s
     if transition.must_have_launched and not launched:
         # NOTE: Nova's message loses the attribute when the state is None.
         return f"Instance {server_id} is in an invalid state for '{name}'"
+    if not_ready:
+        return f"Instance {server_id} is not ready"
     return None
