@@ -140,18 +140,48 @@ def test_tag_lookups(service: Domain, make: Make) -> None:
 @pytest.mark.parametrize(("tag", "problem"), [
     ("a,b", "'a,b' does not match '^[^,/]*$'"),
     ("a/b", "'a/b' does not match '^[^,/]*$'"),
+    (",", "',' does not match '^[^,/]*$'"),
+    ("/", "'/' does not match '^[^,/]*$'"),
     ("x" * 61, f"'{'x' * 61}' is too long"),
+    ("日" * 61, f"'{'日' * 61}' is too long"),  # characters are counted, not bytes
     ("," + "x" * 61, f"'{',' + 'x' * 61}' does not match '^[^,/]*$'"),
+    ("a,\n", "'a,\\n' does not match '^[^,/]*$'"),  # the schema's own rule comes first
+    ("", "'' is too short"),
 ])
 def test_check_tag(tag: str, problem: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         check_tag(tag)
-    assert refused.value.message.endswith(f"Validation error message: {problem}")
+    assert refused.value.message == (
+        f"Tag '{tag}' is invalid. It must be a non empty string without characters '/' and "
+        f"','. Validation error message: {problem}")
+
+
+@pytest.mark.parametrize("tag", [
+    "a\nb", "\r\n", "nul\x00", "tab\there", "\x1b[31m", "\x1f", "del\x7f", "nel\x85",
+    "\x9f",
+])
+def test_check_tag_refuses_control_characters(tag: str) -> None:
+    # NOTE: Nova's pattern lets these through; they would break the Location header.
+    with pytest.raises(InvalidInput) as refused:
+        check_tag(tag)
+    assert refused.value.message.endswith(
+        f"Validation error message: {tag!r} contains a control character")
 
 
 def test_check_tag_accepts() -> None:
-    for tag in ("x" * 60, "with space", "ünïcode", "-_.:"):
+    for tag in ("x" * 60, "日" * 60, "with space", "ünïcode", "-_.:", "~", "no\xa0break"):
         check_tag(tag)
+
+
+@pytest.mark.parametrize("tag", ["a\nb", "nul\x00", "x" * 61, "a/b"])
+def test_a_refused_tag_is_not_stored(service: Domain, make: Make, tag: str) -> None:
+    server_id = make()
+    service.metadata.add_tag(OWNER, server_id, "kept")
+    with pytest.raises(InvalidInput, match="is invalid"):
+        service.metadata.add_tag(OWNER, server_id, tag)
+    with pytest.raises(InvalidInput, match="is invalid"):
+        service.metadata.set_tags(OWNER, server_id, ["fine", tag])
+    assert service.metadata.tags(OWNER, server_id) == ("kept",)
 
 
 def _actions(service: Domain, server_id: str, count: int) -> list[str]:
