@@ -197,7 +197,7 @@ def test_json_response() -> None:
     assert response.status_code == 201
     assert response.headers["content-type"] == "application/json"
     assert response.headers["x-a"] == "1"
-    assert json.loads(response.body) == {"a": "é", "b": [1, None]}
+    assert json.loads(bytes(response.body)) == {"a": "é", "b": [1, None]}
     assert "é".encode() in response.body  # UTF-8, not \\u escapes
 
 
