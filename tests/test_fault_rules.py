@@ -1,12 +1,16 @@
-"""Fault rules as data: matching, precedence, ``times``, and the build plans they give."""
+"""Fault rules as data: matching, precedence, ``times``, and the build plans they give (to
+a server create, with the facts of the request that makes it)."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 
 import pytest
 
+from emulator.compute.create import NewServer
 from emulator.compute.lifecycle import BuildPlan, Outcome
+from emulator.context import RequestContext
 from emulator.control.faults import (
     Build,
     Fail,
@@ -121,3 +125,68 @@ def test_build_plan_takes_the_first_matching_build_rule_once() -> None:
     assert rules.build_plan(CREATE) == BuildPlan(Outcome.NO_VALID_HOST, "Injected fault")
     assert rules.build_plan(replace(CREATE, server_name="other-1")) == BuildPlan(Outcome.STUCK)
     assert FaultRules().build_plan(CREATE) is None
+
+
+# -- plan_for: build rules at a server create, with the request's facts ------------------
+
+OWNER = RequestContext(user_id="u1", project_id="p1", roles=frozenset({"member", "reader"}))
+DOOMED = NewServer(name="doomed-1", flavor_ref="1", metadata={"tier": "web"})
+
+
+def test_plan_for_without_rules_is_a_normal_build() -> None:
+    assert FaultRules().plan_for(OWNER, DOOMED) is None
+
+
+def test_plan_for_matches_the_server_being_created() -> None:
+    rules = FaultRules()
+    rules.add(Match(server_name="^doomed", metadata={"tier": "web"}, project_id="p1"),
+              Build(Outcome.STUCK))
+    assert rules.plan_for(OWNER, replace(DOOMED, name="fine")) is None
+    assert rules.plan_for(OWNER, replace(DOOMED, metadata={"tier": "db"})) is None
+    other = RequestContext(user_id="u2", project_id="p2", roles=frozenset({"member"}))
+    assert rules.plan_for(other, DOOMED) is None
+    assert rules.plan_for(OWNER, DOOMED) == BuildPlan(Outcome.STUCK)
+
+
+def test_plan_for_outside_a_request_assumes_a_create_at_2_1() -> None:
+    rules = FaultRules()
+    rules.add(Match(min_version=(2, 2)), Build(Outcome.ERROR, "new"))
+    rules.add(Match(method="POST", path="^/servers$", max_version=(2, 1)),
+              Build(Outcome.ERROR, "old"))
+    assert rules.plan_for(OWNER, DOOMED) == BuildPlan(Outcome.ERROR, "old")
+
+
+def test_plan_for_uses_the_facts_of_the_request_it_runs_in() -> None:
+    rules = FaultRules()
+    rule = rules.add(Match(project_id="p1", server_name="^doomed", metadata={"tier": "web"},
+                           min_version=(2, 47)), Build(Outcome.STUCK))
+    # The request's facts give method, path and version; the project and the server's
+    # name and metadata are the create's own, whatever the facts said.
+    facts = replace(CREATE, project_id="someone-else", server_name="x", metadata={})
+    with rules.facts_of(facts):
+        with rules.facts_of(replace(facts, version=(2, 1))):
+            assert rules.plan_for(OWNER, DOOMED) is None  # the inner block's version
+        assert rules.plan_for(OWNER, DOOMED) == BuildPlan(Outcome.STUCK)
+    assert rule.hits == 1
+    # Outside the block, the defaults again (2.1): the rule does not match.
+    assert rules.plan_for(OWNER, DOOMED) is None
+
+
+def test_facts_of_are_per_task() -> None:
+    """Two requests in flight at once each match with their own facts."""
+    rules = FaultRules()
+    rules.add(Match(min_version=(2, 47)), Build(Outcome.STUCK))
+
+    async def both() -> list[BuildPlan | None]:
+        barrier = asyncio.Barrier(2)
+
+        async def request(version: tuple[int, int]) -> BuildPlan | None:
+            with rules.facts_of(replace(CREATE, version=version)):
+                await barrier.wait()  # both blocks are open
+                plan = rules.plan_for(OWNER, DOOMED)
+                await barrier.wait()  # and neither closes before both have planned
+                return plan
+
+        return list(await asyncio.gather(request((2, 47)), request((2, 1))))
+
+    assert asyncio.run(both()) == [BuildPlan(Outcome.STUCK), None]

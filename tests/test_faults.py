@@ -19,12 +19,14 @@ from emulator.api.faults import (
     render_nova,
 )
 from emulator.errors import (
+    BackendFailure,
     Conflict,
     EmulatorError,
     Forbidden,
     InvalidInput,
     NotAuthenticated,
     NotFound,
+    NotImplementedYet,
     OverQuota,
     RateLimited,
 )
@@ -49,7 +51,8 @@ def test_nova_fault_names_are_novas() -> None:
 def test_every_domain_error_has_a_status() -> None:
     assert STATUS_BY_ERROR == {
         InvalidInput: 400, NotAuthenticated: 401, Forbidden: 403, OverQuota: 403,
-        NotFound: 404, Conflict: 409, RateLimited: 429,
+        NotFound: 404, Conflict: 409, RateLimited: 429, BackendFailure: 500,
+        NotImplementedYet: 501,
     }
     # One table maps every error the domain raises (emulator.errors) to a status.
     declared = {c for c in EmulatorError.__subclasses__() if c.__module__ == "emulator.errors"}
@@ -103,7 +106,8 @@ def test_headers_are_copied() -> None:
 @pytest.mark.parametrize(("error", "status"), [
     (InvalidInput("bad"), 400), (NotAuthenticated("who"), 401), (Forbidden("no"), 403),
     (OverQuota("full"), 403), (NotFound("gone"), 404), (Conflict("busy"), 409),
-    (RateLimited("slow", retry_after=30), 429),
+    (RateLimited("slow", retry_after=30), 429), (BackendFailure("qemu died"), 500),
+    (NotImplementedYet("no"), 501),
 ])
 def test_from_error(error: EmulatorError, status: int) -> None:
     fault = Fault.from_error(error)

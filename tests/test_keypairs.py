@@ -6,7 +6,7 @@ import asyncio
 import base64
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from emulator.api import microversion
 from emulator.api.app import Emulator
-from emulator.api.compute.keypairs import create_schema
+from emulator.api.compute.schemas import schema_for
 from emulator.api.faults import Fault
 from emulator.api.microversion import APIVersion
 from emulator.api.requests import validate_body
@@ -279,6 +279,12 @@ def test_only_admins_name_another_user(service: KeyPairService) -> None:
 
 
 # -- request schemas per microversion ----------------------------------------------------
+
+
+def create_schema(version: APIVersion) -> Mapping[str, Any]:
+    schema = schema_for("keypair_create", version)
+    assert schema is not None, f"no keypair_create schema at {version}"
+    return schema
 
 
 def _required(version: APIVersion) -> list[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from urllib.parse import unquote
 
 import pytest
 from starlette.requests import Request
@@ -16,6 +18,7 @@ from emulator.api.routing import (
     RouteTable,
     base_url,
     empty_response,
+    header_value,
     json_response,
 )
 
@@ -194,7 +197,7 @@ def test_json_response() -> None:
     assert response.status_code == 201
     assert response.headers["content-type"] == "application/json"
     assert response.headers["x-a"] == "1"
-    assert json.loads(response.body) == {"a": "é", "b": [1, None]}
+    assert json.loads(bytes(response.body)) == {"a": "é", "b": [1, None]}
     assert "é".encode() in response.body  # UTF-8, not \\u escapes
 
 
@@ -209,6 +212,43 @@ def test_empty_other_status_keeps_content_length() -> None:
     response = empty_response(202, headers={"Location": "http://x/"})
     assert response.headers["content-length"] == "0"
     assert response.headers["location"] == "http://x/"
+
+
+# -- header values built from user data ----------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [
+    "", "http://x/servers/1/tags/plain", "with space", "100%", "a%20b",
+    "~!\"#$&'()*+,-./:;<=>?@[]^`{|}",
+])
+def test_printable_ascii_is_kept_as_it_is(value: str) -> None:
+    assert header_value(value) == value
+
+
+@pytest.mark.parametrize(("value", "encoded"), [
+    ("日", "%E6%97%A5"),
+    ("é", "%C3%A9"),  # Latin-1 too: clients decode it differently
+    ("a\r\nX-Injected: 1", "a%0D%0AX-Injected:%201"),
+    ("a\nb", "a%0Ab"),
+    ("nul\x00", "nul%00"),
+    ("tab\t", "tab%09"),
+    ("del\x7f", "del%7F"),
+    ("/tags/日%", "/tags/%E6%97%A5%25"),  # once encoding, a literal % is encoded too
+])
+def test_anything_else_is_percent_encoded_as_utf8(value: str, encoded: str) -> None:
+    assert header_value(value) == encoded
+    assert unquote(encoded) == value
+
+
+@pytest.mark.parametrize("make", [
+    lambda headers: empty_response(201, headers=headers),
+    lambda headers: json_response({}, status=201, headers=headers),
+])
+def test_responses_encode_header_values(make: Callable[[dict[str, str]], Response]) -> None:
+    location = "http://x/servers/1/tags/日\r\n\x00"
+    raw = dict(make({"Location": location}).raw_headers)[b"location"]
+    assert raw == b"http://x/servers/1/tags/%E6%97%A5%0D%0A%00"
+    assert unquote(raw.decode("ascii")) == location
 
 
 def _request(host: str = "cloud.test:8774", scheme: str = "http") -> Request:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.api.compute.servers import states_for
-from emulator.compute.servers import generate_password, parse_zone, sanitize_hostname
+from emulator.api.compute.server_queries import states_for
+from emulator.compute.create import parse_zone
+from emulator.compute.naming import generate_password, sanitize_hostname
 from emulator.errors import InvalidInput
 
 

@@ -8,13 +8,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from emulator.api.compute.schemas.servers import (
-    MAX_TAG_COUNT,
-    SCHEMAS,
-    SERVER_LIST_IGNORED_SORT_KEYS,
-    kept_query,
-    schema_for,
-)
+from emulator.api.compute.schemas import SCHEMAS, kept_query, schema_for
+from emulator.api.compute.schemas.parameter_types import MAX_TAG_COUNT
+from emulator.api.compute.schemas.servers import SERVER_LIST_IGNORED_SORT_KEYS
 from emulator.api.faults import Fault
 from emulator.api.formats import FORMAT_CHECKER, parse_isotime
 from emulator.api.microversion import APIVersion
