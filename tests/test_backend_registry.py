@@ -1,6 +1,7 @@
-"""Backends by name: the registry of entry points (emulator.plugins) and its errors.
-too, an unknown name answered with the names there are, and a third party's backend
-registered the way a package installs it (a ``.dist-info`` with ``entry_points.txt``)."""
+"""Backends by name: the registry of entry points (``emulator.plugins``): the built-in
+backends are registered, an unknown name is answered with the names there are, and a
+third party's backend is registered the way a package installs it (a ``.dist-info`` with
+``entry_points.txt``)."""
 
 from __future__ import annotations
 
