@@ -24,6 +24,7 @@ from emulator.compute.consoles import ConsoleTokens
 from emulator.compute.create import ServerCreator
 from emulator.compute.disk_operations import DiskOperations
 from emulator.compute.flavors import FlavorService
+from emulator.compute.image_proxy import ImageProxy
 from emulator.compute.instance_actions import InstanceActions
 from emulator.compute.instances import Instances
 from emulator.compute.keypairs import KeyPairService
@@ -87,6 +88,7 @@ class Cloud:
             require_format_match=config.image.require_format_match,
             size_cap=config.image.size_cap_bytes)
         self.images.recover()
+        self.image_proxy = ImageProxy(self.images)
         admin_project = self.identity.project_id_named("admin")
         self.images.seed(owner=admin_project)
 

@@ -123,7 +123,7 @@ class Emulator:
             flavors=FlavorsController(cloud.flavors),
             zones=AvailabilityZonesController(cloud.zones),
             keypairs=KeypairsController(cloud.keypairs),
-            images=ImagesController(cloud.images),
+            images=ImagesController(cloud.image_proxy),
             console_auth_tokens=ConsoleAuthTokensController(cloud.console_tokens),
         )
         public_url = config.public_url

@@ -15,18 +15,9 @@ from starlette.responses import Response
 
 from emulator.api.compute import common
 from emulator.api.compute.common import V
-from emulator.api.faults import Fault
 from emulator.api.routing import Call, base_url, empty_response, json_response
-from emulator.compute.checks import check_image_metadata_count
-from emulator.errors import Forbidden, NotFound
-from emulator.image.service import (
-    ATTRIBUTES,
-    Change,
-    ImageQuery,
-    ImageRecord,
-    ImageService,
-    property_changes,
-)
+from emulator.compute.image_proxy import ImageProxy, glance_filters
+from emulator.image.service import ImageQuery, ImageRecord
 
 #: Last microversions of the proxies.
 MAX_IMAGES_VERSION = V(2, 35)
@@ -39,22 +30,8 @@ STATUS: dict[str, str] = {
 }
 PROGRESS: dict[str, int] = {"queued": 25, "saving": 50, "active": 100}
 
-#: Nova's list filters -> Glance's (``SUPPORTED_FILTERS``; ``property-*`` pass through).
-FILTERS: dict[str, str] = {
-    "name": "name",
-    "status": "status",
-    "changes-since": "updated_at",
-    "server": "instance_uuid",
-    "type": "image_type",
-    "minRam": "min_ram",
-    "minDisk": "min_disk",
-}
-
 _TRUE = frozenset({"1", "t", "true", "on", "y", "yes"})
 
-#: Keys Glance would not take as properties (its attributes and reserved names).
-_NOT_PROPERTIES = frozenset({*ATTRIBUTES, "id", "self", "file", "schema", "direct_url",
-                             "stores", "location", "deleted", "deleted_at"})
 
 
 def _time(record_time: Any) -> str:
@@ -62,8 +39,8 @@ def _time(record_time: Any) -> str:
 
 
 class ImagesController:
-    def __init__(self, images: ImageService) -> None:
-        self.images = images
+    def __init__(self, proxy: ImageProxy) -> None:
+        self.proxy = proxy
 
     # -- views -----------------------------------------------------------------------------
 
@@ -100,46 +77,25 @@ class ImagesController:
             view["OS-DCF:diskConfig"] = "AUTO" if auto else "MANUAL"
         return view
 
-    # -- lookups ---------------------------------------------------------------------------
-
-    def _get(self, call: Call, image_id: str) -> ImageRecord:
-        try:
-            return self.images.get(common.context(call), image_id)
-        except NotFound:
-            raise Fault(404, "Image not found.") from None
+    # -- images ----------------------------------------------------------------------------
 
     def _query(self, call: Call) -> ImageQuery:
         common.check_query(call, "image_index_query")
         query = call.request.query_params
-        filters: dict[str, str] = {}
-        for param in query:
-            value = query[param]
-            if param in FILTERS:
-                filters[FILTERS[param]] = value
-            elif param.startswith("property-"):
-                filters[param[len("property-"):]] = value
-        if "instance_uuid" in filters and "/" in filters["instance_uuid"]:
-            filters["instance_uuid"] = filters["instance_uuid"].rsplit("/", 1)[1]
-        if "status" in filters:
-            filters["status"] = filters["status"].lower()
-        if "updated_at" in filters:
-            filters["updated_at"] = "gte:" + filters["updated_at"]
         limit, marker = common.limit_and_marker(call)
         given = common.last_value(call, "limit")
-        return ImageQuery(filters=filters, limit=limit if given and limit else sys.maxsize,
-                          marker=marker)
+        return ImageQuery(filters=glance_filters({p: query[p] for p in query}),
+                          limit=limit if given and limit else sys.maxsize, marker=marker)
 
     def _list(self, call: Call, collection: str, detail: bool) -> Response:
-        page = self.images.list_images(common.context(call), self._query(call))
-        items = [self._show(call, i) if detail else self._basic(call, i) for i in page.images]
+        found = self.proxy.list(common.context(call), self._query(call))
+        items = [self._show(call, i) if detail else self._basic(call, i) for i in found]
         body: dict[str, Any] = {"images": items}
-        last = page.images[-1].id if page.images else None
-        next_links = common.next_links(call, collection, len(page.images), last)
+        last = found[-1].id if found else None
+        next_links = common.next_links(call, collection, len(found), last)
         if next_links:
             body["images_links"] = next_links
         return json_response(body)
-
-    # -- images ----------------------------------------------------------------------------
 
     async def index(self, call: Call) -> Response:
         return self._list(call, "images", detail=False)
@@ -148,71 +104,40 @@ class ImagesController:
         return self._list(call, "images/detail", detail=True)
 
     async def show(self, call: Call) -> Response:
-        return json_response({"image": self._show(call, self._get(call, call.params["image_id"]))})
+        image = self.proxy.get(common.context(call), call.params["image_id"])
+        return json_response({"image": self._show(call, image)})
 
     async def delete(self, call: Call) -> Response:
-        try:
-            self.images.delete(common.context(call), call.params["image_id"])
-        except NotFound:
-            raise Fault(404, "Image not found.") from None
-        except Forbidden:
-            raise Fault(403, "You are not allowed to delete the image.") from None
+        self.proxy.delete(common.context(call), call.params["image_id"])
         return empty_response(204)
 
     # -- metadata --------------------------------------------------------------------------
 
-    def _write(self, call: Call, image: ImageRecord, wanted: dict[str, str]) -> ImageRecord:
-        """Make ``wanted`` the image's properties (Nova updates with ``purge_props``)."""
-        check_image_metadata_count(len(wanted))
-        not_authorized = Fault(403, f"Not authorized for image {image.id}.")
-        if set(wanted) & _NOT_PROPERTIES or any(k.startswith("os_glance") for k in wanted):
-            raise not_authorized
-        changes: list[Change] = property_changes(image.properties, wanted, purge=True)
-        try:
-            return self.images.update(common.context(call), image.id, changes)
-        except NotFound:
-            raise Fault(404, "Image not found.") from None
-        except Forbidden:
-            raise not_authorized from None
-
     async def metadata_index(self, call: Call) -> Response:
-        image = self._get(call, call.params["image_id"])
+        image = self.proxy.get(common.context(call), call.params["image_id"])
         return json_response({"metadata": image.properties})
 
     async def metadata_show(self, call: Call) -> Response:
-        image = self._get(call, call.params["image_id"])
         key = call.params["key"]
-        if key not in image.properties:
-            raise Fault(404)
-        return json_response({"meta": {key: image.properties[key]}})
+        value = self.proxy.item(common.context(call), call.params["image_id"], key)
+        return json_response({"meta": {key: value}})
 
     async def metadata_create(self, call: Call) -> Response:
-        common.check_body(call, "image_metadata_create")
-        image = self._get(call, call.params["image_id"])
-        wanted = {**image.properties, **call.body["metadata"]}
-        image = self._write(call, image, wanted)
-        return json_response({"metadata": image.properties})
+        items = common.check_body(call, "image_metadata_create")["metadata"]
+        merged = self.proxy.merge(common.context(call), call.params["image_id"], items)
+        return json_response({"metadata": merged})
 
     async def metadata_update(self, call: Call) -> Response:
-        common.check_body(call, "image_metadata_update")
-        key, meta = call.params["key"], call.body["meta"]
-        if key not in meta:
-            raise Fault(400, "Request body and URI mismatch")
-        image = self._get(call, call.params["image_id"])
-        self._write(call, image, {**image.properties, key: meta[key]})
+        meta = common.check_body(call, "image_metadata_update")["meta"]
+        self.proxy.set_item(common.context(call), call.params["image_id"],
+                            call.params["key"], meta)
         return json_response({"meta": meta})
 
     async def metadata_update_all(self, call: Call) -> Response:
-        common.check_body(call, "image_metadata_update_all")
-        metadata = call.body["metadata"]
-        image = self._get(call, call.params["image_id"])
-        self._write(call, image, dict(metadata))
+        metadata = common.check_body(call, "image_metadata_update_all")["metadata"]
+        self.proxy.replace(common.context(call), call.params["image_id"], metadata)
         return json_response({"metadata": metadata})
 
     async def metadata_delete(self, call: Call) -> Response:
-        image = self._get(call, call.params["image_id"])
-        key = call.params["key"]
-        if key not in image.properties:
-            raise Fault(404, "Invalid metadata key")
-        self._write(call, image, {k: v for k, v in image.properties.items() if k != key})
+        self.proxy.delete_item(common.context(call), call.params["image_id"], call.params["key"])
         return empty_response(204)
