@@ -78,6 +78,17 @@ def next_links(
     return [{"rel": "next", "href": f"{href(call, collection)}?{urlencode(params)}"}]
 
 
+def page_body(call: Call, key: str, collection: str, items: list[Any],
+              last_id: str | None) -> dict[str, Any]:
+    """A list's body: ``{key: items}``, with ``<key>_links`` (``next``) when the page is
+    full."""
+    body: dict[str, Any] = {key: items}
+    links = next_links(call, collection, len(items), last_id)
+    if links:
+        body[f"{key}_links"] = links
+    return body
+
+
 def query_lists(call: Call) -> dict[str, list[str]]:
     """Query parameters as Nova's schemas see them: every name maps to a list of values."""
     result: dict[str, list[str]] = {}

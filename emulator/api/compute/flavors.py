@@ -109,12 +109,8 @@ class FlavorsController:
         found = self.flavors.list_flavors(common.context(call), self._query(call))
         specs = detail and self._with_specs(call)
         items = [self._show(call, f, specs) if detail else self._basic(call, f) for f in found]
-        body: dict[str, Any] = {"flavors": items}
         last = found[-1].flavorid if found else None
-        next_links = common.next_links(call, collection, len(found), last)
-        if next_links:
-            body["flavors_links"] = next_links
-        return json_response(body)
+        return json_response(common.page_body(call, "flavors", collection, items, last))
 
     async def index(self, call: Call) -> Response:
         return self._list(call, "flavors", detail=False)

@@ -90,12 +90,8 @@ class ImagesController:
     def _list(self, call: Call, collection: str, detail: bool) -> Response:
         found = self.proxy.list(common.context(call), self._query(call))
         items = [self._show(call, i) if detail else self._basic(call, i) for i in found]
-        body: dict[str, Any] = {"images": items}
         last = found[-1].id if found else None
-        next_links = common.next_links(call, collection, len(found), last)
-        if next_links:
-            body["images_links"] = next_links
-        return json_response(body)
+        return json_response(common.page_body(call, "images", collection, items, last))
 
     async def index(self, call: Call) -> Response:
         return self._list(call, "images", detail=False)

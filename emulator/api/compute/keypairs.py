@@ -76,13 +76,11 @@ class KeypairsController:
         limit, marker = common.limit_and_marker(call) if paged else (None, None)
         found = self.keypairs.list_keypairs(common.context(call), self._user_id(call),
                                             limit=limit, marker=marker)
-        body: dict[str, Any] = {"keypairs": [{"keypair": self._item(call, kp)} for kp in found]}
-        if paged:
-            last = found[-1].name if found else None
-            next_links = common.next_links(call, "os-keypairs", len(found), last)
-            if next_links:
-                body["keypairs_links"] = next_links
-        return json_response(body)
+        items = [{"keypair": self._item(call, kp)} for kp in found]
+        if not paged:
+            return json_response({"keypairs": items})
+        last = found[-1].name if found else None
+        return json_response(common.page_body(call, "keypairs", "os-keypairs", items, last))
 
     async def show(self, call: Call) -> Response:
         common.check_query(call, "keypair_query")

@@ -55,13 +55,9 @@ class ServersController:
             items = [self.view.show(call, r) for r in found]
         else:
             items = [self.view.basic(call, r) for r in found]
-        body: dict[str, Any] = {"servers": items}
         collection = "servers/detail" if detail else "servers"
-        links = common.next_links(call, collection, len(found),
-                                  found[-1].uuid if found else None)
-        if links:
-            body["servers_links"] = links
-        return json_response(body)
+        return json_response(common.page_body(call, "servers", collection, items,
+                                              found[-1].uuid if found else None))
 
     async def index(self, call: Call) -> Response:
         authorize(common.context(call), "os_compute_api:servers:index")
