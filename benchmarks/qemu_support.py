@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from backends.qemu.backend import BOOT_RECORD
+from backends.qemu.instance_dir import BOOT_RECORD
 from backends.qemu.process import QEMU_BINARY, InstancePaths, QemuProcess
 from backends.qemu.qmp import Monitor
 from conformance.client import ApiSession
