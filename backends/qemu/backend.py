@@ -11,9 +11,9 @@ spawn               overlay on the image's disk; start QEMU; return once ``runni
 destroy             ``quit`` (then SIGTERM, SIGKILL), reap, remove the directory
 get_info            ``query-status`` -> power state; no process -> SHUTDOWN
 power_off           ACPI ``system_powerdown``, wait for SHUTDOWN up to
-                    ``shutdown_timeout``; else ``quit`` (hard)
-power_on            status ``shutdown``: ``system_reset`` + ``cont``; no process:
-                    start QEMU again on the same disk
+                    ``shutdown_timeout``; else hard; either way ``quit`` QEMU
+power_on            no process: start QEMU again on the same disk; status
+                    ``shutdown`` (powered off by itself): ``system_reset`` + ``cont``
 reboot_hard         ``system_reset`` (+ ``cont`` when not running)
 reboot_soft         ACPI power-off, then ``system_reset`` + ``cont``; hard after
                     the timeout
@@ -241,7 +241,7 @@ class QemuBackend(QemuInstances):
     async def rebuild(self, instance: InstanceSpec, power_on: bool) -> None:
         async with self._busy(instance) as vm:
             image = self.boot.image(instance)
-            await self._stop_cleanly(vm)
+            await self.machines.power_off(vm)  # NOTE: Nova powers off cleanly first
             for name in PAST_STATES:
                 vm.file(name).unlink(missing_ok=True)
             vm.paths.disk.unlink(missing_ok=True)
@@ -258,7 +258,7 @@ class QemuBackend(QemuInstances):
             raise HostUnavailable(f"Compute host {instance.host} is not available.")
         async with self._busy(instance) as vm:
             ran = await self.machines.query_power(vm) == PowerState.RUNNING
-            await self._stop_cleanly(vm)
+            await self.machines.power_off(vm)
             kept = vm.file(PRE_RESIZE_DISK)
             if not kept.exists():  # a resize after a resize keeps the first disk
                 await asyncio.to_thread(shutil.copyfile, vm.paths.disk, kept)
@@ -291,7 +291,7 @@ class QemuBackend(QemuInstances):
             if rescued.exists():
                 raise InvalidPowerState(f"Instance {vm.spec.uuid} is already rescued.")
             image = self.boot.image(instance, rescue_image_id)
-            await self._stop_cleanly(vm)
+            await self.machines.power_off(vm)
             vm.file(SUSPEND_STATE).unlink(missing_ok=True)
             os.replace(vm.paths.disk, rescued)
             try:
@@ -314,7 +314,7 @@ class QemuBackend(QemuInstances):
 
     async def shelve(self, instance: InstanceSpec) -> None:
         async with self._busy(instance) as vm:
-            await self._stop_cleanly(vm)
+            await self.machines.power_off(vm)
             self.watcher.observe(vm, PowerState.SHUTDOWN)
 
     async def shelve_offload(self, instance: InstanceSpec) -> None:

@@ -285,12 +285,6 @@ class QemuInstances:
                     with contextlib.suppress(BackendError):
                         await self.machines.query_power(vm)
 
-    async def _stop_cleanly(self, vm: Instance) -> None:
-        """NOTE: as Nova before it replaces a disk: a clean power-off (with its timeout),
-        then no QEMU at all."""
-        await self.machines.power_off(vm)
-        await self.machines.halt(vm)
-
     async def _boot_from(self, vm: Instance, image: Path) -> None:
         """Configure ``vm`` to boot its disk made from ``image``, and record how."""
         vm.image = image

@@ -151,19 +151,18 @@ class Machines:
 
     async def power_off(self, vm: Instance) -> None:
         """Nova's clean shutdown: the ACPI power button, up to ``shutdown_timeout``; a
-        guest that does not go is stopped hard."""
+        guest that does not go is stopped hard. Either way its QEMU ends (NOTE: as libvirt
+        ends a domain whose guest powered off): no console shows a stopped guest, and
+        ``start`` boots a new QEMU on the same disk."""
         process = await self.process(vm)
         if process is not None:
             status = await self.status(process)
-            if status == "shutdown":
-                self.watcher.observe(vm, PowerState.SHUTDOWN)
-                return
-            clean = status == "running" and await self.acpi_powerdown(process)
-            if clean and await self.settled(process, "shutdown", 5.0):
-                self.watcher.observe(vm, PowerState.SHUTDOWN)
-                return
-            log.info("%s: no clean shutdown within %g s; stopping QEMU",
-                     vm.spec.uuid, self.shutdown_timeout)
+            clean = status == "shutdown" or (
+                status == "running" and await self.acpi_powerdown(process)
+                and await self.settled(process, "shutdown", 5.0))
+            if not clean:
+                log.info("%s: no clean shutdown within %g s; stopping QEMU",
+                         vm.spec.uuid, self.shutdown_timeout)
         await self.halt(vm)
         self.watcher.observe(vm, PowerState.SHUTDOWN)
 
