@@ -338,3 +338,17 @@ class QemuBackend(QemuInstances):
         if not shelved.exists():
             raise SpawnFailed(f"Instance {instance.uuid} has no shelved disk to unshelve.")
         await self._spawn(instance, shelved, adopt_disk=True)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    async def _reconfigure(self, vm: Instance, spec: InstanceSpec, start: bool) -> None:
+        """``vm`` on ``spec``'s flavor, from its own disk; started if ``start``."""
+        vm.spec = spec
+        vm.config = self.boot.machine(spec, vm.image, vm.kernel_boot)
+        await self._start_if(vm, start)
+
+    async def _start_if(self, vm: Instance, start: bool) -> None:
+        if start:
+            await self.machines.start(vm)
+        else:
+            self.watcher.observe(vm, PowerState.SHUTDOWN)

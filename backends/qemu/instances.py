@@ -291,15 +291,3 @@ class QemuInstances:
         vm.kernel_boot = await self.boot.kernel_boots(image)
         vm.config = self.boot.machine(vm.spec, image, vm.kernel_boot)
         write_boot_record(vm)
-
-    async def _reconfigure(self, vm: Instance, spec: InstanceSpec, start: bool) -> None:
-        """``vm`` on ``spec``'s flavor, from its own disk; started if ``start``."""
-        vm.spec = spec
-        vm.config = self.boot.machine(spec, vm.image, vm.kernel_boot)
-        await self._start_if(vm, start)
-
-    async def _start_if(self, vm: Instance, start: bool) -> None:
-        if start:
-            await self.machines.start(vm)
-        else:
-            self.watcher.observe(vm, PowerState.SHUTDOWN)
