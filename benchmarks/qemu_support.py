@@ -30,7 +30,7 @@ import httpx
 import pytest
 import tomli_w
 
-from backends.qemu.backend import BOOT_RECORD
+from backends.qemu.instance_dir import BOOT_RECORD
 from backends.qemu.process import QEMU_BINARY, InstancePaths, QemuProcess
 from backends.qemu.qmp import Monitor
 from conformance.client import ApiSession

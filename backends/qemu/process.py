@@ -135,6 +135,11 @@ class InstancePaths:
     def sercon_port(self) -> Path:
         return self.root / "sercon-port"
 
+    def forget_runtime_files(self) -> None:
+        """Remove what only a running QEMU has: its pid file and sockets."""
+        for path in (self.pid_file, self.qmp_sock, self.vnc_sock, self.observer_sock):
+            path.unlink(missing_ok=True)
+
 
 def bios_boots(config: MachineConfig) -> bool:
     """Whether SeaBIOS boots the guest (no ``-kernel``), so its console is worth having."""
@@ -217,22 +222,27 @@ def read_pid(pid_file: Path) -> int | None:
         return None
 
 
-async def create_overlay(base: Path, target: Path, size_mb: int | None = None) -> None:
-    """``qemu-img create -f qcow2 -b base -F qcow2 target [size]`` (~10 ms)."""
-    argv = ["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(base), "-F", "qcow2",
-            str(target)]
-    if size_mb is not None:
-        argv.append(f"{size_mb}M")
+async def qemu_img(*args: str) -> str:
+    """Run ``qemu-img`` with ``args``; its output. ``ProcessError`` with its message when
+    it fails."""
     try:
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT)
+            "qemu-img", *args, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     except OSError as err:
         raise ProcessError(f"cannot run qemu-img: {err}") from err
-    output, _ = await proc.communicate()
+    out, err_out = await proc.communicate()
     if proc.returncode != 0:
-        raise ProcessError(f"qemu-img create {target.name} failed: "
-                           f"{output.decode(errors='replace').strip()}")
+        raise ProcessError(f"qemu-img {args[0]} failed: "
+                           f"{err_out.decode(errors='replace').strip()}")
+    return out.decode(errors="replace")
+
+
+async def create_overlay(base: Path, target: Path, size_mb: int | None = None) -> None:
+    """``qemu-img create -f qcow2 -b base -F qcow2 target [size]`` (~10 ms)."""
+    size = () if size_mb is None else (f"{size_mb}M",)
+    await qemu_img("create", "-q", "-f", "qcow2", "-b", str(base), "-F", "qcow2", str(target),
+                   *size)
 
 
 def _die_with_parent() -> None:  # runs in the child between fork and exec
@@ -325,7 +335,7 @@ class QemuProcess:
         finally:
             await self.monitor.disconnect()
             if not self.is_alive():
-                self._forget_runtime_files()
+                self.paths.forget_runtime_files()
 
     async def kill(self) -> None:
         """SIGKILL and reap, with no attempt to be polite (tests, a hung QEMU)."""
@@ -333,12 +343,7 @@ class QemuProcess:
         self.signal(signal.SIGKILL)
         if not await self.wait(10.0):
             raise ProcessError(f"QEMU {self.name} (pid {self.pid}) survived SIGKILL")
-        self._forget_runtime_files()
-
-    def _forget_runtime_files(self) -> None:
-        for path in (self.paths.pid_file, self.paths.qmp_sock, self.paths.vnc_sock,
-                     self.paths.observer_sock):
-            path.unlink(missing_ok=True)
+        self.paths.forget_runtime_files()
 
 
 class ProcessManager:
@@ -385,8 +390,7 @@ class ProcessManager:
         if self.running_pid(config.name) is not None:
             raise InstanceExists(f"QEMU {config.name} is already running")
         paths.root.mkdir(parents=True, exist_ok=True)
-        for stale in (paths.pid_file, paths.qmp_sock, paths.vnc_sock, paths.observer_sock):
-            stale.unlink(missing_ok=True)
+        paths.forget_runtime_files()
         if config.base_image is not None and not paths.disk.exists():
             await create_overlay(config.base_image, paths.disk, config.disk_size_mb)
         if bios_boots(config):
@@ -424,8 +428,7 @@ class ProcessManager:
         paths = self.paths(name)
         pid = read_pid(paths.pid_file)
         if pid is None or not qemu_alive(pid, paths.qmp_sock):
-            for stale in (paths.pid_file, paths.qmp_sock, paths.vnc_sock, paths.observer_sock):
-                stale.unlink(missing_ok=True)
+            paths.forget_runtime_files()
             return None
         monitor = Monitor(paths.qmp_sock, name)
         await monitor.connect(min(self.connect_timeout, 5.0),

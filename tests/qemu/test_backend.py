@@ -98,7 +98,7 @@ def is_qemu(pid: int | None) -> bool:
 
 
 async def run_state(qemu: QemuBackend, instance: InstanceSpec) -> str:
-    process = qemu._vms[instance.uuid].process
+    process = qemu.instances[instance.uuid].process
     assert process is not None
     return await process.monitor.status()
 
@@ -212,7 +212,7 @@ def test_power_off_power_on_and_soft_reboot(run_dir: Path, guest: GuestImage) ->
             await console_count(qemu, vm, "GUEST-READY")  # acpid runs from here on
             await qemu.power_off(vm)
             assert (await qemu.get_info(vm)).power_state == PowerState.SHUTDOWN
-            process = qemu._vms[vm.uuid].process
+            process = qemu.instances[vm.uuid].process
             assert process is None or await process.monitor.status() == "shutdown"
             assert "GUEST-SHUTDOWN" in await qemu.get_console_output(vm)
             assert changes[-1] == PowerState.SHUTDOWN
@@ -250,7 +250,7 @@ def test_guest_power_off_and_sigkill_are_noticed(run_dir: Path, guest: GuestImag
             await console_count(qemu, vm, "GUEST-READY")
             while not seen.empty():
                 seen.get_nowait()
-            process = qemu._vms[vm.uuid].process
+            process = qemu.instances[vm.uuid].process
             assert process is not None
             # the guest powers off on its own (its ACPI button pressed behind our back)
             await process.monitor.execute("system_powerdown")
@@ -317,7 +317,7 @@ def test_recover_adopts_a_running_instance(run_dir: Path, guest: GuestImage) -> 
         try:
             assert await qemu.recover([(vm, PowerState.RUNNING)]) == {
                 vm.uuid: PowerState.RUNNING}
-            process = qemu._vms[vm.uuid].process
+            process = qemu.instances[vm.uuid].process
             assert process is not None and process.adopted and process.pid == pid
             await console_count(qemu, vm, f"GUEST-READY hostname={vm.hostname}")
             await qemu.pause(vm)

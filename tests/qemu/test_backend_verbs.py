@@ -16,16 +16,11 @@ from pathlib import Path
 import pytest
 
 from backends.base import InstanceSpec, PowerState, SpawnFailed
-from backends.qemu.backend import (
-    PRE_RESIZE_DISK,
-    RESCUED_DISK,
-    SHELVED_DIR,
-    SUSPEND_STATE,
-    MonitorUnreachable,
-    QemuBackend,
-    ResizeError,
-)
+from backends.qemu.backend import QemuBackend, ResizeError
+from backends.qemu.disks import image_info
 from backends.qemu.guest import GuestImage, build_guest, default_cache_dir
+from backends.qemu.instance_dir import PRE_RESIZE_DISK, RESCUED_DISK, SHELVED_DIR, SUSPEND_STATE
+from backends.qemu.machines import MonitorUnreachable
 from tests.qemu.test_backend import (
     backend,
     console_count,
@@ -55,8 +50,7 @@ def memory_of(run_dir: Path, instance: InstanceSpec) -> str:
 
 
 async def virtual_size(path: Path) -> int:
-    from backends.qemu.backend import _image_info
-    return (await _image_info(path))[1]
+    return (await image_info(path))[1]
 
 
 async def _qemu_io(*args: str) -> int:

@@ -56,13 +56,14 @@ def test_console_reaches_the_guest_display(run_dir: Path) -> None:
             assert response.status_code == 202, response.text
             server_id = str(response.json()["server"]["id"])
             _wait_status(member, server_id, "ACTIVE", 60.0)
-            # The firmware sets the VGA's text mode before the kernel runs: once the guest's
-            # banner is on its serial console, the display has its mode (before: 640x480).
+            # The firmware sets the VGA's text mode before the kernel runs, so the display
+            # has its mode once the guest is up (before: 640x480); and once it is ready,
+            # its acpid runs: the stop below is a clean ACPI power-off, not a hard one.
             deadline = time.monotonic() + 60
-            while "GUEST-BANNER" not in member.compute(
+            while "GUEST-READY" not in member.compute(
                     "POST", f"/servers/{server_id}/action",
                     json={"os-getConsoleOutput": {}}).json()["output"]:
-                assert time.monotonic() < deadline, "no GUEST-BANNER within 60 s"
+                assert time.monotonic() < deadline, "no GUEST-READY within 60 s"
                 time.sleep(0.2)
 
             console = Console(remote_console(member, server_id))
@@ -85,7 +86,8 @@ def test_console_reaches_the_guest_display(run_dir: Path) -> None:
                     pixels += rfb.read(w * h * rfb.bits_per_pixel // 8)
                 assert any(pixels), "the screen shows text (SeaBIOS's banner at least)"
 
-                # Stop the server: QEMU quits, its VNC socket closes, and so does the session.
+                # Stop the server: the guest powers off, QEMU ends (as libvirt ends a domain
+                # whose guest powered off), its VNC socket closes, and so does the session.
                 stop = member.compute("POST", f"/servers/{server_id}/action",
                                       json={"os-stop": None})
                 assert stop.status_code == 202, stop.text

@@ -154,6 +154,25 @@ def test_build_outputs_and_cache_hit(built: Built) -> None:
                                                        again.base_qcow2)]
 
 
+def test_the_cache_key_covers_every_module_of_the_recipe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A change to any part of the recipe (the guest's scripts, the kernel modules it
+    loads, how the root tree is made, ...) gives a new key, hence a new build."""
+    from backends.qemu.guest import build
+
+    hashed: list[str] = []
+    sha256 = build.sha256
+
+    def recording(path: Path) -> str:
+        hashed.append(path.name)
+        return sha256(path)
+
+    monkeypatch.setattr(build, "sha256", recording)
+    build._recipe_hash()
+    modules = sorted(p.name for p in Path(build.__file__).parent.glob("*.py"))
+    assert sorted(hashed) == modules
+    assert {"files.py", "kernel.py", "rootfs.py", "tools.py", "build.py"} <= set(hashed)
+
+
 def test_cli_guest_build_prints_the_paths(
     built: Built, capsys: pytest.CaptureFixture[str]
 ) -> None:

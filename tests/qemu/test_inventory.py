@@ -12,7 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from backends.qemu.backend import QemuBackend, _meminfo_mb
+from backends.qemu.backend import QemuBackend
+from backends.qemu.inventory import meminfo_mb
 from conformance.process import EmulatorProcess
 from tests.qemu.conftest import qemu_config
 from tests.qemu.served import Cloud, poll
@@ -24,7 +25,7 @@ def test_default_inventory_is_this_machine_minus_reserved(run_dir: Path) -> None
     [host] = QemuBackend(run_dir, reserved_host_memory_mb=512).hosts()
     assert host.name == socket.gethostname()
     assert host.vcpus == os.cpu_count()
-    assert host.memory_mb == _meminfo_mb() - 512
+    assert host.memory_mb == meminfo_mb() - 512
     assert host.local_gb == shutil.disk_usage(run_dir).total // 2**30
     [sized] = QemuBackend(run_dir, vcpus=3, memory_mb=4096, local_gb=50,
                           reserved_host_memory_mb=1024, ram_allocation_ratio=1.5).hosts()

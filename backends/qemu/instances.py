@@ -1,0 +1,293 @@
+"""The instances of the QEMU backend: how they come (spawn), go (destroy) and come back
+after an emulator restart (recover), and the steps every verb shares.
+
+``QemuInstances`` holds what the backend knows of each instance (``instance_dir.Instance``)
+and the parts that act on them: ``BootPlan`` (which image, which machine), ``Machines``
+(each QEMU started, stopped, powered), ``PowerWatcher`` (changes seen by themselves) and
+the boot slots. ``backend.QemuBackend`` adds the other verbs. One verb at a time runs per
+instance (``_busy``).
+
+``ephemeral``: guests end with the backend (``close``), as with a state nobody could
+re-adopt them from; otherwise they keep running for a later backend to ``recover``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+
+from backends.base import (
+    BackendError,
+    HostInfo,
+    HostUnavailable,
+    InstanceExists,
+    InstanceInfo,
+    InstanceNotFound,
+    InstanceSpec,
+    PowerListener,
+    PowerState,
+    SpawnFailed,
+)
+from backends.qemu import disks
+from backends.qemu.boot import BootPlan
+from backends.qemu.boot_slots import BootSlots
+from backends.qemu.guest import GuestImage
+from backends.qemu.instance_dir import (
+    RESCUED_DISK,
+    SHELVED_DIR,
+    Instance,
+    read_boot_record,
+    shelved_disk,
+    write_boot_record,
+)
+from backends.qemu.inventory import this_host
+from backends.qemu.machines import Machines
+from backends.qemu.process import QEMU_BINARY, InstancePaths, ProcessError, ProcessManager
+from backends.qemu.watcher import PowerWatcher
+
+log = logging.getLogger(__name__)
+
+
+class QemuInstances:
+    """The instances on this machine and how they come and go (see the module doc)."""
+
+    def __init__(
+        self,
+        run_dir: Path | str,
+        guest: GuestImage | None = None,
+        images: Mapping[str, Path | str] | None = None,
+        *,
+        host_name: str | None = None,
+        availability_zone: str = "nova",
+        vcpus: int = 0,
+        memory_mb: int = 0,
+        local_gb: int = 0,
+        reserved_host_memory_mb: int = 0,
+        cpu_allocation_ratio: float = 4.0,
+        ram_allocation_ratio: float = 1.0,
+        disk_allocation_ratio: float = 1.0,
+        shutdown_timeout: float = 60.0,
+        boot_timeout: float = 60.0,
+        boot_concurrency: int = 2,
+        boot_grace: float = 10.0,
+        poll_interval: float = 0.5,
+        accel: str = "tcg",
+        binary: str = QEMU_BINARY,
+        die_with_parent: bool = False,
+        ephemeral: bool = False,
+    ) -> None:
+        self.run_dir = Path(run_dir).absolute()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.ephemeral = ephemeral
+        self.boot_timeout = boot_timeout
+        self.boot = BootPlan(guest, {} if images is None else images, accel, self.run_dir)
+        self.manager = ProcessManager(self.run_dir, binary=binary,
+                                      die_with_parent=die_with_parent)
+        self.watcher = PowerWatcher(poll_interval)
+        self.machines = Machines(self.manager,
+                                 BootSlots(boot_concurrency, boot_timeout, boot_grace),
+                                 self.watcher, boot_timeout=boot_timeout,
+                                 shutdown_timeout=shutdown_timeout)
+        #: What the backend holds of each instance, by uuid.
+        self.instances: dict[str, Instance] = {}
+        self._spawning: set[str] = set()
+        self._host = this_host(
+            self.run_dir, host_name=host_name, availability_zone=availability_zone,
+            vcpus=vcpus, memory_mb=memory_mb, local_gb=local_gb,
+            reserved_host_memory_mb=reserved_host_memory_mb,
+            cpu_allocation_ratio=cpu_allocation_ratio,
+            ram_allocation_ratio=ram_allocation_ratio,
+            disk_allocation_ratio=disk_allocation_ratio)
+
+    # --- the host, the listener, the end of the backend ----------------------------------
+
+    def hosts(self) -> list[HostInfo]:
+        return [self._host]
+
+    def set_power_listener(self, listener: PowerListener | None) -> None:
+        self.watcher.set_listener(listener)
+
+    async def close(self) -> None:
+        """Stop watching; when ``ephemeral``, first end every guest of the run directory
+        and remove its files."""
+        if self.ephemeral:
+            for vm in list(self.instances.values()):
+                with contextlib.suppress(BackendError):
+                    await self.destroy(vm.spec)
+            await self._reap(set())
+            shutil.rmtree(self.run_dir / SHELVED_DIR, ignore_errors=True)
+        for vm in self.instances.values():
+            await self.machines.detach(vm)
+            if vm.process is not None:
+                await vm.process.monitor.disconnect()
+        self.instances.clear()
+        await self.watcher.close()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def spawn(self, instance: InstanceSpec) -> None:
+        await self._spawn(instance, None)
+
+    async def _spawn(self, instance: InstanceSpec, image: Path | None,
+                     adopt_disk: bool = False) -> None:
+        """Build ``instance`` on a new overlay of ``image`` (default: its Glance image), or
+        with ``adopt_disk`` on ``image`` itself, moved in as its disk (an unshelve; moved
+        back if the build fails). Nothing outlives a failed or cancelled build."""
+        if instance.host != self._host.name:
+            raise HostUnavailable(f"Compute host {instance.host} is not available.")
+        uuid = instance.uuid
+        if uuid in self.instances or uuid in self._spawning:
+            raise InstanceExists(f"Instance {uuid} already exists.")
+        self._spawning.add(uuid)
+        try:
+            try:
+                paths = self.manager.paths(uuid)
+            except ProcessError as err:
+                raise SpawnFailed(str(err)) from err
+            if self.manager.running_pid(uuid) is not None:
+                raise InstanceExists(f"Instance {uuid} already exists.")
+            image = image or self.boot.image(instance)
+            vm = Instance(instance, self.boot.machine(instance, image, False), paths,
+                          image=image)
+            try:
+                shutil.rmtree(paths.root, ignore_errors=True)  # leftovers of an old one
+                paths.root.mkdir(parents=True)
+                if adopt_disk:
+                    os.replace(image, paths.disk)
+                else:
+                    await disks.create_disk(instance, image, paths.disk)
+                await self._boot_from(vm, paths.disk if adopt_disk else image)
+                await self.machines.start(vm)
+            except BaseException as err:
+                if adopt_disk and paths.disk.exists() and not image.exists():
+                    with contextlib.suppress(OSError):  # the shelved disk goes back
+                        os.replace(paths.disk, image)
+                await self.machines.discard(vm)
+                if isinstance(err, SpawnFailed) or not isinstance(err, BackendError | OSError):
+                    raise
+                raise SpawnFailed(f"Build of instance {uuid} aborted: {err}") from err
+            self.instances[uuid] = vm
+        finally:
+            self._spawning.discard(uuid)
+
+    async def destroy(self, instance: InstanceSpec) -> None:
+        with contextlib.suppress(OSError, ProcessError):
+            shelved_disk(self.run_dir, instance.uuid).unlink(missing_ok=True)
+        vm = self.instances.pop(instance.uuid, None)
+        if vm is None:  # not ours (or left by a crash): stop whatever runs there
+            with contextlib.suppress(ProcessError):
+                await self._remove(instance.uuid, self.manager.paths(instance.uuid))
+            return
+        async with self._locked(vm):
+            await self.machines.discard(vm)
+
+    async def get_info(self, instance: InstanceSpec) -> InstanceInfo:
+        return InstanceInfo(power_state=await self.machines.query_power(self._vm(instance)))
+
+    async def recover(
+        self, instances: Sequence[tuple[InstanceSpec, PowerState]]
+    ) -> dict[str, PowerState]:
+        """Adopt each instance's QEMU from its pid file and socket; an instance whose
+        directory is left but whose process is gone is SHUTDOWN (``power_on`` starts it
+        again on its disk; SUSPENDED with a saved state); one with no directory is
+        NOSTATE. Then reap: every other instance directory (its server is gone) is
+        stopped and removed, as Nova's ``_cleanup_running_deleted_instances`` reaps."""
+        found: dict[str, PowerState] = {}
+        for spec, recorded in instances:
+            found[spec.uuid] = await self._recover(spec, recorded)
+        await self._reap({spec.uuid for spec, _ in instances})
+        return found
+
+    async def _recover(self, spec: InstanceSpec, recorded: PowerState) -> PowerState:
+        if spec.uuid in self.instances:
+            return await self.machines.query_power(self.instances[spec.uuid])
+        try:
+            paths = self.manager.paths(spec.uuid)
+        except ProcessError:
+            return PowerState.NOSTATE
+        if not paths.disk.exists():
+            return PowerState.NOSTATE
+        image, kernel_boot = self._boot_record(spec, paths)
+        rescued = paths.root / RESCUED_DISK
+        vm = Instance(spec, self.boot.machine(spec, image, kernel_boot,
+                                              rescued if rescued.exists() else None),
+                      paths, image=image, kernel_boot=kernel_boot)
+        self.instances[spec.uuid] = vm
+        vm.process = process = await self.machines.adopt(spec.uuid)
+        if process is not None and not process.monitor.connected:
+            vm.power = recorded  # it runs, but nobody can ask it
+            return recorded
+        if process is not None:
+            self.watcher.watch(vm, process)
+        vm.power = await self.machines.query_power(vm)
+        return vm.power
+
+    def _boot_record(self, spec: InstanceSpec, paths: InstancePaths) -> tuple[Path | None, bool]:
+        """(image, kernel boot) as spawn recorded them; else the spec's image."""
+        recorded = read_boot_record(paths)
+        if recorded is not None:
+            return recorded
+        try:
+            image = self.boot.image(spec)
+        except SpawnFailed:
+            return None, False
+        return image, self.boot.is_free_guest(image)
+
+    async def _reap(self, keep: set[str]) -> None:
+        """Stop and remove every instance directory not in ``keep`` (nor ours)."""
+        for entry in sorted(self.run_dir.iterdir()):
+            name = entry.name
+            if name.startswith(".") or not entry.is_dir() or name in keep \
+                    or name in self.instances:
+                continue
+            with contextlib.suppress(ProcessError):
+                await self._remove(name, self.manager.paths(name), reaped=True)
+
+    async def _remove(self, name: str, paths: InstancePaths, reaped: bool = False) -> None:
+        """Stop the QEMU of a directory the backend does not hold, and remove it."""
+        if not paths.root.exists():
+            return
+        process = await self.machines.adopt(name)
+        if process is not None:
+            if reaped:
+                log.info("%s: reaping the QEMU of a server that no longer exists", name)
+            await process.stop()
+        shutil.rmtree(paths.root, ignore_errors=True)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _vm(self, instance: InstanceSpec) -> Instance:
+        try:
+            return self.instances[instance.uuid]
+        except KeyError:
+            raise InstanceNotFound(f"Instance {instance.uuid} could not be found.") from None
+
+    @contextlib.asynccontextmanager
+    async def _busy(self, instance: InstanceSpec) -> AsyncIterator[Instance]:
+        """The instance, for one verb (``InstanceNotFound`` if the backend has none)."""
+        async with self._locked(self._vm(instance)) as vm:
+            yield vm
+
+    @contextlib.asynccontextmanager
+    async def _locked(self, vm: Instance) -> AsyncIterator[Instance]:
+        """One verb at a time per instance; while it runs the watcher reports nothing but
+        a process that ended (the verb's intermediate states are no news), and afterwards
+        the state it left is reported."""
+        async with vm.lock:
+            try:
+                yield vm
+            finally:
+                if vm.spec.uuid in self.instances:
+                    with contextlib.suppress(BackendError):
+                        await self.machines.query_power(vm)
+
+    async def _boot_from(self, vm: Instance, image: Path) -> None:
+        """Configure ``vm`` to boot its disk made from ``image``, and record how."""
+        vm.image = image
+        vm.kernel_boot = await self.boot.kernel_boots(image)
+        vm.config = self.boot.machine(vm.spec, image, vm.kernel_boot)
+        write_boot_record(vm)
