@@ -21,20 +21,23 @@ GUEST_IMAGE_NAME = "nova-emulator-guest"
 MAX_RUN_DIR = 107 - len("/00000000-0000-0000-0000-000000000000/qemu-vnc.sock") - 8
 
 
-def run_dir(settings: QemuConfig, state_dir: Path | None, ephemeral: bool) -> Path:
-    """``[qemu] run_dir``; else ``qemu`` beside a SQLite state file when that path is
-    short enough; else, for an in-memory state, a directory of this process's own (its
-    guests end with it: no other emulator may reap them, none can re-adopt them); else
-    ``/tmp/nova-emulator-<uid>``."""
+def run_dir(settings: QemuConfig, state_dir: Path | None,
+            ephemeral: bool) -> tuple[Path, bool]:
+    """Where instance files live, and whether the directory is this emulator's own (made
+    for it: removed at its end). ``[qemu] run_dir``; else ``qemu`` beside a SQLite state
+    file when that path is short enough; else, for an in-memory state, a directory of this
+    process's own (its guests end with it: no other emulator may reap them, none can
+    re-adopt them); else ``/tmp/nova-emulator-<uid>``."""
     if settings.run_dir:
-        return Path(settings.run_dir)
+        return Path(settings.run_dir), False
     if state_dir is not None:
         candidate = (state_dir / "qemu").absolute()
         if len(str(candidate)) <= MAX_RUN_DIR:
-            return candidate
+            return candidate, False
     if ephemeral:
-        return Path(tempfile.mkdtemp(prefix=f"nova-emulator-{os.getuid()}-", dir="/tmp"))
-    return Path(f"/tmp/nova-emulator-{os.getuid()}")
+        own = tempfile.mkdtemp(prefix=f"nova-emulator-{os.getuid()}-", dir="/tmp")
+        return Path(own), True
+    return Path(f"/tmp/nova-emulator-{os.getuid()}"), False
 
 
 def create(env: BackendEnvironment) -> ComputeBackend:
@@ -46,8 +49,9 @@ def create(env: BackendEnvironment) -> ComputeBackend:
     q = TypeAdapter(QemuConfig).validate_python(dict(env.settings))
     guest = build_guest(Path(q.cache) if q.cache else default_cache_dir())
     env.images.add(GUEST_IMAGE_ID, GUEST_IMAGE_NAME, "qcow2", guest.base_qcow2)
+    directory, own = run_dir(q, env.state_dir, env.ephemeral)
     return QemuBackend(
-        run_dir(q, env.state_dir, env.ephemeral), guest, env.images,
+        directory, guest, env.images, owns_run_dir=own,
         accel=q.accel, shutdown_timeout=q.shutdown_timeout, boot_timeout=q.boot_timeout,
         boot_concurrency=q.boot_concurrency, boot_grace=q.boot_grace, vcpus=q.vcpus,
         memory_mb=q.memory_mb, local_gb=q.local_gb,

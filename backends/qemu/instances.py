@@ -79,10 +79,13 @@ class QemuInstances:
         binary: str = QEMU_BINARY,
         die_with_parent: bool = False,
         ephemeral: bool = False,
+        owns_run_dir: bool = False,
     ) -> None:
         self.run_dir = Path(run_dir).absolute()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.ephemeral = ephemeral
+        #: The run directory was made for this backend alone: an ephemeral one removes it.
+        self.owns_run_dir = owns_run_dir
         self.boot_timeout = boot_timeout
         self.boot = BootPlan(guest, {} if images is None else images, accel, self.run_dir)
         self.manager = ProcessManager(self.run_dir, binary=binary,
@@ -126,6 +129,8 @@ class QemuInstances:
                 await vm.process.monitor.disconnect()
         self.instances.clear()
         await self.watcher.close()
+        if self.ephemeral and self.owns_run_dir:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
 
     # --- lifecycle -------------------------------------------------------------------------
 

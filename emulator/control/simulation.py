@@ -124,6 +124,9 @@ class Simulation:
             raise Conflict(f"The clock is in {clock.mode.value} mode; only a manual clock "
                            "can be advanced.")
         async with self._lock:
+            # What is under way comes to rest first (parked on the clock, or done): time
+            # moves over every operation requested before the advance.
+            await self.settle()
             woken = await clock.advance_through(seconds, self.settle)
         return self.clock(), woken
 
