@@ -171,9 +171,10 @@ class ServerMetadata:
                       rule: str, action: str) -> tuple[str, ...]:
         with self.db.session() as s:
             row = self._tagged(s, ctx, server_id, rule, action)
-            wanted = set(tags)
-            for tag in wanted:
+            given = tuple(tags)
+            for tag in given:  # in the request's order: the first bad one is named
                 check_tag(tag)
+            wanted = set(given)
             if len(wanted) > MAX_TAGS:
                 raise InvalidInput(f"The number of tags exceeded the per-server limit {MAX_TAGS}")
             current = _tag_rows(s, row.uuid)
