@@ -12,8 +12,7 @@ import pytest
 BACKENDS = tuple(sorted({ep.name for ep in entry_points(group="nova_emulator.backends")}))
 
 #: Why ``simulated_only`` tests are skipped on another backend.
-SIMULATED_ONLY = ("the simulated cloud's control plane (manual clock, stage timings, fault "
-                  "injection) drives the simulated backend only")
+SIMULATED_ONLY = "needs the simulated cloud's manual clock or stage table"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -29,13 +28,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     marks: tuple[str, ...]
     if config.getoption("--cloud") is not None:
-        skip = pytest.mark.skip(reason="needs the emulator itself; --cloud was given")
+        reason = "needs the emulator itself; --cloud was given"
         marks = ("emulator_only", "simulated_only")
     elif config.getoption("--backend") != "simulated":
-        skip = pytest.mark.skip(reason=SIMULATED_ONLY)
+        reason = SIMULATED_ONLY
         marks = ("simulated_only",)
     else:
         return
     for item in items:
-        if any(mark in item.keywords for mark in marks):
-            item.add_marker(skip)
+        found = next(filter(None, map(item.get_closest_marker, marks)), None)
+        if found is not None:  # the mark's own ``reason=`` says more, where it has one
+            item.add_marker(pytest.mark.skip(reason=found.kwargs.get("reason", reason)))

@@ -155,4 +155,8 @@ def test_qemu_idle_guests(benchmark: Any, pool: Pool, guests: int) -> None:
         f"{summary(now.console)} (1: {ms(p50(base.console))}); pause -> PAUSED "
         f"{summary(now.pause)} (1: {ms(p50(base.pause))}); bare QMP query-status "
         f"{summary(now.qmp)} (1: {ms(p50(base.qmp))}, p95 {ms(p95(base.qmp))})")
-    assert ratio > 0
+    # Every guest still runs and is still ACTIVE (each GET checked it), every sample taken.
+    assert len(benchmark.stats.stats.data) == len(now.get) == GETS
+    assert (len(now.console), len(now.pause), len(now.qmp)) == (CONSOLES, PAUSES, QMPS)
+    assert len(pool.ready) == guests
+    assert set(pool.ready) <= set(pool.cloud.guest_pids().values())

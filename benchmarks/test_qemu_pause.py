@@ -116,7 +116,9 @@ def test_qemu_pause(benchmark: Any, cloud: QemuCloud, server: str, bare: BareGue
     benchmark.pedantic(lambda: _set(cloud, server, "pause", "PAUSED", sent),
                        setup=setup, rounds=ROUNDS, iterations=1)
     api = list(benchmark.stats.stats.data)
-    assert _api_versus_qmp(benchmark, "stop -> STOP", api, qmp, cloud, server, sent) > 0
+    _api_versus_qmp(benchmark, "stop -> STOP", api, qmp, cloud, server, sent)
+    assert len(api) == len(sent.requests) == ROUNDS
+    assert len(qmp) == ROUNDS * QMP_PER_ROUND
 
 
 def test_qemu_unpause(benchmark: Any, cloud: QemuCloud, server: str, bare: BareGuest) -> None:
@@ -132,4 +134,6 @@ def test_qemu_unpause(benchmark: Any, cloud: QemuCloud, server: str, bare: BareG
     benchmark.pedantic(lambda: _set(cloud, server, "unpause", "ACTIVE", sent),
                        setup=setup, rounds=ROUNDS, iterations=1)
     api = list(benchmark.stats.stats.data)
-    assert _api_versus_qmp(benchmark, "cont -> RESUME", api, qmp, cloud, server, sent) > 0
+    _api_versus_qmp(benchmark, "cont -> RESUME", api, qmp, cloud, server, sent)
+    assert len(api) == len(sent.requests) == ROUNDS
+    assert len(qmp) == ROUNDS * QMP_PER_ROUND

@@ -2,10 +2,11 @@
 
 By default pytest starts ``nova-emulator serve`` on a free loopback port (a real process,
 real HTTP) with the backend named by ``--backend``. With ``--cloud NAME`` (and optionally
-``--alt-cloud``/``--admin-cloud``) the tests run against clouds from clouds.yaml instead;
-tests marked ``emulator_only`` are then skipped, since they need the emulator's own
-configuration. Tests marked ``simulated_only`` need the simulated cloud's control plane and
-are skipped on ``--backend qemu``.
+``--alt-cloud``/``--admin-cloud``) the tests run against clouds from clouds.yaml instead
+(``target.backend`` is then None); tests marked ``emulator_only`` are then skipped, since
+they need the emulator's own configuration, text or control plane. Tests marked
+``simulated_only`` need the simulated cloud's manual clock or stage table and are skipped
+on any other backend.
 
 Every emulator the suite starts is left clean: its servers are deleted through the API (as
 the admin, all projects), and on the qemu backend its run directory must then hold no
@@ -36,11 +37,13 @@ SEEDED = {
 
 @dataclass
 class Target:
-    """What the suite runs against."""
+    """What the suite runs against: an emulator the suite started (``emulator``, on
+    ``backend``), or a real cloud from clouds.yaml (no ``emulator``, and no ``backend``:
+    whatever runs its servers is not ours to know)."""
 
     accounts: dict[str, Account]
     emulator: EmulatorProcess | None
-    backend: str
+    backend: str | None
 
 
 def _account_from_cloud(name: str) -> Account:
@@ -116,7 +119,7 @@ def dedicated_emulator(target: Target, config: str = "",
     """An emulator of its own (with ``config``, on the suite's backend) for tests that
     change time, stages or settings; such tests need the emulator itself, so they are
     skipped with --cloud. Its servers are deleted when the test ends."""
-    if target.emulator is None:
+    if target.emulator is None or target.backend is None:
         pytest.skip("needs the emulator itself")
     with EmulatorProcess(config=config, state=state, backend=target.backend) as process, \
             httpx.Client(timeout=60.0) as http:
@@ -132,18 +135,31 @@ def dedicated_emulator(target: Target, config: str = "",
             clean_up(process, http)
 
 
+#: The clouds.yaml option of each role beside the member's (``--cloud``).
+CLOUD_ROLES = {"alt": "--alt-cloud", "admin": "--admin-cloud"}
+
+
+def cloud_target(config: pytest.Config) -> Target | None:
+    """The real cloud ``--cloud`` names (its accounts from clouds.yaml), else None. Its
+    ``backend`` is None whatever ``--backend`` says: that option picks the emulator's."""
+    cloud = config.getoption("--cloud")
+    if cloud is None:
+        return None
+    accounts = {"member": _account_from_cloud(cloud)}
+    for role, option in CLOUD_ROLES.items():
+        name = config.getoption(option)
+        if name:
+            accounts[role] = _account_from_cloud(name)
+    return Target(accounts=accounts, emulator=None, backend=None)
+
+
 @pytest.fixture(scope="session")
 def target(pytestconfig: pytest.Config) -> Iterator[Target]:
-    backend = pytestconfig.getoption("--backend")
-    cloud = pytestconfig.getoption("--cloud")
+    cloud = cloud_target(pytestconfig)
     if cloud is not None:
-        accounts = {"member": _account_from_cloud(cloud)}
-        for role, option in (("alt", "--alt-cloud"), ("admin", "--admin-cloud")):
-            name = pytestconfig.getoption(option)
-            if name:
-                accounts[role] = _account_from_cloud(name)
-        yield Target(accounts=accounts, emulator=None, backend=backend)
+        yield cloud
         return
+    backend = pytestconfig.getoption("--backend")
     with EmulatorProcess(backend=backend) as emulator, httpx.Client(timeout=60.0) as http:
         yield Target(accounts=seeded_accounts(emulator.url), emulator=emulator, backend=backend)
         clean_up(emulator, http)

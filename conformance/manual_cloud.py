@@ -77,9 +77,12 @@ class ManualCloud:
             self.advance(seconds)
         return self.settled(server_id)
 
-    def advance(self, seconds: float) -> None:
+    def advance(self, seconds: float) -> dict[str, Any]:
+        """Move the manual clock; its state after, with the sleepers woken."""
         response = self.control("POST", "/clock/advance", json={"seconds": seconds})
         assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
 
     def image_id(self) -> str:
         images = self.member.request("GET", f"{self.member.endpoint('image')}/v2/images")

@@ -392,7 +392,28 @@ def test_extra_specs_validated_from_2_86(admin: ApiSession, private_flavor: dict
 def test_unknown_namespaces_and_plain_keys_pass_at_2_86(
     admin: ApiSession, private_flavor: dict[str, Any]
 ) -> None:
-    base = f"/flavors/{private_flavor['id']}/os-extra_specs"
+    """From 2.86 Nova checks only the namespaces it knows: other keys are stored as given,
+    answered back (Nova returns the request's body) and shown everywhere specs are."""
+    flavor_id = private_flavor["id"]
+    base = f"/flavors/{flavor_id}/os-extra_specs"
     specs = {"color": "blue", "mycompany:thing": "x", "hw:cpu_policy": "dedicated"}
     response = admin.compute("POST", base, json={"extra_specs": specs}, version="2.86")
-    assert response.status_code == 200, response.text
+    assert validate(response, specs_schema.set_get_flavor_extra_specs) == {"extra_specs": specs}
+    listed = admin.compute("GET", base, version="2.86")
+    assert validate(listed, specs_schema.set_get_flavor_extra_specs) == {"extra_specs": specs}
+    for key, value in specs.items():
+        shown = admin.compute("GET", f"{base}/{key}", version="2.86")
+        assert validate(shown, specs_schema.set_get_flavor_extra_specs_key) == {key: value}
+    schema = _schema("2.86", admin)
+    flavor = validate(admin.compute("GET", f"/flavors/{flavor_id}", version="2.86"),
+                      schema.create_update_get_flavor_details)["flavor"]
+    assert flavor["extra_specs"] == specs
+    # The rest of the flavor is as it was made.
+    assert {k: flavor[k] for k in ("name", "ram", "vcpus", "disk", "swap", "description",
+                                   "os-flavor-access:is_public")} == {
+        "name": private_flavor["name"], "ram": 64, "vcpus": 1, "disk": 0, "swap": 0,
+        "description": None, "os-flavor-access:is_public": False}
+    detail = validate(admin.compute("GET", "/flavors/detail", version="2.86",
+                                    params={"is_public": "false"}),
+                      schema.list_flavors_details)["flavors"]
+    assert [f["extra_specs"] for f in detail if f["id"] == flavor_id] == [specs]

@@ -2,15 +2,19 @@
 ``/os-console-auth-tokens``), and the WebSocket proxy the URL leads to.
 
 The URL is read as Tempest reads it (``test_novnc``): the WebSocket path and token are in
-the ``path`` query parameter. A bad token is refused as Nova's proxy refuses it: the
-WebSocket handshake completes, then the connection drops with no data. On the QEMU backend
-an RFB handshake completes through the proxy; the simulated cloud has no display, so its
+the ``path`` query parameter. A bad, expired or orphaned token is refused as Nova's proxy
+refuses it: the WebSocket handshake completes, then the connection drops with no data and
+no close frame. Each such test also shows the same connection admitted with the valid
+token, so a proxy that drops everything fails it: on a real display (QEMU, a real cloud)
+the RFB greeting comes through; the simulated cloud has no display, so past the checks its
 WebSocket closes with a reason that says so.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import struct
+import time
 import uuid
 import warnings
 from collections.abc import Iterator
@@ -29,6 +33,7 @@ from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin, Subprotocol
 
 from conformance.client import ApiSession
+from conformance.conftest import Target, dedicated_emulator, seeded_accounts
 from conformance.schemas import validate
 from conformance.test_servers import Servers, gone, image_id, message  # noqa: F401
 
@@ -55,6 +60,10 @@ TOKEN_SHOW = {
     "additionalProperties": False,
 }
 NOVNC_PAGE = Path("/usr/share/novnc/vnc_lite.html")
+#: How the simulated cloud's proxy closes a connection it admitted: it has no display.
+NO_DISPLAY = (1011, "The simulated cloud has no guest display to show.")
+#: The greeting of QEMU's VNC server (and of any RFB 3.8 display).
+RFB_GREETING = b"RFB 003.008\n"
 
 
 @pytest.fixture
@@ -137,6 +146,27 @@ def dropped(console: Console, path: str | None = None, **options: Any) -> None:
         assert closed.value.rcvd is None, closed.value
 
 
+def admitted(console: Console, target: Target, path: str | None = None,
+             **options: Any) -> None:
+    """Past the token and Origin checks: the display's RFB greeting, or on the simulated
+    cloud (no display) a close frame that says so; never a silent drop."""
+    with console.connect(path, **options) as websocket:
+        assert websocket.subprotocol == "binary"
+        if target.backend != "simulated":
+            assert Rfb(websocket).read(len(RFB_GREETING)) == RFB_GREETING
+            return
+        with pytest.raises(ConnectionClosed) as closed:
+            websocket.recv(timeout=10)
+        assert closed.value.rcvd is not None, "dropped, as a refused token is"
+        assert (closed.value.rcvd.code, closed.value.rcvd.reason) == NO_DISPLAY
+
+
+def browser_origin(console: Console) -> Origin:
+    """The Origin a browser showing the console's page sends."""
+    parts = urlparse(console.url)
+    return Origin(f"{parts.scheme}://{parts.netloc}")
+
+
 def test_novnc_url_is_novas(servers: Servers, member: ApiSession, target: Any) -> None:
     sid = servers.boot(member)["id"]
     for url in (remote_console(member, sid),
@@ -189,37 +219,36 @@ def test_console_of_another_projects_server(servers: Servers, member: ApiSession
     assert message(response) == f"Instance {sid} could not be found."
 
 
-def test_websocket_bad_tokens_are_dropped(servers: Servers, member: ApiSession) -> None:
+def test_websocket_bad_tokens_are_dropped(servers: Servers, member: ApiSession,
+                                          target: Target) -> None:
     console = Console(remote_console(member, servers.boot(member)["id"]))
     websocket_path, _token = console.path.split("?", 1)
+    admitted(console, target)
     dropped(console, console.path.replace("token=", "token=bad"))  # as Tempest's bad token
     dropped(console, websocket_path)  # no token at all
     dropped(console, f"{websocket_path}?token={uuid.uuid4()}")
+    admitted(console, target)  # refusals spend nothing of the valid token
 
 
-def test_websocket_checks_origin(servers: Servers, member: ApiSession) -> None:
+def test_websocket_checks_origin(servers: Servers, member: ApiSession,
+                                 target: Target) -> None:
     console = Console(remote_console(member, servers.boot(member)["id"]))
+    admitted(console, target, origin=browser_origin(console))
     dropped(console, origin=Origin("http://elsewhere.example"))
     netloc = urlparse(console.url).netloc
     dropped(console, origin=Origin(f"https://{netloc}"))
 
 
 def test_websocket_reaches_the_display(servers: Servers, member: ApiSession,
-                                       target: Any) -> None:
+                                       target: Target) -> None:
     """QEMU: an RFB handshake through the proxy, as a browser (Origin of the console's own
     host) and as older noVNC (token in a cookie); a token serves more than one connection.
     Simulated: past the token and Origin checks, closed with the reason."""
     sid = servers.boot(member)["id"]
     console = Console(remote_console(member, sid))
-    parts = urlparse(console.url)
-    browser = Origin(f"{parts.scheme}://{parts.netloc}")
+    browser = browser_origin(console)
     if target.backend == "simulated":
-        with console.connect(origin=browser) as websocket, \
-                pytest.raises(ConnectionClosed) as closed:
-            websocket.recv(timeout=10)
-        assert closed.value.rcvd is not None
-        assert closed.value.rcvd.code == 1011
-        assert closed.value.rcvd.reason == "The simulated cloud has no guest display to show."
+        admitted(console, target, origin=browser)
         return
     cookie = {"Cookie": f"token={console.token}"}
     for path, options in ((None, {"origin": browser}),
@@ -236,44 +265,93 @@ class TempestNoVNC(tempest_compute.NoVNCValidateMixin):
         """Unused: testtools needs a test method to build the case."""
 
 
-def test_tempest_novnc_checks(servers: Servers, member: ApiSession, target: Any) -> None:
-    """Tempest's WebSocket client: a bad token gets no data; on QEMU the upgrade and the
-    RFB negotiation pass Tempest's checks (and the page, where noVNC is installed)."""
+def test_tempest_novnc_checks(servers: Servers, member: ApiSession, target: Target) -> None:
+    """Tempest's WebSocket client on both sides of the token check, with the same URL but
+    for the token. A bad token: the upgrade, then nothing (Tempest's ``test_novnc_bad_token``).
+    The valid one: data, so the proxy does not just close every socket; on a real display
+    the upgrade and RFB negotiation pass Tempest's ``test_novnc`` checks (and the page, where
+    noVNC is served), on the simulated cloud the close frame that says there is none."""
     url = remote_console(member, servers.boot(member)["id"])
     judge = TempestNoVNC()
     parts = urlparse(url)
     path = parse_qs(parts.query)["path"][0].replace("token=", "token=bad")
     bad = parts._replace(query=urlencode({"path": path})).geturl()
     judge.websocket = tempest_compute.create_websocket(bad)
-    data = judge.websocket.receive_frame()
-    assert data is None or not data, data
-    judge.websocket.close()
-    if target.backend == "simulated":
-        return
-    if NOVNC_PAGE.is_file():
-        judge.validate_novnc_html(url)
+    try:
+        judge.validate_websocket_upgrade()
+        data = judge.websocket.receive_frame()
+        assert data is None or not data, data
+    finally:
+        judge.websocket.close()
     judge.websocket = tempest_compute.create_websocket(url)
     try:
         judge.validate_websocket_upgrade()
-        judge.validate_rfb_negotiation()
+        if target.backend == "simulated":
+            code, reason = NO_DISPLAY
+            # Tempest's client reads a frame's payload whatever its kind: here a close.
+            assert judge.websocket.receive_frame() == struct.pack(">H", code) + reason.encode()
+        else:
+            judge.validate_rfb_negotiation()
     finally:
         judge.websocket.close()
+    if target.backend != "simulated" and NOVNC_PAGE.is_file():
+        judge.validate_novnc_html(url)
 
 
 def test_deleted_server_invalidates_its_tokens(servers: Servers, member: ApiSession,
-                                              admin: ApiSession) -> None:
+                                              admin: ApiSession, target: Target) -> None:
     """Nova removes an instance's tokens when it is deleted: the lookup 404s and the
     proxy drops the connection."""
     sid = servers.boot(member)["id"]
     console = Console(remote_console(member, sid))
     path = f"/os-console-auth-tokens/{console.token}"
     assert admin.compute("GET", path, version="2.31").status_code == 200
+    admitted(console, target)
     assert member.compute("DELETE", f"/servers/{sid}").status_code == 204
     gone(member, sid)
     response = admin.compute("GET", path, version="2.31")
     assert response.status_code == 404
     assert message(response) == "Token not found"
     dropped(console)
+
+
+def _expire(state: Path, token_hash: str) -> None:
+    """Move a stored console token's expiry into the past, as its TTL (Nova's 600 s
+    ``[consoleauth] token_ttl``) passing would; the table is found by its columns."""
+    with sqlite3.connect(state) as db:
+        (table,) = [name for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")
+            if {"token_hash", "expires"} <= {
+                row[1] for row in db.execute(f"PRAGMA table_info('{name}')")}]
+        changed = db.execute(f"UPDATE '{table}' SET expires = ? WHERE token_hash = ?",
+                             (int(time.time()) - 1, token_hash)).rowcount
+    assert changed == 1
+
+
+@pytest.mark.emulator_only
+def test_expired_tokens_are_dropped(tmp_path: Path, http: httpx.Client,
+                                    target: Target) -> None:
+    """A token past its expiry is refused as a bad one: the proxy drops the connection,
+    the admin lookup says "Token not found"; a fresh token for the same server works."""
+    import hashlib
+
+    state = tmp_path / "state.db"
+    with dedicated_emulator(target, state=f"sqlite:///{state}") as process:
+        accounts = seeded_accounts(process.url)
+        member = ApiSession(accounts["member"], http)
+        admin = ApiSession(accounts["admin"], http)
+        images = member.compute("GET", "/images").json()["images"]
+        cirros = next(i["id"] for i in images if i["name"].startswith("cirros"))
+        sid = Servers(admin, cirros).boot(member)["id"]
+        console = Console(remote_console(member, sid))
+        admitted(console, target)
+        _expire(state, hashlib.sha256(console.token.encode()).hexdigest())
+        dropped(console)
+        response = admin.compute("GET", f"/os-console-auth-tokens/{console.token}",
+                                 version="2.31")
+        assert response.status_code == 404
+        assert message(response) == "Token not found"
+        admitted(Console(remote_console(member, sid)), target)
 
 
 @pytest.mark.emulator_only

@@ -21,7 +21,8 @@ from conformance.manual_cloud import ManualCloud
 
 #: Interim statuses exist only between the manual clock's steps; the final states of these
 #: actions are checked on every backend in test_server_actions_images/_more.
-pytestmark = [pytest.mark.emulator_only, pytest.mark.simulated_only]
+pytestmark = [pytest.mark.emulator_only, pytest.mark.simulated_only(
+    reason="interim statuses exist only between the manual clock's steps")]
 
 SPAWN = 10.0
 #: backend verb -> seconds it takes on the manual clock (no jitter).

@@ -153,7 +153,7 @@ def test_change_password_needs_a_guest_agent(fresh: Cloud) -> None:
 
 
 @pytest.mark.emulator_only
-@pytest.mark.simulated_only
+@pytest.mark.simulated_only(reason="interim states exist only between the manual clock's steps")
 @pytest.mark.parametrize("name", sorted(PATHS))
 def test_an_action_holds_its_interim_state_until_its_stage_ends(fresh: Cloud,
                                                                 name: str) -> None:
@@ -172,7 +172,8 @@ def test_an_action_holds_its_interim_state_until_its_stage_ends(fresh: Cloud,
 
 
 @pytest.mark.emulator_only
-@pytest.mark.simulated_only  # on qemu: test_cli_power_actions, test_sdk_power_actions
+@pytest.mark.simulated_only(  # on qemu: test_cli_power_actions, test_sdk_power_actions
+    reason="steps the manual clock through each stage")
 def test_stop_start_pause_unpause_suspend_resume_round_trip(fresh: Cloud) -> None:
     server_id = fresh.active()
     fresh.run(server_id, {"os-stop": None}, "power_off")
@@ -212,7 +213,7 @@ def test_a_hard_reboot_brings_back_a_stopped_or_paused_server(fresh: Cloud) -> N
 
 
 @pytest.mark.emulator_only
-@pytest.mark.simulated_only
+@pytest.mark.simulated_only(reason="needs the simulated cloud's stage table")
 def test_stage_delays_set_through_the_control_plane(fresh: Cloud) -> None:
     changed = fresh.control("PUT", "/stages/power_off", json={"delay": 20})
     assert changed.status_code == 200, changed.text
@@ -252,7 +253,7 @@ def test_actions_refused_from_the_wrong_state(fresh: Cloud) -> None:
 
 
 @pytest.mark.emulator_only
-@pytest.mark.simulated_only
+@pytest.mark.simulated_only(reason="holds a task in progress on the manual clock")
 def test_actions_refused_while_a_task_runs(fresh: Cloud) -> None:
     server_id = fresh.active()
     fresh.accepted(server_id, {"os-stop": None})
@@ -370,7 +371,7 @@ def test_reset_state_is_for_admins(fresh: Cloud) -> None:
 
 
 @pytest.mark.emulator_only
-@pytest.mark.simulated_only
+@pytest.mark.simulated_only(reason="holds a task in progress on the manual clock")
 def test_reset_state_clears_a_task_in_progress(fresh: Cloud) -> None:
     server_id = fresh.active()
     fresh.accepted(server_id, {"pause": None})
@@ -470,7 +471,7 @@ def test_instance_actions_record_each_call(fresh: Cloud) -> None:
 
 
 @pytest.mark.emulator_only
-@pytest.mark.simulated_only
+@pytest.mark.simulated_only(reason="needs the simulated cloud's stage table")
 def test_a_failing_stage_ends_in_error_and_keeps_the_vm_state(fresh: Cloud) -> None:
     server_id = fresh.active()
     assert fresh.control("PUT", "/stages/pause", json={"fails": True}).status_code == 200
