@@ -17,13 +17,14 @@ import httpx
 import pytest
 
 from benchmarks.conftest import RATIOS, record_figure
+from benchmarks.goals import GOALS, record_goal
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
 from conformance.process import EmulatorProcess
 
 SERVERS = 1000
 #: Health must answer within this many seconds while the servers build.
-GOAL_SECONDS = 0.100
+GOAL_SECONDS = GOALS["health-under-load"].limit
 #: Seconds between probes.
 PROBE_INTERVAL = 0.010
 
@@ -105,7 +106,8 @@ def test_health_while_1000_servers_build(benchmark: Any, quiet_emulator: Emulato
 
     calm, loaded = summary(idle), summary(busy)
     ratio = loaded["p95"] / calm["p95"]
-    met = loaded["max"] <= GOAL_SECONDS
+    met = record_goal("health-under-load", loaded["max"])
+    over = sum(1 for latency in busy if latency > GOAL_SECONDS)
     benchmark.extra_info.update(
         idle_ms={k: round(v * 1000, 1) for k, v in calm.items()},
         building_ms={k: round(v * 1000, 1) for k, v in loaded.items()},
@@ -116,6 +118,7 @@ def test_health_while_1000_servers_build(benchmark: Any, quiet_emulator: Emulato
     record_figure(
         f"health while {SERVERS} servers build: p50 {loaded['p50'] * 1000:.1f} ms, p95 "
         f"{loaded['p95'] * 1000:.1f} ms, max {loaded['max'] * 1000:.1f} ms over {len(busy)} "
-        f"probes (idle: p50 {calm['p50'] * 1000:.1f}, p95 {calm['p95'] * 1000:.1f} ms); "
+        f"probes, {over} over {GOAL_SECONDS * 1000:.0f} ms (idle: p50 "
+        f"{calm['p50'] * 1000:.1f}, p95 {calm['p95'] * 1000:.1f} ms); "
         f"POST {timings['post'] * 1000:.0f} ms, all ACTIVE after {timings['build']:.1f} s. "
         f"Goal: max <= {GOAL_SECONDS * 1000:.0f} ms: {'met' if met else 'MISSED'}")
