@@ -1,9 +1,10 @@
 """Server groups: the service's rules (visibility, policy, quotas, rules), the checks a
 server create makes of its ``group`` hint, membership from create to the end of a delete,
-and what the scheduler is handed (``spec_for``)."""
+what the scheduler is handed (``spec_for``), and the request schemas against Nova's."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import uuid
 from dataclasses import dataclass
@@ -13,6 +14,10 @@ from typing import Any
 import pytest
 
 from backends.simulated import default_hosts
+from emulator.api.compute.schemas import schema_for
+from emulator.api.faults import Fault
+from emulator.api.microversion import APIVersion
+from emulator.api.requests import validate_body
 from emulator.compute.checks import ImageInfo
 from emulator.compute.create import NewServer, ServerCreator
 from emulator.compute.flavors import FlavorService
@@ -24,6 +29,7 @@ from emulator.compute.server_groups import GroupSpec, NewServerGroup, ServerGrou
 from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import Forbidden, InvalidInput, NotFound, OverQuota
+from tests.nova_source import NovaSource, NovaSourceError
 
 MEMBER = RequestContext(user_id="u1", project_id="p1", roles=frozenset({"member", "reader"}))
 OTHER_USER = RequestContext(user_id="u2", project_id="p1",
@@ -277,3 +283,67 @@ def test_spec_for(d: Domain) -> None:
     d.groups.delete(MEMBER, ruled)
     with pytest.raises(NotFound, match=f"^Instance group {ruled} could not be found.$"):
         d.groups.spec_for(ruled)
+
+
+# -- the request schemas ---------------------------------------------------------------------
+
+
+def body_error(version: str, body: Any) -> str | None:
+    schema = schema_for("server_group_create", APIVersion.parse(version))
+    assert schema is not None
+    try:
+        validate_body(schema, body)
+    except Fault as fault:
+        return str(fault.message)
+    return None
+
+
+@pytest.mark.parametrize("version, policy, ok", [
+    ("2.1", "affinity", True), ("2.14", "anti-affinity", True),
+    ("2.14", "soft-affinity", False), ("2.15", "soft-affinity", True),
+    ("2.63", "soft-anti-affinity", True), ("2.63", "legacy", False),
+])
+def test_policies_by_version(version: str, policy: str, ok: bool) -> None:
+    body = {"server_group": {"name": "g", "policies": [policy]}}
+    assert (body_error(version, body) is None) == ok
+
+
+def test_policy_and_rules_from_2_64() -> None:
+    good = {"server_group": {"name": "g", "policy": "anti-affinity",
+                             "rules": {"max_server_per_host": "2"}}}
+    assert body_error("2.64", good) is None
+    assert body_error("2.63", good) is not None
+    assert body_error("2.64", {"server_group": {"name": "g", "policies": ["affinity"]}}) \
+        is not None
+
+
+def _nova() -> NovaSource:
+    try:
+        return NovaSource.fetch()
+    except NovaSourceError as error:
+        pytest.skip(str(error))
+
+
+def test_policy_rules_and_schema_enums_are_novas() -> None:
+    """The enums, required fields and query parameters of Nova's create and index schemas
+    (those it writes as literals) are ours."""
+    source = _nova()
+    path = "nova/api/openstack/compute/schemas/server_groups.py"
+    nova = source.constants(path)
+    ours = schema_for("server_group_create", APIVersion.parse("2.1"))
+    assert ours is not None
+    theirs = nova["create"]["properties"]["server_group"]
+    mine = ours["properties"]["server_group"]
+    assert mine["required"] == theirs["required"]
+    assert mine["properties"]["policies"]["items"][0]["enum"] == \
+        theirs["properties"]["policies"]["prefixItems"][0]["enum"]
+    index = schema_for("server_group_index_query", APIVersion.parse("2.1"))
+    assert index is not None
+    (assigned,) = [node.value for node in source.tree(path).body if isinstance(node, ast.Assign)
+                   and ast.unparse(node.targets[0]) == "index_query"]
+    assert isinstance(assigned, ast.Dict)
+    properties = dict(zip((ast.literal_eval(k) for k in assigned.keys if k is not None),
+                          assigned.values, strict=True))["properties"]
+    assert isinstance(properties, ast.Dict)
+    assert list(index["properties"]) == [ast.literal_eval(k) for k in properties.keys
+                                         if k is not None]
