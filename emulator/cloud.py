@@ -31,6 +31,7 @@ from emulator.compute.keypairs import KeyPairService
 from emulator.compute.lifecycle import Lifecycle
 from emulator.compute.operations import ServerOperations
 from emulator.compute.recovery import Recovery
+from emulator.compute.server_groups import ServerGroupService
 from emulator.compute.server_metadata import ServerMetadata
 from emulator.compute.servers import Servers
 from emulator.compute.snapshots import Snapshots
@@ -105,6 +106,7 @@ class Cloud:
         self.flavors = FlavorService(db, project_exists=self.identity.project_exists)
         self.flavors.seed()
         self.keypairs = KeyPairService(db)
+        self.server_groups = ServerGroupService(db)
         self.images = ImageService(
             db, ImageStore(store_dir(config.image.store, config.server.state)),
             require_format_match=config.image.require_format_match,
@@ -147,6 +149,7 @@ class Cloud:
         self.operations = ServerOperations(
             self.servers,
             ServerCreator(db, self.flavors, self.keypairs, self.image_info, hosts,
+                          groups=self.server_groups,
                           max_count_per_request=compute.max_count_per_request),
             self.lifecycle, self.instances, self.image_info, hosts,
             guest_agent=self.backend.guest_agent, plan_for=self.faults.plan_for)
