@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from backends.base import ComputeBackend
 from backends.environment import BackendEnvironment
 from emulator.clock import Clock, Progression
+from emulator.compute.aggregates import AggregateService
 from emulator.compute.checks import ImageInfo
 from emulator.compute.claims import Claims
 from emulator.compute.console_operations import ServerConsoles
@@ -103,10 +104,14 @@ class Cloud:
             ephemeral=in_memory(config.server.state)))
         hosts = self.backend.hosts
 
-        self.zones = ZoneService(self.backend)
+        # The zones the backend reports become aggregates; from then on every question
+        # of a host's zone is the aggregates' (Nova's).
+        self.aggregates = zones = AggregateService(db, hosts, self.image_info)
+        zones.seed()
+        self.zones = ZoneService(hosts, zones)
         self.instances = Instances(db)
         self.actions = InstanceActions(db)
-        self.claims = Claims(db, hosts)
+        self.claims = Claims(db, hosts, zones)
         self.servers = Servers(db, hosts)
         self.metadata = ServerMetadata(db)
         clock = self.clock
@@ -121,14 +126,14 @@ class Cloud:
         self.faults = FaultRules()
         self.operations = ServerOperations(
             self.servers,
-            ServerCreator(db, self.flavors, self.keypairs, self.image_info, hosts,
+            ServerCreator(db, self.flavors, self.keypairs, self.image_info, hosts, zones,
                           max_count_per_request=compute.max_count_per_request),
-            self.lifecycle, self.instances, self.image_info, hosts,
+            self.lifecycle, self.instances, self.image_info, hosts, zones,
             guest_agent=self.backend.guest_agent, plan_for=self.faults.plan_for)
         self.disk = DiskOperations(
             self.operations, self.servers, self.instances, self.actions, self.claims,
             self.flavors, self.keypairs, self.image_info,
-            Snapshots(self.images, self.owner_names), hosts,
+            Snapshots(self.images, self.owner_names), zones,
             # NOTE: unless configured, a one-host cloud resizes in place, as devstack
             # configures Nova; otherwise every resize there would be NoValidHost.
             allow_resize_to_same_host=compute.allow_resize_to_same_host

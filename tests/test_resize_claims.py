@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from backends.simulated import SimulatedBackend, default_hosts
 from emulator.clock import Clock
 from emulator.compute import resizes
+from emulator.compute.aggregates import AggregateService
 from emulator.compute.claims import Claims
 from emulator.compute.instances import Instances
 from emulator.compute.models import Instance
@@ -28,6 +29,7 @@ class Domain:
     backend: SimulatedBackend
     claims: Claims
     instances: Instances
+    zones: AggregateService
 
 
 def domain_of(hosts: int, memory_mb: int = 8 * GB) -> Domain:
@@ -35,7 +37,8 @@ def domain_of(hosts: int, memory_mb: int = 8 * GB) -> Domain:
     backend = SimulatedBackend(default_hosts([("nova", hosts)], vcpus=8, memory_mb=memory_mb,
                                              local_gb=100, cpu_allocation_ratio=1.0),
                                clock=Clock())
-    return Domain(db, backend, Claims(db, backend.hosts), Instances(db))
+    zones = AggregateService(db, backend.hosts, images=lambda _ctx, _image: None)
+    return Domain(db, backend, Claims(db, backend.hosts, zones), Instances(db), zones)
 
 
 def resizing(domain: Domain, host: str, old_mb: int, new_mb: int) -> str:
@@ -91,7 +94,7 @@ def test_a_revert_moves_back_and_releases_the_destination() -> None:
     assert domain.claims.claim_resize(sid) is not None
     row = domain.instances.get(sid)
     assert row is not None
-    domain.instances.set_state(sid, **resizes.reverted_columns(row, domain.backend.hosts()))
+    domain.instances.set_state(sid, **resizes.reverted_columns(row, domain.zones.host_zone))
     row = domain.instances.get(sid)
     assert row is not None
     assert (row.host, row.node, row.source_host, row.flavor_id, row.memory_mb) == \

@@ -8,6 +8,7 @@ replaces this with incremental allocations.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -19,13 +20,22 @@ from emulator.compute.models import Instance
 from emulator.compute.records import now
 from emulator.compute.scheduler import HostRequest, Usage, select_host
 from emulator.compute.states import TaskState
+from emulator.compute.zones import HostZones
 from emulator.db import Database
 
 
 class Claims:
-    def __init__(self, db: Database, hosts: Callable[[], list[HostInfo]]) -> None:
+    def __init__(self, db: Database, hosts: Callable[[], list[HostInfo]],
+                 zones: HostZones) -> None:
         self.db = db
         self.hosts = hosts
+        self.zones = zones
+
+    def _zoned_hosts(self) -> list[HostInfo]:
+        """The hosts, each in the zone the aggregates give it (what the scheduler's zone
+        filter reads)."""
+        return [dataclasses.replace(h, availability_zone=self.zones.host_zone(h.name))
+                for h in self.hosts()]
 
     @staticmethod
     def usage(s: Session, excluding: str | None = None) -> dict[str, Usage]:
@@ -80,7 +90,7 @@ class Claims:
                 host=row.requested_host if build else destination,
                 node=row.requested_node if build else None,
             )
-            host = select_host(self.hosts(), self.usage(s), request)
+            host = select_host(self._zoned_hosts(), self.usage(s), request)
             if host is not None:
                 row.host = row.node = host.name
                 row.availability_zone = host.availability_zone
@@ -115,7 +125,7 @@ class Claims:
                 or row.requested_availability_zone,
                 ignore_hosts=frozenset() if same_host or current is None
                 else frozenset({current}))
-            host = select_host(self.hosts(), usage, request)
+            host = select_host(self._zoned_hosts(), usage, request)
             if host is not None and host.name != current:
                 row.source_host, row.source_node = row.host, row.node
                 row.host = row.node = host.name
