@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator import __version__
 from emulator.api.compute import ComputeAPI
+from emulator.api.compute.aggregates import AggregatesController
 from emulator.api.compute.availability_zones import AvailabilityZonesController
 from emulator.api.compute.console_auth_tokens import ConsoleAuthTokensController
 from emulator.api.compute.flavors import FlavorsController
@@ -125,6 +126,7 @@ class Emulator:
             keypairs=KeypairsController(cloud.keypairs),
             images=ImagesController(cloud.image_proxy),
             console_auth_tokens=ConsoleAuthTokensController(cloud.console_tokens),
+            aggregates=AggregatesController(cloud.aggregates),
         )
         public_url = config.public_url
         catalog = build_catalog(public_url, config.identity.region)
