@@ -182,11 +182,14 @@ def test_update_renames_and_moves_the_zone(cloud: Cloud) -> None:
 def test_a_rename_stays_when_the_zone_is_refused(cloud: Cloud) -> None:
     """Nova saves the name before it checks the zone."""
     agg = cloud.aggregate("old", None, "compute-003")
+    cloud.changes.clear()
     with pytest.raises(InvalidInput, match=(
             rf"^Cannot update aggregate {agg}\. Reason: One or more hosts already in "
             r"availability zone\(s\) \['az2'\]\.$")):
         cloud.service.update(ADMIN, str(agg), {"name": "new", "availability_zone": "z9"})
     assert cloud.service.get(ADMIN, str(agg)).name == "new"
+    assert cloud.changes == ["compute-003"]  # the rename reached the scheduler's view
+    assert [a.name for a in cloud.service.aggregates_of("compute-003")] == ["az2", "new"]
 
 
 def test_only_a_rename_stores_updated_at(cloud: Cloud) -> None:
@@ -315,6 +318,8 @@ def test_host_aggregates_lists_each_hosts_aggregates(cloud: Cloud) -> None:
     assert ssd == AggregateInfo(cloud.service.get(ADMIN, str(agg)).uuid, "ssd",
                                 {"ssd": "true", "filter_tenant_id": "p1"})
     assert [a.name for a in found["compute-004"]] == ["az2"]
+    assert cloud.service.aggregates_of("compute-003") == found["compute-003"]
+    assert cloud.service.aggregates_of("compute-001") == []
     found["compute-004"].clear()  # a copy: the service's index is not the caller's
     assert len(cloud.service.host_aggregates()["compute-004"]) == 1
 
@@ -369,3 +374,16 @@ def test_the_zone_listing_answers_from_the_aggregates(cloud: Cloud) -> None:
     assert detail["z1"].hosts is None and not detail["z1"].available
     with pytest.raises(Forbidden):
         zones.zones_detail(MEMBER)
+
+
+def test_a_listener_reads_the_new_state(cloud: Cloud) -> None:
+    """The index is rebuilt before the listener is called: what it reads is the change."""
+    seen: list[tuple[str, list[str], str]] = []
+    cloud.service.on_change = lambda host: seen.append(
+        (host, [a.name for a in cloud.service.aggregates_of(host)],
+         cloud.service.host_zone(host)))
+    agg = str(cloud.aggregate("agg", None, "compute-001"))
+    cloud.service.set_metadata(ADMIN, agg, {"availability_zone": "z1"})
+    cloud.service.remove_host(ADMIN, agg, "compute-001")
+    assert seen == [("compute-001", ["agg"], "nova"), ("compute-001", ["agg"], "z1"),
+                    ("compute-001", [], "nova")]

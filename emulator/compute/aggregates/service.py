@@ -35,7 +35,7 @@ from emulator.compute.policy import authorize
 from emulator.compute.records import now
 from emulator.context import RequestContext
 from emulator.db import Database
-from emulator.errors import Conflict, InvalidInput, NotFound
+from emulator.errors import Conflict, EmulatorError, InvalidInput, NotFound
 
 log = logging.getLogger("nova_emulator.aggregates")
 
@@ -156,19 +156,25 @@ class AggregateService:
         set, though only a rename stores it (Nova sets it on the object, not the row).
         """
         authorize(ctx, _rule("update"))
+        renamed = False
         with self.db.session() as s:
             row, record = self._get(s, aggregate_id)
             name = values.get("name")
-            if "name" in values and name is not None and name != row.name:
+            if name is not None and name != row.name:
                 if s.exec(select(Aggregate).where(Aggregate.name == name)).first():
                     raise Conflict(f"Aggregate {name} already exists.")
                 row.name, row.updated_at = name, now()
                 s.add(row)
                 s.flush()
-                record = self._records(s, [row])[0]
-        if ZONE_KEY in values:
-            record = self._set_metadata(record, {ZONE_KEY: values[ZONE_KEY]}, "update")
-        else:
+                record, renamed = self._records(s, [row])[0], True
+        try:
+            if ZONE_KEY in values:
+                return self._set_metadata(record, {ZONE_KEY: values[ZONE_KEY]}, "update")
+        except EmulatorError:
+            if renamed:
+                self._changed(record.hosts)
+            raise
+        if renamed:
             self._changed(record.hosts)
         return record
 
@@ -324,6 +330,10 @@ class AggregateService:
     def host_aggregates(self) -> dict[str, list[AggregateInfo]]:
         """host -> the aggregates it is in (by aggregate id); hosts in none are absent."""
         return {host: list(infos) for host, infos in self._by_host.items()}
+
+    def aggregates_of(self, host: str) -> list[AggregateInfo]:
+        """The aggregates ``host`` is in (what an ``on_change(host)`` listener re-reads)."""
+        return list(self._by_host.get(host, ()))
 
     def seed(self) -> None:
         """Put hosts the state sees for the first time in the aggregates of the zones
