@@ -177,7 +177,7 @@ class Replay:
         started = time.perf_counter()
         for done, event in enumerate(events, 1):
             act[event.event](event)
-            needed = max(self.usage.lower_bound().values())
+            needed = self.usage.hosts_needed()
             if needed > peak:
                 peak, self.result.peak = needed, self.usage.snapshot(event.time)
             if done % step == 0 or done == len(events):

@@ -65,28 +65,34 @@ class Usage:
         i = self.index[host]
         was_used = self.consumers[i] > 0
         self.consumers[i] += sign
-        over, fullest = False, 0.0
+        used_now = self.consumers[i] > 0
+        self.used_hosts += used_now - was_used
+        free: list[int] = []
+        fullest = 0.0
         for r, rc in enumerate(RESOURCE_CLASSES):
             n = resources.get(rc, 0) * sign
-            used = self.used[r][i] + n
-            self.used[r][i] = used
+            used = self.used[r][i] = self.used[r][i] + n
             self.total_used[r] += n
             cap = self.capacity[r][i]
-            over = over or used > cap
-            fullest = max(fullest, used / cap if cap else 0.0)
+            free.append(cap - used)
+            if cap and used / cap > fullest:
+                fullest = used / cap
         self.fullness[i] = fullest
-        self.overcommits += over and sign > 0
-        self.used_hosts += (self.consumers[i] > 0) - was_used
-        self._strand(i)
-
-    def _strand(self, i: int) -> None:
-        free = [self.capacity[r][i] - self.used[r][i] for r in _RCS]
-        short = [free[r] < self.smallest[r] for r in _RCS]
-        used = self.consumers[i] > 0
+        if sign > 0 and min(free) < 0:
+            self.overcommits += 1
+        # stranded: free capacity of one class where another is short of the smallest ask
+        short = [f < least for f, least in zip(free, self.smallest, strict=True)]
+        shorts = sum(short)
+        mine = self.stranded_of[i]
         for r in _RCS:
-            now = free[r] if used and any(short[q] for q in _RCS if q != r) else 0
-            self.stranded[r] += now - self.stranded_of[i][r]
-            self.stranded_of[i][r] = now
+            now = free[r] if used_now and shorts - short[r] else 0
+            self.stranded[r] += now - mine[r]
+            mine[r] = now
+
+    def hosts_needed(self) -> int:
+        """The lower bound of hosts over every resource class."""
+        return max(min(bisect_left(prefix, used), len(prefix) - 1)
+                   for prefix, used in zip(self.prefix, self.total_used, strict=True))
 
     def lower_bound(self) -> dict[str, int]:
         return {rc: min(bisect_left(self.prefix[r], self.total_used[r]),
