@@ -47,6 +47,10 @@ TRACE = [json.dumps(line) for line in [
     {"time": 5, "event": "delete", "server": "b"},
     {"time": 6, "event": "delete", "server": "big"},
 ]]
+#: Anti-affinity over the two hosts of nova: the third member fits nowhere.
+GROUP_TRACE = [json.dumps({"time": i, "event": "create", "server": f"g{i}",
+                           "flavor": "m1.tiny", "zone": "nova", "group": "g",
+                           "policy": "anti-affinity"}) for i in (1, 2, 3)]
 
 
 @pytest.fixture(scope="module")
@@ -65,15 +69,18 @@ def _admin(url: str) -> httpx.Client:
     return client
 
 
-def _leftovers(url: str) -> tuple[list[str], list[str]]:
+def _leftovers(url: str) -> tuple[list[str], list[str], list[str]]:
+    """Servers, the bench's flavors and server groups left in the emulator."""
     admin = _admin(url)
     try:
         servers = admin.get("/compute/v2.1/servers?all_tenants=1").json()["servers"]
         flavors = admin.get("/compute/v2.1/flavors?is_public=None").json()["flavors"]
+        groups = admin.get("/compute/v2.1/os-server-groups?all_projects=1").json()
     finally:
         admin.close()
-    return [s["name"] for s in servers], [f["name"] for f in flavors
-                                          if f["name"].startswith("bench-")]
+    return ([s["name"] for s in servers],
+            [f["name"] for f in flavors if f["name"].startswith("bench-")],
+            [g["name"] for g in groups["server_groups"]])
 
 
 def test_the_trace_replays_through_the_api(emulator: EmulatorProcess) -> None:
@@ -103,7 +110,24 @@ def test_the_trace_replays_through_the_api(emulator: EmulatorProcess) -> None:
                              for rc in ("VCPU", "MEMORY_MB", "DISK_GB")]
     assert 0 < summary["latency_ms"]["p50"] <= summary["latency_ms"]["p99"]
     assert 0 == summary["overcommitted_decisions"] == summary["group_violations"]["count"]
-    assert ([], []) == _leftovers(emulator.url)
+    assert ([], [], []) == _leftovers(emulator.url)
+
+
+@pytest.mark.xfail(strict=True, reason="on main, Cloud builds Claims without its server "
+                   "groups (emulator/cloud.py): a group hint does not reach the scheduler")
+def test_a_server_group_replays_through_the_api(emulator: EmulatorProcess) -> None:
+    """The group is made (2.64), its members hinted to it; the third finds no host, and
+    the replay's own books see no violation."""
+    result = replay_via_api(read_lines(GROUP_TRACE, "group"), Layout(), Policy("emulator"),
+                            emulator.url, Credentials("admin", "admin", "admin"))
+    summary = summarize(result)
+    assert 0 == summary["group_violations"]["count"], result.log
+    assert [("create", "g1"), ("create", "g2"), ("create", "g3")] == \
+        [(kind, server) for kind, server, _ in result.log]
+    assert {"compute-001", "compute-002"} == {host for *_, host in result.log[:2]}
+    assert result.log[2][2] is None
+    assert 1 == summary["failures"]["count"]
+    assert ([], [], []) == _leftovers(emulator.url)
 
 
 def test_the_command_line_replays_via_the_api(
@@ -118,7 +142,7 @@ def test_the_command_line_replays_via_the_api(
                                                    summary["policy"]["name"])
     assert 4 == summary["decisions"]["placed"]
     assert f"api {emulator.url}" in capsys.readouterr().out
-    assert ([], []) == _leftovers(emulator.url)
+    assert ([], [], []) == _leftovers(emulator.url)
 
 
 def test_an_emulator_nobody_answers_is_one_line_and_status_1(

@@ -14,7 +14,6 @@ import pytest
 from emulator.bench import command
 from emulator.bench.summary import SUMMARY_SCHEMA
 from emulator.cli import main
-from tests.bench_support import FirstFitEngine
 from tests.test_bench_replay import DENSITY, TRACE
 
 #: The hand-computed trace's hosts as options.
@@ -22,11 +21,6 @@ HAND_LAYOUT = ["--zones", "nova=2,az2=1", "--host-shape", "8,16384,200",
                "--host-shape", "4,32768,200", "--host-shape", "8,12288,200",
                "--allocation-ratios", "1,1,1"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(autouse=True)
-def _engine(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(command, "_core_engine", lambda: FirstFitEngine)
 
 
 @pytest.fixture
@@ -147,6 +141,52 @@ def test_an_azure_table_replays(tmp_path: Path) -> None:
     assert 0 == summary["density"]["end"]["used_hosts"]
 
 
+def test_a_policy_is_an_emulator_configuration_file(
+        hand: Path, tmp_path: Path) -> None:
+    """``tight.toml``'s [scheduler] weighs RAM negatively and turns the CPU and disk
+    weighers off: the hand trace's pack figures."""
+    config = tmp_path / "tight.toml"
+    config.write_text("[scheduler]\nseed = 3\n[scheduler.weighers]\nRAMWeigher = -1.0\n"
+                      "CPUWeigher = 0.0\nDiskWeigher = 0.0\n")
+    out = tmp_path / "s.json"
+    assert 0 == _run("--trace", str(hand), *HAND_LAYOUT, "--compare", "spread", str(config),
+                     "--json", str(out))
+    spread, tight = _json(out)["compare"]
+    assert "tight" == tight["policy"]["name"]
+    assert ["RAMWeigher", -1.0] in tight["policy"]["weighers"]
+    assert (DENSITY["spread"], DENSITY["pack"]) == (spread["density"], tight["density"])
+
+
+def test_aggregates_with_metadata_take_the_requests_that_ask(tmp_path: Path) -> None:
+    """Every 4th of 8 hosts (compute-001 and -005) is in the aggregate ``ssd``; the five
+    servers asking for it (100 GB each) go there, two a host (200 GB), and the fifth
+    fits nowhere; the three others spread over empty hosts."""
+    ssd = {"extra_specs": {"aggregate_instance_extra_specs:ssd": "true"}}
+    lines = [json.dumps({"time": i, "event": "create", "server": f"s{i}",
+                         "resources": {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 100},
+                         **(ssd if i < 5 else {})}) for i in range(8)]
+    trace = tmp_path / "ssd.jsonl"
+    trace.write_text("\n".join(lines))
+    out = tmp_path / "s.json"
+    assert 0 == _run("--trace", str(trace), "--zones", "nova=8", "--host-shape", "8,4096,200",
+                     "--aggregate", "ssd=4:ssd=true", "--json", str(out))
+    summary = _json(out)
+    assert {"count": 1, "create": 1, "resize": 0} == \
+        {k: summary["failures"][k] for k in ("count", "create", "resize")}
+    assert {"ssd": {"every": 4, "metadata": {"ssd": "true"}}} == \
+        summary["layout"]["aggregates"]
+    # 4 ssd servers on the 2 ssd hosts (full disks), 3 others spread on the rest
+    assert 2 + 3 == summary["density"]["end"]["used_hosts"]
+
+
+def test_an_unknown_filter_is_bad_input(hand: Path, capsys: pytest.CaptureFixture[str]
+                                        ) -> None:
+    assert 2 == _run("--trace", str(hand), *HAND_LAYOUT, "--filters", "ComputeFilter,Nope")
+    err = capsys.readouterr().err
+    assert err.startswith("nova-emulator: policy spread: no scheduler policy named 'Nope'")
+    assert 1 == len(err.splitlines())
+
+
 @pytest.mark.parametrize(("argv", "error"), [
     (["--trace", "nowhere.jsonl"], "no trace nowhere.jsonl (a file, or shipped: steady"),
     (["--trace", "{hand}", "--zones", "nova"],
@@ -157,7 +197,8 @@ def test_an_azure_table_replays(tmp_path: Path) -> None:
      "2 hosts do not go round the zones a, b, c"),
     (["--trace", "{hand}", "--zones", "a=1,a=1"], "--zones names a zone twice"),
     (["--trace", "{hand}", "--compare", "spread", "tight"],
-     "unknown policy 'tight' (known: spread, pack)"),
+     "unknown policy 'tight' (spread, pack, or an emulator configuration file whose "
+     "[scheduler] is the policy)"),
     (["--trace", "{hand}", "--compare", "spread", "pack", "--via-api", "http://x"],
      "--compare replays in process"),
     (["--trace", "{hand}", "--via-api", "http://x", "--hosts", "3"],

@@ -40,10 +40,13 @@ stranded.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 
-from emulator.bench.engine import EngineFactory
+from emulator.bench.core import core_engine
+from emulator.bench.engine import EngineFactory, Request
 from emulator.bench.layout import HostShape, Layout, make_policy
 from emulator.bench.replay import Result, replay
 from emulator.bench.summary import summarize
@@ -114,7 +117,7 @@ DENSITY = {
              "end": _snapshot(8, (13, 30720, 90), 1, (0, 16384, 180))},
 }
 
-ENGINES: dict[str, EngineFactory] = {"first-fit": FirstFitEngine}
+ENGINES: dict[str, EngineFactory] = {"first-fit": FirstFitEngine, "core": core_engine}
 
 
 def _replay(policy: str, engine: EngineFactory) -> Result:
@@ -146,3 +149,34 @@ def test_the_hand_computed_trace_number_by_number(policy: str, engine: str) -> N
     assert 0 < latency["p50"] <= latency["p99"] <= latency["max"]
     assert summary["decisions_per_s"] == pytest.approx(
         8 / (sum(result.latencies) * 1e-9))
+
+
+class GroupBlindEngine(FirstFitEngine):
+    """Places by RAM alone, whatever the groups say."""
+
+    def place(self, servers: Sequence[str], request: Request) -> list[str]:
+        return super().place(servers, replace(request, group=None))
+
+
+def test_group_rules_are_checked_by_the_replay_not_by_the_scheduler() -> None:
+    """Two equal hosts, spread (ties to compute-1); every server 1 VCPU, 1024 MB. A
+    group-blind engine puts anti-affinity's a, b, c on 1, 2, 1 (c breaks the rule),
+    affinity's x, y on 2, 1 (y breaks it), soft anti-affinity's s1, s2, s3 on 2, 1, 2
+    (s3 misses: allowed). The same trace under an engine that keeps the rules: none."""
+    members = [("a", "g1", "anti-affinity"), ("b", "g1", None), ("c", "g1", None),
+               ("x", "g2", "affinity"), ("y", "g2", None),
+               ("s1", "g3", "soft-anti-affinity"), ("s2", "g3", None), ("s3", "g3", None)]
+    trace = read_lines([_create(t, server, 1, 1024, 10, group=group,
+                                **({"policy": policy} if policy else {}))
+                        for t, (server, group, policy) in enumerate(members)])
+    layout = Layout(zones=(("nova", 2),), shapes=(HostShape(8, 16384, 200),))
+    spread = make_policy("spread")
+    blind = replay(trace, layout, spread, GroupBlindEngine(layout, spread))
+    assert ["compute-001", "compute-002", "compute-001", "compute-002", "compute-001",
+            "compute-002", "compute-001", "compute-002"] == [h for *_, h in blind.log]
+    assert {"count": 2, "groups": ["g1", "g2"], "soft_misses": 1} == \
+        summarize(blind)["group_violations"]
+    for engine in ENGINES.values():
+        kept = summarize(replay(trace, layout, spread, engine(layout, spread)))
+        assert 0 == kept["group_violations"]["count"]
+        assert 1 == kept["failures"]["count"]  # c: both hosts have a member of g1

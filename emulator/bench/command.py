@@ -14,14 +14,24 @@ from typing import Any
 from rich.console import Console
 
 from emulator.bench.azure import read_vmtable
-from emulator.bench.engine import EngineFactory, ReplayFailed
+from emulator.bench.core import core_engine
+from emulator.bench.engine import Engine, EngineFactory, ReplayFailed
 from emulator.bench.generators import GENERATORS
-from emulator.bench.layout import POLICY_SIGNS, HostShape, Layout, Policy, make_policy
+from emulator.bench.layout import (
+    POLICY_SIGNS,
+    HostShape,
+    Layout,
+    Policy,
+    make_policy,
+    policy_from_config,
+)
 from emulator.bench.plots import INSTALL_HINT, have_matplotlib, write_png
 from emulator.bench.replay import Result, replay
 from emulator.bench.report import print_summaries, progress_bar
 from emulator.bench.summary import summarize
 from emulator.bench.trace import Trace, TraceError, read_trace, write_trace
+from emulator.config import ConfigError
+from emulator.placement.plugins import UnknownPolicy
 
 #: Traces shipped in ``emulator/bench/traces`` (each made by its generator, seed 1).
 SHIPPED = ("steady", "bursty", "churn", "group-heavy")
@@ -120,11 +130,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--aggregate", type=_aggregate, action="append", default=[],
                    metavar="NAME=EVERY[:KEY=VALUE,...]",
                    help="every EVERY-th host in aggregate NAME, with that metadata")
-    p.add_argument("--policy", choices=sorted(POLICY_SIGNS), default="spread",
-                   help="spread (RAM weigher multiplier > 0, the default) or pack (< 0)")
-    p.add_argument("--filters", help="enabled filters, comma-separated (Nova's names)")
+    p.add_argument("--policy", default="spread",
+                   help="spread (the RAM weigher's multiplier > 0, the default), pack (< 0), "
+                        "or an emulator configuration file: its [scheduler]")
+    p.add_argument("--filters", help="spread, pack: the enabled filters, comma-separated, "
+                                     "as [scheduler] names them")
     p.add_argument("--weigher", type=_weigher, action="append", default=[],
-                   metavar="NAME=MULTIPLIER", help="a weigher and its multiplier")
+                   metavar="NAME=MULTIPLIER", help="spread, pack: a weigher and its "
+                                                   "multiplier (others: off)")
     p.add_argument("--host-subset-size", type=_positive, default=1)
     p.add_argument("--max-placement-results", type=_positive, default=1000)
     p.add_argument("--compare", nargs=2, metavar=("POLICY_A", "POLICY_B"),
@@ -196,17 +209,34 @@ def check_zones(trace: Trace, layout: Layout) -> None:
 
 
 def policies(args: argparse.Namespace) -> list[Policy]:
+    """spread or pack (with the filter and weigher options), or an emulator's
+    configuration file (its ``[scheduler]`` as it is)."""
     if args.via_api:  # the emulator's [scheduler] decides
         return [Policy("emulator", filters=(), weighers=())]
     filters = [f.strip() for f in args.filters.split(",")] if args.filters else None
-    names = args.compare or [args.policy]
+    chosen: list[Policy] = []
+    for name in args.compare or [args.policy]:
+        if name in POLICY_SIGNS:
+            chosen.append(make_policy(name, filters, args.weigher,
+                                      host_subset_size=args.host_subset_size,
+                                      max_placement_results=args.max_placement_results))
+        elif Path(name).is_file():
+            try:
+                chosen.append(policy_from_config(Path(name)))
+            except ConfigError as exc:
+                raise BadInput(str(exc)) from None
+        else:
+            raise BadInput(f"unknown policy {name!r} (spread, pack, or an emulator "
+                           f"configuration file whose [scheduler] is the policy)")
+    return chosen
+
+
+def engine_for(factory: EngineFactory, layout: Layout, policy: Policy) -> Engine:
+    """A fresh engine; a filter or weigher that cannot be found is bad input."""
     try:
-        return [make_policy(name, filters, args.weigher,
-                            host_subset_size=args.host_subset_size,
-                            max_placement_results=args.max_placement_results)
-                for name in names]
-    except ValueError as exc:
-        raise BadInput(str(exc)) from None
+        return factory(layout, policy)
+    except (UnknownPolicy, ValueError) as exc:
+        raise BadInput(f"policy {policy.name}: {exc}") from None
 
 
 # -- the run ----------------------------------------------------------------------------
@@ -251,8 +281,8 @@ def execute(args: argparse.Namespace, engine: EngineFactory | None = None,
                     args.username, args.password, args.project), heat=bool(args.png),
                     progress=tick)
             else:
-                factory = engine or _core_engine()
-                result = replay(trace, layout, policy, factory(layout, policy),
+                result = replay(trace, layout, policy,
+                                engine_for(engine or core_engine, layout, policy),
                                 heat=bool(args.png), progress=tick)
         runs.append(Run(result, summarize(result)))
     print_summaries([r.summary for r in runs], out)
@@ -263,12 +293,6 @@ def execute(args: argparse.Namespace, engine: EngineFactory | None = None,
         for run in runs:
             write_png(run.result, _png_path(args.png, run.result.policy.name, len(runs) > 1))
     return runs
-
-
-def _core_engine() -> EngineFactory:
-    from emulator.bench.core import core_engine
-
-    return core_engine
 
 
 def run(args: argparse.Namespace, engine: EngineFactory | None = None) -> int:

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from emulator.bench.trace import RESOURCE_CLASSES
+from emulator.config import load_config
+from emulator.placement import DEFAULT_FILTERS as SCHEDULER_FILTERS
+from emulator.placement import RESOURCE_CLASSES
 
 
 @dataclass(frozen=True)
@@ -89,11 +92,9 @@ class Layout:
                     self.metadata.get(name, {}))} for name, every in self.aggregates}}
 
 
-#: Filters a replay enables unless told otherwise (Nova's names).
-DEFAULT_FILTERS: tuple[str, ...] = (
-    "ComputeFilter", "AvailabilityZoneFilter", "ImagePropertiesFilter",
-    "AggregateInstanceExtraSpecsFilter", "ServerGroupAntiAffinityFilter",
-    "ServerGroupAffinityFilter", "SameHostFilter", "DifferentHostFilter")
+#: Filters a replay enables unless told otherwise: ``[scheduler]``'s default, and the
+#: filter that matches flavor extra specs with aggregate metadata (``--aggregate``).
+DEFAULT_FILTERS: tuple[str, ...] = (*SCHEDULER_FILTERS, "AggregateInstanceExtraSpecsFilter")
 #: Weighers besides the RAM weigher, with their multipliers.
 DEFAULT_WEIGHERS: tuple[tuple[str, float], ...] = (
     ("ServerGroupSoftAffinityWeigher", 1.0), ("ServerGroupSoftAntiAffinityWeigher", 1.0))
@@ -130,3 +131,12 @@ def make_policy(name: str, filters: Sequence[str] | None = None,
     ram = abs(merged.pop(RAM_WEIGHER, 1.0)) * POLICY_SIGNS[name]
     return Policy(name, tuple(filters) if filters is not None else DEFAULT_FILTERS,
                   ((RAM_WEIGHER, ram), *merged.items()), **options)
+
+
+def policy_from_config(path: Path) -> Policy:
+    """The policy of an emulator's configuration file: its ``[scheduler]`` (named after
+    the file); ``ConfigError`` if it is not one."""
+    scheduler = load_config(path).scheduler
+    return Policy(path.stem, scheduler.filters, tuple(scheduler.weighers.items()),
+                  scheduler.host_subset_size, scheduler.max_placement_results,
+                  scheduler.seed if scheduler.seed is not None else 0)

@@ -7,7 +7,7 @@ import importlib.util
 from pathlib import Path
 
 from emulator.bench.replay import Result
-from emulator.bench.trace import RESOURCE_CLASSES
+from emulator.placement import RESOURCE_CLASSES
 
 INSTALL_HINT = "pip install 'nova-emulator[plots]'"
 #: The heat map shows at most this many rows (hosts averaged in runs beyond it).

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 from emulator.bench.engine import Engine, GroupRequest, Request, Unplaceable, migration
 from emulator.bench.layout import Layout, Policy
-from emulator.bench.trace import RESOURCE_CLASSES, Event, Resources, Trace
+from emulator.bench.trace import Event, Resources, Trace
 from emulator.bench.usage import Groups, Snapshot, Usage
+from emulator.placement import RESOURCE_CLASSES
 
 #: At most this many points of utilisation over time (and columns of the heat map).
 SAMPLES = 200

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from emulator.bench.trace import RESOURCE_CLASSES
+from emulator.placement import RESOURCE_CLASSES
 
 #: Short names of the resource classes in the tables.
 SHORT = {"VCPU": "vcpu", "MEMORY_MB": "ram", "DISK_GB": "disk"}

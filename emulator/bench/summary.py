@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from emulator.bench.replay import Result
-from emulator.bench.trace import RESOURCE_CLASSES
 from emulator.bench.usage import Snapshot
+from emulator.placement import RESOURCE_CLASSES
 
 SCHEMA_ID = "nova-emulator/bench-placement/1"
 

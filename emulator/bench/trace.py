@@ -25,9 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from emulator.compute.flavors import SEED_FLAVORS
+from emulator.placement import RESOURCE_CLASSES
 
-#: The resource classes a request asks for, as placement names them.
-RESOURCE_CLASSES: tuple[str, ...] = ("VCPU", "MEMORY_MB", "DISK_GB")
 #: What may happen to a server.
 EVENT_KINDS: tuple[str, ...] = ("create", "delete", "resize")
 #: Server group policies (Nova's, as of 2.64).

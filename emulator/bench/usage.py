@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import accumulate
 
 from emulator.bench.layout import Layout
-from emulator.bench.trace import RESOURCE_CLASSES
+from emulator.placement import RESOURCE_CLASSES
 
 _RCS = range(len(RESOURCE_CLASSES))
 
