@@ -48,7 +48,7 @@ import pytest
 from emulator.bench.core import core_engine
 from emulator.bench.engine import EngineFactory, Request
 from emulator.bench.layout import HostShape, Layout, make_policy
-from emulator.bench.replay import Result, replay
+from emulator.bench.replay import SAMPLES, Result, replay
 from emulator.bench.summary import summarize
 from emulator.bench.trace import read_lines
 from tests.bench_support import FirstFitEngine
@@ -180,3 +180,24 @@ def test_group_rules_are_checked_by_the_replay_not_by_the_scheduler() -> None:
         kept = summarize(replay(trace, layout, spread, engine(layout, spread)))
         assert 0 == kept["group_violations"]["count"]
         assert 1 == kept["failures"]["count"]  # c: both hosts have a member of g1
+
+
+def test_utilisation_is_sampled_by_events_and_before_quiet_spells() -> None:
+    """1,000 creates (1 VCPU, 512 MB) in the first second on 100 hosts, then one delete
+    at t=100: the state after the last create is sampled (it holds through the quiet
+    spell), and so is the end."""
+    lines = [_create(i / 1000, f"s{i}", 1, 512, 1) for i in range(1000)]
+    lines.append(json.dumps({"time": 100, "event": "delete", "server": "s0"}))
+    layout = Layout(zones=(("nova", 100),), shapes=(HostShape(),))
+    spread = make_policy("spread")
+    result = replay(read_lines(lines), layout, spread, core_engine(layout, spread),
+                    heat=True)
+    series = result.series
+    assert series.time == sorted(series.time)
+    assert len(series.time) <= 2 * SAMPLES + 1
+    assert [0.999, 100.0] == series.time[-2:]
+    assert [1000, 999] == [round(u * 100 * 32 * 4) for u in series.used["VCPU"][-2:]]
+    assert [100, 100] == series.used_hosts[-2:]
+    assert len(series.heat) == len(series.time)
+    # spread: 10 servers a host, 10 of 128 VCPU (7 %) the fullest class
+    assert [7, 7] == [max(h) for h in series.heat[-2:]]

@@ -28,8 +28,9 @@ def write_png(result: Result, path: Path) -> None:
     over_time, heat_map = figure.subplots(2, 1, height_ratios=(1, 1.4))
     hosts = result.layout.count
     for rc in RESOURCE_CLASSES:
-        over_time.plot(series.time, [100 * u for u in series.used[rc]], label=rc)
-    over_time.plot(series.time, [100 * n / hosts for n in series.used_hosts],
+        over_time.step(series.time, [100 * u for u in series.used[rc]], where="post",
+                       label=rc)
+    over_time.step(series.time, [100 * n / hosts for n in series.used_hosts], where="post",
                    label="hosts used", linestyle="--", color="grey")
     over_time.set_ylabel("% of the cloud")
     over_time.set_ylim(0, 100)
@@ -37,16 +38,15 @@ def write_png(result: Result, path: Path) -> None:
     over_time.set_title(f"{result.trace.name} on {hosts} hosts, {result.policy.name}: "
                         f"utilisation over time")
     cells = np.array(series.heat, dtype=np.float32).T if series.heat else \
-        np.zeros((hosts, 1), dtype=np.float32)
+        np.zeros((hosts, 1), dtype=np.float32)  # hosts x samples, % used
     if cells.shape[0] > MAX_ROWS:
         run = -(-cells.shape[0] // MAX_ROWS)
         padded = np.pad(cells, ((0, -cells.shape[0] % run), (0, 0)), constant_values=np.nan)
         cells = np.nanmean(padded.reshape(-1, run, cells.shape[1]), axis=1)
-    end = series.time[-1] if series.time else 0.0
-    start = series.time[0] if series.time else 0.0
-    image = heat_map.imshow(100 * cells, aspect="auto", interpolation="nearest",
-                            cmap="viridis", vmin=0, vmax=100, origin="lower",
-                            extent=(start, max(end, start + 1e-9), 0, hosts))
+    # A sample is the state after an event, until the next sample.
+    edges = np.array([*series.time, series.time[-1]] if series.time else [0.0, 1.0])
+    rows = np.linspace(0, hosts, cells.shape[0] + 1)
+    image = heat_map.pcolormesh(edges, rows, cells, cmap="viridis", vmin=0, vmax=100)
     heat_map.set_xlabel("trace time (s)")
     heat_map.set_ylabel("host")
     heat_map.set_title("hosts over time: the fullest resource class, % used")

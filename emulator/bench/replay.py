@@ -10,6 +10,7 @@ failed does nothing (its create was the failure).
 
 from __future__ import annotations
 
+import math
 import time
 from array import array
 from collections import Counter
@@ -22,8 +23,9 @@ from emulator.bench.trace import Event, Resources, Trace
 from emulator.bench.usage import Groups, Snapshot, Usage
 from emulator.placement import RESOURCE_CLASSES
 
-#: At most this many points of utilisation over time (and columns of the heat map).
-SAMPLES = 200
+#: Utilisation is sampled this many times by events, and as many by time (points of the
+#: plot, columns of the heat map); a sample holds until the next one.
+SAMPLES = 150
 
 Progress = Callable[[int], None]
 
@@ -36,8 +38,8 @@ class Series:
     used: dict[str, list[float]] = field(
         default_factory=lambda: {rc: [] for rc in RESOURCE_CLASSES})
     used_hosts: list[int] = field(default_factory=list)
-    #: Per sample, per host: its fullest resource class's share (when asked for).
-    heat: list[array[float]] = field(default_factory=list)
+    #: Per sample, per host: its fullest resource class's % used (when asked for).
+    heat: list[array[int]] = field(default_factory=list)
 
 
 @dataclass
@@ -167,12 +169,15 @@ class Replay:
             series.used[rc].append(usage.total_used[r] / total if total else 0.0)
         series.used_hosts.append(usage.used_hosts)
         if self.heat:
-            series.heat.append(array("f", usage.fullness))
+            series.heat.append(array("B", usage.fullness))
 
     def run(self, progress: Progress | None = None) -> Result:
         """Replay every event; ``progress`` hears how many are done, now and then."""
         events = self.trace.events
+        # a sample every n-th event, and before the first event of each time slice
         step = max(1, len(events) // SAMPLES)
+        tick = self.trace.span / SAMPLES or math.inf
+        due = events[0].time + tick
         act = {"create": self.create, "delete": self.delete, "resize": self.resize}
         peak = -1
         started = time.perf_counter()
@@ -181,8 +186,10 @@ class Replay:
             needed = self.usage.hosts_needed()
             if needed > peak:
                 peak, self.result.peak = needed, self.usage.snapshot(event.time)
-            if done % step == 0 or done == len(events):
+            later = events[done].time if done < len(events) else math.inf
+            if done % step == 0 or later >= due:
                 self._sample(event.time)
+                due = event.time + tick
                 if progress is not None:
                     progress(done)
         self.result.wall_seconds = time.perf_counter() - started

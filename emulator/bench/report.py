@@ -34,11 +34,20 @@ def _per_class(snap: dict[str, Any] | None, key: str, fmt: Callable[[Any], str])
     return "  ".join(f"{SHORT[rc]} {fmt(per[rc][key])}" for rc in RESOURCE_CLASSES)
 
 
+def _seconds(value: float) -> str:
+    return f"{value:,.0f}s" if value >= 1000 else f"{value:g}s"
+
+
+def _weigher(name: str) -> str:
+    """``ServerGroupSoftAffinityWeigher`` -> ``SoftAffinity``."""
+    return name.removeprefix("ServerGroup").removesuffix("Weigher") or name
+
+
 def _density(snap: dict[str, Any] | None) -> str:
     if snap is None:
         return "-"
     return (f"{_n(snap['density'], 3)} ({snap['hosts_needed']} needed / "
-            f"{snap['used_hosts']} used, t={snap['time']:g}s)")
+            f"{snap['used_hosts']} used, t={_seconds(snap['time'])})")
 
 
 def rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
@@ -46,11 +55,12 @@ def rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     trace, decisions, latency = summary["trace"], summary["decisions"], summary["latency_ms"]
     peak, end = summary["density"]["peak"], summary["density"]["end"]
     groups = summary["group_violations"]
-    weighers = ", ".join(f"{name} {m:+g}" for name, m in summary["policy"]["weighers"])
+    weighers = ", ".join(f"{_weigher(name)} {m:+g}"
+                         for name, m in summary["policy"]["weighers"])
     return [
         ("engine", summary["engine"]),
         ("trace", f"{trace['name']}: {trace['creates']} creates, {trace['deletes']} "
-                  f"deletes, {trace['resizes']} resizes over {trace['span_s']:g}s"),
+                  f"deletes, {trace['resizes']} resizes over {_seconds(trace['span_s'])}"),
         ("hosts", f"{summary['layout']['hosts']} in "
                   + ", ".join(f"{z} ({n})" for z, n in summary["layout"]["zones"].items())),
         ("policy", f"{summary['policy']['name']}: {weighers}"),

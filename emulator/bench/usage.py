@@ -54,8 +54,8 @@ class Usage:
         self.smallest = [smallest.get(rc, 0) for rc in RESOURCE_CLASSES]
         self.stranded_of = [[0] * len(RESOURCE_CLASSES) for _ in hosts]
         self.stranded = [0] * len(RESOURCE_CLASSES)
-        #: Per host, its fullest resource class's share (for the heat map).
-        self.fullness = [0.0] * len(hosts)
+        #: Per host, its fullest resource class's % used, at most 255 (for the heat map).
+        self.fullness = [0] * len(hosts)
         #: Per resource class: 0, then the capacities of the largest hosts summed.
         self.prefix = [[0, *accumulate(sorted(caps, reverse=True))] for caps in self.capacity]
         self.overcommits = 0
@@ -68,16 +68,16 @@ class Usage:
         used_now = self.consumers[i] > 0
         self.used_hosts += used_now - was_used
         free: list[int] = []
-        fullest = 0.0
+        fullest = 0
         for r, rc in enumerate(RESOURCE_CLASSES):
             n = resources.get(rc, 0) * sign
             used = self.used[r][i] = self.used[r][i] + n
             self.total_used[r] += n
             cap = self.capacity[r][i]
             free.append(cap - used)
-            if cap and used / cap > fullest:
-                fullest = used / cap
-        self.fullness[i] = fullest
+            if cap and 100 * used // cap > fullest:
+                fullest = 100 * used // cap
+        self.fullness[i] = min(fullest, 255)
         if sign > 0 and min(free) < 0:
             self.overcommits += 1
         # stranded: free capacity of one class where another is short of the smallest ask
