@@ -130,6 +130,27 @@ def test_a_server_group_replays_through_the_api(emulator: EmulatorProcess) -> No
     assert ([], [], []) == _leftovers(emulator.url)
 
 
+def test_what_the_api_refuses_is_counted_apart(emulator: EmulatorProcess) -> None:
+    """Nova's quota of 10 server groups a project: the 11th group is refused, and its
+    member is no decision; a resize to a smaller disk is refused too."""
+    lines = [json.dumps({"time": i, "event": "create", "server": f"s{i}", "flavor": "m1.tiny",
+                         "group": f"g{i}", "policy": "affinity"}) for i in range(11)]
+    lines += [json.dumps({"time": 11, "event": "create", "server": "m", "flavor": "m1.medium"}),
+              json.dumps({"time": 12, "event": "resize", "server": "m", "flavor": "m1.small"})]
+    result = replay_via_api(read_lines(lines, "quota"), Layout(), Policy("emulator"),
+                            emulator.url, Credentials("admin", "admin", "admin"))
+    summary = summarize(result)
+    assert {"total": 11, "create": 11, "resize": 0, "placed": 11, "skipped": 0} == \
+        summary["decisions"]
+    assert 2 == summary["refused"]["count"]
+    quota, disk = summary["refused"]["reasons"]
+    assert "server group: 403: Quota exceeded, too many server groups." == quota
+    assert disk.startswith("400: ")
+    assert [("create", "s10", None), ("resize", "m", None)] == \
+        [entry for entry in result.log if entry[2] is None]
+    assert ([], [], []) == _leftovers(emulator.url)
+
+
 def test_the_command_line_replays_via_the_api(
         emulator: EmulatorProcess, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path, out = tmp_path / "api.jsonl", tmp_path / "api.json"

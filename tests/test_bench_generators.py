@@ -95,21 +95,23 @@ def test_churn_fills_then_deletes_resizes_and_refills() -> None:
     events = churn(servers, seed=4)
     kinds = [e.event for e in events]
     assert ["create"] * servers == kinds[:servers]
-    live = servers
     rest = kinds[servers:]
-    for _ in range(3):  # each round: 30 % deleted, 10 % of the rest resized, refilled
-        deleted, resized = round(0.3 * live), round(0.1 * (live - round(0.3 * live)))
-        expected = ["delete"] * deleted + ["resize"] * resized + ["create"] * deleted
-        assert expected == rest[:len(expected)]
-        rest = rest[len(expected):]
+    for _ in range(3):  # each round: 30 % deleted, up to 10 % of the rest resized, refilled
+        deleted = round(0.3 * servers)
+        assert ["delete"] * deleted == rest[:deleted]
+        resized = len(list(itertools.takewhile(lambda k: k == "resize", rest[deleted:])))
+        assert 0.08 * (servers - deleted) < resized <= round(0.1 * (servers - deleted))
+        after = deleted + resized
+        assert ["create"] * deleted == rest[after:after + deleted]
+        rest = rest[after + deleted:]
     assert [] == rest
     assert all(e.zone is None and e.group is None for e in _creates(events))
-    trace = read_lines(list(dump_lines(events)))  # resizes change the flavor
-    flavors: dict[str, str | None] = {}
-    for e in trace.events:
+    flavors: dict[str, Event] = {}
+    for e in events:  # a resize changes the flavor, never to a smaller disk
         if e.event == "resize":
-            assert e.flavor != flavors[e.server]
-        flavors[e.server] = e.flavor
+            assert e.flavor != flavors[e.server].flavor
+            assert e.resources["DISK_GB"] >= flavors[e.server].resources["DISK_GB"]
+        flavors[e.server] = e
 
 
 def test_group_heavy_puts_every_server_in_a_group() -> None:

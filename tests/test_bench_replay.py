@@ -14,12 +14,12 @@ and ``TRACE`` (resources as VCPU/MB/GB; ``g`` is an anti-affinity group)::
     2  create c  4/8192/20   g                  001 (not 002)    001 (not 003)
     3  create d  4/16384/20                     NoValidHost      002
     4  create e  4/6144/20   g                  003              NoValidHost (g on all)
-    5  resize a  1/2048/10   (not its source)   001              001
+    5  resize a  1/2048/20   (not its source)   001              001
     6  delete b
     7  create f  2/2048/20   g                  002              003
     8  create h  2/2048/20   zone az2           003              003
 
-The smallest request is 1/2048/10 (a's resize). The lower bound of hosts per resource
+The smallest request is 1/2048/20 (a's resize). The lower bound of hosts per resource
 class comes from the capacities sorted largest first (VCPU 8, 8, 4; MB 32768, 16384,
 12288; GB 200 each): VCPU 12 or 13 needs 2 hosts, and so does MB over 32768; every
 other total here needs 1.
@@ -27,13 +27,13 @@ other total here needs 1.
 Spread: the peak (first event needing 2 hosts) is e at t=4: 001 holds c, 002 a+b
 (4/4 VCPU, 12288 MB, 40 GB), 003 e; used VCPU 12, MB 26624, GB 80; density 2/3 (VCPU
 2/3, MB 1/3, GB 1/3). 002 has no VCPU left, so its 20480 MB and 160 GB are stranded.
-At the end (t=8): 001 c+a (5/10240/30), 002 f (2/2048/20), 003 e+h (6/8192/40): used
-13/20480/90, 2 hosts needed, 3 used, nothing stranded.
+At the end (t=8): 001 c+a (5/10240/40), 002 f (2/2048/20), 003 e+h (6/8192/40): used
+13/20480/100, 2 hosts needed, 3 used, nothing stranded.
 
 Pack: the peak is d at t=3: 001 c, 002 d (4/4 VCPU, 16384 MB), 003 a+b (4 VCPU free,
 0 MB free); used 12/36864/80 (2 hosts for VCPU and for MB); stranded VCPU 4 (003),
 MB 16384 (002), GB 160 + 180.
-At the end: 001 c+a, 002 d, 003 f+h: used 13/30720/90; 002's 16384 MB and 180 GB are
+At the end: 001 c+a, 002 d, 003 f+h: used 13/30720/100; 002's 16384 MB and 180 GB are
 stranded.
 """
 
@@ -68,7 +68,7 @@ TRACE = [
     _create(3, "d", 4, 16384, 20),
     _create(4, "e", 4, 6144, 20, group="g"),
     json.dumps({"time": 5, "event": "resize", "server": "a",
-                "resources": {"VCPU": 1, "MEMORY_MB": 2048, "DISK_GB": 10}}),
+                "resources": {"VCPU": 1, "MEMORY_MB": 2048, "DISK_GB": 20}}),
     json.dumps({"time": 6, "event": "delete", "server": "b"}),
     _create(7, "f", 2, 2048, 20, group="g"),
     _create(8, "h", 2, 2048, 20, zone="az2"),
@@ -112,9 +112,9 @@ def _snapshot(time: float, used: tuple[int, int, int], memory_hosts: int,
 
 DENSITY = {
     "spread": {"peak": _snapshot(4, (12, 26624, 80), 1, (0, 20480, 160)),
-               "end": _snapshot(8, (13, 20480, 90), 1, (0, 0, 0))},
+               "end": _snapshot(8, (13, 20480, 100), 1, (0, 0, 0))},
     "pack": {"peak": _snapshot(3, (12, 36864, 80), 2, (4, 16384, 340)),
-             "end": _snapshot(8, (13, 30720, 90), 1, (0, 16384, 180))},
+             "end": _snapshot(8, (13, 30720, 100), 1, (0, 16384, 180))},
 }
 
 ENGINES: dict[str, EngineFactory] = {"first-fit": FirstFitEngine, "core": core_engine}
@@ -201,3 +201,21 @@ def test_utilisation_is_sampled_by_events_and_before_quiet_spells() -> None:
     assert len(series.heat) == len(series.time)
     # spread: 10 servers a host, 10 of 128 VCPU (7 %) the fullest class
     assert [7, 7] == [max(h) for h in series.heat[-2:]]
+
+
+def test_a_resize_to_a_smaller_disk_is_refused_as_novas_api_refuses_it() -> None:
+    lines = [_create(0, "a", 2, 4096, 40),
+             json.dumps({"time": 1, "event": "resize", "server": "a", "flavor": "m1.small"}),
+             json.dumps({"time": 2, "event": "resize", "server": "a", "flavor": "m1.large"})]
+    layout = Layout(zones=(("nova", 2),))
+    spread = make_policy("spread")
+    result = replay(read_lines(lines), layout, spread, core_engine(layout, spread))
+    summary = summarize(result)
+    assert {"count": 1, "reasons": {"Resizing to a smaller disk flavor is not allowed.": 1}} \
+        == summary["refused"]
+    assert {"total": 2, "create": 1, "resize": 1, "placed": 2, "skipped": 0} == \
+        summary["decisions"]
+    assert [("create", "a", "compute-001"), ("resize", "a", None),
+            ("resize", "a", "compute-002")] == result.log
+    assert [4, 8192, 80] == [summary["density"]["end"]["per_resource_class"][rc]["used"]
+                             for rc in ("VCPU", "MEMORY_MB", "DISK_GB")]

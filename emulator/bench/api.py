@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from emulator.bench.engine import ReplayFailed, Request, Unplaceable
+from emulator.bench.engine import Refused, ReplayFailed, Request, Unplaceable
 from emulator.bench.layout import Layout, Policy
 from emulator.bench.replay import Progress, Replay, Result
 from emulator.bench.trace import Event, Trace
@@ -177,9 +177,11 @@ class ApiEngine:
     image: str = ""
     flavors: dict[FlavorKey, str] = field(default_factory=dict)
     made_flavors: list[str] = field(default_factory=list)
-    groups: dict[str, str] = field(default_factory=dict)
+    #: Trace group -> the emulator's uuid (None: it refused to make it).
+    groups: dict[str, str | None] = field(default_factory=dict)
     uuids: dict[str, str] = field(default_factory=dict)
     live: set[str] = field(default_factory=set)
+    refusals: dict[str, str] = field(default_factory=dict)
 
     def prepare(self, trace: Trace) -> None:
         status, body, _ = self.session.client.call(
@@ -222,15 +224,23 @@ class ApiEngine:
         self.flavors[key] = flavor_id
 
     def _group(self, request: Request) -> str:
+        """The emulator's uuid of the request's group, made at its first member;
+        ``Refused`` if the emulator would not make it (e.g. Nova's quota of 10)."""
         group = request.group
         assert group is not None
         if group.name not in self.groups:
             body: dict[str, Any] = {"name": group.name, "policy": group.policy}
             if group.max_server_per_host is not None:
                 body["rules"] = {"max_server_per_host": group.max_server_per_host}
-            made, _ = self.session.call("POST", "/os-server-groups", {"server_group": body})
-            self.groups[group.name] = made["server_group"]["id"]
-        return self.groups[group.name]
+            status, made, _ = self.session.client.call(
+                "POST", f"{self.session.compute}/os-server-groups", {"server_group": body})
+            self.groups[group.name] = made["server_group"]["id"] if status == 200 else None
+            if status != 200:
+                self.refusals[group.name] = f"server group: {status}: {_message(made)}"
+        uuid = self.groups[group.name]
+        if uuid is None:
+            raise Refused(self.refusals[group.name])
+        return uuid
 
     def _server(self, uuid: str) -> dict[str, Any] | None:
         status, body, _ = self.session.client.call("GET", f"{self.session.compute}/servers/{uuid}")
@@ -253,13 +263,14 @@ class ApiEngine:
             hints["group"] = self._group(request)
         for hint, ids in (("same_host", request.same_host),
                           ("different_host", request.different_host)):
-            if ids:
-                hints[hint] = [self.uuids[i] for i in ids]
+            known = [self.uuids[i] for i in ids if i in self.uuids]  # not the refused
+            if known:
+                hints[hint] = known
         status, answer, _ = self.session.client.call(
             "POST", f"{self.session.compute}/servers",
             {"server": body, **({"os:scheduler_hints": hints} if hints else {})})
         if status != 202:
-            raise Unplaceable(f"{status}: {_message(answer)}")
+            raise Refused(f"{status}: {_message(answer)}")
         uuid = answer["server"]["id"]
         self.uuids[server] = uuid
         self.live.add(uuid)
@@ -281,8 +292,11 @@ class ApiEngine:
         """Resize to the new flavor and wait for VERIFY_RESIZE (its new host)."""
         uuid = self.uuids[server]
         flavor = self.flavors[_key(resources, extra_specs)]
-        _, headers = self.session.call("POST", f"/servers/{uuid}/action",
-                                       {"resize": {"flavorRef": flavor}}, ok=(202,))
+        status, answer, headers = self.session.client.call(
+            "POST", f"{self.session.compute}/servers/{uuid}/action",
+            {"resize": {"flavorRef": flavor}})
+        if status != 202:
+            raise Refused(f"{status}: {_message(answer)}")
         shown = _wait(f"server {server}'s resize", lambda: self._settled(uuid, {"RESIZE"}))
         if shown["status"] == "VERIFY_RESIZE":
             return str(shown["OS-EXT-SRV-ATTR:host"])
@@ -321,7 +335,8 @@ class ApiEngine:
         for uuid in self.live:
             self._gone(uuid)
         for group in self.groups.values():
-            self.session.call("DELETE", f"/os-server-groups/{group}", ok=(204, 404))
+            if group is not None:
+                self.session.call("DELETE", f"/os-server-groups/{group}", ok=(204, 404))
         for flavor in self.made_flavors:
             self.session.call("DELETE", f"/flavors/{flavor}", ok=(202, 204, 404))
 

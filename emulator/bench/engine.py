@@ -41,6 +41,11 @@ class Unplaceable(Exception):
     """No host for the request: Nova's NoValidHost, its message as the fault shows it."""
 
 
+class Refused(Exception):
+    """The API refused the request before any decision (a quota, a disk that would
+    shrink): not a placement failure; the message says why."""
+
+
 class ReplayFailed(RuntimeError):
     """A replay could not go on (e.g. the emulator behind ``--via-api`` went away)."""
 

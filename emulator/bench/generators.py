@@ -9,8 +9,9 @@ section 4) in its shares and names servers ``vm-<n>`` in order of creation:
 - ``bursty``: the same mix, arriving in bursts: bursts start as a Poisson process, each
   brings 5-50 servers in the same second.
 - ``churn``: S2's packing workload: fill to ``servers``, then three rounds that each
-  delete 30 % of the live servers at random, resize 10 % of the rest to another flavor,
-  and create as many as were deleted; no zones, no groups.
+  delete 30 % of the live servers at random, resize 10 % of the rest to another flavor
+  (one whose disk is not smaller: Nova refuses that), and create as many as were
+  deleted; no zones, no groups.
 - ``group-heavy``: S3's: every server is in a group: hard anti-affinity groups of 2-20
   (one in ten with ``max_server_per_host`` 2), hard affinity 2-5, soft anti-affinity
   2-10, soft affinity 2-5; members of different groups interleave; each group lives an
@@ -162,9 +163,11 @@ def churn(servers: int, seed: int = 1, zones: Sequence[str] = DEFAULT_ZONES,
             now += builder.rng.expovariate(rate)
             events.append(Event(round(now, 3), "delete", server))
             del live[server]
-        for server in builder.rng.sample(sorted(live, key=_number), round(0.1 * len(live))):
+        growable = sorted((s for s in live if _larger(live[s])), key=_number)
+        for server in builder.rng.sample(growable, min(len(growable),
+                                                       round(0.1 * len(live)))):
             now += builder.rng.expovariate(rate)
-            flavor = builder.rng.choice([n for n in _NAMES if n != live[server]])
+            flavor = builder.rng.choice(_larger(live[server]))
             events.append(Event(round(now, 3), "resize", server, flavor, FLAVORS[flavor]))
             live[server] = flavor
         for _ in doomed:
@@ -174,6 +177,13 @@ def churn(servers: int, seed: int = 1, zones: Sequence[str] = DEFAULT_ZONES,
 
 def _number(server: str) -> int:
     return int(server.rsplit("-", 1)[1])
+
+
+def _larger(flavor: str) -> list[str]:
+    """The other flavors a server of ``flavor`` may be resized to: Nova refuses a
+    smaller root disk."""
+    disk = FLAVORS[flavor]["DISK_GB"]
+    return [n for n in _NAMES if n != flavor and FLAVORS[n]["DISK_GB"] >= disk]
 
 
 #: group-heavy's groups: (policy, smallest, largest, share of groups).

@@ -17,7 +17,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from emulator.bench.engine import Engine, GroupRequest, Request, Unplaceable, migration
+from emulator.bench.engine import (
+    Engine,
+    GroupRequest,
+    Refused,
+    Request,
+    Unplaceable,
+    migration,
+)
 from emulator.bench.layout import Layout, Policy
 from emulator.bench.trace import Event, Resources, Trace
 from emulator.bench.usage import Groups, Snapshot, Usage
@@ -28,6 +35,8 @@ from emulator.placement import RESOURCE_CLASSES
 SAMPLES = 150
 
 Progress = Callable[[int], None]
+#: Nova's refusal of a resize to a smaller root disk (compute API, 400).
+SMALLER_DISK = "Resizing to a smaller disk flavor is not allowed."
 
 
 @dataclass
@@ -53,7 +62,9 @@ class Result:
     decisions: Counter[str] = field(default_factory=Counter)
     #: (event kind, NoValidHost message) -> count.
     failures: Counter[tuple[str, str]] = field(default_factory=Counter)
-    #: Every decision: (event kind, server, the host chosen or None).
+    #: (event kind, why) -> count, of requests refused before any decision.
+    refused: Counter[tuple[str, str]] = field(default_factory=Counter)
+    #: Every decision or refusal: (event kind, server, the host chosen or None).
     log: list[tuple[str, str, str | None]] = field(default_factory=list)
     #: Resizes and deletes of servers that never got a host.
     skipped: int = 0
@@ -89,6 +100,10 @@ class Replay:
         except Unplaceable as exc:
             host = None
             reason = str(exc)
+        except Refused as exc:
+            self.result.refused[kind, str(exc)] += 1
+            self.result.log.append((kind, server, None))
+            return None
         self.result.latencies.append(time.perf_counter_ns() - start)
         self.result.decisions[kind] += 1
         self.result.log.append((kind, server, host))
@@ -146,6 +161,10 @@ class Replay:
             self.result.skipped += 1
             return
         source, old = self.placed[event.server]
+        if event.resources.get("DISK_GB", 0) < old.get("DISK_GB", 0):
+            self.result.refused["resize", SMALLER_DISK] += 1
+            self.result.log.append(("resize", event.server, None))
+            return
         self.engine.release(event.server)
         self.engine.hold(migration(event.server), source, old)
         request = self._request(self.servers[event.server], event.resources,

@@ -69,6 +69,7 @@ def rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         ("latency p50 / p99 / max", f"{_n(latency['p50'], 3)} / {_n(latency['p99'], 3)} / "
                                     f"{_n(latency['max'], 3)} ms"),
         ("NoValidHost", f"{summary['failures']['count']:,}"),
+        ("refused", f"{summary['refused']['count']:,}"),
         ("density at peak", _density(peak)),
         ("  per resource class", _per_class(peak, "density", lambda v: _n(v, 3))),
         ("  stranded at peak", _per_class(peak, "stranded_share", _share)),
@@ -91,15 +92,16 @@ def print_summaries(summaries: Sequence[dict[str, Any]], console: Console) -> No
         table.add_row(label, *(c[label] for c in columns))
     console.print(table)
     for s in summaries:
-        reasons = s["failures"]["reasons"]
-        if reasons:
-            failed = Table(title=f"NoValidHost ({s['policy']['name']})",
-                           title_justify="left")
-            failed.add_column("count", justify="right")
-            failed.add_column("reason", overflow="fold")
-            for reason, n in list(reasons.items())[:10]:
-                failed.add_row(f"{n:,}", reason)
-            console.print(failed)
+        for key, title in (("failures", "NoValidHost"), ("refused", "refused")):
+            reasons = s[key]["reasons"]
+            if reasons:
+                failed = Table(title=f"{title} ({s['policy']['name']})",
+                               title_justify="left")
+                failed.add_column("count", justify="right")
+                failed.add_column("reason", overflow="fold")
+                for reason, n in list(reasons.items())[:10]:
+                    failed.add_row(f"{n:,}", reason)
+                console.print(failed)
 
 
 @contextmanager

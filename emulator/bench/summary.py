@@ -9,6 +9,8 @@
   ``density`` is that over ``used_hosts`` (1.0: nothing to gain by packing). ``stranded``
   is free capacity on hosts that cannot take the trace's smallest request because another
   resource class is short there; ``stranded_share`` is it over the cloud's capacity.
+- ``refused``: requests refused before any decision (through the API: a quota, a bad
+  request; in process: a resize to a smaller disk, as Nova's API refuses it), by reason.
 - ``group_violations``: decisions that broke a hard affinity or anti-affinity rule, as
   the replay's own books see them; ``soft_misses`` those that went against a soft policy.
 """
@@ -16,6 +18,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -63,13 +66,19 @@ def _latency(nanoseconds: Sequence[int]) -> dict[str, float | None]:
             "max": ordered[-1] * ms, "mean": sum(ordered) / len(ordered) * ms}
 
 
+def _by_reason(counts: Counter[tuple[str, str]]) -> dict[str, int]:
+    """(kind, reason) -> n as reason -> n, most frequent first."""
+    reasons: Counter[str] = Counter()
+    for (_, reason), n in counts.items():
+        reasons[reason] += n
+    return dict(reasons.most_common())
+
+
 def summarize(result: Result) -> dict[str, Any]:
     trace, capacity = result.trace, result.total_capacity
     decided = sum(result.decisions.values())
     failed = sum(result.failures.values())
-    reasons: dict[str, int] = {}
-    for (_, reason), n in result.failures.most_common():
-        reasons[reason] = reasons.get(reason, 0) + n
+    reasons, refusals = _by_reason(result.failures), _by_reason(result.refused)
     series = result.series
     return {
         "schema": SCHEMA_ID,
@@ -91,6 +100,7 @@ def summarize(result: Result) -> dict[str, Any]:
                      "resize": sum(n for (k, _), n in result.failures.items()
                                    if k == "resize"),
                      "reasons": reasons},
+        "refused": {"count": sum(result.refused.values()), "reasons": refusals},
         "density": {"peak": _snapshot(result.peak, capacity),
                     "end": _snapshot(result.end, capacity)},
         "group_violations": {"count": result.groups.violations,
@@ -148,6 +158,8 @@ SUMMARY_SCHEMA: dict[str, Any] = {
         "replay_s": _NUMBER,
         "failures": _object({"count": _COUNT, "create": _COUNT, "resize": _COUNT,
                              "reasons": {"type": "object", "additionalProperties": _COUNT}}),
+        "refused": _object({"count": _COUNT,
+                            "reasons": {"type": "object", "additionalProperties": _COUNT}}),
         "density": _object({"peak": _SNAPSHOT, "end": _SNAPSHOT}),
         "group_violations": _object({"count": _COUNT, "soft_misses": _COUNT,
                                      "groups": {"type": "array",
