@@ -46,7 +46,7 @@ from emulator.identity.service import IdentityService
 from emulator.image.service import ImageService
 from emulator.image.store import ImageStore, store_dir
 from emulator.image_files import StoredImages
-from emulator.placement import Placement, Scheduler, SchedulerConfig
+from emulator.placement import GroupSpec, Placement, Scheduler, SchedulerConfig
 from emulator.placement.plugins import UnknownPolicy, load_filters, load_weighers
 from emulator.plugins import create_backend
 
@@ -133,7 +133,7 @@ class Cloud:
         self.placement = Placement()
         self.scheduler = make_scheduler(self.placement, config.scheduler)
         self.claims = Claims(db, self.placement, self.scheduler, hosts,
-                             image_properties=self.image_properties)
+                             groups=self.group_of, image_properties=self.image_properties)
         self.servers = Servers(db, hosts)
         self.metadata = ServerMetadata(db)
         clock = self.clock
@@ -176,6 +176,17 @@ class Cloud:
             return None
         return ImageInfo(id=image.id, status=image.status, min_ram=image.min_ram,
                          min_disk=image.min_disk)
+
+    def group_of(self, server_id: str) -> GroupSpec | None:
+        """The server group a server is in, as the scheduler reads it (None: none, or
+        deleted since)."""
+        group = self.server_groups.group_of(server_id)
+        if group is None:
+            return None
+        try:
+            return self.server_groups.spec_for(group)
+        except NotFound:
+            return None
 
     def image_properties(self, image_id: str) -> dict[str, str]:
         """An image's properties as the scheduler's image filters read them ({} for an

@@ -38,7 +38,8 @@ from emulator.placement import (
     Selection,
 )
 
-#: ``group_spec(group_uuid)``: the server group a hint names (None: none such).
+#: ``group_of(server_id)``: the server group the server is in, as the scheduler needs it
+#: (None: none).
 GroupLookup = Callable[[str], GroupSpec | None]
 #: ``image_properties(image_id)``: what the image filters read of an image.
 ImageProperties = Callable[[str], Mapping[str, str]]
@@ -120,9 +121,7 @@ class Claims:
 
     def _spec(self, row: Instance, zone: str | None, **extra: Any) -> RequestSpec:
         hints: Mapping[str, Any] = row.scheduler_hints or {}
-        group = None
-        if self.groups is not None and isinstance(hints.get("group"), str):
-            group = self.groups(hints["group"])
+        group = self.groups(row.uuid) if self.groups is not None else None
 
         def servers(hint: str) -> tuple[str, ...]:
             value = hints.get(hint) or ()

@@ -21,6 +21,8 @@ from typing import Any
 from emulator.placement.providers import Provider
 from emulator.placement.request import AFFINITY, ANTI_AFFINITY, RequestSpec
 
+Filter = Callable[[Provider, "Decision"], bool]
+
 
 @dataclass
 class Decision:
@@ -35,9 +37,10 @@ class Decision:
     different_hosts: frozenset[str] = frozenset()
     #: Aggregate uuid -> its metadata (the aggregates service's, kept by the scheduler).
     aggregate_metadata: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    #: The enabled filters that can refuse anything for this request (see ``RELEVANT``).
+    filters: tuple[Filter, ...] = ()
 
 
-Filter = Callable[[Provider, Decision], bool]
 
 # -- Nova's extra_specs_ops: how a spec's value is compared ---------------------------------
 
@@ -278,6 +281,21 @@ FILTERS: dict[str, Filter] = {
     "AggregateMultiTenancyIsolation": aggregate_multi_tenancy_isolation,
     "JsonFilter": json_filter,
     "SimpleCIDRAffinityFilter": simple_cidr_affinity_filter,
+}
+
+#: When a built-in filter can refuse a host at all: the others pass every host for that
+#: request, and the scheduler leaves them out of its decision (a plug-in always runs).
+RELEVANT: dict[Filter, Callable[[RequestSpec], bool]] = {
+    availability_zone_filter: lambda spec: spec.zone is not None,
+    compute_capabilities_filter: lambda spec: bool(spec.flavor_extra_specs),
+    image_properties_filter: lambda spec: bool(spec.image_properties),
+    server_group_anti_affinity_filter: lambda spec: spec.group is not None,
+    server_group_affinity_filter: lambda spec: spec.group is not None,
+    same_host_filter: lambda spec: bool(spec.same_host),
+    different_host_filter: lambda spec: bool(spec.different_host),
+    aggregate_instance_extra_specs_filter: lambda spec: bool(spec.flavor_extra_specs),
+    json_filter: lambda spec: bool(spec.hints.get("query")),
+    simple_cidr_affinity_filter: lambda spec: bool(spec.hints.get("build_near_host_ip")),
 }
 
 #: ``[filter_scheduler] enabled_filters`` as devstack sets it (the cloud Tempest and most

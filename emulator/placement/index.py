@@ -5,9 +5,10 @@ For each shape, and each zone, the index keeps the enabled providers where that 
 fits, sorted by a provider's *key*: the scheduler's static weighers (free RAM, CPU and
 disk, instance count, build failures, each times its multiplier, scaled by the cloud's
 largest capacity) so that the head of a list is the best host (Borg's and Protean's
-equivalence classes; scheduling reference, section 3). A claim or a release re-files one
-provider in each shape's list (O(shapes x log n)); a decision walks from the head and
-stops as soon as enough candidates pass the filters.
+equivalence classes; scheduling reference, section 3). A claim or a release marks its
+provider dirty in each shape (O(shapes)); a shape's dirty providers are re-filed when it
+is next read (O(dirty x log n), a provider changed many times re-filed once), and a
+decision walks from the head and stops as soon as enough candidates pass the filters.
 
 Shapes are indexed when first asked for (one pass over the providers) and at most
 ``MAX_SHAPES`` are kept, the least recently used forgotten first.
@@ -38,11 +39,13 @@ def shape_of(resources: Mapping[str, int]) -> Shape:
 class _ShapeLists:
     """One shape's providers, per zone, as ``(-key, index)`` entries."""
 
-    __slots__ = ("entries", "lists", "resources")
+    __slots__ = ("dirty", "entries", "lists", "resources")
 
     def __init__(self, shape: Shape) -> None:
         self.resources = dict(shape)
         self.lists: dict[str, SortedList] = {}
+        #: Providers changed since this shape was last read (re-filed before the next read).
+        self.dirty: set[int] = set()
         #: provider index -> (zone, entry) while the provider is filed here.
         self.entries: dict[int, tuple[str, tuple[float, int]]] = {}
 
@@ -61,29 +64,45 @@ class CandidateIndex:
         self.placement = placement
         self.key = key
         self._shapes: OrderedDict[Shape, _ShapeLists] = OrderedDict()
+        #: provider index -> its key, until it changes (shared by every shape's re-filing).
+        self._keys: dict[int, float] = {}
         placement.listen(self.update)
 
     # -- keeping it current ---------------------------------------------------------------
 
     def update(self, provider: Provider) -> None:
-        """Re-file ``provider`` in every indexed shape (its usage or state changed)."""
+        """``provider``'s usage or state changed: every indexed shape re-files it before
+        it is read next."""
         if not self._shapes:
             return
-        key = self.key(provider)
+        index = provider.index
+        self._keys.pop(index, None)
         for lists in self._shapes.values():
-            lists.file(provider, key)
+            lists.dirty.add(index)
+
+    def _flush(self, lists: _ShapeLists) -> None:
+        providers, keys = self.placement.raw(), self._keys
+        for index in lists.dirty:
+            key = keys.get(index)
+            if key is None:
+                key = keys[index] = self.key(providers[index])
+            lists.file(providers[index], key)
+        lists.dirty.clear()
 
     def reset(self, key: KeyFunction | None = None) -> None:
         """Forget every shape (the key changed: a new weigher setting, new capacities)."""
         if key is not None:
             self.key = key
         self._shapes.clear()
+        self._keys.clear()
 
     def _lists(self, resources: Mapping[str, int]) -> _ShapeLists:
         shape = shape_of(resources)
         lists = self._shapes.get(shape)
         if lists is not None:
             self._shapes.move_to_end(shape)
+            if lists.dirty:
+                self._flush(lists)
             return lists
         lists = _ShapeLists(shape)
         by_zone: dict[str, list[tuple[float, int]]] = {}

@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from emulator.placement.filters import DEFAULT_FILTERS, FILTERS, Decision, Filter
+from emulator.placement.filters import DEFAULT_FILTERS, FILTERS, RELEVANT, Decision, Filter
 from emulator.placement.index import CandidateIndex
 from emulator.placement.providers import RESOURCE_CLASSES, Conflict, Placement, Provider
 from emulator.placement.request import (
@@ -136,12 +136,18 @@ class Scheduler:
             spec=spec, group_hosts=group_hosts,
             same_hosts=frozenset(h for s in spec.same_host if (h := host_of(s))),
             different_hosts=frozenset(h for s in spec.different_host if (h := host_of(s))),
-            aggregate_metadata=self.aggregate_metadata)
+            aggregate_metadata=self.aggregate_metadata,
+            filters=tuple(f for f in self.filters
+                          if (relevant := RELEVANT.get(f)) is None or relevant(spec)))
 
     def _passes(self, provider: Provider, decision: Decision) -> bool:
         if provider.name in decision.spec.ignore_hosts:
             return False
-        return all(check(provider, decision) for check in self.filters)
+        # NOTE: a loop, not all(<generator>): this runs for every candidate examined.
+        for check in decision.filters:  # noqa: SIM110
+            if not check(provider, decision):
+                return False
+        return True
 
     def _walk(self, spec: RequestSpec, decision: Decision) -> list[Provider]:
         """The providers a decision may choose from (steps 1 to 3 of the docstring)."""

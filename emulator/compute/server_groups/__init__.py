@@ -4,11 +4,11 @@
 from emulator.compute.server_groups.membership import GroupRef
 from emulator.compute.server_groups.service import (
     POLICIES,
-    GroupSpec,
     NewServerGroup,
     ServerGroupRecord,
     ServerGroupService,
 )
+from emulator.placement import GroupSpec
 
 __all__ = ["POLICIES", "GroupRef", "GroupSpec", "NewServerGroup", "ServerGroupRecord",
            "ServerGroupService"]

@@ -24,6 +24,7 @@ from emulator.compute.server_groups.models import InstanceGroup
 from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import InvalidInput, NotFound, OverQuota
+from emulator.placement import GroupSpec
 
 #: Nova's policies, in its create schema's order (the soft ones from 2.15).
 AFFINITY, ANTI_AFFINITY = "affinity", "anti-affinity"
@@ -62,20 +63,6 @@ class NewServerGroup:
     name: str
     policy: str
     rules: Mapping[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class GroupSpec:
-    """A server group as the scheduler needs it (PLACEMENT.md's shape)."""
-
-    uuid: str
-    #: "affinity" | "anti-affinity" | "soft-affinity" | "soft-anti-affinity"
-    policy: str
-    #: Server ids in the group (placed or not), the servers of the request included once
-    #: their create recorded them.
-    members: tuple[str, ...] = ()
-    #: 2.64 rules (anti-affinity).
-    max_server_per_host: int | None = None
 
 
 def not_found(group_id: object) -> str:
