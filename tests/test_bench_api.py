@@ -113,8 +113,6 @@ def test_the_trace_replays_through_the_api(emulator: EmulatorProcess) -> None:
     assert ([], [], []) == _leftovers(emulator.url)
 
 
-@pytest.mark.xfail(strict=True, reason="on main, Cloud builds Claims without its server "
-                   "groups (emulator/cloud.py): a group hint does not reach the scheduler")
 def test_a_server_group_replays_through_the_api(emulator: EmulatorProcess) -> None:
     """The group is made (2.64), its members hinted to it; the third finds no host, and
     the replay's own books see no violation."""
