@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 import yaml
 
 from emulator import __version__
-from emulator.bench import command as bench
+from emulator.bench import options as bench
 from emulator.config import LOG_LEVELS, Config, ConfigError, load_config, with_overrides
 
 #: clouds.yaml entry name -> seeded user it logs in as.
@@ -227,7 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "reset":
         return reset(args)
     if args.command == "bench":
-        return bench.run(args)
+        from emulator.bench.command import run
+
+        return run(args)
     try:
         config = _config(args)
     except ConfigError as exc:

@@ -18,6 +18,7 @@ from emulator.bench.generators import (
     group_heavy,
     steady,
 )
+from emulator.bench.options import GENERATOR_NAMES
 from emulator.bench.trace import BENCH_FLAVORS, Event, dump_lines, read_lines
 
 N = 4000
@@ -153,3 +154,7 @@ def test_the_shipped_traces_are_their_generators_with_seed_1(name: str) -> None:
     shipped = resources.files("emulator.bench") / "traces" / f"{name}.jsonl"
     assert shipped.read_text(encoding="utf-8") == "".join(
         dump_lines(GENERATORS[name](500, seed=1)))
+
+
+def test_the_command_line_knows_every_generator_by_name() -> None:
+    assert tuple(GENERATORS) == GENERATOR_NAMES

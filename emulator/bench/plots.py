@@ -9,7 +9,6 @@ from pathlib import Path
 from emulator.bench.replay import Result
 from emulator.placement import RESOURCE_CLASSES
 
-INSTALL_HINT = "pip install 'nova-emulator[plots]'"
 #: The heat map shows at most this many rows (hosts averaged in runs beyond it).
 MAX_ROWS = 1000
 
