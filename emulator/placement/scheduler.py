@@ -163,16 +163,18 @@ class Scheduler:
                 return [provider]
             return [provider] if self._passes(provider, decision) else []
         zones = [spec.zone] if spec.zone is not None else None
-        if self.index.count(resources, zones) == 0:
-            raise NoValidHost("")
         if spec.group is not None and spec.group.policy == AFFINITY and decision.group_hosts:
-            # Only the group's host can pass the affinity filter: look there, not around.
+            # Only the group's host can pass the affinity filter: look there, not around
+            # (but placement's answer decides the reason when nothing fits anywhere).
+            if next(self.index.walk(resources, zones), None) is None:
+                raise NoValidHost("")
             return [p for h in decision.group_hosts
                     if (p := self.placement.get(h)) is not None and p.fits(resources)
                     and (spec.zone is None or p.zone == spec.zone) and p.enabled
                     and self._passes(p, decision)]
         window = self._window(decision)
         passed: list[Provider] = []
+        examined = 0
         for examined, provider in enumerate(self.index.walk(resources, zones), 1):
             if self._passes(provider, decision):
                 passed.append(provider)
@@ -180,6 +182,8 @@ class Scheduler:
                     break
             if examined >= self.config.max_placement_results:
                 break
+        if not examined:
+            raise NoValidHost("")  # placement had no candidate at all
         return passed
 
     def _window(self, decision: Decision) -> int:
