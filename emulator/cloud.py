@@ -86,7 +86,11 @@ def make_scheduler(placement: Placement, settings: SchedulerSettings) -> Schedul
             SchedulerConfig(filters=settings.filters,
                             weighers=tuple(settings.weighers.items()),
                             max_placement_results=settings.max_placement_results,
-                            host_subset_size=settings.host_subset_size, seed=settings.seed),
+                            host_subset_size=settings.host_subset_size, seed=settings.seed,
+                            limit_tenants_to_placement_aggregate=(
+                                settings.limit_tenants_to_placement_aggregate),
+                            placement_aggregate_required_for_tenants=(
+                                settings.placement_aggregate_required_for_tenants)),
             filters=load_filters(settings.filters),
             weighers=load_weighers(settings.weighers))
     except UnknownPolicy as exc:
