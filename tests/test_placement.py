@@ -16,7 +16,7 @@ from emulator.placement import (
     Placement,
     Provider,
 )
-from emulator.placement.index import CandidateIndex
+from emulator.placement.index import CandidateIndex, shape_of
 
 
 def inventory(vcpus: int = 8, memory_mb: int = 8192, disk_gb: int = 100,
@@ -150,6 +150,49 @@ def test_the_index_agrees_with_a_pass_over_every_provider() -> None:
                     brute_force(placement, shape, key, "az2")
                 assert index.count(shape) == len(brute_force(placement, shape, key))
     assert live  # the run did place servers
+    # The large shape (4-vCPU hosts never fit it) got lists of its own.
+    assert shape_of(small(8, 4096)) in index.own_lists()
+
+
+def test_a_shape_that_fits_the_head_keeps_to_the_shared_lists() -> None:
+    placement = Placement()
+    for i in range(100):
+        placement.add_provider(f"h{i}", inventory(vcpus=4 if i % 2 else 16))
+    index = CandidateIndex(placement, lambda p: p.free(VCPU) / 16)
+    for step in range(20):  # spread one vCPU at a time: the head always fits
+        head = next(index.walk(small(1)))
+        placement.allocate(f"s{step}", head.name, small(1))
+    assert index.own_lists() == []
+    # 16 vCPUs fit only the 16-vCPU hosts that are still empty; past 16 others the
+    # shape gets its own lists, and the walk goes on there without repeating itself.
+    names = [p.name for p in index.walk(small(16))]
+    assert index.own_lists() == [shape_of(small(16))]
+    assert len(names) == len(set(names)) == 30  # the empty 16-vCPU hosts
+    assert names == brute_force(placement, small(16), index.key)
+
+
+def test_a_packing_index_agrees_too() -> None:
+    """Fullest first: the head is the hosts a large shape does not fit."""
+    rng = random.Random(5)
+    placement = Placement()
+    for i in range(40):
+        placement.add_provider(f"h{i}", inventory(vcpus=16, memory_mb=16384))
+
+    def key(p: Provider) -> float:
+        return -p.free(MEMORY_MB) / 16384
+
+    index = CandidateIndex(placement, key)
+    shapes = [small(1, 512), small(2, 4096), small(4, 8192)]
+    for step in range(600):
+        shape = rng.choice(shapes)
+        head = next(index.walk(shape), None)
+        if head is not None and rng.random() < 0.8:
+            placement.allocate(f"s{step}", head.name, shape)
+        elif placement.consumers():
+            placement.release(rng.choice(placement.consumers()))
+        if step % 25 == 0:
+            for each in shapes:
+                assert [p.name for p in index.walk(each)] == brute_force(placement, each, key)
 
 
 def test_the_index_sees_a_provider_moved_to_another_zone() -> None:
