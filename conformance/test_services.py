@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -341,6 +342,39 @@ def test_delete(target: Target, image_id: str) -> None:  # noqa: F811
         gone = admin.compute("DELETE", f"/os-services/{scheduler['id']}", version="2.53")
         assert gone.status_code == 204, gone.text
         assert services(admin, binary="nova-scheduler") == []
+
+
+@pytest.mark.emulator_only
+def test_the_records_survive_a_restart(target: Target, tmp_path: Path,
+                                       http: httpx.Client) -> None:
+    """Ids (the hypervisors' too), a disabled reason and a forced-down service outlive the
+    process; the host stays out of the statistics (and of scheduling) after it."""
+    with dedicated_emulator(target, state=f"sqlite:///{tmp_path / 'state.db'}") as process:
+        admin = ApiSession(seeded_accounts(process.url)["admin"], http)
+        before = services(admin, "2.53")
+        hypervisors = {v: admin.compute("GET", "/os-hypervisors", version=v).json()
+                       for v in ("2.1", "2.53")}
+        count = admin.compute("GET", "/os-hypervisors/statistics").json()[
+            "hypervisor_statistics"]["count"]
+        compute = next(s for s in before if s["binary"] == COMPUTE)
+        done = update(admin, compute["id"], status="disabled", disabled_reason="kept",
+                      forced_down=True)
+        assert done.status_code == 200, done.text
+
+        process.restart()
+
+        after = services(admin, "2.53")
+        assert [(s["id"], s["host"], s["binary"]) for s in after] == \
+            [(s["id"], s["host"], s["binary"]) for s in before]
+        shown = compute_service(admin, compute["host"])
+        assert (shown["status"], shown["disabled_reason"], shown["forced_down"],
+                shown["state"]) == ("disabled", "kept", True, "down")
+        for version, listed in hypervisors.items():
+            again = admin.compute("GET", "/os-hypervisors", version=version).json()
+            assert [h["id"] for h in again["hypervisors"]] == \
+                [h["id"] for h in listed["hypervisors"]]
+        assert admin.compute("GET", "/os-hypervisors/statistics").json()[
+            "hypervisor_statistics"]["count"] == count - 1
 
 
 # -- the CLI ------------------------------------------------------------------------------
