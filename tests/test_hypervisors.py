@@ -61,13 +61,13 @@ def test_totals_are_the_hosts_and_usage_is_placements(d: Domain) -> None:
     resizing = d.server_on("compute-002", vcpus=4, memory_mb=4096, root_gb=20,
                            task_state="resize_finish")
     d.placement.allocate(migration(resizing), "compute-001", resources(1, 1024, 5, 0))
-    first = d.hypervisors.get(ADMIN, "1", uuid_ids=False)
+    first = d.hypervisors.get(ADMIN, "1", uuid_ids=False).usage
     assert (first.vcpus, first.memory_mb, first.local_gb) == (8, 16384, 100)
     assert (first.vcpus_used, first.memory_mb_used, first.local_gb_used) == (3, 3072, 15)
     assert (first.free_ram_mb, first.free_disk_gb, first.disk_available_least) == \
         (13312, 85, 85)
     assert (first.running_vms, first.current_workload) == (1, 0)
-    second = d.hypervisors.get(ADMIN, "2", uuid_ids=False)
+    second = d.hypervisors.get(ADMIN, "2", uuid_ids=False).usage
     assert (second.running_vms, second.current_workload, second.vcpus_used) == (1, 1, 4)
 
 
@@ -78,7 +78,7 @@ def test_a_deleted_server_is_not_counted(d: Domain) -> None:
         assert row is not None and row.uuid == server
         row.deleted = True
         s.add(row)
-    assert d.hypervisors.get(ADMIN, "3", uuid_ids=False).running_vms == 0
+    assert d.hypervisors.get(ADMIN, "3", uuid_ids=False).usage.running_vms == 0
 
 
 def test_the_uuid_is_the_resource_providers(d: Domain) -> None:
@@ -170,9 +170,10 @@ def test_statistics_sum_the_enabled_hypervisors(d: Domain) -> None:
     d.server_on("compute-004", vcpus=4, memory_mb=2048, root_gb=20, task_state="rebooting")
     d.services.update_by_host(ADMIN, "compute-004", "nova-compute", disabled=True)
     stats = d.hypervisors.statistics(ADMIN)
-    assert (stats.count, stats.vcpus, stats.memory_mb, stats.local_gb) == (3, 24, 49152, 300)
-    assert (stats.vcpus_used, stats.memory_mb_used, stats.local_gb_used) == (2, 1024, 10)
-    assert (stats.running_vms, stats.current_workload, stats.free_disk_gb) == (1, 0, 290)
+    summed = stats.usage
+    assert (stats.count, summed.vcpus, summed.memory_mb, summed.local_gb) == (3, 24, 49152, 300)
+    assert (summed.vcpus_used, summed.memory_mb_used, summed.local_gb_used) == (2, 1024, 10)
+    assert (summed.running_vms, summed.current_workload, summed.free_disk_gb) == (1, 0, 290)
 
 
 @pytest.mark.parametrize("operation", ["list", "list-detail", "show", "statistics", "uptime",

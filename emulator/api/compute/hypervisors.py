@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,7 +34,8 @@ TRIMMED_VERSION = V(2, 88)
 MAX_SEARCH_VERSION = V(2, 52)
 MAX_STATISTICS_VERSION = V(2, 87)
 
-#: The usage figures the details show before 2.88, in Nova's order.
+#: The usage figures the details show before 2.88 (and the statistics sum), in Nova's
+#: order.
 USAGE = ("vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used", "local_gb_used",
          "free_ram_mb", "free_disk_gb", "current_workload", "running_vms",
          "disk_available_least")
@@ -65,7 +65,7 @@ def detail(call: Call, h: HypervisorRecord) -> dict[str, Any]:
     if call.version >= TRIMMED_VERSION:
         shown["uptime"] = h.uptime
         return shown
-    shown.update({field: getattr(h, field) for field in USAGE})
+    shown.update({field: getattr(h.usage, field) for field in USAGE})
     shown["cpu_info"] = dict(h.cpu_info) if call.version >= CPU_INFO_OBJECT_VERSION \
         else h.cpu_info_text
     return shown
@@ -154,4 +154,5 @@ class HypervisorsController:
 
     async def statistics(self, call: Call) -> Response:
         stats = self.hypervisors.statistics(common.context(call))
-        return json_response({"hypervisor_statistics": dataclasses.asdict(stats)})
+        return json_response({"hypervisor_statistics": {
+            "count": stats.count, **{field: getattr(stats.usage, field) for field in USAGE}}})

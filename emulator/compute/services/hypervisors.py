@@ -17,7 +17,7 @@ import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import datetime
 from typing import Any
 
@@ -52,16 +52,10 @@ def _rule(name: str) -> str:
 
 
 @dataclass(frozen=True)
-class HypervisorRecord:
-    """One hypervisor (Nova's ``ComputeNode`` with its service)."""
+class Usage:
+    """What a hypervisor has (the host's raw totals), what placement holds there, and what
+    runs there; Nova's statistics are their sum."""
 
-    id: int
-    uuid: str
-    hypervisor_hostname: str
-    service: ServiceRecord
-    hypervisor_type: str
-    hypervisor_version: int
-    host_ip: str
     vcpus: int
     memory_mb: int
     local_gb: int
@@ -70,12 +64,6 @@ class HypervisorRecord:
     local_gb_used: int
     running_vms: int
     current_workload: int
-    #: What the virt driver says of the CPU (an object from 2.28, a JSON text before).
-    cpu_info: Mapping[str, Any]
-    #: The host's ``uptime`` line (None: the host does not answer).
-    uptime: str | None
-    #: (name, uuid) of each server on it, when asked for.
-    servers: tuple[tuple[str, str], ...] | None = None
 
     @property
     def free_ram_mb(self) -> int:
@@ -90,6 +78,32 @@ class HypervisorRecord:
         """NOTE: thick disks: what is left is what the flavors leave."""
         return self.free_disk_gb
 
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+NO_USAGE = Usage(0, 0, 0, 0, 0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class HypervisorRecord:
+    """One hypervisor (Nova's ``ComputeNode`` with its service)."""
+
+    id: int
+    uuid: str
+    hypervisor_hostname: str
+    service: ServiceRecord
+    hypervisor_type: str
+    hypervisor_version: int
+    host_ip: str
+    usage: Usage
+    #: What the virt driver says of the CPU (an object from 2.28, a JSON text before).
+    cpu_info: Mapping[str, Any]
+    #: The host's ``uptime`` line (None: the host does not answer).
+    uptime: str | None
+    #: (name, uuid) of each server on it, when asked for.
+    servers: tuple[tuple[str, str], ...] | None = None
+
     @property
     def cpu_info_text(self) -> str:
         return json.dumps(self.cpu_info)
@@ -100,17 +114,7 @@ class Statistics:
     """Nova's ``compute_node_statistics``: sums over the enabled compute services."""
 
     count: int
-    vcpus: int
-    memory_mb: int
-    local_gb: int
-    vcpus_used: int
-    memory_mb_used: int
-    local_gb_used: int
-    free_ram_mb: int
-    free_disk_gb: int
-    current_workload: int
-    running_vms: int
-    disk_available_least: int
+    usage: Usage
 
 
 def uptime_line(booted: datetime, at: datetime) -> str:
@@ -177,10 +181,11 @@ class Hypervisors:
             hypervisor_hostname=node.hypervisor_hostname, service=service,
             hypervisor_type=host.hypervisor_type,
             hypervisor_version=HYPERVISOR_VERSIONS.get(host.hypervisor_type, 0),
-            host_ip=host.host_ip, vcpus=host.vcpus, memory_mb=host.memory_mb,
-            local_gb=host.local_gb, vcpus_used=used.get(VCPU, 0),
-            memory_mb_used=used.get(MEMORY_MB, 0), local_gb_used=used.get(DISK_GB, 0),
-            running_vms=running, current_workload=busy,
+            host_ip=host.host_ip,
+            usage=Usage(vcpus=host.vcpus, memory_mb=host.memory_mb, local_gb=host.local_gb,
+                        vcpus_used=used.get(VCPU, 0), memory_mb_used=used.get(MEMORY_MB, 0),
+                        local_gb_used=used.get(DISK_GB, 0), running_vms=running,
+                        current_workload=busy),
             cpu_info={"arch": "x86_64", "model": "Nehalem", "vendor": "Intel",
                       "features": ["pge", "clflush"],
                       "topology": {"cores": host.vcpus, "threads": 1, "sockets": 1}},
@@ -309,15 +314,5 @@ class Hypervisors:
         nodes = self.services.nodes()
         services = self.services.compute_services(n.host for n in nodes)
         records = self._records([n for n in nodes if not services[n.host].disabled])
-        return Statistics(
-            count=len(records), vcpus=sum(r.vcpus for r in records),
-            memory_mb=sum(r.memory_mb for r in records),
-            local_gb=sum(r.local_gb for r in records),
-            vcpus_used=sum(r.vcpus_used for r in records),
-            memory_mb_used=sum(r.memory_mb_used for r in records),
-            local_gb_used=sum(r.local_gb_used for r in records),
-            free_ram_mb=sum(r.free_ram_mb for r in records),
-            free_disk_gb=sum(r.free_disk_gb for r in records),
-            current_workload=sum(r.current_workload for r in records),
-            running_vms=sum(r.running_vms for r in records),
-            disk_available_least=sum(r.disk_available_least for r in records))
+        return Statistics(count=len(records),
+                          usage=sum((r.usage for r in records), NO_USAGE))
