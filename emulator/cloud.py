@@ -35,6 +35,7 @@ from emulator.compute.recovery import Recovery
 from emulator.compute.server_groups import ServerGroupService
 from emulator.compute.server_metadata import ServerMetadata
 from emulator.compute.servers import Servers
+from emulator.compute.services import Hypervisors, Services
 from emulator.compute.snapshots import Snapshots
 from emulator.compute.zones import ZoneService
 from emulator.config import Config, ConfigError, SchedulerSettings
@@ -130,13 +131,19 @@ class Cloud:
             images=StoredImages(self.images, admin_project),
             state_dir=state_dir(config.server.state),
             ephemeral=in_memory(config.server.state)))
-        hosts = self.backend.hosts
+        # Each host the backend reports runs a compute service; from then on its record
+        # says whether the host is enabled and up (``hosts``: the backend's hosts as the
+        # records say they are).
+        self.services = Services(db, self.backend.hosts,
+                                 zone_of=lambda host: self.aggregates.host_zone(host))
+        self.services.seed()
+        hosts = self.services.hosts
 
         # The zones the backend reports become aggregates; from then on every question
         # of a host's zone is the aggregates' (Nova's).
         self.aggregates = zones = AggregateService(db, hosts, self.image_info)
         zones.seed()
-        self.zones = ZoneService(hosts, zones)
+        self.zones = ZoneService(self.services.all)
         self.instances = Instances(db)
         self.actions = InstanceActions(db)
         self.placement = Placement()
@@ -144,6 +151,8 @@ class Cloud:
         self.claims = Claims(db, self.placement, self.scheduler, hosts,
                              groups=self.group_of, image_properties=self.image_properties)
         self._follow_aggregates()
+        self._follow_services()
+        self.hypervisors = Hypervisors(db, self.services, self.placement)
         self.servers = Servers(db, hosts)
         self.metadata = ServerMetadata(db)
         clock = self.clock
@@ -208,6 +217,27 @@ class Cloud:
         for provider in placement.providers():
             changed(provider.name)
         aggregates.on_change = changed
+
+    def _follow_services(self) -> None:
+        """Placement takes new servers only on hosts whose compute service is enabled and
+        up, now and after every change (``Services.on_change``); a deleted compute service
+        takes its host out of its aggregates."""
+        placement, services = self.placement, self.services
+        schedulable = {h.name: h.enabled and h.up for h in services.hosts()}
+        for provider in placement.providers():
+            placement.set_enabled(provider.name, schedulable.get(provider.name, False))
+
+        def changed(host: str) -> None:
+            if placement.get(host) is not None:
+                placement.set_enabled(host, services.schedulable(host))
+
+        def leave_aggregates(ctx: RequestContext, host: str) -> None:
+            for aggregate in self.aggregates.list_aggregates(ctx):
+                if host in aggregate.hosts:
+                    self.aggregates.remove_host(ctx, str(aggregate.id), host)
+
+        services.on_change = changed
+        services.leave_aggregates = leave_aggregates
 
     def group_of(self, server_id: str) -> GroupSpec | None:
         """The server group a server is in, as the scheduler reads it (None: none, or

@@ -16,6 +16,7 @@ from emulator.compute.aggregates import AggregateInfo, AggregateService
 from emulator.compute.aggregates.seeding import seed_zones
 from emulator.compute.checks import ImageInfo
 from emulator.compute.models import Instance
+from emulator.compute.services import Services
 from emulator.compute.zones import ServiceState, ZoneService
 from emulator.context import RequestContext
 from emulator.db import Database
@@ -360,10 +361,12 @@ def test_a_refused_change_calls_no_listener(cloud: Cloud) -> None:
 def test_the_zone_listing_answers_from_the_aggregates(cloud: Cloud) -> None:
     """A zone is available when one of its hosts is enabled (up or not), unavailable when
     all are disabled; hosts are listed where the aggregates put them."""
-    zones = ZoneService(lambda: cloud.hosts, cloud.service)
     cloud.aggregate("moved", "z1", "compute-001")
     cloud.hosts = [dataclasses.replace(h, enabled=h.name != "compute-001",
                                        up=h.name != "compute-002") for h in HOSTS]
+    services = Services(cloud.db, lambda: cloud.hosts, cloud.service.host_zone)
+    services.seed()
+    zones = ZoneService(services.all)
     assert [(z.name, z.available) for z in zones.zones(MEMBER)] == \
         [("az2", True), ("nova", True), ("z1", False)]
     detail = {z.name: z for z in zones.zones_detail(ADMIN)}

@@ -14,12 +14,13 @@ from sqlmodel import SQLModel
 import emulator.compute.aggregates.models
 import emulator.compute.models
 import emulator.compute.server_groups.models
+import emulator.compute.services.models
 import emulator.identity.models
 import emulator.image.models
 
 #: Every module of tables (``emulator.db`` imports the same ones before ``create_all``).
 TABLE_MODULES = (emulator.compute.models, emulator.compute.server_groups.models,
-                 emulator.compute.aggregates.models,
+                 emulator.compute.aggregates.models, emulator.compute.services.models,
                  emulator.identity.models, emulator.image.models)
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,6 +18,7 @@ from emulator.api.compute.aggregates import AggregatesController
 from emulator.api.compute.availability_zones import AvailabilityZonesController
 from emulator.api.compute.console_auth_tokens import ConsoleAuthTokensController
 from emulator.api.compute.flavors import FlavorsController
+from emulator.api.compute.hypervisors import HypervisorsController
 from emulator.api.compute.images import ImagesController
 from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.compute.routes import Controllers
@@ -27,6 +28,7 @@ from emulator.api.compute.server_disk_actions import DiskActions
 from emulator.api.compute.server_groups import ServerGroupsController
 from emulator.api.compute.server_resources import ServerResourcesController
 from emulator.api.compute.servers import ServersController
+from emulator.api.compute.services import ServicesController
 from emulator.api.console_proxy import CONSOLE_PREFIX, ConsoleProxy
 from emulator.api.control import ControlAPI, FaultHooks
 from emulator.api.identity import IdentityAPI
@@ -129,6 +131,8 @@ class Emulator:
             console_auth_tokens=ConsoleAuthTokensController(cloud.console_tokens),
             server_groups=ServerGroupsController(cloud.server_groups),
             aggregates=AggregatesController(cloud.aggregates),
+            services=ServicesController(cloud.services),
+            hypervisors=HypervisorsController(cloud.hypervisors),
         )
         public_url = config.public_url
         catalog = build_catalog(public_url, config.identity.region)

@@ -1,22 +1,18 @@
-"""Availability zones (``os-availability-zone``): the zones of the compute hosts, each
+"""Availability zones (``os-availability-zone``): the zones of the services, each compute
 host's zone answered by the aggregates (``HostZones``), as Nova lists them."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
-from backends.base import HostInfo
 from emulator.compute.policy import authorize
+from emulator.compute.services.records import INTERNAL_ZONE, ServiceRecord
 from emulator.context import RequestContext
 
-#: Nova's ``internal_service_availability_zone`` and the control services shown in it.
-INTERNAL_ZONE = "internal"
-INTERNAL_SERVICES: tuple[tuple[str, str], ...] = (
-    ("conductor", "nova-conductor"),
-    ("scheduler", "nova-scheduler"),
-)
+__all__ = ["INTERNAL_ZONE", "HostZones", "ServiceState", "Zone", "ZoneService"]
 
 
 class HostZones(Protocol):
@@ -33,6 +29,8 @@ class HostZones(Protocol):
 class ServiceState:
     available: bool
     active: bool
+    #: The service's last heartbeat or change.
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -47,39 +45,37 @@ Grouped = dict[str, dict[str, dict[str, ServiceState]]]
 
 
 class ZoneService:
-    """Nova's ``get_availability_zones``: a zone is available when one of its hosts'
-    ``nova-compute`` is enabled (up or not), unavailable when all are disabled."""
+    """Nova's ``get_availability_zones`` over the service records (each service in its
+    zone: a compute host's from the aggregates, the others' the internal zone): a zone is
+    available when one of its services is enabled (up or not), unavailable when all are
+    disabled."""
 
-    def __init__(self, hosts: Callable[[], list[HostInfo]], zones: HostZones) -> None:
-        self.hosts = hosts
-        self.host_zones = zones
+    def __init__(self, services: Callable[[], list[ServiceRecord]]) -> None:
+        self.services = services
 
     def _grouped(self) -> tuple[Grouped, Grouped]:
         """(available zones, unavailable ones): zone -> host -> service -> state."""
         enabled: Grouped = {}
         disabled: Grouped = {}
-        for host in self.hosts():
-            state = ServiceState(available=host.up, active=host.enabled)
-            grouped = enabled if host.enabled else disabled
-            grouped.setdefault(self.host_zones.host_zone(host.name), {})[host.name] = {
-                "nova-compute": state}
+        for service in self.services():
+            grouped = disabled if service.disabled else enabled
+            grouped.setdefault(service.zone, {}).setdefault(service.host, {})[
+                service.binary] = ServiceState(available=service.up,
+                                               active=not service.disabled,
+                                               updated_at=service.updated_at)
         return enabled, {z: h for z, h in disabled.items() if z not in enabled}
 
     def zones(self, ctx: RequestContext) -> list[Zone]:
         """Public zones: available ones first; the internal zone is hidden."""
         authorize(ctx, "os_compute_api:os-availability-zone:list")
         available, unavailable = self._grouped()
-        return [Zone(name, True) for name in sorted(available)] + \
-            [Zone(name, False) for name in sorted(unavailable)]
+        return [Zone(name, True) for name in sorted(available) if name != INTERNAL_ZONE] + \
+            [Zone(name, False) for name in sorted(unavailable) if name != INTERNAL_ZONE]
 
     def zones_detail(self, ctx: RequestContext) -> list[Zone]:
         """Every zone, the internal one included; the available ones with their enabled
-        hosts and services."""
+        services' hosts."""
         authorize(ctx, "os_compute_api:os-availability-zone:detail")
         available, unavailable = self._grouped()
-        available[INTERNAL_ZONE] = {
-            host: {binary: ServiceState(available=True, active=True)}
-            for host, binary in INTERNAL_SERVICES
-        }
         return [Zone(name, True, hosts) for name, hosts in sorted(available.items())] + \
             [Zone(name, False) for name in sorted(unavailable)]

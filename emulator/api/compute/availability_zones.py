@@ -7,6 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from emulator.api.compute import common
+from emulator.api.compute.server_views import naive
 from emulator.api.routing import Call, json_response
 from emulator.compute.zones import Zone, ZoneService
 
@@ -16,7 +17,7 @@ def _view(zone: Zone) -> dict[str, Any]:
     if zone.hosts is not None:
         hosts = {
             host: {binary: {"available": state.available, "active": state.active,
-                            "updated_at": None}
+                            "updated_at": naive(state.updated_at)}
                    for binary, state in services.items()}
             for host, services in zone.hosts.items()
         }

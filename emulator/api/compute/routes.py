@@ -14,6 +14,11 @@ from emulator.api.compute.availability_zones import AvailabilityZonesController
 from emulator.api.compute.common import V
 from emulator.api.compute.console_auth_tokens import ConsoleAuthTokensController
 from emulator.api.compute.flavors import FlavorsController
+from emulator.api.compute.hypervisors import (
+    MAX_SEARCH_VERSION,
+    MAX_STATISTICS_VERSION,
+    HypervisorsController,
+)
 from emulator.api.compute.images import (
     MAX_IMAGE_METADATA_VERSION,
     MAX_IMAGES_VERSION,
@@ -24,6 +29,7 @@ from emulator.api.compute.server_consoles import ServerConsolesController
 from emulator.api.compute.server_groups import ServerGroupsController
 from emulator.api.compute.server_resources import TAGS_VERSION, ServerResourcesController
 from emulator.api.compute.servers import ServersController
+from emulator.api.compute.services import ServicesController
 from emulator.api.routing import Route
 
 
@@ -41,6 +47,8 @@ class Controllers:
     console_auth_tokens: ConsoleAuthTokensController
     server_groups: ServerGroupsController
     aggregates: AggregatesController
+    services: ServicesController
+    hypervisors: HypervisorsController
 
 
 def route_list(c: Controllers) -> list[Route]:
@@ -60,6 +68,7 @@ def route_list(c: Controllers) -> list[Route]:
         Route("GET", "/os-availability-zone", az.index),
         Route("GET", "/os-availability-zone/detail", az.detail),
         *aggregate_routes(c.aggregates),
+        *operator_routes(c.services, c.hypervisors),
         Route("GET", "/flavors", fl.index),
         Route("POST", "/flavors", fl.create),
         Route("GET", "/flavors/detail", fl.detail),
@@ -107,6 +116,25 @@ def aggregate_routes(ag: AggregatesController) -> list[Route]:
         Route("POST", "/os-aggregates/{aggregate_id}/action", ag.action),
         Route("POST", "/os-aggregates/{aggregate_id}/images", ag.images,
               min_version=IMAGES_VERSION),
+    ]
+
+
+def operator_routes(sv: ServicesController, hv: HypervisorsController) -> list[Route]:
+    """``/os-services`` and ``/os-hypervisors`` (the routes 2.53 and 2.88 took away end
+    there: a later request is a 404, as Nova's)."""
+    search, stats = MAX_SEARCH_VERSION, MAX_STATISTICS_VERSION
+    return [
+        Route("GET", "/os-services", sv.index),
+        Route("PUT", "/os-services/{service_id}", sv.update),
+        Route("DELETE", "/os-services/{service_id}", sv.delete),
+        Route("GET", "/os-hypervisors", hv.index),
+        Route("GET", "/os-hypervisors/detail", hv.detail),
+        Route("GET", "/os-hypervisors/statistics", hv.statistics, max_version=stats),
+        Route("GET", "/os-hypervisors/{hypervisor_id}", hv.show),
+        Route("GET", "/os-hypervisors/{hypervisor_id}/search", hv.search, max_version=search),
+        Route("GET", "/os-hypervisors/{hypervisor_id}/servers", hv.servers,
+              max_version=search),
+        Route("GET", "/os-hypervisors/{hypervisor_id}/uptime", hv.uptime, max_version=stats),
     ]
 
 

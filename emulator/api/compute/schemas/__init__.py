@@ -1,11 +1,12 @@
 """Request-body and query-string schemas of the compute API, per microversion: one table.
 
 Each resource module (``servers``, ``server_actions``, ``server_resources``, ``flavors``,
-``keypairs``, ``images``, ``server_groups``, ``aggregates``) states its schemas as
-``SCHEMAS``: operation name -> ``(since, schema)`` pairs, oldest first; ``SCHEMAS`` here is
-their union, and ``schema_for`` is the one picker: the schema for a request is the last one
-whose ``since`` is not above its version; an operation whose first ``since`` is above the
-version had no schema yet (None). The facts (fields, limits, version windows) are Nova's.
+``keypairs``, ``images``, ``server_groups``, ``aggregates``, ``services``,
+``hypervisors``) states its schemas as ``SCHEMAS``: operation name -> ``(since, schema)``
+pairs, oldest first; ``SCHEMAS`` here is their union, and ``schema_for`` is the one
+picker: the schema for a request is the last one whose ``since`` is not above its
+version; an operation whose first ``since`` is above the version had no schema yet
+(None). The facts (fields, limits, version windows) are Nova's.
 
 Why the key order matters: Nova reports only the *first* error jsonschema yields, and
 jsonschema walks a schema's keywords, and an object's ``properties``, in insertion
@@ -36,12 +37,14 @@ from typing import Any
 from emulator.api.compute.schemas import (
     aggregates,
     flavors,
+    hypervisors,
     images,
     keypairs,
     server_actions,
     server_groups,
     server_resources,
     servers,
+    services,
 )
 from emulator.api.compute.schemas.versions import NO_QUERY_FROM_2102, V, Versioned
 from emulator.api.microversion import APIVersion
@@ -65,8 +68,8 @@ def _union(*tables: Versioned) -> Versioned:
 #: Every operation's schemas (see the module docstring).
 SCHEMAS: Versioned = _union(servers.SCHEMAS, server_actions.SCHEMAS, server_resources.SCHEMAS,
                             flavors.SCHEMAS, keypairs.SCHEMAS, images.SCHEMAS,
-                            server_groups.SCHEMAS, aggregates.SCHEMAS,
-                            _OTHERS)
+                            server_groups.SCHEMAS, aggregates.SCHEMAS, services.SCHEMAS,
+                            hypervisors.SCHEMAS, _OTHERS)
 
 
 def schema_for(name: str, version: APIVersion) -> Mapping[str, Any] | None:
