@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from sqlalchemy.engine import make_url
 
-from backends.base import ComputeBackend
+from backends.base import ComputeBackend, HostInfo
 from backends.environment import BackendEnvironment
 from emulator.clock import Clock, Progression
 from emulator.compute.aggregates import AggregateService
@@ -223,13 +223,21 @@ class Cloud:
         up, now and after every change (``Services.on_change``); a deleted compute service
         takes its host out of its aggregates."""
         placement, services = self.placement, self.services
-        schedulable = {h.name: h.enabled and h.up for h in services.hosts()}
+
+        def follow(name: str, host: HostInfo | None) -> None:
+            # NOTE: as in Nova, a disabled service's host is not among placement's
+            # candidates (NoValidHost's reason is empty); a down one is, and ComputeFilter
+            # refuses it ("There are not enough hosts available.").
+            placement.set_enabled(name, host is not None and host.enabled)
+            placement.set_up(name, host is not None and host.up)
+
+        known = {h.name: h for h in services.hosts()}
         for provider in placement.providers():
-            placement.set_enabled(provider.name, schedulable.get(provider.name, False))
+            follow(provider.name, known.get(provider.name))
 
         def changed(host: str) -> None:
             if placement.get(host) is not None:
-                placement.set_enabled(host, services.schedulable(host))
+                follow(host, next((h for h in services.hosts() if h.name == host), None))
 
         def leave_aggregates(ctx: RequestContext, host: str) -> None:
             for aggregate in self.aggregates.list_aggregates(ctx):

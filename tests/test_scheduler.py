@@ -356,3 +356,26 @@ def test_tenants_limited_to_their_aggregates_as_nova_request_filter() -> None:
     assert refused.value.message == ("No valid host was found. Scheduling failed: No hosts "
                                      "available for tenant")
     assert strict.schedule(["e"], spec(memory_mb=1, project_id="p1"))[0].host == "h1"
+
+
+def test_hosts_enabled_and_added_after_the_first_decision() -> None:
+    placement, scheduler = cloud(1)
+    placement.set_enabled("h0", False)
+    with pytest.raises(NoValidHost):
+        scheduler.schedule(["a"], spec())
+    placement.set_enabled("h0", True)
+    assert scheduler.schedule(["a"], spec())[0].host == "h0"
+    # A larger host changes the scale of every key: the index starts over.
+    placement.add_provider("big", {VCPU: Inventory(64), MEMORY_MB: Inventory(65536),
+                                   DISK_GB: Inventory(1000)})
+    assert scheduler.schedule(["b"], spec())[0].host == "big"
+
+
+def test_a_down_host_is_offered_but_compute_filter_refuses_it() -> None:
+    placement, scheduler = cloud(1)
+    placement.set_up("h0", False)
+    with pytest.raises(NoValidHost) as refused:
+        scheduler.schedule(["a"], spec())
+    assert refused.value.message == f"No valid host was found. {NOT_ENOUGH_HOSTS}"
+    placement.set_up("h0", True)
+    assert scheduler.schedule(["a"], spec())[0].host == "h0"

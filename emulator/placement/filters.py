@@ -86,8 +86,8 @@ def spec_matches(value: str | None, requirement: str) -> bool:
 
 
 def compute_filter(p: Provider, d: Decision) -> bool:
-    """Nova's ``ComputeFilter``: the compute service is enabled (and up)."""
-    return p.enabled
+    """Nova's ``ComputeFilter``: the compute service is enabled and up."""
+    return p.enabled and p.up
 
 
 def availability_zone_filter(p: Provider, d: Decision) -> bool:

@@ -60,7 +60,7 @@ class Provider:
     """One resource provider (a compute host). Read it, change it through ``Placement``."""
 
     __slots__ = ("aggregates", "capabilities", "capacity", "consumers", "enabled", "failures",
-                 "generation", "index", "inventories", "limits", "name", "traits", "used",
+                 "generation", "index", "inventories", "limits", "name", "traits", "up", "used",
                  "uuid", "zone")
 
     def __init__(self, index: int, name: str, inventories: Mapping[str, Inventory],
@@ -81,7 +81,11 @@ class Provider:
         #: What ComputeCapabilitiesFilter and ImagePropertiesFilter read (``cpu_arch``,
         #: ``hypervisor_type``, ``vm_mode``, ...).
         self.capabilities = dict(capabilities)
+        #: False: placement offers it to no one (a disabled compute service: Nova's
+        #: COMPUTE_STATUS_DISABLED trait).
         self.enabled = enabled
+        #: False: offered, but ComputeFilter refuses it (a compute service that is down).
+        self.up = True
         self.generation = 0
         #: How many consumers hold an allocation here (Nova's ``num_instances``).
         self.consumers = 0
@@ -118,6 +122,7 @@ class ProviderView:
     traits: frozenset[str]
     enabled: bool
     consumers: int
+    up: bool = True
 
     @property
     def free(self) -> dict[str, int]:
@@ -128,7 +133,7 @@ def _view(p: Provider) -> ProviderView:
     return ProviderView(name=p.name, uuid=p.uuid, zone=p.zone, generation=p.generation,
                         capacity=dict(p.capacity), used=dict(p.used),
                         aggregates=p.aggregates, traits=p.traits, enabled=p.enabled,
-                        consumers=p.consumers)
+                        consumers=p.consumers, up=p.up)
 
 
 class Placement:
@@ -169,6 +174,12 @@ class Placement:
         provider = self._by_name[name]
         provider.enabled = enabled
         self._changed(provider)
+
+    def set_up(self, name: str, up: bool) -> None:
+        provider = self._by_name[name]
+        if provider.up != up:
+            provider.up = up
+            self._changed(provider)
 
     def record_build(self, name: str, failed: bool) -> None:
         """A build on ``name`` failed (counted) or succeeded (the count starts over)."""

@@ -103,15 +103,21 @@ class Scheduler:
         self._scales: dict[str, float] = {}
         self._scaled_providers = -1
         self.index = CandidateIndex(placement, self._key)
+        # After the index's own listener: a new provider may change the scales, and then
+        # the index starts over (never in the middle of its own update).
+        placement.listen(self._provider_changed)
+        self._rescale()
         self.random = random.Random(config.seed)
         #: Aggregate uuid -> metadata (the aggregates service keeps it current).
         self.aggregate_metadata: dict[str, dict[str, str]] = {}
 
     # -- the index key: the static weighers ---------------------------------------------------
 
-    def _key(self, p: Provider) -> float:
+    def _provider_changed(self, _provider: Provider) -> None:
         if self._scaled_providers != len(self.placement.raw()):
             self._rescale()
+
+    def _key(self, p: Provider) -> float:
         total = 0.0
         for weigher, multiplier in self._static:
             scale = self._scales.get(weigher.resource or "", 1.0)
