@@ -69,19 +69,23 @@ class Core:
         self.members: dict[str, list[str]] = defaultdict(list)
         self.placed: dict[str, str] = {}
 
+    def join(self, request: Request) -> None:
+        """A group member is one from its request on, placed or refused (as in Nova)."""
+        if request.group is not None:
+            self.members[request.group].append(request.consumer)
+
     def spec(self, request: Request) -> RequestSpec:
-        """The request as the core takes it; a group member joins its group here."""
+        """The request as the core takes it, with its group's members as they are now."""
         group = None
         if request.group is not None:
             known = self.groups[request.group]
-            members = self.members[request.group]
-            members.append(request.consumer)
-            group = GroupSpec(known.uuid, known.policy, tuple(members),
+            group = GroupSpec(known.uuid, known.policy, tuple(self.members[request.group]),
                               known.max_server_per_host)
         return RequestSpec(resources=request.resources, zone=request.zone, group=group,
                            flavor_extra_specs=request.extra_specs)
 
     def schedule(self, request: Request) -> str:
+        self.join(request)
         [selection] = self.scheduler.schedule([request.consumer], self.spec(request))
         self.placed[request.consumer] = selection.host
         return selection.host

@@ -162,6 +162,12 @@ S1_MIX = Mix(groups=(GroupMix("anti-affinity", 0.20, (2, 10)),
                      GroupMix("affinity", 0.05, (2, 5))))
 #: S2: the flavor mix and zone pins, no groups and no aggregate (packing alone).
 S2_MIX = Mix(ssd=0.0)
+#: S3: every request in a group: hard anti-affinity (2-20), hard affinity (2-5), soft
+#: anti-affinity (2-6); the two smallest flavors.
+S3_MIX = Mix(flavors=SMALL_FLAVORS,
+             groups=(GroupMix("anti-affinity", 0.35, (2, 20)),
+                     GroupMix("affinity", 0.35, (2, 5)),
+                     GroupMix("soft-anti-affinity", 0.30, (2, 6))))
 
 
 @dataclass(frozen=True)
@@ -239,6 +245,40 @@ def _single(rng: random.Random, mix: Mix, flavors: list[Flavor], shares: list[fl
     zone = rng.choice(zones) if rng.random() < mix.zone_pinned else None
     specs = dict(SSD_EXTRA_SPEC) if rng.random() < mix.ssd else {}
     return Request(consumer, flavor, zone, specs, group)
+
+
+def with_oversized(base: Workload, layout: Layout, count: int, *, extra: int, seed: int
+                   ) -> Workload:
+    """``base`` with ``count`` hard anti-affinity groups of more members than hosts they may
+    use (a zone's SSD hosts, enabled, plus ``extra``), their members (the smallest flavor)
+    spread through the stream at random, in order."""
+    rng = random.Random(seed)
+    flavor = min((f for f, _ in FLAVOR_MIX), key=lambda f: f.disk_gb)
+    requests, groups = list(base.requests), dict(base.groups)
+    for i in range(count):
+        zone = layout.zones[i % len(layout.zones)]
+        eligible = sum(1 for h in layout.hosts
+                       if h.enabled and h.zone == zone and SSD_AGGREGATE in h.aggregates)
+        group = Group(f"oversized-{i:04d}", "anti-affinity", eligible + extra)
+        groups[group.uuid] = group
+        spots = sorted(rng.sample(range(len(requests) + 1), group.size), reverse=True)
+        for n, spot in enumerate(spots):
+            member = Request(f"{group.uuid}-{group.size - 1 - n:03d}", flavor, zone,
+                             dict(SSD_EXTRA_SPEC), group.uuid)
+            requests.insert(spot, member)
+    return Workload(requests, groups)
+
+
+def eligible_hosts(layout: Layout, request: Request) -> list[Host]:
+    """The enabled hosts of the request's zone and aggregate (resources aside)."""
+    def fits(host: Host) -> bool:
+        for key, value in request.extra_specs.items():
+            if key.startswith(EXTRA_SPEC_SCOPE) and not any(
+                    layout.aggregate_metadata.get(a, {}).get(key[len(EXTRA_SPEC_SCOPE):]) == value
+                    for a in host.aggregates):
+                return False
+        return host.enabled and request.zone in (None, host.zone)
+    return [h for h in layout.hosts if fits(h)]
 
 
 def group_members(requests: Iterable[Request]) -> dict[str, list[str]]:
