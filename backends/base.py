@@ -122,6 +122,9 @@ class HostInfo:
     disk_allocation_ratio: float = 1.0
     enabled: bool = True
     up: bool = True
+    #: The compute service's address (Nova's ``my_ip``: SimpleCIDRAffinityFilter, the
+    #: hypervisor's ``host_ip``).
+    host_ip: str = "127.0.0.1"
 
 
 @dataclass(frozen=True)

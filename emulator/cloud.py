@@ -31,11 +31,12 @@ from emulator.compute.keypairs import KeyPairService
 from emulator.compute.lifecycle import Lifecycle
 from emulator.compute.operations import ServerOperations
 from emulator.compute.recovery import Recovery
+from emulator.compute.server_groups import ServerGroupService
 from emulator.compute.server_metadata import ServerMetadata
 from emulator.compute.servers import Servers
 from emulator.compute.snapshots import Snapshots
 from emulator.compute.zones import ZoneService
-from emulator.config import Config
+from emulator.config import Config, ConfigError, SchedulerSettings
 from emulator.context import RequestContext
 from emulator.control.faults import FaultRules
 from emulator.control.simulation import Simulation
@@ -45,6 +46,8 @@ from emulator.identity.service import IdentityService
 from emulator.image.service import ImageService
 from emulator.image.store import ImageStore, store_dir
 from emulator.image_files import StoredImages
+from emulator.placement import GroupSpec, Placement, Scheduler, SchedulerConfig
+from emulator.placement.plugins import UnknownPolicy, load_filters, load_weighers
 from emulator.plugins import create_backend
 
 
@@ -73,6 +76,26 @@ def backend_settings(config: Config, name: str) -> dict[str, Any]:
     return dict(config.backend_settings.get(name, {}))
 
 
+def make_scheduler(placement: Placement, settings: SchedulerSettings) -> Scheduler:
+    """The scheduler ``[scheduler]`` describes, its plug-ins loaded; a ``ConfigError``
+    naming a policy that cannot be found."""
+    try:
+        return Scheduler(
+            placement,
+            SchedulerConfig(filters=settings.filters,
+                            weighers=tuple(settings.weighers.items()),
+                            max_placement_results=settings.max_placement_results,
+                            host_subset_size=settings.host_subset_size, seed=settings.seed),
+            filters=load_filters(settings.filters),
+            weighers=load_weighers(settings.weighers))
+    except UnknownPolicy as exc:
+        raise ConfigError(f"[scheduler] {exc.message}") from None
+
+
+#: The scheduler reads images as Nova's does, with an admin context.
+SCHEDULER_CONTEXT = RequestContext(user_id="", project_id=None, roles=frozenset({"admin"}))
+
+
 class Cloud:
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -83,6 +106,7 @@ class Cloud:
         self.flavors = FlavorService(db, project_exists=self.identity.project_exists)
         self.flavors.seed()
         self.keypairs = KeyPairService(db)
+        self.server_groups = ServerGroupService(db)
         self.images = ImageService(
             db, ImageStore(store_dir(config.image.store, config.server.state)),
             require_format_match=config.image.require_format_match,
@@ -106,7 +130,10 @@ class Cloud:
         self.zones = ZoneService(self.backend)
         self.instances = Instances(db)
         self.actions = InstanceActions(db)
-        self.claims = Claims(db, hosts)
+        self.placement = Placement()
+        self.scheduler = make_scheduler(self.placement, config.scheduler)
+        self.claims = Claims(db, self.placement, self.scheduler, hosts,
+                             groups=self.group_of, image_properties=self.image_properties)
         self.servers = Servers(db, hosts)
         self.metadata = ServerMetadata(db)
         clock = self.clock
@@ -122,6 +149,7 @@ class Cloud:
         self.operations = ServerOperations(
             self.servers,
             ServerCreator(db, self.flavors, self.keypairs, self.image_info, hosts,
+                          groups=self.server_groups,
                           max_count_per_request=compute.max_count_per_request),
             self.lifecycle, self.instances, self.image_info, hosts,
             guest_agent=self.backend.guest_agent, plan_for=self.faults.plan_for)
@@ -148,6 +176,25 @@ class Cloud:
             return None
         return ImageInfo(id=image.id, status=image.status, min_ram=image.min_ram,
                          min_disk=image.min_disk)
+
+    def group_of(self, server_id: str) -> GroupSpec | None:
+        """The server group a server is in, as the scheduler reads it (None: none, or
+        deleted since)."""
+        group = self.server_groups.group_of(server_id)
+        if group is None:
+            return None
+        try:
+            return self.server_groups.spec_for(group)
+        except NotFound:
+            return None
+
+    def image_properties(self, image_id: str) -> dict[str, str]:
+        """An image's properties as the scheduler's image filters read them ({} for an
+        image that is gone)."""
+        try:
+            return dict(self.images.get(SCHEDULER_CONTEXT, image_id).properties)
+        except NotFound:
+            return {}
 
     def owner_names(self, user_id: str, project_id: str) -> tuple[str, str]:
         """The names of a server's user and project ("" for one that is gone)."""

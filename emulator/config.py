@@ -63,6 +63,20 @@ The file is TOML (``tomllib`` is in the standard library)::
     disk_allocation_ratio = 1.0
     seed = 42                                 # for the stages' jitter; default: random
 
+    [scheduler]                               # Nova's filter scheduler over placement
+    filters = ["ComputeFilter", "ComputeCapabilitiesFilter", "ImagePropertiesFilter",
+               "ServerGroupAntiAffinityFilter", "ServerGroupAffinityFilter",
+               "SameHostFilter", "DifferentHostFilter"]
+                                              # in order; Nova's names, a plug-in's entry
+                                              # point name, or a dotted path
+    max_placement_results = 1000              # candidates examined per decision
+    host_subset_size = 1                      # pick at random among the best N
+    seed = 7                                  # of that random pick; default: random
+
+    [scheduler.weighers]                      # multipliers over Nova's defaults (0: off);
+    RAMWeigher = -1.0                         # negative packs, positive spreads
+    "mypackage.weighers:gpu_weigher" = 2.0    # a plug-in (entry point name or dotted path)
+
     [[simulated.zones]]                       # default: nova and az2, 4 hosts each
     name = "nova"
     hosts = 4
@@ -116,6 +130,8 @@ from backends.simulated import (
 )
 from emulator.clock import Progression
 from emulator.config_wording import Loc, explain
+from emulator.placement.filters import DEFAULT_FILTERS
+from emulator.placement.weighers import DEFAULT_WEIGHERS
 
 DEFAULT_DOMAIN_ID = "default"
 DEFAULT_DOMAIN_NAME = "Default"
@@ -342,6 +358,32 @@ class SimulatedConfig:
     stages: StageMap = field(default_factory=lambda: dict(STAGES))
 
 
+Multiplier = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+def _over_default_weighers(weighers: dict[str, float]) -> dict[str, float]:
+    """The file's multipliers laid over Nova's defaults (in their order, new ones last)."""
+    return {**dict(DEFAULT_WEIGHERS), **weighers}
+
+
+@dataclass(frozen=True, config=_TABLE)
+class SchedulerSettings:
+    """``[scheduler]``: Nova's ``[filter_scheduler]`` and ``[scheduler]`` options that
+    placement here reads. Which names exist is checked where policies are loaded."""
+
+    #: ``enabled_filters``, in order.
+    filters: tuple[Name, ...] = DEFAULT_FILTERS
+    #: Weigher -> multiplier (``*_weight_multiplier``), over Nova's defaults.
+    weighers: Annotated[dict[Name, Multiplier], AfterValidator(_over_default_weighers)] = \
+        field(default_factory=lambda: dict(DEFAULT_WEIGHERS))
+    #: ``[scheduler] max_placement_results``: candidates examined per decision.
+    max_placement_results: AtLeastOne = 1000
+    #: ``[filter_scheduler] host_subset_size``: choose at random among the best N.
+    host_subset_size: AtLeastOne = 1
+    #: Seed of that random choice; None: a different run each time.
+    seed: StrictInt | None = None
+
+
 @dataclass(frozen=True, config=ConfigDict(extra="forbid", validate_by_name=True))
 class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -350,6 +392,7 @@ class Config:
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     simulated: SimulatedConfig = field(default_factory=SimulatedConfig)
     qemu: QemuConfig = field(default_factory=QemuConfig)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     #: ``[backends.<name>]``: a plug-in backend's own settings, raw, by backend name.
     backend_settings: dict[str, dict[str, Any]] = Field(default_factory=dict,
                                                         alias="backends")

@@ -71,6 +71,14 @@ def check_backend(name: str) -> None:
         raise ConfigError(f"--backend / [compute] backend: {exc.message}") from None
 
 
+def check_scheduler(config: Config) -> None:
+    """Every filter and weigher ``[scheduler]`` names must load: else one line."""
+    from emulator.cloud import make_scheduler
+    from emulator.placement import Placement
+
+    make_scheduler(Placement(), config.scheduler)
+
+
 def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -107,6 +115,7 @@ def serve(config: Config) -> int:
 
     setup_logging(config.server.log_level)
     check_backend(config.compute.backend)
+    check_scheduler(config)
     check_state(config.server.state)
     sock = listen(config.server.host, config.server.port)
     bound = sock.getsockname()

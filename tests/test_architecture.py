@@ -12,11 +12,13 @@ import pytest
 from sqlmodel import SQLModel
 
 import emulator.compute.models
+import emulator.compute.server_groups.models
 import emulator.identity.models
 import emulator.image.models
 
 #: Every module of tables (``emulator.db`` imports the same ones before ``create_all``).
-TABLE_MODULES = (emulator.compute.models, emulator.identity.models, emulator.image.models)
+TABLE_MODULES = (emulator.compute.models, emulator.compute.server_groups.models,
+                 emulator.identity.models, emulator.image.models)
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Lines a module may have before its docstring must say why it is longer.

@@ -81,8 +81,8 @@ def test_no_valid_host_logs_what_was_asked(
         server_id, request_id = create(admin, flavor=flavor_id)
         assert settled(admin, server_id)["status"] == "ERROR"
         lines = lines_of(emulator, request_id)
-        assert any(f"NoValidHost for server {server_id} (vcpus 1, memory_mb 10000000, "
-                   "disk_gb 1, zone None)" in line for line in lines), lines
+        assert any(f"NoValidHost for server {server_id} (VCPU 1, MEMORY_MB 10000000, "
+                   "DISK_GB 1, zone None)" in line for line in lines), lines
         assert any(f"server {server_id} is ERROR: No valid host was found." in line
                    for line in lines), lines
     finally:

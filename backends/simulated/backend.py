@@ -89,13 +89,16 @@ def default_hosts(
     ram_allocation_ratio: float = 1.0,
     disk_allocation_ratio: float = 1.0,
 ) -> list[HostInfo]:
-    """``compute-001`` ... named hosts of one shape spread over ``zones`` (name, count)."""
+    """``compute-001`` ... named hosts of one shape spread over ``zones`` (name, count);
+    host number n has the address 10.0.0.n (10.0.1.0 for the 256th and so on)."""
     width = max(3, len(str(sum(count for _, count in zones))))
     hosts: list[HostInfo] = []
     for zone, count in zones:
         for _ in range(count):
+            number = len(hosts) + 1
             hosts.append(HostInfo(
-                name=f"compute-{len(hosts) + 1:0{width}d}", availability_zone=zone,
+                name=f"compute-{number:0{width}d}", availability_zone=zone,
+                host_ip=f"10.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}",
                 hypervisor_type="fake", vcpus=vcpus, memory_mb=memory_mb, local_gb=local_gb,
                 cpu_allocation_ratio=cpu_allocation_ratio,
                 ram_allocation_ratio=ram_allocation_ratio,

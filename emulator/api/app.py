@@ -23,6 +23,7 @@ from emulator.api.compute.routes import Controllers
 from emulator.api.compute.server_actions import ServerActions
 from emulator.api.compute.server_consoles import ServerConsolesController
 from emulator.api.compute.server_disk_actions import DiskActions
+from emulator.api.compute.server_groups import ServerGroupsController
 from emulator.api.compute.server_resources import ServerResourcesController
 from emulator.api.compute.servers import ServersController
 from emulator.api.console_proxy import CONSOLE_PREFIX, ConsoleProxy
@@ -125,6 +126,7 @@ class Emulator:
             keypairs=KeypairsController(cloud.keypairs),
             images=ImagesController(cloud.image_proxy),
             console_auth_tokens=ConsoleAuthTokensController(cloud.console_tokens),
+            server_groups=ServerGroupsController(cloud.server_groups),
         )
         public_url = config.public_url
         catalog = build_catalog(public_url, config.identity.region)

@@ -1,125 +1,239 @@
-"""Claims of host resources until placement exists: each claim schedules a server and
-records where it went in one transaction, so concurrent claims never overcommit a host
-(every transaction runs on the event loop: see ``emulator.db``).
+"""Claims: the compute domain's side of placement. A server's host and flavor in the
+database are the record of its allocations; ``emulator.placement`` holds them in memory
+(rebuilt from the records at start-up) and decides where servers go.
 
-NOTE: usage is summed over every live instance at each claim; the placement issue
-replaces this with incremental allocations.
+A build, a resize and an unshelve ask the scheduler (``claim_build``, ``claim_resize``,
+``claim_host``) and write where it said in the same step; the end of an operation moves or
+drops allocations with the record (``confirm``, ``revert``, ``release``).
+
+A resize holds both flavors, as Nova's migration allocations do: the server's new flavor
+on its destination, its old one on the source under the consumer ``migration-<uuid>``
+(on the same host when it stays there: both count).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import case, func
-from sqlmodel import Session, col, select
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from backends.base import HostInfo
 from emulator.compute.models import Instance
 from emulator.compute.records import now
-from emulator.compute.scheduler import HostRequest, Usage, select_host
 from emulator.compute.states import TaskState
 from emulator.db import Database
+from emulator.placement import (
+    DISK_GB,
+    MEMORY_MB,
+    VCPU,
+    Conflict,
+    GroupSpec,
+    Inventory,
+    NoValidHost,
+    Placement,
+    RequestSpec,
+    Scheduler,
+    Selection,
+)
+
+#: ``group_of(server_id)``: the server group the server is in, as the scheduler needs it
+#: (None: none).
+GroupLookup = Callable[[str], GroupSpec | None]
+#: ``image_properties(image_id)``: what the image filters read of an image.
+ImageProperties = Callable[[str], Mapping[str, str]]
+
+
+def migration(server_id: str) -> str:
+    """The consumer that holds a resizing server's old flavor (Nova's migration record)."""
+    return f"migration-{server_id}"
+
+
+def resources(vcpus: int, memory_mb: int, root_gb: int, ephemeral_gb: int) -> dict[str, int]:
+    """A flavor as placement counts it (swap lives on the compute host's disk: NOTE Nova
+    counts it in DISK_GB only for some drivers; here, as the simulated cloud always did,
+    root plus ephemeral)."""
+    return {VCPU: vcpus, MEMORY_MB: memory_mb, DISK_GB: root_gb + ephemeral_gb}
+
+
+def inventories(host: HostInfo) -> dict[str, Inventory]:
+    """A compute host's inventory as its resource provider reports it."""
+    return {
+        VCPU: Inventory(host.vcpus, allocation_ratio=host.cpu_allocation_ratio),
+        MEMORY_MB: Inventory(host.memory_mb, allocation_ratio=host.ram_allocation_ratio),
+        DISK_GB: Inventory(host.local_gb, allocation_ratio=host.disk_allocation_ratio),
+    }
+
+
+def add_hosts(placement: Placement, hosts: Sequence[HostInfo]) -> None:
+    """One resource provider per compute host (its zone, inventory and capabilities)."""
+    for host in hosts:
+        if placement.get(host.name) is None:
+            placement.add_provider(
+                host.name, inventories(host), zone=host.availability_zone,
+                enabled=host.enabled and host.up,
+                capabilities={"hypervisor_type": host.hypervisor_type, "cpu_arch": "x86_64",
+                              "vm_mode": "hvm", "host_ip": host.host_ip})
 
 
 class Claims:
-    def __init__(self, db: Database, hosts: Callable[[], list[HostInfo]]) -> None:
+    def __init__(self, db: Database, placement: Placement, scheduler: Scheduler,
+                 hosts: Callable[[], list[HostInfo]],
+                 groups: GroupLookup | None = None,
+                 image_properties: ImageProperties | None = None) -> None:
         self.db = db
+        self.placement = placement
+        self.scheduler = scheduler
         self.hosts = hosts
+        self.groups = groups
+        self.image_properties = image_properties
+        add_hosts(placement, hosts())
 
-    @staticmethod
-    def usage(s: Session, excluding: str | None = None) -> dict[str, Usage]:
-        """Resources claimed on each host by live servers (but ``excluding``). A server in
-        a resize holds its new flavor on ``host`` and its old one on ``source_host`` until
-        confirm or revert; resized on the same host, it holds the larger of the two."""
-        moved = col(Instance.source_host).is_not(None)
+    # -- the record: rebuilt at start-up ----------------------------------------------------
 
-        def held(new: Any, old: Any) -> Any:
-            return case((moved, new), (old > new, old), else_=new)
+    def rebuild(self) -> None:
+        """Allocations from the servers' records: a hosted live server holds its flavor on
+        its host; a resizing one its old flavor on its source too (one pass, at start)."""
+        self.placement.clear()
+        with self.db.session() as s:
+            rows = s.exec(select(Instance).where(Instance.deleted == False,  # noqa: E712
+                                                 col(Instance.host).is_not(None))).all()
+        for row in rows:
+            self._force(row.uuid, row.host, resources(row.vcpus, row.memory_mb, row.root_gb,
+                                                     row.ephemeral_gb))
+            if row.old_flavor_id is not None:
+                self._force(migration(row.uuid), row.source_host or row.host,
+                            resources(row.old_vcpus, row.old_memory_mb, row.old_root_gb,
+                                      row.old_ephemeral_gb))
 
-        live = (Instance.deleted == False)  # noqa: E712
-        stmt = (
-            select(Instance.host, func.sum(held(Instance.vcpus, Instance.old_vcpus)),
-                   func.sum(held(Instance.memory_mb, Instance.old_memory_mb)),
-                   func.sum(held(Instance.root_gb + Instance.ephemeral_gb,
-                                 Instance.old_root_gb + Instance.old_ephemeral_gb)))
-            .where(live, col(Instance.host).is_not(None))
-            .group_by(Instance.host)
-        )
-        sources = (
-            select(Instance.source_host, func.sum(Instance.old_vcpus),
-                   func.sum(Instance.old_memory_mb),
-                   func.sum(Instance.old_root_gb + Instance.old_ephemeral_gb))
-            .where(live, moved)
-            .group_by(Instance.source_host)
-        )
-        if excluding is not None:
-            stmt = stmt.where(Instance.uuid != excluding)
-            sources = sources.where(Instance.uuid != excluding)
-        usage: dict[str, Usage] = {}
-        for host, v, m, d in [*s.exec(stmt).all(), *s.exec(sources).all()]:
-            if host:
-                was = usage.get(host, Usage())
-                usage[host] = Usage(was.vcpus + int(v or 0), was.memory_mb + int(m or 0),
-                                    was.disk_gb + int(d or 0))
-        return usage
+    def _force(self, consumer: str, host: str | None, wanted: dict[str, int]) -> None:
+        """Record an allocation the database says exists, even if it no longer fits (the
+        host's inventory shrank in the configuration): usage must say what is there."""
+        if host is None or self.placement.get(host) is None:
+            return
+        try:
+            self.placement.allocate(consumer, host, wanted)
+        except Conflict:
+            self.placement.allocate_over(consumer, host, wanted)
 
-    def claim_host(self, server_id: str, task_state: str | None = TaskState.NETWORKING,
-                   destination: str | None = None) -> HostInfo | None:
-        """Schedule ``server_id`` and record its claim atomically; None if nothing fits.
+    # -- deciding --------------------------------------------------------------------------
 
-        A build honours the host and node asked for at create; a reschedule (an unshelve:
-        ``task_state`` is its own) only ``destination`` (Nova resets forced destinations).
-        """
+    def _spec(self, row: Instance, zone: str | None, **extra: Any) -> RequestSpec:
+        hints: Mapping[str, Any] = row.scheduler_hints or {}
+        group = self.groups(row.uuid) if self.groups is not None else None
+
+        def servers(hint: str) -> tuple[str, ...]:
+            value = hints.get(hint) or ()
+            return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+        image = {}
+        if self.image_properties is not None and row.image_ref:
+            image = dict(self.image_properties(row.image_ref))
+        return RequestSpec(
+            resources=resources(row.vcpus, row.memory_mb, row.root_gb, row.ephemeral_gb),
+            zone=zone, group=group, same_host=servers("same_host"),
+            different_host=servers("different_host"),
+            flavor_extra_specs={k: str(v) for k, v in (row.flavor_extra_specs or {}).items()},
+            image_properties=image, project_id=row.project_id, hints=dict(hints), **extra)
+
+    def build_spec(self, server_id: str) -> RequestSpec | None:
+        """What the servers of a create request ask (they share it); None if the first
+        is gone."""
+        with self.db.session() as s:
+            row = s.exec(select(Instance).where(Instance.uuid == server_id)).first()
+        if row is None:
+            return None
+        return self._spec(row, row.requested_availability_zone,
+                          requested_host=row.requested_host)
+
+    def schedule(self, server_ids: Sequence[str], spec: RequestSpec) -> list[Selection]:
+        """Decide and claim for ``server_ids`` (in memory: ``record`` writes them down)."""
+        return self.scheduler.schedule(server_ids, spec)
+
+    def forget(self, selections: Sequence[Selection]) -> None:
+        """Drop claims a request will not use (a later part of it found no host)."""
+        for selection in selections:
+            self.placement.release(selection.consumer, selection.host)
+
+    def claim_host(self, server_id: str, task_state: str | None,
+                   destination: str | None = None) -> str | None:
+        """Schedule one server again (an unshelve: only ``destination``, Nova resets
+        forced hosts) and record it; None when no host will do."""
         with self.db.session() as s:
             row = s.exec(select(Instance).where(Instance.uuid == server_id)).one()
-            build = task_state == TaskState.NETWORKING
-            request = HostRequest(
-                vcpus=row.vcpus, memory_mb=row.memory_mb, disk_gb=row.root_gb + row.ephemeral_gb,
-                availability_zone=row.requested_availability_zone,
-                host=row.requested_host if build else destination,
-                node=row.requested_node if build else None,
-            )
-            host = select_host(self.hosts(), self.usage(s), request)
-            if host is not None:
-                row.host = row.node = host.name
-                row.availability_zone = host.availability_zone
-                row.task_state = task_state
-                row.updated_at = now()
-                s.add(row)
-            return host
+        spec = self._spec(row, row.requested_availability_zone, requested_host=destination)
+        try:
+            selections = self.scheduler.schedule([server_id], spec)
+        except NoValidHost:
+            return None
+        return selections[0].host if self.record(selections, task_state) else None
 
-    def claim_resize(self, server_id: str, same_host: bool = False) -> HostInfo | None:
-        """Schedule a resize (the server's new flavor is in place, the old one kept) and
-        record its claim atomically; None if nothing fits (Nova's NoValidHost).
+    def record(self, selections: Sequence[Selection], task_state: str | None) -> list[str]:
+        """Write where the servers go (one transaction); the ones recorded. A server deleted
+        since it was claimed is not: its claim is dropped."""
+        with self.db.session() as s:
+            gone = set(s.exec(select(Instance.uuid).where(
+                col(Instance.uuid).in_([x.consumer for x in selections]),
+                (col(Instance.deleted) == True)  # noqa: E712
+                | (col(Instance.task_state) == TaskState.DELETING))).all())
+            for selection in selections:
+                if selection.consumer in gone:
+                    self.placement.release(selection.consumer, selection.host)
+                    continue
+                s.execute(update(Instance).where(col(Instance.uuid) == selection.consumer)
+                          .values(host=selection.host, node=selection.host,
+                                  availability_zone=self._zone(selection.host),
+                                  task_state=task_state, updated_at=now()))
+        return [x.consumer for x in selections if x.consumer not in gone]
+
+    def claim_resize(self, server_id: str, same_host: bool = False) -> str | None:
+        """Schedule a resize (the new flavor in place on the row, the old one kept) and
+        record it; None if nothing fits (Nova's NoValidHost), every allocation as before.
 
         Without ``same_host`` (Nova's ``allow_resize_to_same_host``) the server's own host
-        is ignored. On another host the server moves there (``host``) and its old flavor
-        stays claimed on ``source_host``; on its own host it holds the larger flavor.
-        """
+        is ignored. On another host the server moves there (``host``), its source kept in
+        ``source_host``."""
         with self.db.session() as s:
             row = s.exec(select(Instance).where(Instance.uuid == server_id)).one()
-            current = row.host
-            usage = self.usage(s, excluding=row.uuid)
-            if current is not None:
-                was = usage.get(current, Usage())
-                usage[current] = Usage(
-                    was.vcpus + max(0, row.old_vcpus - row.vcpus),
-                    was.memory_mb + max(0, row.old_memory_mb - row.memory_mb),
-                    was.disk_gb + max(0, row.old_root_gb + row.old_ephemeral_gb
-                                      - row.root_gb - row.ephemeral_gb))
-            request = HostRequest(
-                vcpus=row.vcpus, memory_mb=row.memory_mb,
-                disk_gb=row.root_gb + row.ephemeral_gb,
-                availability_zone=row.pinned_availability_zone
-                or row.requested_availability_zone,
-                ignore_hosts=frozenset() if same_host or current is None
-                else frozenset({current}))
-            host = select_host(self.hosts(), usage, request)
-            if host is not None and host.name != current:
-                row.source_host, row.source_node = row.host, row.node
-                row.host = row.node = host.name
-                row.availability_zone = host.availability_zone
-                row.updated_at = now()
-                s.add(row)
-            return host
+        current = row.host
+        spec = self._spec(row, row.pinned_availability_zone or row.requested_availability_zone,
+                          ignore_hosts=frozenset() if same_host or current is None
+                          else frozenset({current}))
+        self.placement.move(server_id, migration(server_id))
+        try:
+            selection = self.scheduler.schedule([server_id], spec)[0]
+        except NoValidHost:
+            self.placement.move(migration(server_id), server_id)
+            return None
+        if selection.host != current:
+            with self.db.session() as s:
+                s.execute(update(Instance).where(col(Instance.uuid) == server_id).values(
+                    source_host=row.host, source_node=row.node, host=selection.host,
+                    node=selection.host,
+                    availability_zone=self._zone(selection.host),
+                    updated_at=now()))
+        return selection.host
+
+    def _zone(self, host: str) -> str | None:
+        provider = self.placement.get(host)
+        return provider.zone if provider is not None else None
+
+    # -- ending operations ----------------------------------------------------------------
+
+    def confirm(self, server_id: str) -> None:
+        """A confirmed resize: the source's old flavor goes."""
+        self.placement.release(migration(server_id))
+
+    def revert(self, server_id: str) -> None:
+        """A reverted (or failed) resize: the new flavor goes, the old one is the server's
+        again."""
+        if not self.placement.allocations(migration(server_id)):
+            return
+        self.placement.release(server_id)
+        self.placement.move(migration(server_id), server_id)
+
+    def release(self, server_id: str) -> None:
+        """A deleted or offloaded server holds nothing any more."""
+        self.placement.release(server_id)
+        self.placement.release(migration(server_id))

@@ -32,6 +32,7 @@ from emulator.compute.models import Instance, InstanceAction, InstanceMetadata, 
 from emulator.compute.naming import generate_password, sanitize_hostname
 from emulator.compute.policy import authorize
 from emulator.compute.records import ServerRecord, load_records, now
+from emulator.compute.server_groups import GroupRef, ServerGroupService
 from emulator.compute.states import TaskState, VmState
 from emulator.context import RequestContext
 from emulator.db import Database
@@ -107,13 +108,14 @@ class ServerCreator:
     one request (NOTE: until quotas exist, as Nova's instance quota bounds it)."""
 
     def __init__(self, db: Database, flavors: FlavorService, keypairs: KeyPairService,
-                 images: ImageLookup, hosts: Callable[[], list[HostInfo]],
-                 max_count_per_request: int = 1000) -> None:
+                 images: ImageLookup, hosts: Callable[[], list[HostInfo]], *,
+                 groups: ServerGroupService, max_count_per_request: int = 1000) -> None:
         self.db = db
         self.flavors = flavors
         self.keypairs = keypairs
         self.images = images
         self.hosts = hosts
+        self.groups = groups
         self.max_count_per_request = max_count_per_request
 
     # -- checks, in Nova's order -----------------------------------------------------------
@@ -186,8 +188,10 @@ class ServerCreator:
         """Record the servers in BUILD (scheduling); the builds run afterwards.
 
         Nova's order: policies, then the flavor, the hostname, the zone, the image, the key
-        pair, the image against the flavor, metadata quota, the requested host, and how
-        many servers the request may make.
+        pair, the image against the flavor, metadata quota, the ``group`` hint, the
+        requested host, how many servers the request may make, and the group's member
+        quota (with the first servers' insert). Every server joins the hint's group in the
+        transaction that records it.
         """
         authorize(ctx, "os_compute_api:servers:create", ctx.project_id)
         zone, forced_host, forced_node = parse_zone(new.availability_zone)
@@ -216,6 +220,7 @@ class ServerCreator:
         check_metadata_count(len(new.metadata))
         for tag in new.tags:
             check_tag(tag)
+        group = self.groups.requested(ctx, new.scheduler_hints)
         self._check_destination(new)
         count = self._count(new)
         common: dict[str, Any] = dict(
@@ -240,7 +245,8 @@ class ServerCreator:
         # NOTE: as Nova records the instances of a multi-create one by one, a big one is
         # committed in chunks, the event loop free for other clients between them.
         for start in range(0, count, CHUNK):
-            self._insert(ctx, new, servers[start:start + CHUNK], created_at)
+            self._insert(ctx, new, servers[start:start + CHUNK], created_at, group,
+                         joining=count if start == 0 else 0)
             await asyncio.sleep(0)
         with self.db.session() as s:
             first = s.exec(select(Instance).where(Instance.uuid == servers[0]["uuid"])).one()
@@ -265,12 +271,18 @@ class ServerCreator:
                 "created_at": created_at, "updated_at": created_at}
 
     def _insert(self, ctx: RequestContext, new: NewServer, servers: list[dict[str, Any]],
-                created_at: datetime) -> None:
-        """Insert ``servers``, their metadata, tags and ``create`` actions in one
-        transaction (bulk inserts: a hundred servers cost a few milliseconds)."""
+                created_at: datetime, group: GroupRef | None, joining: int) -> None:
+        """Insert ``servers``, their metadata, tags, ``create`` actions and group membership
+        in one transaction (bulk inserts: a hundred servers cost a few milliseconds);
+        ``joining``: how many servers of the request the group's quota must take (checked
+        with the first chunk, so that a refused request records nothing)."""
         ids = [server["uuid"] for server in servers]
         with self.db.session() as s:
+            if group is not None and joining:
+                self.groups.check_members(s, group, ctx.user_id, joining)
             s.execute(insert(Instance), servers)
+            if group is not None:
+                self.groups.add_members(s, group, ids)
             if new.metadata:
                 s.execute(insert(InstanceMetadata), [
                     {"instance_uuid": i, "key": k, "value": v}

@@ -163,20 +163,25 @@ class DiskOperations:
         def claim_for(server: str) -> Callable[[], str | None]:
             def claim() -> str | None:
                 found = self.claims.claim_resize(server, self.allow_resize_to_same_host)
-                return None if found is not None else NO_VALID_HOST
+                return NO_VALID_HOST if found is None else None
             return claim
 
         transition = TRANSITIONS["resize"]
         row = self.servers.accept(ctx, server_id, transition, columns)
+        claims = self.claims
         hooks = ActionHooks(before=claim_for(row.uuid), before_event="conductor_migrate_server",
-                            undo=failed_resize_columns(row))
+                            undo=failed_resize_columns(row),
+                            cleanup=lambda: claims.revert(row.uuid))
         self.operations.lifecycle.act(row, ctx.request_id, transition, hooks,
                                       previous=previous_spec(row))
 
     def confirm_resize(self, ctx: RequestContext, server_id: str) -> None:
         """End a resize on its new flavor; the source host's claim is released."""
 
+        claims = self.claims
+
         async def after(_result: Any) -> dict[str, Any]:
+            claims.confirm(server_id)
             return dict(CONFIRMED)
 
         self.operations.perform(ctx, server_id, "confirm_resize", changes=_resized,
@@ -186,8 +191,10 @@ class DiskOperations:
         """Go back to the old flavor on the source host (the destination released)."""
         row = self.servers.accept(ctx, server_id, TRANSITIONS["revert_resize"], _resized)
         columns = reverted_columns(row, self.hosts())
+        claims = self.claims
 
         async def after(_result: Any) -> dict[str, Any]:
+            claims.revert(row.uuid)
             return columns
 
         self.operations.lifecycle.act(row, ctx.request_id, TRANSITIONS["revert_resize"],

@@ -18,6 +18,7 @@ from emulator.compute.models import (
     InstanceTag,
 )
 from emulator.compute.records import now
+from emulator.compute.server_groups import membership
 from emulator.compute.states import VmState
 from emulator.db import Database
 
@@ -59,7 +60,8 @@ class Instances:
                 s.add(InstanceMetadata(instance_uuid=server_id, key=key, value=value))
 
     def finish_delete(self, server_id: str) -> None:
-        """The backend has destroyed it: soft-mark deleted, release claim and addresses."""
+        """The backend has destroyed it: soft-mark deleted, release claim and addresses,
+        leave its server group."""
         with self.db.session() as s:
             row = s.exec(select(Instance).where(Instance.uuid == server_id)).first()
             if row is None:
@@ -74,6 +76,7 @@ class Instances:
             for address in s.exec(select(InstanceAddress)
                                   .where(InstanceAddress.instance_uuid == server_id)).all():
                 s.delete(address)
+            membership.remove(s, server_id)
 
     def pending(self) -> list[Instance]:
         """Live instances with an operation in flight (for recovery after a restart)."""
@@ -92,6 +95,7 @@ class Instances:
     def purge(self) -> None:
         """Forget every server (the control plane's reset)."""
         with self.db.session() as s:
+            membership.forget_all(s)
             for model in (InstanceActionEvent, InstanceAction, InstanceFault, InstanceAddress,
                           InstanceTag, InstanceMetadata, Instance):
                 s.exec(delete(model))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -32,12 +32,15 @@ from emulator.compute.models import Instance
 from emulator.compute.records import now
 from emulator.compute.specs import instance_spec
 from emulator.compute.states import TaskState, VmState
+from emulator.placement import NOT_ENOUGH_HOSTS, NoValidHost, RequestSpec, Selection
 
 log = logging.getLogger("nova_emulator.lifecycle")
 
 BUILD_EVENT = "compute__do_build_and_run_instance"
 DELETE_EVENT = "compute_terminate_instance"
 NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
+#: Servers of one create request scheduled (or recorded) in one turn.
+CHUNK = 100
 
 
 class Outcome(StrEnum):
@@ -106,6 +109,8 @@ class Lifecycle:
         self._timers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._max_builds = max_concurrent_builds
         self._build_slots: asyncio.Semaphore | None = None
+        #: Scheduling tasks of create requests in flight.
+        self._scheduling: set[asyncio.Task[None]] = set()
 
     def _run(self, server_id: str, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work, name=f"server-{server_id}")
@@ -125,8 +130,23 @@ class Lifecycle:
 
     # -- build ---------------------------------------------------------------------------
 
-    def build(self, server_id: str, request_id: str, plan: BuildPlan | None = None) -> None:
-        self._run(server_id, self._build(server_id, request_id, plan or BuildPlan()))
+    def build(self, server_ids: Sequence[str], request_id: str,
+              plan: BuildPlan | None = None) -> None:
+        """Build the servers of one create request: scheduled together (every one placed,
+        or NoValidHost for all, as Nova's ``select_destinations``), then each on its own;
+        a chunk of servers starts building as soon as its hosts are written down."""
+        plan = plan or BuildPlan()
+        ids = list(server_ids)
+        loop = asyncio.get_running_loop()
+        chunks = [ids[start:start + CHUNK] for start in range(0, len(ids), CHUNK)]
+        hosts: list[asyncio.Future[dict[str, str]]] = [loop.create_future() for _ in chunks]
+        claim = loop.create_task(self._claim(chunks, hosts, request_id, plan),
+                                 name=f"claim-{request_id}")
+        self._scheduling.add(claim)
+        claim.add_done_callback(self._scheduling.discard)
+        for chunk, placed in zip(chunks, hosts, strict=True):
+            for server_id in chunk:
+                self._run(server_id, self._build(server_id, request_id, plan, placed))
 
     async def _in_turn(self, work: Callable[..., T], *args: Any) -> T:
         """Run one stretch of a build's database work in its turn: at most
@@ -139,9 +159,53 @@ class Lifecycle:
             await asyncio.sleep(0)
             return work(*args)
 
-    async def _build(self, server_id: str, request_id: str, plan: BuildPlan) -> None:
-        host = await self._in_turn(self._schedule, server_id, request_id, plan)
-        if host is None:
+    async def _claim(self, chunks: list[list[str]], hosts: list[asyncio.Future[dict[str, str]]],
+                     request_id: str, plan: BuildPlan) -> None:
+        """Schedule a request's servers in chunks (the loop free between them), then write
+        each chunk down and hand its hosts (server -> host) to its builds. A request that
+        cannot be placed whole places none: every build is handed nothing."""
+        claims = self.claims
+        try:
+            spec = None if plan.outcome is Outcome.NO_VALID_HOST \
+                else await self._in_turn(claims.build_spec, chunks[0][0])
+            selections: list[list[Selection]] = []
+            try:
+                if spec is None:
+                    raise NoValidHost(NOT_ENOUGH_HOSTS)
+                for chunk in chunks:
+                    selections.append(await self._in_turn(claims.schedule, chunk, spec))
+            except NoValidHost as exc:
+                for placed in selections:
+                    claims.forget(placed)
+                message = exc.message if spec is not None else NO_VALID_HOST
+                for chunk in chunks:
+                    await self._in_turn(self._no_host, chunk, request_id, message, spec)
+                return
+            for placed, future in zip(selections, hosts, strict=True):
+                recorded = set(await self._in_turn(claims.record, placed,
+                                                   TaskState.NETWORKING))
+                future.set_result({x.consumer: x.host for x in placed
+                                   if x.consumer in recorded})
+        finally:
+            for future in hosts:
+                if not future.done():
+                    future.set_result({})
+
+    def _no_host(self, ids: list[str], request_id: str, message: str,
+                 spec: RequestSpec | None) -> None:
+        for server_id in ids:
+            if spec is not None:
+                wanted = spec.resources
+                log.info("%s: NoValidHost for server %s (%s, zone %s)", request_id,
+                         server_id, ", ".join(f"{rc} {n}" for rc, n in wanted.items()),
+                         spec.zone)
+            self._fail_build(server_id, request_id, message)
+
+    async def _build(self, server_id: str, request_id: str, plan: BuildPlan,
+                     placed: asyncio.Future[dict[str, str]]) -> None:
+        host = (await asyncio.shield(placed)).get(server_id)
+        if host is None or not await self._in_turn(self._started, server_id, request_id,
+                                                   host, plan):
             return
         row = await self._in_turn(self._network, server_id, request_id)
         if row is None:
@@ -149,31 +213,23 @@ class Lifecycle:
         try:
             await self.backend.spawn(instance_spec(row))
         except BackendError as exc:
+            # Nova's BuildFailureWeigher counts it against the host.
+            self.claims.placement.record_build(host, failed=True)
             await self._in_turn(self._fail_build, server_id, request_id, failure_message(exc))
             return
+        self.claims.placement.record_build(host, failed=False)
         await self._in_turn(self._launched, server_id, request_id, host, plan)
 
-    def _schedule(self, server_id: str, request_id: str, plan: BuildPlan) -> str | None:
-        """Claim a host (the build's event starts there); None if the build ends here."""
-        host = None if plan.outcome is Outcome.NO_VALID_HOST \
-            else self.claims.claim_host(server_id)
-        if host is None:
-            row = self.instances.get(server_id)
-            if row is not None:
-                log.info("%s: NoValidHost for server %s (vcpus %d, memory_mb %d, disk_gb %d, "
-                         "zone %s)", request_id, server_id, row.vcpus, row.memory_mb,
-                         row.root_gb + row.ephemeral_gb, row.requested_availability_zone)
-            self._fail_build(server_id, request_id, NO_VALID_HOST)
-            return None
-        log.info("%s: build of server %s scheduled to host %s", request_id, server_id,
-                 host.name)
-        self.actions.start_event(server_id, request_id, BUILD_EVENT, host.name)
+    def _started(self, server_id: str, request_id: str, host: str, plan: BuildPlan) -> bool:
+        """The build's event starts on its host; False if the build ends here."""
+        log.info("%s: build of server %s scheduled to host %s", request_id, server_id, host)
+        self.actions.start_event(server_id, request_id, BUILD_EVENT, host)
         if plan.outcome is Outcome.STUCK:
-            return None
+            return False
         if plan.outcome is Outcome.ERROR:
             self._fail_build(server_id, request_id, plan.message)
-            return None
-        return host.name
+            return False
+        return True
 
     def _network(self, server_id: str, request_id: str) -> Instance | None:
         """Address the server and move it on to spawning; None if the build ends here."""
@@ -264,6 +320,8 @@ class Lifecycle:
         if follow is not None:
             changes["task_state"] = follow.interim
         self.instances.set_state(row.uuid, **changes)
+        if transition.releases_host:
+            self.claims.release(row.uuid)
         self.actions.finish_event(row.uuid, request_id, event, "Success")
         if changes.get("vm_state") == VmState.RESIZED:
             self.confirm_later(row.uuid)
@@ -398,14 +456,16 @@ class Lifecycle:
             except BackendError as exc:
                 log.warning("%s: what its shelve kept was not removed: %s", server_id, exc)
         self.instances.finish_delete(server_id)
+        self.claims.release(server_id)
         log.info("%s: server %s deleted", request_id, server_id)
 
     # -- waiting and stopping ------------------------------------------------------------
 
     async def settle(self) -> None:
         """Wait until no operation is in flight (tests and the control plane use it)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        while self._tasks or self._scheduling:
+            await asyncio.gather(*self._tasks.values(), *self._scheduling,
+                                 return_exceptions=True)
 
     async def quiesce(self, idle: Callable[[asyncio.Task[Any]], bool],
                       timeout: float = 2.0) -> bool:
@@ -415,7 +475,8 @@ class Lifecycle:
         deadline = loop.time() + timeout
         spins = 0
         while any(not t.done() and not idle(t)
-                  for t in [*self._tasks.values(), *self._timers.values()]):
+                  for t in [*self._tasks.values(), *self._timers.values(),
+                            *self._scheduling]):
             if loop.time() >= deadline:
                 return False
             spins += 1
@@ -427,7 +488,8 @@ class Lifecycle:
         """Cancel every operation and timer (at exit, or before a reset)."""
         for kind, server_id in list(self._timers):
             self.cancel_later(kind, server_id)
-        for task in list(self._tasks.values()):
+        running = [*self._tasks.values(), *self._scheduling]
+        for task in running:
             task.cancel()
-        await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        await asyncio.gather(*running, return_exceptions=True)
         self._tasks.clear()

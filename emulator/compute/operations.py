@@ -69,11 +69,10 @@ class ServerOperations:
     # -- create and delete ---------------------------------------------------------------
 
     async def create(self, ctx: RequestContext, new: NewServer) -> Created:
-        """Record the servers (BUILD), then build each one in the background."""
+        """Record the servers (BUILD), then schedule and build them in the background."""
         created = await self.creator.create(ctx, new)
         plan = self.plan_for(ctx, new) if self.plan_for is not None else None
-        for server_id in created.server_ids:
-            self.lifecycle.build(server_id, ctx.request_id, plan)
+        self.lifecycle.build(created.server_ids, ctx.request_id, plan)
         return created
 
     def delete(self, ctx: RequestContext, server_id: str) -> None:

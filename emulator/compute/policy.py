@@ -123,6 +123,11 @@ RULES: dict[str, Check] = {
     "os_compute_api:os-keypairs:create": KP_OWNER,
     "os_compute_api:os-keypairs:show": KP_OWNER,
     "os_compute_api:os-keypairs:delete": KP_OWNER,
+    "os_compute_api:os-server-groups:index": READER,
+    "os_compute_api:os-server-groups:index:all_projects": ADMIN,
+    "os_compute_api:os-server-groups:show": READER,
+    "os_compute_api:os-server-groups:create": MEMBER,
+    "os_compute_api:os-server-groups:delete": MEMBER,
 }
 
 

@@ -19,6 +19,7 @@ from emulator.compute.models import (
     InstanceMetadata,
     InstanceTag,
 )
+from emulator.compute.server_groups.membership import GroupRef, groups_of
 from emulator.compute.states import status_of
 from emulator.context import RequestContext
 from emulator.errors import Conflict, NotFound
@@ -77,10 +78,20 @@ class ServerRecord:
     addresses: tuple[InstanceAddress, ...]
     fault: InstanceFault | None
     host_status: str
+    #: The server group it is in (2.71 shows it).
+    group: GroupRef | None = None
 
     @property
     def uuid(self) -> str:
         return self.instance.uuid
+
+    def server_groups(self, ctx: RequestContext) -> list[str]:
+        """The group's uuid as ``ctx`` sees it (Nova's 2.71 ``server_groups``): a group of
+        another project is hidden from a non-admin, as Nova's group lookup hides it."""
+        group = self.group
+        if group is None or not (ctx.is_admin or group.project_id == ctx.project_id):
+            return []
+        return [group.uuid]
 
     @property
     def status(self) -> str:
@@ -108,8 +119,8 @@ def host_status(instance: Instance, hosts: dict[str, HostInfo]) -> str:
 
 def load_records(s: Session, rows: Sequence[Instance],
                  hosts: Iterable[HostInfo]) -> list[ServerRecord]:
-    """``rows`` dressed with their metadata, tags, addresses, latest fault and host status
-    (one query per table for the whole page)."""
+    """``rows`` dressed with their metadata, tags, addresses, latest fault, host status and
+    server group (one query per table for the whole page)."""
     if not rows:
         return []
     uuids = [r.uuid for r in rows]
@@ -129,11 +140,12 @@ def load_records(s: Session, rows: Sequence[Instance],
     for f in s.exec(select(InstanceFault).where(col(InstanceFault.instance_uuid).in_(uuids))
                     .order_by(col(InstanceFault.id))):
         faults[f.instance_uuid] = f
+    groups = groups_of(s, uuids)
     by_name = {h.name: h for h in hosts}
     return [
         ServerRecord(instance=r, metadata=metadata[r.uuid], tags=tuple(sorted(tags[r.uuid])),
                      addresses=tuple(addresses[r.uuid]), fault=faults.get(r.uuid),
-                     host_status=host_status(r, by_name))
+                     host_status=host_status(r, by_name), group=groups.get(r.uuid))
         for r in rows
     ]
 

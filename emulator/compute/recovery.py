@@ -64,6 +64,15 @@ class Recovery:
     async def recover(self) -> None:
         """Re-adopt instances, then re-drive what was in flight when we stopped."""
         lifecycle = self.lifecycle
+        pending = self.instances.pending()
+        rebuilding = [r for r in pending
+                      if r.vm_state == VmState.BUILDING and r.task_state != TaskState.DELETING]
+        for row in rebuilding:
+            # A build starts over from the scheduler: its claim (if it had one) goes.
+            self.instances.set_state(row.uuid, host=None, node=None,
+                                     task_state=TaskState.SCHEDULING)
+        # Placement from the records, before anything claims or releases.
+        lifecycle.claims.rebuild()
         # NOTE: a build in flight starts over (below), so the backend is not asked to adopt
         # it: adopting would make the re-driven spawn an ``InstanceExists``.
         live = [r for r in self.instances.live_on_hosts() if r.vm_state != VmState.BUILDING]
@@ -73,13 +82,11 @@ class Recovery:
             state = states.get(row.uuid)
             if state is not None and row.task_state is None and int(state) != row.power_state:
                 self.instances.set_state(row.uuid, power_state=int(state))
-        for row in self.instances.pending():
+        for row in pending:
             if row.task_state == TaskState.DELETING:
                 lifecycle.delete(row.uuid, "req-recovered")
             elif row.vm_state == VmState.BUILDING:
-                self.instances.set_state(row.uuid, host=None, node=None,
-                                         task_state=TaskState.SCHEDULING)
-                lifecycle.build(row.uuid, "req-recovered")
+                lifecycle.build([row.uuid], "req-recovered")
             else:
                 self.instances.set_state(row.uuid, task_state=None)
         for row in live:

@@ -158,6 +158,7 @@ class Simulation:
             if self.cloud is not None:
                 await self.lifecycle.shutdown()
                 self.instances.purge()
+                self.lifecycle.claims.rebuild()
                 self.cloud.reset()
                 self._clock.reset()
                 self.cloud.stages.clear()
@@ -170,6 +171,7 @@ class Simulation:
                                    "simulated clock; reset takes no mode there.")
                 await self._destroy_every_instance()
                 self.instances.purge()
+                self.lifecycle.claims.rebuild()
             self.faults.clear()
 
     async def _destroy_every_instance(self) -> None:

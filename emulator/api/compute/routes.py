@@ -20,6 +20,7 @@ from emulator.api.compute.images import (
 )
 from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.compute.server_consoles import ServerConsolesController
+from emulator.api.compute.server_groups import ServerGroupsController
 from emulator.api.compute.server_resources import TAGS_VERSION, ServerResourcesController
 from emulator.api.compute.servers import ServersController
 from emulator.api.routing import Route
@@ -37,6 +38,7 @@ class Controllers:
     server_resources: ServerResourcesController
     server_consoles: ServerConsolesController
     console_auth_tokens: ConsoleAuthTokensController
+    server_groups: ServerGroupsController
 
 
 def route_list(c: Controllers) -> list[Route]:
@@ -72,6 +74,10 @@ def route_list(c: Controllers) -> list[Route]:
         Route("POST", "/os-keypairs", kp.create),
         Route("GET", "/os-keypairs/{keypair_name}", kp.show),
         Route("DELETE", "/os-keypairs/{keypair_name}", kp.delete),
+        Route("GET", "/os-server-groups", c.server_groups.index),
+        Route("POST", "/os-server-groups", c.server_groups.create),
+        Route("GET", "/os-server-groups/{group_id}", c.server_groups.show),
+        Route("DELETE", "/os-server-groups/{group_id}", c.server_groups.delete),
         Route("GET", "/images", im.index, max_version=img),
         Route("GET", "/images/detail", im.detail, max_version=img),
         Route("GET", "/images/{image_id}", im.show, max_version=img),

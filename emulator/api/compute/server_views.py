@@ -204,7 +204,7 @@ class ServerView:
             server["trusted_image_certificates"] = (
                 list(i.trusted_certs) if i.trusted_certs else None)
         if flags.show_server_groups:
-            server["server_groups"] = []
+            server["server_groups"] = record.server_groups(ctx)
         if call.version >= V(2, 73):
             server["locked_reason"] = i.locked_reason
         if call.version >= V(2, 90) and not extended:
