@@ -1,5 +1,5 @@
 """``nova-emulator``: serve the emulator, print a clouds.yaml for its seeded accounts,
-reset a running emulator, or build the QEMU backend's guest image."""
+reset a running emulator, build the QEMU backend's guest image, or benchmark placement."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 import yaml
 
 from emulator import __version__
+from emulator.bench import options as bench
 from emulator.config import LOG_LEVELS, Config, ConfigError, load_config, with_overrides
 
 #: clouds.yaml entry name -> seeded user it logs in as.
@@ -101,6 +102,7 @@ def _parser() -> argparse.ArgumentParser:
         "--cache", type=Path,
         help="cache directory (default $XDG_CACHE_HOME/nova-emulator/guest)",
     )
+    bench.add_parser(sub)
     return parser
 
 
@@ -224,6 +226,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return guest_build(args.cache)
     if args.command == "reset":
         return reset(args)
+    if args.command == "bench":
+        from emulator.bench.command import run
+
+        return run(args)
     try:
         config = _config(args)
     except ConfigError as exc:

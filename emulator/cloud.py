@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from backends.base import ComputeBackend
 from backends.environment import BackendEnvironment
 from emulator.clock import Clock, Progression
+from emulator.compute.aggregates import AggregateService
 from emulator.compute.checks import ImageInfo
 from emulator.compute.claims import Claims
 from emulator.compute.console_operations import ServerConsoles
@@ -85,7 +86,11 @@ def make_scheduler(placement: Placement, settings: SchedulerSettings) -> Schedul
             SchedulerConfig(filters=settings.filters,
                             weighers=tuple(settings.weighers.items()),
                             max_placement_results=settings.max_placement_results,
-                            host_subset_size=settings.host_subset_size, seed=settings.seed),
+                            host_subset_size=settings.host_subset_size, seed=settings.seed,
+                            limit_tenants_to_placement_aggregate=(
+                                settings.limit_tenants_to_placement_aggregate),
+                            placement_aggregate_required_for_tenants=(
+                                settings.placement_aggregate_required_for_tenants)),
             filters=load_filters(settings.filters),
             weighers=load_weighers(settings.weighers))
     except UnknownPolicy as exc:
@@ -127,13 +132,18 @@ class Cloud:
             ephemeral=in_memory(config.server.state)))
         hosts = self.backend.hosts
 
-        self.zones = ZoneService(self.backend)
+        # The zones the backend reports become aggregates; from then on every question
+        # of a host's zone is the aggregates' (Nova's).
+        self.aggregates = zones = AggregateService(db, hosts, self.image_info)
+        zones.seed()
+        self.zones = ZoneService(hosts, zones)
         self.instances = Instances(db)
         self.actions = InstanceActions(db)
         self.placement = Placement()
         self.scheduler = make_scheduler(self.placement, config.scheduler)
         self.claims = Claims(db, self.placement, self.scheduler, hosts,
                              groups=self.group_of, image_properties=self.image_properties)
+        self._follow_aggregates()
         self.servers = Servers(db, hosts)
         self.metadata = ServerMetadata(db)
         clock = self.clock
@@ -148,15 +158,15 @@ class Cloud:
         self.faults = FaultRules()
         self.operations = ServerOperations(
             self.servers,
-            ServerCreator(db, self.flavors, self.keypairs, self.image_info, hosts,
+            ServerCreator(db, self.flavors, self.keypairs, self.image_info, hosts, zones,
                           groups=self.server_groups,
                           max_count_per_request=compute.max_count_per_request),
-            self.lifecycle, self.instances, self.image_info, hosts,
+            self.lifecycle, self.instances, self.image_info, hosts, zones,
             guest_agent=self.backend.guest_agent, plan_for=self.faults.plan_for)
         self.disk = DiskOperations(
             self.operations, self.servers, self.instances, self.actions, self.claims,
             self.flavors, self.keypairs, self.image_info,
-            Snapshots(self.images, self.owner_names), hosts,
+            Snapshots(self.images, self.owner_names), zones,
             # NOTE: unless configured, a one-host cloud resizes in place, as devstack
             # configures Nova; otherwise every resize there would be NoValidHost.
             allow_resize_to_same_host=compute.allow_resize_to_same_host
@@ -176,6 +186,28 @@ class Cloud:
             return None
         return ImageInfo(id=image.id, status=image.status, min_ram=image.min_ram,
                          min_disk=image.min_disk)
+
+    def _follow_aggregates(self) -> None:
+        """Placement sees each host's aggregates and zone, and the scheduler their
+        metadata, now and after every change (``AggregateService.on_change``)."""
+        aggregates, placement = self.aggregates, self.placement
+
+        metadata = self.scheduler.aggregate_metadata
+
+        def changed(host: str) -> None:
+            # NOTE: an aggregate's metadata matters only through its hosts, and a change to
+            # it is a change to each of them: an aggregate left with no host keeps its
+            # last metadata here, read by no one.
+            joined = aggregates.aggregates_of(host)
+            for info in joined:
+                metadata[info.uuid] = dict(info.metadata)
+            if placement.get(host) is not None:
+                placement.set_aggregates(host, [a.uuid for a in joined],
+                                         aggregates.host_zone(host))
+
+        for provider in placement.providers():
+            changed(provider.name)
+        aggregates.on_change = changed
 
     def group_of(self, server_id: str) -> GroupSpec | None:
         """The server group a server is in, as the scheduler reads it (None: none, or

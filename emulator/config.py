@@ -72,6 +72,8 @@ The file is TOML (``tomllib`` is in the standard library)::
     max_placement_results = 1000              # candidates examined per decision
     host_subset_size = 1                      # pick at random among the best N
     seed = 7                                  # of that random pick; default: random
+    limit_tenants_to_placement_aggregate = false   # Nova's tenant isolation by the
+    placement_aggregate_required_for_tenants = false  # aggregates' filter_tenant_id
 
     [scheduler.weighers]                      # multipliers over Nova's defaults (0: off);
     RAMWeigher = -1.0                         # negative packs, positive spreads
@@ -382,6 +384,10 @@ class SchedulerSettings:
     host_subset_size: AtLeastOne = 1
     #: Seed of that random choice; None: a different run each time.
     seed: StrictInt | None = None
+    #: Nova's ``[scheduler] limit_tenants_to_placement_aggregate`` and
+    #: ``placement_aggregate_required_for_tenants`` (aggregates' ``filter_tenant_id``).
+    limit_tenants_to_placement_aggregate: StrictBool = False
+    placement_aggregate_required_for_tenants: StrictBool = False
 
 
 @dataclass(frozen=True, config=ConfigDict(extra="forbid", validate_by_name=True))

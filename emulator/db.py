@@ -57,6 +57,7 @@ class Database:
     def __init__(self, url: str) -> None:
         # Import every table module so that the metadata knows all tables.
         from emulator.compute import models as _compute_models  # noqa: F401
+        from emulator.compute.aggregates import models as _aggregate_models  # noqa: F401
         from emulator.compute.server_groups import models as _group_models  # noqa: F401
         from emulator.identity import models as _identity_models  # noqa: F401
         from emulator.image import models as _image_models  # noqa: F401

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import SQLModel
 
+import emulator.compute.aggregates.models
 import emulator.compute.models
 import emulator.compute.server_groups.models
 import emulator.identity.models
@@ -18,6 +19,7 @@ import emulator.image.models
 
 #: Every module of tables (``emulator.db`` imports the same ones before ``create_all``).
 TABLE_MODULES = (emulator.compute.models, emulator.compute.server_groups.models,
+                 emulator.compute.aggregates.models,
                  emulator.identity.models, emulator.image.models)
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from backends.simulated import SimulatedBackend, default_hosts
 from emulator.clock import Clock
 from emulator.compute import resizes
+from emulator.compute.aggregates import AggregateService
 from emulator.compute.claims import Claims, migration, resources
 from emulator.compute.instances import Instances
 from emulator.compute.models import Instance
@@ -30,6 +31,7 @@ class Domain:
     placement: Placement
     claims: Claims
     instances: Instances
+    zones: AggregateService
 
 
 def domain_of(hosts: int, memory_mb: int = 8 * GB) -> Domain:
@@ -39,7 +41,8 @@ def domain_of(hosts: int, memory_mb: int = 8 * GB) -> Domain:
                                clock=Clock())
     placement = Placement()
     claims = Claims(db, placement, Scheduler(placement), backend.hosts)
-    return Domain(db, backend, placement, claims, Instances(db))
+    zones = AggregateService(db, backend.hosts, images=lambda _ctx, _image: None)
+    return Domain(db, backend, placement, claims, Instances(db), zones)
 
 
 def resizing(domain: Domain, host: str, old_mb: int, new_mb: int) -> str:
@@ -98,7 +101,7 @@ def test_a_revert_moves_back_and_releases_the_destination() -> None:
     row = domain.instances.get(sid)
     assert row is not None
     domain.claims.revert(sid)
-    domain.instances.set_state(sid, **resizes.reverted_columns(row, domain.backend.hosts()))
+    domain.instances.set_state(sid, **resizes.reverted_columns(row, domain.zones.host_zone))
     row = domain.instances.get(sid)
     assert row is not None
     assert (row.host, row.node, row.source_host, row.flavor_id, row.memory_mb) == \

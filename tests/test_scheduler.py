@@ -327,3 +327,32 @@ def test_unknown_policy_names_are_refused() -> None:
     placement = Placement()
     with pytest.raises(ValueError, match="NoSuchFilter"):
         Scheduler(placement, SchedulerConfig(filters=("NoSuchFilter",)))
+
+
+def test_tenants_limited_to_their_aggregates_as_nova_request_filter() -> None:
+    placement, scheduler = cloud(4, limit_tenants_to_placement_aggregate=True)
+    scheduler.aggregate_metadata.update({
+        "p1-only": {"filter_tenant_id": "p1"}, "p2-too": {"filter_tenant_id2": "p2"},
+        "other": {"color": "p1"}})
+    placement.set_aggregates("h1", ["p1-only"], zone="nova")
+    placement.set_aggregates("h2", ["p2-too", "other"], zone="nova")
+    placement.set_aggregates("h3", ["other"], zone="nova")
+    assert {scheduler.schedule([f"a{i}"], spec(project_id="p1"))[0].host
+            for i in range(3)} == {"h1"}
+    assert {scheduler.schedule([f"b{i}"], spec(project_id="p2"))[0].host
+            for i in range(3)} == {"h2"}
+    # A project no aggregate names goes anywhere (the others' hosts too: keeping it off
+    # them is AggregateMultiTenancyIsolation's part), unless an aggregate is required.
+    placement.set_enabled("h0", False)
+    placement.set_enabled("h3", False)
+    assert scheduler.schedule(["c"], spec(memory_mb=1, project_id="p3"))[0].host in {"h1", "h2"}
+    placement.set_enabled("h0", True)
+    strict = Scheduler(placement, SchedulerConfig(
+        limit_tenants_to_placement_aggregate=True,
+        placement_aggregate_required_for_tenants=True))
+    strict.aggregate_metadata.update(scheduler.aggregate_metadata)
+    with pytest.raises(NoValidHost) as refused:
+        strict.schedule(["d"], spec(project_id="p3"))
+    assert refused.value.message == ("No valid host was found. Scheduling failed: No hosts "
+                                     "available for tenant")
+    assert strict.schedule(["e"], spec(memory_mb=1, project_id="p1"))[0].host == "h1"

@@ -18,6 +18,7 @@ from emulator.api.compute.schemas import schema_for
 from emulator.api.faults import Fault
 from emulator.api.microversion import APIVersion
 from emulator.api.requests import validate_body
+from emulator.compute.aggregates import AggregateService
 from emulator.compute.checks import ImageInfo
 from emulator.compute.create import NewServer, ServerCreator
 from emulator.compute.flavors import FlavorService
@@ -61,7 +62,8 @@ def domain(group_quota: int = 10, member_quota: int = 10) -> Domain:
         return ImageInfo(id=image_id, status="active", min_ram=0, min_disk=0) \
             if image_id == IMAGE else None
 
-    creator = ServerCreator(db, flavors, KeyPairService(db), image, lambda: hosts,
+    zones = AggregateService(db, lambda: hosts, image)
+    creator = ServerCreator(db, flavors, KeyPairService(db), image, lambda: hosts, zones,
                             groups=groups)
     return Domain(db, groups, creator, Instances(db))
 

@@ -820,9 +820,10 @@ def report(results: Sequence[Result], ws: Path) -> tuple[int, int, int]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="use this running emulator (e.g. http://127.0.0.1:8774)")
-    parser.add_argument("--admin-user", default="admin", help="with --url (default: admin)")
-    parser.add_argument("--admin-password", default="admin", help="with --url (default: admin)")
-    parser.add_argument("--admin-project", default="admin", help="with --url (default: admin)")
+    admin = "Tempest's admin, and with --url the account that provisions the others"
+    parser.add_argument("--admin-user", default="admin", help=f"{admin} (default: admin)")
+    parser.add_argument("--admin-password", default="admin", help=f"{admin} (default: admin)")
+    parser.add_argument("--admin-project", default="admin", help=f"{admin} (default: admin)")
     parser.add_argument(
         "--venv",
         type=Path,
@@ -869,12 +870,15 @@ def execute(args: argparse.Namespace) -> int:
     selected = list_tests(tempest, ws, selection)
     log(f"{len(selected)} tests selected")
     accounts = tempest_accounts()
-    (ws / "etc" / "accounts.yaml").write_text(accounts_yaml(accounts))
+    # The admin (the emulator's seeded one unless --admin-* say otherwise) is Tempest's
+    # admin account too: its admin tests (aggregates, ...) need one, and Tempest never
+    # hands an account with the admin role to a test that did not ask for an admin.
+    admin = Account(args.admin_user, args.admin_project, "admin", args.admin_password)
+    (ws / "etc" / "accounts.yaml").write_text(accounts_yaml([*accounts, admin]))
 
     with contextlib.ExitStack() as stack:
         if args.url:
             url = args.url.rstrip("/")
-            admin = Account(args.admin_user, args.admin_project, "admin", args.admin_password)
             provision_accounts(url, admin, accounts)
         else:
             config = ws / "emulator.toml"

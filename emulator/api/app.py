@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator import __version__
 from emulator.api.compute import ComputeAPI
+from emulator.api.compute.aggregates import AggregatesController
 from emulator.api.compute.availability_zones import AvailabilityZonesController
 from emulator.api.compute.console_auth_tokens import ConsoleAuthTokensController
 from emulator.api.compute.flavors import FlavorsController
@@ -127,6 +128,7 @@ class Emulator:
             images=ImagesController(cloud.image_proxy),
             console_auth_tokens=ConsoleAuthTokensController(cloud.console_tokens),
             server_groups=ServerGroupsController(cloud.server_groups),
+            aggregates=AggregatesController(cloud.aggregates),
         )
         public_url = config.public_url
         catalog = build_catalog(public_url, config.identity.region)

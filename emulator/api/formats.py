@@ -51,6 +51,19 @@ def _name(instance: object) -> bool:
     return True
 
 
+@FORMAT_CHECKER.checks("az_name", raises=InvalidName)
+def _az_name(instance: object) -> bool:
+    """An availability zone's name: a ``name`` without ``:`` (which separates the zone
+    from a host in ``zone:host:node``). NOTE: Nova's reason lacks a space after "``:.``"."""
+    reason = "printable characters except :.Can not start or end with whitespace."
+    if not isinstance(instance, str) or ":" in instance:
+        raise InvalidName(reason)
+    try:
+        return _name(instance)
+    except InvalidName:
+        raise InvalidName(reason) from None
+
+
 @FORMAT_CHECKER.checks("name_with_leading_trailing_spaces", raises=InvalidName)
 def _name_with_spaces(instance: object) -> bool:
     """Printable characters with at least one non-space character."""

@@ -34,12 +34,11 @@ from emulator.compute.policy import authorize
 from emulator.compute.records import ServerRecord, load_records, now
 from emulator.compute.server_groups import GroupRef, ServerGroupService
 from emulator.compute.states import TaskState, VmState
+from emulator.compute.zones import HostZones
 from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import Forbidden, InvalidInput, NotFound, OverQuota
 
-#: Nova's ``[DEFAULT] default_availability_zone``: where hosts in no aggregate are.
-DEFAULT_ZONE = "nova"
 #: Servers of a multi-create committed in one transaction.
 CHUNK = 100
 
@@ -108,13 +107,14 @@ class ServerCreator:
     one request (NOTE: until quotas exist, as Nova's instance quota bounds it)."""
 
     def __init__(self, db: Database, flavors: FlavorService, keypairs: KeyPairService,
-                 images: ImageLookup, hosts: Callable[[], list[HostInfo]], *,
-                 groups: ServerGroupService, max_count_per_request: int = 1000) -> None:
+                 images: ImageLookup, hosts: Callable[[], list[HostInfo]], zones: HostZones,
+                 *, groups: ServerGroupService, max_count_per_request: int = 1000) -> None:
         self.db = db
         self.flavors = flavors
         self.keypairs = keypairs
         self.images = images
         self.hosts = hosts
+        self.zones = zones
         self.groups = groups
         self.max_count_per_request = max_count_per_request
 
@@ -141,14 +141,12 @@ class ServerCreator:
 
     def _forced_zone(self, zone: str | None, host: str | None) -> str | None:
         """Nova's ``_validate_host_availability_zone``: the zone asked for with a forced
-        host is kept only if the host is in it (a host in no aggregate is in ``nova``)."""
-        zones = {h.name: h.availability_zone for h in self.hosts()}
-        return zone if zone == zones.get(host or "", DEFAULT_ZONE) else None
+        host is kept only if the host is in it (a host in no zone is in the default one)."""
+        return zone if zone == self.zones.host_zone(host or "") else None
 
     def _check_zone(self, zone: str | None, forced_host: str | None) -> None:
         """A zone asked for without a forced host must exist (Nova's ``create``)."""
-        if zone and forced_host is None \
-                and zone not in {h.availability_zone for h in self.hosts()}:
+        if zone and forced_host is None and zone not in self.zones.zones():
             raise InvalidInput("The requested availability zone is not available")
 
     @staticmethod

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from backends.base import HostInfo
 from emulator.compute.actions import TRANSITIONS
 from emulator.compute.checks import (
     MAX_METADATA_ITEMS,
@@ -47,6 +46,7 @@ from emulator.compute.servers import Servers
 from emulator.compute.snapshots import Snapshots
 from emulator.compute.specs import previous_spec
 from emulator.compute.states import VmState
+from emulator.compute.zones import HostZones
 from emulator.context import RequestContext
 from emulator.errors import Conflict, Forbidden, InvalidInput, NotFound
 from emulator.image.service import PropertyLimitExceeded
@@ -89,7 +89,7 @@ class DiskOperations:
     def __init__(self, operations: ServerOperations, servers: Servers, instances: Instances,
                  actions: InstanceActions, claims: Claims, flavors: FlavorService,
                  keypairs: KeyPairService, images: ImageLookup, snapshots: Snapshots,
-                 hosts: Callable[[], list[HostInfo]],
+                 zones: HostZones,
                  allow_resize_to_same_host: bool = False) -> None:
         self.operations = operations
         self.servers = servers
@@ -100,7 +100,7 @@ class DiskOperations:
         self.keypairs = keypairs
         self.images = images
         self.snapshots = snapshots
-        self.hosts = hosts
+        self.zones = zones
         #: Nova's ``allow_resize_to_same_host``: False schedules a resize elsewhere.
         self.allow_resize_to_same_host = allow_resize_to_same_host
 
@@ -190,7 +190,7 @@ class DiskOperations:
     def revert_resize(self, ctx: RequestContext, server_id: str) -> None:
         """Go back to the old flavor on the source host (the destination released)."""
         row = self.servers.accept(ctx, server_id, TRANSITIONS["revert_resize"], _resized)
-        columns = reverted_columns(row, self.hosts())
+        columns = reverted_columns(row, self.zones.host_zone)
         claims = self.claims
 
         async def after(_result: Any) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from emulator.compute.policy import authorize
 from emulator.compute.records import now
 from emulator.compute.servers import Changes, Servers
 from emulator.compute.states import VmState
+from emulator.compute.zones import HostZones
 from emulator.context import RequestContext
 from emulator.errors import Conflict, InvalidInput
 
@@ -44,7 +45,7 @@ class Unshelve:
 class ServerOperations:
     def __init__(self, servers: Servers, creator: ServerCreator, lifecycle: Lifecycle,
                  instances: Instances, images: ImageLookup,
-                 hosts: Callable[[], list[HostInfo]], guest_agent: bool,
+                 hosts: Callable[[], list[HostInfo]], zones: HostZones, guest_agent: bool,
                  plan_for: PlanFor | None = None) -> None:
         self.servers = servers
         self.creator = creator
@@ -52,6 +53,7 @@ class ServerOperations:
         self.instances = instances
         self.images = images
         self.hosts = hosts
+        self.zones = zones
         #: Whether the backend's guests run an agent that can set their password.
         self.guest_agent = guest_agent
         self.plan_for = plan_for
@@ -196,15 +198,14 @@ class ServerOperations:
                     "Specifying an availability zone or a host when unshelving server "
                     f'"{row.uuid}" with status "{row.vm_state}" is not supported. The server '
                     "status must be SHELVED_OFFLOADED.")
-            zones = {h.name: h.availability_zone for h in self.hosts()}
-            if request.zone_given and zone and zone not in set(zones.values()):
+            if request.zone_given and zone and zone not in self.zones.zones():
                 raise InvalidInput("The requested availability zone is not available")
             expected = zone if request.zone_given else row.requested_availability_zone
             if host:
                 authorize(ctx, "os_compute_api:os-shelve:unshelve_to_host", row.project_id)
-                if host not in zones:
+                if host not in {h.name for h in self.hosts()}:
                     raise InvalidInput(f"Compute host {host} could not be found.")
-                if expected is not None and zones[host] != expected:
+                if expected is not None and self.zones.host_zone(host) != expected:
                     raise Conflict(f'Host "{host}" is not in the availability zone '
                                    f'"{expected}".')
             if request.zone_given:

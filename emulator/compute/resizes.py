@@ -4,9 +4,9 @@ server was before (``source_host``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from backends.base import HostInfo
 from emulator.compute.checks import ImageLookup, check_flavor_fits
 from emulator.compute.flavors import FlavorRecord, FlavorService
 from emulator.compute.models import Instance
@@ -47,16 +47,14 @@ def restore_old_flavor(row: Instance) -> dict[str, Any]:
             **FORGET_OLD_FLAVOR}
 
 
-def reverted_columns(row: Instance, hosts: list[HostInfo]) -> dict[str, Any]:
+def reverted_columns(row: Instance, host_zone: Callable[[str], str]) -> dict[str, Any]:
     """Columns a reverted resize ends with: the old flavor, back on the source host (the
     destination released)."""
     columns: dict[str, Any] = {**restore_old_flavor(row), "old_vm_state": None,
                                "source_host": None, "source_node": None}
     if row.source_host is not None:
         columns.update(host=row.source_host, node=row.source_node or row.source_host)
-        source = next((h for h in hosts if h.name == row.source_host), None)
-        if source is not None:
-            columns["availability_zone"] = source.availability_zone
+        columns["availability_zone"] = host_zone(row.source_host)
     return columns
 
 

@@ -1,10 +1,13 @@
-"""Availability zones, derived from the hosts the backend reports (Nova's view of them)."""
+"""Availability zones (``os-availability-zone``): the zones of the compute hosts, each
+host's zone answered by the aggregates (``HostZones``), as Nova lists them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-from backends.base import ComputeBackend
+from backends.base import HostInfo
 from emulator.compute.policy import authorize
 from emulator.context import RequestContext
 
@@ -14,6 +17,16 @@ INTERNAL_SERVICES: tuple[tuple[str, str], ...] = (
     ("conductor", "nova-conductor"),
     ("scheduler", "nova-scheduler"),
 )
+
+
+class HostZones(Protocol):
+    """Where hosts are: what server create, unshelve, claims and this listing ask."""
+
+    def host_zone(self, host: str) -> str:
+        """The zone of ``host`` (the default zone for a host in no zone)."""
+
+    def zones(self) -> list[str]:
+        """The zones there are (those of enabled hosts), sorted."""
 
 
 @dataclass(frozen=True)
@@ -30,39 +43,43 @@ class Zone:
     hosts: dict[str, dict[str, ServiceState]] | None = None
 
 
-class ZoneService:
-    def __init__(self, backend: ComputeBackend) -> None:
-        self.backend = backend
+Grouped = dict[str, dict[str, dict[str, ServiceState]]]
 
-    def _grouped(self) -> dict[str, dict[str, dict[str, ServiceState]]]:
-        zones: dict[str, dict[str, dict[str, ServiceState]]] = {}
-        for host in self.backend.hosts():
+
+class ZoneService:
+    """Nova's ``get_availability_zones``: a zone is available when one of its hosts'
+    ``nova-compute`` is enabled (up or not), unavailable when all are disabled."""
+
+    def __init__(self, hosts: Callable[[], list[HostInfo]], zones: HostZones) -> None:
+        self.hosts = hosts
+        self.host_zones = zones
+
+    def _grouped(self) -> tuple[Grouped, Grouped]:
+        """(available zones, unavailable ones): zone -> host -> service -> state."""
+        enabled: Grouped = {}
+        disabled: Grouped = {}
+        for host in self.hosts():
             state = ServiceState(available=host.up, active=host.enabled)
-            zones.setdefault(host.availability_zone, {})[host.name] = {"nova-compute": state}
-        return zones
+            grouped = enabled if host.enabled else disabled
+            grouped.setdefault(self.host_zones.host_zone(host.name), {})[host.name] = {
+                "nova-compute": state}
+        return enabled, {z: h for z, h in disabled.items() if z not in enabled}
 
     def zones(self, ctx: RequestContext) -> list[Zone]:
-        """Public zones: available ones first, each once; the internal zone is hidden."""
+        """Public zones: available ones first; the internal zone is hidden."""
         authorize(ctx, "os_compute_api:os-availability-zone:list")
-        grouped = self._grouped()
-        listed = [Zone(name, self._usable(hosts)) for name, hosts in sorted(grouped.items())]
-        return [z for z in listed if z.available] + [z for z in listed if not z.available]
+        available, unavailable = self._grouped()
+        return [Zone(name, True) for name in sorted(available)] + \
+            [Zone(name, False) for name in sorted(unavailable)]
 
     def zones_detail(self, ctx: RequestContext) -> list[Zone]:
-        """Every zone with its hosts and services, the internal zone included."""
+        """Every zone, the internal one included; the available ones with their enabled
+        hosts and services."""
         authorize(ctx, "os_compute_api:os-availability-zone:detail")
-        grouped = self._grouped()
-        grouped[INTERNAL_ZONE] = {
+        available, unavailable = self._grouped()
+        available[INTERNAL_ZONE] = {
             host: {binary: ServiceState(available=True, active=True)}
             for host, binary in INTERNAL_SERVICES
         }
-        available = [Zone(name, True, hosts) for name, hosts in sorted(grouped.items())
-                     if self._usable(hosts)]
-        unavailable = [Zone(name, False) for name, hosts in sorted(grouped.items())
-                       if not self._usable(hosts)]
-        return available + unavailable
-
-    @staticmethod
-    def _usable(hosts: dict[str, dict[str, ServiceState]]) -> bool:
-        return any(s.available and s.active for services in hosts.values()
-                   for s in services.values())
+        return [Zone(name, True, hosts) for name, hosts in sorted(available.items())] + \
+            [Zone(name, False) for name in sorted(unavailable)]

@@ -5,10 +5,16 @@ For each shape, and each zone, the index keeps the enabled providers where that 
 fits, sorted by a provider's *key*: the scheduler's static weighers (free RAM, CPU and
 disk, instance count, build failures, each times its multiplier, scaled by the cloud's
 largest capacity) so that the head of a list is the best host (Borg's and Protean's
-equivalence classes; scheduling reference, section 3). A claim or a release marks its
-provider dirty in each shape (O(shapes)); a shape's dirty providers are re-filed when it
-is next read (O(dirty x log n), a provider changed many times re-filed once), and a
-decision walks from the head and stops as soon as enough candidates pass the filters.
+equivalence classes; scheduling reference, section 3).
+
+Entries are *optimistic*: an entry's key is never below the provider's true key, and a
+provider that fits a shape always has an entry there. So a change that lowers a key or
+ends a fit (most claims under a spreading policy) leaves the entries as they are: a walk
+checks each entry it reaches and re-files a stale one further down before going on. A
+change that raises a key or may start a fit (a release, most claims when packing, a new
+zone) marks the provider dirty in each shape, re-filed when that shape is next read (a
+provider changed many times is re-filed once). A decision walks from the head and stops
+as soon as enough candidates pass the filters.
 
 Shapes are indexed when first asked for (one pass over the providers) and at most
 ``MAX_SHAPES`` are kept, the least recently used forgotten first.
@@ -44,19 +50,26 @@ class _ShapeLists:
     def __init__(self, shape: Shape) -> None:
         self.resources = dict(shape)
         self.lists: dict[str, SortedList] = {}
-        #: Providers changed since this shape was last read (re-filed before the next read).
-        self.dirty: set[int] = set()
         #: provider index -> (zone, entry) while the provider is filed here.
         self.entries: dict[int, tuple[str, tuple[float, int]]] = {}
+        #: Providers whose key may have risen or fit may have begun since this shape was
+        #: last read (re-filed before the next read).
+        self.dirty: set[int] = set()
 
     def file(self, provider: Provider, key: float) -> None:
-        old = self.entries.pop(provider.index, None)
-        if old is not None:
-            self.lists[old[0]].remove(old[1])
+        self.unfile(provider.index)
         if provider.enabled and provider.fits(self.resources):
             entry = (-key, provider.index)
-            self.lists.setdefault(provider.zone, SortedList()).add(entry)
+            zone = self.lists.get(provider.zone)
+            if zone is None:
+                zone = self.lists[provider.zone] = SortedList()
+            zone.add(entry)
             self.entries[provider.index] = (provider.zone, entry)
+
+    def unfile(self, index: int) -> None:
+        old = self.entries.pop(index, None)
+        if old is not None:
+            self.lists[old[0]].remove(old[1])
 
 
 class CandidateIndex:
@@ -64,29 +77,37 @@ class CandidateIndex:
         self.placement = placement
         self.key = key
         self._shapes: OrderedDict[Shape, _ShapeLists] = OrderedDict()
-        #: provider index -> its key, until it changes (shared by every shape's re-filing).
+        #: provider index -> its key, until it changes (shared by every shape).
         self._keys: dict[int, float] = {}
         placement.listen(self.update)
 
     # -- keeping it current ---------------------------------------------------------------
 
+    def _key_of(self, provider: Provider) -> float:
+        key = self._keys.get(provider.index)
+        if key is None:
+            key = self._keys[provider.index] = self.key(provider)
+        return key
+
     def update(self, provider: Provider) -> None:
-        """``provider``'s usage or state changed: every indexed shape re-files it before
-        it is read next."""
+        """``provider``'s usage or state changed. Where its entry is still optimistic (its
+        key did not rise, its zone is the same) nothing happens now; elsewhere it is
+        marked dirty."""
         if not self._shapes:
             return
         index = provider.index
         self._keys.pop(index, None)
+        key = self._key_of(provider)
+        zone = provider.zone
         for lists in self._shapes.values():
-            lists.dirty.add(index)
+            filed = lists.entries.get(index)
+            if filed is None or filed[0] != zone or -filed[1][0] < key:
+                lists.dirty.add(index)
 
     def _flush(self, lists: _ShapeLists) -> None:
-        providers, keys = self.placement.raw(), self._keys
+        providers = self.placement.raw()
         for index in lists.dirty:
-            key = keys.get(index)
-            if key is None:
-                key = keys[index] = self.key(providers[index])
-            lists.file(providers[index], key)
+            lists.file(providers[index], self._key_of(providers[index]))
         lists.dirty.clear()
 
     def reset(self, key: KeyFunction | None = None) -> None:
@@ -108,7 +129,7 @@ class CandidateIndex:
         by_zone: dict[str, list[tuple[float, int]]] = {}
         for provider in self.placement.raw():
             if provider.enabled and provider.fits(lists.resources):
-                entry = (-self.key(provider), provider.index)
+                entry = (-self._key_of(provider), provider.index)
                 by_zone.setdefault(provider.zone, []).append(entry)
                 lists.entries[provider.index] = (provider.zone, entry)
         lists.lists = {zone: SortedList(entries) for zone, entries in by_zone.items()}
@@ -119,6 +140,21 @@ class CandidateIndex:
 
     # -- reading it ---------------------------------------------------------------------------
 
+    def _zone_walk(self, lists: _ShapeLists, zone: SortedList) -> Iterator[tuple[float, int]]:
+        """One zone's valid entries in order; stale ones re-filed on the way (further
+        down, so the walk meets them again where they now belong)."""
+        providers, resources = self.placement.raw(), lists.resources
+        position = 0
+        while position < len(zone):
+            entry = zone[position]
+            provider = providers[entry[1]]
+            if -entry[0] != self._key_of(provider) or not provider.enabled \
+                    or not provider.fits(resources):
+                lists.file(provider, self._key_of(provider))
+                continue
+            yield entry
+            position += 1
+
     def walk(self, resources: Mapping[str, int],
              zones: Sequence[str] | None = None) -> Iterator[Provider]:
         """Enabled providers where ``resources`` fit (in ``zones``, when given), best
@@ -128,15 +164,13 @@ class CandidateIndex:
             else list(lists.lists.values())
         providers = self.placement.raw()
         if len(chosen) == 1:
-            for _key, index in chosen[0]:
+            for _key, index in self._zone_walk(lists, chosen[0]):
                 yield providers[index]
             return
-        for _key, index in heapq.merge(*chosen):
+        for _key, index in heapq.merge(*(self._zone_walk(lists, z) for z in chosen)):
             yield providers[index]
 
     def count(self, resources: Mapping[str, int], zones: Sequence[str] | None = None) -> int:
-        """How many enabled providers (in ``zones``) ``resources`` fit on."""
-        lists = self._lists(resources)
-        if zones is None:
-            return len(lists.entries)
-        return sum(len(lists.lists[z]) for z in zones if z in lists.lists)
+        """How many enabled providers (in ``zones``) ``resources`` fit on (a pass over
+        the shape's entries: for tests and reports, not decisions)."""
+        return sum(1 for _provider in self.walk(resources, zones))

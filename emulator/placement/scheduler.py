@@ -44,6 +44,9 @@ from emulator.placement.request import (
 )
 from emulator.placement.weighers import DEFAULT_WEIGHERS, WEIGHERS, Weigher, weigh
 
+#: Aggregate metadata naming the projects an aggregate is for (``filter_tenant_id``,
+#: ``filter_tenant_id2`` ...).
+TENANT_KEY = "filter_tenant_id"
 #: Candidates that pass the filters before the walk stops and the weighers choose.
 WINDOW = 8
 #: New decisions after every candidate of one was taken by another claim (Nova's
@@ -63,6 +66,11 @@ class SchedulerConfig:
     #: ``max_attempts - 1`` alternates (which the claim falls back to).
     max_attempts: int = 3
     seed: int | None = None
+    #: Nova's ``[scheduler] limit_tenants_to_placement_aggregate``: a project named in an
+    #: aggregate's ``filter_tenant_id*`` metadata is placed only on those aggregates' hosts.
+    limit_tenants_to_placement_aggregate: bool = False
+    #: ``placement_aggregate_required_for_tenants``: a project named in none is refused.
+    placement_aggregate_required_for_tenants: bool = False
 
 
 @dataclass(frozen=True)
@@ -123,9 +131,30 @@ class Scheduler:
 
     # -- deciding -----------------------------------------------------------------------------
 
+    def _tenant_aggregates(self, project_id: str) -> frozenset[str] | None:
+        """Nova's ``require_tenant_aggregate`` request filter: the aggregates the project
+        is limited to (None: not limited)."""
+        if not self.config.limit_tenants_to_placement_aggregate:
+            return None
+        mine = frozenset(uuid for uuid, metadata in self.aggregate_metadata.items()
+                         if any(key.startswith(TENANT_KEY) and value == project_id
+                                for key, value in metadata.items()))
+        if mine:
+            return mine
+        if self.config.placement_aggregate_required_for_tenants:
+            raise NoValidHost("Scheduling failed: No hosts available for tenant")
+        return None
+
     def decision(self, spec: RequestSpec) -> Decision:
         """What the filters and weighers need to know of ``spec``, read once."""
         host_of = self.placement.host_of
+        filters = tuple(f for f in self.filters
+                        if (relevant := RELEVANT.get(f)) is None or relevant(spec))
+        tenant = self._tenant_aggregates(spec.project_id)
+        if tenant is not None:
+            def in_tenant_aggregates(p: Provider, _d: Decision) -> bool:
+                return not p.aggregates.isdisjoint(tenant)
+            filters = (in_tenant_aggregates, *filters)
         group_hosts: Counter[str] = Counter()
         if spec.group is not None:
             for member in spec.group.members:
@@ -136,9 +165,7 @@ class Scheduler:
             spec=spec, group_hosts=group_hosts,
             same_hosts=frozenset(h for s in spec.same_host if (h := host_of(s))),
             different_hosts=frozenset(h for s in spec.different_host if (h := host_of(s))),
-            aggregate_metadata=self.aggregate_metadata,
-            filters=tuple(f for f in self.filters
-                          if (relevant := RELEVANT.get(f)) is None or relevant(spec)))
+            aggregate_metadata=self.aggregate_metadata, filters=filters)
 
     def _passes(self, provider: Provider, decision: Decision) -> bool:
         if provider.name in decision.spec.ignore_hosts:
@@ -163,16 +190,18 @@ class Scheduler:
                 return [provider]
             return [provider] if self._passes(provider, decision) else []
         zones = [spec.zone] if spec.zone is not None else None
-        if self.index.count(resources, zones) == 0:
-            raise NoValidHost("")
         if spec.group is not None and spec.group.policy == AFFINITY and decision.group_hosts:
-            # Only the group's host can pass the affinity filter: look there, not around.
+            # Only the group's host can pass the affinity filter: look there, not around
+            # (but placement's answer decides the reason when nothing fits anywhere).
+            if next(self.index.walk(resources, zones), None) is None:
+                raise NoValidHost("")
             return [p for h in decision.group_hosts
                     if (p := self.placement.get(h)) is not None and p.fits(resources)
                     and (spec.zone is None or p.zone == spec.zone) and p.enabled
                     and self._passes(p, decision)]
         window = self._window(decision)
         passed: list[Provider] = []
+        examined = 0
         for examined, provider in enumerate(self.index.walk(resources, zones), 1):
             if self._passes(provider, decision):
                 passed.append(provider)
@@ -180,6 +209,8 @@ class Scheduler:
                     break
             if examined >= self.config.max_placement_results:
                 break
+        if not examined:
+            raise NoValidHost("")  # placement had no candidate at all
         return passed
 
     def _window(self, decision: Decision) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emulator.api.compute.aggregates import IMAGES_VERSION, AggregatesController
 from emulator.api.compute.availability_zones import AvailabilityZonesController
 from emulator.api.compute.common import V
 from emulator.api.compute.console_auth_tokens import ConsoleAuthTokensController
@@ -39,6 +40,7 @@ class Controllers:
     server_consoles: ServerConsolesController
     console_auth_tokens: ConsoleAuthTokensController
     server_groups: ServerGroupsController
+    aggregates: AggregatesController
 
 
 def route_list(c: Controllers) -> list[Route]:
@@ -57,6 +59,7 @@ def route_list(c: Controllers) -> list[Route]:
         Route("GET", "/os-console-auth-tokens/{token}", c.console_auth_tokens.show),
         Route("GET", "/os-availability-zone", az.index),
         Route("GET", "/os-availability-zone/detail", az.detail),
+        *aggregate_routes(c.aggregates),
         Route("GET", "/flavors", fl.index),
         Route("POST", "/flavors", fl.create),
         Route("GET", "/flavors/detail", fl.detail),
@@ -90,6 +93,20 @@ def route_list(c: Controllers) -> list[Route]:
               max_version=meta),
         Route("DELETE", "/images/{image_id}/metadata/{key}", im.metadata_delete,
               max_version=meta),
+    ]
+
+
+def aggregate_routes(ag: AggregatesController) -> list[Route]:
+    """``/os-aggregates``: CRUD, the host and metadata actions, the 2.81 image cache."""
+    return [
+        Route("GET", "/os-aggregates", ag.index),
+        Route("POST", "/os-aggregates", ag.create),
+        Route("GET", "/os-aggregates/{aggregate_id}", ag.show),
+        Route("PUT", "/os-aggregates/{aggregate_id}", ag.update),
+        Route("DELETE", "/os-aggregates/{aggregate_id}", ag.delete),
+        Route("POST", "/os-aggregates/{aggregate_id}/action", ag.action),
+        Route("POST", "/os-aggregates/{aggregate_id}/images", ag.images,
+              min_version=IMAGES_VERSION),
     ]
 
 

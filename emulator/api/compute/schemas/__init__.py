@@ -1,11 +1,11 @@
 """Request-body and query-string schemas of the compute API, per microversion: one table.
 
 Each resource module (``servers``, ``server_actions``, ``server_resources``, ``flavors``,
-``keypairs``, ``images``, ``server_groups``) states its schemas as ``SCHEMAS``: operation
-name -> ``(since, schema)`` pairs, oldest first; ``SCHEMAS`` here is their union, and
-``schema_for`` is the one picker: the schema for a request is the last one whose ``since``
-is not above its version; an operation whose first ``since`` is above the version had no
-schema yet (None). The facts (fields, limits, version windows) are Nova's.
+``keypairs``, ``images``, ``server_groups``, ``aggregates``) states its schemas as
+``SCHEMAS``: operation name -> ``(since, schema)`` pairs, oldest first; ``SCHEMAS`` here is
+their union, and ``schema_for`` is the one picker: the schema for a request is the last one
+whose ``since`` is not above its version; an operation whose first ``since`` is above the
+version had no schema yet (None). The facts (fields, limits, version windows) are Nova's.
 
 Why the key order matters: Nova reports only the *first* error jsonschema yields, and
 jsonschema walks a schema's keywords, and an object's ``properties``, in insertion
@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from emulator.api.compute.schemas import (
+    aggregates,
     flavors,
     images,
     keypairs,
@@ -64,7 +65,8 @@ def _union(*tables: Versioned) -> Versioned:
 #: Every operation's schemas (see the module docstring).
 SCHEMAS: Versioned = _union(servers.SCHEMAS, server_actions.SCHEMAS, server_resources.SCHEMAS,
                             flavors.SCHEMAS, keypairs.SCHEMAS, images.SCHEMAS,
-                            server_groups.SCHEMAS, _OTHERS)
+                            server_groups.SCHEMAS, aggregates.SCHEMAS,
+                            _OTHERS)
 
 
 def schema_for(name: str, version: APIVersion) -> Mapping[str, Any] | None:
