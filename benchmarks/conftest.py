@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from benchmarks import goals
+from benchmarks import goals, placement_plots
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
 from conformance.process import EmulatorProcess
@@ -65,6 +65,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("figures of this run")
         for line in FIGURES:
             terminalreporter.write_line(line)
+    for line in placement_plots.write():
+        terminalreporter.write_line(line)
     if not RATIOS and not goals.MEASURED:
         return
     terminalreporter.section("ratios to in-run references (compare these between runs)")
