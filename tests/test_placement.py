@@ -82,6 +82,21 @@ def test_a_claim_naming_an_old_generation_is_refused() -> None:
     placement.allocate("b", "h1", small(), generation=placement.provider("h1").generation)
 
 
+def test_a_claim_whose_generation_moved_is_written_again_while_it_still_fits() -> None:
+    # Placement's allocation write retries a concurrent update after re-reading the
+    # provider: the claim fails only when the resources no longer fit.
+    placement = Placement()
+    placement.add_provider("h1", inventory(vcpus=4))
+    seen = placement.provider("h1").generation
+    assert placement.claim("a", "h1", small(2), seen) is False
+    assert placement.claim("b", "h1", small(2), seen) is True
+    assert placement.generation_retries == 1
+    with pytest.raises(Conflict, match="do not fit"):
+        placement.claim("c", "h1", small(1), seen)
+    assert placement.provider("h1").used[VCPU] == 4
+    assert placement.allocations("c") == {}
+
+
 def test_move_passes_allocations_between_consumers_usage_unchanged() -> None:
     placement = Placement()
     placement.add_provider("h1", inventory())

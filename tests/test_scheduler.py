@@ -295,14 +295,20 @@ def test_a_multi_create_that_does_not_fit_whole_claims_nothing() -> None:
 
 # -- claims and bounds ----------------------------------------------------------------------
 
-def test_a_claim_whose_host_moved_takes_the_next_candidate() -> None:
+def test_a_claim_whose_host_moved_is_written_while_it_fits_else_takes_the_next() -> None:
     placement, scheduler = cloud(2)
     candidates = scheduler.decide(spec())
     assert [c.host for c in candidates] == ["h0", "h1"]
     placement.allocate("someone", "h0", {MEMORY_MB: 1})  # h0's generation moves
     selection = scheduler.claim("a", spec(), candidates)
+    assert selection is not None and selection.host == "h0"  # re-read: still fits
+    assert placement.generation_retries == 1
+    candidates = scheduler.decide(spec())
+    placement.allocate("filler", "h0", {MEMORY_MB: placement.provider("h0").free[MEMORY_MB]})
+    selection = scheduler.claim("b", spec(), candidates)  # h0 no longer fits: h1
     assert selection is not None and selection.host == "h1"
-    assert scheduler.claim("b", spec(), [Candidate("h0", -1)]) is None
+    placement.allocate("filler", "h1", {MEMORY_MB: placement.provider("h1").free[MEMORY_MB]})
+    assert scheduler.claim("c", spec(), [Candidate("h0", -1), Candidate("h1", -1)]) is None
 
 
 def test_max_placement_results_bounds_the_candidates_examined() -> None:

@@ -14,6 +14,7 @@ from emulator.placement.providers import (
     RESOURCE_CLASSES,
     VCPU,
     Conflict,
+    GenerationConflict,
     Inventory,
     Placement,
     Provider,
@@ -36,7 +37,7 @@ from emulator.placement.weighers import DEFAULT_WEIGHERS, WEIGHERS, Weigher
 __all__ = [
     "AFFINITY", "ANTI_AFFINITY", "DEFAULT_FILTERS", "DEFAULT_WEIGHERS", "DISK_GB", "FILTERS",
     "MEMORY_MB", "NOT_ENOUGH_HOSTS", "RESOURCE_CLASSES", "SOFT_AFFINITY", "SOFT_ANTI_AFFINITY",
-    "VCPU", "WEIGHERS", "Candidate", "Conflict", "Decision", "Filter", "GroupSpec",
-    "Inventory", "NoValidHost", "Placement", "Provider", "ProviderView", "RequestSpec",
+    "VCPU", "WEIGHERS", "Candidate", "Conflict", "Decision", "Filter", "GenerationConflict",
+    "GroupSpec", "Inventory", "NoValidHost", "Placement", "Provider", "ProviderView", "RequestSpec",
     "Scheduler", "SchedulerConfig", "Selection", "Weigher",
 ]

@@ -52,6 +52,10 @@ class Conflict(ConflictBase):
     """A claim that does not fit, or whose provider generation moved (Placement's 409)."""
 
 
+class GenerationConflict(Conflict):
+    """The provider's generation is not the one the write named."""
+
+
 #: ``listener(provider)``: told after a provider's usage, zone, aggregates or state change.
 Listener = Callable[["Provider"], None]
 
@@ -145,6 +149,8 @@ class Placement:
         #: consumer -> provider name -> resource class -> amount.
         self._allocations: dict[str, dict[str, dict[str, int]]] = {}
         self._listeners: list[Listener] = []
+        #: Claims written after a re-read because their provider's generation had moved.
+        self.generation_retries = 0
 
     # -- providers ---------------------------------------------------------------------------
 
@@ -219,11 +225,27 @@ class Placement:
         if target is None:
             raise Conflict(f"No resource provider {provider}.")
         if generation is not None and generation != target.generation:
-            raise Conflict(f"Resource provider {provider} changed (generation "
+            raise GenerationConflict(f"Resource provider {provider} changed (generation "
                            f"{target.generation}, expected {generation}).")
         if not target.fits(resources):
             raise Conflict(f"Resources do not fit on {provider}.")
         self._add(consumer, target, resources)
+
+    def claim(self, consumer: str, provider: str, resources: Mapping[str, int],
+              generation: int) -> bool:
+        """The scheduler's claim (Placement's ``PUT /allocations/{consumer}``): the write
+        names the generation the decision saw; if it moved meanwhile, Placement re-reads the
+        provider and writes again when the resources still fit (its retry on
+        ``ResourceProviderConcurrentUpdateDetected``), so the claim fails (``Conflict``,
+        Placement's 409) only when they no longer fit. True when the generation had moved
+        (counted in ``generation_retries``)."""
+        try:
+            self.allocate(consumer, provider, resources, generation=generation)
+        except GenerationConflict:
+            self.allocate(consumer, provider, resources)
+            self.generation_retries += 1
+            return True
+        return False
 
     def allocate_over(self, consumer: str, provider: str, resources: Mapping[str, int]) -> None:
         """Record an allocation whatever the capacity (one the record says exists on a host

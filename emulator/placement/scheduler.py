@@ -12,8 +12,10 @@ For each instance of a request (``schedule``):
    (or the examined ones run out: ``There are not enough hosts available.``).
 4. **Weighers**, normalised over those candidates and times their multipliers, as
    Nova's; one of the best ``host_subset_size`` is chosen at random.
-5. **Claim** with the provider generation seen when deciding; on a conflict (another
-   claim came between) the next candidate is tried, then a new decision.
+5. **Claim** with the provider generation seen when deciding. As Placement's allocation
+   write, a moved generation (another claim came between) makes it re-read the provider
+   and write again if the request still fits; only when it no longer fits (Placement's
+   409) is the next candidate tried, then a new decision.
 
 A request of several instances is claimed whole or not at all (Nova's
 ``select_destinations`` cleans up the claims of a request it cannot complete); each
@@ -75,7 +77,7 @@ class SchedulerConfig:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A host a decision found, with the generation its claim must still see."""
+    """A host a decision found, with the generation the decision saw."""
 
     host: str
     generation: int
@@ -257,12 +259,13 @@ class Scheduler:
 
     def claim(self, consumer: str, spec: RequestSpec,
               candidates: Sequence[Candidate]) -> Selection | None:
-        """Claim the first candidate whose generation has not moved; None if every one
-        did (the caller decides again)."""
+        """Claim the first candidate the request still fits on (Placement re-checks a
+        provider whose generation moved); None if it fits on none (the caller decides
+        again)."""
         for i, candidate in enumerate(candidates):
             try:
-                self.placement.allocate(consumer, candidate.host, spec.resources,
-                                        generation=candidate.generation)
+                self.placement.claim(consumer, candidate.host, spec.resources,
+                                     candidate.generation)
             except Conflict:
                 continue
             return Selection(consumer, candidate.host,
