@@ -153,7 +153,7 @@ class Cloud:
         self._follow_aggregates()
         self._follow_services()
         self.hypervisors = Hypervisors(db, self.services, self.placement)
-        self.servers = Servers(db, hosts)
+        self.servers = Servers(db, self.services.host)
         self.metadata = ServerMetadata(db)
         clock = self.clock
         self.lifecycle = Lifecycle(
@@ -167,7 +167,8 @@ class Cloud:
         self.faults = FaultRules()
         self.operations = ServerOperations(
             self.servers,
-            ServerCreator(db, self.flavors, self.keypairs, self.image_info, hosts, zones,
+            ServerCreator(db, self.flavors, self.keypairs, self.image_info, self.services.host,
+                          zones,
                           groups=self.server_groups,
                           max_count_per_request=compute.max_count_per_request),
             self.lifecycle, self.instances, self.image_info, hosts, zones,

@@ -63,7 +63,8 @@ def domain(group_quota: int = 10, member_quota: int = 10) -> Domain:
             if image_id == IMAGE else None
 
     zones = AggregateService(db, lambda: hosts, image)
-    creator = ServerCreator(db, flavors, KeyPairService(db), image, lambda: hosts, zones,
+    creator = ServerCreator(db, flavors, KeyPairService(db), image,
+                            {h.name: h for h in hosts}.get, zones,
                             groups=groups)
     return Domain(db, groups, creator, Instances(db))
 

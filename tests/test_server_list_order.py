@@ -37,7 +37,7 @@ def service() -> Servers:
                 created_at=T0 + timedelta(seconds=rng.choice([0, 1, 2])),
                 progress=rng.choice([0, 50, 100]),
             ))
-    return Servers(db, SimulatedBackend(clock=Clock()).hosts)
+    return Servers(db, {h.name: h for h in SimulatedBackend(clock=Clock()).hosts()}.get)
 
 
 SORTS = [

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,7 +14,6 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import select
 
-from backends.base import HostInfo
 from emulator.compute.addresses import DEFAULT_NETWORK_ID
 from emulator.compute.checks import (
     ImageLookup,
@@ -31,7 +29,7 @@ from emulator.compute.keypairs import KeyPairService
 from emulator.compute.models import Instance, InstanceAction, InstanceMetadata, InstanceTag
 from emulator.compute.naming import generate_password, sanitize_hostname
 from emulator.compute.policy import authorize
-from emulator.compute.records import ServerRecord, load_records, now
+from emulator.compute.records import HostLookup, ServerRecord, load_records, now
 from emulator.compute.server_groups import GroupRef, ServerGroupService
 from emulator.compute.states import TaskState, VmState
 from emulator.compute.zones import HostZones
@@ -107,13 +105,13 @@ class ServerCreator:
     one request (NOTE: until quotas exist, as Nova's instance quota bounds it)."""
 
     def __init__(self, db: Database, flavors: FlavorService, keypairs: KeyPairService,
-                 images: ImageLookup, hosts: Callable[[], list[HostInfo]], zones: HostZones,
+                 images: ImageLookup, host_of: HostLookup, zones: HostZones,
                  *, groups: ServerGroupService, max_count_per_request: int = 1000) -> None:
         self.db = db
         self.flavors = flavors
         self.keypairs = keypairs
         self.images = images
-        self.hosts = hosts
+        self.host_of = host_of
         self.zones = zones
         self.groups = groups
         self.max_count_per_request = max_count_per_request
@@ -167,9 +165,8 @@ class ServerCreator:
 
     def _check_destination(self, new: NewServer) -> None:
         """2.74 ``host``/``hypervisor_hostname`` must name compute hosts (checked last)."""
-        hosts = {h.name for h in self.hosts()}
         for wanted in (new.host, new.node):
-            if wanted is not None and wanted not in hosts:
+            if wanted is not None and self.host_of(wanted) is None:
                 raise InvalidInput(f"Compute host {wanted} could not be found.")
 
     def _count(self, new: NewServer) -> int:
@@ -248,7 +245,7 @@ class ServerCreator:
             await asyncio.sleep(0)
         with self.db.session() as s:
             first = s.exec(select(Instance).where(Instance.uuid == servers[0]["uuid"])).one()
-            record = load_records(s, [first], self.hosts())[0]
+            record = load_records(s, [first], self.host_of)[0]
         admin_pass = new.admin_pass if new.admin_pass is not None else generate_password()
         return Created(first=record, server_ids=tuple(server["uuid"] for server in servers),
                        admin_pass=admin_pass, reservation_id=common["reservation_id"])

@@ -5,16 +5,15 @@ the rest (regular expressions, statuses, tags, addresses) are applied in Python.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from backends.base import HostInfo
 from emulator.compute.models import Instance, InstanceAddress, InstanceTag
-from emulator.compute.records import ServerRecord, load_records, utc
+from emulator.compute.records import HostLookup, ServerRecord, load_records, utc
 from emulator.errors import InvalidInput
 
 
@@ -76,7 +75,7 @@ SORT_KEYS: dict[str, str] = {
 }
 
 
-def list_servers(s: Session, query: ServerQuery, hosts: Iterable[HostInfo]) -> list[ServerRecord]:
+def list_servers(s: Session, query: ServerQuery, host_of: HostLookup) -> list[ServerRecord]:
     """Servers matching ``query`` in its order, after its marker, up to its limit."""
     stmt = select(Instance)
     if query.project_id is not None:
@@ -99,7 +98,7 @@ def list_servers(s: Session, query: ServerQuery, hosts: Iterable[HostInfo]) -> l
         order = [getattr(col(getattr(Instance, SORT_KEYS[key])), direction)()
                  for key, direction in query.sort]
         page = list(s.exec(stmt.order_by(*order).limit(query.limit)).all())
-        return load_records(s, page, hosts)
+        return load_records(s, page, host_of)
     rows = list(s.exec(stmt).all())
     matching = {r.uuid: r for r in _candidates(s, rows, query)
                 if _matches(r, query)}
@@ -120,7 +119,7 @@ def list_servers(s: Session, query: ServerQuery, hosts: Iterable[HostInfo]) -> l
         ordered = ordered[[i.uuid for i in ordered].index(marker.uuid) + 1:]
     page = [i for i in ordered if i.uuid in matching][: query.limit]
     # Only the page is dressed with metadata, faults and host status.
-    return load_records(s, page, hosts)
+    return load_records(s, page, host_of)
 
 
 def _candidates(s: Session, rows: Sequence[Instance],

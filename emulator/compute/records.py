@@ -3,7 +3,7 @@ database, and the 404 and 409 errors every server lookup shares."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -105,11 +105,15 @@ class ServerRecord:
         return tuple((a.network_name, a.address, a.mac_address or "") for a in self.addresses)
 
 
-def host_status(instance: Instance, hosts: dict[str, HostInfo]) -> str:
+#: A compute host by name (None: there is none of that name).
+HostLookup = Callable[[str], HostInfo | None]
+
+
+def host_status(instance: Instance, host_of: HostLookup) -> str:
     """Nova's ``host_status``: UP, DOWN, MAINTENANCE (disabled), UNKNOWN, or "" unhosted."""
     if instance.host is None:
         return ""
-    host = hosts.get(instance.host)
+    host = host_of(instance.host)
     if host is None:
         return "UNKNOWN"
     if not host.up:
@@ -118,7 +122,7 @@ def host_status(instance: Instance, hosts: dict[str, HostInfo]) -> str:
 
 
 def load_records(s: Session, rows: Sequence[Instance],
-                 hosts: Iterable[HostInfo]) -> list[ServerRecord]:
+                 host_of: HostLookup) -> list[ServerRecord]:
     """``rows`` dressed with their metadata, tags, addresses, latest fault, host status and
     server group (one query per table for the whole page)."""
     if not rows:
@@ -141,11 +145,10 @@ def load_records(s: Session, rows: Sequence[Instance],
                     .order_by(col(InstanceFault.id))):
         faults[f.instance_uuid] = f
     groups = groups_of(s, uuids)
-    by_name = {h.name: h for h in hosts}
     return [
         ServerRecord(instance=r, metadata=metadata[r.uuid], tags=tuple(sorted(tags[r.uuid])),
                      addresses=tuple(addresses[r.uuid]), fault=faults.get(r.uuid),
-                     host_status=host_status(r, by_name), group=groups.get(r.uuid))
+                     host_status=host_status(r, host_of), group=groups.get(r.uuid))
         for r in rows
     ]
 

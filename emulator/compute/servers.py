@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from backends.base import HostInfo
 from emulator.compute.actions import Transition, refusal
 from emulator.compute.instance_actions import start_action
 from emulator.compute.listing import ServerQuery, list_servers
 from emulator.compute.models import Instance
 from emulator.compute.policy import authorize
 from emulator.compute.records import (
+    HostLookup,
     ServerRecord,
     check_lock,
     load_records,
@@ -39,9 +39,9 @@ Changes = Callable[[Instance], dict[str, Any]]
 
 
 class Servers:
-    def __init__(self, db: Database, hosts: Callable[[], list[HostInfo]]) -> None:
+    def __init__(self, db: Database, host_of: HostLookup) -> None:
         self.db = db
-        self.hosts = hosts
+        self.host_of = host_of
 
     # -- reading -------------------------------------------------------------------------
 
@@ -52,13 +52,13 @@ class Servers:
         with self.db.session() as s:
             row = visible_instance(s, ctx, server_id, read_deleted)
             authorize(ctx, rule, row.project_id)
-            return load_records(s, [row], self.hosts())[0]
+            return load_records(s, [row], self.host_of)[0]
 
     def matching(self, ctx: RequestContext, query: ServerQuery) -> list[ServerRecord]:
         """Servers matching ``query`` in its order, after its marker, up to its limit."""
         authorize(ctx, "os_compute_api:servers:index")
         with self.db.session() as s:
-            return list_servers(s, query, self.hosts())
+            return list_servers(s, query, self.host_of)
 
     # -- updating ------------------------------------------------------------------------
 
@@ -83,7 +83,7 @@ class Servers:
             row.updated_at = now()
             s.add(row)
             s.flush()
-            return load_records(s, [row], self.hosts())[0]
+            return load_records(s, [row], self.host_of)[0]
 
     # -- the first, acknowledged step of an operation --------------------------------------
 

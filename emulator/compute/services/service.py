@@ -101,6 +101,7 @@ class Services:
         #: Hosts whose record says otherwise than the backend (disabled or enabled against
         #: it, forced down, no service): ``hosts()`` rewrites only these.
         self._differs: set[str] = set()
+        self._reported_by_name: dict[str, HostInfo] | None = None
 
     # -- the mirror ------------------------------------------------------------------------
 
@@ -145,16 +146,25 @@ class Services:
         reported = self.reported()
         if not self._differs:
             return reported
-        hosts: list[HostInfo] = []
-        for host in reported:
-            if host.name not in self._differs:
-                hosts.append(host)
-                continue
-            stored = self._compute_row(host.name)
-            if stored is not None:
-                hosts.append(dataclasses.replace(host, enabled=not stored.disabled,
-                                                 up=host.up and not stored.forced_down))
-        return hosts
+        return [h for host in reported if (h := self._as_recorded(host)) is not None]
+
+    def host(self, name: str) -> HostInfo | None:
+        """One compute host of ``hosts()`` by name, without a pass over them all (the
+        backend's hosts are fixed for its life: the map of them is made once)."""
+        if self._reported_by_name is None:
+            self._reported_by_name = {h.name: h for h in self.reported()}
+        host = self._reported_by_name.get(name)
+        return None if host is None else self._as_recorded(host)
+
+    def _as_recorded(self, host: HostInfo) -> HostInfo | None:
+        """``host`` as its service record says (None: it has no service)."""
+        if host.name not in self._differs:
+            return host
+        stored = self._compute_row(host.name)
+        if stored is None:
+            return None
+        return dataclasses.replace(host, enabled=not stored.disabled,
+                                   up=host.up and not stored.forced_down)
 
     def schedulable(self, host: str) -> bool:
         """Whether new servers may go to ``host``: its compute service is enabled and up
