@@ -1,0 +1,64 @@
+"""Request-rate limits: GCRA per project, per user and per route class (no HTTP here).
+
+The interface (stable; the request path, the control plane and ``bench ratelimit`` use it):
+
+``RateLimit(name, tier, value, unit, verb="*", regex=".*", uri="*", burst=0)``
+    ``value`` requests per ``unit`` (``Unit.SECOND/MINUTE/HOUR/DAY``, seconds as ints)
+    for requests whose method is ``verb`` (``*`` any) and whose path with ``?query``
+    ``regex`` finds (``re.search``). ``tier`` says who shares one allowance: ``"project"``
+    (key: the token's project id), ``"user"`` (its user id) or ``"route"`` (one allowance
+    for every caller of the route class, unauthenticated ones included). ``burst``
+    (0: ``value``) is what an idle key may send at once. ``uri`` is only shown by
+    ``GET /limits``. ``name`` is unique in a limit set and names the limit's state.
+    Bad values raise ``ValueError``.
+
+``Limiter(limits=(), store=None)``
+    ``check(project_id, user_id, method, target) -> Decision``: one request, all the
+    limits that apply. ``project_id``/``user_id`` None (no token) → route-tier limits only.
+    ``replace(limits)`` swaps the set at runtime (kept names keep their state);
+    ``limits``; ``standing(project_id, user_id)`` → ``[(RateLimit, KeyState)]``;
+    ``store``.
+
+``Decision(allowed, retry_after, limit, remaining)``
+    ``retry_after`` seconds (float, 0.0 when allowed) and ``retry_after_header`` (int,
+    rounded up, >= 1 on a refusal); ``limit`` the refusing limit (longest wait);
+    ``remaining`` the tightest limit's allowance left, -1 when none applied.
+
+Stores (``Store`` protocol: ``acquire(limits, keys)``, ``peek(limit, key)``, ``retain``,
+``reset``, ``blocking``):
+
+``MemoryStore(clock=time.monotonic)``
+    The default. GCRA, one float (the theoretical arrival time) per active key, O(1) per
+    limit; ``clock`` may be any ``Callable[[], float]`` of monotonic seconds (a virtual
+    clock for exact tests and benchmarks). Check-then-consume under one lock: all limits
+    are evaluated, and only if all admit are their TATs advanced, so a refusal consumes
+    nothing and concurrent threads can never both take the last slot. Idle keys (TAT not
+    ahead of the clock) carry no state and are swept as tables grow (``sweep()`` forces it);
+    ``active_keys()``, ``state(limit)`` for inspection. ``blocking = False``.
+
+``SharedStore(url)`` (``emulator.ratelimit.shared``; needs the ``redis`` extra)
+    The same limits in Redis through the ``limits`` library's storage and its
+    sliding-window-counter strategy, for several processes. ``blocking = True``.
+
+``rate_view(limiter, project_id, user_id, now=...)`` (``emulator.ratelimit.view``)
+    Nova's legacy ``rate`` list for ``GET /limits``.
+"""
+
+from __future__ import annotations
+
+from emulator.ratelimit.limiter import Limiter, Store
+from emulator.ratelimit.memory import MemoryStore
+from emulator.ratelimit.rules import TIERS, UNLIMITED, Decision, KeyState, RateLimit, Tier, Unit
+
+__all__ = [
+    "TIERS",
+    "UNLIMITED",
+    "Decision",
+    "KeyState",
+    "Limiter",
+    "MemoryStore",
+    "RateLimit",
+    "Store",
+    "Tier",
+    "Unit",
+]
