@@ -30,9 +30,11 @@ Stores (``Store`` protocol: ``acquire(limits, keys)``, ``peek(limit, key)``, ``r
 ``MemoryStore(clock=time.monotonic)``
     The default. GCRA, one float (the theoretical arrival time) per active key, O(1) per
     limit; ``clock`` may be any ``Callable[[], float]`` of monotonic seconds (a virtual
-    clock for exact tests and benchmarks). Check-then-consume under one lock: all limits
-    are evaluated, and only if all admit are their TATs advanced, so a refusal consumes
-    nothing and concurrent threads can never both take the last slot. Idle keys (TAT not
+    clock for exact tests and benchmarks). Consume-then-refund inside one critical section
+    (one lock): each limit's TAT advances in turn and, at the first refusal, those already
+    advanced are restored before the lock is released; nobody sees the partial state, so
+    a refusal consumes nothing and concurrent threads never both take the last slot (the
+    same result as check-then-consume, one lookup cheaper per limit). Idle keys (TAT not
     ahead of the clock) carry no state and are swept as tables grow (``sweep()`` forces it);
     ``active_keys()``, ``state(limit)`` for inspection. ``blocking = False``.
 
