@@ -37,8 +37,9 @@ from emulator.ratelimit.settings import RateLimiting
 
 log = logging.getLogger("nova_emulator.ratelimit")
 
-#: Paths never limited: the control plane, the console proxy, the index.
-EXEMPT_PREFIXES = ("/_emulator", "/console")
+#: Paths never limited (besides the index ``/``): the control plane, and the console
+#: proxy under it.
+EXEMPT_PREFIX = "/_emulator"
 #: Nova's legacy ``RateLimitFault`` message.
 MESSAGE = "This request was rate-limited."
 #: Seconds between two log lines about a failing shared store.
@@ -61,7 +62,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or not self.limiting.enabled
-                or scope["path"] == "/" or scope["path"].startswith(EXEMPT_PREFIXES)):
+                or scope["path"] == "/" or scope["path"].startswith(EXEMPT_PREFIX)):
             await self.app(scope, receive, send)
             return
         decision = await self.decide(scope)
