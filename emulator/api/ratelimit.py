@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from anyio import to_thread
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -95,8 +95,8 @@ class RateLimitMiddleware:
         try:
             if not limiter.store.blocking:
                 return limiter.check(project_id, user_id, scope["method"], target)
-            return await to_thread.run_sync(limiter.check, project_id, user_id,
-                                            scope["method"], target)
+            return await run_in_threadpool(limiter.check, project_id, user_id,
+                                           scope["method"], target)
         except Exception as exc:  # the shared store is down: let the request through
             now = time.monotonic()
             if now - self._last_store_error >= STORE_ERROR_LOG_INTERVAL:
