@@ -88,6 +88,20 @@ The file is TOML (``tomllib`` is in the standard library)::
     jitter = 0.0
     fails = false
 
+    [ratelimit]                               # request-rate limits (429 + Retry-After);
+    enabled = false                           # off: not in the request path at all
+    store = "memory"                          # or "redis://host:6379/0": shared by several
+                                              # processes (nova-emulator[redis])
+    [[ratelimit.limits]]                      # any number; see emulator/ratelimit/settings.py
+    name = "post"                             # unique; names the limit's state
+    tier = "user"                             # project, user or route (every caller)
+    verb = "POST"                             # "*": any
+    regex = ".*"                              # re.search on the path (and ?query)
+    uri = "*"                                 # shown by GET /limits
+    value = 120
+    unit = "MINUTE"                           # SECOND, MINUTE, HOUR, DAY
+    burst = 0                                 # sent at once by an idle key; 0: value
+
     [backends.<name>]                         # a plug-in backend's own settings: kept as
     any_key = "any value"                     # a raw table in config.backend_settings[name]
 
@@ -134,6 +148,7 @@ from emulator.clock import Progression
 from emulator.config_wording import Loc, explain
 from emulator.placement.filters import DEFAULT_FILTERS
 from emulator.placement.weighers import DEFAULT_WEIGHERS
+from emulator.ratelimit.settings import RateLimitConfig
 
 DEFAULT_DOMAIN_ID = "default"
 DEFAULT_DOMAIN_NAME = "Default"
@@ -399,6 +414,7 @@ class Config:
     simulated: SimulatedConfig = field(default_factory=SimulatedConfig)
     qemu: QemuConfig = field(default_factory=QemuConfig)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    ratelimit: RateLimitConfig = field(default_factory=RateLimitConfig)
     #: ``[backends.<name>]``: a plug-in backend's own settings, raw, by backend name.
     backend_settings: dict[str, dict[str, Any]] = Field(default_factory=dict,
                                                         alias="backends")

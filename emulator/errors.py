@@ -40,11 +40,13 @@ class OverQuota(EmulatorError):
 
 
 class RateLimited(EmulatorError):
-    """Too many requests; ``retry_after`` seconds until the next is allowed."""
+    """Too many requests; ``retry_after`` seconds until the next is allowed; ``details``
+    names the limit (Nova's legacy ``RateLimitFault`` shows it)."""
 
-    def __init__(self, message: str, retry_after: int) -> None:
+    def __init__(self, message: str, retry_after: int, details: str = "") -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.details = details
 
 
 class NotImplementedYet(EmulatorError):

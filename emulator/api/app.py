@@ -31,12 +31,16 @@ from emulator.api.compute.servers import ServersController
 from emulator.api.compute.services import ServicesController
 from emulator.api.console_proxy import CONSOLE_PREFIX, ConsoleProxy
 from emulator.api.control import ControlAPI, FaultHooks
+from emulator.api.faults import Fault, render_keystone
 from emulator.api.identity import IdentityAPI
 from emulator.api.image import ImageAPI
+from emulator.api.ratelimit import RateLimitMiddleware
 from emulator.api.routing import base_url, json_response
 from emulator.api.service import Service
 from emulator.cloud import Cloud
 from emulator.config import Config
+from emulator.errors import RateLimited
+from emulator.ratelimit.settings import RateLimiting
 
 log = logging.getLogger("nova_emulator.access")
 
@@ -115,6 +119,7 @@ class Emulator:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.cloud = cloud = Cloud(config)
+        self.ratelimiting = RateLimiting(config.ratelimit)
         self.console = ConsoleProxy(cloud.console_tokens, cloud.consoles)
         hooks = FaultHooks(cloud.faults, cloud.servers)
         consoles = ServerConsolesController(cloud.consoles)
@@ -142,7 +147,8 @@ class Emulator:
             ComputeAPI(cloud.identity, public_url, max_body, controllers,
                        intercept=hooks.intercept),
             ImageAPI(cloud.identity, public_url, max_body, cloud.images),
-            ControlAPI(cloud.identity, public_url, max_body, cloud.simulation, cloud.faults),
+            ControlAPI(cloud.identity, public_url, max_body, cloud.simulation, cloud.faults,
+                       self.ratelimiting),
         ]
 
     def _service_for(self, path: str) -> tuple[Service, str] | None:
@@ -168,6 +174,13 @@ class Emulator:
             service, subpath = found
             response = await service.handle(request, subpath)
         await response(scope, receive, send)
+
+    def refuse(self, request: Request, error: RateLimited) -> Response:
+        """A rate-limit refusal in the dialect of the service the request is for."""
+        found = self._service_for(request.url.path)
+        if found is None:
+            return render_keystone(Fault.from_error(error))
+        return found[0].error_response(request, error)
 
     def index(self, request: Request) -> Response:
         """``/``: what this emulator serves (a dashboard comes later)."""
@@ -196,7 +209,11 @@ class Emulator:
 
 def build_app(config: Config) -> ASGIApp:
     """The full middleware stack around a new ``Emulator``."""
-    app: ASGIApp = Emulator(config)
+    emulator = Emulator(config)
+    app: ASGIApp = emulator
+    if emulator.ratelimiting.installed:  # off: not in the request path at all
+        app = RateLimitMiddleware(app, emulator.ratelimiting, emulator.cloud.identity,
+                                  emulator.refuse)
     # NOTE: image data (application/octet-stream) goes out as stored, with its length.
     app = GZipMiddleware(app, minimum_size=500, exclude_content_types=(
         *DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream"))

@@ -12,6 +12,7 @@ and renders, and hooks fault rules into the compute API (``FaultHooks``).
 | ``GET /stages``, ``PUT /stages/{verb}`` | the simulated stage table |
 | ``POST /reset`` | destroy and forget every server, forget fault rules; clock to zero |
 | ``GET/POST/DELETE /faults``, ``GET/DELETE /faults/{rule_id}`` | fault rules |
+| ``GET/PUT/DELETE /ratelimits`` | the rate limiter (``emulator.api.control_ratelimits``) |
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from starlette.responses import Response
 
 from emulator import __version__
 from emulator.api.compute.common import COMPUTE_PREFIX
+from emulator.api.control_ratelimits import RateLimitControl
 from emulator.api.faults import Fault
 from emulator.api.microversion import APIVersion
 from emulator.api.requests import validate_body
@@ -47,6 +49,7 @@ from emulator.control.faults import (
 from emulator.control.simulation import ClockState, Simulation, Stage
 from emulator.errors import NotFound
 from emulator.identity.service import IdentityService
+from emulator.ratelimit.settings import RateLimiting
 
 _MODES = [p.value for p in Progression]
 _SECONDS = {"type": "number", "minimum": 0, "maximum": 1e9}
@@ -193,9 +196,10 @@ class ControlAPI(Service):
     dialect = "nova"
 
     def __init__(self, identity: IdentityService, public_url: str, max_body: int,
-                 simulation: Simulation, faults: FaultRules) -> None:
+                 simulation: Simulation, faults: FaultRules, limiting: RateLimiting) -> None:
         self.simulation = simulation
         self.faults = faults
+        self.ratelimits = RateLimitControl(limiting)
         super().__init__(identity, public_url, max_body)
 
     def _simulated_only(self) -> None:
@@ -217,6 +221,9 @@ class ControlAPI(Service):
             Route("DELETE", "/faults", self.clear_rules),
             Route("GET", "/faults/{rule_id}", self.show_rule),
             Route("DELETE", "/faults/{rule_id}", self.delete_rule),
+            Route("GET", "/ratelimits", self.ratelimits.show),
+            Route("PUT", "/ratelimits", self.ratelimits.replace),
+            Route("DELETE", "/ratelimits", self.ratelimits.disable),
         ]
 
     async def dispatch(self, request: Request, subpath: str) -> Response:

@@ -93,11 +93,13 @@ class Fault(Exception):
     """An HTTP error with a status, a message and extra headers, in no dialect yet."""
 
     def __init__(
-        self, status: int, message: str | None = None, headers: Mapping[str, str] | None = None
+        self, status: int, message: str | None = None, headers: Mapping[str, str] | None = None,
+        details: str = "",
     ) -> None:
         self.status = status
         self.message = message if message is not None else DEFAULT_MESSAGES.get(status, "")
         self.headers = dict(headers or {})
+        self.details = details
         super().__init__(f"{status}: {self.message}")
 
     @classmethod
@@ -105,8 +107,10 @@ class Fault(Exception):
         status = next(
             (code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind)), 500
         )
-        headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else {}
-        return cls(status, error.message, headers)
+        if isinstance(error, RateLimited):
+            return cls(status, error.message, {"Retry-After": str(error.retry_after)},
+                       error.details)
+        return cls(status, error.message)
 
 
 #: The error dialects services speak (see ``RENDERERS``).
@@ -125,9 +129,12 @@ def _json_response(status: int, body: dict[str, Any], headers: Mapping[str, str]
 
 
 def render_nova(fault: Fault) -> Response:
-    """Nova's body: ``{"badRequest": {"code": 400, "message": "..."}}``."""
+    """Nova's body: ``{"badRequest": {"code": 400, "message": "..."}}``; a rate-limit
+    fault adds ``details`` and ``retryAfter`` (legacy ``RateLimitFault``)."""
     name = NOVA_FAULT_NAMES.get(fault.status, "computeFault")
     inner: dict[str, Any] = {"code": fault.status, "message": fault.message}
+    if fault.details:
+        inner["details"] = fault.details
     if fault.status in (413, 429) and "Retry-After" in fault.headers:
         inner["retryAfter"] = fault.headers["Retry-After"]
     return _json_response(fault.status, {name: inner}, fault.headers)

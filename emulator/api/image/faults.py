@@ -19,7 +19,8 @@ TITLES: dict[int, str] = {
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
     405: "Method Not Allowed", 409: "Conflict", 410: "Gone",
     413: "Request Entity Too Large", 415: "Unsupported Media Type",
-    416: "Request Range Not Satisfiable", 500: "Internal Server Error",
+    416: "Request Range Not Satisfiable", 429: "Too Many Requests",
+    500: "Internal Server Error",
 }
 #: Domain errors Glance has beyond the shared table (``emulator.api.faults``).
 GLANCE_STATUS: dict[type[EmulatorError], int] = {
