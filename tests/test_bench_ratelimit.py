@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from emulator.bench.ratelimit.workload import Limit, Load, arrival_log
 from emulator.cli import main
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+REDIS_MISSING = "redis-server is not installed (Debian: apt-get install redis-server)"
 #: 10 requests a second, 5 at once; 4 clients offering 5 x that (50/s) for 10 s.
 HAND = Spec(Limit(10, 1.0, 5), Load(clients=4, overload=5.0, duration=10.0, pattern="even"))
 #: The hand count. The limiter's GCRA admits ``burst`` at once from an idle key, then one
@@ -147,3 +149,39 @@ def test_bad_options_are_one_line_and_status_2(
         status = int(exit_.code or 0)
     assert 2 == status
     assert 1 == len(capsys.readouterr().err.strip().splitlines())
+
+
+def test_the_http_mode_writes_its_summary_and_png(tmp_path: Path) -> None:
+    """An emulator started with the limit, 4 clients for 1 s, then the 429 probe."""
+    assert 0 == _bench("--mode", "http", "--rate", "20", "--burst", "5", "--clients", "4",
+                       "--duration", "1", "--out", str(tmp_path / "h"))
+    summary = _outputs(tmp_path / "h")
+    assert ("http", False) == (summary["mode"], summary["oracle"]["judged"])
+    statuses = summary["extra"]["statuses"]
+    assert {"200", "429"} == set(statuses)  # JSON keys
+    assert statuses["200"] == summary["requests"]["admitted"]
+    # 1 s of 20/s plus the burst of 5, give or take the real clock's edges.
+    assert 20 <= summary["requests"]["admitted"] <= 26
+    refusal = summary["extra"]["refusal_cost"]
+    assert refusal["server_cpu_us_429"] > 0 and refusal["server_cpu_us_200"] > 0
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason=REDIS_MISSING)
+def test_the_redis_mode_writes_its_summary_and_png(tmp_path: Path) -> None:
+    """Two emulators sharing a redis-server started for the run, 4 clients for 1 s."""
+    assert 0 == _bench("--mode", "redis", "--rate", "20", "--clients", "4", "--duration", "1",
+                       "--out", str(tmp_path / "d"))
+    summary = _outputs(tmp_path / "d")
+    assert ("redis", 2, "route") == (summary["mode"], summary["extra"]["emulators"],
+                                     summary["extra"]["binding_tier"])
+    assert {"200", "429"} == set(summary["extra"]["statuses"])
+    # The sliding-window counter: 20 in the first second, no burst beyond.
+    assert 18 <= summary["requests"]["admitted"] <= 22
+
+
+def test_a_missing_redis_server_is_one_line_and_status_1(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert 1 == _bench("--mode", "redis", "--duration", "1")
+    err = capsys.readouterr().err.strip().splitlines()
+    assert 1 == len(err) and "redis-server is not installed" in err[0]

@@ -52,7 +52,8 @@ def add_parser(bench_sub: Any) -> None:
                         f"{SERVED['rate']} served)")
     p.add_argument("--burst", type=_positive(int),
                    help="requests an idle key admits at once (default "
-                        f"{IN_PROCESS['burst']} in process, {SERVED['burst']} served)")
+                        f"{IN_PROCESS['burst']} in process, {SERVED['burst']} through HTTP; "
+                        "redis: none, the shared store has no burst)")
     p.add_argument("--unit", choices=tuple(UNITS), default="second")
     p.add_argument("--tiers", type=int, choices=(1, 3), default=3,
                    help="3 (default): project, user and route limits on every request, the "

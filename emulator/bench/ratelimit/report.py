@@ -76,7 +76,11 @@ def rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
                                                        f"{retry['retries']:,} "
                                                        f"({_share(retry['share'])})"))
     for key, value in summary["extra"].items():
-        lines.append((key.replace("_", " "), str(value)))
+        if isinstance(value, dict) and key != "statuses":
+            lines.append((key.replace("_", " "), ""))
+            lines += [(f"  {k.replace('_', ' ')}", str(v)) for k, v in value.items()]
+        else:
+            lines.append((key.replace("_", " "), str(value)))
     lines.append(("wall clock", f"{summary['wall_s']:.2f} s"))
     return lines
 

@@ -6,8 +6,10 @@ whose previous answer is late sends late).
 started with ``store`` a Redis URL (``--redis-url``, or a redis-server started here), the
 clients split between them. Their project ids differ (each has its own state), so the
 limit the load runs into is the route tier's: one allowance for every caller, kept in
-Redis. The shared store counts with the ``limits`` library's sliding-window counter (no
-burst: ``value`` per unit), so a Redis run's burst is ``value``.
+Redis. The shared store counts with the ``limits`` library's sliding-window counter, whose
+windows start at a key's first request: the first window admits ``value`` at once, each
+later one ``value`` as the previous window's weight fades, so T seconds admit rate x T with
+no burst term (a Redis run's burst is 0; ``--burst`` does not apply).
 
 A request is admitted when its answer is not 429; the log holds the clients' send times
 (the oracle cannot judge it: the server's clock readings are not seen). After the load, the
@@ -122,10 +124,11 @@ def routed(target: Target) -> Target:
 
 
 def drive(spec: Spec, targets: list[Target], progress: Callable[[float], None],
-          ) -> tuple[list[Logged], Costs, Counter[int]]:
-    """Every client's arrivals sent open-loop; client n talks to ``targets[n % len]``."""
+          ) -> tuple[list[Logged], Costs, Counter[int], list[float]]:
+    """Every client's arrivals sent open-loop; client n talks to ``targets[n % len]``.
+    Also how late each request was sent (seconds after its arrival time)."""
     schedules = client_arrivals(spec.load, spec.limit)
-    log, costs, statuses = list[Logged](), Costs(), Counter[int]()
+    log, costs, statuses, late = list[Logged](), Costs(), Counter[int](), list[float]()
     lock = threading.Lock()
     gate = threading.Barrier(spec.load.clients + 1)
     origin: list[float] = []
@@ -135,6 +138,7 @@ def drive(spec: Spec, targets: list[Target], progress: Callable[[float], None],
         target, http = targets[n % len(targets)], Http(timeout=30.0)
         keys = specs.keys(spec, n, target.project_id, target.user_id)
         mine: list[tuple[Logged, float, int]] = []
+        behind: list[float] = []
         gate.wait()
         zero = origin[0]
         try:
@@ -146,6 +150,7 @@ def drive(spec: Spec, targets: list[Target], progress: Callable[[float], None],
                 status, spent, retry = _get(http, target)
                 mine.append((Logged(sent, keys, status != 429, float(retry or 0)), spent,
                              status))
+                behind.append(sent - t)
         except ReplayFailed as exc:
             failures.append(str(exc))
         finally:
@@ -155,6 +160,7 @@ def drive(spec: Spec, targets: list[Target], progress: Callable[[float], None],
                 log.append(logged)
                 costs.add(logged.admitted, spent)
                 statuses[status] += 1
+            late.extend(behind)
 
     threads = [threading.Thread(target=client, args=(n,), daemon=True)
                for n in range(spec.load.clients)]
@@ -168,7 +174,7 @@ def drive(spec: Spec, targets: list[Target], progress: Callable[[float], None],
     if failures:
         raise ServedFailed(failures[0])
     log.sort(key=lambda d: d.t)
-    return log, costs, statuses
+    return log, costs, statuses, late
 
 
 def _median_us(values: list[float]) -> float | None:
@@ -226,11 +232,11 @@ def _emulators(spec: Spec, args: argparse.Namespace, workdir: Path) -> Iterator[
 
 
 def served_spec(spec: Spec, mode: str) -> Spec:
-    """The spec of a served run: its route class; in Redis the route tier binds and the
-    burst is the limit's value (the sliding-window counter has no other)."""
+    """The spec of a served run: its route class; in Redis the route tier binds and there
+    is no burst (the sliding-window counter's; see the module's note)."""
     spec = dataclasses.replace(spec, regex=REGEX)
     if mode == "redis":
-        limit = Limit(spec.limit.limit, spec.limit.unit_s, spec.limit.limit)
+        limit = Limit(spec.limit.limit, spec.limit.unit_s, 0)
         spec = dataclasses.replace(spec, limit=limit, binding="route")
     return spec
 
@@ -242,16 +248,18 @@ def run_served(spec: Spec, args: argparse.Namespace, progress: Callable[[float],
         try:
             with _emulators(spec, args, Path(tmp)) as servers:
                 targets = [routed(login(served, args)) for served in servers]
-                log, costs, statuses = drive(spec, targets, progress)
+                log, costs, statuses, late = drive(spec, targets, progress)
                 refusal = refusal_cost(targets[0])
         except (ProcessFailed, ReplayFailed) as exc:
             raise ServedFailed(str(exc)) from None
     extra: dict[str, Any] = {
         "emulators": len(targets), "route": f"GET {targets[0].path}",
         "binding_tier": spec.binding, "statuses": dict(sorted(statuses.items())),
+        "late_ms_p50": round(1e3 * statistics.median(late), 3) if late else None,
+        "late_ms_max": round(1e3 * max(late), 3) if late else None,
         "refusal_cost": refusal}
     if args.mode == "redis":
-        extra["store"] = "redis (limits' sliding-window counter; burst = value)"
+        extra["store"] = "redis (limits' sliding-window counter: no burst)"
     return Run(args.mode, spec.limit, spec.load, log, costs, span_s=spec.load.duration,
                wall_s=time.perf_counter() - started, cost_of="request", extra=extra,
                judged=False, tiers=specs.oracle_limits(spec))
