@@ -249,7 +249,9 @@ def run_served(spec: Spec, args: argparse.Namespace, progress: Callable[[float],
             with _emulators(spec, args, Path(tmp)) as servers:
                 targets = [routed(login(served, args)) for served in servers]
                 log, costs, statuses, late = drive(spec, targets, progress)
-                refusal = refusal_cost(targets[0])
+                refusal: dict[str, Any] = (
+                    refusal_cost(targets[0]) if targets[0].served.pid else
+                    {"skipped": "--url: the run does not set that emulator's limits"})
         except (ProcessFailed, ReplayFailed) as exc:
             raise ServedFailed(str(exc)) from None
     extra: dict[str, Any] = {
