@@ -165,7 +165,7 @@ def test_the_control_plane_refuses_bad_limits_and_non_admins(limited: Limited) -
     bad = limited.control("PUT", json={"limits": [{"name": "x", "value": 0, "unit": "DAY"}]})
     assert bad.status_code == 400
     assert bad.json()["badRequest"]["message"] == (
-        "Invalid rate limits: limits[0].value must be positive")
+        "Invalid rate limits: limits[0]: value must be positive")
     missing = limited.control("PUT", json={"rules": []})
     assert missing.status_code == 400
     url = f"{limited.process.url}/_emulator/ratelimits"

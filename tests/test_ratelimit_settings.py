@@ -67,7 +67,7 @@ def test_limits_come_from_the_file(tmp_path: Path) -> None:
      "must be one of project, user, route"),
     ('[[ratelimit.limits]]\nname = "a"\nvalue = 1\nunit = "DAY"\n'
      '[[ratelimit.limits]]\nname = "a"\nvalue = 2\nunit = "DAY"\n',
-     "name limit 'a' more than once"),
+     "limits give the name 'a' to more than one limit"),
 ])
 def test_a_bad_section_is_one_clear_line(tmp_path: Path, text: str, complaint: str) -> None:
     tomllib.loads(text)  # the text itself is valid TOML
@@ -79,12 +79,17 @@ def test_a_bad_section_is_one_clear_line(tmp_path: Path, text: str, complaint: s
 def test_the_control_plane_body_is_checked_as_the_file_is() -> None:
     limits = parse_limits([{"name": "a", "value": 5, "unit": "SECOND", "tier": "route"}])
     assert limits == (RateLimit("a", "route", 5, Unit.SECOND),)
-    with pytest.raises(InvalidInput, match=r"limits\[0\]\.value must be positive"):
+    with pytest.raises(InvalidInput, match=r"limits\[0\]: value must be positive"):
         parse_limits([{"name": "a", "value": -1, "unit": "SECOND"}])
     with pytest.raises(InvalidInput, match="limits must be an array"):
         parse_limits({"name": "a"})
-    with pytest.raises(InvalidInput, match="more than once"):
+    with pytest.raises(InvalidInput, match="to more than one limit"):
         parse_limits([{"name": "a", "value": 1, "unit": "DAY"}] * 2)
+    with pytest.raises(InvalidInput, match=r"unknown key\(s\) in limits\[0\]: per$"):
+        parse_limits([{"name": "a", "value": 1, "unit": "DAY", "per": "user"}])
+    with pytest.raises(InvalidInput, match=r"limits\[0\]: verb must be \"\*\" or an HTTP"):
+        parse_limits([{"name": "a", "value": 1, "unit": "DAY", "verb": "GE T"}])
+    assert parse_limits([{"name": "a", "value": 1, "unit": "DAY", "verb": "get"}])[0].verb == "GET"
 
 
 def test_rate_limiting_off_shows_an_empty_rate_and_refuses_a_new_set() -> None:

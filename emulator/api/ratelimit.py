@@ -25,7 +25,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from anyio import to_thread
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -37,8 +37,9 @@ from emulator.ratelimit.settings import RateLimiting
 
 log = logging.getLogger("nova_emulator.ratelimit")
 
-#: Paths never limited: the control plane, the console proxy, the index.
-EXEMPT_PREFIXES = ("/_emulator", "/console")
+#: Paths never limited (besides the index ``/``): the control plane, and the console
+#: proxy under it.
+EXEMPT_PREFIX = "/_emulator"
 #: Nova's legacy ``RateLimitFault`` message.
 MESSAGE = "This request was rate-limited."
 #: Seconds between two log lines about a failing shared store.
@@ -61,7 +62,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (scope["type"] != "http" or not self.limiting.enabled
-                or scope["path"] == "/" or scope["path"].startswith(EXEMPT_PREFIXES)):
+                or scope["path"] == "/" or scope["path"].startswith(EXEMPT_PREFIX)):
             await self.app(scope, receive, send)
             return
         decision = await self.decide(scope)
@@ -94,8 +95,8 @@ class RateLimitMiddleware:
         try:
             if not limiter.store.blocking:
                 return limiter.check(project_id, user_id, scope["method"], target)
-            return await to_thread.run_sync(limiter.check, project_id, user_id,
-                                            scope["method"], target)
+            return await run_in_threadpool(limiter.check, project_id, user_id,
+                                           scope["method"], target)
         except Exception as exc:  # the shared store is down: let the request through
             now = time.monotonic()
             if now - self._last_store_error >= STORE_ERROR_LOG_INTERVAL:

@@ -14,7 +14,8 @@ The interface (stable; the request path, the control plane and ``bench ratelimit
 
 ``Limiter(limits=(), store=None)``
     ``check(project_id, user_id, method, target) -> Decision``: one request, all the
-    limits that apply. ``project_id``/``user_id`` None (no token) → route-tier limits only.
+    limits that apply. Either id None (no valid project-scoped token) → route-tier limits
+    only. ``target`` is the full path (``/compute/v2.1/servers``) with ``?query`` if any.
     ``replace(limits)`` swaps the set at runtime (kept names keep their state);
     ``limits``; ``standing(project_id, user_id)`` → ``[(RateLimit, KeyState)]``;
     ``store``.
@@ -30,15 +31,29 @@ Stores (``Store`` protocol: ``acquire(limits, keys)``, ``peek(limit, key)``, ``r
 ``MemoryStore(clock=time.monotonic)``
     The default. GCRA, one float (the theoretical arrival time) per active key, O(1) per
     limit; ``clock`` may be any ``Callable[[], float]`` of monotonic seconds (a virtual
-    clock for exact tests and benchmarks). Check-then-consume under one lock: all limits
-    are evaluated, and only if all admit are their TATs advanced, so a refusal consumes
-    nothing and concurrent threads can never both take the last slot. Idle keys (TAT not
+    clock for exact tests and benchmarks). Consume-then-refund inside one critical section
+    (one lock): each limit's TAT advances in turn and, at the first refusal, those already
+    advanced are restored before the lock is released; nobody sees the partial state, so
+    a refusal consumes nothing and concurrent threads never both take the last slot (the
+    same result as check-then-consume, one lookup cheaper per limit). Idle keys (TAT not
     ahead of the clock) carry no state and are swept as tables grow (``sweep()`` forces it);
     ``active_keys()``, ``state(limit)`` for inspection. ``blocking = False``.
+    Exact on a virtual clock: from idle, a flood over ``D`` seconds admits
+    ``burst + floor(D / T)`` with ``T = unit / value``; any window of ``W`` seconds admits
+    at most ``W / T + burst``; a refusal's ``retry_after`` is exactly the wait until the
+    same request would be admitted.
 
-``SharedStore(url)`` (``emulator.ratelimit.shared``; needs the ``redis`` extra)
+``SharedStore(url, prefix="nova-emulator")`` (``emulator.ratelimit.shared``; needs the
+``redis`` extra)
     The same limits in Redis through the ``limits`` library's storage and its
-    sliding-window-counter strategy, for several processes. ``blocking = True``.
+    sliding-window-counter strategy (``value`` per ``unit``; ``burst`` does not apply),
+    for several processes. Test-then-hit per limit, each hit atomic in Redis: never over
+    a limit. Admitted decisions carry ``remaining = -1``. ``blocking = True``.
+
+``emulator.ratelimit.settings``: ``RateLimitConfig`` (``[ratelimit]``), ``parse_limits``
+(the control plane's JSON), ``make_store(url, clock)``, and ``RateLimiting`` (the
+emulator's limiter plus ``installed``/``enabled``; ``rate(project_id, user_id)`` is
+``GET /limits``' ``rate``, ``[]`` when off).
 
 ``rate_view(limiter, project_id, user_id, now=...)`` (``emulator.ratelimit.view``)
     Nova's legacy ``rate`` list for ``GET /limits``.

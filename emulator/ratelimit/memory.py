@@ -32,10 +32,12 @@ MIN_SWEEP = 1024
 class MemoryStore:
     """GCRA state in a dict per limit name (``{key: TAT}``), behind one lock.
 
-    ``acquire`` is check-then-consume inside the lock: every check computes its new TAT,
-    and only when all admit are the new TATs stored, so a refused request consumes nothing
-    and no two threads can both take the last slot. ``clock`` returns monotonic seconds;
-    a virtual clock may drive it (it must never go backwards).
+    ``acquire`` is consume-then-refund inside one critical section: each limit's TAT is
+    advanced in turn, and at the first refusal the ones already advanced are put back
+    before the lock is released. No other thread ever sees the partial state, so it is
+    exactly check-then-consume (a refused request consumes nothing, two threads never both
+    take the last slot), one dict lookup cheaper per limit on the common, admitted path.
+    ``clock`` returns monotonic seconds; a virtual clock may drive it (never backwards).
     """
 
     blocking = False  # answers without I/O: the event loop may call it directly
@@ -55,34 +57,43 @@ class MemoryStore:
         with self._lock:
             now = self.clock()
             tables = self._tables
-            wait = 0.0
-            refused: RateLimit | None = None
             remaining = -1
+            undo: list[tuple[dict[str, float], str, float | None]] = []
             for limit in limits:
-                key = keys[limit.slot]
-                table = tables.get(limit.name)
-                tat = now if table is None else table.get(key, now)
-                slack = limit.tolerance - (tat - now if tat > now else 0.0) - limit.interval
-                if slack < -EPSILON:
-                    if -slack > wait:
-                        wait, refused = -slack, limit
-                elif refused is None:
-                    left = int((slack + EPSILON) / limit.interval)
-                    if remaining < 0 or left < remaining:
-                        remaining = left
-            if refused is not None:
-                return Decision(False, wait, refused, 0)
-            for limit in limits:  # all admit: consume from each
                 key = keys[limit.slot]
                 table = tables.get(limit.name)
                 if table is None:
                     table = tables[limit.name] = {}
-                tat = table.get(key, now)
-                table[key] = (tat if tat > now else now) + limit.interval
+                old = table.get(key)
+                tat = (now if old is None or old < now else old) + limit.interval
+                slack = limit.tolerance + now - tat
+                if slack < -EPSILON:  # refused: give back what the others took
+                    for taken, taken_key, before in undo:
+                        if before is None:
+                            del taken[taken_key]
+                        else:
+                            taken[taken_key] = before
+                    return self._refusal(limits, keys, now)
+                left = int((slack + EPSILON) / limit.interval)
+                if remaining < 0 or left < remaining:
+                    remaining = left
+                table[key] = tat
+                undo.append((table, key, old))
             self._calls += 1
             if not self._calls % SWEEP_EVERY:
                 self._sweep(now)
             return _admitted(remaining)
+
+    def _refusal(self, limits: Sequence[RateLimit], keys: Sequence[str],
+                 now: float) -> Decision:
+        """The refusal naming the limit with the longest wait (called under the lock)."""
+        wait, refused = 0.0, limits[0]
+        for limit in limits:
+            tat = self._tables.get(limit.name, {}).get(keys[limit.slot], now)
+            over = max(tat, now) + limit.interval - now - limit.tolerance
+            if over > wait:
+                wait, refused = over, limit
+        return Decision(False, wait, refused, 0)
 
     def peek(self, limit: RateLimit, key: str) -> KeyState:
         """The key's remaining allowance and wait, consuming nothing."""

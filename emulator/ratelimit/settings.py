@@ -64,6 +64,13 @@ def _regex(text: str) -> str:
     return text
 
 
+def _verb(verb: str) -> str:
+    if verb != "*" and not (verb.isascii() and verb.isalpha() and len(verb) <= 16):
+        raise PydanticCustomError("verb", 'must be "*" or an HTTP method, not {verb}',
+                                  {"verb": repr(verb)})
+    return verb
+
+
 def _store(url: str) -> str:
     if url != "memory" and urlsplit(url).scheme not in SHARED_SCHEMES:
         raise PydanticCustomError("store", 'must be "memory" or a redis:// URL, not {url}',
@@ -80,7 +87,7 @@ class LimitSettings:
     unit: Literal["SECOND", "MINUTE", "HOUR", "DAY"]
     # NOTE: Nova's legacy limiter counted per user; so does a limit that names no tier.
     tier: Tier = "user"
-    verb: Annotated[StrictStr, StringConstraints(pattern=r"^(\*|[A-Za-z]{1,16})$")] = "*"
+    verb: Annotated[StrictStr, AfterValidator(_verb)] = "*"
     uri: _Text = "*"
     regex: Annotated[StrictStr, StringConstraints(max_length=1024), AfterValidator(_regex)] = ".*"
     burst: Annotated[StrictInt, Field(ge=0)] = 0
@@ -94,7 +101,7 @@ def _unique(limits: tuple[LimitSettings, ...]) -> tuple[LimitSettings, ...]:
     names = [limit.name for limit in limits]
     twice = sorted({name for name in names if names.count(name) > 1})
     if twice:
-        raise PydanticCustomError("limits", "name limit {names} more than once",
+        raise PydanticCustomError("limits", "give the name {names} to more than one limit",
                                   {"names": ", ".join(map(repr, twice))})
     return limits
 
@@ -114,20 +121,24 @@ class RateLimitConfig:
         return tuple(settings.limit() for settings in self.limits)
 
 
-_LIMITS = TypeAdapter(LimitList)
+@dataclass(frozen=True, config=_STRICT)
+class LimitSet:
+    """The body of ``PUT /_emulator/ratelimits``."""
+
+    limits: LimitList
+
+
+_LIMIT_SET = TypeAdapter(LimitSet)
 
 
 def parse_limits(data: Any) -> tuple[RateLimit, ...]:
-    """A JSON list of limit tables (``PUT /_emulator/ratelimits``) as limits."""
+    """A JSON list of limit tables (``PUT /_emulator/ratelimits``) as limits; complaints
+    are worded as the config file's (``limits[0]: value must be positive``)."""
     try:
-        return tuple(settings.limit() for settings in _LIMITS.validate_python(data))
+        limit_set = _LIMIT_SET.validate_python({"limits": data})
     except ValidationError as exc:
-        raise InvalidInput(f"Invalid rate limits: {explain(exc, _where)}") from None
-
-
-def _where(loc: tuple[str | int, ...]) -> str:
-    """A key of the JSON body: ``limits[0].value``."""
-    return "limits" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+        raise InvalidInput(f"Invalid rate limits: {explain(exc)}") from None
+    return tuple(settings.limit() for settings in limit_set.limits)
 
 
 def make_store(url: str, clock: Callable[[], float] = time.monotonic) -> Store:
