@@ -27,11 +27,11 @@ REDIS_MISSING = "redis-server is not installed (Debian: apt-get install redis-se
 HAND = Spec(Limit(10, 1.0, 5), Load(clients=4, overload=5.0, duration=10.0, pattern="even"))
 #: The hand count. The limiter's GCRA admits ``burst`` at once from an idle key, then one
 #: every T = 0.1 s: its k-th admission (from 0) is due at t0 + (k + 1 - burst) x T, t0 the
-#: first arrival (0.005 s). The even arrivals (one every 0.02 s, none on a slot) take each
-#: slot within 0.02 s, so the last admitted is the last slot before the last arrival
-#: (9.995 s): t0 + (k - 4) x 0.1 <= 9.995 gives k <= 103, 104 admissions (k = 0..103).
-#: This is rate x T + burst - 1: the 105th slot (t0 + 10 s) is past the 10 s of load (in a
-#: closed window of 10 s GCRA admits rate x T + burst).
+#: first arrival (0.005 s). The even arrivals (one in each 0.02 s step, none on a slot)
+#: take each slot within 0.02 s, so every slot before the load ends is used: k = 103 is due
+#: at 0.005 + 99 x 0.1 = 9.905 s, k = 104 at 10.005 s, past the 10 s of load. 104
+#: admissions (k = 0..103): rate x T + burst - 1, as a half-open span of T seconds gets
+#: (a closed one, rate x T + burst).
 HAND_ADMITTED = 104
 #: The worst 1-s window: the burst (5) and then one per 0.1 s: 5 + 9 = rate x W + burst - 1.
 HAND_WORST = 14

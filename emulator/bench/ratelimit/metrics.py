@@ -13,8 +13,10 @@ from typing import Any
 from emulator.bench.ratelimit.oracle import Logged, Verdict, replay
 from emulator.bench.ratelimit.workload import Limit, Load
 
-#: Bins of the rate-over-time series: this many over the run (at least 10 ms each).
+#: Bins of the rate-over-time series: this many over the run, unless fewer are needed for
+#: ``PER_BIN`` admissions in each at the configured rate (and never under 10 ms).
 BINS = 120
+PER_BIN = 10
 
 
 @dataclass
@@ -76,9 +78,9 @@ def worst_window(times: Sequence[float], window: float) -> tuple[int, float]:
     return best, start
 
 
-def series(log: Sequence[Logged], span: float) -> dict[str, list[float]]:
-    """Offered and admitted rates (per second) in ``BINS`` bins over ``span`` seconds."""
-    width = max(span / BINS, 0.01)
+def series(log: Sequence[Logged], span: float, rate: float) -> dict[str, list[float]]:
+    """Offered and admitted rates (per second) in bins over ``span`` seconds."""
+    width = max(span / BINS, PER_BIN / rate, 0.01)
     bins = max(1, int(span / width + 0.999999))
     offered, admitted = [0] * bins, [0] * bins
     for d in log:
@@ -146,5 +148,5 @@ def summarize(run: Run, window: float = 1.0) -> dict[str, Any]:
                         "share": run.probe.share},
         "wall_s": run.wall_s,
         "extra": run.extra,
-        "series": series(run.log, run.span_s),
+        "series": series(run.log, run.span_s, limit.rate),
     }

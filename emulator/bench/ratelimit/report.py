@@ -107,7 +107,8 @@ def write_png(summary: dict[str, Any], path: Path) -> None:
               color="tab:blue")
     axes.axhline(limit["rate_per_s"], linestyle="--", color="tab:red",
                  label=f"configured {limit['rate_per_s']:g}/s")
-    axes.set_xlabel(f"seconds ({summary['mode']} clock; bins of {series['bin_s'][0]:.3g} s)")
+    clock = "virtual" if summary["mode"] == "virtual" else "real"
+    axes.set_xlabel(f"seconds ({clock} clock; bins of {series['bin_s'][0]:.3g} s)")
     axes.set_ylabel("requests / s")
     axes.set_ylim(bottom=0)
     axes.legend(loc="upper right", fontsize="small")

@@ -59,7 +59,7 @@ REFUSE, REFERENCE = "?bench=refuse", "?bench=reference"
 REFUSE_LIMIT = RateLimit(name="bench-refuse", tier="project", value=1, unit=Unit.DAY,
                          verb="GET", regex=r"\?bench=refuse$", uri="*", burst=1)
 #: Sequential requests per block of the 429 probe, and blocks of each kind.
-BLOCK, BLOCKS = 200, 3
+BLOCK, BLOCKS = 400, 3
 
 
 class ServedFailed(RuntimeError):
