@@ -128,8 +128,9 @@ def test_a_retrying_client_waits_retry_after_and_succeeds(
     # status_code_retries > 0, sleeping Retry-After's whole seconds
     conn = openstack.connect(**limited.member.account.sdk_kwargs(), status_code_retries=2)
     assert list(conn.compute.flavors())  # the token and discovery before the limit
+    # one every 2 s: a slow machine still sends the next list within the interval
     limited.put({"name": "flavors", "tier": "user", "verb": "GET", "regex": "/flavors",
-                 "value": 1, "unit": "SECOND", "burst": 1})
+                 "value": 30, "unit": "MINUTE", "burst": 1})
     assert list(conn.compute.flavors())
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="keystoneauth"):
@@ -137,8 +138,8 @@ def test_a_retrying_client_waits_retry_after_and_succeeds(
     waited = time.monotonic() - started
     assert flavors
     retried = [r.getMessage() for r in caplog.records if "Retriable status code" in r.message]
-    assert retried == ["Retriable status code 429. Retrying in 1.0s. 2 retries left"]
-    assert waited >= 1.0
+    assert retried == ["Retriable status code 429. Retrying in 2.0s. 2 retries left"]
+    assert waited >= 2.0
 
 
 def test_the_control_plane_shows_replaces_and_turns_off_the_limits(limited: Limited) -> None:

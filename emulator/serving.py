@@ -71,6 +71,14 @@ def check_backend(name: str) -> None:
         raise ConfigError(f"--backend / [compute] backend: {exc.message}") from None
 
 
+def check_ratelimit(config: Config) -> None:
+    """An enabled shared rate-limit store must load and answer: else one line."""
+    from emulator.ratelimit.settings import shown_url, store_problem
+
+    if config.ratelimit.enabled and (problem := store_problem(config.ratelimit.store)):
+        raise ConfigError(f"[ratelimit] store {shown_url(config.ratelimit.store)}: {problem}")
+
+
 def check_scheduler(config: Config) -> None:
     """Every filter and weigher ``[scheduler]`` names must load: else one line."""
     from emulator.cloud import make_scheduler
@@ -117,6 +125,7 @@ def serve(config: Config) -> int:
     check_backend(config.compute.backend)
     check_scheduler(config)
     check_state(config.server.state)
+    check_ratelimit(config)
     sock = listen(config.server.host, config.server.port)
     bound = sock.getsockname()
 

@@ -135,3 +135,21 @@ def test_rate_lists_nova_legacy_entries_with_the_callers_standing() -> None:
     assert other[1]["limit"][0]["remaining"] == 0
     # no caller: route-tier limits only (none here)
     assert rate_view(limiter, None, None, now=wall) == []
+
+
+def test_an_enabled_store_nobody_answers_is_one_line_at_start() -> None:
+    from dataclasses import replace
+
+    from conformance.process import free_port
+    from emulator.config import Config
+    from emulator.serving import check_ratelimit
+
+    url = f"redis://:pw@127.0.0.1:{free_port()}/0"
+    config = replace(Config(), ratelimit=RateLimitConfig(enabled=True, store=url))
+    with pytest.raises(ConfigError) as caught:
+        check_ratelimit(config)
+    message = str(caught.value)
+    assert message.startswith(f"[ratelimit] store {shown_url(url)}: ")
+    assert "pw" not in message and "\n" not in message
+    check_ratelimit(replace(config, ratelimit=RateLimitConfig(enabled=False, store=url)))
+    assert RateLimiting(RateLimitConfig(store=url)).limiter.store.blocking is False

@@ -177,7 +177,7 @@ class Emulator:
 
     def refuse(self, request: Request, error: RateLimited) -> Response:
         """A rate-limit refusal in the dialect of the service the request is for."""
-        found = self._service_for(request.url.path)
+        found = self._service_for(request.scope["path"])
         if found is None:
             return render_keystone(Fault.from_error(error))
         return found[0].error_response(request, error)

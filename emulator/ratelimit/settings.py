@@ -150,6 +150,22 @@ def make_store(url: str, clock: Callable[[], float] = time.monotonic) -> Store:
     return SharedStore(url)
 
 
+def store_problem(url: str) -> str | None:
+    """Why the store ``url`` names cannot serve (None when it can): the ``redis`` extra
+    missing, or a Redis that does not answer."""
+    if url == "memory":
+        return None
+    try:
+        from emulator.ratelimit.shared import SharedStore
+    except ImportError as exc:
+        return f"needs the limits library ({exc}): pip install 'nova-emulator[redis]'"
+    try:
+        answers = SharedStore(url).check()
+    except Exception as exc:  # the library's and redis-py's errors alike
+        return str(exc)
+    return None if answers else "does not answer"
+
+
 def shown_url(url: str) -> str:
     """The store URL without a password."""
     parts = urlsplit(url)
@@ -167,9 +183,11 @@ class RateLimiting:
     def __init__(self, config: RateLimitConfig,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.store_url = config.store
-        self.limiter = Limiter(config.rate_limits(), make_store(config.store, clock))
-        #: The middleware is installed only when the file enables it (off costs nothing).
+        #: The middleware is installed only when the file enables it (off costs nothing,
+        #: and the store is never asked: an in-process one stands in).
         self.installed = config.enabled
+        store = make_store(config.store, clock) if config.enabled else MemoryStore(clock)
+        self.limiter = Limiter(config.rate_limits(), store)
         self.enabled = config.enabled
 
     def replace(self, limits: Sequence[RateLimit]) -> None:
