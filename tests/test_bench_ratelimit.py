@@ -138,6 +138,55 @@ def test_the_real_mode_writes_its_summary_and_png(tmp_path: Path) -> None:
     assert 0 == summary["oracle"]["disagreements"]
 
 
+HAND_FILE = """
+[ratelimit]
+enabled = true
+
+[[ratelimit.limits]]
+name = "hand"
+tier = "project"
+verb = "GET"
+regex = "/limits$"
+value = 10
+unit = "SECOND"
+burst = 5
+
+[[ratelimit.limits]]
+name = "posts"
+tier = "user"
+verb = "POST"
+value = 1
+unit = "MINUTE"
+"""
+
+
+def test_a_limit_file_gives_the_same_hand_count(tmp_path: Path) -> None:
+    path = tmp_path / "limits.toml"
+    path.write_text(HAND_FILE, encoding="utf-8")
+    assert 0 == _bench("--limits", str(path), "--clients", "4", "--duration", "10",
+                       "--pattern", "even", "--json", str(tmp_path / "f.json"))
+    summary = json.loads((tmp_path / "f.json").read_text())
+    assert (10, 5, HAND_ADMITTED) == (summary["limit"]["limit"], summary["limit"]["burst"],
+                                      summary["requests"]["admitted"])
+    assert 0 == summary["oracle"]["disagreements"]
+
+
+@pytest.mark.parametrize("text, argv, says", [
+    (HAND_FILE.replace('tier = "project"', 'tier = "user"'), [], "no project or route limit"),
+    (HAND_FILE.replace('"/limits$"', '"/servers$"'), [], "no project or route limit"),
+    (HAND_FILE, ["--rate", "5"], "--rate, --burst and --unit do not apply"),
+    (HAND_FILE.replace("value = 10", "value = 0"), [], "value"),
+])
+def test_a_limit_file_the_run_cannot_use_is_one_line_and_status_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, argv: list[str],
+        says: str) -> None:
+    path = tmp_path / "limits.toml"
+    path.write_text(text, encoding="utf-8")
+    assert 2 == _bench("--limits", str(path), *argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert 1 == len(err) and says in err[0], err
+
+
 @pytest.mark.parametrize("argv", [["--mode", "virtual", "--url", "http://x"],
                                   ["--redis-url", "redis://x"], ["--clients", "0"],
                                   ["--overload", "-1"], ["--tiers", "2"]])

@@ -15,7 +15,7 @@ from emulator.bench.plots import have_matplotlib
 from emulator.bench.ratelimit.metrics import Run, summarize
 from emulator.bench.ratelimit.options import UNITS, resolved
 from emulator.bench.ratelimit.report import print_summary, progress_bar, write_png
-from emulator.bench.ratelimit.spec import Spec
+from emulator.bench.ratelimit.spec import Spec, as_limit, read_limits
 from emulator.bench.ratelimit.workload import Limit, Load
 
 #: What ``--png`` needs.
@@ -60,9 +60,18 @@ MODES: dict[str, Mode] = {"virtual": _virtual, "real": _real, "http": _served,
 
 def spec_from(args: argparse.Namespace) -> Spec:
     figures = resolved(args)
-    limit = Limit(figures["rate"], float(UNITS[args.unit]), figures["burst"])
     load = Load(args.clients, args.overload, figures["duration"], args.seed, args.pattern)
-    return Spec(limit, load, args.tiers, args.window)
+    if args.limits is None:
+        limit = Limit(figures["rate"], float(UNITS[args.unit or "second"]), figures["burst"])
+        return Spec(limit, load, args.tiers, args.window)
+    if args.rate is not None or args.burst is not None or args.unit is not None:
+        raise BadInput("--limits gives the limits: --rate, --burst and --unit do not apply")
+    try:
+        given, binding = read_limits(args.limits)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    return Spec(as_limit(binding), load, window=args.window, binding=binding.tier,
+                given=given)
 
 
 def outputs(args: argparse.Namespace) -> tuple[Path | None, Path | None]:

@@ -54,7 +54,12 @@ def add_parser(bench_sub: Any) -> None:
                    help="requests an idle key admits at once (default "
                         f"{IN_PROCESS['burst']} in process, {SERVED['burst']} through HTTP; "
                         "redis: none, the shared store has no burst)")
-    p.add_argument("--unit", choices=tuple(UNITS), default="second")
+    p.add_argument("--unit", choices=tuple(UNITS), help="of --rate (default second)")
+    p.add_argument("--limits", type=Path, metavar="FILE",
+                   help="the limits of an emulator configuration file's [ratelimit] instead "
+                        "of --rate/--burst/--unit: all of them are the limiter's, the load "
+                        "runs into the lowest rate of the project and route limits matching "
+                        "GET /compute/v2.1/limits")
     p.add_argument("--tiers", type=int, choices=(1, 3), default=3,
                    help="3 (default): project, user and route limits on every request, the "
                         "project's binding; 1: the project limit alone")
