@@ -66,6 +66,7 @@ def _line(name: str, summary: dict[str, Any]) -> str:
 
 
 def _served_ok(summary: dict[str, Any]) -> None:
+    assert "skipped" not in summary["extra"]["refusal_cost"], summary["extra"]["refusal_cost"]
     statuses = summary["extra"]["statuses"]
     assert set(statuses) <= {200, 429}, statuses
     assert statuses.get(429, 0) > 0 and statuses.get(200, 0) > 0, statuses
