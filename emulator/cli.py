@@ -1,5 +1,6 @@
 """``nova-emulator``: serve the emulator, print a clouds.yaml for its seeded accounts,
-reset a running emulator, build the QEMU backend's guest image, or benchmark placement."""
+reset a running emulator, build the QEMU backend's guest image, or benchmark placement and
+the rate limiter."""
 
 from __future__ import annotations
 
@@ -226,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return guest_build(args.cache)
     if args.command == "reset":
         return reset(args)
+    if args.command == "bench" and args.bench_command == "ratelimit":
+        from emulator.bench.ratelimit.command import run as run_ratelimit
+
+        return run_ratelimit(args)
     if args.command == "bench":
         from emulator.bench.command import run
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from emulator.bench.ratelimit import options as ratelimit
+
 #: Traces shipped in ``emulator/bench/traces`` (each made by its generator, seed 1).
 SHIPPED = ("steady", "bursty", "churn", "group-heavy")
 #: The generators' names (``emulator.bench.generators.GENERATORS``).
@@ -70,7 +72,8 @@ def _aggregate(text: str) -> tuple[str, int, dict[str, str]]:
 
 
 def add_parser(sub: Any) -> None:
-    """``bench placement`` under ``sub`` (the top parser's subcommands)."""
+    """``bench placement`` and ``bench ratelimit`` under ``sub`` (the top parser's
+    subcommands)."""
     bench = sub.add_parser("bench", help="benchmarks of the emulator's parts")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
     p = bench_sub.add_parser(
@@ -125,3 +128,4 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--username", default="admin", help="--via-api: an admin (default admin)")
     p.add_argument("--password", default="admin")
     p.add_argument("--project", default="admin")
+    ratelimit.add_parser(bench_sub)
