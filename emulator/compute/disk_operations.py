@@ -103,6 +103,8 @@ class DiskOperations:
         self.zones = zones
         #: Nova's ``allow_resize_to_same_host``: False schedules a resize elsewhere.
         self.allow_resize_to_same_host = allow_resize_to_same_host
+        #: The quotas creates count against: resizes and rebuilds check them too.
+        self.quotas = operations.creator.quotas
 
     # -- rebuild -------------------------------------------------------------------------
 
@@ -121,7 +123,9 @@ class DiskOperations:
         image = self.images(ctx, request.image_ref)
         if image is None:
             raise InvalidInput("Cannot find image for rebuild")
-        check_metadata_count(len(request.metadata or {}))
+        if request.metadata:
+            check_metadata_count(len(request.metadata), self.quotas.metadata_limit(
+                row.project_id, ctx.user_id))
         check_image_active(image)
         check_flavor_fits(image.min_ram, image.min_disk, row.memory_mb, row.root_gb,
                           check_disk=bool(row.root_gb))
@@ -156,6 +160,9 @@ class DiskOperations:
 
         def columns(row: Instance) -> dict[str, Any]:
             changes = resize_columns(self.flavors, self.images, ctx, row, flavor_ref)
+            self.quotas.check_resize(ctx, row.project_id, row.user_id,
+                                     changes["vcpus"] - row.vcpus,
+                                     changes["memory_mb"] - row.memory_mb)
             if disk_config is not None:
                 changes["disk_config"] = disk_config
             return changes
@@ -189,7 +196,15 @@ class DiskOperations:
 
     def revert_resize(self, ctx: RequestContext, server_id: str) -> None:
         """Go back to the old flavor on the source host (the destination released)."""
-        row = self.servers.accept(ctx, server_id, TRANSITIONS["revert_resize"], _resized)
+        def revertible(row: Instance) -> dict[str, Any]:
+            _resized(row)
+            # NOTE: as Nova, the revert of a downsize is an upsize the quotas must allow.
+            self.quotas.check_resize(ctx, row.project_id, row.user_id,
+                                     row.old_vcpus - row.vcpus,
+                                     row.old_memory_mb - row.memory_mb)
+            return {}
+
+        row = self.servers.accept(ctx, server_id, TRANSITIONS["revert_resize"], revertible)
         columns = reverted_columns(row, self.zones.host_zone)
         claims = self.claims
 

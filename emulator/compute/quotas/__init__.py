@@ -1,0 +1,5 @@
+"""Quotas and absolute limits: Nova's database quota driver (and its no-op one)."""
+
+from emulator.compute.quotas.service import DEFAULT_CLASS, Detail, QuotaService
+
+__all__ = ["DEFAULT_CLASS", "Detail", "QuotaService"]
