@@ -18,8 +18,9 @@ from starlette.responses import Response
 
 from emulator.api.compute import common
 from emulator.api.compute.common import V
+from emulator.api.compute.quotas import hidden_quotas
 from emulator.api.routing import Call, json_response
-from emulator.compute.quotas import INJECTED, NETWORK, Detail, QuotaService
+from emulator.compute.quotas import Detail, QuotaService
 from emulator.context import RequestContext
 
 #: ``rate_limits(ctx)``: the request-rate limits that apply to the caller, in Nova's old
@@ -59,17 +60,9 @@ USED_NAMES: Mapping[str, str] = {
 }
 
 
-def hidden_limits(call: Call) -> frozenset[str]:
-    """Resources a microversion no longer shows (Nova's ``FILTERED_LIMITS``)."""
-    if call.version >= V(2, 57):
-        return NETWORK | INJECTED
-    if call.version >= V(2, 36):
-        return NETWORK
-    return frozenset()
-
-
 def absolute_view(call: Call, quotas: Mapping[str, Detail]) -> dict[str, int]:
-    hidden = hidden_limits(call)
+    # NOTE: the limits drop what the quota sets drop, at the same versions.
+    hidden = hidden_quotas(call)
     view: dict[str, int] = {}
     for resource, names in LIMIT_NAMES.items():
         if resource in hidden:

@@ -56,6 +56,17 @@ def quota_view(ident: str | None, values: Mapping[str, Any],
     return view
 
 
+def set_response(call: Call, ident: str | None, values: Mapping[str, Any]) -> Response:
+    """``{"quota_set": ...}`` with the fields of the call's microversion."""
+    return json_response({"quota_set": quota_view(ident, values, hidden_quotas(call))})
+
+
+def class_response(call: Call, ident: str | None, values: Mapping[str, Any]) -> Response:
+    """``{"quota_class_set": ...}`` with the fields of the call's microversion."""
+    return json_response({"quota_class_set": quota_view(ident, values,
+                                                        hidden_class_quotas(call))})
+
+
 def _detail(value: Detail) -> dict[str, int]:
     return {"in_use": value.in_use, "limit": value.limit, "reserved": value.reserved}
 
@@ -84,9 +95,8 @@ class QuotaSetsController:
     async def show(self, call: Call) -> Response:
         common.check_query(call, "quota_set_query")
         project_id = call.params["project_id"]
-        values = self.quotas.show(common.context(call), project_id, _first_user_id(call))
-        return json_response({"quota_set": quota_view(project_id, values,
-                                                      hidden_quotas(call))})
+        return set_response(call, project_id, self.quotas.show(
+            common.context(call), project_id, _first_user_id(call)))
 
     async def detail(self, call: Call) -> Response:
         common.check_query(call, "quota_set_query")
@@ -94,16 +104,14 @@ class QuotaSetsController:
         # NOTE: unlike show, Nova's detail reads the *last* ``user_id``.
         user_id = common.last_value(call, "user_id") or None
         values = self.quotas.detail(common.context(call), project_id, user_id)
-        shown = {name: _detail(value) for name, value in values.items()}
-        return json_response({"quota_set": quota_view(project_id, shown,
-                                                      hidden_quotas(call))})
+        return set_response(call, project_id,
+                            {name: _detail(value) for name, value in values.items()})
 
     async def defaults(self, call: Call) -> Response:
         common.check_query(call, "quota_defaults_query")
         project_id = call.params["project_id"]
-        values = self.quotas.defaults(common.context(call), project_id)
-        return json_response({"quota_set": quota_view(project_id, values,
-                                                      hidden_quotas(call))})
+        return set_response(call, project_id,
+                            self.quotas.defaults(common.context(call), project_id))
 
     async def update(self, call: Call) -> Response:
         body = common.check_body(call, "quota_set_update")["quota_set"]
@@ -111,7 +119,7 @@ class QuotaSetsController:
         values = self.quotas.update(common.context(call), call.params["project_id"],
                                     _first_user_id(call), _limits(body), force=_force(body))
         # NOTE: Nova's update response has no ``id``.
-        return json_response({"quota_set": quota_view(None, values, hidden_quotas(call))})
+        return set_response(call, None, values)
 
     async def delete(self, call: Call) -> Response:
         common.check_query(call, "quota_set_query")
@@ -127,14 +135,11 @@ class QuotaClassSetsController:
     async def show(self, call: Call) -> Response:
         common.check_query(call, "quota_class_query")
         name = call.params["class_name"]
-        values = self.quotas.show_class(common.context(call), name)
-        return json_response({"quota_class_set": quota_view(name, values,
-                                                            hidden_class_quotas(call))})
+        return class_response(call, name, self.quotas.show_class(common.context(call), name))
 
     async def update(self, call: Call) -> Response:
         body = common.check_body(call, "quota_class_update")["quota_class_set"]
         values = self.quotas.update_class(common.context(call), call.params["class_name"],
                                           _limits(body))
-        return json_response({"quota_class_set": quota_view(None, values,
-                                                            hidden_class_quotas(call))})
+        return class_response(call, None, values)
 
