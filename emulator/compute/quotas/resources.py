@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, func, or_, select
 
 from emulator.compute.models import Instance, KeyPair
@@ -62,17 +63,22 @@ class InstanceUsage:
         return {"instances": self.instances, "cores": self.cores, "ram": self.ram}
 
 
+_LIVE = (col(Instance.deleted) == False,  # noqa: E712
+         or_(col(Instance.vm_state) != VmState.SOFT_DELETED, col(Instance.vm_state).is_(None)))
+_INSTANCE_USAGE = select(func.count(col(Instance.id)), func.coalesce(func.sum(Instance.vcpus), 0),
+                         func.coalesce(func.sum(Instance.memory_mb), 0))
+_PROJECT_USAGE = _INSTANCE_USAGE.where(Instance.project_id == bindparam("project"), *_LIVE)
+_USER_USAGE = _PROJECT_USAGE.where(Instance.user_id == bindparam("user"))
+
+
 def count_instances(s: Session, project_id: str, user_id: str | None = None) -> InstanceUsage:
     """Nova's ``InstanceList.get_counts``: live servers of the project (of the user too),
     their vCPUs and RAM; a soft-deleted server counts for nothing."""
-    stmt = (select(func.count(col(Instance.id)), func.coalesce(func.sum(Instance.vcpus), 0),
-                   func.coalesce(func.sum(Instance.memory_mb), 0))
-            .where(Instance.project_id == project_id, Instance.deleted == False,  # noqa: E712
-                   or_(col(Instance.vm_state) != VmState.SOFT_DELETED,
-                       col(Instance.vm_state).is_(None))))
-    if user_id is not None:
-        stmt = stmt.where(Instance.user_id == user_id)
-    count, cores, ram = s.exec(stmt).one()
+    if user_id is None:
+        row = s.execute(_PROJECT_USAGE, {"project": project_id}).one()
+    else:
+        row = s.execute(_USER_USAGE, {"project": project_id, "user": user_id}).one()
+    count, cores, ram = row
     return InstanceUsage(int(count), int(cores), int(ram))
 
 

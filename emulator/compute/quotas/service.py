@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, delete, select
 
 from emulator.compute.policy import authorize
@@ -55,6 +56,14 @@ class Detail:
     reserved: int = 0
 
 
+#: The statements every check runs, built once (their compiled form is cached).
+_CLASS_ROWS = select(QuotaClassLimit.resource, QuotaClassLimit.hard_limit).where(
+    QuotaClassLimit.class_name == bindparam("name"))
+_LIMIT_ROWS = select(QuotaLimit.user_id, QuotaLimit.resource, QuotaLimit.hard_limit).where(
+    QuotaLimit.project_id == bindparam("project"),
+    col(QuotaLimit.user_id).in_(bindparam("users", expanding=True)))
+
+
 def _unlimited(value: int) -> bool:
     return value <= UNLIMITED
 
@@ -77,29 +86,31 @@ class QuotaService:
         """A quota class: its rows over the configured defaults."""
         if self.noop:
             return dict.fromkeys(RESOURCES, UNLIMITED)
-        rows = s.exec(select(QuotaClassLimit).where(QuotaClassLimit.class_name == name)).all()
-        return {**self.configured, **{r.resource: r.hard_limit for r in rows
-                                      if r.resource in self.configured}}
+        rows = s.execute(_CLASS_ROWS, {"name": name}).all()
+        return {**self.configured, **{r: v for r, v in rows if r in self.configured}}
 
-    @staticmethod
-    def _rows(s: Session, project_id: str, user_id: str = "") -> dict[str, int]:
-        rows = s.exec(select(QuotaLimit).where(QuotaLimit.project_id == project_id,
-                                               QuotaLimit.user_id == user_id)).all()
-        return {r.resource: r.hard_limit for r in rows}
+    def _levels(self, s: Session, project_id: str,
+                user_id: str | None = None) -> tuple[dict[str, int], dict[str, int]]:
+        """The project's limits (its rows over the ``default`` class) and the user's own
+        rows ({} without a user): two queries."""
+        defaults = self.class_limits(s, DEFAULT_CLASS)
+        if self.noop:
+            return defaults, {}
+        project: dict[str, int] = {}
+        own: dict[str, int] = {}
+        for user, resource, limit in s.execute(_LIMIT_ROWS, {
+                "project": project_id, "users": ["", user_id or ""]}).all():
+            (own if user else project)[resource] = limit
+        return {**defaults, **project}, own
 
     def project_limits(self, s: Session, project_id: str) -> dict[str, int]:
         """The project's rows over the ``default`` class."""
-        defaults = self.class_limits(s, DEFAULT_CLASS)
-        if self.noop:
-            return defaults
-        return {**defaults, **self._rows(s, project_id)}
+        return self._levels(s, project_id)[0]
 
     def user_limits(self, s: Session, project_id: str, user_id: str) -> dict[str, int]:
         """The user's rows over the project's limits."""
-        limits = self.project_limits(s, project_id)
-        if self.noop:
-            return limits
-        return {**limits, **self._rows(s, project_id, user_id)}
+        project, own = self._levels(s, project_id, user_id)
+        return {**project, **own}
 
     def merged_limit(self, s: Session, resource: str, project_id: str, user_id: str) -> int:
         """The limit of a resource counted per user only (key pairs, group members,
@@ -108,8 +119,8 @@ class QuotaService:
         NOTE: as Nova's ``limit_check_project_and_user`` takes ``min`` of the two, an
         unlimited (-1) one of them makes the resource unlimited.
         """
-        return min(self.project_limits(s, project_id)[resource],
-                   self.user_limits(s, project_id, user_id)[resource])
+        project, own = self._levels(s, project_id, user_id)
+        return min(project[resource], own.get(resource, project[resource]))
 
     # -- usage -----------------------------------------------------------------------------
 
@@ -136,9 +147,8 @@ class QuotaService:
                 always_user: bool = False) -> tuple[Scope, Scope | None]:
         """The project's instance scope, and the user's when it has an instance limit of
         its own (Nova counts per user only then; a resize always does)."""
-        project = Scope(self.project_limits(s, project_id),
-                        count_instances(s, project_id).as_dict())
-        own = self._rows(s, project_id, user_id)
+        limits, own = self._levels(s, project_id, user_id)
+        project = Scope(limits, count_instances(s, project_id).as_dict())
         if not always_user and not any(name in own for name in INSTANCE_RESOURCES):
             return project, None
         user = Scope({**project.limits, **own},
@@ -182,8 +192,8 @@ class QuotaService:
         if project_count is None:
             limit = self.merged_limit(s, resource, project_id, user_id)
             return 0 <= limit < user_count + delta
-        project_limit = self.project_limits(s, project_id)[resource]
-        user_limit = self.user_limits(s, project_id, user_id)[resource]
+        limits, own = self._levels(s, project_id, user_id)
+        project_limit, user_limit = limits[resource], own.get(resource, limits[resource])
         return (0 <= project_limit < project_count + delta
                 or 0 <= user_limit < user_count + delta)
 
@@ -264,7 +274,7 @@ class QuotaService:
                 given[row.resource] += row.hard_limit
         remains = {name: limits[name] - given[name] for name in RESOURCES}
         if user_id:
-            own = self._rows(s, project_id, user_id)
+            own = self._levels(s, project_id, user_id)[1]
             used = self.usage(s, project_id, user_id)
             return {name: (used[name], UNLIMITED
                            if _unlimited(remains[name]) or _unlimited(own.get(name, 0))
