@@ -217,6 +217,17 @@ def test_metadata_items_quota(tenant: Tenant) -> None:
     assert tenant.servers() == []
 
 
+def test_image_metadata_counts_against_the_quota_until_2_39(tenant: Tenant) -> None:
+    assert tenant.set(metadata_items=1).status_code == 200
+    made = tenant.boot()
+    assert made.status_code == 202, made.text
+    server = wait_for(tenant.user, made.json()["server"]["id"], "ACTIVE")
+    body = {"createImage": {"name": "snap", "metadata": {"a": "1", "b": "2"}}}
+    action = f"/servers/{server['id']}/action"
+    refused = tenant.user.compute("POST", action, json=body, version="2.38")
+    assert fault(refused, 403) == "Image metadata limit exceeded"
+
+
 # -- os-quota-sets ---------------------------------------------------------------------------
 
 

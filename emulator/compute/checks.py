@@ -44,10 +44,10 @@ def check_metadata_count(count: int, limit: int = MAX_METADATA_ITEMS) -> None:
         raise OverQuota(f"Maximum number of metadata items exceeds {limit}")
 
 
-def check_image_metadata_count(count: int) -> None:
+def check_image_metadata_count(count: int, limit: int = MAX_METADATA_ITEMS) -> None:
     """Nova's ``check_img_metadata_properties_quota`` (the image proxy, and createImage and
     createBackup up to 2.38): the same quota, worded for images."""
-    if count > MAX_METADATA_ITEMS:
+    if 0 <= limit < count:
         raise Forbidden("Image metadata limit exceeded")
 
 

@@ -16,7 +16,6 @@ from typing import Any
 
 from emulator.compute.actions import TRANSITIONS
 from emulator.compute.checks import (
-    MAX_METADATA_ITEMS,
     ImageLookup,
     check_flavor_fits,
     check_image_active,
@@ -34,6 +33,7 @@ from emulator.compute.models import Instance
 from emulator.compute.naming import generate_password
 from emulator.compute.operations import ServerOperations
 from emulator.compute.policy import authorize
+from emulator.compute.quotas.resources import UNLIMITED
 from emulator.compute.records import ServerRecord
 from emulator.compute.recovery import periodic_context
 from emulator.compute.resizes import (
@@ -228,11 +228,13 @@ class DiskOperations:
         (queued), start the capture; the image id."""
         backup_type = request.backup_type
         key = "create_image" if backup_type is None else "create_backup"
-        if request.check_quota and len(request.metadata) > MAX_METADATA_ITEMS:
+        limit = self.quotas.metadata_limit(ctx.project_id or "", ctx.user_id) \
+            if request.check_quota and request.metadata else UNLIMITED
+        if 0 <= limit < len(request.metadata):
             # NOTE: Nova checks the quota (up to 2.38) after the lookup (404) and the
             # policy (403), before the state checks (409).
             self.servers.get(ctx, server_id, TRANSITIONS[key].rule)
-            check_image_metadata_count(len(request.metadata))
+            check_image_metadata_count(len(request.metadata), limit)
 
         def check(row: Instance) -> dict[str, Any]:
             if backup_type is not None and not row.image_ref:
