@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -384,3 +385,20 @@ def test_the_noop_driver_shows_every_limit_unlimited(target: Target, http: httpx
         assert set(absolute.values()) == {-1}
         shown = member.compute("GET", f"/os-quota-sets/{member.project_id}").json()
         assert {v for k, v in shown["quota_set"].items() if k != "id"} == {-1}
+
+
+@pytest.mark.emulator_only
+def test_limits_survive_a_restart(target: Target, http: httpx.Client, tmp_path: Path) -> None:
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    with dedicated_emulator(target, state=state) as process:
+        admin = ApiSession(seeded_accounts(process.url)["admin"], http)
+        member = ApiSession(seeded_accounts(process.url)["member"], http)
+        base = f"/os-quota-sets/{member.project_id}"
+        assert admin.compute("PUT", base, json={"quota_set": {"instances": 4}},
+                             params={"user_id": member.user_id}).status_code == 200
+        assert admin.compute("PUT", "/os-quota-class-sets/default",
+                             json={"quota_class_set": {"cores": 8}}).status_code == 200
+        process.restart()
+        admin = ApiSession(seeded_accounts(process.url)["admin"], http)
+        shown = admin.compute("GET", base, params={"user_id": member.user_id}).json()
+        assert (shown["quota_set"]["instances"], shown["quota_set"]["cores"]) == (4, 8)
