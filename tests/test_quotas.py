@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from emulator.compute import create as create_module
 from emulator.compute.create import CHUNK, NewServer
 from emulator.compute.models import Instance
 from emulator.compute.quotas import QuotaService
@@ -261,11 +263,19 @@ def test_32_concurrent_creators_admit_exactly_the_quota() -> None:
     assert sum(admitted) == 50 == live(d)
 
 
-def test_chunked_multi_creates_racing_never_go_over() -> None:
+def test_chunked_multi_creates_racing_never_go_over(monkeypatch: pytest.MonkeyPatch) -> None:
     """Multi-creates bigger than a chunk yield between chunks: the recheck takes back a
     request that a concurrent one pushed over, and leaves nothing of it behind."""
     d = domain(instances=3 * CHUNK, cores=-1, ram=-1)
     rng = random.Random(7)
+    taken_back: list[int] = []
+    discard = create_module.discard
+
+    def spy(s: Any, ids: list[str]) -> None:
+        taken_back.append(len(ids))
+        discard(s, ids)
+
+    monkeypatch.setattr(create_module, "discard", spy)
 
     async def creator() -> int:
         try:
@@ -277,5 +287,6 @@ def test_chunked_multi_creates_racing_never_go_over() -> None:
         return await asyncio.gather(*(creator() for _ in range(8)))
 
     admitted = sum(asyncio.run(run()))
+    assert taken_back, "no request was taken back: the race did not happen"
     assert 0 < admitted <= 3 * CHUNK
     assert live(d) == admitted
