@@ -218,6 +218,26 @@ def test_metadata_items_quota(tenant: Tenant) -> None:
     assert tenant.servers() == []
 
 
+@pytest.mark.parametrize(("limits", "files", "message"), [
+    ({"injected_files": 1}, [("/a", "YQ=="), ("/b", "Yg==")],
+     "Personality file limit exceeded"),
+    ({"injected_file_path_bytes": 3}, [("/abcd", "YQ==")],
+     "Personality file path exceeds maximum 3"),
+    ({"injected_file_content_bytes": 3}, [("/a", "YWFh")],
+     "Personality file content exceeds maximum 3"),
+])
+def test_personality_files_count_against_their_quotas(
+        tenant: Tenant, limits: dict[str, int], files: list[tuple[str, str]],
+        message: str) -> None:
+    assert tenant.set(**limits).status_code == 200
+    server = {"name": "files", "imageRef": tenant.image, "flavorRef": NANO,
+              "networks": "none",
+              "personality": [{"path": path, "contents": data} for path, data in files]}
+    refused = tenant.user.compute("POST", "/servers", json={"server": server}, version="2.56")
+    assert fault(refused, 403) == message
+    assert tenant.servers() == []
+
+
 def test_image_metadata_counts_against_the_quota_until_2_39(tenant: Tenant) -> None:
     assert tenant.set(metadata_items=1).status_code == 200
     made = tenant.boot()

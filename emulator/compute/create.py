@@ -74,6 +74,9 @@ class NewServer:
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     #: True when the root disk comes from a volume (image_ref then is "").
     boot_from_volume: bool = False
+    #: Personality files (before 2.57): (path, base64 contents), checked against the
+    #: injected file quotas (the files themselves are not injected).
+    personality: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -234,6 +237,7 @@ class ServerCreator:
         key = key_data(self.keypairs, ctx, new.key_name)
         check_metadata_count(len(new.metadata), self.quotas.metadata_limit(
             ctx.project_id or "", ctx.user_id))
+        self.quotas.check_injected_files(ctx.project_id or "", ctx.user_id, new.personality)
         for tag in new.tags:
             check_tag(tag)
         group = self.groups.requested(ctx, new.scheduler_hints)

@@ -14,7 +14,7 @@ processes (PostgreSQL workers) from going over, as Nova's ``recheck_quota``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam
@@ -25,6 +25,7 @@ from emulator.compute.quotas import instances as arithmetic
 from emulator.compute.quotas.instances import Scope
 from emulator.compute.quotas.models import QuotaClassLimit, QuotaLimit
 from emulator.compute.quotas.resources import (
+    INJECTED,
     INSTANCE_RESOURCES,
     RESOURCES,
     UNLIMITED,
@@ -34,7 +35,7 @@ from emulator.compute.quotas.resources import (
 )
 from emulator.context import RequestContext
 from emulator.db import Database
-from emulator.errors import InvalidInput
+from emulator.errors import InvalidInput, OverQuota
 
 #: The class whose limits are every project's defaults.
 DEFAULT_CLASS = "default"
@@ -227,6 +228,23 @@ class QuotaService:
             return UNLIMITED
         with self.db.session() as s:
             return self.merged_limit(s, "metadata_items", project_id, user_id)
+
+    def check_injected_files(self, project_id: str, user_id: str,
+                             files: Sequence[tuple[str, str]]) -> None:
+        """Nova's ``_check_injected_file_quota`` of a create's personality files (path,
+        base64 contents): how many, then the longest path and the longest contents."""
+        if self.noop or not files:
+            return
+        with self.db.session() as s:
+            limit = {name: self.merged_limit(s, name, project_id, user_id) for name in INJECTED}
+        if 0 <= limit["injected_files"] < len(files):
+            raise OverQuota("Personality file limit exceeded")
+        path = limit["injected_file_path_bytes"]
+        if 0 <= path < max(len(name) for name, _ in files):
+            raise OverQuota(f"Personality file path exceeds maximum {path}")
+        content = limit["injected_file_content_bytes"]
+        if 0 <= content < max(len(data) for _, data in files):
+            raise OverQuota(f"Personality file content exceeds maximum {content}")
 
     # -- os-quota-sets -----------------------------------------------------------------------
 
