@@ -19,12 +19,12 @@ import pytest
 from benchmarks import goals, placement_plots
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
-from conformance.process import EmulatorProcess
+from conformance.process import NO_QUOTAS, EmulatorProcess
 
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[EmulatorProcess]:
-    with EmulatorProcess() as process:
+    with EmulatorProcess(NO_QUOTAS) as process:
         yield process
 
 

@@ -35,7 +35,7 @@ from backends.qemu.process import QEMU_BINARY, InstancePaths, QemuProcess
 from backends.qemu.qmp import Monitor
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
-from conformance.process import EmulatorProcess
+from conformance.process import UNLIMITED_QUOTAS, EmulatorProcess
 from emulator.qemu import GUEST_IMAGE_ID
 
 T = TypeVar("T")
@@ -52,7 +52,8 @@ FLAVOR = "42"
 def emulator_config(run_dir: Path) -> str:
     """Room for the density runs: 2 cores x 16 = 32 one-vCPU guests."""
     return tomli_w.dumps({"compute": {"backend": "qemu"},
-                          "qemu": {"run_dir": str(run_dir), "cpu_allocation_ratio": 16.0}})
+                          "qemu": {"run_dir": str(run_dir), "cpu_allocation_ratio": 16.0},
+                          "quota": dict(UNLIMITED_QUOTAS)})
 
 
 _PR_SET_PDEATHSIG = 1

@@ -20,7 +20,7 @@ from benchmarks.conftest import RATIOS, record_figure
 from benchmarks.goals import GOALS, record_goal
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
-from conformance.process import EmulatorProcess
+from conformance.process import NO_QUOTAS, EmulatorProcess
 
 SERVERS = 1000
 #: Health must answer within this many seconds while the servers build.
@@ -32,7 +32,7 @@ PROBE_INTERVAL = 0.010
 @pytest.fixture(scope="module")
 def quiet_emulator() -> Iterator[EmulatorProcess]:
     """An emulator of its own: nothing else runs on it while the probes time it."""
-    with EmulatorProcess('[compute]\nmax_count_per_request = 1000\n') as process:
+    with EmulatorProcess('[compute]\nmax_count_per_request = 1000\n' + NO_QUOTAS) as process:
         yield process
 
 

@@ -63,6 +63,11 @@ max_count_per_request = {BATCH}
 [identity]
 token_ttl_seconds = 86400
 
+[quota]
+instances = -1
+cores = -1
+ram = -1
+
 [[simulated.zones]]
 name = "nova"
 hosts = {hosts}

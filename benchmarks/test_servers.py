@@ -19,7 +19,7 @@ from benchmarks.conftest import RATIOS, record_figure
 from benchmarks.goals import record_goal
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
-from conformance.process import EmulatorProcess, free_port
+from conformance.process import NO_QUOTAS, EmulatorProcess, free_port
 
 SERVERS = 1000
 
@@ -137,7 +137,7 @@ MANY_HOSTS_CONFIG = """
 [[simulated.zones]]
 name = "nova"
 hosts = 100
-"""
+""" + NO_QUOTAS
 
 
 @pytest.fixture(scope="module")

@@ -45,6 +45,12 @@ QEMU_SETTINGS: Mapping[str, Any] = {
 }
 
 
+#: The ``[quota]`` table of an emulator whose benchmark or test makes more servers in one
+#: project than Nova's default quotas allow (10 instances, 20 cores, 50 GiB of RAM).
+UNLIMITED_QUOTAS: Mapping[str, Any] = {"instances": -1, "cores": -1, "ram": -1}
+NO_QUOTAS = tomli_w.dumps({"quota": UNLIMITED_QUOTAS})
+
+
 #: ``[compute]`` settings of the emulators the suite starts on the qemu backend (a test's
 #: own config wins).
 QEMU_COMPUTE_SETTINGS: Mapping[str, Any] = {"backend": "qemu"}

@@ -184,3 +184,22 @@ def test_the_control_plane_says_when_limiting_is_not_installed(
     refused = admin.request("PUT", url, json={"limits": []})
     assert refused.status_code == 409
     assert "[ratelimit] enabled = true" in refused.json()["conflictingRequest"]["message"]
+
+
+def test_limits_rate_lists_the_callers_limits_with_its_standing(limited: Limited) -> None:
+    assert limited.member.compute("GET", "/limits").json()["limits"]["rate"] == []
+    limited.put({"name": "flavor-reads", "tier": "user", "verb": "GET", "regex": "/flavors",
+                 "uri": "*/flavors", "value": 5, "unit": "MINUTE"})
+    rate = limited.member.compute("GET", "/limits").json()["limits"]["rate"]
+    assert [(r["uri"], r["regex"]) for r in rate] == [("*/flavors", "/flavors")]
+    [entry] = rate[0]["limit"]
+    assert {k: entry[k] for k in ("verb", "value", "remaining", "unit")} == {
+        "verb": "GET", "value": 5, "remaining": 5, "unit": "MINUTE"}
+    for _ in range(5):
+        assert limited.member.compute("GET", "/flavors").status_code == 200
+    [entry] = limited.member.compute("GET", "/limits").json()["limits"]["rate"][0]["limit"]
+    assert entry["remaining"] == 0
+    assert entry["next-available"] > time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    # another user's standing is its own
+    [entry] = limited.alt.compute("GET", "/limits").json()["limits"]["rate"][0]["limit"]
+    assert entry["remaining"] == 5

@@ -36,10 +36,17 @@ def image_id(member: ApiSession) -> str:
 
 
 @pytest.fixture(scope="module")
-def made(admin: ApiSession, image_id: str) -> Iterator[Servers]:
+def made(admin: ApiSession, member: ApiSession, image_id: str) -> Iterator[Servers]:
+    """The servers of the module: more than Nova's default quotas let a project keep, so
+    the member's project has no instance, core or RAM limit meanwhile."""
+    quota = f"/os-quota-sets/{member.project_id}"
+    lifted = admin.compute("PUT", quota, json={"quota_set": {
+        "instances": -1, "cores": -1, "ram": -1}})
+    assert lifted.status_code == 200, lifted.text
     servers = Servers(admin, image_id)
     yield servers
     servers.remove()
+    admin.compute("DELETE", quota)
 
 
 def at_least(version: str, floor: str) -> bool:

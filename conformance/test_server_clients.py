@@ -150,8 +150,8 @@ def test_sdk_sees_the_build_failure(admin_conn: Any, conn: Any, image: dict[str,
                                     admin: ApiSession, cleanup: list[str]) -> None:
     import openstack.exceptions
 
-    flavor = admin_conn.compute.create_flavor(name=unique("sdk-huge"), ram=10**7, vcpus=1,
-                                              disk=1)
+    flavor = admin_conn.compute.create_flavor(name=unique("sdk-huge"), ram=64, vcpus=1,
+                                              disk=10**7)
     try:
         name = unique("sdk-err")
         cleanup.append(name)

@@ -529,11 +529,18 @@ def test_an_admin_may_use_any_projects_group(member: ApiSession, admin: ApiSessi
 
 
 @pytest.mark.emulator_only
-def test_eleven_servers_are_too_many_for_a_group(member: ApiSession, groups: Groups,
-                                                 servers: Servers) -> None:
-    """Nova's default ``[quota] server_group_members`` is 10 (per user, in a group)."""
+def test_eleven_servers_are_too_many_for_a_group(member: ApiSession, admin: ApiSession,
+                                                 groups: Groups, servers: Servers) -> None:
+    """Nova's default ``[quota] server_group_members`` is 10 (per user, in a group); the
+    project's ``instances`` quota (10 too, checked first) is raised for the test."""
     group = groups.create(member)
-    refused = boot_in(servers, member, group["id"], min_count=11, max_count=11)
+    quota = f"/os-quota-sets/{member.project_id}"
+    raised = admin.compute("PUT", quota, json={"quota_set": {"instances": 11}})
+    assert raised.status_code == 200, raised.text
+    try:
+        refused = boot_in(servers, member, group["id"], min_count=11, max_count=11)
+    finally:
+        admin.compute("DELETE", quota)
     assert fault(refused, 403) == "Quota exceeded, too many servers in group"
     assert servers.made == [] and members(member, group["id"]) == []
 

@@ -277,7 +277,7 @@ def test_actions_refused_while_a_task_runs(fresh: Cloud) -> None:
 @pytest.mark.emulator_only
 def test_a_server_that_never_got_a_host_is_not_ready(fresh: Cloud) -> None:
     huge = fresh.admin.compute("POST", "/flavors", json={"flavor": {
-        "name": f"pw-huge-{uuid.uuid4().hex[:8]}", "ram": 10**7, "vcpus": 1, "disk": 1}})
+        "name": f"pw-huge-{uuid.uuid4().hex[:8]}", "ram": 64, "vcpus": 1, "disk": 10**7}})
     assert huge.status_code == 200, huge.text
     body = {"server": {"name": "pw-nohost", "flavorRef": huge.json()["flavor"]["id"],
                        "imageRef": fresh.image_id()}}

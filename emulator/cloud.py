@@ -31,6 +31,7 @@ from emulator.compute.instances import Instances
 from emulator.compute.keypairs import KeyPairService
 from emulator.compute.lifecycle import Lifecycle
 from emulator.compute.operations import ServerOperations
+from emulator.compute.quotas import QuotaService
 from emulator.compute.recovery import Recovery
 from emulator.compute.server_groups import ServerGroupService
 from emulator.compute.server_metadata import ServerMetadata
@@ -111,8 +112,11 @@ class Cloud:
         self.identity.seed(config.accounts)
         self.flavors = FlavorService(db, project_exists=self.identity.project_exists)
         self.flavors.seed()
-        self.keypairs = KeyPairService(db)
-        self.server_groups = ServerGroupService(db)
+        self.quotas = QuotaService(db, config.quota.options(),
+                                   noop=config.quota.driver == "noop",
+                                   project_exists=self.identity.project_exists)
+        self.keypairs = KeyPairService(db, self.quotas)
+        self.server_groups = ServerGroupService(db, self.quotas)
         self.images = ImageService(
             db, ImageStore(store_dir(config.image.store, config.server.state)),
             require_format_match=config.image.require_format_match,
@@ -154,7 +158,7 @@ class Cloud:
         self._follow_services()
         self.hypervisors = Hypervisors(db, self.services, self.placement)
         self.servers = Servers(db, self.services.host)
-        self.metadata = ServerMetadata(db)
+        self.metadata = ServerMetadata(db, self.quotas)
         clock = self.clock
         self.lifecycle = Lifecycle(
             self.instances, self.actions, self.claims, self.backend,
@@ -168,8 +172,7 @@ class Cloud:
         self.operations = ServerOperations(
             self.servers,
             ServerCreator(db, self.flavors, self.keypairs, self.image_info, self.services.host,
-                          zones,
-                          groups=self.server_groups,
+                          zones, groups=self.server_groups, quotas=self.quotas,
                           max_count_per_request=compute.max_count_per_request),
             self.lifecycle, self.instances, self.image_info, hosts, zones,
             guest_agent=self.backend.guest_agent, plan_for=self.faults.plan_for)

@@ -1,5 +1,8 @@
 """Emulator configuration: defaults, overlaid by a TOML file, overlaid by command-line flags.
 
+Long because this docstring is the annotated example of every section (~170 lines, the
+file format in one place); the code is one strict dataclass a section.
+
 The file is TOML (``tomllib`` is in the standard library)::
 
     [server]
@@ -34,6 +37,19 @@ The file is TOML (``tomllib`` is in the standard library)::
     backend = "simulated"                     # or "qemu" (real guests), or any backend
                                               # registered as a plug-in (serve --backend)
     max_count_per_request = 1000              # the most servers one create may ask for
+
+    [quota]                                   # Nova's [quota] defaults (-1: unlimited)
+    driver = "db"                             # "noop": Nova's NoopQuotaDriver, no limits
+    instances = 10
+    cores = 20
+    ram = 51200
+    metadata_items = 128
+    injected_files = 5
+    injected_file_content_bytes = 10240
+    injected_file_path_length = 255
+    key_pairs = 100
+    server_groups = 10
+    server_group_members = 10
 
     [qemu]                                    # the QEMU backend
     cache = ""                                # guest image cache (default: XDG cache)
@@ -145,6 +161,7 @@ from backends.simulated import (
     Stage,
 )
 from emulator.clock import Progression
+from emulator.compute.quotas.resources import DEFAULT_OPTIONS as NOVA_QUOTAS
 from emulator.config_wording import Loc, explain
 from emulator.placement.filters import DEFAULT_FILTERS
 from emulator.placement.weighers import DEFAULT_WEIGHERS
@@ -268,6 +285,33 @@ class ComputeConfig:
     backend: Name = "simulated"
     #: The most servers one create request may ask for (``min_count``/``max_count``).
     max_count_per_request: AtLeastOne = 1000
+
+
+#: A quota limit: -1 is unlimited.
+Limit = Annotated[StrictInt, Field(ge=-1)]
+
+
+@dataclass(frozen=True, config=_TABLE)
+class QuotaConfig:
+    """Nova's ``[quota]``: the default limits of every project (before the ``default``
+    quota class and the per-project and per-user limits an admin sets)."""
+
+    #: ``db``: Nova's ``DbQuotaDriver``; ``noop``: its ``NoopQuotaDriver`` (every limit -1).
+    driver: Literal["db", "noop"] = "db"
+    instances: Limit = NOVA_QUOTAS["instances"]
+    cores: Limit = NOVA_QUOTAS["cores"]
+    ram: Limit = NOVA_QUOTAS["ram"]
+    metadata_items: Limit = NOVA_QUOTAS["metadata_items"]
+    injected_files: Limit = NOVA_QUOTAS["injected_files"]
+    injected_file_content_bytes: Limit = NOVA_QUOTAS["injected_file_content_bytes"]
+    injected_file_path_length: Limit = NOVA_QUOTAS["injected_file_path_length"]
+    key_pairs: Limit = NOVA_QUOTAS["key_pairs"]
+    server_groups: Limit = NOVA_QUOTAS["server_groups"]
+    server_group_members: Limit = NOVA_QUOTAS["server_group_members"]
+
+    def options(self) -> dict[str, int]:
+        """The limits by option name (without ``driver``)."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "driver"}
 
 
 @dataclass(frozen=True, config=_TABLE)
@@ -411,6 +455,7 @@ class Config:
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     image: ImageConfig = field(default_factory=ImageConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
+    quota: QuotaConfig = field(default_factory=QuotaConfig)
     simulated: SimulatedConfig = field(default_factory=SimulatedConfig)
     qemu: QemuConfig = field(default_factory=QemuConfig)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)

@@ -33,6 +33,10 @@ hosts = 2
 [[simulated.zones]]
 name = "az2"
 hosts = 1
+
+[quota]                 # servers reach the scheduler (the 16-VCPU one: NoValidHost);
+instances = -1          # server groups keep Nova's quota of 10
+cores = -1
 """
 SHAPE = ["--host-shape", "8,16384,200", "--allocation-ratios", "1,1,1"]
 TRACE = [json.dumps(line) for line in [

@@ -27,6 +27,7 @@ from emulator.api.microversion import APIVersion
 from emulator.api.requests import validate_body
 from emulator.compute import keypairs as kp
 from emulator.compute.keypairs import KeyPairService, NewKeyPair
+from emulator.compute.quotas import QuotaService
 from emulator.config import Config
 from emulator.context import RequestContext
 from emulator.db import Database
@@ -189,7 +190,7 @@ ADMIN = RequestContext(user_id="u-admin", project_id="p0", roles=frozenset({"adm
 @pytest.fixture
 def service() -> Iterator[KeyPairService]:
     db = Database("sqlite://")
-    yield KeyPairService(db, quota=3)
+    yield KeyPairService(db, QuotaService(db, {"key_pairs": 3}))
     db.close()
 
 
@@ -246,7 +247,7 @@ def test_quota_comes_before_the_key_check(service: KeyPairService) -> None:
 
 def test_unlimited_quota() -> None:
     db = Database("sqlite://")
-    service = KeyPairService(db, quota=-1)
+    service = KeyPairService(db, QuotaService(db, {"key_pairs": -1}))
     for index in range(5):
         service.create(MEMBER, NewKeyPair(f"k{index}", public_key=NOVA_SAMPLE_KEY))
     assert len(service.list_keypairs(MEMBER)) == 5

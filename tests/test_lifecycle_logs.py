@@ -74,15 +74,15 @@ def test_no_valid_host_logs_what_was_asked(
         emulator: EmulatorProcess, sessions: tuple[ApiSession, ApiSession]) -> None:
     _member, admin = sessions
     flavor = admin.compute("POST", "/flavors", json={"flavor": {
-        "name": "too-big-to-place", "ram": 10_000_000, "vcpus": 1, "disk": 1}})
+        "name": "too-big-to-place", "ram": 64, "vcpus": 1, "disk": 10_000_000}})
     assert flavor.status_code == 200, flavor.text
     flavor_id = flavor.json()["flavor"]["id"]
     try:
         server_id, request_id = create(admin, flavor=flavor_id)
         assert settled(admin, server_id)["status"] == "ERROR"
         lines = lines_of(emulator, request_id)
-        assert any(f"NoValidHost for server {server_id} (VCPU 1, MEMORY_MB 10000000, "
-                   "DISK_GB 1, zone None)" in line for line in lines), lines
+        assert any(f"NoValidHost for server {server_id} (VCPU 1, MEMORY_MB 64, "
+                   "DISK_GB 10000000, zone None)" in line for line in lines), lines
         assert any(f"server {server_id} is ERROR: No valid host was found." in line
                    for line in lines), lines
     finally:

@@ -12,7 +12,7 @@ import pytest
 
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
-from conformance.process import EmulatorProcess
+from conformance.process import NO_QUOTAS, EmulatorProcess
 
 #: Seconds a stop may take (the builds are cancelled, not finished).
 STOP_WITHIN = 15.0
@@ -20,7 +20,7 @@ STOP_WITHIN = 15.0
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_stops_the_emulator_while_servers_build(sig: signal.Signals) -> None:
-    emulator = EmulatorProcess().start()
+    emulator = EmulatorProcess(NO_QUOTAS).start()
     try:
         with httpx.Client(timeout=30.0) as http:
             member = ApiSession(seeded_accounts(emulator.url)["member"], http)

@@ -25,6 +25,7 @@ from emulator.compute.flavors import FlavorService
 from emulator.compute.instances import Instances
 from emulator.compute.keypairs import KeyPairService
 from emulator.compute.models import Instance
+from emulator.compute.quotas import QuotaService
 from emulator.compute.records import load_records
 from emulator.compute.server_groups import GroupSpec, NewServerGroup, ServerGroupService
 from emulator.context import RequestContext
@@ -51,11 +52,13 @@ class Domain:
     instances: Instances
 
 
-def domain(group_quota: int = 10, member_quota: int = 10) -> Domain:
+def domain(group_quota: int = 10, member_quota: int = 10, **quotas: int) -> Domain:
     db = Database("sqlite://")
     flavors = FlavorService(db, project_exists=lambda _project: True)
     flavors.seed()
-    groups = ServerGroupService(db, group_quota=group_quota, member_quota=member_quota)
+    limits = QuotaService(db, {"server_groups": group_quota,
+                               "server_group_members": member_quota, **quotas})
+    groups = ServerGroupService(db, limits)
     hosts = default_hosts([("nova", 2)])
 
     def image(_ctx: RequestContext, image_id: str) -> ImageInfo | None:
@@ -63,9 +66,9 @@ def domain(group_quota: int = 10, member_quota: int = 10) -> Domain:
             if image_id == IMAGE else None
 
     zones = AggregateService(db, lambda: hosts, image)
-    creator = ServerCreator(db, flavors, KeyPairService(db), image,
-                            {h.name: h for h in hosts}.get, zones,
-                            groups=groups)
+    creator = ServerCreator(db, flavors, KeyPairService(db, limits), image,
+                            {h.name: h for h in hosts}.get, zones, groups=groups,
+                            quotas=limits)
     return Domain(db, groups, creator, Instances(db))
 
 
@@ -158,7 +161,7 @@ def test_group_quota_per_project() -> None:
 
 
 def test_quotas_of_minus_one_are_unlimited() -> None:
-    d = domain(group_quota=-1, member_quota=-1)
+    d = domain(group_quota=-1, member_quota=-1, instances=-1, cores=-1, ram=-1)
     groups = [create(d) for _ in range(12)]
     group = groups[0]
     assert len(boot(d, MEMBER, 12, group=group)) == 12
@@ -189,7 +192,7 @@ def test_every_server_of_a_create_joins_the_group(d: Domain) -> None:
 
 
 def test_a_multi_create_in_chunks_joins_in_every_chunk() -> None:
-    d = domain(member_quota=-1)
+    d = domain(member_quota=-1, instances=-1, cores=-1, ram=-1)
     group = create(d)
     made = boot(d, MEMBER, 250, group=group)
     assert d.groups.get(MEMBER, group).members == made
@@ -249,7 +252,7 @@ def test_a_group_deleted_before_the_insert_is_not_found(d: Domain) -> None:
     assert ref is not None
     d.groups.delete(MEMBER, group)
     with d.db.session() as s, pytest.raises(InvalidInput, match="could not be found"):
-        d.groups.check_members(s, ref, MEMBER.user_id, 1)
+        d.groups.check_members(s, MEMBER, ref, 1)
     with d.db.session() as s:
         d.groups.add_members(s, ref, ["x"])  # a later chunk: quietly nothing
     assert d.groups.group_of("x") is None

@@ -398,7 +398,7 @@ def pick_images(url: str, token: str, glance: bool) -> tuple[str, str]:
     return PLACEHOLDER_IMAGES
 
 
-def tempest_conf(cloud: Cloud, ws: Path) -> str:
+def tempest_conf(cloud: Cloud, ws: Path, admin: Account) -> str:
     def flag(value: bool) -> str:
         return "true" if value else "false"
 
@@ -414,6 +414,12 @@ lock_path = {ws / "tempest_lock"}
 [auth]
 use_dynamic_credentials = false
 test_accounts_file = {ws / "etc" / "accounts.yaml"}
+# The classes that force tenant isolation (the admin quota tests) make their own projects
+# and users with these credentials, whatever use_dynamic_credentials says.
+admin_username = {admin.user}
+admin_password = {admin.password}
+admin_project_name = {admin.project}
+admin_domain_name = Default
 default_credentials_domain_name = Default
 create_isolated_networks = false
 
@@ -891,7 +897,7 @@ def execute(args: argparse.Namespace) -> int:
         # pre-provisioned accounts and no fixed_network_name, they make no Neutron call.
         cloud.services |= {_ASSUMABLE[name] for name in args.assume_service}
         log(f"catalog: {sorted(cloud.services)}; flavors {cloud.flavors}; images {cloud.images}")
-        (ws / "etc" / "tempest.conf").write_text(tempest_conf(cloud, ws))
+        (ws / "etc" / "tempest.conf").write_text(tempest_conf(cloud, ws, admin))
         rc, results, running, timed_out = run_tempest(tempest, ws, selection, args.timeout)
 
     if not results and rc and not timed_out:

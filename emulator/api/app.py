@@ -21,6 +21,8 @@ from emulator.api.compute.flavors import FlavorsController
 from emulator.api.compute.hypervisors import HypervisorsController
 from emulator.api.compute.images import ImagesController
 from emulator.api.compute.keypairs import KeypairsController
+from emulator.api.compute.limits import LimitsController
+from emulator.api.compute.quotas import QuotaClassSetsController, QuotaSetsController
 from emulator.api.compute.routes import Controllers
 from emulator.api.compute.server_actions import ServerActions
 from emulator.api.compute.server_consoles import ServerConsolesController
@@ -138,6 +140,11 @@ class Emulator:
             aggregates=AggregatesController(cloud.aggregates),
             services=ServicesController(cloud.services),
             hypervisors=HypervisorsController(cloud.hypervisors),
+            quota_sets=QuotaSetsController(cloud.quotas),
+            quota_classes=QuotaClassSetsController(cloud.quotas),
+            limits=LimitsController(
+                cloud.quotas,
+                rate_limits=lambda ctx: self.ratelimiting.rate(ctx.project_id, ctx.user_id)),
         )
         public_url = config.public_url
         catalog = build_catalog(public_url, config.identity.region)

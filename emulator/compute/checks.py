@@ -10,7 +10,8 @@ from emulator.compute.keypairs import KeyPairService
 from emulator.context import RequestContext
 from emulator.errors import Forbidden, InvalidInput, NotFound, OverQuota
 
-#: Nova's ``[quota] metadata_items``: metadata items a server (or an image it makes) holds.
+#: Nova's ``[quota] metadata_items`` default: metadata items a server (or an image it makes)
+#: holds (the quota in force comes from ``emulator.compute.quotas``).
 MAX_METADATA_ITEMS = 128
 #: Nova's tag limits (``nova.objects.instance.MAX_TAG_COUNT``, the tag schema's length).
 MAX_TAGS = 50
@@ -36,16 +37,17 @@ def image_id_of(ref: str) -> str:
     return ref.rstrip("/").rsplit("/", 1)[-1]
 
 
-def check_metadata_count(count: int) -> None:
-    """Nova's metadata quota check (``_check_metadata_properties_quota``), a 403."""
-    if count > MAX_METADATA_ITEMS:
-        raise OverQuota(f"Maximum number of metadata items exceeds {MAX_METADATA_ITEMS}")
+def check_metadata_count(count: int, limit: int = MAX_METADATA_ITEMS) -> None:
+    """Nova's metadata quota check (``_check_metadata_properties_quota``), a 403;
+    ``limit``: the ``metadata_items`` quota in force (-1: none)."""
+    if 0 <= limit < count:
+        raise OverQuota(f"Maximum number of metadata items exceeds {limit}")
 
 
-def check_image_metadata_count(count: int) -> None:
+def check_image_metadata_count(count: int, limit: int = MAX_METADATA_ITEMS) -> None:
     """Nova's ``check_img_metadata_properties_quota`` (the image proxy, and createImage and
     createBackup up to 2.38): the same quota, worded for images."""
-    if count > MAX_METADATA_ITEMS:
+    if 0 <= limit < count:
         raise Forbidden("Image metadata limit exceeded")
 
 

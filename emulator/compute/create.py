@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
-from sqlmodel import select
+from sqlalchemy import delete, insert
+from sqlmodel import Session, col, select
 
 from emulator.compute.addresses import DEFAULT_NETWORK_ID
 from emulator.compute.checks import (
@@ -29,8 +29,9 @@ from emulator.compute.keypairs import KeyPairService
 from emulator.compute.models import Instance, InstanceAction, InstanceMetadata, InstanceTag
 from emulator.compute.naming import generate_password, sanitize_hostname
 from emulator.compute.policy import authorize
+from emulator.compute.quotas import QuotaService
 from emulator.compute.records import HostLookup, ServerRecord, load_records, now
-from emulator.compute.server_groups import GroupRef, ServerGroupService
+from emulator.compute.server_groups import GroupRef, ServerGroupService, membership
 from emulator.compute.states import TaskState, VmState
 from emulator.compute.zones import HostZones
 from emulator.context import RequestContext
@@ -71,6 +72,9 @@ class NewServer:
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     #: True when the root disk comes from a volume (image_ref then is "").
     boot_from_volume: bool = False
+    #: Personality files (before 2.57): (path, base64 contents), checked against the
+    #: injected file quotas (the files themselves are not injected).
+    personality: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,15 @@ class Created:
     server_ids: tuple[str, ...]
     admin_pass: str
     reservation_id: str
+
+
+def discard(s: Session, ids: list[str]) -> None:
+    """Remove servers just recorded (never built) with everything recorded with them."""
+    for server_id in ids:
+        membership.remove(s, server_id)
+    for table in (InstanceAction, InstanceMetadata, InstanceTag):
+        s.execute(delete(table).where(col(table.instance_uuid).in_(ids)))
+    s.execute(delete(Instance).where(col(Instance.uuid).in_(ids)))
 
 
 def parse_zone(zone: str | None) -> tuple[str | None, str | None, str | None]:
@@ -101,13 +114,15 @@ def parse_zone(zone: str | None) -> tuple[str | None, str | None, str | None]:
 
 
 class ServerCreator:
-    """Checks a ``NewServer`` and records its servers; ``max_count_per_request`` bounds
-    one request (NOTE: until quotas exist, as Nova's instance quota bounds it)."""
+    """Checks a ``NewServer`` and records its servers: as many as the quotas let in;
+    ``max_count_per_request`` bounds one request even when nothing limits it."""
 
     def __init__(self, db: Database, flavors: FlavorService, keypairs: KeyPairService,
                  images: ImageLookup, host_of: HostLookup, zones: HostZones,
-                 *, groups: ServerGroupService, max_count_per_request: int = 1000) -> None:
+                 *, groups: ServerGroupService, quotas: QuotaService | None = None,
+                 max_count_per_request: int = 1000) -> None:
         self.db = db
+        self.quotas = quotas if quotas is not None else QuotaService(db)
         self.flavors = flavors
         self.keypairs = keypairs
         self.images = images
@@ -169,15 +184,20 @@ class ServerCreator:
             if wanted is not None and self.host_of(wanted) is None:
                 raise InvalidInput(f"Compute host {wanted} could not be found.")
 
-    def _count(self, new: NewServer) -> int:
-        """How many servers to make: ``max_count``, cut to what one request may make, as
-        Nova cuts a multi-create to what the quota leaves (never below ``min_count``)."""
+    def _count(self, ctx: RequestContext, new: NewServer, flavor: FlavorRecord) -> int:
+        """How many servers to make: ``max_count`` cut to what the quotas leave (Nova's
+        ``check_num_instances_quota``: a 403 when not even ``min_count`` fits), and to
+        what one request may make."""
         cap = self.max_count_per_request
+        with self.db.session() as s:
+            allowed = self.quotas.check_instances(
+                s, ctx.project_id or "", ctx.user_id, flavor.vcpus, flavor.memory_mb,
+                new.min_count, new.max_count)
         if new.min_count > cap:
             raise OverQuota(
                 f"Maximum number of servers per request exceeded: requested {new.min_count}, "
                 f"the limit is {cap} ([compute] max_count_per_request)")
-        return min(new.max_count, cap)
+        return min(allowed, cap)
 
     async def create(self, ctx: RequestContext, new: NewServer) -> Created:
         """Record the servers in BUILD (scheduling); the builds run afterwards.
@@ -212,12 +232,14 @@ class ServerCreator:
         image_ref = self._image(ctx, new, flavor)
         self._check_networking(new)
         key = key_data(self.keypairs, ctx, new.key_name)
-        check_metadata_count(len(new.metadata))
+        check_metadata_count(len(new.metadata), self.quotas.metadata_limit(
+            ctx.project_id or "", ctx.user_id))
+        self.quotas.check_injected_files(ctx.project_id or "", ctx.user_id, new.personality)
         for tag in new.tags:
             check_tag(tag)
         group = self.groups.requested(ctx, new.scheduler_hints)
         self._check_destination(new)
-        count = self._count(new)
+        count = self._count(ctx, new, flavor)
         common: dict[str, Any] = dict(
             display_description=new.description, project_id=ctx.project_id or "",
             user_id=ctx.user_id, image_ref=image_ref, flavor_id=flavor.flavorid,
@@ -243,6 +265,7 @@ class ServerCreator:
             self._insert(ctx, new, servers[start:start + CHUNK], created_at, group,
                          joining=count if start == 0 else 0)
             await asyncio.sleep(0)
+        self._recheck(ctx, flavor, [server["uuid"] for server in servers])
         with self.db.session() as s:
             first = s.exec(select(Instance).where(Instance.uuid == servers[0]["uuid"])).one()
             record = load_records(s, [first], self.host_of)[0]
@@ -265,6 +288,22 @@ class ServerCreator:
                 "display_name": new.name if count == 1 else f"{new.name}-{index + 1}",
                 "created_at": created_at, "updated_at": created_at}
 
+    def _recheck(self, ctx: RequestContext, flavor: FlavorRecord, ids: list[str]) -> None:
+        """Nova's quota recheck once every server is recorded: if concurrent creates went
+        over meanwhile, this request's servers are taken back and it is refused.
+
+        NOTE: Nova puts the servers of a request that fails the recheck in ERROR; here
+        they are removed, so that a refused request leaves nothing behind.
+        """
+        try:
+            with self.db.session() as s:
+                self.quotas.recheck_instances(s, ctx.project_id or "", ctx.user_id,
+                                              flavor.vcpus, flavor.memory_mb, len(ids))
+        except OverQuota:
+            with self.db.session() as s:
+                discard(s, ids)
+            raise
+
     def _insert(self, ctx: RequestContext, new: NewServer, servers: list[dict[str, Any]],
                 created_at: datetime, group: GroupRef | None, joining: int) -> None:
         """Insert ``servers``, their metadata, tags, ``create`` actions and group membership
@@ -274,7 +313,7 @@ class ServerCreator:
         ids = [server["uuid"] for server in servers]
         with self.db.session() as s:
             if group is not None and joining:
-                self.groups.check_members(s, group, ctx.user_id, joining)
+                self.groups.check_members(s, ctx, group, joining)
             s.execute(insert(Instance), servers)
             if group is not None:
                 self.groups.add_members(s, group, ids)

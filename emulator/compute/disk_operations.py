@@ -16,7 +16,6 @@ from typing import Any
 
 from emulator.compute.actions import TRANSITIONS
 from emulator.compute.checks import (
-    MAX_METADATA_ITEMS,
     ImageLookup,
     check_flavor_fits,
     check_image_active,
@@ -34,6 +33,7 @@ from emulator.compute.models import Instance
 from emulator.compute.naming import generate_password
 from emulator.compute.operations import ServerOperations
 from emulator.compute.policy import authorize
+from emulator.compute.quotas.resources import UNLIMITED
 from emulator.compute.records import ServerRecord
 from emulator.compute.recovery import periodic_context
 from emulator.compute.resizes import (
@@ -103,6 +103,8 @@ class DiskOperations:
         self.zones = zones
         #: Nova's ``allow_resize_to_same_host``: False schedules a resize elsewhere.
         self.allow_resize_to_same_host = allow_resize_to_same_host
+        #: The quotas creates count against: resizes and rebuilds check them too.
+        self.quotas = operations.creator.quotas
 
     # -- rebuild -------------------------------------------------------------------------
 
@@ -121,7 +123,9 @@ class DiskOperations:
         image = self.images(ctx, request.image_ref)
         if image is None:
             raise InvalidInput("Cannot find image for rebuild")
-        check_metadata_count(len(request.metadata or {}))
+        if request.metadata:
+            check_metadata_count(len(request.metadata), self.quotas.metadata_limit(
+                row.project_id, ctx.user_id))
         check_image_active(image)
         check_flavor_fits(image.min_ram, image.min_disk, row.memory_mb, row.root_gb,
                           check_disk=bool(row.root_gb))
@@ -156,6 +160,9 @@ class DiskOperations:
 
         def columns(row: Instance) -> dict[str, Any]:
             changes = resize_columns(self.flavors, self.images, ctx, row, flavor_ref)
+            self.quotas.check_resize(ctx, row.project_id, row.user_id,
+                                     changes["vcpus"] - row.vcpus,
+                                     changes["memory_mb"] - row.memory_mb)
             if disk_config is not None:
                 changes["disk_config"] = disk_config
             return changes
@@ -189,7 +196,15 @@ class DiskOperations:
 
     def revert_resize(self, ctx: RequestContext, server_id: str) -> None:
         """Go back to the old flavor on the source host (the destination released)."""
-        row = self.servers.accept(ctx, server_id, TRANSITIONS["revert_resize"], _resized)
+        def revertible(row: Instance) -> dict[str, Any]:
+            _resized(row)
+            # NOTE: as Nova, the revert of a downsize is an upsize the quotas must allow.
+            self.quotas.check_resize(ctx, row.project_id, row.user_id,
+                                     row.old_vcpus - row.vcpus,
+                                     row.old_memory_mb - row.memory_mb)
+            return {}
+
+        row = self.servers.accept(ctx, server_id, TRANSITIONS["revert_resize"], revertible)
         columns = reverted_columns(row, self.zones.host_zone)
         claims = self.claims
 
@@ -213,11 +228,13 @@ class DiskOperations:
         (queued), start the capture; the image id."""
         backup_type = request.backup_type
         key = "create_image" if backup_type is None else "create_backup"
-        if request.check_quota and len(request.metadata) > MAX_METADATA_ITEMS:
+        limit = self.quotas.metadata_limit(ctx.project_id or "", ctx.user_id) \
+            if request.check_quota and request.metadata else UNLIMITED
+        if 0 <= limit < len(request.metadata):
             # NOTE: Nova checks the quota (up to 2.38) after the lookup (404) and the
             # policy (403), before the state checks (409).
             self.servers.get(ctx, server_id, TRANSITIONS[key].rule)
-            check_image_metadata_count(len(request.metadata))
+            check_image_metadata_count(len(request.metadata), limit)
 
         def check(row: Instance) -> dict[str, Any]:
             if backup_type is not None and not row.image_ref:

@@ -23,6 +23,7 @@ from sqlmodel import Session, col, func, select
 
 from emulator.compute.models import KeyPair
 from emulator.compute.policy import authorize
+from emulator.compute.quotas import QuotaService
 from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import Conflict, InvalidInput, NotFound, OverQuota
@@ -32,8 +33,6 @@ from emulator.errors import Conflict, InvalidInput, NotFound, OverQuota
 SSH, X509 = "ssh", "x509"
 KEY_TYPES = (SSH, X509)
 
-#: Nova's ``[quota] key_pairs`` default, counted per user; -1 means unlimited.
-DEFAULT_QUOTA = 100
 
 #: Size of generated RSA keys (Nova's ``crypto.generate_key_pair`` default).
 GENERATED_BITS = 2048
@@ -207,10 +206,10 @@ def _record(row: KeyPair, private_key: str | None = None) -> KeyPairRecord:
 
 
 class KeyPairService:
-    def __init__(self, db: Database, quota: int = DEFAULT_QUOTA) -> None:
+    def __init__(self, db: Database, quotas: QuotaService | None = None) -> None:
         self.db = db
-        #: Key pairs per user; -1 is unlimited.
-        self.quota = quota
+        #: Nova's ``key_pairs`` quota, counted per user.
+        self.quotas = quotas if quotas is not None else QuotaService(db)
 
     @staticmethod
     def _owner(ctx: RequestContext, rule: str, user_id: str | None) -> str:
@@ -232,8 +231,9 @@ class KeyPairService:
         stmt = select(func.count()).select_from(KeyPair).where(KeyPair.user_id == owner)
         return int(s.exec(stmt).one())
 
-    def _over_quota(self, s: Session, owner: str, delta: int) -> bool:
-        return self.quota >= 0 and self._count(s, owner) + delta > self.quota
+    def _over_quota(self, s: Session, ctx: RequestContext, owner: str, delta: int) -> bool:
+        return self.quotas.over(s, "key_pairs", ctx.project_id or "", owner, delta,
+                                user_count=self._count(s, owner))
 
     # -- reading -------------------------------------------------------------------------
 
@@ -270,7 +270,7 @@ class KeyPairService:
         """Import ``new.public_key``, or generate a key pair and return its private half."""
         owner = self._owner(ctx, "create", new.user_id)
         with self.db.session() as s:
-            if self._over_quota(s, owner, 1):
+            if self._over_quota(s, ctx, owner, 1):
                 raise OverQuota("Quota exceeded, too many key pairs.")
         private_key: str | None = None
         if new.public_key is None:
@@ -290,7 +290,7 @@ class KeyPairService:
                 s.add(row)
                 s.flush()
                 # Nova rechecks the quota after the insert, against concurrent creates.
-                if self._over_quota(s, owner, 0):
+                if self._over_quota(s, ctx, owner, 0):
                     raise OverQuota("Quota exceeded, too many key pairs.")
                 return _record(row, private_key)
         except IntegrityError:

@@ -97,8 +97,15 @@ class ServerOperations:
         self.lifecycle.delete(row.uuid, ctx.request_id)
 
     def restore(self, ctx: RequestContext, server_id: str) -> None:
-        row = self.perform(ctx, server_id, "restore",
-                           changes=lambda _row: {"deleted_at": None})
+        """Undo a soft delete: the server counts against the quotas again, so it must fit
+        (Nova's ``restore``, a 403)."""
+        quotas = self.creator.quotas
+
+        def restored(row: Instance) -> dict[str, Any]:
+            quotas.check_restore(ctx, row.project_id, row.user_id, row.vcpus, row.memory_mb)
+            return {"deleted_at": None}
+
+        row = self.perform(ctx, server_id, "restore", changes=restored)
         self.lifecycle.cancel_later("reclaim", row.uuid)
 
     # -- power, lock and state -------------------------------------------------------------

@@ -147,6 +147,15 @@ RULES: dict[str, Check] = {
     "os_compute_api:os-server-groups:show": READER,
     "os_compute_api:os-server-groups:create": MEMBER,
     "os_compute_api:os-server-groups:delete": MEMBER,
+    "os_compute_api:os-quota-sets:show": READER,
+    "os_compute_api:os-quota-sets:detail": READER,
+    "os_compute_api:os-quota-sets:defaults": ANY,
+    "os_compute_api:os-quota-sets:update": ADMIN,
+    "os_compute_api:os-quota-sets:delete": ADMIN,
+    "os_compute_api:os-quota-class-sets:show": ADMIN,
+    "os_compute_api:os-quota-class-sets:update": ADMIN,
+    "os_compute_api:limits": ANY,
+    "os_compute_api:limits:other_project": ADMIN,
 }
 
 

@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from emulator.compute.checks import MAX_TAGS, check_metadata_count, check_tag
 from emulator.compute.models import Instance, InstanceMetadata, InstanceTag
 from emulator.compute.policy import authorize
+from emulator.compute.quotas import QuotaService
 from emulator.compute.records import (
     check_lock,
     invalid_state,
@@ -44,8 +45,10 @@ def _tag_rows(s: Session, server_id: str) -> dict[str, InstanceTag]:
 
 
 class ServerMetadata:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, quotas: QuotaService | None = None) -> None:
         self.db = db
+        #: The ``metadata_items`` quota.
+        self.quotas = quotas if quotas is not None else QuotaService(db)
 
     # -- metadata ------------------------------------------------------------------------
 
@@ -77,7 +80,8 @@ class ServerMetadata:
                 InstanceMetadata.instance_uuid == row.uuid)).all()}
             merged = dict(items) if replace else {**{k: m.value for k, m in current.items()},
                                                   **items}
-            check_metadata_count(len(merged))
+            check_metadata_count(len(merged), self.quotas.metadata_limit(
+                row.project_id, ctx.user_id))
             for key, meta in current.items():
                 if key not in merged:
                     s.delete(meta)

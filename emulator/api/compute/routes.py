@@ -25,6 +25,8 @@ from emulator.api.compute.images import (
     ImagesController,
 )
 from emulator.api.compute.keypairs import KeypairsController
+from emulator.api.compute.limits import LimitsController
+from emulator.api.compute.quotas import QuotaClassSetsController, QuotaSetsController
 from emulator.api.compute.server_consoles import ServerConsolesController
 from emulator.api.compute.server_groups import ServerGroupsController
 from emulator.api.compute.server_resources import TAGS_VERSION, ServerResourcesController
@@ -49,6 +51,9 @@ class Controllers:
     aggregates: AggregatesController
     services: ServicesController
     hypervisors: HypervisorsController
+    quota_sets: QuotaSetsController
+    quota_classes: QuotaClassSetsController
+    limits: LimitsController
 
 
 def route_list(c: Controllers) -> list[Route]:
@@ -86,6 +91,7 @@ def route_list(c: Controllers) -> list[Route]:
         Route("POST", "/os-keypairs", kp.create),
         Route("GET", "/os-keypairs/{keypair_name}", kp.show),
         Route("DELETE", "/os-keypairs/{keypair_name}", kp.delete),
+        *quota_routes(c.quota_sets, c.quota_classes, c.limits),
         Route("GET", "/os-server-groups", c.server_groups.index),
         Route("POST", "/os-server-groups", c.server_groups.create),
         Route("GET", "/os-server-groups/{group_id}", c.server_groups.show),
@@ -116,6 +122,21 @@ def aggregate_routes(ag: AggregatesController) -> list[Route]:
         Route("POST", "/os-aggregates/{aggregate_id}/action", ag.action),
         Route("POST", "/os-aggregates/{aggregate_id}/images", ag.images,
               min_version=IMAGES_VERSION),
+    ]
+
+
+def quota_routes(qs: QuotaSetsController, qc: QuotaClassSetsController,
+                 lm: LimitsController) -> list[Route]:
+    """``/os-quota-sets``, ``/os-quota-class-sets`` and ``/limits``."""
+    return [
+        Route("GET", "/limits", lm.index),
+        Route("GET", "/os-quota-sets/{project_id}", qs.show),
+        Route("PUT", "/os-quota-sets/{project_id}", qs.update),
+        Route("DELETE", "/os-quota-sets/{project_id}", qs.delete),
+        Route("GET", "/os-quota-sets/{project_id}/detail", qs.detail),
+        Route("GET", "/os-quota-sets/{project_id}/defaults", qs.defaults),
+        Route("GET", "/os-quota-class-sets/{class_name}", qc.show),
+        Route("PUT", "/os-quota-class-sets/{class_name}", qc.update),
     ]
 
 

@@ -186,6 +186,9 @@ class ServersController:
             hostname=server.get("hostname") if call.version >= V(2, 90) else None,
             scheduler_hints=dict(hints),
             boot_from_volume=boot_from_volume,
+            # NOTE: an item without a path or contents is a 500 in Nova (a KeyError).
+            personality=tuple((str(f.get("path", "")), str(f.get("contents", "")))
+                              for f in server.get("personality") or ()),
         )
         return new, truthy(str(server.get("return_reservation_id", "")))
 

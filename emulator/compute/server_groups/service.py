@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from emulator.compute.policy import authorize
 from emulator.compute.server_groups import membership
@@ -26,17 +26,16 @@ from emulator.db import Database
 from emulator.errors import InvalidInput, NotFound, OverQuota
 from emulator.placement import GroupSpec
 
+if TYPE_CHECKING:
+    # NOTE: the quotas count server groups (their tables are below this package).
+    from emulator.compute.quotas import QuotaService
+
 #: Nova's policies, in its create schema's order (the soft ones from 2.15).
 AFFINITY, ANTI_AFFINITY = "affinity", "anti-affinity"
 SOFT_AFFINITY, SOFT_ANTI_AFFINITY = "soft-affinity", "soft-anti-affinity"
 POLICIES = (ANTI_AFFINITY, AFFINITY, SOFT_ANTI_AFFINITY, SOFT_AFFINITY)
 #: The one rule (2.64), allowed with ``anti-affinity`` only.
 MAX_SERVER_PER_HOST = "max_server_per_host"
-
-#: Nova's ``[quota] server_groups`` (per project) and ``server_group_members`` (per user,
-#: in one group) defaults; -1 is unlimited.
-DEFAULT_GROUP_QUOTA = 10
-DEFAULT_MEMBER_QUOTA = 10
 
 RULE = "os_compute_api:os-server-groups:{}"
 
@@ -82,11 +81,11 @@ def _record(row: InstanceGroup, members: Sequence[str]) -> ServerGroupRecord:
 
 
 class ServerGroupService:
-    def __init__(self, db: Database, group_quota: int = DEFAULT_GROUP_QUOTA,
-                 member_quota: int = DEFAULT_MEMBER_QUOTA) -> None:
+    def __init__(self, db: Database, quotas: QuotaService) -> None:
         self.db = db
-        self.group_quota = group_quota
-        self.member_quota = member_quota
+        #: Nova's ``server_groups`` (per project and user) and ``server_group_members``
+        #: (per user, in one group) quotas.
+        self.quotas = quotas
 
     # -- lookups -------------------------------------------------------------------------
 
@@ -132,19 +131,15 @@ class ServerGroupService:
             authorize(ctx, RULE.format("show"), row.project_id)
             return self._records(s, [row])[0]
 
-    def _over_quota(self, s: Session, project_id: str, delta: int) -> bool:
-        if self.group_quota < 0:
-            return False
-        stmt = (select(func.count()).select_from(InstanceGroup)
-                .where(InstanceGroup.project_id == project_id))
-        return int(s.exec(stmt).one()) + delta > self.group_quota
+    def _over_quota(self, s: Session, project_id: str, user_id: str, delta: int) -> bool:
+        return self.quotas.over_server_groups(s, project_id, user_id, delta)
 
     def create(self, ctx: RequestContext, new: NewServerGroup) -> ServerGroupRecord:
         project_id = ctx.project_id or ""
         authorize(ctx, RULE.format("create"), ctx.project_id)
         over = OverQuota("Quota exceeded, too many server groups.")
         with self.db.session() as s:
-            if self._over_quota(s, project_id, 1):
+            if self._over_quota(s, project_id, ctx.user_id, 1):
                 raise over
         if new.rules and new.policy != ANTI_AFFINITY:
             raise InvalidInput("Only anti-affinity policy supports rules.")
@@ -155,7 +150,7 @@ class ServerGroupService:
             s.add(row)
             s.flush()
             # Nova rechecks the quota after the insert, against concurrent creates.
-            if self._over_quota(s, project_id, 0):
+            if self._over_quota(s, project_id, ctx.user_id, 0):
                 raise over
             return _record(row, [])
 
@@ -190,13 +185,15 @@ class ServerGroupService:
             except NotFound as gone:
                 raise InvalidInput(gone.message) from None
 
-    def check_members(self, s: Session, group: GroupRef, user_id: str, adding: int) -> None:
-        """Before a create adds ``adding`` servers of ``user_id`` to ``group`` (in the
+    def check_members(self, s: Session, ctx: RequestContext, group: GroupRef,
+                      adding: int) -> None:
+        """Before a create adds ``adding`` servers of ``ctx``'s user to ``group`` (in the
         create's transaction): the group must still exist, and Nova's member quota hold."""
         if not membership.still_there(s, group):
             raise InvalidInput(not_found(group.uuid))
-        if self.member_quota >= 0 and \
-                membership.count_members_of_user(s, group, user_id) + adding > self.member_quota:
+        members = membership.count_members_of_user(s, group, ctx.user_id)
+        if self.quotas.over(s, "server_group_members", ctx.project_id or "", ctx.user_id,
+                            adding, user_count=members):
             raise OverQuota("Quota exceeded, too many servers in group")
 
     @staticmethod
