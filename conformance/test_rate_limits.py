@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.cli import openstack_json
 from conformance.client import ApiSession
 from conformance.conftest import Target, dedicated_emulator, seeded_accounts
 from conformance.process import EmulatorProcess
@@ -203,3 +204,11 @@ def test_limits_rate_lists_the_callers_limits_with_its_standing(limited: Limited
     # another user's standing is its own
     [entry] = limited.alt.compute("GET", "/limits").json()["limits"]["rate"][0]["limit"]
     assert entry["remaining"] == 5
+
+
+def test_openstack_limits_show_rate_lists_them(limited: Limited) -> None:
+    limited.put({"name": "creates", "tier": "project", "verb": "POST", "regex": "/servers$",
+                 "uri": "*/servers", "value": 120, "unit": "MINUTE"})
+    rows = openstack_json(limited.member.account, "limits", "show", "--rate")
+    assert [(r["Verb"], r["URI"], r["Value"], r["Remain"], r["Unit"]) for r in rows] == [
+        ("POST", "*/servers", 120, 120, "MINUTE")]
