@@ -176,3 +176,32 @@ def test_detail_page_of_1000_among_10000_servers(benchmark: Any, crowded: ApiSes
     ratio = benchmark.stats.stats.median / reference
     benchmark.extra_info.update(ratio_to_reference=round(ratio, 1))
     RATIOS[benchmark.name] = (ratio, "one bare Starlette JSON request (slower is higher)")
+
+
+def test_active_page_after_marker_among_10000_servers(
+        benchmark: Any, crowded: ApiSession, bare_url: str, http: httpx.Client) -> None:
+    """GET /servers?status=ACTIVE&limit=1000&marker=<the 5,000th> among 10,000 servers:
+    what counting a project's ACTIVE servers page by page costs for each page (the
+    scale benchmark's count; a page should cost its own size, not the project's)."""
+    reference = 1 / requests_per_second(lambda: http.get(bare_url), 200)
+    marker = ""
+    for _ in range(MANY // 2000):  # the marker: the last server of the fifth page
+        response = crowded.compute("GET", "/servers",
+                                   params={"limit": 1000, **({"marker": marker} if marker else {})})
+        assert response.status_code == 200, response.text
+        marker = response.json()["servers"][-1]["id"]
+    params = {"status": "ACTIVE", "limit": 1000, "marker": marker}
+
+    def page() -> None:
+        response = crowded.compute("GET", "/servers", params=params)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        servers = body["servers"]
+        assert len({s["id"] for s in servers}) == 1000
+        assert marker not in {s["id"] for s in servers}
+        assert [link["rel"] for link in body["servers_links"]] == ["next"]
+
+    benchmark.pedantic(page, rounds=5, iterations=1, warmup_rounds=1)
+    ratio = benchmark.stats.stats.median / reference
+    benchmark.extra_info.update(ratio_to_reference=round(ratio, 1))
+    RATIOS[benchmark.name] = (ratio, "one bare Starlette JSON request (slower is higher)")

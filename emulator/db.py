@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, create_engine
@@ -66,7 +66,14 @@ class Database:
 
         self.url = url
         self.engine = make_engine(url)
+        existing = set(inspect(self.engine).get_table_names())
         SQLModel.metadata.create_all(self.engine)
+        # create_all skips a table that exists, indexes and all: a state file made by an
+        # older version gets the indexes added since here.
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name in existing:
+                for index in table.indexes:
+                    index.create(self.engine, checkfirst=True)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -1,19 +1,39 @@
-"""The server list (``GET /servers``, ``/servers/detail``): Nova's filters, sort keys,
-marker paging, and the page dressed as records. Filters the database can apply go to SQL;
-the rest (regular expressions, statuses, tags, addresses) are applied in Python."""
+"""The server list (``GET /servers``, ``/servers/detail``): Nova's filters, sort keys and
+marker paging, all in SQL, and the page dressed as records.
+
+As Nova's ``instance_get_all_by_filters_sort`` with oslo.db's ``paginate_query``, a page
+is one query: every filter is a SQL condition (regular expressions through the
+database's REGEXP, which SQLAlchemy gives SQLite as Python's ``re.search``; ``status``
+arrives as the vm_states and task_states ``states.STATUS_MAP`` gives it), and the marker
+becomes a keyset condition, "after the marker's values in the sort order", so a page
+reads about ``limit`` rows wherever it starts (see the indexes on ``Instance``)."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Integer,
+    String,
+    TypeDecorator,
+    and_,
+    cast,
+    exists,
+    false,
+    func,
+    literal,
+    not_,
+    or_,
+)
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from emulator.compute.models import Instance, InstanceAddress, InstanceTag
-from emulator.compute.records import HostLookup, ServerRecord, load_records, utc
+from emulator.compute.records import HostLookup, ServerRecord, load_records
 from emulator.errors import InvalidInput
 
 
@@ -24,7 +44,6 @@ class ServerQuery:
     project_id: str | None = None  # None: all projects (admin with all_tenants)
     user_id: str | None = None
     name: str | None = None  # regex
-    statuses: frozenset[str] | None = None
     changes_since: datetime | None = None
     changes_before: datetime | None = None
     ip: str | None = None  # regex on IPv4 addresses
@@ -37,6 +56,8 @@ class ServerQuery:
     key_name: str | None = None
     config_drive: bool | None = None
     locked: bool | None = None
+    #: The vm_states and task_states the ``status`` filter stands for (Nova's
+    #: ``task_and_vm_state_from_status``, from ``states.STATUS_MAP``), or given directly.
     vm_state: frozenset[str] | None = None
     task_state: frozenset[str] | None = None
     power_state: frozenset[int] | None = None
@@ -75,136 +96,168 @@ SORT_KEYS: dict[str, str] = {
 }
 
 
+#: Query field -> Instance attribute, for the filters that match a column exactly.
+EXACT_FILTERS: dict[str, str] = {
+    "user_id": "user_id", "flavor": "flavor_id", "image": "image_ref", "host": "host",
+    "node": "node", "key_name": "key_name", "uuid": "uuid",
+    "availability_zone": "availability_zone",
+}
+#: Query field -> Instance attribute, for the filters that match one of a set of values.
+SET_FILTERS: dict[str, str] = {"vm_state": "vm_state", "power_state": "power_state"}
+
+
 def list_servers(s: Session, query: ServerQuery, host_of: HostLookup) -> list[ServerRecord]:
-    """Servers matching ``query`` in its order, after its marker, up to its limit."""
-    stmt = select(Instance)
-    if query.project_id is not None:
-        stmt = stmt.where(Instance.project_id == query.project_id)
-    if query.deleted is True:
-        stmt = stmt.where(Instance.deleted == True)  # noqa: E712
-    elif query.deleted is False or (query.changes_since is None
-                                    and query.changes_before is None):
-        stmt = stmt.where(Instance.deleted == False)  # noqa: E712
-    for column, value in (("user_id", query.user_id), ("flavor_id", query.flavor),
-                          ("image_ref", query.image), ("host", query.host),
-                          ("node", query.node), ("key_name", query.key_name),
-                          ("uuid", query.uuid),
-                          ("availability_zone", query.availability_zone)):
-        if value is not None:
-            stmt = stmt.where(getattr(Instance, column) == value)
-    if query.marker is None and not _needs_python(query):
-        # The common page (filters the database can apply, no marker): let SQL
-        # sort and cut it. NULLs sort first ascending, as in _sortable below.
-        order = [getattr(col(getattr(Instance, SORT_KEYS[key])), direction)()
-                 for key, direction in query.sort]
-        page = list(s.exec(stmt.order_by(*order).limit(query.limit)).all())
-        return load_records(s, page, host_of)
-    rows = list(s.exec(stmt).all())
-    matching = {r.uuid: r for r in _candidates(s, rows, query)
-                if _matches(r, query)}
-    # Nova pages from the marker's place in the order: any server (of any project,
-    # deleted or not, matching the filters or not) will do.
-    marker = None if query.marker is None else s.exec(
-        select(Instance).where(Instance.uuid == query.marker)).first()
-    if query.marker is not None and marker is None:
-        raise InvalidInput(f"marker [{query.marker}] not found")
-    ordered = [r.instance for r in matching.values()]
-    if marker is not None and marker.uuid not in matching:
-        ordered.append(marker)
-    for key, direction in reversed(query.sort):
-        attribute = SORT_KEYS[key]
-        ordered.sort(key=lambda i, a=attribute: _sortable(getattr(i, a)),  # type: ignore[misc]
-                     reverse=direction == "desc")
-    if marker is not None:
-        ordered = ordered[[i.uuid for i in ordered].index(marker.uuid) + 1:]
-    page = [i for i in ordered if i.uuid in matching][: query.limit]
+    """Servers matching ``query`` in its order, after its marker, up to its limit, in one
+    query. In the default order (``created_at``) an index hands SQLite the rows from the
+    marker on, so a page reads about ``limit`` rows whatever the table's size; filters
+    the index lacks are checked on those rows as they come (a rare match reads further).
+    Another sort key, or changes-since (which shows deleted servers too), sorts the
+    matching rows first, inside SQLite."""
+    stmt = select(Instance).where(*conditions(query))
+    if query.marker is not None:
+        # Nova pages from the marker's place in the order: any server (of any project,
+        # deleted or not, matching the filters or not) will do.
+        marker = s.exec(select(Instance).where(Instance.uuid == query.marker)).first()
+        if marker is None:
+            raise InvalidInput(f"marker [{query.marker}] not found")
+        stmt = stmt.where(*after(marker, query.sort))
+    page = list(s.exec(stmt.order_by(*order(query.sort)).limit(query.limit)).all())
     # Only the page is dressed with metadata, faults and host status.
     return load_records(s, page, host_of)
 
 
-def _candidates(s: Session, rows: Sequence[Instance],
-                q: ServerQuery) -> list[ServerRecord]:
-    """Bare records to filter: tags and addresses are loaded only if a filter reads them."""
-    uuids = [r.uuid for r in rows]
-    tags: dict[str, list[str]] = {}
-    if any(t is not None for t in (q.tags, q.tags_any, q.not_tags, q.not_tags_any)):
-        for t in s.exec(select(InstanceTag).where(col(InstanceTag.instance_uuid).in_(uuids))):
-            tags.setdefault(t.instance_uuid, []).append(t.tag)
-    addresses: dict[str, list[InstanceAddress]] = {}
-    if q.ip is not None or q.ip6 is not None:
-        for a in s.exec(select(InstanceAddress)
-                        .where(col(InstanceAddress.instance_uuid).in_(uuids))):
-            addresses.setdefault(a.instance_uuid, []).append(a)
-    return [ServerRecord(instance=r, metadata={}, tags=tuple(tags.get(r.uuid, ())),
-                         addresses=tuple(addresses.get(r.uuid, ())), fault=None,
-                         host_status="")
-            for r in rows]
-
-
-def _matches(r: ServerRecord, q: ServerQuery) -> bool:
-    i = r.instance
-    checks: list[bool] = []
-    if q.name is not None:
-        checks.append(re.search(q.name, i.display_name) is not None)
-    for attribute, expression in q.regex:
-        value = getattr(i, attribute)
-        checks.append(value is not None
-                      and re.search(expression, _sql_text(value)) is not None)
-    if q.statuses is not None:
-        checks.append(r.status in q.statuses)
-    if q.changes_since is not None:
-        checks.append(_updated(i) >= q.changes_since)
-    if q.changes_before is not None:
-        checks.append(_updated(i) <= q.changes_before)
-    for pattern, version in ((q.ip, 4), (q.ip6, 6)):
-        if pattern is not None:
-            checks.append(any(re.search(pattern, a.address) for a in r.addresses
-                              if a.version == version))
-    if q.config_drive is not None:
-        checks.append(bool(i.config_drive) == q.config_drive)
-    if q.locked is not None:
-        checks.append(i.locked == q.locked)
-    if q.vm_state is not None:
-        checks.append(i.vm_state in q.vm_state)
+def conditions(q: ServerQuery) -> list[ColumnElement[bool]]:
+    """``q``'s filters as SQL conditions on ``Instance`` (and, through EXISTS, its tags
+    and addresses)."""
+    where: list[ColumnElement[bool]] = []
+    if q.project_id is not None:
+        where.append(col(Instance.project_id) == q.project_id)
+    if q.deleted is True:
+        where.append(col(Instance.deleted) == True)  # noqa: E712
+    elif q.deleted is False or (q.changes_since is None and q.changes_before is None):
+        # NOTE: as Nova, changes-since/-before without ``deleted`` show deleted servers too.
+        where.append(col(Instance.deleted) == False)  # noqa: E712
+    for field, attribute in EXACT_FILTERS.items():
+        if (value := getattr(q, field)) is not None:
+            where.append(_column(attribute) == value)
+    for field, attribute in SET_FILTERS.items():
+        if (values := getattr(q, field)) is not None:
+            where.append(_column(attribute).in_(sorted(values)))
     if q.task_state is not None:
-        checks.append((i.task_state or "") in q.task_state)
-    if q.power_state is not None:
-        checks.append(i.power_state in q.power_state)
-    tags = set(r.tags)
+        task_state = col(Instance.task_state)
+        # A server without a task matches the empty task_state.
+        where.append(or_(task_state.in_(sorted(q.task_state)),
+                         task_state.is_(None) if "" in q.task_state else false()))
+    if q.locked is not None:
+        where.append(col(Instance.locked) == q.locked)
+    if q.config_drive is not None:
+        has_drive = col(Instance.config_drive) != ""
+        where.append(has_drive if q.config_drive else not_(has_drive))
+    changed = func.coalesce(col(Instance.updated_at), col(Instance.created_at))
+    if q.changes_since is not None:
+        where.append(changed >= q.changes_since)
+    if q.changes_before is not None:
+        where.append(changed <= q.changes_before)
+    if q.name is not None:
+        where.append(col(Instance.display_name).regexp_match(q.name))
+    for attribute, pattern in q.regex:
+        where.append(_as_text(attribute).regexp_match(pattern))
+    for address, version in ((q.ip, 4), (q.ip6, 6)):
+        if address is not None:
+            where.append(exists().where(
+                col(InstanceAddress.instance_uuid) == col(Instance.uuid),
+                col(InstanceAddress.version) == version,
+                col(InstanceAddress.address).regexp_match(address)))
     if q.tags is not None:
-        checks.append(q.tags <= tags)
+        where.append(_has_all_tags(q.tags))
     if q.tags_any is not None:
-        checks.append(bool(q.tags_any & tags))
+        where.append(_has_tag_of(q.tags_any))
     if q.not_tags is not None:
-        checks.append(not q.not_tags <= tags)
+        where.append(not_(_has_all_tags(q.not_tags)))
     if q.not_tags_any is not None:
-        checks.append(not q.not_tags_any & tags)
-    return all(checks)
+        where.append(not_(_has_tag_of(q.not_tags_any)))
+    return where
 
 
-def _needs_python(q: ServerQuery) -> bool:
-    """Whether ``q`` has a filter only Python applies (regexes, statuses, tags, ...)."""
-    return any(value is not None for value in (
-        q.name, q.statuses, q.changes_since, q.changes_before, q.ip, q.ip6, q.config_drive,
-        q.locked, q.vm_state, q.task_state, q.power_state, q.tags, q.tags_any, q.not_tags,
-        q.not_tags_any)) or bool(q.regex)
+def order(sort: tuple[tuple[str, str], ...]) -> list[ColumnElement[Any]]:
+    """ORDER BY for ``sort``. NULLs sort first ascending (last descending), as in Nova's
+    MySQL and SQLite, and so in every database."""
+    return [_column(SORT_KEYS[key]).asc().nulls_first() if direction == "asc"
+            else _column(SORT_KEYS[key]).desc().nulls_last()
+            for key, direction in sort]
 
 
-def _updated(instance: Instance) -> datetime:
-    return utc(instance.updated_at or instance.created_at)
+def after(marker: Instance, sort: tuple[tuple[str, str], ...]) -> list[ColumnElement[bool]]:
+    """The keyset condition of oslo.db's ``paginate_query``: rows after ``marker`` in
+    ``sort`` order (equal on the first i-1 keys, beyond it on the i-th, for some i). The
+    last key (``id``) is unique, so the marker itself is never after itself.
+
+    A redundant bound on the first key comes first, so that an index led by it starts
+    the scan at the marker instead of at the top of the order."""
+    alternatives: list[ColumnElement[bool]] = []
+    equal: list[ColumnElement[bool]] = []
+    for key, direction in sort:
+        attribute = SORT_KEYS[key]
+        column, value = _column(attribute), _value_of(marker, attribute)
+        alternatives.append(and_(*equal, _beyond(attribute, value, direction)))
+        equal.append(column.is_(None) if value is None else column == value)
+    where = [or_(*alternatives)]
+    first, direction = SORT_KEYS[sort[0][0]], sort[0][1]
+    value = _value_of(marker, first)
+    if value is not None and (direction == "asc" or not _nullable(first)):
+        column = _column(first)
+        where.insert(0, column >= value if direction == "asc" else column <= value)
+    return where
 
 
-def _sql_text(value: Any) -> str:
-    """A column value as a regular expression filter sees it (its SQL text)."""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, bool):
-        return str(int(value))
-    return str(value)
+def _value_of(marker: Instance, attribute: str) -> Any:
+    """The marker's value of ``attribute`` as a bound literal of the column's type (so
+    that booleans compare as values), or None."""
+    value = getattr(marker, attribute)
+    return None if value is None else literal(value, _column(attribute).type)
 
 
-def _sortable(value: Any) -> tuple[bool, Any]:
-    """Sort None first (ascending), as SQL NULLs sort in Nova's MySQL."""
-    if isinstance(value, datetime):
-        value = utc(value)
-    return (value is not None, value if value is not None else 0)
+def _beyond(attribute: str, value: Any, direction: str) -> ColumnElement[bool]:
+    """Rows whose ``attribute`` comes strictly after ``value`` in ``direction``."""
+    column = _column(attribute)
+    beyond: ColumnElement[bool]
+    if direction == "asc":
+        beyond = column.is_not(None) if value is None else column > value
+    elif value is None:
+        beyond = false()
+    else:
+        beyond = or_(column < value, column.is_(None)) if _nullable(attribute) else column < value
+    return beyond
+
+
+def _column(attribute: str) -> Any:
+    return col(getattr(Instance, attribute))
+
+
+def _nullable(attribute: str) -> bool:
+    return bool(Instance.__table__.c[attribute].nullable)  # type: ignore[attr-defined]
+
+
+def _as_text(attribute: str) -> Any:
+    """A column as a regular expression filter sees it: its SQL text (times to the
+    second, as Nova's DATETIME columns; numbers and booleans as digits)."""
+    column = _column(attribute)
+    kind = Instance.__table__.c[attribute].type  # type: ignore[attr-defined]
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl
+    if isinstance(kind, DateTime):
+        return func.substr(cast(column, String), 1, 19)
+    if isinstance(kind, Boolean):
+        return cast(cast(column, Integer), String)
+    if isinstance(kind, Integer):
+        return cast(column, String)
+    return column
+
+
+def _has_tag_of(tags: frozenset[str]) -> ColumnElement[bool]:
+    return exists().where(col(InstanceTag.instance_uuid) == col(Instance.uuid),
+                          col(InstanceTag.tag).in_(sorted(tags)))
+
+
+def _has_all_tags(tags: frozenset[str]) -> ColumnElement[bool]:
+    return and_(*(_has_tag_of(frozenset({tag})) for tag in sorted(tags)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, UniqueConstraint
+from sqlalchemy import JSON, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -56,13 +56,21 @@ class KeyPair(SQLModel, table=True):
 class Instance(SQLModel, table=True):
     """A server. Flavor values are copied at build time, as Nova embeds the flavor."""
 
+    #: The list's default order (``created_at``, then ``id``: SQLite's rowid ends every
+    #: index) after its usual equalities, so that a page is read from the index at its
+    #: marker: a project's live servers, and every project's (``all_tenants``).
+    __table_args__ = (
+        Index("ix_instance_project_deleted_created", "project_id", "deleted", "created_at"),
+        Index("ix_instance_deleted_created", "deleted", "created_at"),
+    )
+
     #: Internal integer id: creation order, the tie-breaker of every sort.
     id: int | None = Field(default=None, primary_key=True)
     uuid: str = Field(index=True, unique=True, max_length=36)
     display_name: str = Field(index=True, max_length=255)
     display_description: str | None = None
     hostname: str = Field(max_length=255)
-    project_id: str = Field(index=True, max_length=255)
+    project_id: str = Field(max_length=255)
     user_id: str = Field(max_length=255)
     image_ref: str = ""
     flavor_id: str = Field(index=True, max_length=255)
@@ -123,7 +131,7 @@ class Instance(SQLModel, table=True):
     updated_at: datetime | None = None
     launched_at: datetime | None = None
     terminated_at: datetime | None = None
-    deleted: bool = Field(default=False, index=True)
+    deleted: bool = False
     deleted_at: datetime | None = None
 
 
