@@ -48,6 +48,7 @@ class MemoryStore:
         self._tables: dict[str, dict[str, float]] = {}
         self._sweep_at: dict[str, int] = {}
         self._calls = 0
+        self._olds: list[float | None] = []
 
     def acquire(self, limits: Sequence[RateLimit], keys: Sequence[str]) -> Decision:
         """Admit the request if every limit admits it, consuming from each; else refuse.
@@ -58,31 +59,40 @@ class MemoryStore:
             now = self.clock()
             tables = self._tables
             remaining = -1
-            undo: list[tuple[dict[str, float], str, float | None]] = []
-            for limit in limits:
+            olds = self._olds  # what each limit taken so far held (reused: under the lock)
+            for taken, limit in enumerate(limits):
                 key = keys[limit.slot]
                 table = tables.get(limit.name)
                 if table is None:
                     table = tables[limit.name] = {}
                 old = table.get(key)
-                tat = (now if old is None or old < now else old) + limit.interval
+                interval = limit.interval
+                tat = (now if old is None or old < now else old) + interval
                 slack = limit.tolerance + now - tat
                 if slack < -EPSILON:  # refused: give back what the others took
-                    for taken, taken_key, before in undo:
-                        if before is None:
-                            del taken[taken_key]
-                        else:
-                            taken[taken_key] = before
+                    self._give_back(limits, keys, taken)
                     return self._refusal(limits, keys, now)
-                left = int((slack + EPSILON) / limit.interval)
+                left = int((slack + EPSILON) / interval)
                 if remaining < 0 or left < remaining:
                     remaining = left
                 table[key] = tat
-                undo.append((table, key, old))
+                if taken == len(olds):
+                    olds.append(old)
+                else:
+                    olds[taken] = old
             self._calls += 1
             if not self._calls % SWEEP_EVERY:
                 self._sweep(now)
             return _admitted(remaining)
+
+    def _give_back(self, limits: Sequence[RateLimit], keys: Sequence[str], taken: int) -> None:
+        """Put back the TATs the first ``taken`` limits held (called under the lock)."""
+        for limit, old in zip(limits[:taken], self._olds, strict=False):
+            table = self._tables[limit.name]
+            if old is None:
+                del table[keys[limit.slot]]
+            else:
+                table[keys[limit.slot]] = old
 
     def _refusal(self, limits: Sequence[RateLimit], keys: Sequence[str],
                  now: float) -> Decision:
