@@ -290,3 +290,30 @@ def test_chunked_multi_creates_racing_never_go_over(monkeypatch: pytest.MonkeyPa
     assert taken_back, "no request was taken back: the race did not happen"
     assert 0 < admitted <= 3 * CHUNK
     assert live(d) == admitted
+
+
+def test_nothing_is_counted_when_no_instance_resource_is_limited() -> None:
+    # A count is a pass over the project's servers: with instances, cores and RAM all
+    # unlimited nothing would be compared, so no count is made (the scale benchmark's
+    # 100,000 servers would otherwise be summed twice a create).
+    from sqlalchemy import event
+
+    d = domain()
+    quotas(d).update(ADMIN, P, None, {"instances": -1, "cores": -1, "ram": -1})
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    engine = d.db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert boot(d, count=3) == 3
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert not [s for s in statements if "sum(instance.vcpus)" in s.lower()]
+    assert live(d) == 3
+    # a limit on one of them brings the count back, and it holds
+    quotas(d).update(ADMIN, P, None, {"cores": 4})
+    with pytest.raises(OverQuota, match="Quota exceeded for cores"):
+        boot(d, count=2)

@@ -165,13 +165,19 @@ class CandidateIndex:
         """One zone's valid entries in order; stale ones re-filed on the way (further
         down, so the walk meets them again where they now belong)."""
         providers, resources = self.placement.raw(), lists.resources
+        # The shared lists ask no resources of their own (``walk`` checks the shape's).
+        check_fit = bool(resources)
+        keys = self._keys
         position = 0
         while position < len(zone):
             entry = zone[position]
             provider = providers[entry[1]]
-            if -entry[0] != self._key_of(provider) or not provider.enabled \
-                    or not provider.fits(resources):
-                lists.file(provider, self._key_of(provider))
+            key = keys.get(entry[1])
+            if key is None:
+                key = self._key_of(provider)
+            if -entry[0] != key or not provider.enabled \
+                    or (check_fit and not provider.fits(resources)):
+                lists.file(provider, key)
                 continue
             yield entry
             position += 1

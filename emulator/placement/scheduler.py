@@ -75,6 +75,9 @@ class SchedulerConfig:
     placement_aggregate_required_for_tenants: bool = False
 
 
+NO_HOSTS: frozenset[str] = frozenset()
+
+
 @dataclass(frozen=True)
 class Candidate:
     """A host a decision found, with the generation the decision saw."""
@@ -171,8 +174,10 @@ class Scheduler:
                     group_hosts[host] += 1
         return Decision(
             spec=spec, group_hosts=group_hosts,
-            same_hosts=frozenset(h for s in spec.same_host if (h := host_of(s))),
-            different_hosts=frozenset(h for s in spec.different_host if (h := host_of(s))),
+            same_hosts=frozenset(h for s in spec.same_host if (h := host_of(s)))
+            if spec.same_host else NO_HOSTS,
+            different_hosts=frozenset(h for s in spec.different_host if (h := host_of(s)))
+            if spec.different_host else NO_HOSTS,
             aggregate_metadata=self.aggregate_metadata, filters=filters)
 
     def _passes(self, provider: Provider, decision: Decision) -> bool:
@@ -208,14 +213,15 @@ class Scheduler:
                     and (spec.zone is None or p.zone == spec.zone) and p.enabled
                     and self._passes(p, decision)]
         window = self._window(decision)
+        most, passes = self.config.max_placement_results, self._passes
         passed: list[Provider] = []
         examined = 0
         for examined, provider in enumerate(self.index.walk(resources, zones), 1):
-            if self._passes(provider, decision):
+            if passes(provider, decision):
                 passed.append(provider)
                 if len(passed) >= window:
                     break
-            if examined >= self.config.max_placement_results:
+            if examined >= most:
                 break
         if not examined:
             raise NoValidHost("")  # placement had no candidate at all

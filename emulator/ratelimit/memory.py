@@ -23,6 +23,7 @@ from emulator.ratelimit.rules import Decision, KeyState, RateLimit
 #: Slack for float rounding: a TAT built from sums of ``T`` may miss an exact boundary by
 #: a few ulps; a billionth of a second is far below any clock a client can use.
 EPSILON = 1e-9
+INFINITY = float("inf")
 #: Checks between two looks at the tables' sizes.
 SWEEP_EVERY = 4096
 #: A table is not swept below this many keys.
@@ -58,9 +59,12 @@ class MemoryStore:
         with self._lock:
             now = self.clock()
             tables = self._tables
-            remaining = -1
+            least = INFINITY  # the smallest allowance left, in requests (a float until the end)
             olds = self._olds  # what each limit taken so far held (reused: under the lock)
-            for taken, limit in enumerate(limits):
+            if len(olds) < len(limits):
+                olds.extend([None] * (len(limits) - len(olds)))
+            taken = 0
+            for limit in limits:
                 key = keys[limit.slot]
                 table = tables.get(limit.name)
                 if table is None:
@@ -72,18 +76,16 @@ class MemoryStore:
                 if slack < -EPSILON:  # refused: give back what the others took
                     self._give_back(limits, keys, taken)
                     return self._refusal(limits, keys, now)
-                left = int((slack + EPSILON) / interval)
-                if remaining < 0 or left < remaining:
-                    remaining = left
+                left = (slack + EPSILON) / interval
+                if left < least:
+                    least = left
                 table[key] = tat
-                if taken == len(olds):
-                    olds.append(old)
-                else:
-                    olds[taken] = old
+                olds[taken] = old
+                taken += 1  # NOTE: not enumerate(): its tuples cost more on this path
             self._calls += 1
             if not self._calls % SWEEP_EVERY:
                 self._sweep(now)
-            return _admitted(remaining)
+            return _admitted(int(least) if taken else -1)
 
     def _give_back(self, limits: Sequence[RateLimit], keys: Sequence[str], taken: int) -> None:
         """Put back the TATs the first ``taken`` limits held (called under the lock)."""

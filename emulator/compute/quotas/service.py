@@ -149,11 +149,16 @@ class QuotaService:
         """The project's instance scope, and the user's when it has an instance limit of
         its own (Nova counts per user only then; a resize always does)."""
         limits, own = self._levels(s, project_id, user_id)
+        user_limits = {**limits, **own}
+        if all(limits[name] < 0 and user_limits[name] < 0 for name in INSTANCE_RESOURCES):
+            # Nothing limited: no count is compared, so none is made (a count is a pass
+            # over the project's servers, which a cloud of 100,000 pays on every create).
+            unlimited = Scope(limits, dict.fromkeys(INSTANCE_RESOURCES, 0))
+            return unlimited, Scope(user_limits, unlimited.usage) if always_user else None
         project = Scope(limits, count_instances(s, project_id).as_dict())
         if not always_user and not any(name in own for name in INSTANCE_RESOURCES):
             return project, None
-        user = Scope({**project.limits, **own},
-                     count_instances(s, project_id, user_id).as_dict())
+        user = Scope(user_limits, count_instances(s, project_id, user_id).as_dict())
         return project, user
 
     def check_instances(self, s: Session, project_id: str, user_id: str, vcpus: int,
