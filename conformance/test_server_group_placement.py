@@ -9,7 +9,6 @@ one on QEMU (where anti-affinity's second server is refused)."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,24 +19,14 @@ from conformance.cli import openstack_json
 from conformance.client import ApiSession
 from conformance.conftest import Target, dedicated_emulator, seeded_accounts
 from conformance.polling import settle
+from conformance.test_scheduler_hints import NOT_ENOUGH, hosts_by_zone, servers  # noqa: F401
 from conformance.test_server_groups import Groups, groups  # noqa: F401
 from conformance.test_servers import Servers, gone, image_id, unique  # noqa: F401
-
-NOT_ENOUGH = "No valid host was found. There are not enough hosts available."
-
-
-@pytest.fixture
-def servers(admin: ApiSession, image_id: str) -> Iterator[Servers]:  # noqa: F811
-    created = Servers(admin, image_id)
-    yield created
-    created.remove()
 
 
 def zone_of(admin: ApiSession) -> tuple[str, list[str]]:
     """The zone with the most hosts, and its hosts."""
-    detail = admin.compute("GET", "/os-availability-zone/detail").json()
-    zones = {z["zoneName"]: sorted(z["hosts"] or {}) for z in detail["availabilityZoneInfo"]
-             if z["zoneName"] != "internal"}
+    zones = hosts_by_zone(admin)
     name = max(zones, key=lambda z: (len(zones[z]), z))
     return name, zones[name]
 
@@ -47,7 +36,7 @@ def zone(admin: ApiSession) -> tuple[str, list[str]]:
     return zone_of(admin)
 
 
-def boot(servers: Servers, session: ApiSession, group_id: str, zone: str,
+def boot(servers: Servers, session: ApiSession, group_id: str, zone: str,  # noqa: F811
          count: int = 1) -> list[str]:
     """Create ``count`` servers in the group (one request); their ids."""
     response = servers.post(session, servers.body(
