@@ -31,6 +31,11 @@ Rules every backend follows:
 - ``close`` is awaited once at shutdown and stops the backend's background work (watchers,
   dispatchers). Whether guests outlive the emulator is decided when the backend is built
   (the QEMU backend's ``ephemeral``), not by ``close``.
+- Moves between hosts: ``resize`` (with the same flavor: a cold migration) moves a
+  guest and its disk while it is off; ``live_migrate`` moves it while it runs;
+  ``evacuate`` builds it again elsewhere when its host is down. The domain holds the
+  resources on both hosts while a move runs and decides, not the backend, where a
+  guest goes.
 - Time is the emulator's: a backend that simulates durations waits on the ``Clock`` it is
   given, never on a clock of its own.
 """
@@ -105,6 +110,28 @@ class SpawnFailed(BackendError):
 
 class NotSupported(BackendError):
     """This backend cannot do that (Nova's ``NotImplementedError`` -> 501)."""
+
+
+class MigrationAborted(BackendError):
+    """A live migration was cancelled (``live_migration_abort``): the guest runs on on its
+    source host, nothing is left on the destination."""
+
+
+@dataclass(frozen=True)
+class MigrationProgress:
+    """How far a live migration has come, in bytes (Nova's migration ``memory_*`` and
+    ``disk_*`` fields; ``disk_*`` stay 0 unless disks are copied too)."""
+
+    memory_total: int = 0
+    memory_processed: int = 0
+    memory_remaining: int = 0
+    disk_total: int = 0
+    disk_processed: int = 0
+    disk_remaining: int = 0
+
+
+#: Told each new ``MigrationProgress`` of a live migration, in order, from the event loop.
+ProgressListener = Callable[[MigrationProgress], None]
 
 
 @dataclass(frozen=True)
@@ -270,6 +297,36 @@ class ComputeBackend(Protocol):
     async def revert_resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
         """Put the guest back on ``previous``'s flavor and host (its disk as before the
         resize), in the power state it had before the resize."""
+        ...
+
+    async def live_migrate(self, instance: InstanceSpec, previous: InstanceSpec,
+                           progress: ProgressListener, block_migration: bool) -> None:
+        """Move the running (or paused) guest from ``previous.host`` to ``instance.host``
+        without stopping it: its memory (and with ``block_migration`` its disks) copied
+        while it runs, then it runs on the destination only, in the power state it had
+        and with its uptime kept. ``progress`` is told how far the copy has come as it
+        goes. ``MigrationAborted`` when ``live_migration_abort`` cancelled it (the guest
+        still runs on the source); any other ``BackendError`` leaves it on the source too.
+        """
+        ...
+
+    async def live_migration_force_complete(self, instance: InstanceSpec) -> None:
+        """Make the live migration of ``instance`` (running now) finish sooner: switch to
+        post-copy, or pause the guest so that the copy converges. ``BackendError`` when no
+        live migration of it runs."""
+        ...
+
+    async def live_migration_abort(self, instance: InstanceSpec) -> None:
+        """Cancel the live migration of ``instance`` running now; its ``live_migrate`` then
+        raises ``MigrationAborted``. ``BackendError`` when no live migration of it runs or
+        it can no longer be cancelled."""
+        ...
+
+    async def evacuate(self, instance: InstanceSpec, previous: InstanceSpec,
+                       power_on: bool) -> None:
+        """Rebuild the guest on ``instance.host`` from ``instance.image_id`` (its source,
+        ``previous.host``, is down: nothing is copied from there) and forget whatever is
+        left of it on the source; with ``power_on`` False it is left SHUTDOWN."""
         ...
 
     async def snapshot(self, instance: InstanceSpec) -> bytes:

@@ -68,6 +68,7 @@ from backends.base import (
     InstanceSpec,
     NotSupported,
     PowerState,
+    ProgressListener,
     SpawnFailed,
 )
 from backends.qemu import disks
@@ -223,6 +224,20 @@ class QemuBackend(QemuInstances):
         return await diagnostics(process, power, vm.config, instance.config_drive)
 
     # --- disks replaced ----------------------------------------------------------------------
+
+    async def live_migrate(self, instance: InstanceSpec, previous: InstanceSpec,
+                           progress: ProgressListener, block_migration: bool) -> None:
+        raise NotSupported("live migration is not implemented yet")
+
+    async def live_migration_force_complete(self, instance: InstanceSpec) -> None:
+        raise NotSupported("live migration is not implemented yet")
+
+    async def live_migration_abort(self, instance: InstanceSpec) -> None:
+        raise NotSupported("live migration is not implemented yet")
+
+    async def evacuate(self, instance: InstanceSpec, previous: InstanceSpec,
+                       power_on: bool) -> None:
+        raise NotSupported("evacuation is not implemented yet")
 
     async def snapshot(self, instance: InstanceSpec) -> bytes:
         async with self._busy(instance) as vm:

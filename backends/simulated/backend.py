@@ -29,6 +29,7 @@ from backends.base import (
     NotSupported,
     PowerListener,
     PowerState,
+    ProgressListener,
     SpawnFailed,
 )
 from backends.simulated.console import Boot, console_log
@@ -270,6 +271,20 @@ class SimulatedBackend:
         current = self._instance(instance.uuid).power_state
         await self._change_power("revert_resize", instance, None, current)
         self._instance(instance.uuid).host = previous.host
+
+    async def live_migrate(self, instance: InstanceSpec, previous: InstanceSpec,
+                           progress: ProgressListener, block_migration: bool) -> None:
+        raise NotSupported("live migration is not implemented yet")
+
+    async def live_migration_force_complete(self, instance: InstanceSpec) -> None:
+        raise NotSupported("live migration is not implemented yet")
+
+    async def live_migration_abort(self, instance: InstanceSpec) -> None:
+        raise NotSupported("live migration is not implemented yet")
+
+    async def evacuate(self, instance: InstanceSpec, previous: InstanceSpec,
+                       power_on: bool) -> None:
+        raise NotSupported("evacuation is not implemented yet")
 
     async def snapshot(self, instance: InstanceSpec) -> bytes:
         current = self._instance(instance.uuid).power_state
