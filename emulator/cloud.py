@@ -30,6 +30,8 @@ from emulator.compute.instance_actions import InstanceActions
 from emulator.compute.instances import Instances
 from emulator.compute.keypairs import KeyPairService
 from emulator.compute.lifecycle import Lifecycle
+from emulator.compute.migrations import Migrations
+from emulator.compute.moves import Moves
 from emulator.compute.operations import ServerOperations
 from emulator.compute.quotas import QuotaService
 from emulator.compute.recovery import Recovery
@@ -150,6 +152,7 @@ class Cloud:
         self.zones = ZoneService(self.services.all)
         self.instances = Instances(db)
         self.actions = InstanceActions(db)
+        self.migrations = Migrations(db)
         self.placement = Placement()
         self.scheduler = make_scheduler(self.placement, config.scheduler)
         self.claims = Claims(db, self.placement, self.scheduler, hosts,
@@ -179,17 +182,22 @@ class Cloud:
         self.disk = DiskOperations(
             self.operations, self.servers, self.instances, self.actions, self.claims,
             self.flavors, self.keypairs, self.image_info,
-            Snapshots(self.images, self.owner_names), zones,
+            Snapshots(self.images, self.owner_names), zones, self.migrations,
             # NOTE: unless configured, a one-host cloud resizes in place, as devstack
             # configures Nova; otherwise every resize there would be NoValidHost.
             allow_resize_to_same_host=compute.allow_resize_to_same_host
             if compute.allow_resize_to_same_host is not None else len(hosts()) == 1)
         self.lifecycle.confirm_due = self.disk.confirm_due
+        self.services.done_evacuations = self.migrations.evacuated_from
+        self.services.on_restart = self.migrations.complete_evacuations
+        self.moves = Moves(self.servers, self.lifecycle, self.actions, self.claims,
+                           self.migrations, self.services, self.disk, self.backend)
         self.console_tokens = ConsoleTokens(db)
         self.consoles = ServerConsoles(self.servers, self.instances, self.console_tokens,
                                        self.backend)
         self.simulation = Simulation(self.backend, self.clock, self.instances,
-                                     self.lifecycle, self.faults)
+                                     self.lifecycle, self.faults, services=self.services,
+                                     migrations=self.migrations)
 
     def image_info(self, ctx: RequestContext, image_id: str) -> ImageInfo | None:
         """What the compute domain needs of an image, or None if ``ctx`` cannot see it."""

@@ -58,6 +58,7 @@ class Database:
         # Import every table module so that the metadata knows all tables.
         from emulator.compute import models as _compute_models  # noqa: F401
         from emulator.compute.aggregates import models as _aggregate_models  # noqa: F401
+        from emulator.compute.migrations import models as _migration_models  # noqa: F401
         from emulator.compute.quotas import models as _quota_models  # noqa: F401
         from emulator.compute.server_groups import models as _group_models  # noqa: F401
         from emulator.compute.services import models as _service_models  # noqa: F401

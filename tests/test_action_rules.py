@@ -24,6 +24,11 @@ NOVA_RULES = {
     "soft_delete": "servers:delete", "restore": "os-deferred-delete:restore",
     "lock": "os-lock-server:lock", "unlock": "os-lock-server:unlock",
     "reset_state": "os-admin-actions:reset_state",
+    # the moves: a host named in the request checks the ``:host`` rule beside this one
+    "migrate": "os-migrate-server:migrate", "live_migrate": "os-migrate-server:migrate_live",
+    "live_migration_force_complete": "servers:migrations:force_complete",
+    "live_migration_abort": "servers:migrations:delete",
+    "evacuate": "os-evacuate", "evacuate_stopped": "os-evacuate",
 }
 
 

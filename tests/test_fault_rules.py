@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from emulator.compute.create import NewServer
-from emulator.compute.lifecycle import BuildPlan, Outcome
+from emulator.compute.plans import BuildPlan, Outcome
 from emulator.context import RequestContext
 from emulator.control.faults import (
     Build,

@@ -9,12 +9,14 @@ the power listener is kept but never called; there is no background work to clos
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import random
 import struct
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from backends.base import (
     BackendError,
@@ -26,6 +28,8 @@ from backends.base import (
     InstanceInfo,
     InstanceNotFound,
     InstanceSpec,
+    MigrationAborted,
+    MigrationProgress,
     NotSupported,
     PowerListener,
     PowerState,
@@ -69,6 +73,8 @@ STAGES: Mapping[str, Stage] = {
     "resize": Stage(delay=10.0, jitter=4.0),  # power off, copy the disk, boot on the new size
     "confirm_resize": Stage(delay=1.0, jitter=0.5),
     "revert_resize": Stage(delay=6.0, jitter=2.0),
+    "live_migrate": Stage(delay=8.0, jitter=3.0),  # copy the memory while the guest runs
+    "evacuate": Stage(delay=8.0, jitter=3.0),  # rebuild from the image on another host
     "snapshot": Stage(delay=6.0, jitter=3.0),  # capture and upload the root disk
     "rescue": Stage(delay=6.0, jitter=2.0),
     "unrescue": Stage(delay=4.0, jitter=1.0),
@@ -118,6 +124,28 @@ class ActionFailed(BackendError):
     """A stage configured to fail did."""
 
 
+@dataclass
+class _LiveMigration:
+    """A live migration under way: the task that waits for it, and how it was ended
+    early (``forced``, ``aborted``; None: it runs its course)."""
+
+    task: asyncio.Task[Any] | None
+    outcome: str | None = None
+
+    def end(self, outcome: str) -> None:
+        self.outcome = outcome
+        if self.task is not None:
+            self.task.cancel()
+
+
+def _copied(memory: int, disk: int, done: float) -> MigrationProgress:
+    """A live migration's progress when ``done`` (0..1) of everything is copied."""
+    return MigrationProgress(
+        memory_total=memory, memory_processed=int(memory * done),
+        memory_remaining=memory - int(memory * done), disk_total=disk,
+        disk_processed=int(disk * done), disk_remaining=disk - int(disk * done))
+
+
 class ResizeError(BackendError):
     """The guest cannot take the new flavor (a disk would shrink)."""
 
@@ -161,6 +189,8 @@ class SimulatedBackend:
         self.stages = dict(STAGES if stages is None else stages)
         self.instances: dict[str, SimulatedInstance] = {}
         self._spawning: set[str] = set()
+        #: Live migrations under way, by instance.
+        self._live: dict[str, _LiveMigration] = {}
         self._random = random.Random(seed)
         self.power_listener: PowerListener | None = None
 
@@ -274,17 +304,78 @@ class SimulatedBackend:
 
     async def live_migrate(self, instance: InstanceSpec, previous: InstanceSpec,
                            progress: ProgressListener, block_migration: bool) -> None:
-        raise NotSupported("live migration is not implemented yet")
+        """Half the stage's time copies half the memory (and with ``block_migration`` the
+        disks), the other half the rest; then the guest is on the destination, in the
+        power state it had. ``live_migration_force_complete`` or ``_abort`` end the wait
+        at once (completed, or ``MigrationAborted``)."""
+        vm = self._instance(instance.uuid)
+        target = self._by_name.get(instance.host)
+        if target is None or not target.up:
+            raise HostUnavailable(f"Compute host {instance.host} is not available.")
+        if instance.uuid in self._live:
+            raise ActionFailed(f"Instance {instance.uuid} is being migrated already.")
+        memory = instance.memory_mb * 2**20
+        disk = (instance.root_gb + instance.ephemeral_gb) * 2**30 if block_migration else 0
+        job = _LiveMigration(asyncio.current_task())
+        self._live[instance.uuid] = job
+        try:
+            for part in (0, 1):
+                progress(_copied(memory, disk, part / 2))
+                stage = await self._live_stage(job)
+                if job.outcome is not None or stage.fails:
+                    break
+        finally:
+            del self._live[instance.uuid]
+        if job.outcome == "aborted":
+            raise MigrationAborted(f"Migration of instance {instance.uuid} was cancelled.")
+        if job.outcome is None and stage.fails:
+            raise ActionFailed(f"live_migrate of instance {instance.uuid} failed: "
+                               "simulated failure.")
+        progress(_copied(memory, disk, 1.0))
+        vm.host = instance.host
+
+    async def _live_stage(self, job: _LiveMigration) -> Stage:
+        """Half the ``live_migrate`` stage, cut short by a force-complete or an abort.
+        NOTE: those cancel this task's wait on the clock, the one way to wake it early
+        (the task stays parked on the clock while it waits, as the control plane needs);
+        a cancellation from anyone else (the server deleted) goes on up."""
+        stage = self.stages.get("live_migrate", Stage(0.0))
+        half = Stage(stage.delay / 2, stage.jitter / 2, stage.fails)
+        try:
+            extra = self._random.uniform(0, half.jitter) if half.jitter else 0.0
+            await self.clock.sleep(half.delay + extra)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if job.outcome is None or task is None:
+                raise
+            task.uncancel()
+        return half
+
+    def _job(self, instance: InstanceSpec) -> _LiveMigration:
+        job = self._live.get(instance.uuid)
+        if job is None or job.outcome is not None:
+            raise ActionFailed(f"No live migration of instance {instance.uuid} is running.")
+        return job
 
     async def live_migration_force_complete(self, instance: InstanceSpec) -> None:
-        raise NotSupported("live migration is not implemented yet")
+        self._job(instance).end("forced")
 
     async def live_migration_abort(self, instance: InstanceSpec) -> None:
-        raise NotSupported("live migration is not implemented yet")
+        self._job(instance).end("aborted")
 
     async def evacuate(self, instance: InstanceSpec, previous: InstanceSpec,
                        power_on: bool) -> None:
-        raise NotSupported("evacuation is not implemented yet")
+        """Build the guest again on its new host (a fresh boot); nothing of it is left on
+        the source."""
+        host = self._by_name.get(instance.host)
+        if host is None or not host.up:
+            raise HostUnavailable(f"Compute host {instance.host} is not available.")
+        stage = await self._stage("evacuate")
+        if stage.fails:
+            raise ActionFailed(f"evacuate of instance {instance.uuid} failed: "
+                               "simulated failure.")
+        self.instances[instance.uuid] = SimulatedInstance(
+            instance.host, PowerState.RUNNING if power_on else PowerState.SHUTDOWN)
 
     async def snapshot(self, instance: InstanceSpec) -> bytes:
         current = self._instance(instance.uuid).power_state

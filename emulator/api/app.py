@@ -22,6 +22,7 @@ from emulator.api.compute.hypervisors import HypervisorsController
 from emulator.api.compute.images import ImagesController
 from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.compute.limits import LimitsController
+from emulator.api.compute.migrations import MigrationsController
 from emulator.api.compute.quotas import QuotaClassSetsController, QuotaSetsController
 from emulator.api.compute.routes import Controllers
 from emulator.api.compute.server_actions import ServerActions
@@ -125,7 +126,9 @@ class Emulator:
         self.console = ConsoleProxy(cloud.console_tokens, cloud.consoles)
         hooks = FaultHooks(cloud.faults, cloud.servers)
         consoles = ServerConsolesController(cloud.consoles)
-        actions = ServerActions(cloud.operations).table(DiskActions(cloud.disk), consoles)
+        migrations = MigrationsController(cloud.moves)
+        actions = {**ServerActions(cloud.operations).table(DiskActions(cloud.disk), consoles),
+                   **migrations.actions()}
         controllers = Controllers(
             servers=ServersController(cloud.servers, cloud.operations, actions),
             server_resources=ServerResourcesController(cloud.servers, cloud.metadata,
@@ -140,6 +143,7 @@ class Emulator:
             aggregates=AggregatesController(cloud.aggregates),
             services=ServicesController(cloud.services),
             hypervisors=HypervisorsController(cloud.hypervisors),
+            migrations=migrations,
             quota_sets=QuotaSetsController(cloud.quotas),
             quota_classes=QuotaClassSetsController(cloud.quotas),
             limits=LimitsController(

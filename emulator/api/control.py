@@ -34,7 +34,7 @@ from emulator.api.requests import validate_body
 from emulator.api.routing import Call, Handler, Route, empty_response, json_response
 from emulator.api.service import Service
 from emulator.clock import Progression
-from emulator.compute.lifecycle import BuildPlan, Outcome
+from emulator.compute.plans import BuildPlan, Outcome
 from emulator.compute.servers import Servers
 from emulator.context import RequestContext
 from emulator.control.faults import (
@@ -66,6 +66,8 @@ STAGE_SCHEMA = {"type": "object", "minProperties": 1, "additionalProperties": Fa
                                "fails": {"type": "boolean"}}}
 RESET_SCHEMA = {"type": ["object", "null"], "properties": {"mode": {"enum": _MODES}},
                 "additionalProperties": False}
+HOST_SCHEMA = {"type": "object", "required": ["up"], "additionalProperties": False,
+               "properties": {"up": {"type": "boolean"}}}
 MATCH_SCHEMA = {
     "type": "object",
     "additionalProperties": False,
@@ -216,6 +218,8 @@ class ControlAPI(Service):
             Route("GET", "/stages", self.list_stages),
             Route("PUT", "/stages/{verb}", self.set_stage),
             Route("POST", "/reset", self.reset),
+            Route("GET", "/hosts", self.list_hosts),
+            Route("PUT", "/hosts/{host}", self.set_host),
             Route("GET", "/faults", self.list_rules),
             Route("POST", "/faults", self.create_rule),
             Route("DELETE", "/faults", self.clear_rules),
@@ -286,6 +290,17 @@ class ControlAPI(Service):
         changes = {k: float(v) if k != "fails" else v for k, v in call.body.items()}
         stage = self.simulation.set_stage(verb, **changes)
         return json_response({"verb": verb, **stage_view(stage)})
+
+    # -- hosts --------------------------------------------------------------------------------
+
+    async def list_hosts(self, call: Call) -> Response:
+        return json_response({"down": self.simulation.hosts_down()})
+
+    async def set_host(self, call: Call) -> Response:
+        validate_body(HOST_SCHEMA, call.body)
+        host = call.params["host"]
+        self.simulation.set_host_up(host, bool(call.body["up"]))
+        return json_response({"host": host, "up": bool(call.body["up"])})
 
     # -- reset --------------------------------------------------------------------------------
 

@@ -124,6 +124,41 @@ TRANSITIONS: dict[str, Transition] = {
                    steps=(T.RESIZE_MIGRATING, T.RESIZE_MIGRATED, T.RESIZE_FINISH),
                    verb="resize", final=V.RESIZED, remembers=True, host_checked=True,
                    host_checked_first=False, event="compute_resize_instance"),
+    # A cold migration is a resize to the same flavor on another host (Nova's ``resize``
+    # with no flavor): the same states, recorded as ``migrate``.
+    "migrate": _row("migrate", "os-migrate-server:migrate", {V.ACTIVE, V.STOPPED},
+                    interim=T.RESIZE_PREP,
+                    steps=(T.RESIZE_MIGRATING, T.RESIZE_MIGRATED, T.RESIZE_FINISH),
+                    verb="resize", final=V.RESIZED, remembers=True, host_checked=True,
+                    host_checked_first=False, event="compute_resize_instance"),
+    # The guest keeps its vm_state and power state across a live migration.
+    "live_migrate": _row("os-migrateLive", "os-migrate-server:migrate_live",
+                         {V.ACTIVE, V.PAUSED}, interim=T.MIGRATING, verb="live_migrate",
+                         record="live-migration", event="compute_live_migration"),
+    # force_complete and abort act on the live migration under way (verb None: the
+    # domain calls the backend beside the migration's own task).
+    "live_migration_force_complete": _row(
+        "force_complete", "servers:migrations:force_complete", {V.ACTIVE},
+        task_states=frozenset({T.MIGRATING}), record="live_migration_force_complete",
+        event="compute_live_migration_force_complete"),
+    "live_migration_abort": _row(
+        "abort live migration", "servers:migrations:delete", None,
+        task_states=frozenset({T.MIGRATING}), record="live_migration_cancel",
+        event="compute_live_migration_abort"),
+    # NOTE: Nova does not lock-check an evacuation. Up to 2.94 a stopped server is
+    # rebuilt stopped, any other one runs; from 2.95 every one ends stopped.
+    "evacuate": _row("evacuate", "os-evacuate", {V.ACTIVE, V.STOPPED, V.ERROR},
+                     task_states=ANY_TASK, interim=T.REBUILDING,
+                     steps=(T.REBUILD_BLOCK_DEVICE_MAPPING, T.REBUILD_SPAWNING),
+                     verb="evacuate", final=V.ACTIVE, power=P.RUNNING,
+                     returns_to={V.STOPPED: P.SHUTDOWN}, remembers=True, lock_checked=False,
+                     event="compute_rebuild_instance"),
+    "evacuate_stopped": _row("evacuate", "os-evacuate", {V.ACTIVE, V.STOPPED, V.ERROR},
+                             task_states=ANY_TASK, interim=T.REBUILDING,
+                             steps=(T.REBUILD_BLOCK_DEVICE_MAPPING, T.REBUILD_SPAWNING),
+                             verb="evacuate", final=V.STOPPED, power=P.SHUTDOWN,
+                             remembers=True, lock_checked=False, record="evacuate",
+                             event="compute_rebuild_instance"),
     # NOTE: Nova's confirm sets no task_state; the server shows VERIFY_RESIZE until done.
     "confirm_resize": _row("confirmResize", "servers:confirm_resize", {V.RESIZED},
                            verb="confirm_resize", final=V.ACTIVE, power=P.RUNNING,

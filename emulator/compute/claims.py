@@ -187,9 +187,11 @@ class Claims:
                                   task_state=task_state, updated_at=now()))
         return [x.consumer for x in selections if x.consumer not in gone]
 
-    def claim_resize(self, server_id: str, same_host: bool = False) -> str | None:
-        """Schedule a resize (the new flavor in place on the row, the old one kept) and
-        record it; None if nothing fits (Nova's NoValidHost), every allocation as before.
+    def claim_resize(self, server_id: str, same_host: bool = False,
+                     destination: str | None = None) -> str | None:
+        """Schedule a resize or cold migration (the new flavor in place on the row, the old
+        one kept; to ``destination`` if given, through the filters) and record it; None if
+        nothing fits (Nova's NoValidHost), every allocation as before.
 
         Without ``same_host`` (Nova's ``allow_resize_to_same_host``) the server's own host
         is ignored. On another host the server moves there (``host``), its source kept in
@@ -198,6 +200,7 @@ class Claims:
             row = s.exec(select(Instance).where(Instance.uuid == server_id)).one()
         current = row.host
         spec = self._spec(row, row.pinned_availability_zone or row.requested_availability_zone,
+                          requested_host=destination,
                           ignore_hosts=frozenset() if same_host or current is None
                           else frozenset({current}))
         self.placement.move(server_id, migration(server_id))
@@ -214,6 +217,43 @@ class Claims:
                     availability_zone=self._zone(selection.host),
                     updated_at=now()))
         return selection.host
+
+    def claim_move(self, server_id: str, destination: str | None = None,
+                   force: bool = False) -> str | None:
+        """Schedule a live migration or an evacuation away from the server's host: to
+        ``destination`` when given (through the filters; with ``force`` straight there, as
+        Nova's forced moves), else where the scheduler says. The server's flavor is claimed
+        on the destination and the source's allocation held by its migration consumer;
+        the row is not changed (``moved`` writes the new host once the move is done). None
+        if nothing fits, every allocation as before."""
+        with self.db.session() as s:
+            row = s.exec(select(Instance).where(Instance.uuid == server_id)).one()
+        current = row.host
+        self.placement.move(server_id, migration(server_id))
+        try:
+            if force and destination is not None:
+                self.placement.allocate(server_id, destination, resources(
+                    row.vcpus, row.memory_mb, row.root_gb, row.ephemeral_gb))
+                return destination
+            spec = self._spec(row, row.pinned_availability_zone
+                              or row.requested_availability_zone,
+                              requested_host=destination,
+                              ignore_hosts=frozenset({current}) if current else frozenset())
+            return self.scheduler.schedule([server_id], spec)[0].host
+        except (NoValidHost, Conflict):
+            self.placement.move(migration(server_id), server_id)
+            return None
+
+    def moved(self, server_id: str, host: str) -> None:
+        """Write down that a live migration or evacuation put the server on ``host``."""
+        with self.db.session() as s:
+            s.execute(update(Instance).where(col(Instance.uuid) == server_id).values(
+                host=host, node=host, availability_zone=self._zone(host), updated_at=now()))
+
+    def host_ip(self, host: str) -> str | None:
+        """The address of ``host``'s compute service (a migration's ``dest_host``)."""
+        provider = self.placement.get(host)
+        return provider.capabilities.get("host_ip") if provider is not None else None
 
     def _zone(self, host: str) -> str | None:
         provider = self.placement.get(host)

@@ -28,10 +28,12 @@ from emulator.compute.flavors import FlavorService
 from emulator.compute.instance_actions import InstanceActions
 from emulator.compute.instances import Instances
 from emulator.compute.keypairs import KeyPairService
-from emulator.compute.lifecycle import NO_VALID_HOST, ActionHooks
+from emulator.compute.lifecycle import NO_VALID_HOST
+from emulator.compute.migrations import RESIZE, Migrations
 from emulator.compute.models import Instance
 from emulator.compute.naming import generate_password
 from emulator.compute.operations import ServerOperations
+from emulator.compute.plans import ActionHooks
 from emulator.compute.policy import authorize
 from emulator.compute.quotas.resources import UNLIMITED
 from emulator.compute.records import ServerRecord
@@ -89,7 +91,7 @@ class DiskOperations:
     def __init__(self, operations: ServerOperations, servers: Servers, instances: Instances,
                  actions: InstanceActions, claims: Claims, flavors: FlavorService,
                  keypairs: KeyPairService, images: ImageLookup, snapshots: Snapshots,
-                 zones: HostZones,
+                 zones: HostZones, migrations: Migrations,
                  allow_resize_to_same_host: bool = False) -> None:
         self.operations = operations
         self.servers = servers
@@ -101,6 +103,7 @@ class DiskOperations:
         self.images = images
         self.snapshots = snapshots
         self.zones = zones
+        self.migrations = migrations
         #: Nova's ``allow_resize_to_same_host``: False schedules a resize elsewhere.
         self.allow_resize_to_same_host = allow_resize_to_same_host
         #: The quotas creates count against: resizes and rebuilds check them too.
@@ -167,32 +170,68 @@ class DiskOperations:
                 changes["disk_config"] = disk_config
             return changes
 
-        def claim_for(server: str) -> Callable[[], str | None]:
-            def claim() -> str | None:
-                found = self.claims.claim_resize(server, self.allow_resize_to_same_host)
-                return NO_VALID_HOST if found is None else None
-            return claim
+        self.move_resized(ctx, server_id, "resize", columns, RESIZE)
 
-        transition = TRANSITIONS["resize"]
+    def move_resized(self, ctx: RequestContext, server_id: str, key: str,
+                     columns: Callable[[Instance], dict[str, Any]], migration_type: str,
+                     destination: str | None = None) -> None:
+        """A resize or cold migration (transition ``key``): accepted with ``columns`` (the
+        new flavor in place, the old one kept), its migration recorded (``pre-migrating``,
+        ``migrating`` once a host is claimed, ``finished`` in VERIFY_RESIZE, ``error``
+        when it fails), then the scheduler's claim and the backend's move."""
+        transition = TRANSITIONS[key]
         row = self.servers.accept(ctx, server_id, transition, columns)
-        claims = self.claims
-        hooks = ActionHooks(before=claim_for(row.uuid), before_event="conductor_migrate_server",
-                            undo=failed_resize_columns(row),
-                            cleanup=lambda: claims.revert(row.uuid))
+        migrations, claims = self.migrations, self.claims
+        migration_id = migrations.start(row, migration_type, "pre-migrating",
+                                        old_flavor=row.old_flavor_id, new_flavor=row.flavor_id)
+        # NOTE: as Nova's libvirt driver, a cold migration never stays on its host.
+        same_host = self.allow_resize_to_same_host and migration_type == RESIZE
+
+        def claim() -> str | None:
+            host = claims.claim_resize(row.uuid, same_host, destination)
+            if host is None:
+                return NO_VALID_HOST
+            migrations.update(migration_id, status="migrating", dest_compute=host,
+                              dest_node=host, dest_host=claims.host_ip(host))
+            return None
+
+        async def finished(_result: Any) -> dict[str, Any]:
+            migrations.update(migration_id, status="finished")
+            return {}
+
+        def failed() -> None:
+            claims.revert(row.uuid)
+            migrations.update(migration_id, status="error")
+
+        hooks = ActionHooks(before=claim, before_event="conductor_migrate_server",
+                            after=finished, undo=failed_resize_columns(row), cleanup=failed)
         self.operations.lifecycle.act(row, ctx.request_id, transition, hooks,
                                       previous=previous_spec(row))
+
+    def _finished_migration(self, server_id: str, status: str) -> int | None:
+        """The resize's migration waiting for confirm or revert, now in ``status``."""
+        found = self.migrations.current(server_id, statuses=("finished",))
+        if found is None:  # a resize recorded before migrations were
+            return None
+        self.migrations.update(found.id, status=status)
+        return found.id
 
     def confirm_resize(self, ctx: RequestContext, server_id: str) -> None:
         """End a resize on its new flavor; the source host's claim is released."""
 
-        claims = self.claims
+        transition = TRANSITIONS["confirm_resize"]
+        row = self.servers.accept(ctx, server_id, transition, _resized)
+        migration_id = self._finished_migration(row.uuid, "confirming")
+        claims, migrations = self.claims, self.migrations
 
-        async def after(_result: Any) -> dict[str, Any]:
-            claims.confirm(server_id)
+        async def confirmed(_result: Any) -> dict[str, Any]:
+            claims.confirm(row.uuid)
+            if migration_id is not None:
+                migrations.update(migration_id, status="confirmed")
             return dict(CONFIRMED)
 
-        self.operations.perform(ctx, server_id, "confirm_resize", changes=_resized,
-                                hooks=ActionHooks(after=after))
+        self.operations.lifecycle.act(row, ctx.request_id, transition,
+                                      ActionHooks(after=confirmed))
 
     def revert_resize(self, ctx: RequestContext, server_id: str) -> None:
         """Go back to the old flavor on the source host (the destination released)."""
@@ -206,10 +245,13 @@ class DiskOperations:
 
         row = self.servers.accept(ctx, server_id, TRANSITIONS["revert_resize"], revertible)
         columns = reverted_columns(row, self.zones.host_zone)
-        claims = self.claims
+        claims, migrations = self.claims, self.migrations
+        migration_id = self._finished_migration(row.uuid, "reverting")
 
         async def after(_result: Any) -> dict[str, Any]:
             claims.revert(row.uuid)
+            if migration_id is not None:
+                migrations.update(migration_id, status="reverted")
             return columns
 
         self.operations.lifecycle.act(row, ctx.request_id, TRANSITIONS["revert_resize"],

@@ -17,11 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any, TypeVar
 
-from backends.base import BackendError, ComputeBackend, PowerState
+from backends.base import (
+    BackendError,
+    ComputeBackend,
+    MigrationAborted,
+    PowerState,
+)
 from emulator.compute.actions import TRANSITIONS, Transition
 from emulator.compute.addresses import allocate_address
 from emulator.compute.backend_errors import failure_message
@@ -29,6 +32,7 @@ from emulator.compute.claims import Claims
 from emulator.compute.instance_actions import InstanceActions
 from emulator.compute.instances import Instances
 from emulator.compute.models import Instance
+from emulator.compute.plans import ActionHooks, BuildPlan, Outcome
 from emulator.compute.records import now
 from emulator.compute.specs import instance_spec
 from emulator.compute.states import TaskState, VmState
@@ -41,39 +45,6 @@ DELETE_EVENT = "compute_terminate_instance"
 NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
 #: Servers of one create request scheduled (or recorded) in one turn.
 CHUNK = 100
-
-
-class Outcome(StrEnum):
-    """How a build ends; anything but NORMAL is injected by a fault rule."""
-
-    NORMAL = "normal"
-    ERROR = "error"  # land in ERROR with a fault
-    STUCK = "stuck"  # stay in BUILD forever
-    ACTIVE_THEN_ERROR = "active_then_error"  # go ACTIVE, then fail
-    NO_VALID_HOST = "no_valid_host"  # the scheduler finds nothing
-
-
-@dataclass(frozen=True)
-class BuildPlan:
-    outcome: Outcome = Outcome.NORMAL
-    message: str = "Injected fault"
-
-
-@dataclass(frozen=True)
-class ActionHooks:
-    """What one action does around its backend verb, besides the table's states."""
-
-    #: Runs first; a message fails the action before the verb (a claim that does not fit).
-    before: Callable[[], str | None] | None = None
-    #: The event ``before`` is recorded as (Nova's conductor scheduling a resize:
-    #: ``conductor_migrate_server``); None: it belongs to the action's own event.
-    before_event: str | None = None
-    #: Given the verb's result; returns more columns to commit with the end state.
-    after: Callable[[Any], Awaitable[dict[str, Any]]] | None = None
-    #: Columns to set when the action fails (e.g. the flavor a failed resize goes back to).
-    undo: dict[str, Any] | None = None
-    #: Runs when the action fails (e.g. deletes the image a failed snapshot was for).
-    cleanup: Callable[[], None] | None = None
 
 
 T = TypeVar("T")
@@ -111,6 +82,8 @@ class Lifecycle:
         self._build_slots: asyncio.Semaphore | None = None
         #: Scheduling tasks of create requests in flight.
         self._scheduling: set[asyncio.Task[None]] = set()
+        #: Work beside a server's operation (a live migration's force-complete or abort).
+        self._aside: set[asyncio.Task[None]] = set()
 
     def _run(self, server_id: str, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work, name=f"server-{server_id}")
@@ -123,6 +96,13 @@ class Lifecycle:
                 log.error("operation on %s failed", server_id, exc_info=t.exception())
 
         task.add_done_callback(done)
+
+    def aside(self, server_id: str, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` for a server beside the operation that runs for it (which it acts
+        on: a live migration's force-complete or abort), not in its place."""
+        task = asyncio.get_running_loop().create_task(work, name=f"aside-{server_id}")
+        self._aside.add(task)
+        task.add_done_callback(self._aside.discard)
 
     def busy(self, server_id: str) -> bool:
         """Whether an operation runs for the server right now."""
@@ -301,11 +281,13 @@ class Lifecycle:
             row = self.instances.get(row.uuid) or row
         for step in transition.steps:
             self.instances.set_state(row.uuid, task_state=step)
+        spec, more = hooks.call(row) if hooks.call is not None else (instance_spec(row), {})
         try:
-            result = await getattr(self.backend, transition.verb)(instance_spec(row),
-                                                                  **arguments)
+            result = await getattr(self.backend, transition.verb)(spec, **arguments, **more)
         except BackendError as exc:
-            self._act_failed(row, request_id, event, hooks, failure_message(exc))
+            # NOTE: as Nova's, a cancelled live migration is no fault of the server's.
+            self._act_failed(row, request_id, event, hooks, failure_message(exc),
+                             fault=not isinstance(exc, MigrationAborted))
             return
         changes: dict[str, Any] = {"task_state": None}
         if hooks.after is not None:
@@ -354,11 +336,12 @@ class Lifecycle:
         return key != "shelve_offload" or self.shelved_offload_time == 0
 
     def _act_failed(self, row: Instance, request_id: str, event: str, hooks: ActionHooks,
-                    message: str) -> None:
+                    message: str, fault: bool = True) -> None:
         # NOTE: as in Nova, a failed action leaves the vm_state and clears the task.
         log.info("%s: %s of server %s failed: %s", request_id, event, row.uuid, message)
         self.instances.set_state(row.uuid, task_state=None, **(hooks.undo or {}))
-        self.instances.record_fault(row.uuid, 500, message)
+        if fault:
+            self.instances.record_fault(row.uuid, 500, message)
         self.actions.finish_event(row.uuid, request_id, event, "Error", message)
         if hooks.cleanup is not None:
             hooks.cleanup()
@@ -463,8 +446,8 @@ class Lifecycle:
 
     async def settle(self) -> None:
         """Wait until no operation is in flight (tests and the control plane use it)."""
-        while self._tasks or self._scheduling:
-            await asyncio.gather(*self._tasks.values(), *self._scheduling,
+        while self._tasks or self._scheduling or self._aside:
+            await asyncio.gather(*self._tasks.values(), *self._scheduling, *self._aside,
                                  return_exceptions=True)
 
     async def quiesce(self, idle: Callable[[asyncio.Task[Any]], bool],
@@ -476,7 +459,7 @@ class Lifecycle:
         spins = 0
         while any(not t.done() and not idle(t)
                   for t in [*self._tasks.values(), *self._timers.values(),
-                            *self._scheduling]):
+                            *self._scheduling, *self._aside]):
             if loop.time() >= deadline:
                 return False
             spins += 1
@@ -488,7 +471,7 @@ class Lifecycle:
         """Cancel every operation and timer (at exit, or before a reset)."""
         for kind, server_id in list(self._timers):
             self.cancel_later(kind, server_id)
-        running = [*self._tasks.values(), *self._scheduling]
+        running = [*self._tasks.values(), *self._scheduling, *self._aside]
         for task in running:
             task.cancel()
         await asyncio.gather(*running, return_exceptions=True)

@@ -18,9 +18,10 @@ from emulator.compute.actions import TRANSITIONS
 from emulator.compute.checks import ImageLookup
 from emulator.compute.create import Created, NewServer, ServerCreator
 from emulator.compute.instances import Instances
-from emulator.compute.lifecycle import ActionHooks, BuildPlan, Lifecycle
+from emulator.compute.lifecycle import Lifecycle
 from emulator.compute.models import Instance
 from emulator.compute.naming import generate_password
+from emulator.compute.plans import ActionHooks, BuildPlan
 from emulator.compute.policy import authorize
 from emulator.compute.records import now
 from emulator.compute.servers import Changes, Servers

@@ -37,6 +37,8 @@ def _same_user(ctx: RequestContext, target: str | None) -> bool:
 
 ADMIN, ANY = _admin, _any
 READER, MEMBER = _project_role("reader"), _project_role("member")
+#: Nova's ``PROJECT_MANAGER_OR_ADMIN`` (2025.1): the project's ``manager`` role.
+MANAGER = _project_role("manager")
 KP_OWNER = _same_user
 
 #: Rule name -> check (``nova/policies/*.py`` defaults).
@@ -127,6 +129,19 @@ RULES: dict[str, Check] = {
     "os_compute_api:os-hypervisors:uptime": ADMIN,
     "os_compute_api:os-hypervisors:search": ADMIN,
     "os_compute_api:os-hypervisors:servers": ADMIN,
+    "os_compute_api:os-migrate-server:migrate": MANAGER,
+    "os_compute_api:os-migrate-server:migrate:host": ADMIN,
+    "os_compute_api:os-migrate-server:migrate_live": MANAGER,
+    "os_compute_api:os-migrate-server:migrate_live:host": ADMIN,
+    "os_compute_api:os-evacuate": ADMIN,
+    "os_compute_api:os-migrations:index": MANAGER,
+    "os_compute_api:os-migrations:index:all_projects": ADMIN,
+    "os_compute_api:os-migrations:index:host": ADMIN,
+    "os_compute_api:servers:migrations:index": MANAGER,
+    "os_compute_api:servers:migrations:index:host": ADMIN,
+    "os_compute_api:servers:migrations:show": ADMIN,
+    "os_compute_api:servers:migrations:force_complete": MANAGER,
+    "os_compute_api:servers:migrations:delete": MANAGER,
     "os_compute_api:os-flavor-manage:create": ADMIN,
     "os_compute_api:os-flavor-manage:update": ADMIN,
     "os_compute_api:os-flavor-manage:delete": ADMIN,

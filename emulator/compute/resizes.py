@@ -36,6 +36,15 @@ def resized_columns(row: Instance, flavor: FlavorRecord) -> dict[str, Any]:
     }
 
 
+def kept_flavor_columns(row: Instance) -> dict[str, Any]:
+    """The columns a cold migration sets: its flavor kept as the old one too (Nova's
+    migration holds the same flavor on both hosts)."""
+    return {"old_flavor_id": row.flavor_id, "old_flavor_name": row.flavor_name,
+            "old_vcpus": row.vcpus, "old_memory_mb": row.memory_mb,
+            "old_root_gb": row.root_gb, "old_ephemeral_gb": row.ephemeral_gb,
+            "old_swap": row.swap, "old_flavor_extra_specs": dict(row.flavor_extra_specs)}
+
+
 def restore_old_flavor(row: Instance) -> dict[str, Any]:
     """Columns that end a resize on its old flavor (revert, or a failed resize)."""
     if row.old_flavor_id is None:

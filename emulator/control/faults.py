@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from emulator.compute.create import NewServer
-from emulator.compute.lifecycle import BuildPlan, Outcome
+from emulator.compute.plans import BuildPlan, Outcome
 from emulator.context import RequestContext
 from emulator.errors import InvalidInput, NotFound
 

@@ -23,6 +23,8 @@ from backends.simulated import SimulatedBackend, Stage
 from emulator.clock import Clock, Progression
 from emulator.compute.instances import Instances
 from emulator.compute.lifecycle import Lifecycle
+from emulator.compute.migrations import Migrations
+from emulator.compute.services import Services
 from emulator.control.faults import FaultRules
 from emulator.errors import Conflict, EmulatorError, InvalidInput, NotFound
 
@@ -63,8 +65,12 @@ class Simulation:
 
     def __init__(self, backend: ComputeBackend, clock: Clock, instances: Instances,
                  lifecycle: Lifecycle, faults: FaultRules,
-                 stages: Mapping[str, Stage] | None = None) -> None:
+                 stages: Mapping[str, Stage] | None = None,
+                 services: Services | None = None,
+                 migrations: Migrations | None = None) -> None:
         self.backend = backend
+        self.services = services
+        self.migrations = migrations
         self._clock = clock
         self.instances = instances
         self.lifecycle = lifecycle
@@ -93,6 +99,18 @@ class Simulation:
             raise Conflict(f"The {self.backend.name} backend has no simulated clock or "
                            "stages; they drive the simulated backend only.")
         return self.cloud
+
+    # -- hosts (every backend) -------------------------------------------------------------
+
+    def hosts_down(self) -> list[str]:
+        """The hosts whose compute service the control plane took down."""
+        return self.services.silent() if self.services is not None else []
+
+    def set_host_up(self, host: str, up: bool) -> None:
+        """Take ``host``'s compute service down (it stops reporting: Nova sees it down)
+        or bring it back."""
+        if self.services is None or not self.services.set_reporting(host, up):
+            raise NotFound(f"Compute host {host} could not be found.")
 
     # -- clock ---------------------------------------------------------------------------
 
@@ -173,6 +191,10 @@ class Simulation:
                 self.instances.purge()
                 self.lifecycle.claims.rebuild()
             self.faults.clear()
+            if self.migrations is not None:
+                self.migrations.purge()
+            for host in self.hosts_down():
+                self.set_host_up(host, True)
 
     async def _destroy_every_instance(self) -> None:
         """Delete every server that has a host through the lifecycle (the backend's

@@ -26,6 +26,7 @@ from emulator.api.compute.images import (
 )
 from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.compute.limits import LimitsController
+from emulator.api.compute.migrations import MigrationsController
 from emulator.api.compute.quotas import QuotaClassSetsController, QuotaSetsController
 from emulator.api.compute.server_consoles import ServerConsolesController
 from emulator.api.compute.server_groups import ServerGroupsController
@@ -51,6 +52,7 @@ class Controllers:
     aggregates: AggregatesController
     services: ServicesController
     hypervisors: HypervisorsController
+    migrations: MigrationsController
     quota_sets: QuotaSetsController
     quota_classes: QuotaClassSetsController
     limits: LimitsController
@@ -74,6 +76,7 @@ def route_list(c: Controllers) -> list[Route]:
         Route("GET", "/os-availability-zone/detail", az.detail),
         *aggregate_routes(c.aggregates),
         *operator_routes(c.services, c.hypervisors),
+        *migration_routes(c.migrations),
         Route("GET", "/flavors", fl.index),
         Route("POST", "/flavors", fl.create),
         Route("GET", "/flavors/detail", fl.detail),
@@ -156,6 +159,18 @@ def operator_routes(sv: ServicesController, hv: HypervisorsController) -> list[R
         Route("GET", "/os-hypervisors/{hypervisor_id}/servers", hv.servers,
               max_version=search),
         Route("GET", "/os-hypervisors/{hypervisor_id}/uptime", hv.uptime, max_version=stats),
+    ]
+
+
+def migration_routes(mg: MigrationsController) -> list[Route]:
+    """``/os-migrations`` and a server's live migrations under way (2.22-2.24 on)."""
+    one = "/servers/{server_id}/migrations/{migration_id}"
+    return [
+        Route("GET", "/os-migrations", mg.index),
+        Route("GET", "/servers/{server_id}/migrations", mg.server_index, min_version=V(2, 23)),
+        Route("GET", one, mg.server_show, min_version=V(2, 23)),
+        Route("DELETE", one, mg.server_delete, min_version=V(2, 24)),
+        Route("POST", one + "/action", mg.server_action, min_version=V(2, 22)),
     ]
 
 

@@ -92,6 +92,11 @@ class Services:
         self.zone_of = zone_of
         self.on_change: Callable[[str], None] | None = None
         self.leave_aggregates: AggregateExit | None = None
+        #: Whether evacuations from a host are ``done`` and not yet cleaned up after.
+        self.done_evacuations: Callable[[str], bool] | None = None
+        #: What a compute service does when it starts reporting again (cleans up after
+        #: the evacuations from its host).
+        self.on_restart: Callable[[str], None] | None = None
         self.started = now()
         #: Bumped on every change to the rows (the hypervisors' caches follow it).
         self.generation = 0
@@ -102,6 +107,9 @@ class Services:
         #: it, forced down, no service): ``hosts()`` rewrites only these.
         self._differs: set[str] = set()
         self._reported_by_name: dict[str, HostInfo] | None = None
+        #: Hosts whose compute service stopped reporting (the control plane took them
+        #: down): their service is down, whatever the backend says of the host.
+        self._silent: set[str] = set()
 
     # -- the mirror ------------------------------------------------------------------------
 
@@ -125,7 +133,8 @@ class Services:
             reported = by_name.get(host)
             stored = self._compute_row(host)
             if reported is not None and (stored is None or stored.forced_down
-                                         or stored.disabled == reported.enabled):
+                                         or stored.disabled == reported.enabled
+                                         or host in self._silent):
                 self._differs.add(host)
             else:
                 self._differs.discard(host)
@@ -164,7 +173,8 @@ class Services:
         if stored is None:
             return None
         return dataclasses.replace(host, enabled=not stored.disabled,
-                                   up=host.up and not stored.forced_down)
+                                   up=host.up and not stored.forced_down
+                                   and host.name not in self._silent)
 
     def schedulable(self, host: str) -> bool:
         """Whether new servers may go to ``host``: its compute service is enabled and up
@@ -172,7 +182,8 @@ class Services:
         stored = self._compute_row(host)
         if stored is None or stored.disabled or stored.forced_down:
             return False
-        return any(h.up for h in self.reported() if h.name == host)
+        return host not in self._silent and any(h.up for h in self.reported()
+                                                if h.name == host)
 
     def _heartbeat(self) -> datetime:
         beats = (now() - self.started) // REPORT_INTERVAL
@@ -190,7 +201,26 @@ class Services:
             updated_at=max(times) if times else None)
 
     def _alive(self) -> dict[str, bool]:
-        return {h.name: h.up for h in self.reported()}
+        return {h.name: h.up and h.name not in self._silent for h in self.reported()}
+
+    def set_reporting(self, host: str, up: bool) -> bool:
+        """The control plane's switch: ``host``'s compute service stops (or starts again)
+        reporting, as when a hypervisor fails (Nova then sees the service down: evacuate
+        is allowed, the scheduler skips the host). False for a host with no service."""
+        if self._compute_row(host) is None:
+            return False
+        if up:
+            restarted = host in self._silent
+            self._silent.discard(host)
+            if restarted and self.on_restart is not None:
+                self.on_restart(host)
+        else:
+            self._silent.add(host)
+        self._changed(host)
+        return True
+
+    def silent(self) -> list[str]:
+        return sorted(self._silent)
 
     def all(self) -> list[ServiceRecord]:
         """Every service, in the order they registered (no policy: the zones read it)."""
@@ -235,6 +265,8 @@ class Services:
         if disabled is not None:
             changes.update(disabled=disabled, disabled_reason=disabled_reason)
         if forced_down is not None:
+            if not forced_down:
+                self._check_evacuations(host)
             changes["forced_down"] = forced_down
         return self._save(stored, changes)
 
@@ -265,13 +297,24 @@ class Services:
         elif status == "disabled":
             changes.update(disabled=True, disabled_reason=disabled_reason)
         if forced_down is not None:
-            # NOTE: Nova refuses to force a host up while `done` evacuations remain from
-            # it; there are no evacuations here yet.
+            if not forced_down:
+                self._check_evacuations(stored.host)
             changes["forced_down"] = forced_down
         if not changes:
             raise InvalidInput("No updates were requested. Fields 'status' or "
                                "'forced_down' should be specified.")
         return self._save(stored, changes)
+
+    def _check_evacuations(self, host: str) -> None:
+        """Nova's 400 on forcing a host up while evacuations from it are ``done`` (its
+        compute service has not restarted to clean up after them)."""
+        if self.done_evacuations is not None and self.done_evacuations(host):
+            # NOTE: Nova's TODO says 409 under a new microversion; a 400 until then.
+            raise InvalidInput(
+                f"Unable to force up host {host} as `done` evacuation migration records "
+                "remain associated with the host. Ensure the compute service has been "
+                "restarted, allowing these records to move to `completed` before retrying "
+                "this request.")
 
     def _find(self, service_id: str) -> _Stored | None:
         """By uuid when it looks like one, else by integer id (Nova's lookup)."""

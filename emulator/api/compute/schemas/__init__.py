@@ -40,6 +40,7 @@ from emulator.api.compute.schemas import (
     hypervisors,
     images,
     keypairs,
+    migrations,
     quotas,
     server_actions,
     server_groups,
@@ -70,7 +71,8 @@ def _union(*tables: Versioned) -> Versioned:
 SCHEMAS: Versioned = _union(servers.SCHEMAS, server_actions.SCHEMAS, server_resources.SCHEMAS,
                             flavors.SCHEMAS, keypairs.SCHEMAS, images.SCHEMAS,
                             server_groups.SCHEMAS, aggregates.SCHEMAS, services.SCHEMAS,
-                            hypervisors.SCHEMAS, quotas.SCHEMAS, _OTHERS)
+                            hypervisors.SCHEMAS, quotas.SCHEMAS, migrations.SCHEMAS,
+                            _OTHERS)
 
 
 def schema_for(name: str, version: APIVersion) -> Mapping[str, Any] | None:

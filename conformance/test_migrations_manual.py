@@ -1,0 +1,186 @@
+"""A live migration while it runs, step by step on the manual clock: the server shows
+MIGRATING, ``servers/{id}/migrations`` lists and shows it with its progress (Nova's
+response schema), ``force_complete`` ends it at once, ``DELETE`` aborts it (the server
+stays on its source, the migration ``cancelled``), and a failing stage fails it
+(``failed``). Nova's refusals word for word, and the route windows (2.22-2.24).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+import tomli_w
+
+from conformance.conftest import dedicated_emulator
+from conformance.manual_cloud import ManualCloud
+
+pytestmark = [pytest.mark.emulator_only, pytest.mark.simulated_only(
+    reason="a live migration is caught running only between the manual clock's steps")]
+
+SPAWN, LIVE = 10.0, 20.0
+CONFIG = tomli_w.dumps({"simulated": {
+    "progression": "manual", "seed": 1,
+    "stages": {"spawn": {"delay": SPAWN, "jitter": 0.0},
+               "live_migrate": {"delay": LIVE, "jitter": 0.0},
+               "destroy": {"delay": 1.0, "jitter": 0.0}},
+    "zones": [{"name": "nova", "hosts": 2}]}})
+
+#: Nova's ``_migration_response`` (server_migrations.py) at 2.80: the progress is at least
+#: 1 or null.
+_BYTES = {"type": ["integer", "null"], "minimum": 1}
+MIGRATION_V280 = {
+    "type": "object",
+    "properties": {
+        "created_at": {"type": "string"}, "dest_compute": {"type": ["string", "null"]},
+        "dest_host": {"type": ["string", "null"]}, "dest_node": {"type": ["string", "null"]},
+        **{f"{kind}_{part}_bytes": _BYTES for kind in ("disk", "memory")
+           for part in ("processed", "remaining", "total")},
+        "id": {"type": "integer"}, "server_uuid": {"type": "string"},
+        "source_compute": {"type": ["string", "null"]},
+        "source_node": {"type": ["string", "null"]}, "status": {"type": "string"},
+        "updated_at": {"type": "string"}, "uuid": {"type": "string"},
+        "project_id": {"type": "string"}, "user_id": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+MIGRATION_V280["required"] = sorted(MIGRATION_V280["properties"])  # type: ignore[arg-type]
+
+
+class Cloud(ManualCloud):
+    def running(self) -> tuple[str, str]:
+        """A server of the member's, ACTIVE, then live-migrating; its id and source host."""
+        sid = self.boot("lm")
+        self.advance(SPAWN)
+        source = self.host(sid)
+        response = self.act(sid, {"os-migrateLive": {"host": None, "block_migration": "auto"}},
+                            session=self.admin, version="2.25")
+        assert response.status_code == 202, response.text
+        server = self.show(sid)
+        assert (server["status"], server["OS-EXT-STS:task_state"]) == ("MIGRATING",
+                                                                       "migrating")
+        return sid, source
+
+    def host(self, server_id: str) -> str:
+        return str(self.show(server_id, self.admin)["OS-EXT-SRV-ATTR:host"])
+
+    def listed(self, server_id: str, version: str = "2.80") -> list[dict[str, Any]]:
+        response = self.admin.compute("GET", f"/servers/{server_id}/migrations",
+                                      version=version)
+        assert response.status_code == 200, response.text
+        found: list[dict[str, Any]] = response.json()["migrations"]
+        return found
+
+    def migration_status(self, server_id: str) -> str:
+        response = self.admin.compute("GET", "/os-migrations",
+                                      params={"instance_uuid": server_id})
+        return str(response.json()["migrations"][-1]["status"])
+
+
+@pytest.fixture(scope="module")
+def cloud(http: httpx.Client, target: Any) -> Iterator[Cloud]:
+    with dedicated_emulator(target, CONFIG) as process:
+        yield Cloud(process, http)
+
+
+@pytest.fixture
+def fresh(cloud: Cloud) -> Cloud:
+    cloud.reset()
+    return cloud
+
+
+def test_a_running_live_migration_is_listed_with_its_progress(fresh: Cloud) -> None:
+    sid, source = fresh.running()
+    (migration,) = fresh.listed(sid)
+    jsonschema.validate(migration, MIGRATION_V280)
+    assert (migration["status"], migration["source_compute"]) == ("running", source)
+    assert migration["dest_compute"] not in (None, source)
+    assert migration["memory_total_bytes"] == 512 * 2**20  # flavor 1: 512 MiB
+    assert migration["memory_processed_bytes"] is None  # nothing copied yet
+    fresh.advance(LIVE / 2)
+    (halfway,) = fresh.listed(sid)
+    assert halfway["memory_processed_bytes"] == halfway["memory_remaining_bytes"]
+    shown = fresh.admin.compute("GET", f"/servers/{sid}/migrations/{migration['id']}",
+                                version="2.23")
+    assert shown.status_code == 200, shown.text
+    assert set(shown.json()["migration"]) == set(MIGRATION_V280["properties"]) - {
+        "uuid", "project_id", "user_id"}
+    # os-migrations links to it while it runs
+    listed = fresh.admin.compute("GET", "/os-migrations", version="2.23",
+                                 params={"instance_uuid": sid})
+    (entry,) = listed.json()["migrations"]
+    assert entry["links"][0]["href"].endswith(f"/servers/{sid}/migrations/{migration['id']}")
+    fresh.advance(LIVE / 2)
+    assert fresh.show(sid)["status"] == "ACTIVE"
+    assert fresh.host(sid) == migration["dest_compute"]
+    assert fresh.listed(sid) == []
+    gone = fresh.admin.compute("GET", f"/servers/{sid}/migrations/{migration['id']}",
+                               version="2.23")
+    assert gone.status_code == 404
+    assert gone.json()["itemNotFound"]["message"] == (
+        f"Live migration {migration['id']} for server {sid} is not in progress.")
+
+
+def test_force_complete_ends_it_now(fresh: Cloud) -> None:
+    sid, source = fresh.running()
+    (migration,) = fresh.listed(sid)
+    url = f"/servers/{sid}/migrations/{migration['id']}/action"
+    response = fresh.admin.compute("POST", url, json={"force_complete": None}, version="2.22")
+    assert response.status_code == 202, response.text
+    assert fresh.settled(sid)["status"] == "ACTIVE"
+    assert fresh.host(sid) != source
+    assert fresh.migration_status(sid) == "completed"
+    actions = fresh.admin.compute("GET", f"/servers/{sid}/os-instance-actions")
+    assert actions.json()["instanceActions"][0]["action"] == "live_migration_force_complete"
+
+
+def test_abort_leaves_the_server_on_its_source(fresh: Cloud) -> None:
+    sid, source = fresh.running()
+    (migration,) = fresh.listed(sid)
+    url = f"/servers/{sid}/migrations/{migration['id']}"
+    response = fresh.admin.compute("DELETE", url, version="2.24")
+    assert response.status_code == 202, response.text
+    server = fresh.settled(sid)
+    assert (server["status"], fresh.host(sid)) == ("ACTIVE", source)
+    assert fresh.migration_status(sid) == "cancelled"
+    assert "fault" not in fresh.show(sid, fresh.admin)
+    again = fresh.admin.compute("DELETE", url, version="2.24")
+    assert again.status_code == 409, again.text  # no longer migrating
+
+
+def test_a_failing_stage_fails_the_migration(fresh: Cloud) -> None:
+    response = fresh.control("PUT", "/stages/live_migrate", json={"fails": True})
+    assert response.status_code == 200, response.text
+    sid, source = fresh.running()
+    fresh.advance(LIVE)
+    assert (fresh.show(sid)["status"], fresh.host(sid)) == ("ACTIVE", source)
+    assert fresh.migration_status(sid) == "failed"
+
+
+def test_refusals_and_windows(fresh: Cloud) -> None:
+    sid, _ = fresh.running()
+    (migration,) = fresh.listed(sid)
+    one = f"/servers/{sid}/migrations/{migration['id']}"
+    for method, path, version in (("GET", f"/servers/{sid}/migrations", "2.22"),
+                                  ("GET", one, "2.22"), ("DELETE", one, "2.23"),
+                                  ("POST", one + "/action", "2.21")):
+        early = fresh.admin.compute(method, path, version=version,
+                                    json={"force_complete": None} if method == "POST"
+                                    else None)
+        assert early.status_code == 404, (method, path, version, early.text)
+    missing = fresh.admin.compute("POST", f"/servers/{sid}/migrations/9999/action",
+                                  json={"force_complete": None}, version="2.22")
+    assert missing.status_code == 400
+    assert missing.json()["badRequest"]["message"] == (
+        f"Migration 9999 not found for instance {sid}")
+    member = fresh.member.compute("GET", f"/servers/{sid}/migrations", version="2.23")
+    assert member.status_code == 403
+    bad_body = fresh.admin.compute("POST", one + "/action", json={"force_complete": 1},
+                                   version="2.22")
+    assert bad_body.status_code == 400
+    fresh.advance(LIVE)
+    stopped = fresh.admin.compute("DELETE", one, version="2.24")
+    assert stopped.status_code == 409
