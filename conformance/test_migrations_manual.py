@@ -8,6 +8,7 @@ stays on its source, the migration ``cancelled``), and a failing stage fails it
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -184,3 +185,28 @@ def test_refusals_and_windows(fresh: Cloud) -> None:
     fresh.advance(LIVE)
     stopped = fresh.admin.compute("DELETE", one, version="2.24")
     assert stopped.status_code == 409
+
+
+def test_a_live_migration_cut_short_by_a_restart_ends_in_error(
+        target: Any, tmp_path: Path, http: httpx.Client) -> None:
+    """A restart in the middle of a live migration: the server is back on its source with
+    no task, its migration ``error`` (Nova's compute errors out what its restart cut
+    short); a resize waiting for confirm keeps its ``finished`` migration."""
+    state = f"sqlite:///{tmp_path / 'state.db'}"
+    with dedicated_emulator(target, CONFIG, state=state) as process:
+        cloud = Cloud(process, http)
+        resized = cloud.boot("rs")
+        cloud.advance(SPAWN)
+        assert cloud.act(resized, {"migrate": None}, session=cloud.admin).status_code == 202
+        cloud.advance(30.0)
+        assert cloud.show(resized)["status"] == "VERIFY_RESIZE"
+        sid, source = cloud.running()
+        process.restart()
+        cloud = Cloud(process, http)
+        server = cloud.show(sid, cloud.admin)
+        assert (server["status"], server["OS-EXT-STS:task_state"]) == ("ACTIVE", None)
+        assert server["OS-EXT-SRV-ATTR:host"] == source
+        assert cloud.migration_status(sid) == "error"
+        assert cloud.migration_status(resized) == "finished"
+        assert cloud.act(resized, {"confirmResize": None},
+                         session=cloud.admin).status_code == 204

@@ -169,7 +169,7 @@ class Cloud:
             sleep=lambda seconds: clock.sleep(seconds, stage=False),
             resize_confirm_window=compute.resize_confirm_window,
             reclaim_instance_interval=compute.reclaim_instance_interval)
-        self.recovery = Recovery(self.lifecycle)
+        self.recovery = Recovery(self.lifecycle, self.migrations)
         self.backend.set_power_listener(self.recovery.power_changed)
         self.faults = FaultRules()
         self.operations = ServerOperations(

@@ -9,6 +9,7 @@ from typing import Any
 
 from backends.base import PowerState
 from emulator.compute.lifecycle import Lifecycle
+from emulator.compute.migrations import Migrations
 from emulator.compute.records import now, utc
 from emulator.compute.specs import instance_spec
 from emulator.compute.states import TaskState, VmState
@@ -27,8 +28,9 @@ def periodic_context() -> RequestContext:
 
 
 class Recovery:
-    def __init__(self, lifecycle: Lifecycle) -> None:
+    def __init__(self, lifecycle: Lifecycle, migrations: Migrations | None = None) -> None:
         self.lifecycle = lifecycle
+        self.migrations = migrations
         self.instances = lifecycle.instances
         self.actions = lifecycle.actions
 
@@ -89,6 +91,8 @@ class Recovery:
                 lifecycle.build([row.uuid], "req-recovered")
             else:
                 self.instances.set_state(row.uuid, task_state=None)
+        if self.migrations is not None and self.migrations.interrupted():
+            log.info("migrations cut short by the restart are in error")
         for row in live:
             if row.vm_state == VmState.RESIZED and row.task_state is None:
                 lifecycle.confirm_later(row.uuid, lifecycle.resize_confirm_window

@@ -97,6 +97,22 @@ class Migrations:
                 col(Migration.migration_type) == EVACUATION)
                 .values(status="completed", updated_at=now()))
 
+    def interrupted(self) -> int:
+        """At start-up, what a stop cut short: a confirm or revert waits for its turn
+        again (``finished``), any other move under way ends in ``error`` (Nova's compute
+        manager errors out the migrations of its ``init_host``). How many changed."""
+        waiting = {"confirming": "finished", "reverting": "finished"}
+        under_way = KNOWN_STATUSES - {"finished", "done", "confirmed", "reverted",
+                                      "completed", "cancelled", "failed", "error"}
+        with self.db.session() as s:
+            changed = 0
+            for status in sorted(under_way):
+                result = s.execute(update(Migration).where(col(Migration.status) == status)
+                                   .values(status=waiting.get(status, "error"),
+                                           updated_at=now()))
+                changed += int(getattr(result, "rowcount", 0) or 0)
+        return changed
+
     def purge(self) -> None:
         """Forget every migration (the control plane's reset forgets every server)."""
         with self.db.session() as s:
