@@ -231,6 +231,8 @@ def test_evacuate_rebuilds_the_server_on_another_host(
     services = admin.compute("GET", "/os-services", params={"host": source,
                                                            "binary": "nova-compute"})
     assert services.json()["services"][0]["state"] == "down"
+    down = act(admin, server["id"], {"migrate": None})
+    assert fault(down, 409) == "Service is unavailable at this time."
     response = act(admin, server["id"], {"evacuate": {}}, version=version)
     assert response.status_code == 200, response.text
     assert response.content == b""

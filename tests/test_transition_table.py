@@ -352,8 +352,7 @@ def differences(row: Transition, fact: NovaRow) -> dict[str, tuple[Any, Any]]:
         "must_have_launched": (fact.launched, row.must_have_launched),
         "lock_checked": (fact.lock, row.lock_checked),
         "host_checked": (fact.host, row.host_checked),
-        # the emulator's hosts never go down, and refusal() checks the host first
-        "host_check_is_up": (fact.host_is_up, False),
+        "host_check_is_up": (fact.host_is_up, row.host_must_be_up),
         "host_before_state": (fact.host_first or not fact.host or not state_checked,
                               row.host_checked_first or not row.host_checked
                               or not state_checked),
@@ -377,10 +376,6 @@ def differences(row: Transition, fact: NovaRow) -> dict[str, tuple[Any, Any]]:
 #: Row -> the facts in which it knowingly differs from Nova, and why. Fixing the row makes
 #: ``test_row_is_novas`` fail until its entry here goes.
 KNOWN_DIFFERENCES: dict[str, dict[str, str]] = {
-    # API.resize: @check_instance_host(check_is_up=True) answers 409 ServiceUnavailable
-    # while the source compute service is down.
-    "resize": {"host_check_is_up": "the emulator's resize does not look at the service"},
-    "migrate": {"host_check_is_up": "the emulator's migrate does not look at the service"},
     # ServersController.delete answers Cannot 'delete' ...; the row's name never shows:
     # its only refusal (launched_at) is taken first by the emulator's delete.
     "soft_delete": {"name": "the row is named for the compute API method (soft_delete)"},
@@ -610,6 +605,13 @@ def test_refusal_texts_are_novas() -> None:
     assert refusal(TRANSITIONS["start"], SERVER, "stopped", None, True, has_host=False) == \
         f"Instance {SERVER} is not ready"
     assert refusal(TRANSITIONS["pause"], SERVER, "active", None, True, has_host=False) is None
+    # check_instance_host(check_is_up=True): after the states, for a hosted server
+    migrate = TRANSITIONS["migrate"]
+    assert refusal(migrate, SERVER, "active", None, True, host_up=False) == \
+        "Service is unavailable at this time."
+    assert refusal(migrate, SERVER, "paused", None, True, host_up=False) == \
+        f"Cannot 'migrate' instance {SERVER} while it is in vm_state paused"
+    assert refusal(TRANSITIONS["stop"], SERVER, "active", None, True, host_up=False) is None
 
 
 # -- the table's own consistency ------------------------------------------------------------

@@ -67,6 +67,9 @@ class Transition:
     #: Whether that check comes before the vm_state/task_state checks (the decorators'
     #: order on Nova's method; ``resize`` checks its states first).
     host_checked_first: bool = True
+    #: ``check_instance_host(check_is_up=True)``: refused (409) too while the host's
+    #: compute service is down.
+    host_must_be_up: bool = False
     #: The instance action event Nova records (``compute_<manager method>`` or
     #: ``api_<method>``); None: ``compute_<verb>``, or no event for an API-only action.
     event: str | None = None
@@ -123,14 +126,16 @@ TRANSITIONS: dict[str, Transition] = {
                    interim=T.RESIZE_PREP,
                    steps=(T.RESIZE_MIGRATING, T.RESIZE_MIGRATED, T.RESIZE_FINISH),
                    verb="resize", final=V.RESIZED, remembers=True, host_checked=True,
-                   host_checked_first=False, event="compute_resize_instance"),
+                   host_checked_first=False, host_must_be_up=True,
+                   event="compute_resize_instance"),
     # A cold migration is a resize to the same flavor on another host (Nova's ``resize``
     # with no flavor): the same states, recorded as ``migrate``.
     "migrate": _row("migrate", "os-migrate-server:migrate", {V.ACTIVE, V.STOPPED},
                     interim=T.RESIZE_PREP,
                     steps=(T.RESIZE_MIGRATING, T.RESIZE_MIGRATED, T.RESIZE_FINISH),
                     verb="resize", final=V.RESIZED, remembers=True, host_checked=True,
-                    host_checked_first=False, event="compute_resize_instance"),
+                    host_checked_first=False, host_must_be_up=True,
+                    event="compute_resize_instance"),
     # The guest keeps its vm_state and power state across a live migration.
     "live_migrate": _row("os-migrateLive", "os-migrate-server:migrate_live",
                          {V.ACTIVE, V.PAUSED}, interim=T.MIGRATING, verb="live_migrate",
@@ -221,13 +226,18 @@ TRANSITIONS: dict[str, Transition] = {
 }
 
 
+#: Nova's ``ServiceUnavailable`` (the server's compute service is down).
+SERVICE_UNAVAILABLE = "Service is unavailable at this time."
+
+
 def refusal(transition: Transition, server_id: str, vm_state: str, task_state: str | None,
-            launched: bool, has_host: bool = True) -> str | None:
+            launched: bool, has_host: bool = True, host_up: bool = True) -> str | None:
     """Nova's 409 text when ``transition`` may not start from this state, else None."""
     name = transition.name
     not_ready = transition.host_checked and not has_host
-    if not_ready and transition.host_checked_first:
-        return f"Instance {server_id} is not ready"
+    host_down = transition.host_must_be_up and has_host and not host_up
+    if transition.host_checked_first and (not_ready or host_down):
+        return f"Instance {server_id} is not ready" if not_ready else SERVICE_UNAVAILABLE
     if transition.vm_states is not None and vm_state not in transition.vm_states:
         return f"Cannot '{name}' instance {server_id} while it is in vm_state {vm_state}"
     if transition.task_states is not None and task_state not in transition.task_states:
@@ -237,4 +247,6 @@ def refusal(transition: Transition, server_id: str, vm_state: str, task_state: s
         return f"Instance {server_id} is in an invalid state for '{name}'"
     if not_ready:
         return f"Instance {server_id} is not ready"
+    if host_down:
+        return SERVICE_UNAVAILABLE
     return None

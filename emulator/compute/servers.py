@@ -99,8 +99,11 @@ class Servers:
             authorize(ctx, transition.rule, row.project_id)
             if transition.lock_checked:
                 check_lock(ctx, row)
+            host = self.host_of(row.host) if transition.host_must_be_up and row.host \
+                else None
             refused = refusal(transition, row.uuid, row.vm_state, row.task_state,
-                              row.launched_at is not None, has_host=bool(row.host))
+                              row.launched_at is not None, has_host=bool(row.host),
+                              host_up=host is None or host.up)
             if refused is not None:
                 raise Conflict(refused)
             extra = changes(row) if changes is not None else {}
