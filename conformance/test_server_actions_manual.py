@@ -205,6 +205,9 @@ def test_shelve_offloads_then_unshelve_schedules_again(fresh: Cloud) -> None:
     fresh.accepted(sid, {"shelve": None})
     assert fresh.states(sid) == ("ACTIVE", "shelving_image_uploading")
     fresh.advance(STAGES["shelve"])
+    # The guest is off; its disk is uploaded to the shelve's image (the snapshot stage).
+    assert fresh.states(sid) == ("ACTIVE", "shelving_image_uploading")
+    fresh.advance(STAGES["snapshot"])
     # shelved_offload_time 0: the offload follows at once.
     assert fresh.states(sid) == ("SHELVED", "shelving_offloading")
     fresh.advance(STAGES["shelve_offload"])

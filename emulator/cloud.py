@@ -39,6 +39,7 @@ from emulator.compute.server_groups import ServerGroupService
 from emulator.compute.server_metadata import ServerMetadata
 from emulator.compute.servers import Servers
 from emulator.compute.services import Hypervisors, Services
+from emulator.compute.shelving import ShelvedImages
 from emulator.compute.snapshots import Snapshots
 from emulator.compute.zones import ZoneService
 from emulator.config import Config, ConfigError, SchedulerSettings
@@ -168,8 +169,11 @@ class Cloud:
             # NOTE: a window is not a stage: it takes its time even in immediate mode.
             sleep=lambda seconds: clock.sleep(seconds, stage=False),
             resize_confirm_window=compute.resize_confirm_window,
-            reclaim_instance_interval=compute.reclaim_instance_interval)
-        self.recovery = Recovery(self.lifecycle, self.migrations)
+            reclaim_instance_interval=compute.reclaim_instance_interval,
+            shelved_offload_time=compute.shelved_offload_time)
+        snapshots = Snapshots(self.images, self.owner_names)
+        shelved = ShelvedImages(snapshots, self.lifecycle, self.backend.snapshot)
+        self.recovery = Recovery(self.lifecycle, shelved, self.migrations)
         self.backend.set_power_listener(self.recovery.power_changed)
         self.faults = FaultRules()
         self.operations = ServerOperations(
@@ -177,12 +181,13 @@ class Cloud:
             ServerCreator(db, self.flavors, self.keypairs, self.image_info, self.services.host,
                           zones, groups=self.server_groups, quotas=self.quotas,
                           max_count_per_request=compute.max_count_per_request),
-            self.lifecycle, self.instances, self.image_info, hosts, zones,
+            self.lifecycle, self.instances, self.image_info,
+            shelved, hosts, zones,
             guest_agent=self.backend.guest_agent, plan_for=self.faults.plan_for)
         self.disk = DiskOperations(
             self.operations, self.servers, self.instances, self.actions, self.claims,
             self.flavors, self.keypairs, self.image_info,
-            Snapshots(self.images, self.owner_names), zones, self.migrations,
+            snapshots, zones, self.migrations,
             # NOTE: unless configured, a one-host cloud resizes in place, as devstack
             # configures Nova; otherwise every resize there would be NoValidHost.
             allow_resize_to_same_host=compute.allow_resize_to_same_host

@@ -34,6 +34,8 @@ The file is TOML (``tomllib`` is in the standard library)::
     allow_resize_to_same_host = false         # true: a resize may stay on its host
     resize_confirm_window = 0                 # > 0: a resize left unconfirmed that many
                                               # seconds is confirmed (0: never)
+    shelved_offload_time = 0                  # 0: a shelve offloads at once; > 0: after
+                                              # that many seconds; < 0: never
     backend = "simulated"                     # or "qemu" (real guests), or any backend
                                               # registered as a plug-in (serve --backend)
     max_count_per_request = 1000              # the most servers one create may ask for
@@ -280,6 +282,10 @@ class ComputeConfig:
     #: Nova's ``[DEFAULT] resize_confirm_window``: seconds after which a server left in
     #: VERIFY_RESIZE is confirmed by the periodic task; 0 disables it.
     resize_confirm_window: NonNegativeInt = 0
+    #: Nova's ``[DEFAULT] shelved_offload_time``: seconds a SHELVED server keeps its host
+    #: before it is offloaded (Nova's ``_poll_shelved_instances``); 0 offloads right after
+    #: the shelve, a negative value never (only ``shelveOffload`` does).
+    shelved_offload_time: StrictInt = 0
     #: Which backend runs the servers: the name of a registered backend (``simulated``,
     #: ``qemu`` or a plug-in's); whether it exists is checked where backends are found.
     backend: Name = "simulated"

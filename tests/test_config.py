@@ -181,6 +181,10 @@ def test_bad_overrides_name_their_flag(overrides: dict[str, Any], message: str) 
     ({"compute": {"resize_confirm_window": -1}}, "resize_confirm_window must not be negative"),
     ({"compute": {"resize_confirm_window": 1.5}},
      "[compute] resize_confirm_window must be of type int"),
+    ({"compute": {"shelved_offload_time": 0.5}},
+     "[compute] shelved_offload_time must be of type int"),
+    ({"compute": {"shelved_offload_time": "never"}},
+     "[compute] shelved_offload_time must be of type int"),
     ({"compute": {"resize_confirm_windows": 1}},
      "unknown key(s) in [compute]: resize_confirm_windows"),
     ({"compute": {"backend": ""}}, "[compute] backend must not be empty"),
@@ -267,6 +271,14 @@ def test_compute_defaults_are_novas() -> None:
     assert compute.allow_resize_to_same_host is None
     assert compute.resize_confirm_window == 0  # disabled
     assert compute.reclaim_instance_interval == 0
+    assert compute.shelved_offload_time == 0  # a shelve offloads at once
+
+
+@pytest.mark.parametrize("seconds", [-1, -30, 0, 3600])
+def test_shelved_offload_time_takes_novas_values(tmp_path: Path, seconds: int) -> None:
+    # Nova's IntOpt: negative never offloads, 0 at once, > 0 after that many seconds.
+    config = load_config(write(tmp_path, {"compute": {"shelved_offload_time": seconds}}))
+    assert config.compute.shelved_offload_time == seconds
 
 
 def test_compute_overlay(tmp_path: Path) -> None:

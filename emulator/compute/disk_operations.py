@@ -50,8 +50,7 @@ from emulator.compute.specs import previous_spec
 from emulator.compute.states import VmState
 from emulator.compute.zones import HostZones
 from emulator.context import RequestContext
-from emulator.errors import Conflict, Forbidden, InvalidInput, NotFound
-from emulator.image.service import PropertyLimitExceeded
+from emulator.errors import Conflict, InvalidInput, NotFound
 
 #: What a rebuild may set besides its image, key pair and certificates (the API gives
 #: only what the request's microversion allows).
@@ -288,21 +287,9 @@ class DiskOperations:
 
         row = self.servers.accept(ctx, server_id, TRANSITIONS[key], check)
         snapshots = self.snapshots
-        try:
-            image = snapshots.begin(ctx, row, request.name, request.metadata,
-                                    "snapshot" if backup_type is None else "backup",
-                                    backup_type)
-        except Exception as exc:
-            # As in Nova, where the image comes before the task state and the action: a
-            # server whose image could not be made is left as it was.
-            self.instances.set_state(row.uuid, task_state=None)
-            self.actions.discard(row.uuid, ctx.request_id)
-            if isinstance(exc, PropertyLimitExceeded):
-                # NOTE: Nova lets Glance's 413 through untranslated (glanceclient's
-                # HTTPOverLimit): an unexpected 500. We answer the quota's 403 with
-                # Glance's words instead: the request, not the cloud, is at fault.
-                raise Forbidden(exc.message) from None
-            raise
+        image = self.operations.with_image(ctx, row, lambda: snapshots.begin(
+            ctx, row, request.name, request.metadata,
+            "snapshot" if backup_type is None else "backup", backup_type))
 
         async def upload(data: Any) -> dict[str, Any]:
             await snapshots.finish(ctx, image.id, bytes(data))

@@ -102,6 +102,16 @@ class InstanceActions:
                     s.delete(event)
                 s.delete(action)
 
+    def latest_request_id(self, server_id: str) -> str | None:
+        """The request id of the server's newest action (where Nova records the events of
+        a periodic task whose context has no project)."""
+        with self.db.session() as s:
+            action = s.exec(select(InstanceAction)
+                            .where(InstanceAction.instance_uuid == server_id)
+                            .order_by(col(InstanceAction.start_time).desc(),
+                                      col(InstanceAction.id).desc())).first()
+            return action.request_id if action is not None else None
+
     def event_done(self, server_id: str, request_id: str, event: str,
                    host: str | None) -> None:
         """An event that starts and succeeds at once (an API-only action's)."""

@@ -15,6 +15,7 @@ from emulator.compute.models import (
     InstanceAddress,
     InstanceFault,
     InstanceMetadata,
+    InstanceSystemMetadata,
     InstanceTag,
 )
 from emulator.compute.records import now
@@ -97,5 +98,5 @@ class Instances:
         with self.db.session() as s:
             membership.forget_all(s)
             for model in (InstanceActionEvent, InstanceAction, InstanceFault, InstanceAddress,
-                          InstanceTag, InstanceMetadata, Instance):
+                          InstanceTag, InstanceMetadata, InstanceSystemMetadata, Instance):
                 s.exec(delete(model))

@@ -65,7 +65,7 @@ class Lifecycle:
         self._sleep = sleep
         self._tasks: dict[str, asyncio.Task[None]] = {}
         #: Nova's ``[DEFAULT] shelved_offload_time``: 0 offloads at once after a shelve;
-        #: anything else keeps the server SHELVED (NOTE: no periodic offload yet).
+        #: > 0 later (an "offload" timer, see ``shelving``); < 0 never.
         self.shelved_offload_time = shelved_offload_time
         #: Nova's ``resize_confirm_window``: > 0 confirms a resize left in VERIFY_RESIZE
         #: that many seconds later (``_poll_unconfirmed_resizes``); 0 never does.
@@ -76,7 +76,7 @@ class Lifecycle:
         #: What confirms a resize whose window has passed (the domain's confirm entry,
         #: with a periodic task's context); set by whoever wires the domain together.
         self.confirm_due: Callable[[str], None] | None = None
-        #: Timers of Nova's periodic tasks, per kind ("confirm", "reclaim") and server.
+        #: Timers of Nova's periodic tasks, per kind ("confirm", "reclaim"...) and server.
         self._timers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._max_builds = max_concurrent_builds
         self._build_slots: asyncio.Semaphore | None = None
@@ -248,7 +248,8 @@ class Lifecycle:
             if transition.event is not None:
                 self.actions.event_done(row.uuid, request_id, transition.event, None)
             return
-        self.cancel_later("confirm", row.uuid)
+        for kind in ("confirm", "offload"):
+            self.cancel_later(kind, row.uuid)
         self._run(row.uuid, self._act(row, request_id, transition, hooks or ActionHooks(),
                                       arguments))
 
@@ -405,7 +406,7 @@ class Lifecycle:
     # -- delete --------------------------------------------------------------------------
 
     def delete(self, server_id: str, request_id: str) -> None:
-        for kind in ("confirm", "reclaim"):
+        for kind in ("confirm", "reclaim", "offload"):
             self.cancel_later(kind, server_id)
         running = self._tasks.pop(server_id, None)
         if running is not None:

@@ -141,6 +141,15 @@ class InstanceMetadata(SQLModel, table=True):
     value: str = Field(max_length=255)
 
 
+class InstanceSystemMetadata(SQLModel, table=True):
+    """What Nova keeps about a server that its API does not show (Nova's
+    ``instance_system_metadata``): e.g. the image a shelve made (``shelved_image_id``)."""
+
+    instance_uuid: str = Field(foreign_key="instance.uuid", primary_key=True, max_length=36)
+    key: str = Field(primary_key=True, max_length=255)
+    value: str = Field(max_length=255)
+
+
 class InstanceTag(SQLModel, table=True):
     instance_uuid: str = Field(foreign_key="instance.uuid", primary_key=True, max_length=36)
     tag: str = Field(primary_key=True, max_length=60)

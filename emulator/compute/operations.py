@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from backends.base import HostInfo
 from emulator.compute.actions import TRANSITIONS
@@ -25,13 +25,20 @@ from emulator.compute.plans import ActionHooks, BuildPlan
 from emulator.compute.policy import authorize
 from emulator.compute.records import now
 from emulator.compute.servers import Changes, Servers
+from emulator.compute.shelving import ShelvedImages
 from emulator.compute.states import VmState
 from emulator.compute.zones import HostZones
 from emulator.context import RequestContext
-from emulator.errors import Conflict, InvalidInput
+from emulator.errors import Conflict, Forbidden, InvalidInput
+from emulator.image.service import PropertyLimitExceeded
 
 #: ``plan_for(ctx, new_server)``: the control plane's fault rules' say in a build.
 PlanFor = Callable[[RequestContext, NewServer], BuildPlan | None]
+
+T = TypeVar("T")
+
+#: The vm_states in which a server has the image its shelve made.
+SHELVED_STATES = frozenset({VmState.SHELVED, VmState.SHELVED_OFFLOADED})
 
 
 @dataclass(frozen=True)
@@ -45,7 +52,7 @@ class Unshelve:
 
 class ServerOperations:
     def __init__(self, servers: Servers, creator: ServerCreator, lifecycle: Lifecycle,
-                 instances: Instances, images: ImageLookup,
+                 instances: Instances, images: ImageLookup, shelved: ShelvedImages,
                  hosts: Callable[[], list[HostInfo]], zones: HostZones, guest_agent: bool,
                  plan_for: PlanFor | None = None) -> None:
         self.servers = servers
@@ -53,6 +60,7 @@ class ServerOperations:
         self.lifecycle = lifecycle
         self.instances = instances
         self.images = images
+        self.shelved = shelved
         self.hosts = hosts
         self.zones = zones
         #: Whether the backend's guests run an agent that can set their password.
@@ -68,6 +76,22 @@ class ServerOperations:
         row = self.servers.accept(ctx, server_id, transition, changes)
         self.lifecycle.act(row, ctx.request_id, transition, hooks, **arguments)
         return row
+
+    def with_image(self, ctx: RequestContext, row: Instance, make: Callable[[], T]) -> T:
+        """``make`` the image an accepted snapshot, backup or shelve of ``row`` fills. As in
+        Nova, where the image comes before the task state and the action, a server whose
+        image could not be made is left as it was."""
+        try:
+            return make()
+        except Exception as exc:
+            self.instances.set_state(row.uuid, task_state=None)
+            self.lifecycle.actions.discard(row.uuid, ctx.request_id)
+            if isinstance(exc, PropertyLimitExceeded):
+                # NOTE: Nova lets Glance's 413 through untranslated (glanceclient's
+                # HTTPOverLimit): an unexpected 500. We answer the quota's 403 with
+                # Glance's words instead: the request, not the cloud, is at fault.
+                raise Forbidden(exc.message) from None
+            raise
 
     # -- create and delete ---------------------------------------------------------------
 
@@ -86,6 +110,7 @@ class ServerOperations:
             if found is not None and not found.deleted and found.launched_at is not None:
                 row = self.perform(ctx, server_id, "soft_delete",
                                    changes=lambda _row: {"deleted_at": now()})
+                self._forget_shelved(ctx, row)
                 self.lifecycle.reclaim_later(row.uuid)
                 return
         self._delete(ctx, server_id, "os_compute_api:servers:delete")
@@ -95,7 +120,14 @@ class ServerOperations:
 
     def _delete(self, ctx: RequestContext, server_id: str, rule: str) -> None:
         row = self.servers.begin_delete(ctx, server_id, rule)
+        self._forget_shelved(ctx, row)
         self.lifecycle.delete(row.uuid, ctx.request_id)
+
+    def _forget_shelved(self, ctx: RequestContext, row: Instance) -> None:
+        """Nova's API deletes the image of a server deleted while shelved (with the
+        caller's context: an image the caller may not delete stays)."""
+        if row.vm_state in SHELVED_STATES:
+            self.shelved.forget(ctx, row.uuid)
 
     def restore(self, ctx: RequestContext, server_id: str) -> None:
         """Undo a soft delete: the server counts against the quotas again, so it must fit
@@ -190,7 +222,17 @@ class ServerOperations:
         self.perform(ctx, server_id, "unrescue")
 
     def shelve(self, ctx: RequestContext, server_id: str) -> None:
-        self.perform(ctx, server_id, "shelve")
+        """Shelve: the guest's disk goes into a new image (``<name>-shelved``), then the
+        server is offloaded (``shelved_offload_time``). A volume-backed server gets no
+        image and, as in Nova, is offloaded at once whatever the setting."""
+        transition = TRANSITIONS["shelve"]
+        row = self.servers.accept(ctx, server_id, transition)
+        if not row.image_ref:
+            self.lifecycle.act(row, ctx.request_id, TRANSITIONS["shelve_offload"])
+            return
+        image_id = self.with_image(ctx, row, lambda: self.shelved.create(ctx, row))
+        self.lifecycle.act(row, ctx.request_id, transition,
+                           self.shelved.shelve_hooks(ctx, row, image_id))
 
     def shelve_offload(self, ctx: RequestContext, server_id: str) -> None:
         self.perform(ctx, server_id, "shelve_offload")
@@ -220,4 +262,7 @@ class ServerOperations:
                 return {"requested_availability_zone": zone, "pinned_availability_zone": zone}
             return {}
 
-        self.perform(ctx, server_id, "unshelve", changes=checked, destination=request.host)
+        transition = TRANSITIONS["unshelve"]
+        row = self.servers.accept(ctx, server_id, transition, checked)
+        self.lifecycle.act(row, ctx.request_id, transition,
+                           self.shelved.unshelve_hooks(ctx, row), destination=request.host)

@@ -11,6 +11,7 @@ from backends.base import PowerState
 from emulator.compute.lifecycle import Lifecycle
 from emulator.compute.migrations import Migrations
 from emulator.compute.records import now, utc
+from emulator.compute.shelving import ShelvedImages
 from emulator.compute.specs import instance_spec
 from emulator.compute.states import TaskState, VmState
 from emulator.context import RequestContext
@@ -28,11 +29,13 @@ def periodic_context() -> RequestContext:
 
 
 class Recovery:
-    def __init__(self, lifecycle: Lifecycle, migrations: Migrations | None = None) -> None:
+    def __init__(self, lifecycle: Lifecycle, shelved: ShelvedImages,
+                 migrations: Migrations | None = None) -> None:
         self.lifecycle = lifecycle
         self.migrations = migrations
         self.instances = lifecycle.instances
         self.actions = lifecycle.actions
+        self.shelved = shelved
 
     async def power_changed(self, server_id: str, state: PowerState) -> None:
         """A backend saw an instance's power state change on its own (a guest that powered
@@ -101,6 +104,9 @@ class Recovery:
                     and row.vm_state == VmState.SOFT_DELETED:
                 lifecycle.reclaim_later(row.uuid, lifecycle.reclaim_instance_interval
                                         - _elapsed(row.deleted_at))
+            if row.vm_state == VmState.SHELVED and row.task_state is None:
+                self.shelved.offload_later(row.uuid, lifecycle.shelved_offload_time
+                                           - _elapsed(self.shelved.shelved_since(row)))
 
 
 def _elapsed(since: Any) -> float:

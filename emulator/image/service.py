@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Sequence
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlmodel import Session
 
@@ -115,6 +115,13 @@ class ImageService:
 
     def set_active(self, ctx: RequestContext, image_id: str, active: bool) -> None:
         self._transaction(changes.set_active, ctx, image_id, active)
+
+    def tasks(self, ctx: RequestContext, image_id: str) -> list[dict[str, Any]]:
+        """The tasks that worked on an image ``ctx`` can see (Glance's
+        ``tasks_get_by_image``: an import's). This image service has no import: its
+        images are made by create and upload, or by Nova's snapshots, which have none."""
+        self.get(ctx, image_id)
+        return []
 
     # -- tags -----------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Images over HTTP (``/v2/images`` and ``/v2/images/{id}``): list, show, create, patch,
-delete, deactivate and reactivate; each handler parses, makes one domain call, builds the
-view."""
+delete, deactivate and reactivate, and an image's tasks; each handler parses, makes one
+domain call, builds the view."""
 
 from __future__ import annotations
 
@@ -60,3 +60,11 @@ class ImagesController:
     async def reactivate(self, call: Call) -> Response:
         self.images.set_active(context(call), call.params["image_id"], active=True)
         return empty_response(204)
+
+    async def tasks(self, call: Call) -> Response:
+        """``GET /v2/images/{id}/tasks`` (Glance 2.12)."""
+        try:
+            tasks = self.images.tasks(context(call), call.params["image_id"])
+        except NotFound:
+            raise Fault(404) from None  # NOTE: Glance's bare HTTPNotFound, no image id
+        return json_response({"tasks": tasks})

@@ -60,6 +60,7 @@ class ImageAPI(Service):
             Route("GET", "/images", im.index),
             Route("POST", "/images", im.create),
             Route("GET", "/images/{image_id}", im.show),
+            Route("GET", "/images/{image_id}/tasks", im.tasks),
             Route("PATCH", "/images/{image_id}", im.update),
             Route("DELETE", "/images/{image_id}", im.delete),
             Route("PUT", "/images/{image_id}/file", data.upload),
