@@ -484,6 +484,7 @@ POLICY_CHECKS = {
     "rule:context_is_admin": policy.ADMIN,
     "rule:project_reader_or_admin": policy.READER,
     "rule:project_member_or_admin": policy.MEMBER,
+    "rule:service_or_admin": policy.SERVICE,
     "@": policy.ANY,
     "(rule:context_is_admin) or user_id:%(user_id)s": policy.KP_OWNER,
 }
