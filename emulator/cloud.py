@@ -17,13 +17,16 @@ from sqlalchemy.engine import make_url
 from backends.base import ComputeBackend, HostInfo
 from backends.environment import BackendEnvironment
 from emulator.clock import Clock, Progression
+from emulator.compute.admin_actions import AdminActions
 from emulator.compute.aggregates import AggregateService
+from emulator.compute.audit_log import InstanceUsageAuditLog
 from emulator.compute.checks import ImageInfo
 from emulator.compute.claims import Claims
 from emulator.compute.console_operations import ServerConsoles
 from emulator.compute.consoles import ConsoleTokens
 from emulator.compute.create import ServerCreator
 from emulator.compute.disk_operations import DiskOperations
+from emulator.compute.external_events import ExternalEvents
 from emulator.compute.flavors import FlavorService
 from emulator.compute.image_proxy import ImageProxy
 from emulator.compute.instance_actions import InstanceActions
@@ -38,9 +41,11 @@ from emulator.compute.recovery import Recovery
 from emulator.compute.server_groups import ServerGroupService
 from emulator.compute.server_metadata import ServerMetadata
 from emulator.compute.servers import Servers
-from emulator.compute.services import Hypervisors, Services
+from emulator.compute.services import Hosts, Hypervisors, Services
 from emulator.compute.shelving import ShelvedImages
 from emulator.compute.snapshots import Snapshots
+from emulator.compute.usage import TenantUsage
+from emulator.compute.volume_snapshots import AssistedVolumeSnapshots
 from emulator.compute.zones import ZoneService
 from emulator.config import Config, ConfigError, SchedulerSettings
 from emulator.context import RequestContext
@@ -203,6 +208,14 @@ class Cloud:
         self.simulation = Simulation(self.backend, self.clock, self.instances,
                                      self.lifecycle, self.faults, services=self.services,
                                      migrations=self.migrations)
+        # The operator's smaller APIs: hosts (until 2.42), usage, the audit log, the
+        # calls other services make, and the admin network action.
+        self.hosts = Hosts(db, self.services, self.hypervisors)
+        self.usage = TenantUsage(db)
+        self.audit_log = InstanceUsageAuditLog(self.services)
+        self.external_events = ExternalEvents(db, self.actions, self.lifecycle)
+        self.volume_snapshots = AssistedVolumeSnapshots()
+        self.admin_actions = AdminActions(db)
 
     def image_info(self, ctx: RequestContext, image_id: str) -> ImageInfo | None:
         """What the compute domain needs of an image, or None if ``ctx`` cannot see it."""

@@ -509,6 +509,7 @@ POLICY_CHECKS = {
     "rule:project_reader_or_admin": policy.READER,
     "rule:project_member_or_admin": policy.MEMBER,
     "rule:project_manager_or_admin": policy.MANAGER,
+    "rule:service_or_admin": policy.SERVICE,
     "@": policy.ANY,
     "(rule:context_is_admin) or user_id:%(user_id)s": policy.KP_OWNER,
 }

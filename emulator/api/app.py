@@ -14,10 +14,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator import __version__
 from emulator.api.compute import ComputeAPI
+from emulator.api.compute.admin_actions import AdminActionsController
 from emulator.api.compute.aggregates import AggregatesController
+from emulator.api.compute.assisted_volume_snapshots import AssistedVolumeSnapshotsController
 from emulator.api.compute.availability_zones import AvailabilityZonesController
 from emulator.api.compute.console_auth_tokens import ConsoleAuthTokensController
 from emulator.api.compute.flavors import FlavorsController
+from emulator.api.compute.hosts import HostsController
 from emulator.api.compute.hypervisors import HypervisorsController
 from emulator.api.compute.images import ImagesController
 from emulator.api.compute.keypairs import KeypairsController
@@ -28,10 +31,13 @@ from emulator.api.compute.routes import Controllers
 from emulator.api.compute.server_actions import ServerActions
 from emulator.api.compute.server_consoles import ServerConsolesController
 from emulator.api.compute.server_disk_actions import DiskActions
+from emulator.api.compute.server_external_events import ExternalEventsController
 from emulator.api.compute.server_groups import ServerGroupsController
 from emulator.api.compute.server_resources import ServerResourcesController
 from emulator.api.compute.servers import ServersController
 from emulator.api.compute.services import ServicesController
+from emulator.api.compute.usage import UsageController
+from emulator.api.compute.usage_audit_log import AuditLogController
 from emulator.api.console_proxy import CONSOLE_PREFIX, ConsoleProxy
 from emulator.api.control import ControlAPI, FaultHooks
 from emulator.api.faults import Fault, render_keystone
@@ -127,8 +133,9 @@ class Emulator:
         hooks = FaultHooks(cloud.faults, cloud.servers)
         consoles = ServerConsolesController(cloud.consoles)
         migrations = MigrationsController(cloud.moves)
-        actions = {**ServerActions(cloud.operations).table(DiskActions(cloud.disk), consoles),
-                   **migrations.actions()}
+        actions = {**ServerActions(cloud.operations).table(
+            DiskActions(cloud.disk), consoles, AdminActionsController(cloud.admin_actions)),
+            **migrations.actions()}
         controllers = Controllers(
             servers=ServersController(cloud.servers, cloud.operations, actions),
             server_resources=ServerResourcesController(cloud.servers, cloud.metadata,
@@ -149,6 +156,11 @@ class Emulator:
             limits=LimitsController(
                 cloud.quotas,
                 rate_limits=lambda ctx: self.ratelimiting.rate(ctx.project_id, ctx.user_id)),
+            hosts=HostsController(cloud.hosts),
+            usage=UsageController(cloud.usage),
+            audit_log=AuditLogController(cloud.audit_log),
+            external_events=ExternalEventsController(cloud.external_events),
+            volume_snapshots=AssistedVolumeSnapshotsController(cloud.volume_snapshots),
         )
         public_url = config.public_url
         catalog = build_catalog(public_url, config.identity.region)

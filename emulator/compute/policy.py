@@ -30,6 +30,11 @@ def _project_role(role: str) -> Check:
     return check
 
 
+def _service(ctx: RequestContext, _target: str | None) -> bool:
+    """Nova's ``service_or_admin``: what other services (Neutron, Cinder) call."""
+    return ctx.is_admin or "service" in ctx.roles
+
+
 def _same_user(ctx: RequestContext, target: str | None) -> bool:
     """Key pairs: the target is the owning *user* id, not a project."""
     return ctx.is_admin or target is None or target == ctx.user_id
@@ -40,6 +45,7 @@ READER, MEMBER = _project_role("reader"), _project_role("member")
 #: Nova's ``PROJECT_MANAGER_OR_ADMIN`` (2025.1): the project's ``manager`` role.
 MANAGER = _project_role("manager")
 KP_OWNER = _same_user
+SERVICE = _service
 
 #: Rule name -> check (``nova/policies/*.py`` defaults).
 RULES: dict[str, Check] = {
@@ -171,6 +177,22 @@ RULES: dict[str, Check] = {
     "os_compute_api:os-quota-class-sets:update": ADMIN,
     "os_compute_api:limits": ANY,
     "os_compute_api:limits:other_project": ADMIN,
+    # The operator's APIs: hosts (until 2.42), usage, the audit log, the calls services
+    # make (external events, assisted volume snapshots) and the admin network action.
+    "os_compute_api:os-hosts:list": ADMIN,
+    "os_compute_api:os-hosts:show": ADMIN,
+    "os_compute_api:os-hosts:update": ADMIN,
+    "os_compute_api:os-hosts:reboot": ADMIN,
+    "os_compute_api:os-hosts:shutdown": ADMIN,
+    "os_compute_api:os-hosts:start": ADMIN,
+    "os_compute_api:os-simple-tenant-usage:list": ADMIN,
+    "os_compute_api:os-simple-tenant-usage:show": READER,
+    "os_compute_api:os-instance-usage-audit-log:list": ADMIN,
+    "os_compute_api:os-instance-usage-audit-log:show": ADMIN,
+    "os_compute_api:os-server-external-events:create": SERVICE,
+    "os_compute_api:os-assisted-volume-snapshots:create": SERVICE,
+    "os_compute_api:os-assisted-volume-snapshots:delete": SERVICE,
+    "os_compute_api:os-admin-actions:inject_network_info": ADMIN,
 }
 
 

@@ -82,6 +82,10 @@ class ComputeAPI(Service):
         return response
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        # NOTE: Nova's router matches paths strictly: ``/servers/`` is not ``/servers``
+        # (Tempest counts on ``/os-simple-tenant-usage/`` being a 404).
+        if path.endswith("/"):
+            raise Fault(404)
         try:
             return self.table.match(method, path)
         except Fault as fault:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emulator.api.compute import removed
 from emulator.api.compute.aggregates import IMAGES_VERSION, AggregatesController
+from emulator.api.compute.assisted_volume_snapshots import AssistedVolumeSnapshotsController
 from emulator.api.compute.availability_zones import AvailabilityZonesController
 from emulator.api.compute.common import V
 from emulator.api.compute.console_auth_tokens import ConsoleAuthTokensController
 from emulator.api.compute.flavors import FlavorsController
+from emulator.api.compute.hosts import MAX_VERSION as MAX_HOSTS_VERSION
+from emulator.api.compute.hosts import HostsController
 from emulator.api.compute.hypervisors import (
     MAX_SEARCH_VERSION,
     MAX_STATISTICS_VERSION,
@@ -29,10 +33,13 @@ from emulator.api.compute.limits import LimitsController
 from emulator.api.compute.migrations import MigrationsController
 from emulator.api.compute.quotas import QuotaClassSetsController, QuotaSetsController
 from emulator.api.compute.server_consoles import ServerConsolesController
+from emulator.api.compute.server_external_events import ExternalEventsController
 from emulator.api.compute.server_groups import ServerGroupsController
 from emulator.api.compute.server_resources import TAGS_VERSION, ServerResourcesController
 from emulator.api.compute.servers import ServersController
 from emulator.api.compute.services import ServicesController
+from emulator.api.compute.usage import UsageController
+from emulator.api.compute.usage_audit_log import AuditLogController
 from emulator.api.routing import Route
 
 
@@ -56,6 +63,11 @@ class Controllers:
     quota_sets: QuotaSetsController
     quota_classes: QuotaClassSetsController
     limits: LimitsController
+    hosts: HostsController
+    usage: UsageController
+    audit_log: AuditLogController
+    external_events: ExternalEventsController
+    volume_snapshots: AssistedVolumeSnapshotsController
 
 
 def route_list(c: Controllers) -> list[Route]:
@@ -77,6 +89,12 @@ def route_list(c: Controllers) -> list[Route]:
         *aggregate_routes(c.aggregates),
         *operator_routes(c.services, c.hypervisors),
         *migration_routes(c.migrations),
+        *host_routes(c.hosts),
+        *usage_routes(c.usage, c.audit_log),
+        Route("POST", "/os-server-external-events", c.external_events.create),
+        Route("POST", "/os-assisted-volume-snapshots", c.volume_snapshots.create),
+        Route("DELETE", "/os-assisted-volume-snapshots/{snapshot_id}",
+              c.volume_snapshots.delete),
         Route("GET", "/flavors", fl.index),
         Route("POST", "/flavors", fl.create),
         Route("GET", "/flavors/detail", fl.detail),
@@ -111,6 +129,7 @@ def route_list(c: Controllers) -> list[Route]:
               max_version=meta),
         Route("DELETE", "/images/{image_id}/metadata/{key}", im.metadata_delete,
               max_version=meta),
+        *removed_routes(),
     ]
 
 
@@ -206,4 +225,88 @@ def server_console_routes(se: ServerConsolesController) -> list[Route]:
         Route("GET", "/servers/{server_id}/os-server-password", se.password_show),
         Route("DELETE", "/servers/{server_id}/os-server-password", se.password_clear),
         Route("GET", "/servers/{server_id}/diagnostics", se.diagnostics),
+    ]
+
+
+def host_routes(ho: HostsController) -> list[Route]:
+    """``/os-hosts`` until 2.42 (a 404 from 2.43, as Nova's)."""
+    last = MAX_HOSTS_VERSION
+    return [
+        Route("GET", "/os-hosts", ho.index, max_version=last),
+        Route("GET", "/os-hosts/{host}", ho.show, max_version=last),
+        Route("PUT", "/os-hosts/{host}", ho.update, max_version=last),
+        Route("GET", "/os-hosts/{host}/reboot", ho.reboot, max_version=last),
+        Route("GET", "/os-hosts/{host}/shutdown", ho.shutdown, max_version=last),
+        Route("GET", "/os-hosts/{host}/startup", ho.startup, max_version=last),
+    ]
+
+
+def usage_routes(us: UsageController, al: AuditLogController) -> list[Route]:
+    """``/os-simple-tenant-usage`` and ``/os-instance_usage_audit_log``."""
+    return [
+        Route("GET", "/os-simple-tenant-usage", us.index),
+        Route("GET", "/os-simple-tenant-usage/{tenant_id}", us.show),
+        Route("GET", "/os-instance_usage_audit_log", al.index),
+        Route("GET", "/os-instance_usage_audit_log/{before}", al.show),
+    ]
+
+
+def removed_routes() -> list[Route]:
+    """What Nova removed and answers 410 at every version (``removed``), and the bare-metal
+    node proxy's write routes (a 400 until 2.35)."""
+    gone, metal = removed.gone, removed.MAX_BAREMETAL_VERSION
+    return [
+        Route("GET", "/os-agents", gone),
+        Route("POST", "/os-agents", gone),
+        Route("PUT", "/os-agents/{id}", gone),
+        Route("DELETE", "/os-agents/{id}", gone),
+        Route("GET", "/os-cells", gone),
+        Route("POST", "/os-cells", gone),
+        Route("GET", "/os-cells/capacities", gone),
+        Route("GET", "/os-cells/detail", gone),
+        Route("GET", "/os-cells/info", gone),
+        Route("POST", "/os-cells/sync_instances", gone),
+        Route("GET", "/os-cells/{id}", gone),
+        Route("PUT", "/os-cells/{id}", gone),
+        Route("DELETE", "/os-cells/{id}", gone),
+        Route("GET", "/os-cells/{id}/capacities", gone),
+        Route("POST", "/os-certificates", gone),
+        Route("GET", "/os-certificates/{id}", gone),
+        Route("GET", "/os-cloudpipe", gone),
+        Route("POST", "/os-cloudpipe", gone),
+        Route("PUT", "/os-cloudpipe/{id}", gone),
+        Route("GET", "/os-fixed-ips/{id}", gone),
+        Route("POST", "/os-fixed-ips/{id}/action", removed.fixed_ip_action),
+        Route("GET", "/os-floating-ip-dns", gone),
+        Route("PUT", "/os-floating-ip-dns/{id}", gone),
+        Route("DELETE", "/os-floating-ip-dns/{id}", gone),
+        Route("GET", "/os-floating-ip-dns/{domain_id}/entries/{id}", gone),
+        Route("PUT", "/os-floating-ip-dns/{domain_id}/entries/{id}", gone),
+        Route("DELETE", "/os-floating-ip-dns/{domain_id}/entries/{id}", gone),
+        Route("GET", "/os-floating-ips-bulk", gone),
+        Route("POST", "/os-floating-ips-bulk", gone),
+        Route("GET", "/os-floating-ips-bulk/{id}", gone),
+        Route("PUT", "/os-floating-ips-bulk/{id}", gone),
+        Route("GET", "/os-fping", gone),
+        Route("GET", "/os-fping/{id}", gone),
+        Route("POST", "/os-networks", gone),
+        Route("POST", "/os-networks/add", gone),
+        Route("DELETE", "/os-networks/{id}", gone),
+        Route("POST", "/os-networks/{id}/action", removed.network_action),
+        Route("GET", "/os-security-group-default-rules", gone),
+        Route("POST", "/os-security-group-default-rules", gone),
+        Route("GET", "/os-security-group-default-rules/{id}", gone),
+        Route("DELETE", "/os-security-group-default-rules/{id}", gone),
+        Route("POST", "/os-tenant-networks", gone),
+        Route("DELETE", "/os-tenant-networks/{id}", gone),
+        Route("GET", "/servers/{server_id}/consoles", gone),
+        Route("POST", "/servers/{server_id}/consoles", gone),
+        Route("GET", "/servers/{server_id}/consoles/{id}", gone),
+        Route("DELETE", "/servers/{server_id}/consoles/{id}", gone),
+        Route("GET", "/servers/{server_id}/os-virtual-interfaces", gone),
+        Route("POST", "/os-baremetal-nodes", removed.baremetal_create, max_version=metal),
+        Route("DELETE", "/os-baremetal-nodes/{id}", removed.baremetal_delete,
+              max_version=metal),
+        Route("POST", "/os-baremetal-nodes/{id}/action", removed.baremetal_action,
+              max_version=metal),
     ]

@@ -14,7 +14,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from emulator.api.compute import common
+from emulator.api.compute import common, removed
+from emulator.api.compute.admin_actions import AdminActionsController
 from emulator.api.compute.common import ActionHandler, ActionTable, V
 from emulator.api.compute.server_consoles import ServerConsolesController
 from emulator.api.compute.server_disk_actions import DiskActions
@@ -86,7 +87,8 @@ class ServerActions:
         self.operations.unshelve(common.context(call), call.params["server_id"], request)
         return empty_response(202)
 
-    def table(self, disk: DiskActions, consoles: ServerConsolesController) -> ActionTable:
+    def table(self, disk: DiskActions, consoles: ServerConsolesController,
+              admin: AdminActionsController) -> ActionTable:
         """Every action of ``POST /servers/{id}/action``, as Nova's servers controller and
         its companions (admin actions, deferred delete, lock, pause, rescue, shelve,
         suspend, consoles) accept them: body key -> (first microversion, handler)."""
@@ -123,4 +125,6 @@ class ServerActions:
             "os-getSPICEConsole": (base, consoles.legacy("spice", "get_spice_console")),
             "os-getSerialConsole": (base, consoles.legacy("serial", "get_serial_console")),
             "os-getRDPConsole": (base, consoles.rdp_console),
+            "injectNetworkInfo": (base, admin.inject_network_info),
+            "resetNetwork": (base, removed.gone_action),
         }

@@ -287,6 +287,13 @@ class Hypervisors:
             raise NotFound(f"Hypervisor with ID '{hypervisor_id}' could not be found.")
         return records[0]
 
+    def of_host(self, host: str) -> HypervisorRecord | None:
+        """The hypervisor of ``host``'s compute service (None: it has none); no policy,
+        for the domain's other readers (``os-hosts``)."""
+        node = next((n for n in self.services.nodes() if n.host == host), None)
+        records = [] if node is None else self._records([node])
+        return records[0] if records else None
+
     def get(self, ctx: RequestContext, hypervisor_id: str, uuid_ids: bool,
             with_servers: bool = False) -> HypervisorRecord:
         authorize(ctx, _rule("show"))

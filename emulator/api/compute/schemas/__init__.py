@@ -2,8 +2,8 @@
 
 Each resource module (``servers``, ``server_actions``, ``server_resources``, ``flavors``,
 ``keypairs``, ``images``, ``server_groups``, ``aggregates``, ``services``,
-``hypervisors``, ``quotas``) states its schemas as ``SCHEMAS``: operation name ->
-``(since, schema)`` pairs, oldest first; ``SCHEMAS`` here is their union, and
+``hypervisors``, ``quotas``, ``operators``) states its schemas as ``SCHEMAS``: operation
+name -> ``(since, schema)`` pairs, oldest first; ``SCHEMAS`` here is their union, and
 ``schema_for`` is the one picker: the schema for a request is the last one whose ``since``
 is not above its version; an operation whose first ``since`` is above the version had no
 schema yet (None). The facts (fields, limits, version windows) are Nova's.
@@ -41,6 +41,7 @@ from emulator.api.compute.schemas import (
     images,
     keypairs,
     migrations,
+    operators,
     quotas,
     server_actions,
     server_groups,
@@ -72,7 +73,7 @@ SCHEMAS: Versioned = _union(servers.SCHEMAS, server_actions.SCHEMAS, server_reso
                             flavors.SCHEMAS, keypairs.SCHEMAS, images.SCHEMAS,
                             server_groups.SCHEMAS, aggregates.SCHEMAS, services.SCHEMAS,
                             hypervisors.SCHEMAS, quotas.SCHEMAS, migrations.SCHEMAS,
-                            _OTHERS)
+                            operators.SCHEMAS, _OTHERS)
 
 
 def schema_for(name: str, version: APIVersion) -> Mapping[str, Any] | None:
