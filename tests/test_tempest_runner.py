@@ -82,6 +82,8 @@ def test_the_admin_profile_asks_for_two_hosts_the_moves_and_a_manager() -> None:
     assert conf["compute"]["min_compute_nodes"] == "2"
     for option in ("live_migration", "cold_migration", "pause", "suspend"):
         assert conf["compute-feature-enabled"][option] == "true"
+    assert "manager" in conf["compute-feature-enabled"]["nova_policy_roles"].split(",")
+    assert conf["enforce_scope"]["nova"] == "true"
     accounts = run.tempest_accounts(profile.roles)
     assert {(a.project, a.role) for a in accounts} >= {(p, "manager") for p in run.PROJECTS}
 

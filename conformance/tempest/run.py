@@ -548,8 +548,9 @@ class Profile:
 
 #: --profile NAME. admin: the multinode admin tests (migrations, live migration, servers on
 #: several hosts): two hosts at least, the moves, pause/suspend (a paused server migrates,
-#: a suspended one may not), the scheduler filters the emulator has, and a project manager
-#: (those classes ask for one).
+#: a suspended one may not), the scheduler filters the emulator has, and Nova's new policy
+#: defaults with a project manager (those classes ask for one; its live migration workflow
+#: runs only with them).
 PROFILES = {
     "admin": Profile(settings=(
         "compute.min_compute_nodes=2",
@@ -560,6 +561,8 @@ PROFILES = {
         "compute-feature-enabled.pause=true",
         "compute-feature-enabled.suspend=true",
         "compute-feature-enabled.scheduler_enabled_filters=all",
+        "compute-feature-enabled.nova_policy_roles=admin,manager,member,reader",
+        "enforce_scope.nova=true",
     ), roles=("manager",)),
 }
 
