@@ -177,9 +177,10 @@ SERVICE_USERS = tuple(Account(f"service-user{n}", "service", "admin", more_roles
                       for n in (1, 2))
 
 
-def tempest_accounts() -> list[Account]:
-    return [*(Account(f"{p}-{role}", p, role) for p in PROJECTS
-              for role in ("member", "reader")), *SERVICE_USERS]
+def tempest_accounts(extra_roles: Sequence[str] = ()) -> list[Account]:
+    roles = dict.fromkeys(("member", "reader", *extra_roles))
+    return [*(Account(f"{p}-{role}", p, role) for p in PROJECTS for role in roles),
+            *SERVICE_USERS]
 
 
 def emulator_config(accounts: Sequence[Account]) -> str:
@@ -517,6 +518,69 @@ horizon = false
 [validation]
 run_validation = false
 """
+
+
+Setting = tuple[str, str, str]  # (section, option, value) of tempest.conf
+
+
+def parse_setting(text: str) -> Setting:
+    """``SECTION.OPTION=VALUE`` (``--set``) as a tempest.conf setting."""
+    key, equals, value = text.partition("=")
+    section, dot, option = key.strip().partition(".")
+    if not (equals and dot and section and option.strip()):
+        raise argparse.ArgumentTypeError(f"expected SECTION.OPTION=VALUE, got {text!r}")
+    return section, option.strip(), value.strip()
+
+
+def with_settings(conf: str, settings: Sequence[Setting]) -> str:
+    """``conf`` with each setting replacing its option's line, or added at the top of its
+    section (a new section at the end)."""
+    lines = conf.splitlines()
+    for section, option, value in settings:
+        line = f"{option} = {value}"
+        try:
+            start = lines.index(f"[{section}]") + 1
+        except ValueError:
+            lines += ["", f"[{section}]", line]
+            continue
+        end = next((i for i in range(start, len(lines)) if lines[i].startswith("[")),
+                   len(lines))
+        found = [i for i in range(start, end) if lines[i].split("=")[0].strip() == option]
+        if found:
+            lines[found[0]] = line
+        else:
+            lines.insert(start, line)
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a wider selection of Tempest tests needs beyond the interop configuration:
+    tempest.conf settings, and roles each project gets an account of."""
+
+    settings: tuple[str, ...]
+    roles: tuple[str, ...] = ()
+
+
+#: --profile NAME. admin: the multinode admin tests (migrations, live migration, servers on
+#: several hosts): two hosts at least, the moves, pause/suspend (a paused server migrates,
+#: a suspended one may not), the scheduler filters the emulator has, and Nova's new policy
+#: defaults with a project manager (those classes ask for one; its live migration workflow
+#: runs only with them).
+PROFILES = {
+    "admin": Profile(settings=(
+        "compute.min_compute_nodes=2",
+        "compute-feature-enabled.cold_migration=true",
+        "compute-feature-enabled.live_migration=true",
+        "compute-feature-enabled.block_migration_for_live_migration=true",
+        "compute-feature-enabled.volume_backed_live_migration=false",
+        "compute-feature-enabled.pause=true",
+        "compute-feature-enabled.suspend=true",
+        "compute-feature-enabled.scheduler_enabled_filters=all",
+        "compute-feature-enabled.nova_policy_roles=admin,manager,member,reader",
+        "enforce_scope.nova=true",
+    ), roles=("manager",)),
+}
 
 
 def site_packages(venv: Path) -> Path:
@@ -877,6 +941,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="tell Tempest a service is available though the catalog lacks it "
              "(neutron: runs the server classes gated on it without any network call)",
     )
+    parser.add_argument(
+        "--profile", action="append", default=[], choices=sorted(PROFILES),
+        help="settings and accounts for a wider selection (admin: migrations, live "
+             "migration, multinode)")
+    parser.add_argument(
+        "--set", action="append", default=[], type=parse_setting, dest="settings",
+        metavar="SECTION.OPTION=VALUE",
+        help="a tempest.conf setting, after the profiles' (repeatable), e.g. "
+             "compute-feature-enabled.shelve=true")
     return parser.parse_args(argv)
 
 
@@ -891,7 +964,9 @@ def execute(args: argparse.Namespace) -> int:
     selection = selection_args(args)
     selected = list_tests(tempest, ws, selection)
     log(f"{len(selected)} tests selected")
-    accounts = tempest_accounts()
+    profiles = [PROFILES[name] for name in args.profile]
+    settings = [parse_setting(t) for p in profiles for t in p.settings] + args.settings
+    accounts = tempest_accounts([role for p in profiles for role in p.roles])
     # The admin (the emulator's seeded one unless --admin-* say otherwise) is Tempest's
     # admin account too: its admin tests (aggregates, ...) need one, and Tempest never
     # hands an account with the admin role to a test that did not ask for an admin.
@@ -913,7 +988,8 @@ def execute(args: argparse.Namespace) -> int:
         # pre-provisioned accounts and no fixed_network_name, they make no Neutron call.
         cloud.services |= {_ASSUMABLE[name] for name in args.assume_service}
         log(f"catalog: {sorted(cloud.services)}; flavors {cloud.flavors}; images {cloud.images}")
-        (ws / "etc" / "tempest.conf").write_text(tempest_conf(cloud, ws, admin))
+        conf = tempest_conf(cloud, ws, admin)
+        (ws / "etc" / "tempest.conf").write_text(with_settings(conf, settings))
         rc, results, running, timed_out = run_tempest(tempest, ws, selection, args.timeout)
 
     if not results and rc and not timed_out:
