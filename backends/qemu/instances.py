@@ -195,15 +195,16 @@ class QemuInstances:
             self._spawning.discard(uuid)
 
     async def destroy(self, instance: InstanceSpec) -> None:
+        """Stop the guest and remove its directory, and whatever else of it any host has
+        (the source's directory of a resize to another host; what a crash left)."""
         with contextlib.suppress(OSError, ProcessError):
             shelved_disk(self.run_dir, instance.uuid).unlink(missing_ok=True)
         vm = self.instances.pop(instance.uuid, None)
-        if vm is None:  # not ours (or left by a crash): stop whatever runs there
-            for host, paths in self._directories(instance.uuid):
-                await self._remove(host.manager, paths)
-            return
-        async with self._locked(vm):
-            await self.machines.discard(vm)
+        if vm is not None:
+            async with self._locked(vm):
+                await self.machines.discard(vm)
+        for host, paths in self._directories(instance.uuid):
+            await self._remove(host.manager, paths)
 
     async def get_info(self, instance: InstanceSpec) -> InstanceInfo:
         return InstanceInfo(power_state=await self.machines.query_power(self._vm(instance)))

@@ -35,6 +35,7 @@ from backends.base import (
     ProgressListener,
 )
 from backends.qemu import disks
+from backends.qemu.diagnostics import carry_since
 from backends.qemu.instance_dir import (
     BOOT_RECORD,
     PRE_RESIZE_DISK,
@@ -166,10 +167,13 @@ class QemuMoves(QemuInstances):
         await self.machines.detach(vm)
         source, vm.process = vm.process, None
         if source is not None:
+            with contextlib.suppress(OSError):
+                carry_since(source, process)
             await source.stop()
         old = vm.paths
         with contextlib.suppress(OSError):
             await asyncio.to_thread(hand_over_console, old, process.paths)
+        with contextlib.suppress(OSError):
             shutil.copyfile(old.root / BOOT_RECORD, process.paths.root / BOOT_RECORD)
         vm.relocate(target)
         vm.spec, vm.process = spec, process

@@ -90,6 +90,9 @@ def test_cold_migration_moves_the_disk_and_revert_and_confirm(run_dir: Path,
             await qemu.confirm_resize(bigger)
             assert not source.exists() and await marked(target / "disk.qcow2")
             assert await status(qemu, bigger) == "running"
+            await console_count(qemu, vm, "GUEST-READY", 4)
+            await qemu.resize(on(H1, bigger), bigger)  # and back, left to the delete
+            assert source.exists() and target.exists()
         finally:
             await qemu.destroy(vm)
             await qemu.close()

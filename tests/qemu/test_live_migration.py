@@ -110,6 +110,8 @@ def test_live_migrate_a_running_guest_and_recover_it(run_dir: Path, guest: Guest
     async def scenario(qemu: QemuBackend, vm: InstanceSpec, moved: InstanceSpec) -> None:
         before = await guest_clock(qemu, vm, 1)
         source_pid = pid_of(run_dir / H1, vm)
+        uptime = (await qemu.get_diagnostics(vm)).uptime
+        assert uptime is not None
         progress = Progress()
         await qemu.live_migrate(moved, vm, progress, False)
 
@@ -120,6 +122,7 @@ def test_live_migrate_a_running_guest_and_recover_it(run_dir: Path, guest: Guest
         assert (await qemu.get_vnc_socket(moved)).startswith(str(run_dir / H2 / vm.uuid))
         # the guest went on: no second boot, its clock goes on from before
         assert await guest_clock(qemu, moved, 2) > before
+        assert (await qemu.get_diagnostics(moved)).uptime >= uptime  # type: ignore[operator]
         console = await qemu.get_console_output(moved)
         assert console.count("GUEST-BANNER") == 1 and console.count("GUEST-READY") == 1
         # progress: memory only (the disk is shared), ending with nothing left
