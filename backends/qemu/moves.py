@@ -104,11 +104,12 @@ class QemuMoves(QemuInstances):
 
     async def confirm_resize(self, instance: InstanceSpec) -> None:
         async with self._busy(instance) as vm:
-            source = self._resized_from(vm)
-            if source is not None:
+            name = resize_source(vm.paths)  # a source host no longer configured: no copy
+            source = self.machine_hosts.get(name) if name is not None else None
+            if source is not None and source is not vm.host:
                 await self._remove(source.manager, source.manager.paths(vm.spec.uuid))
-            for name in (PRE_RESIZE_DISK, RESIZE_RECORD):
-                vm.file(name).unlink(missing_ok=True)
+            for kept in (PRE_RESIZE_DISK, RESIZE_RECORD):
+                vm.file(kept).unlink(missing_ok=True)
 
     async def revert_resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
         async with self._busy(instance) as vm:
