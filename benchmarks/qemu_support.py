@@ -177,6 +177,19 @@ def _die_with_parent() -> None:  # between fork and exec: no stray guest if pyte
 # --- the bare guest ---------------------------------------------------------------------------
 
 
+async def exec_qemu(argv: list[str], paths: InstancePaths, name: str) -> QemuProcess:
+    """Exec ``argv`` (its output to ``paths``' log; it dies with this process) and connect
+    its QMP monitor at ``paths``."""
+    with paths.log_file.open("ab") as out:
+        child = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.DEVNULL, stdout=out,
+            stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent,
+            start_new_session=True)
+    monitor = Monitor(paths.qmp_sock, name)
+    await monitor.connect(10.0, gone=lambda: child.returncode is not None)
+    return QemuProcess(name, paths, child.pid, monitor, child)
+
+
 @dataclass
 class BareBoot:
     """Seconds from exec of qemu-system: QMP ``running``, console banner, console ready;
@@ -243,15 +256,9 @@ class BareGuest:
     async def _boot(self, until: str | None, timeout: float, interval: float) -> BareBoot:
         paths = self.paths
         window = CpuWindow().start()
-        with paths.log_file.open("ab") as out:
-            started = time.perf_counter()
-            child = await asyncio.create_subprocess_exec(
-                *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=out,
-                stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent,
-                start_new_session=True)
-        monitor = Monitor(paths.qmp_sock, self.name)
-        self.process = QemuProcess(self.name, paths, child.pid, monitor, child)
-        await monitor.connect(10.0, gone=lambda: child.returncode is not None)
+        started = time.perf_counter()
+        self.process = await exec_qemu(self.argv, paths, self.name)
+        monitor, pid = self.process.monitor, self.process.pid
         while await monitor.status() != "running":
             await asyncio.sleep(0.01)
         running = time.perf_counter() - started
@@ -268,12 +275,12 @@ class BareGuest:
             now = time.perf_counter() - started
             if banner is None and BANNER in text:
                 banner = now
-                qemu_cpu = cpu_seconds([child.pid])
+                qemu_cpu = cpu_seconds([pid])
                 window.stop()
             if until in text:
                 ready = now
                 if banner is None:
-                    banner, qemu_cpu = now, cpu_seconds([child.pid])
+                    banner, qemu_cpu = now, cpu_seconds([pid])
                     window.stop()
                 break
             await asyncio.sleep(interval)

@@ -63,13 +63,23 @@ The file is TOML (``tomllib`` is in the standard library)::
     boot_timeout = 60.0
     boot_concurrency = 2                      # guests booting at once
     boot_grace = 10.0                         # boot slot of an image with no ready marker
-    vcpus = 0                                 # host inventory; 0: this machine's
+    vcpus = 0                                 # this machine's inventory; 0: measured
     memory_mb = 0
     local_gb = 0
     reserved_host_memory_mb = 512
     cpu_allocation_ratio = 4.0
     ram_allocation_ratio = 1.0
     disk_allocation_ratio = 1.0
+    hosts = 1                                 # compute hosts sharing the machine equally:
+                                              # 1: named after it, its run_dir; N > 1:
+                                              # qemu-1 ... qemu-N, in run_dir/<name>/
+                                              # (live migration moves guests between them)
+
+    [[qemu.hosts]]                            # instead of hosts = N: each host, its name
+    name = "qemu-a"                           # (its directory's) and its share; 0 or left
+    vcpus = 1                                 # out: an equal part of the machine's
+    memory_mb = 4096
+    local_gb = 0
 
     [simulated]                               # the simulated cloud
     progression = "immediate"                 # or "time" (wall clock), "manual" (control plane)
@@ -154,6 +164,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from backends.qemu.inventory import HostShare, shares
 from backends.simulated import (
     DEFAULT_LOCAL_GB,
     DEFAULT_MEMORY_MB,
@@ -321,6 +332,38 @@ class QuotaConfig:
 
 
 @dataclass(frozen=True, config=_TABLE)
+class QemuHostConfig:
+    """A ``[[qemu.hosts]]`` table: one compute host sharing this machine; each size left 0
+    is an equal part of the machine's."""
+
+    name: Name
+    vcpus: NonNegativeInt = 0
+    memory_mb: NonNegativeInt = 0
+    local_gb: NonNegativeInt = 0
+
+
+def _host_count(value: Any) -> Any:
+    """``hosts = N`` as the tables of N equal hosts (their default names)."""
+    if isinstance(value, bool) or not isinstance(value, int | list | tuple):
+        raise PydanticCustomError("hosts", "must be a number of hosts or an array of "
+                                  "[[qemu.hosts]] tables")
+    if isinstance(value, int):
+        try:
+            return [{"name": share.name} for share in shares(value, None)]
+        except ValueError as exc:
+            raise PydanticCustomError("hosts", str(exc)) from None
+    return value
+
+
+def _distinct_hosts(hosts: tuple[QemuHostConfig, ...]) -> tuple[QemuHostConfig, ...]:
+    try:
+        shares([HostShare(h.name, h.vcpus, h.memory_mb, h.local_gb) for h in hosts], None)
+    except ValueError as exc:
+        raise PydanticCustomError("hosts", str(exc)) from None
+    return hosts
+
+
+@dataclass(frozen=True, config=_TABLE)
 class QemuConfig:
     #: Cache of the free guest image; empty: ``$XDG_CACHE_HOME/nova-emulator/guest``.
     cache: StrictStr = ""
@@ -346,6 +389,13 @@ class QemuConfig:
     cpu_allocation_ratio: NonNegativeFloat = 4.0
     ram_allocation_ratio: NonNegativeFloat = 1.0
     disk_allocation_ratio: NonNegativeFloat = 1.0
+    #: The compute hosts sharing the machine (``hosts = N`` in the file: N equal ones).
+    hosts: Annotated[tuple[QemuHostConfig, ...], BeforeValidator(_host_count),
+                     AfterValidator(_distinct_hosts)] = field(
+        default_factory=lambda: (QemuHostConfig(shares(1, None)[0].name),))
+
+    def host_shares(self) -> list[HostShare]:
+        return [HostShare(h.name, h.vcpus, h.memory_mb, h.local_gb) for h in self.hosts]
 
 
 @dataclass(frozen=True, config=_TABLE)

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
 import tomli_w
+from pydantic import TypeAdapter
 
+from backends.qemu.inventory import HostShare
 from emulator.config import (
     SEEDED_ACCOUNTS,
     Account,
     Config,
     ConfigError,
+    QemuConfig,
+    QemuHostConfig,
     load_config,
     with_overrides,
 )
@@ -198,6 +203,18 @@ def test_bad_overrides_name_their_flag(overrides: dict[str, Any], message: str) 
     ({"qemu": {"shutdown_timeout": -1}}, "[qemu] shutdown_timeout must not be negative"),
     ({"qemu": {"boot_timeout": float("inf")}}, "[qemu] boot_timeout must be a finite number"),
     ({"qemu": {"vcpus": -1}}, "[qemu] vcpus must not be negative"),
+    ({"qemu": {"hosts": 0}}, "[qemu] hosts must be at least 1, not 0"),
+    ({"qemu": {"hosts": "2"}}, "[qemu] hosts must be a number of hosts or an array of "
+                               "[[qemu.hosts]] tables"),
+    ({"qemu": {"hosts": []}}, "[qemu] hosts must list at least one host"),
+    ({"qemu": {"hosts": [{"name": "a"}, {"name": "a"}]}},
+     "[qemu] hosts must name each host once: 'a' twice"),
+    ({"qemu": {"hosts": [{"name": "a/b"}, {"name": "c"}]}},
+     "[qemu] hosts must have names of 1-32 letters, digits, '.', '_' or '-' (each names "
+     "its host's directory): 'a/b'"),
+    ({"qemu": {"hosts": [{"name": "a", "memory_mb": -1}]}},
+     "qemu.hosts[0]: memory_mb must not be negative"),
+    ({"qemu": {"hosts": [{"vcpus": 1}]}}, "qemu.hosts[0] needs 'name'"),
     ({"backends": 1}, "[backends] must be a table"),
     ({"backends": {"example": 1}}, "[backends.example] must be a table"),
 ])
@@ -292,6 +309,21 @@ def test_compute_overlay(tmp_path: Path) -> None:
     assert config.compute.backend == "example"
     assert config.compute.max_count_per_request == 50
     assert config.server == Config().server
+
+
+def test_qemu_hosts_by_count_or_listed(tmp_path: Path) -> None:
+    # one host (the default): named after this machine, as before there were several
+    [host] = Config().qemu.hosts
+    assert host == QemuHostConfig(socket.gethostname())
+    two = load_config(write(tmp_path, {"qemu": {"hosts": 2}})).qemu
+    assert [h.name for h in two.hosts] == ["qemu-1", "qemu-2"]
+    assert two.host_shares() == [HostShare("qemu-1"), HostShare("qemu-2")]
+    listed = load_config(write(tmp_path, {"qemu": {"hosts": [
+        {"name": "qemu-a", "vcpus": 2, "memory_mb": 4096}, {"name": "qemu-b"}]}})).qemu
+    assert listed.host_shares() == [HostShare("qemu-a", 2, 4096, 0), HostShare("qemu-b")]
+    # the backend's factory gets the settings as data and validates them again
+    again = TypeAdapter(QemuConfig).validate_python(dataclasses.asdict(listed))
+    assert again.hosts == listed.hosts
 
 
 def test_backend_tables_are_kept_raw(tmp_path: Path) -> None:

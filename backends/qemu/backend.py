@@ -1,8 +1,9 @@
 """The QEMU backend: every instance is a real ``qemu-system-x86_64`` process (TCG).
 
-One host (this machine, ``inventory``); one instance directory per server
-(``<run_dir>/<uuid>/``, see ``instance`` and ``process``), holding its qcow2 overlay,
-serial log, QMP socket and pid file.
+One host (this machine), or several sharing it, each with its run directory
+(``inventory``); one instance directory per server in its host's (``<host dir>/<uuid>/``,
+see ``instance_dir`` and ``process``), holding its qcow2 overlay, serial log, QMP socket
+and pid file.
 
 What each verb does on the hypervisor:
 
@@ -24,9 +25,11 @@ resume              QEMU with ``-incoming defer``; ``migrate-incoming`` from the
 snapshot            ``drive-backup`` (full, qcow2) of the running disk; a stopped
                     one: ``qemu-img convert``; returns the qcow2 bytes
 rebuild             clean power-off; a new overlay on the (new) image; start
-resize              clean power-off; old disk kept as ``disk.pre-resize.qcow2``;
-                    ``qemu-img resize`` up; start with the new memory/vCPUs
-confirm / revert    drop the kept disk / put it back and start on the old flavor
+resize ... evacuate see ``moves``: a resize on one host keeps the old disk beside
+                    the new; to another host (a cold migration) the directory is
+                    copied there; ``live_migrate`` hands the running guest to a
+                    second QEMU over QMP (``migration``); ``evacuate`` builds it
+                    again from its image on another host
 rescue / unrescue   own disk moved to ``disk.rescued.qcow2`` and attached second;
                     the rescue image boots as the first disk / put back, start
 shelve              clean power-off (disk kept)
@@ -37,15 +40,16 @@ trigger_crash_dump  ``inject-nmi``
 get_console_output  the serial log (earlier runs of the process included)
 get_diagnostics     ``query-status``, ``query-cpus-fast`` + /proc (CPU time),
                     ``query-blockstats``; uptime from the process start time
-recover             adopt QEMUs from pid files and sockets; gone -> SHUTDOWN
-                    (SUSPENDED with a saved state); reap directories whose
-                    instance the database does not know
+recover             adopt QEMUs from pid files and sockets, on every host; gone ->
+                    SHUTDOWN (SUSPENDED with a saved state); reap directories
+                    whose instance the database does not know (or has elsewhere)
 =================== ===============================================================
 
 ``set_admin_password`` raises ``NotSupported`` (no guest agent; Nova's libvirt needs
 ``qemu-guest-agent`` too).
 
 Where the parts live: spawn, destroy, recover and what every verb shares (``instances``),
+the hosts (``inventory``), moves between them (``moves``, ``migration``),
 how an instance boots (``boot``), its disks (``disks``), its QEMU started, stopped and
 powered (``machines``), at most ``boot_concurrency`` boots at once (``boot_slots``), power
 changes seen by themselves (``watcher``), suspend to a file (``suspend``), diagnostics
@@ -58,49 +62,41 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shutil
 from collections.abc import Awaitable, Callable
 
 from backends.base import (
     BackendError,
     Diagnostics,
-    HostUnavailable,
     InstanceSpec,
     NotSupported,
     PowerState,
-    ProgressListener,
     SpawnFailed,
 )
 from backends.qemu import disks
 from backends.qemu.diagnostics import diagnostics
 from backends.qemu.instance_dir import (
     PAST_STATES,
-    PRE_RESIZE_DISK,
     RESCUED_DISK,
-    RESIZE_RECORD,
     SNAPSHOT_FILE,
     SUSPEND_STATE,
     Instance,
     read_console,
-    read_resize_record,
     shelved_disk,
-    write_resize_record,
 )
-from backends.qemu.instances import QemuInstances
 from backends.qemu.machines import InvalidPowerState
+from backends.qemu.moves import QemuMoves, ResizeError
 from backends.qemu.process import QemuProcess
 from backends.qemu.suspend import restore_state, save_state
 
 log = logging.getLogger(__name__)
 
-
-class ResizeError(BackendError):
-    """Nova's ``ResizeError``."""
+__all__ = ["QemuBackend", "ResizeError"]
 
 
-class QemuBackend(QemuInstances):
+class QemuBackend(QemuMoves):
     """The ``ComputeBackend`` of real QEMU guests on this machine (see the module doc):
-    spawn, destroy and recover come from ``QemuInstances``, every other verb is here."""
+    spawn, destroy and recover come from ``QemuInstances``, the moves between hosts from
+    ``QemuMoves``, every other verb is here."""
 
     name = "qemu"
     #: No guest agent in the free guest (and none asked of other images).
@@ -225,20 +221,6 @@ class QemuBackend(QemuInstances):
 
     # --- disks replaced ----------------------------------------------------------------------
 
-    async def live_migrate(self, instance: InstanceSpec, previous: InstanceSpec,
-                           progress: ProgressListener, block_migration: bool) -> None:
-        raise NotSupported("live migration is not implemented yet")
-
-    async def live_migration_force_complete(self, instance: InstanceSpec) -> None:
-        raise NotSupported("live migration is not implemented yet")
-
-    async def live_migration_abort(self, instance: InstanceSpec) -> None:
-        raise NotSupported("live migration is not implemented yet")
-
-    async def evacuate(self, instance: InstanceSpec, previous: InstanceSpec,
-                       power_on: bool) -> None:
-        raise NotSupported("evacuation is not implemented yet")
-
     async def snapshot(self, instance: InstanceSpec) -> bytes:
         async with self._busy(instance) as vm:
             target = vm.file(SNAPSHOT_FILE)
@@ -264,38 +246,6 @@ class QemuBackend(QemuInstances):
             vm.spec = instance
             await self._boot_from(vm, image)
             await self._start_if(vm, power_on)
-
-    async def resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
-        # NOTE: as Nova's libvirt driver, refused before anything moves.
-        if instance.root_gb < previous.root_gb or instance.ephemeral_gb < previous.ephemeral_gb:
-            raise ResizeError("Resize error: Unable to resize disk down.")
-        if instance.host != self._host.name:
-            raise HostUnavailable(f"Compute host {instance.host} is not available.")
-        async with self._busy(instance) as vm:
-            ran = await self.machines.query_power(vm) == PowerState.RUNNING
-            await self.machines.power_off(vm)
-            kept = vm.file(PRE_RESIZE_DISK)
-            if not kept.exists():  # a resize after a resize keeps the first disk
-                await asyncio.to_thread(shutil.copyfile, vm.paths.disk, kept)
-                write_resize_record(vm, ran)
-            await disks.grow(vm.paths.disk, instance.root_gb)
-            await self._reconfigure(vm, instance, ran)
-
-    async def confirm_resize(self, instance: InstanceSpec) -> None:
-        async with self._busy(instance) as vm:
-            for name in (PRE_RESIZE_DISK, RESIZE_RECORD):
-                vm.file(name).unlink(missing_ok=True)
-
-    async def revert_resize(self, instance: InstanceSpec, previous: InstanceSpec) -> None:
-        async with self._busy(instance) as vm:
-            kept = vm.file(PRE_RESIZE_DISK)
-            if not kept.exists():
-                raise ResizeError(f"Instance {vm.spec.uuid} has no resize to revert.")
-            ran = read_resize_record(vm)
-            await self.machines.halt(vm)  # NOTE: Nova's revert destroys the resized guest
-            os.replace(kept, vm.paths.disk)
-            vm.file(RESIZE_RECORD).unlink(missing_ok=True)
-            await self._reconfigure(vm, previous, ran)
 
     async def rescue(self, instance: InstanceSpec, password: str,
                      rescue_image_id: str | None = None) -> None:
@@ -353,17 +303,3 @@ class QemuBackend(QemuInstances):
         if not shelved.exists():
             raise SpawnFailed(f"Instance {instance.uuid} has no shelved disk to unshelve.")
         await self._spawn(instance, shelved, adopt_disk=True)
-
-    # --- helpers -------------------------------------------------------------------------------
-
-    async def _reconfigure(self, vm: Instance, spec: InstanceSpec, start: bool) -> None:
-        """``vm`` on ``spec``'s flavor, from its own disk; started if ``start``."""
-        vm.spec = spec
-        vm.config = self.boot.machine(spec, vm.image, vm.kernel_boot)
-        await self._start_if(vm, start)
-
-    async def _start_if(self, vm: Instance, start: bool) -> None:
-        if start:
-            await self.machines.start(vm)
-        else:
-            self.watcher.observe(vm, PowerState.SHUTDOWN)

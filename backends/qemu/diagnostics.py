@@ -1,15 +1,18 @@
 """An instance's diagnostics in the shape of Nova's libvirt driver, read from QEMU and /proc.
 
 CPU time per vCPU comes from the vCPU threads QMP names (``query-cpus-fast``) and their
-/proc stat; disk counters from ``query-blockstats``; uptime from the process's start time;
-memory used is the process's RSS. NOTE: user-mode networking keeps no counters QMP can
-read (libvirt reads tap devices): the NIC is listed with its MAC only.
+/proc stat; disk counters from ``query-blockstats``; uptime from the process's start time
+(a guest live-migrated to it: its first QEMU's, recorded in ``guest-since.json``); memory
+used is the process's RSS. NOTE: user-mode networking keeps no counters QMP can read
+(libvirt reads tap devices): the NIC is listed with its MAC only.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +20,9 @@ from pathlib import Path
 from backends.base import Diagnostics, PowerState
 from backends.qemu.process import MachineConfig, QemuProcess
 
+#: In the instance directory of a QEMU that took a running guest over (a live migration):
+#: ``{"pid": its pid, "since": when the guest's first QEMU started}``.
+SINCE_RECORD = "guest-since.json"
 #: The NIC counters Nova's API shows, none known here.
 _NIC_COUNTERS = ("rx_octets", "rx_errors", "rx_drop", "rx_packets", "rx_rate", "tx_octets",
                  "tx_errors", "tx_drop", "tx_packets", "tx_rate")
@@ -60,7 +66,9 @@ async def diagnostics(process: QemuProcess | None, power: PowerState, config: Ma
             legacy[f"{short}_{suffix}"] = int(stats.get(counter, 0))
     for cpu in cpu_details:
         legacy[f"cpu{cpu['id']}_time"] = int(cpu["time"] or 0)
-    return replace(known, uptime=_process_uptime(process.pid), cpu_details=cpu_details,
+    since = guest_since(process)
+    uptime = None if since is None else max(0, int(time.time() - since))
+    return replace(known, uptime=uptime, cpu_details=cpu_details,
                    disk_details=tuple(disk_details),
                    memory_used=_process_rss_mb(process.pid))
 
@@ -84,15 +92,29 @@ def _thread_cpu_ns(pid: int, thread: object) -> int | None:
     return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
 
-def _process_uptime(pid: int) -> int | None:
-    """Seconds since QEMU started (from /proc)."""
-    fields = _stat_fields(f"/proc/{pid}/stat")
+def guest_since(process: QemuProcess) -> float | None:
+    """When the guest of ``process`` started (seconds since the epoch): when its QEMU did,
+    or, a guest live-migrated to it, when its first QEMU did."""
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        record = json.loads((process.paths.root / SINCE_RECORD).read_text())
+        if record["pid"] == process.pid:
+            return float(record["since"])
+    fields = _stat_fields(f"/proc/{process.pid}/stat")
     if len(fields) < 20:
         return None
     with contextlib.suppress(OSError, ValueError):
         booted = float(Path("/proc/uptime").read_text().split()[0])
-        return max(0, int(booted - int(fields[19]) / os.sysconf("SC_CLK_TCK")))
+        return time.time() - (booted - int(fields[19]) / os.sysconf("SC_CLK_TCK"))
     return None
+
+
+def carry_since(source: QemuProcess, target: QemuProcess) -> None:
+    """``target`` took over the running guest of ``source`` (still there): its uptime
+    goes on from the source's."""
+    since = guest_since(source)
+    if since is not None:
+        (target.paths.root / SINCE_RECORD).write_text(
+            json.dumps({"pid": target.pid, "since": since}) + "\n")
 
 
 def _process_rss_mb(pid: int) -> int | None:

@@ -1,7 +1,8 @@
 """One instance of the QEMU backend: what the backend holds of it, and its directory.
 
-``<run_dir>/<uuid>/`` holds QEMU's own files (``backends.qemu.process``: disk, serial
-log, sockets, pid) and these, which only some states have::
+``<host run dir>/<uuid>/`` (``inventory``: the run directory itself with one host) holds
+QEMU's own files (``backends.qemu.process``: disk, serial log, sockets, pid) and these,
+which only some states have::
 
     boot.json              how spawn booted it (image, kernel boot): for a restart after
                            an emulator restart
@@ -9,7 +10,9 @@ log, sockets, pid) and these, which only some states have::
                            ``-serial file:`` on start, so the log is carried over)
     suspend.state          the guest's memory saved by suspend
     disk.pre-resize.qcow2  the disk before a resize (revert puts it back)
-    resize.json            whether the guest ran before the resize
+    resize.json            whether the guest ran before the resize, and the host it
+                           came from (a resize to another host: the source keeps its
+                           directory, as it was, until confirm or revert)
     disk.rescued.qcow2     the server's own disk while rescued
     snapshot.qcow2         a snapshot being taken
 
@@ -21,10 +24,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from backends.base import InstanceSpec, PowerState
+from backends.qemu.inventory import QemuHost
 from backends.qemu.process import InstancePaths, MachineConfig, ProcessError, QemuProcess
 
 BOOT_RECORD = "boot.json"
@@ -41,12 +46,14 @@ PAST_STATES = (SUSPEND_STATE, PRE_RESIZE_DISK, RESIZE_RECORD, RESCUED_DISK)
 
 @dataclass
 class Instance:
-    """What the backend holds of one instance. ``lock`` admits one verb at a time;
+    """What the backend holds of one instance, on ``host`` (its directory is ``paths``).
+    ``lock`` admits one verb at a time;
     ``watcher`` follows its QEMU (``backends.qemu.watcher``); ``booting`` holds a boot slot
     until the guest is up (``backends.qemu.boot_slots``)."""
 
     spec: InstanceSpec
     config: MachineConfig
+    host: QemuHost
     paths: InstancePaths
     process: QemuProcess | None = None
     power: PowerState = PowerState.NOSTATE
@@ -60,6 +67,10 @@ class Instance:
     def file(self, name: str) -> Path:
         """One of the files above, in this instance's directory."""
         return self.paths.root / name
+
+    def relocate(self, host: QemuHost) -> None:
+        """The instance lives on ``host`` now, in its directory there."""
+        self.host, self.paths = host, host.manager.paths(self.spec.uuid)
 
 
 def shelved_disk(run_dir: Path, uuid: str) -> Path:
@@ -82,8 +93,9 @@ def read_boot_record(paths: InstancePaths) -> tuple[Path, bool] | None:
     return None
 
 
-def write_resize_record(instance: Instance, ran: bool) -> None:
-    instance.file(RESIZE_RECORD).write_text(json.dumps({"ran": ran}) + "\n")
+def write_resize_record(instance: Instance, ran: bool, source: str | None = None) -> None:
+    """Whether the guest ran, and (a resize to another host) the host it came from."""
+    instance.file(RESIZE_RECORD).write_text(json.dumps({"ran": ran, "source": source}) + "\n")
 
 
 def read_resize_record(instance: Instance) -> bool:
@@ -91,6 +103,15 @@ def read_resize_record(instance: Instance) -> bool:
     with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
         return bool(json.loads(instance.file(RESIZE_RECORD).read_text())["ran"])
     return True
+
+
+def resize_source(paths: InstancePaths) -> str | None:
+    """The host a resize to another host came from (its directory waits there until the
+    resize is confirmed or reverted); None: no such resize."""
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        source = json.loads((paths.root / RESIZE_RECORD).read_text())["source"]
+        return source if isinstance(source, str) else None
+    return None
 
 
 def carry_console(paths: InstancePaths) -> None:
@@ -110,3 +131,30 @@ def read_console(paths: InstancePaths) -> str:
         with contextlib.suppress(OSError):
             text += path.read_text(errors="replace")
     return text
+
+
+def is_instance_dir(path: Path) -> bool:
+    """Whether ``path`` holds an instance (not, say, a host's run directory)."""
+    paths = InstancePaths(path)
+    return any(p.exists() for p in (paths.disk, paths.pid_file, paths.argv_file,
+                                    path / BOOT_RECORD))
+
+
+def copy_instance_dir(source: InstancePaths, target: InstancePaths) -> None:
+    """Copy an instance directory whose QEMU is stopped, every file but a running QEMU's
+    (pid file, sockets), to ``target`` (another host's), replacing what was there."""
+    runtime = {p.name for p in (source.pid_file, source.qmp_sock, source.vnc_sock,
+                                source.observer_sock)}
+    shutil.rmtree(target.root, ignore_errors=True)
+    shutil.copytree(source.root, target.root,
+                    ignore=lambda _dir, names: [n for n in names if n in runtime])
+
+
+def hand_over_console(source: InstancePaths, target: InstancePaths) -> None:
+    """``source``'s whole serial output becomes ``target``'s earlier output: a guest that
+    moved on to ``target``'s QEMU keeps its console history."""
+    text = b""
+    for path in (source.root / PREVIOUS_CONSOLE, source.console_log):
+        with contextlib.suppress(OSError):
+            text += path.read_bytes()
+    (target.root / PREVIOUS_CONSOLE).write_bytes(text)

@@ -1,11 +1,13 @@
 """The instances of the QEMU backend: how they come (spawn), go (destroy) and come back
 after an emulator restart (recover), and the steps every verb shares.
 
-``QemuInstances`` holds what the backend knows of each instance (``instance_dir.Instance``)
-and the parts that act on them: ``BootPlan`` (which image, which machine), ``Machines``
-(each QEMU started, stopped, powered), ``PowerWatcher`` (changes seen by themselves) and
-the boot slots. ``backend.QemuBackend`` adds the other verbs. One verb at a time runs per
-instance (``_busy``).
+``QemuInstances`` holds the hosts (``inventory``: this machine, or several hosts sharing
+it, each with its run directory), what the backend knows of each instance
+(``instance_dir.Instance``: its host and directory there) and the parts that act on
+them: ``BootPlan`` (which image, which machine), ``Machines`` (each QEMU started, stopped,
+powered), ``PowerWatcher`` (changes seen by themselves) and the boot slots.
+``moves.QemuMoves`` adds the moves between hosts, ``backend.QemuBackend`` the other verbs.
+One verb at a time runs per instance (``_busy``).
 
 ``ephemeral``: guests end with the backend (``close``), as with a state nobody could
 re-adopt them from; otherwise they keep running for a later backend to ``recover``.
@@ -17,7 +19,7 @@ import contextlib
 import logging
 import os
 import shutil
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from backends.base import (
@@ -40,12 +42,15 @@ from backends.qemu.instance_dir import (
     RESCUED_DISK,
     SHELVED_DIR,
     Instance,
+    is_instance_dir,
     read_boot_record,
+    resize_source,
     shelved_disk,
     write_boot_record,
 )
-from backends.qemu.inventory import this_host
+from backends.qemu.inventory import HostShare, QemuHost, machine_hosts
 from backends.qemu.machines import Machines
+from backends.qemu.migration import LiveMigration
 from backends.qemu.process import QEMU_BINARY, InstancePaths, ProcessError, ProcessManager
 from backends.qemu.watcher import PowerWatcher
 
@@ -53,7 +58,8 @@ log = logging.getLogger(__name__)
 
 
 class QemuInstances:
-    """The instances on this machine and how they come and go (see the module doc)."""
+    """The instances on this machine's hosts and how they come and go (see the module
+    doc). ``hosts``: how many hosts share the machine, or each one's name and share."""
 
     def __init__(
         self,
@@ -61,6 +67,7 @@ class QemuInstances:
         guest: GuestImage | None = None,
         images: Mapping[str, Path | str] | None = None,
         *,
+        hosts: int | Sequence[HostShare] = 1,
         host_name: str | None = None,
         availability_zone: str = "nova",
         vcpus: int = 0,
@@ -88,28 +95,36 @@ class QemuInstances:
         self.owns_run_dir = owns_run_dir
         self.boot_timeout = boot_timeout
         self.boot = BootPlan(guest, {} if images is None else images, accel, self.run_dir)
-        self.manager = ProcessManager(self.run_dir, binary=binary,
-                                      die_with_parent=die_with_parent)
         self.watcher = PowerWatcher(poll_interval)
-        self.machines = Machines(self.manager,
-                                 BootSlots(boot_concurrency, boot_timeout, boot_grace),
+        self.machines = Machines(BootSlots(boot_concurrency, boot_timeout, boot_grace),
                                  self.watcher, boot_timeout=boot_timeout,
                                  shutdown_timeout=shutdown_timeout)
         #: What the backend holds of each instance, by uuid.
         self.instances: dict[str, Instance] = {}
         self._spawning: set[str] = set()
-        self._host = this_host(
-            self.run_dir, host_name=host_name, availability_zone=availability_zone,
+        #: The live migration of each instance that has one running, by uuid.
+        self.live_migrations: dict[str, LiveMigration] = {}
+        #: The hosts by name, in their configured order.
+        self.machine_hosts = {host.name: host for host in machine_hosts(
+            self.run_dir, hosts, host_name=host_name, availability_zone=availability_zone,
             vcpus=vcpus, memory_mb=memory_mb, local_gb=local_gb,
             reserved_host_memory_mb=reserved_host_memory_mb,
             cpu_allocation_ratio=cpu_allocation_ratio,
             ram_allocation_ratio=ram_allocation_ratio,
-            disk_allocation_ratio=disk_allocation_ratio)
+            disk_allocation_ratio=disk_allocation_ratio, binary=binary,
+            die_with_parent=die_with_parent)}
 
-    # --- the host, the listener, the end of the backend ----------------------------------
+    # --- the hosts, the listener, the end of the backend ---------------------------------
 
     def hosts(self) -> list[HostInfo]:
-        return [self._host]
+        return [host.info for host in self.machine_hosts.values()]
+
+    def host(self, name: str) -> QemuHost:
+        """The host ``name``; ``HostUnavailable`` when this backend has none of that name."""
+        try:
+            return self.machine_hosts[name]
+        except KeyError:
+            raise HostUnavailable(f"Compute host {name} is not available.") from None
 
     def set_power_listener(self, listener: PowerListener | None) -> None:
         self.watcher.set_listener(listener)
@@ -138,25 +153,25 @@ class QemuInstances:
         await self._spawn(instance, None)
 
     async def _spawn(self, instance: InstanceSpec, image: Path | None,
-                     adopt_disk: bool = False) -> None:
+                     adopt_disk: bool = False, start: bool = True) -> None:
         """Build ``instance`` on a new overlay of ``image`` (default: its Glance image), or
         with ``adopt_disk`` on ``image`` itself, moved in as its disk (an unshelve; moved
-        back if the build fails). Nothing outlives a failed or cancelled build."""
-        if instance.host != self._host.name:
-            raise HostUnavailable(f"Compute host {instance.host} is not available.")
+        back if the build fails); start it unless ``start`` is False (then it is
+        SHUTDOWN). Nothing outlives a failed or cancelled build."""
+        host = self.host(instance.host)
         uuid = instance.uuid
         if uuid in self.instances or uuid in self._spawning:
             raise InstanceExists(f"Instance {uuid} already exists.")
         self._spawning.add(uuid)
         try:
             try:
-                paths = self.manager.paths(uuid)
+                paths = host.manager.paths(uuid)
             except ProcessError as err:
                 raise SpawnFailed(str(err)) from err
-            if self.manager.running_pid(uuid) is not None:
+            if host.manager.running_pid(uuid) is not None:
                 raise InstanceExists(f"Instance {uuid} already exists.")
             image = image or self.boot.image(instance)
-            vm = Instance(instance, self.boot.machine(instance, image, False), paths,
+            vm = Instance(instance, self.boot.machine(instance, image, False), host, paths,
                           image=image)
             try:
                 shutil.rmtree(paths.root, ignore_errors=True)  # leftovers of an old one
@@ -166,7 +181,7 @@ class QemuInstances:
                 else:
                     await disks.create_disk(instance, image, paths.disk)
                 await self._boot_from(vm, paths.disk if adopt_disk else image)
-                await self.machines.start(vm)
+                await self._start_if(vm, start)
             except BaseException as err:
                 if adopt_disk and paths.disk.exists() and not image.exists():
                     with contextlib.suppress(OSError):  # the shelved disk goes back
@@ -180,15 +195,16 @@ class QemuInstances:
             self._spawning.discard(uuid)
 
     async def destroy(self, instance: InstanceSpec) -> None:
+        """Stop the guest and remove its directory, and whatever else of it any host has
+        (the source's directory of a resize to another host; what a crash left)."""
         with contextlib.suppress(OSError, ProcessError):
             shelved_disk(self.run_dir, instance.uuid).unlink(missing_ok=True)
         vm = self.instances.pop(instance.uuid, None)
-        if vm is None:  # not ours (or left by a crash): stop whatever runs there
-            with contextlib.suppress(ProcessError):
-                await self._remove(instance.uuid, self.manager.paths(instance.uuid))
-            return
-        async with self._locked(vm):
-            await self.machines.discard(vm)
+        if vm is not None:
+            async with self._locked(vm):
+                await self.machines.discard(vm)
+        for host, paths in self._directories(instance.uuid):
+            await self._remove(host.manager, paths)
 
     async def get_info(self, instance: InstanceSpec) -> InstanceInfo:
         return InstanceInfo(power_state=await self.machines.query_power(self._vm(instance)))
@@ -196,33 +212,45 @@ class QemuInstances:
     async def recover(
         self, instances: Sequence[tuple[InstanceSpec, PowerState]]
     ) -> dict[str, PowerState]:
-        """Adopt each instance's QEMU from its pid file and socket; an instance whose
-        directory is left but whose process is gone is SHUTDOWN (``power_on`` starts it
-        again on its disk; SUSPENDED with a saved state); one with no directory is
-        NOSTATE. Then reap: every other instance directory (its server is gone) is
-        stopped and removed, as Nova's ``_cleanup_running_deleted_instances`` reaps."""
+        """Adopt each instance's QEMU from its pid file and socket, in its directory on
+        the host the database names (else on another host, where a QEMU of it runs: a
+        move the database did not hear the end of); an instance whose directory is left
+        but whose process is gone is SHUTDOWN (``power_on`` starts it again on its disk;
+        SUSPENDED with a saved state); one with no directory is NOSTATE. Then reap: every
+        other instance directory (its server is gone, or it is what a move left) is
+        stopped and removed, as Nova's ``_cleanup_running_deleted_instances`` reaps; the
+        source's directory of a resize to another host waits for its confirm or revert."""
         found: dict[str, PowerState] = {}
         for spec, recorded in instances:
             found[spec.uuid] = await self._recover(spec, recorded)
-        await self._reap({spec.uuid for spec, _ in instances})
+        keep = set()
+        for vm in self.instances.values():
+            keep.add(vm.paths.root)
+            source = resize_source(vm.paths)
+            if source in self.machine_hosts:
+                keep.add(self.machine_hosts[source].manager.paths(vm.spec.uuid).root)
+        await self._reap(keep)
         return found
 
     async def _recover(self, spec: InstanceSpec, recorded: PowerState) -> PowerState:
         if spec.uuid in self.instances:
             return await self.machines.query_power(self.instances[spec.uuid])
-        try:
-            paths = self.manager.paths(spec.uuid)
-        except ProcessError:
+        found = [(host, paths) for host, paths in self._directories(spec.uuid)
+                 if paths.disk.exists()]
+        found.sort(key=lambda place: (place[0].manager.running_pid(spec.uuid) is None,
+                                      place[0].name != spec.host))
+        if not found:
             return PowerState.NOSTATE
-        if not paths.disk.exists():
-            return PowerState.NOSTATE
+        host, paths = found[0]
+        if host.name != spec.host:
+            log.warning("%s: found on host %s, not on %s", spec.uuid, host.name, spec.host)
         image, kernel_boot = self._boot_record(spec, paths)
         rescued = paths.root / RESCUED_DISK
         vm = Instance(spec, self.boot.machine(spec, image, kernel_boot,
                                               rescued if rescued.exists() else None),
-                      paths, image=image, kernel_boot=kernel_boot)
+                      host, paths, image=image, kernel_boot=kernel_boot)
         self.instances[spec.uuid] = vm
-        vm.process = process = await self.machines.adopt(spec.uuid)
+        vm.process = process = await self.machines.adopt(host.manager, spec.uuid)
         if process is not None and not process.monitor.connected:
             vm.power = recorded  # it runs, but nobody can ask it
             return recorded
@@ -242,24 +270,34 @@ class QemuInstances:
             return None, False
         return image, self.boot.is_free_guest(image)
 
-    async def _reap(self, keep: set[str]) -> None:
-        """Stop and remove every instance directory not in ``keep`` (nor ours)."""
-        for entry in sorted(self.run_dir.iterdir()):
-            name = entry.name
-            if name.startswith(".") or not entry.is_dir() or name in keep \
-                    or name in self.instances:
-                continue
-            with contextlib.suppress(ProcessError):
-                await self._remove(name, self.manager.paths(name), reaped=True)
+    async def _reap(self, keep: set[Path]) -> None:
+        """Stop and remove every instance directory of every host not in ``keep``."""
+        for host in self.machine_hosts.values():
+            for entry in sorted(host.run_dir.iterdir()):
+                if entry.name.startswith(".") or not entry.is_dir() or entry in keep \
+                        or not is_instance_dir(entry):
+                    continue
+                with contextlib.suppress(ProcessError):
+                    await self._remove(host.manager, host.manager.paths(entry.name),
+                                       reaped=True)
 
-    async def _remove(self, name: str, paths: InstancePaths, reaped: bool = False) -> None:
+    def _directories(self, uuid: str) -> Iterator[tuple[QemuHost, InstancePaths]]:
+        """Where ``uuid``'s directory would be on each host (none: an invalid name)."""
+        for host in self.machine_hosts.values():
+            with contextlib.suppress(ProcessError):
+                yield host, host.manager.paths(uuid)
+
+    async def _remove(self, manager: ProcessManager, paths: InstancePaths,
+                      reaped: bool = False) -> None:
         """Stop the QEMU of a directory the backend does not hold, and remove it."""
         if not paths.root.exists():
             return
-        process = await self.machines.adopt(name)
+        name = paths.root.name
+        process = await self.machines.adopt(manager, name)
         if process is not None:
             if reaped:
-                log.info("%s: reaping the QEMU of a server that no longer exists", name)
+                log.info("%s: reaping the QEMU of a server that no longer exists (or "
+                         "what a move left of it)", name)
             await process.stop()
         shutil.rmtree(paths.root, ignore_errors=True)
 
@@ -289,6 +327,18 @@ class QemuInstances:
                 if vm.spec.uuid in self.instances:
                     with contextlib.suppress(BackendError):
                         await self.machines.query_power(vm)
+
+    async def _reconfigure(self, vm: Instance, spec: InstanceSpec, start: bool) -> None:
+        """``vm`` on ``spec``'s flavor, from its own disk; started if ``start``."""
+        vm.spec = spec
+        vm.config = self.boot.machine(spec, vm.image, vm.kernel_boot)
+        await self._start_if(vm, start)
+
+    async def _start_if(self, vm: Instance, start: bool) -> None:
+        if start:
+            await self.machines.start(vm)
+        else:
+            self.watcher.observe(vm, PowerState.SHUTDOWN)
 
     async def _boot_from(self, vm: Instance, image: Path) -> None:
         """Configure ``vm`` to boot its disk made from ``image``, and record how."""

@@ -37,9 +37,8 @@ class MonitorUnreachable(BackendError):
 
 
 class Machines:
-    def __init__(self, manager: ProcessManager, slots: BootSlots, watcher: PowerWatcher, *,
+    def __init__(self, slots: BootSlots, watcher: PowerWatcher, *,
                  boot_timeout: float, shutdown_timeout: float) -> None:
-        self.manager = manager
         self.slots = slots
         self.watcher = watcher
         self.boot_timeout = boot_timeout
@@ -76,15 +75,17 @@ class Machines:
             raise InvalidPowerState(f"Instance {vm.spec.uuid} is not running (shut down).")
         return process
 
-    async def adopt(self, name: str) -> QemuProcess | None:
-        """The QEMU of ``name`` left by an earlier emulator; one whose monitor does not
-        answer is kept with its monitor disconnected (verbs say so; destroy kills it)."""
+    @staticmethod
+    async def adopt(manager: ProcessManager, name: str) -> QemuProcess | None:
+        """The QEMU of ``name`` (in ``manager``'s run directory) left by an earlier
+        emulator; one whose monitor does not answer is kept with its monitor disconnected
+        (verbs say so; destroy kills it)."""
         try:
-            return await self.manager.adopt(name)
+            return await manager.adopt(name)
         except MonitorError as err:
             log.warning("%s: QEMU runs but its monitor does not answer: %s", name, err)
-            paths = self.manager.paths(name)
-            pid = self.manager.running_pid(name)
+            paths = manager.paths(name)
+            pid = manager.running_pid(name)
             if pid is None:
                 return None
             return QemuProcess(name, paths, pid, Monitor(paths.qmp_sock, name))
@@ -118,7 +119,7 @@ class Machines:
 
     async def _launch(self, vm: Instance, config: MachineConfig) -> QemuProcess:
         try:
-            process = await self.manager.start(config)
+            process = await vm.host.manager.start(config)
         except InstanceExists:
             raise
         except BackendError as err:
@@ -138,7 +139,7 @@ class Machines:
         """Stop ``vm``'s QEMU (one left by an earlier emulator too) and remove its
         directory and disk."""
         if vm.process is None:
-            vm.process = await self.adopt(vm.spec.uuid)
+            vm.process = await self.adopt(vm.host.manager, vm.spec.uuid)
         await self.halt(vm, quit_timeout=5.0)
         shutil.rmtree(vm.paths.root, ignore_errors=True)
 

@@ -98,3 +98,53 @@ def test_resize_on_one_host_follows_allow_resize_to_same_host(run_dir: Path) -> 
     finally:
         emulator.stop()
         shutil.rmtree(emulator.workdir, ignore_errors=True)
+
+
+def test_two_hosts_place_servers_on_both_and_resize_across(run_dir: Path) -> None:
+    """``[qemu] hosts = 2``: two compute hosts sharing the machine, each server in its
+    host's run directory; a resize (Nova's default: to another host) moves the server's
+    directory to the other host, and its confirm drops the source's."""
+    emulator = EmulatorProcess(config=qemu_config(run_dir, hosts=2, boot_grace=0.5,
+                                                  shutdown_timeout=2.0))
+    made: list[str] = []
+    try:
+        emulator.start(timeout=300.0)
+        with httpx.Client(timeout=60.0) as http:
+            cloud = Cloud(emulator.url, http)
+
+            def host_of(server_id: str) -> str:
+                got = cloud.admin.compute("GET", f"/servers/{server_id}")
+                return str(got.json()["server"]["OS-EXT-SRV-ATTR:host"])
+
+            image = cloud.image_id("cirros-0.6.2-x86_64-disk")  # boots SeaBIOS only: cheap
+            for name in ("left", "right"):
+                made.append(cloud.create_server(name, image))
+                cloud.wait_status(made[-1], "ACTIVE")
+            hosts = [host_of(server_id) for server_id in made]
+            assert sorted(hosts) == ["qemu-1", "qemu-2"]  # spread (Nova's RAM weigher)
+            for host, server_id in zip(hosts, made, strict=True):
+                assert (run_dir / host / server_id / "qemu.pid").exists()
+
+            moving, source = made[0], hosts[0]
+            resize = cloud.member.compute("POST", f"/servers/{moving}/action",
+                                          json={"resize": {"flavorRef": "2"}})
+            assert resize.status_code == 202, resize.text
+            poll("VERIFY_RESIZE", lambda: (cloud.server(moving) or {}).get("status")
+                 == "VERIFY_RESIZE", 60.0)
+            target = host_of(moving)
+            assert target != source
+            assert (run_dir / target / moving / "qemu.pid").exists()
+            assert (run_dir / source / moving).exists()  # kept until the confirm
+            confirm = cloud.member.compute("POST", f"/servers/{moving}/action",
+                                           json={"confirmResize": None})
+            assert confirm.status_code == 204, confirm.text
+            poll("ACTIVE", lambda: (cloud.server(moving) or {}).get("status") == "ACTIVE",
+                 60.0)
+            assert not (run_dir / source / moving).exists()  # the source's copy dropped
+            assert (run_dir / target / moving / "qemu.pid").exists()
+            for server_id in list(made):
+                cloud.delete_server(server_id)
+                made.remove(server_id)
+    finally:
+        emulator.stop()  # close_run_dir kills what is left and fails the test
+        shutil.rmtree(emulator.workdir, ignore_errors=True)
