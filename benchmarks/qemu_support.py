@@ -49,10 +49,12 @@ BANNER = "GUEST-BANNER"
 READY = "GUEST-READY"
 #: m1.nano: 128 MiB (the free guest's minimum), 1 vCPU, 1 GiB root disk.
 FLAVOR = "42"
-def emulator_config(run_dir: Path) -> str:
-    """Room for the density runs: 2 cores x 16 = 32 one-vCPU guests."""
+def emulator_config(run_dir: Path, hosts: int = 1) -> str:
+    """Room for the density runs: 2 cores x 16 = 32 one-vCPU guests (on ``hosts``
+    compute hosts sharing the machine)."""
     return tomli_w.dumps({"compute": {"backend": "qemu"},
-                          "qemu": {"run_dir": str(run_dir), "cpu_allocation_ratio": 16.0},
+                          "qemu": {"run_dir": str(run_dir), "cpu_allocation_ratio": 16.0,
+                                   "hosts": hosts},
                           "quota": dict(UNLIMITED_QUOTAS)})
 
 
@@ -369,10 +371,10 @@ class QemuCloud:
     member's session; ``close`` deletes every server it made, waits until their QEMUs
     are gone, stops the emulator and fails on any qemu left behind."""
 
-    def __init__(self, http: httpx.Client) -> None:
+    def __init__(self, http: httpx.Client, hosts: int = 1) -> None:
         require_qemu()
         self.run_dir = short_run_dir()
-        self.emulator = EmulatorProcess(config=emulator_config(self.run_dir))
+        self.emulator = EmulatorProcess(config=emulator_config(self.run_dir, hosts))
         self.emulator.start(timeout=300.0)
         self.http = http
         self.member = ApiSession(seeded_accounts(self.emulator.url)["member"], http)

@@ -120,10 +120,12 @@ async def _backend_round(lab: Lab) -> None:
     lab.vm = there
 
 
-async def _bare_round(lab: Lab, bandwidth: int | None) -> tuple[float, float]:
-    """One bare migration to the other directory: (exec of the destination -> it runs
-    and the source has quit, ``migrate`` -> ``completed``), in seconds."""
-    source = lab.bare.process
+async def bare_round(bare: BareGuest, template: list[str],
+                     bandwidth: int | None) -> tuple[float, float]:
+    """One bare migration of ``bare`` (its command line ``template``, ``{root}`` for its
+    directory) to the other directory: (exec of the destination -> it runs and the source
+    has quit, ``migrate`` -> ``completed``), in seconds."""
+    source = bare.process
     assert source is not None
     here = source.paths.root
     there = here.with_name("bare-b" if here.name == "bare-a" else "bare-a")
@@ -131,7 +133,7 @@ async def _bare_round(lab: Lab, bandwidth: int | None) -> tuple[float, float]:
     paths = InstancePaths(there)
     there.mkdir()
     os.link(source.paths.disk, paths.disk)
-    argv = [arg.replace("{root}", str(there)) for arg in lab.template]
+    argv = [arg.replace("{root}", str(there)) for arg in template]
     target = await exec_qemu([*argv, "-incoming", "defer"], paths, there.name)
     events = {"capabilities": [{"capability": "events", "state": True}]}
     for process in (source, target):
@@ -151,12 +153,12 @@ async def _bare_round(lab: Lab, bandwidth: int | None) -> tuple[float, float]:
     assert status == "running", status
     await source.stop()
     shutil.rmtree(here)
-    lab.bare.process = target
+    bare.process = target
     return time.perf_counter() - started, copied - copying
 
 
 def _bare(lab: Lab, bandwidth: int | None, full: list[float], copy: list[float]) -> None:
-    whole, copied = lab.runner.run(_bare_round(lab, bandwidth))
+    whole, copied = lab.runner.run(bare_round(lab.bare, lab.template, bandwidth))
     full.append(whole)
     copy.append(copied)
 

@@ -42,7 +42,12 @@ QEMU_SETTINGS: Mapping[str, Any] = {
     # The host's inventory: this machine has 2 cores (x 4.0 = 8 m1.tiny servers), fewer than
     # the suite keeps at once; idle guests are cheap (~1.7 % of a core each).
     "vcpus": 64,
+    # Two compute hosts (``qemu-1``, ``qemu-2``, each in its directory under the run
+    # directory): every move (resize, migrations, evacuation) is a real one between them.
+    "hosts": 2,
 }
+#: The run directories of the hosts above (``<run_dir>/<host>/<instance uuid>``).
+QEMU_HOSTS = ("qemu-1", "qemu-2")
 
 
 #: The ``[quota]`` table of an emulator whose benchmark or test makes more servers in one
@@ -163,7 +168,10 @@ class EmulatorProcess:
         for path in sorted(self.run_dir.iterdir()):
             if not path.is_dir():
                 continue
-            if not path.name.startswith("."):
+            if path.name in QEMU_HOSTS:
+                found += [f"instance directory {d}" for d in sorted(path.iterdir())
+                          if d.is_dir()]
+            elif not path.name.startswith("."):
                 found.append(f"instance directory {path}")
             else:
                 found += [f"instance file {f}" for f in sorted(path.rglob("*")) if f.is_file()]

@@ -8,17 +8,22 @@ two hosts (``[qemu] hosts``): every move here is a real one between qemu process
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from tempest.lib.services.compute.migrations_client import MigrationsClient
 
+from backends.qemu.process import InstancePaths
+from backends.qemu.qmp import Monitor
 from conformance.client import ApiSession
 from conformance.conftest import Target
 from conformance.polling import settle
 from conformance.schemas import for_version, validate
+from conformance.test_server_actions_more import console_server
 from conformance.test_servers import Servers, image_id  # noqa: F401
 
 pytestmark = pytest.mark.emulator_only
@@ -358,3 +363,53 @@ def test_a_host_is_not_forced_up_until_its_service_cleans_up_after_evacuations(
     allowed = admin.compute("PUT", f"/os-services/{service['id']}", version="2.53",
                             json={"forced_down": False})
     assert allowed.status_code == 200, allowed.text
+
+
+# -- the guest across a live migration --------------------------------------------------------
+
+
+def qmp_status(run_dir: Path, host: str, server_id: str) -> str | None:
+    """``query-status`` on the QEMU of ``server_id`` on ``host`` (its observer monitor);
+    None when no QEMU of it runs there."""
+    sock = InstancePaths(run_dir / host / server_id).observer_sock
+    if not sock.exists():
+        return None
+
+    async def ask() -> str:
+        monitor = Monitor(sock, "observer")
+        async with monitor.session(timeout=5.0):
+            return await monitor.status()
+
+    return asyncio.run(ask())
+
+
+@pytest.mark.emulator_only  # the emulator's images, and on qemu its processes
+def test_a_live_migrated_guest_runs_on_without_a_reboot(
+        servers: Servers, admin: ApiSession, target: Target) -> None:
+    """The guest keeps running across the move: its uptime goes on and its console shows
+    one boot; on the QEMU backend its QEMU runs on the destination host (``query-status``
+    running there) and none is left on the source."""
+    server = console_server(servers, admin, str(target.backend))
+    sid = server["id"]
+    source = host_of(admin, sid)
+    before = admin.compute("GET", f"/servers/{sid}/diagnostics", version="2.48").json()
+    console = act(admin, sid, {"os-getConsoleOutput": {}}).json()["output"]
+    response = act(admin, sid, {"os-migrateLive": {"host": None, "block_migration": "auto"}},
+                   version="2.25")
+    assert response.status_code == 202, response.text
+    settle(admin, sid, "ACTIVE")
+    destination = host_of(admin, sid)
+    assert destination != source
+    after = admin.compute("GET", f"/servers/{sid}/diagnostics", version="2.48").json()
+    assert after["state"] == "running"
+    assert after["uptime"] >= before["uptime"]
+    output = act(admin, sid, {"os-getConsoleOutput": {}}).json()["output"]
+    assert output.startswith(console.rstrip("\n"))
+    if target.backend == "qemu":
+        assert output.count("GUEST-BANNER") == 1
+        assert target.emulator is not None and target.emulator.run_dir is not None
+        run_dir = target.emulator.run_dir
+        assert qmp_status(run_dir, destination, sid) == "running"
+        assert qmp_status(run_dir, source, sid) is None
+        (process,) = [p for p in target.emulator.qemu_processes() if sid in p]
+        assert f"{run_dir / destination / sid}/" in process
