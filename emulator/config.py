@@ -70,6 +70,8 @@ The file is TOML (``tomllib`` is in the standard library)::
     cpu_allocation_ratio = 4.0
     ram_allocation_ratio = 1.0
     disk_allocation_ratio = 1.0
+    live_migration_bandwidth = 0              # MiB/s a live migration may copy; 0: as
+                                              # fast as it goes (Nova's [libvirt] option)
     hosts = 1                                 # compute hosts sharing the machine equally:
                                               # 1: named after it, its run_dir; N > 1:
                                               # qemu-1 ... qemu-N, in run_dir/<name>/
@@ -389,6 +391,9 @@ class QemuConfig:
     cpu_allocation_ratio: NonNegativeFloat = 4.0
     ram_allocation_ratio: NonNegativeFloat = 1.0
     disk_allocation_ratio: NonNegativeFloat = 1.0
+    #: Nova's ``[libvirt] live_migration_bandwidth``: MiB/s a live migration may copy;
+    #: 0: as fast as QEMU can (tests slow it down to watch a migration run).
+    live_migration_bandwidth: NonNegativeInt = 0
     #: The compute hosts sharing the machine (``hosts = N`` in the file: N equal ones).
     hosts: Annotated[tuple[QemuHostConfig, ...], BeforeValidator(_host_count),
                      AfterValidator(_distinct_hosts)] = field(

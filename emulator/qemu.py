@@ -62,6 +62,7 @@ def create(env: BackendEnvironment) -> ComputeBackend:
             reserved_host_memory_mb=q.reserved_host_memory_mb,
             cpu_allocation_ratio=q.cpu_allocation_ratio,
             ram_allocation_ratio=q.ram_allocation_ratio,
-            disk_allocation_ratio=q.disk_allocation_ratio, ephemeral=env.ephemeral)
+            disk_allocation_ratio=q.disk_allocation_ratio, ephemeral=env.ephemeral,
+            live_migration_bandwidth=q.live_migration_bandwidth)
     except ValueError as exc:  # a run directory too long for the hosts' sockets
         raise ConfigError(f"[qemu] {exc}") from None

@@ -87,6 +87,7 @@ class QemuInstances:
         die_with_parent: bool = False,
         ephemeral: bool = False,
         owns_run_dir: bool = False,
+        live_migration_bandwidth: int = 0,
     ) -> None:
         self.run_dir = Path(run_dir).absolute()
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -94,6 +95,9 @@ class QemuInstances:
         #: The run directory was made for this backend alone: an ephemeral one removes it.
         self.owns_run_dir = owns_run_dir
         self.boot_timeout = boot_timeout
+        #: MiB/s a live migration may copy (Nova's ``[libvirt] live_migration_bandwidth``);
+        #: 0: unlimited.
+        self.live_migration_bandwidth = live_migration_bandwidth
         self.boot = BootPlan(guest, {} if images is None else images, accel, self.run_dir)
         self.watcher = PowerWatcher(poll_interval)
         self.machines = Machines(BootSlots(boot_concurrency, boot_timeout, boot_grace),

@@ -87,8 +87,11 @@ class LiveMigration:
 
     def __init__(self, source: QemuProcess, target: ProcessManager, config: MachineConfig,
                  progress: ProgressListener, *, block: bool, ran: bool,
-                 poll_interval: float, timeout: float) -> None:
+                 poll_interval: float, timeout: float,
+                 bandwidth: int = MAX_BANDWIDTH) -> None:
         self.source = source
+        #: Bytes per second the copy may take (QEMU's ``max-bandwidth``).
+        self.bandwidth = bandwidth
         self.manager = target
         self.paths = target.paths(config.name)
         self.config = replace(config, incoming=True, start_paused=block)
@@ -144,7 +147,7 @@ class LiveMigration:
         if not self.block:
             self.postcopy = await _enable_postcopy(target.monitor, self.source.monitor)
         await self.source.monitor.execute("migrate-set-parameters",
-                                          {"max-bandwidth": MAX_BANDWIDTH})
+                                          {"max-bandwidth": self.bandwidth})
         await target.monitor.execute("migrate-incoming",
                                      {"uri": f"unix:{self.paths.root / MIGRATION_SOCKET}"})
         return target

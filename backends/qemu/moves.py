@@ -50,7 +50,7 @@ from backends.qemu.instance_dir import (
 from backends.qemu.instances import QemuInstances
 from backends.qemu.inventory import QemuHost
 from backends.qemu.machines import InvalidPowerState
-from backends.qemu.migration import LiveMigration, LiveMigrationFailed
+from backends.qemu.migration import MAX_BANDWIDTH, LiveMigration, LiveMigrationFailed
 from backends.qemu.process import ProcessError, QemuProcess
 
 #: How often a live migration's progress is read (``query-migrate``); the end comes as an
@@ -153,7 +153,8 @@ class QemuMoves(QemuInstances):
                           * math.ceil(vm.config.memory_mb / 1024))
             migration = LiveMigration(
                 source, target.manager, vm.config, progress, block=block_migration,
-                ran=status == "running", poll_interval=PROGRESS_INTERVAL, timeout=timeout)
+                ran=status == "running", poll_interval=PROGRESS_INTERVAL, timeout=timeout,
+                bandwidth=self.live_migration_bandwidth * 2**20 or MAX_BANDWIDTH)
             self.live_migrations[vm.spec.uuid] = migration
             try:
                 moved = await migration.run()
