@@ -224,6 +224,14 @@ def test_refusals_and_windows(fresh: Cloud) -> None:
     assert missing.status_code == 400
     assert missing.json()["badRequest"]["message"] == (
         f"Migration 9999 not found for instance {sid}")
+    # the destination's compute service cannot go while the move to it runs
+    services = fresh.admin.compute("GET", "/os-services", version="2.53", params={
+        "host": migration["dest_compute"], "binary": "nova-compute"}).json()["services"]
+    busy = fresh.admin.compute("DELETE", f"/os-services/{services[0]['id']}", version="2.53")
+    assert busy.status_code == 409, busy.text
+    assert busy.json()["conflictingRequest"]["message"] == (
+        "Unable to delete compute service that has in-progress migrations. Complete the "
+        "migrations or delete the instances first.")
     member = fresh.member.compute("GET", f"/servers/{sid}/migrations", version="2.23")
     assert member.status_code == 403
     bad_body = fresh.admin.compute("POST", one + "/action", json={"force_complete": 1},

@@ -200,6 +200,7 @@ class Cloud:
         self.lifecycle.confirm_due = self.disk.confirm_due
         self.services.done_evacuations = self.migrations.evacuated_from
         self.services.on_restart = self.migrations.complete_evacuations
+        self.services.moves_on = self.migrations.in_progress_on
         self.moves = Moves(self.servers, self.lifecycle, self.actions, self.claims,
                            self.migrations, self.services, self.disk, self.backend)
         self.console_tokens = ConsoleTokens(db)

@@ -80,6 +80,17 @@ class Migrations:
             s.execute(update(Migration).where(col(Migration.id) == migration_id)
                       .values(**columns, updated_at=now()))
 
+    def in_progress_on(self, host: str) -> bool:
+        """Whether a move from or to ``host`` is under way (Nova's
+        ``get_in_progress_by_host_and_node``: any status but the accepted and the ended
+        ones)."""
+        ended = ("accepted", "confirmed", "reverted", "error", "failed", "completed",
+                 "cancelled", "done")
+        with self.db.session() as s:
+            return s.exec(select(Migration.id).where(
+                or_(col(Migration.source_compute) == host, col(Migration.dest_compute) == host),
+                col(Migration.status).not_in(ended)).limit(1)).first() is not None
+
     def evacuated_from(self, host: str) -> bool:
         """Whether evacuations from ``host`` are ``done`` (its compute service has not
         come back to clean up after them)."""

@@ -94,6 +94,8 @@ class Services:
         self.leave_aggregates: AggregateExit | None = None
         #: Whether evacuations from a host are ``done`` and not yet cleaned up after.
         self.done_evacuations: Callable[[str], bool] | None = None
+        #: Whether a move from or to a host is under way (its migration in progress).
+        self.moves_on: Callable[[str], bool] | None = None
         #: What a compute service does when it starts reporting again (cleans up after
         #: the evacuations from its host).
         self.on_restart: Callable[[str], None] | None = None
@@ -361,8 +363,8 @@ class Services:
         self._changed(stored.host)
 
     def _refuse_busy_host(self, host: str) -> None:
-        """Nova's 409s: servers on the host, or a resize from it not yet confirmed or
-        reverted (its migration is in progress)."""
+        """Nova's 409s: servers on the host, or a move from or to it under way (a resize
+        not yet confirmed or reverted, a migration in progress)."""
         live = Instance.deleted == False  # noqa: E712
         with self.db.session() as s:
             hosting = s.exec(select(func.count()).select_from(Instance)
@@ -372,7 +374,7 @@ class Services:
         if hosting:
             raise Conflict("Unable to delete compute service that is hosting instances. "
                            "Migrate or delete the instances first.")
-        if moving:
+        if moving or (self.moves_on is not None and self.moves_on(host)):
             raise Conflict("Unable to delete compute service that has in-progress "
                            "migrations. Complete the migrations or delete the instances "
                            "first.")
