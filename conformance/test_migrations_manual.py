@@ -21,6 +21,7 @@ import jsonschema
 import pytest
 import tomli_w
 
+from conformance.cli import openstack_json, run_openstack
 from conformance.conftest import dedicated_emulator
 from conformance.manual_cloud import ManualCloud
 from conformance.polling import TIMEOUT
@@ -69,11 +70,13 @@ class Cloud(ManualCloud):
         found = [i["id"] for i in images.json()["images"] if i["name"] == GUEST_IMAGE_NAME]
         return str(found[0]) if found and not self.manual else super().image_id()
 
-    def running(self) -> tuple[str, str]:
-        """A server of the member's, ACTIVE, then live-migrating (its migration listed as
-        running); its id and source host."""
-        sid = self.boot("lm")
-        if self.manual:
+    def running(self, server_id: str | None = None) -> tuple[str, str]:
+        """A server of the member's (``server_id``, else a new one), ACTIVE, then
+        live-migrating (its migration listed as running); its id and source host."""
+        sid = server_id or self.boot("lm")
+        if server_id is not None:
+            pass
+        elif self.manual:
             self.advance(SPAWN)
         else:
             self.wait_console(sid, GUEST_READY)
@@ -270,3 +273,31 @@ def test_a_live_migration_cut_short_by_a_restart_ends_in_error(
         assert cloud.migration_status(resized) == "finished"
         assert cloud.act(resized, {"confirmResize": None},
                          session=cloud.admin).status_code == 204
+
+
+def test_cli_migration_show_force_complete_and_abort(fresh: Cloud) -> None:
+    """``server migration show``, ``force complete`` and ``abort`` as an operator types
+    them, on running live migrations."""
+    account = fresh.admin.account
+    sid, source = fresh.running()
+    (migration,) = fresh.listed(sid)
+    mid = str(migration["id"])
+    # NOTE: by uuid (2.59): python-openstackclient 10.5 hands openstacksdk 4.22 a numeric
+    # id and the server the wrong way round (GET servers/<id>/migrations/<server>).
+    shown = openstack_json(account, "--os-compute-api-version", "2.59", "server",
+                           "migration", "show", sid, migration["uuid"])
+    assert (shown["ID"], shown["Status"], shown["Source Compute"]) == (
+        migration["id"], "running", source)
+    done = run_openstack(account, "--os-compute-api-version", "2.24", "server",
+                         "migration", "abort", sid, mid)
+    assert done.returncode == 0, done.stderr
+    assert fresh.settled(sid)["status"] == "ACTIVE"
+    assert (fresh.host(sid), fresh.migration_status(sid)) == (source, "cancelled")
+    fresh.running(sid)  # the same server again
+    (second,) = fresh.listed(sid)
+    done = run_openstack(account, "--os-compute-api-version", "2.22", "server",
+                         "migration", "force", "complete", sid, str(second["id"]))
+    assert done.returncode == 0, done.stderr
+    fresh.settled(sid)
+    assert (fresh.host(sid), fresh.migration_status(sid)) == (second["dest_compute"],
+                                                              "completed")
