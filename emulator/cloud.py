@@ -57,6 +57,7 @@ from emulator.identity.service import IdentityService
 from emulator.image.service import ImageService
 from emulator.image.store import ImageStore, store_dir
 from emulator.image_files import StoredImages
+from emulator.network.service import NetworkService
 from emulator.placement import GroupSpec, Placement, Scheduler, SchedulerConfig
 from emulator.placement.plugins import UnknownPolicy, load_filters, load_weighers
 from emulator.plugins import create_backend
@@ -133,6 +134,8 @@ class Cloud:
         self.image_proxy = ImageProxy(self.images)
         admin_project = self.identity.project_id_named("admin")
         self.images.seed(owner=admin_project)
+        self.network = NetworkService(db)
+        self.network.seed(admin_project)
 
         # The clock is the emulator's; the simulated cloud's progression sets its mode.
         simulated = compute.backend == "simulated"

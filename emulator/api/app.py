@@ -43,6 +43,7 @@ from emulator.api.control import ControlAPI, FaultHooks
 from emulator.api.faults import Fault, render_keystone
 from emulator.api.identity import IdentityAPI
 from emulator.api.image import ImageAPI
+from emulator.api.network import NetworkAPI
 from emulator.api.ratelimit import RateLimitMiddleware
 from emulator.api.routing import base_url, json_response
 from emulator.api.service import Service
@@ -60,6 +61,7 @@ CATALOG: tuple[tuple[str, str, str], ...] = (
     ("identity", "keystone", "/identity"),
     ("compute", "nova", "/compute/v2.1"),
     ("image", "glance", "/image"),
+    ("network", "neutron", "/network"),
 )
 INTERFACES = ("public", "internal", "admin")
 
@@ -170,6 +172,7 @@ class Emulator:
             ComputeAPI(cloud.identity, public_url, max_body, controllers,
                        intercept=hooks.intercept),
             ImageAPI(cloud.identity, public_url, max_body, cloud.images),
+            NetworkAPI(cloud.identity, public_url, max_body, cloud.network),
             ControlAPI(cloud.identity, public_url, max_body, cloud.simulation, cloud.faults,
                        self.ratelimiting),
         ]

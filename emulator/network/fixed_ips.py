@@ -1,0 +1,145 @@
+"""A port's fixed IPs: the addresses a create or update asks for (by subnet, by address,
+or neither: one from the network's first subnet of each IP version with room), checked as
+Neutron's IPAM checks them, allocated, and released. Also MAC addresses."""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from emulator.network import ipam
+from emulator.network.errors import fail, invalid_input
+from emulator.network.models import NeutronIPAllocation, NeutronPort, NeutronSubnet
+
+#: OpenStack's MAC prefix (Neutron's ``base_mac``).
+BASE_MAC = "fa:16:3e"
+ROUTER_OWNERS = ("network:router_interface", "network:router_gateway",
+                 "network:router_interface_distributed", "network:ha_router_replicated_interface")
+
+
+def new_mac(s: Session, network_id: str) -> str:
+    """A MAC nothing on the network has (``fa:16:3e:xx:xx:xx``)."""
+    while True:
+        mac = BASE_MAC + "".join(f":{b:02x}" for b in secrets.token_bytes(3))
+        if mac_free(s, network_id, mac):
+            return mac
+
+
+def mac_free(s: Session, network_id: str, mac: str) -> bool:
+    return s.exec(select(NeutronPort.id).where(NeutronPort.network_id == network_id,
+                                               NeutronPort.mac_address == mac)).first() is None
+
+
+def subnets_of(s: Session, network_id: str) -> list[NeutronSubnet]:
+    """The network's subnets in the order they were made."""
+    return list(s.exec(select(NeutronSubnet).where(NeutronSubnet.network_id == network_id)
+                       .order_by(col(NeutronSubnet.created_at), col(NeutronSubnet.id))))
+
+
+def taken(s: Session, subnet_id: str) -> set[str]:
+    return set(s.exec(select(NeutronIPAllocation.ip_address).where(
+        NeutronIPAllocation.subnet_id == subnet_id)).all())
+
+
+def next_free(s: Session, subnet: NeutronSubnet) -> str | None:
+    return next(ipam.free_addresses(subnet.allocation_pools, taken(s, subnet.id)), None)
+
+
+def _subnet_for(fixed: dict[str, Any], subnets: list[NeutronSubnet], network_id: str,
+                device_owner: str) -> NeutronSubnet:
+    """``_get_subnet_for_fixed_ip``."""
+    if not subnets:
+        raise invalid_input("IP allocation requires subnets for network")
+    router = device_owner in ROUTER_OWNERS
+    if "subnet_id" in fixed:
+        subnet = next((n for n in subnets if n.id == fixed["subnet_id"]), None)
+        if subnet is None:
+            raise invalid_input(f"Failed to create port on network {network_id}, because "
+                                f"fixed_ips included invalid subnet {fixed['subnet_id']}")
+        if "ip_address" in fixed and not ipam.valid_for_subnet(subnet.cidr,
+                                                               fixed["ip_address"], router):
+            raise fail("InvalidIpForSubnet", ip_address=fixed["ip_address"])
+        return subnet
+    if "ip_address" not in fixed:
+        raise invalid_input("IP allocation requires subnet_id or ip_address")
+    for subnet in subnets:
+        if ipam.valid_for_subnet(subnet.cidr, fixed["ip_address"], router):
+            return subnet
+    raise fail("InvalidIpForNetwork", ip_address=fixed["ip_address"])
+
+
+def plan(s: Session, network_id: str, asked: Any, device_owner: str,
+         keep: list[NeutronIPAllocation] | None = None) -> list[tuple[NeutronSubnet, str]]:
+    """(subnet, address) for each fixed IP a port gets: ``asked`` (a list of
+    ``{subnet_id, ip_address}``), or, when None, one address of each IP version. An
+    address the port holds already (``keep``) stays its own."""
+    subnets = subnets_of(s, network_id)
+    held = {(a.subnet_id, a.ip_address) for a in keep or []}
+    chosen: list[tuple[NeutronSubnet, str]] = []
+    if asked is None:
+        for version in (4, 6):
+            candidates = [n for n in subnets if n.ip_version == version]
+            if not candidates:
+                continue
+            for subnet in candidates:
+                address = next_free(s, subnet)
+                if address is not None:
+                    chosen.append((subnet, address))
+                    break
+            else:
+                raise fail("IpAddressGenerationFailure", net_id=network_id)
+        return chosen
+    for fixed in asked:
+        subnet = _subnet_for(fixed, subnets, network_id, device_owner)
+        if "ip_address" in fixed:
+            address = str(ipaddress.ip_address(fixed["ip_address"]))
+            if (subnet.id, address) not in held and address in taken(s, subnet.id):
+                raise fail("IpAddressInUse", net_id=network_id, ip_address=address)
+        else:
+            wanted = [a for n, a in chosen if n.id == subnet.id]
+            free = ipam.free_addresses(subnet.allocation_pools,
+                                       taken(s, subnet.id) | set(wanted))
+            picked = next(free, None)
+            if picked is None:
+                raise fail("IpAddressGenerationFailure", net_id=network_id)
+            address = picked
+        if any(a == address and n.id == subnet.id for n, a in chosen):
+            raise fail("IpAddressInUse", net_id=network_id, ip_address=address)
+        chosen.append((subnet, address))
+    return chosen
+
+
+def allocate(s: Session, port: NeutronPort, chosen: list[tuple[NeutronSubnet, str]]) -> None:
+    """Give ``port`` the planned addresses (its old ones are released first)."""
+    release(s, port.id)
+    s.flush()
+    for position, (subnet, address) in enumerate(chosen):
+        s.add(NeutronIPAllocation(subnet_id=subnet.id, ip_address=address, port_id=port.id,
+                                  network_id=port.network_id, position=position))
+
+
+def release(s: Session, port_id: str) -> None:
+    for allocation in s.exec(select(NeutronIPAllocation).where(
+            NeutronIPAllocation.port_id == port_id)):
+        s.delete(allocation)
+
+
+def held(s: Session, port_id: str) -> list[NeutronIPAllocation]:
+    return list(s.exec(select(NeutronIPAllocation).where(
+        NeutronIPAllocation.port_id == port_id).order_by(col(NeutronIPAllocation.position))))
+
+
+def of_ports(s: Session, port_ids: list[str]) -> dict[str, list[dict[str, str]]]:
+    """Each port's ``fixed_ips`` (one query)."""
+    found: dict[str, list[dict[str, str]]] = {p: [] for p in port_ids}
+    if not port_ids:
+        return found
+    for allocation in s.exec(select(NeutronIPAllocation).where(
+            col(NeutronIPAllocation.port_id).in_(port_ids))
+            .order_by(col(NeutronIPAllocation.position))):
+        found[allocation.port_id].append({"subnet_id": allocation.subnet_id,
+                                          "ip_address": allocation.ip_address})
+    return found

@@ -1,0 +1,195 @@
+"""Neutron as the API sees it: one entry per operation, each in one transaction (nothing
+half-made when an operation fails), over the resource table ``RESOURCES``. No HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Concatenate, ParamSpec, TypeVar
+
+from sqlmodel import Session
+
+from emulator.context import RequestContext
+from emulator.db import Database
+from emulator.network import (
+    bodies,
+    extensions,
+    floating_ips,
+    networks,
+    ports,
+    quotas,
+    routers,
+    security_group_rules,
+    security_groups,
+    seeding,
+    subnets,
+    tags,
+    topology,
+)
+from emulator.network.errors import resource_not_found
+from emulator.network.listing import ListQuery, Record, apply, parse_query
+from emulator.network.resources import Resource, view
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: Every resource by its collection (its URL segment with ``-`` for ``_``).
+RESOURCES: dict[str, Resource] = {r.collection: r for r in (
+    networks.RESOURCE, subnets.RESOURCE, ports.RESOURCE, security_groups.RESOURCE,
+    security_group_rules.RESOURCE, routers.RESOURCE, floating_ips.RESOURCE)}
+
+#: Neutron's availability zones: the one every network and router is in.
+AVAILABILITY_ZONES = ({"name": networks.ZONE, "resource": "network", "state": "available"},
+                      {"name": networks.ZONE, "resource": "router", "state": "available"})
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Record]
+    query: ListQuery
+
+
+class NetworkService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _transaction(self, operation: Callable[Concatenate[Session, P], T],
+                     *args: P.args, **kwargs: P.kwargs) -> T:
+        with self.db.session() as s:
+            return operation(s, *args, **kwargs)
+
+    def seed(self, admin_project_id: str | None) -> None:
+        """The seeded networks, owned by the admin project (none without one)."""
+        if admin_project_id is not None:
+            self._transaction(seeding.seed, admin_project_id)
+
+    @staticmethod
+    def resource(collection: str) -> Resource:
+        found = RESOURCES.get(collection)
+        if found is None:
+            raise resource_not_found()
+        return found
+
+    # -- the generic resource operations ---------------------------------------------------
+
+    def index(self, ctx: RequestContext, collection: str,
+             params: Sequence[tuple[str, str]]) -> Page:
+        resource = self.resource(collection)
+        query = parse_query(resource.attributes, params, resource.special_filters)
+
+        def run(s: Session) -> list[Record]:
+            return apply(resource.load(s, ctx), query, resource.special_filters,
+                         lambda marker: resource.get(s, ctx, marker))
+
+        found = self._transaction(run)
+        return Page([view(resource.attributes, r, ctx, query.fields) for r in found], query)
+
+    def show(self, ctx: RequestContext, collection: str, resource_id: str,
+             fields: list[str]) -> Record:
+        resource = self.resource(collection)
+        return view(resource.attributes,
+                    self._transaction(resource.get, ctx, resource_id), ctx, fields)
+
+    def create(self, ctx: RequestContext, collection: str, body: Any) -> list[Record]:
+        """One resource, or a bulk create's several, all made or none."""
+        resource = self.resource(collection)
+        objects = bodies.items(body, resource.name, resource.collection)
+        prepared = [bodies.prepare_create(resource.attributes, o, resource.name, ctx)
+                    for o in objects]
+
+        def run(s: Session) -> list[Record]:
+            return [resource.create(s, ctx, values) for values in prepared]
+
+        return [view(resource.attributes, r, ctx) for r in self._transaction(run)]
+
+    def update(self, ctx: RequestContext, collection: str, resource_id: str,
+               body: Any) -> Record:
+        resource = self.resource(collection)
+        values = bodies.prepare_update(resource.attributes, body, resource.name, ctx)
+        record = self._transaction(resource.update, ctx, resource_id, values)
+        return view(resource.attributes, record, ctx)
+
+    def delete(self, ctx: RequestContext, collection: str, resource_id: str) -> None:
+        resource = self.resource(collection)
+        self._transaction(resource.delete, ctx, resource_id)
+
+    # -- tags ---------------------------------------------------------------------------
+
+    def tags(self, ctx: RequestContext, collection: str, resource_id: str) -> list[str]:
+        return self._transaction(tags.list_tags, ctx, self._tagged(collection), resource_id)
+
+    def check_tag(self, ctx: RequestContext, collection: str, resource_id: str,
+                  tag: str) -> None:
+        self._transaction(tags.check, ctx, self._tagged(collection), resource_id, tag)
+
+    def replace_tags(self, ctx: RequestContext, collection: str, resource_id: str,
+                     body: Any) -> list[str]:
+        return self._transaction(tags.replace, ctx, self._tagged(collection), resource_id,
+                                 body)
+
+    def add_tag(self, ctx: RequestContext, collection: str, resource_id: str,
+                tag: str) -> None:
+        self._transaction(tags.add, ctx, self._tagged(collection), resource_id, tag)
+
+    def remove_tag(self, ctx: RequestContext, collection: str, resource_id: str,
+                   tag: str) -> None:
+        self._transaction(tags.remove, ctx, self._tagged(collection), resource_id, tag)
+
+    def remove_tags(self, ctx: RequestContext, collection: str, resource_id: str) -> None:
+        self._transaction(tags.remove_all, ctx, self._tagged(collection), resource_id)
+
+    def _tagged(self, collection: str) -> Resource:
+        if collection not in tags.TAGGED:
+            raise resource_not_found()
+        return self.resource(collection)
+
+    # -- routers ------------------------------------------------------------------------
+
+    def add_router_interface(self, ctx: RequestContext, router_id: str,
+                             body: Any) -> dict[str, Any]:
+        return self._transaction(routers.add_interface, ctx, router_id, body)
+
+    def remove_router_interface(self, ctx: RequestContext, router_id: str,
+                                body: Any) -> dict[str, Any]:
+        return self._transaction(routers.remove_interface, ctx, router_id, body)
+
+    # -- quotas -------------------------------------------------------------------------
+
+    def quotas(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        return self._transaction(quotas.list_all, ctx)
+
+    def quota(self, ctx: RequestContext, project_id: str) -> dict[str, int]:
+        return self._transaction(quotas.show, ctx, project_id)
+
+    def quota_defaults(self, ctx: RequestContext, project_id: str) -> dict[str, int]:
+        return quotas.defaults(ctx, project_id)
+
+    def quota_details(self, ctx: RequestContext, project_id: str) -> dict[str, Any]:
+        return self._transaction(quotas.details, ctx, project_id)
+
+    def update_quota(self, ctx: RequestContext, project_id: str, body: Any) -> dict[str, int]:
+        return self._transaction(quotas.update, ctx, project_id, body)
+
+    def reset_quota(self, ctx: RequestContext, project_id: str) -> None:
+        self._transaction(quotas.reset, ctx, project_id)
+
+    # -- the rest -----------------------------------------------------------------------
+
+    def auto_allocated_topology(self, ctx: RequestContext, project_id: str,
+                                dry_run: bool) -> dict[str, str]:
+        return self._transaction(topology.get, ctx, project_id, dry_run)
+
+    def delete_auto_allocated_topology(self, ctx: RequestContext, project_id: str) -> None:
+        self._transaction(topology.delete, ctx, project_id)
+
+    @staticmethod
+    def extensions() -> list[dict[str, Any]]:
+        return extensions.list_extensions()
+
+    @staticmethod
+    def extension(alias: str) -> dict[str, Any]:
+        return extensions.get(alias)
+
+    @staticmethod
+    def availability_zones() -> list[dict[str, str]]:
+        return [dict(zone) for zone in AVAILABILITY_ZONES]
