@@ -61,9 +61,6 @@ ATTRIBUTES = table(
     Attribute("availability_zone_hints", post=True, default=[], convert=none_to_empty_list,
               validate=valid_list_of_strings(255), sort=True),
     Attribute("availability_zones"),
-    Attribute("ipv4_address_scope"),
-    Attribute("ipv6_address_scope"),
-    Attribute("l2_adjacency"),
     *standard_attributes(),
 )
 
@@ -119,8 +116,7 @@ def records(s: Session, networks: list[NeutronNetwork]) -> list[Record]:
         "provider:segmentation_id": n.segmentation_id, "mtu": n.mtu,
         "port_security_enabled": n.port_security_enabled,
         "availability_zone_hints": list(n.availability_zone_hints),
-        "availability_zones": [ZONE], "ipv4_address_scope": None,
-        "ipv6_address_scope": None, "l2_adjacency": True,
+        "availability_zones": [ZONE],
         **rows.standard(n, tags[n.id], n.description),
     } for n in networks]
 
