@@ -172,3 +172,24 @@ def test_group_in_use_is_kept(member: ApiSession, group: dict[str, Any]) -> None
                              json={"port": {"security_groups": []}}))["port"]
         assert cleared["security_groups"] == []
         assert ok(neutron(member, "DELETE", f"/security-groups/{group['id']}"), 204) is None
+
+
+def test_port_security_and_groups(member: ApiSession, group: dict[str, Any]) -> None:
+    with network_with_subnet(member, "192.168.91.0/24") as (network, _subnet):
+        refused = neutron(member, "POST", "/ports", json={"port": {
+            "network_id": network["id"], "port_security_enabled": False,
+            "security_groups": [group["id"]]}})
+        assert neutron_error(refused, 400, "PortSecurityAndIPRequiredForSecurityGroups") == (
+            "Port security must be enabled and port must have an IP address in order to use "
+            "security groups.")
+        port = create(member, "ports", "port", network_id=network["id"])
+        assert port["port_security_enabled"] is True and port["security_groups"]
+        kept = neutron(member, "PUT", f"/ports/{port['id']}",
+                       json={"port": {"port_security_enabled": False}})
+        neutron_error(kept, 409, "PortSecurityPortHasSecurityGroup")
+        off = ok(neutron(member, "PUT", f"/ports/{port['id']}", json={"port": {
+            "port_security_enabled": False, "security_groups": []}}))["port"]
+        assert off["port_security_enabled"] is False and off["security_groups"] == []
+        bare = create(member, "ports", "port", network_id=network["id"],
+                      port_security_enabled=False)
+        assert bare["security_groups"] == []

@@ -111,6 +111,9 @@ ERRORS: dict[str, tuple[Category, str]] = {
     "PortBound": (NeutronConflict, "Unable to complete operation on port %(port_id)s, port is "
                   "already bound, port type: %(vif_type)s, old_mac %(old_mac)s, new_mac "
                   "%(new_mac)s."),
+    "PortSecurityPortHasSecurityGroup": (
+        NeutronConflict, "Port has security group associated. Cannot disable port security "
+        "or IP address until security group is removed."),
     "L3PortInUse": (NeutronConflict, "Port %(port_id)s has owner %(device_owner)s and "
                     "therefore cannot be deleted directly via the port API."),
     "InvalidSharedSetting": (NeutronConflict, "Unable to reconfigure sharing settings for "
@@ -121,6 +124,9 @@ ERRORS: dict[str, tuple[Category, str]] = {
                                      "A default external network already exists: %(net_id)s."),
     "AutoAllocationFailure": (NeutronConflict, "Deployment error: %(reason)s."),
     # bad requests
+    "PortSecurityAndIPRequiredForSecurityGroups": (
+        NeutronBadRequest, "Port security must be enabled and port must have an IP address "
+        "in order to use security groups."),
     "InvalidIpForNetwork": (NeutronBadRequest, "IP address %(ip_address)s is not a valid "
                             "IP for any of the subnets on the specified network."),
     "InvalidIpForSubnet": (NeutronBadRequest, "IP address %(ip_address)s is not a valid IP "

@@ -34,7 +34,7 @@ from emulator.network.attributes import (
     valid_values,
 )
 from emulator.network.bodies import authorize, given
-from emulator.network.errors import fail, invalid_input, not_authorized, resource_not_found
+from emulator.network.errors import fail, not_authorized, resource_not_found
 from emulator.network.listing import Record
 from emulator.network.models import (
     NeutronFloatingIP,
@@ -175,9 +175,7 @@ def _groups_for(s: Session, ctx: RequestContext, values: dict[str, Any], project
             if group.project_id != project_id and not ctx.is_admin:
                 raise security_groups.not_found(group_id)
         if wanted and not port_security:
-            raise fail("BadRequest", resource="ports",
-                       msg="Port security must be enabled and port must have an IP address "
-                           "in order to use security groups")
+            raise fail("PortSecurityAndIPRequiredForSecurityGroups")
         return wanted
     if not port_security or device_owner.startswith("network:"):
         return []
@@ -294,18 +292,11 @@ def update(s: Session, ctx: RequestContext, port_id: str, values: dict[str, Any]
         row.binding_host_id = values["binding:host_id"] or ""
     if "binding:profile" in values:
         row.binding_profile = dict(values["binding:profile"] or {})
-    if "security_groups" in values or values.get("port_security_enabled") is False:
-        wanted = values.get("security_groups")
-        if wanted is None:
-            wanted = [] if not row.port_security_enabled else current_groups(s, row.id)
-        _bind_groups(s, row.id, _groups_for(s, ctx, {"security_groups": wanted},
-                                            row.project_id, row.device_owner,
+    if "security_groups" in values:
+        _bind_groups(s, row.id, _groups_for(s, ctx, values, row.project_id, row.device_owner,
                                             row.port_security_enabled))
-    elif values.get("port_security_enabled") is True and not current_groups(s, row.id):
-        pass  # NOTE: as Neutron: turning port security on adds no group by itself.
     if not row.port_security_enabled and current_groups(s, row.id):
-        raise invalid_input("Port has security group associated. Cannot disable port "
-                            "security or ip address until security group is removed")
+        raise fail("PortSecurityPortHasSecurityGroup")
     row.status = _status(row.device_owner, row.binding_host_id)
     rows.touch(s, row)
     s.flush()
