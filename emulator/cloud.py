@@ -60,6 +60,8 @@ from emulator.image_files import StoredImages
 from emulator.placement import GroupSpec, Placement, Scheduler, SchedulerConfig
 from emulator.placement.plugins import UnknownPolicy, load_filters, load_weighers
 from emulator.plugins import create_backend
+from emulator.volume.service import VolumeService
+from emulator.volume.store import MemoryVolumeStore
 
 
 def in_memory(state_url: str) -> bool:
@@ -133,6 +135,7 @@ class Cloud:
         self.image_proxy = ImageProxy(self.images)
         admin_project = self.identity.project_id_named("admin")
         self.images.seed(owner=admin_project)
+        self.volumes = VolumeService(db, MemoryVolumeStore(), self.images)
 
         # The clock is the emulator's; the simulated cloud's progression sets its mode.
         simulated = compute.backend == "simulated"

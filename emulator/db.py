@@ -64,6 +64,7 @@ class Database:
         from emulator.compute.services import models as _service_models  # noqa: F401
         from emulator.identity import models as _identity_models  # noqa: F401
         from emulator.image import models as _image_models  # noqa: F401
+        from emulator.volume import models as _volume_models  # noqa: F401
 
         self.url = url
         self.engine = make_engine(url)

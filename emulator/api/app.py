@@ -46,6 +46,7 @@ from emulator.api.image import ImageAPI
 from emulator.api.ratelimit import RateLimitMiddleware
 from emulator.api.routing import base_url, json_response
 from emulator.api.service import Service
+from emulator.api.volume import VolumeAPI
 from emulator.cloud import Cloud
 from emulator.config import Config
 from emulator.errors import RateLimited
@@ -60,6 +61,9 @@ CATALOG: tuple[tuple[str, str, str], ...] = (
     ("identity", "keystone", "/identity"),
     ("compute", "nova", "/compute/v2.1"),
     ("image", "glance", "/image"),
+    # Cinder, as devstack publishes it: both types, the project in the URL.
+    ("block-storage", "cinder", "/volume/v3/$(project_id)s"),
+    ("volumev3", "cinderv3", "/volume/v3/$(project_id)s"),
 )
 INTERFACES = ("public", "internal", "admin")
 
@@ -170,6 +174,7 @@ class Emulator:
             ComputeAPI(cloud.identity, public_url, max_body, controllers,
                        intercept=hooks.intercept),
             ImageAPI(cloud.identity, public_url, max_body, cloud.images),
+            VolumeAPI(cloud.identity, public_url, max_body, cloud.volumes),
             ControlAPI(cloud.identity, public_url, max_body, cloud.simulation, cloud.faults,
                        self.ratelimiting),
         ]
