@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session
 
 from emulator.context import RequestContext
-from emulator.errors import NotFound
+from emulator.errors import InvalidInput, NotFound
 from emulator.image.records import ImageRecord
 from emulator.volume import policy, quotas
 from emulator.volume.errors import invalid_input, invalid_snapshot, invalid_volume
@@ -103,9 +103,9 @@ def check_image(image: ImageRecord, size: int) -> None:
     if image.virtual_size:
         virtual_gb = (image.virtual_size + GIB - 1) // GIB
         if virtual_gb > size:
-            raise invalid_input(f"Image {image.id} is unacceptable: Image virtual size is "
-                                f"{virtual_gb}GB and doesn't fit in a volume of size "
-                                f"{size}GB.")
+            raise InvalidInput(f"Image {image.id} is unacceptable: Image virtual size is "
+                               f"{virtual_gb}GB and doesn't fit in a volume of size "
+                               f"{size}GB.")
 
 
 def _size(new: NewVolume, snapshot: VolumeSnapshot | None, source: Volume | None) -> int:
