@@ -157,3 +157,45 @@ def test_delete_refused_with_snapshots_unless_cascade(member: ApiSession,
     validate(cascade, schema.delete_volume)
     wait_gone(member, f"/volumes/{volume['id']}")
     wait_gone(member, f"/snapshots/{snap.json()['snapshot']['id']}")
+
+
+def test_the_attach_flow_before_attachments(member: ApiSession, admin: ApiSession,
+                                            make_volume: VolumeFactory) -> None:  # noqa: F811
+    """os-reserve, os-initialize_connection, os-attach, os-begin_detaching, os-detach."""
+    volume = make_volume()
+    vid = volume["id"]
+    validate(action(member, vid, {"os-reserve": None}), schema.reserve_volume)
+    assert wait_volume(member, vid, "attaching")
+    again = action(member, vid, {"os-reserve": None})
+    assert fault(again, 400, "badRequest") == (
+        "Invalid volume: Volume status must be available to reserve, but the status is "
+        "attaching.")
+    connection = action(member, vid, {"os-initialize_connection": {
+        "connector": {"host": "compute-1", "initiator": "iqn.x"}}})
+    assert connection.status_code == 200
+    info = connection.json()["connection_info"]
+    assert info["driver_volume_type"] and info["data"]["access_mode"] == "rw"
+    server = "9c1d1d1e-1f1f-4d4d-8e8e-0a0a0a0a0a0a"
+    attached = action(member, vid, {"os-attach": {"instance_uuid": server,
+                                                  "mountpoint": "/dev/vdb"}})
+    validate(attached, schema.attach_volume)
+    shown = wait_volume(member, vid, "in-use")
+    assert [(a["server_id"], a["device"]) for a in shown["attachments"]] == [
+        (server, "/dev/vdb")]
+    assert shown["metadata"]["attached_mode"] == "rw"
+    validate(action(member, vid, {"os-begin_detaching": None}), schema.detach_volume)
+    assert wait_volume(member, vid, "detaching")
+    action(member, vid, {"os-roll_detaching": None})
+    assert wait_volume(member, vid, "in-use")
+    validate(action(member, vid, {"os-detach": {}}), schema.detach_volume)
+    assert wait_volume(member, vid, "available")["attachments"] == []
+    unreserved = action(member, vid, {"os-unreserve": None})
+    validate(unreserved, schema.unreserve_volume)
+    assert wait_volume(member, vid, "available")
+
+
+def test_legacy_actions_on_unknown_volumes_are_404s(member: ApiSession) -> None:
+    unknown = "a3a0e2b1-9f1e-4b41-8a3a-2b1f0f0c1d2e"
+    for body in ({"os-reserve": None}, {"os-unreserve": None}, {"os-detach": {}},
+                 {"os-attach": {"instance_uuid": unknown, "mountpoint": "/dev/vdc"}}):
+        fault(action(member, unknown, body), 404, "itemNotFound")

@@ -184,3 +184,39 @@ def test_snapshots_count_in_the_quota(admin: ApiSession, alt: ApiSession,
         assert cinder(alt, "GET", "/snapshots").json()["snapshots"] == []
     finally:
         cinder(admin, "DELETE", f"/os-quota-sets/{alt.project_id}")
+
+
+def test_snapshot_admin_actions(member: ApiSession, admin: ApiSession,
+                                make_volume: VolumeFactory,  # noqa: F811
+                                make_snapshot: SnapshotFactory) -> None:
+    snapshot = make_snapshot(make_volume()["id"])
+    path = f"/snapshots/{snapshot['id']}/action"
+    body = {"os-reset_status": {"status": "error"}}
+    refused = cinder(member, "POST", path, json=body)
+    assert fault(refused, 403, "forbidden") == (
+        "Policy doesn't allow volume_extension:snapshot_admin_actions:reset_status to be "
+        "performed.")
+    assert cinder(admin, "POST", path, json=body).status_code == 202
+    assert wait_snapshot(member, snapshot["id"], "error")
+    bad = cinder(admin, "POST", path, json={"os-reset_status": {"status": "sleepy"}})
+    assert fault(bad, 400, "badRequest").startswith("Snapshot status: sleepy is invalid")
+    cinder(admin, "POST", path, json={"os-reset_status": {"status": "creating"}})
+    update = cinder(member, "POST", path, json={"os-update_snapshot_status": {
+        "status": "available", "progress": "90%"}})
+    assert update.status_code == 202
+    shown = wait_snapshot(member, snapshot["id"], "available")
+    assert shown["os-extended-snapshot-attributes:progress"] == "90%"
+    wrong = cinder(member, "POST", path, json={"os-update_snapshot_status": {
+        "status": "error"}})
+    assert fault(wrong, 400, "badRequest") == \
+        "Snapshot status available not allowed for update_snapshot_status"
+    cinder(admin, "POST", path, json={"os-reset_status": {"status": "deleting"}})
+    plain = cinder(member, "DELETE", f"/snapshots/{snapshot['id']}")
+    assert fault(plain, 400, "badRequest") == (
+        "Invalid snapshot: Snapshot status must be available or error and must not be part "
+        "of a group.")
+    forced = cinder(admin, "POST", path, json={"os-force_delete": {}})
+    assert forced.status_code == 202
+    wait_gone(member, f"/snapshots/{snapshot['id']}")
+    unsorted = cinder(member, "GET", "/snapshots?sort_key=invalid")
+    assert fault(unsorted, 400, "badRequest") == "Invalid input received: Invalid sort key"

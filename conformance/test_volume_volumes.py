@@ -190,3 +190,24 @@ def test_create_from_a_volume(member: ApiSession, make_volume: VolumeFactory) ->
     assert fault(smaller, 400, "badRequest") == (
         "Invalid input received: Volume size '1'GB cannot be smaller than original volume "
         "size  2GB. They must be >= original volume size.")
+
+
+def test_image_metadata_actions(member: ApiSession, make_volume: VolumeFactory) -> None:  # noqa: F811
+    image = image_named(member, "cirros")
+    volume = make_volume(imageRef=image["id"])
+    path = f"/volumes/{volume['id']}/action"
+    updated = cinder(member, "POST", path,
+                     json={"os-set_image_metadata": {"metadata": {"hw_disk_bus": "scsi"}}})
+    merged = validate(updated, schema.update_volume_image_metadata)["metadata"]
+    assert merged["hw_disk_bus"] == "scsi" and merged["image_id"] == image["id"]
+    shown = cinder(member, "POST", path, json={"os-show_image_metadata": None})
+    assert shown.status_code == 200 and shown.json()["metadata"] == merged
+    removed = cinder(member, "POST", path, json={"os-unset_image_metadata": {"key":
+                                                                            "hw_disk_bus"}})
+    validate(removed, schema.delete_volume_image_metadata)
+    again = cinder(member, "POST", path, json={"os-unset_image_metadata": {"key":
+                                                                          "hw_disk_bus"}})
+    assert fault(again, 404, "itemNotFound") == \
+        f"Glance metadata for volume/snapshot {volume['id']} cannot be found."
+    after = cinder(member, "GET", f"/volumes/{volume['id']}").json()["volume"]
+    assert "hw_disk_bus" not in after["volume_image_metadata"]

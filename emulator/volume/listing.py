@@ -9,6 +9,7 @@ gives up on an unknown column); ``metadata`` matches records holding every pair 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ def _matches(record: Any, key: str, wanted: Any) -> bool:
     return bool(value == wanted)
 
 
-def _sort(records: list[T], sort: Sequence[tuple[str, str]]) -> list[T]:
+def _sort(records: list[T], sort: Sequence[tuple[str, str]], kind: type) -> list[T]:
     keys = list(sort)
     first_dir = keys[0][1] if keys else "desc"
     for _key, direction in keys:
@@ -80,9 +81,9 @@ def _sort(records: list[T], sort: Sequence[tuple[str, str]]) -> list[T]:
             raise invalid_input("Unknown sort direction, must be 'desc' or 'asc'.")
     names = [k for k, _ in keys]
     keys += [(k, first_dir) for k in DEFAULT_SORT_KEYS if k not in names]
-    for key, _direction in keys:
-        if records and not hasattr(records[0], key) and key != "volume_type_id":
-            raise invalid_input("Invalid sort key")
+    columns = {f.name for f in dataclasses.fields(kind)} | {"volume_type_id"}
+    if any(key not in columns for key, _direction in keys):
+        raise invalid_input("Invalid sort key")
 
     def compare(a: T, b: T) -> int:
         for key, direction in keys:
@@ -97,16 +98,17 @@ def _sort(records: list[T], sort: Sequence[tuple[str, str]]) -> list[T]:
     return sorted(records, key=functools.cmp_to_key(compare))
 
 
-def paginate(records: list[T], query: ListQuery, marker: T | None) -> Page[T]:
-    """Filter, sort and cut ``records`` (``marker``: the record the page follows)."""
+def paginate(records: list[T], query: ListQuery, marker: T | None, kind: type) -> Page[T]:
+    """Filter, sort and cut ``records`` of ``kind`` (``marker``: the record the page
+    follows)."""
     matched = [r for r in records
                if all(_matches(r, key, wanted) for key, wanted in query.filters.items())]
-    ordered: list[T] = _sort(matched, query.sort)
+    ordered: list[T] = _sort(matched, query.sort, kind)
     if marker is not None:
         # The page is what sorts after the marker (which need not match the filters).
         candidates = list(ordered)
         candidates.append(marker)
-        merged = _sort(candidates, query.sort)
+        merged = _sort(candidates, query.sort, kind)
         position = next(i for i, r in enumerate(merged) if r is marker)
         ordered = [r for r in merged[position + 1:] if r is not marker]
     ordered = ordered[query.offset:]
@@ -143,7 +145,7 @@ def list_volumes(s: Session, ctx: RequestContext, query: ListQuery) -> Page[Volu
         return volume_record(s, row) if row is not None and (
             ctx.is_admin or row.project_id == ctx.project_id) else None
 
-    return paginate(records, query, _marker(query, found, volume_not_found))
+    return paginate(records, query, _marker(query, found, volume_not_found), VolumeRecord)
 
 
 def list_snapshots(s: Session, ctx: RequestContext,
@@ -162,7 +164,8 @@ def list_snapshots(s: Session, ctx: RequestContext,
         return snapshot_record(row) if row is not None and (
             ctx.is_admin or row.project_id == ctx.project_id) else None
 
-    return paginate(records, query, _marker(query, found, snapshot_not_found))
+    return paginate(records, query, _marker(query, found, snapshot_not_found),
+                    SnapshotRecord)
 
 
 def list_attachments(s: Session, ctx: RequestContext,
@@ -172,5 +175,5 @@ def list_attachments(s: Session, ctx: RequestContext,
         statement = statement.where(VolumeAttachment.project_id == ctx.project_id)
     records = [attachment_record(row) for row in s.exec(statement)]
     by_id = {r.id: r for r in records}
-    return paginate(records, query,
-                    _marker(query, by_id.get, attachment_not_found))
+    return paginate(records, query, _marker(query, by_id.get, attachment_not_found),
+                    AttachmentRecord)

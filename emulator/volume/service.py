@@ -21,6 +21,7 @@ from emulator.image.records import ImagePage, ImageQuery, ImageRecord
 from emulator.volume import (
     actions,
     attachments,
+    legacy,
     listing,
     metadata,
     policy,
@@ -122,6 +123,16 @@ class VolumeService:
         self._transaction(actions.reset_status, ctx, volume_id, status, attach_status,
                           migration_status)
 
+    def legacy_action(self, ctx: RequestContext, action: str, volume_id: str,
+                      **fields: Any) -> Any:
+        """One step of the attach flow before the attachments API (``legacy``):
+        ``reserve``, ``unreserve``, ``begin_detaching``, ``roll_detaching``, ``attach``,
+        ``detach``, ``initialize_connection`` or ``terminate_connection``."""
+        operation = legacy.STEPS[action]
+        if action == "initialize_connection":
+            fields["store"] = self.store
+        return self._transaction(operation, ctx, volume_id, **fields)
+
     # -- volume metadata ------------------------------------------------------------------
 
     def volume_metadata(self, ctx: RequestContext, volume_id: str) -> dict[str, str]:
@@ -139,6 +150,17 @@ class VolumeService:
     def delete_volume_metadata_item(self, ctx: RequestContext, volume_id: str,
                                     key: str) -> None:
         self._transaction(metadata.delete_item, ctx, volume_id, key)
+
+    def image_metadata(self, ctx: RequestContext, volume_id: str) -> dict[str, str]:
+        return self._transaction(metadata.get, ctx, volume_id, "image")
+
+    def set_image_metadata(self, ctx: RequestContext, volume_id: str,
+                           values: dict[str, str]) -> dict[str, str]:
+        return self._transaction(metadata.update, ctx, volume_id, values, False, None,
+                                 "image")
+
+    def unset_image_metadata(self, ctx: RequestContext, volume_id: str, key: str) -> None:
+        self._transaction(metadata.delete_item, ctx, volume_id, key, "image")
 
     # -- snapshots ------------------------------------------------------------------------
 
@@ -158,8 +180,17 @@ class VolumeService:
                         changes: dict[str, Any]) -> SnapshotRecord:
         return self._transaction(snapshots.update, ctx, snapshot_id, changes)
 
-    def delete_snapshot(self, ctx: RequestContext, snapshot_id: str) -> None:
-        self._transaction(snapshots.delete, ctx, snapshot_id, self.store)
+    def delete_snapshot(self, ctx: RequestContext, snapshot_id: str,
+                        force: bool = False) -> None:
+        self._transaction(snapshots.delete, ctx, snapshot_id, self.store, force)
+
+    def reset_snapshot_status(self, ctx: RequestContext, snapshot_id: str,
+                              status: str) -> None:
+        self._transaction(snapshots.reset_status, ctx, snapshot_id, status)
+
+    def update_snapshot_status(self, ctx: RequestContext, snapshot_id: str, status: str,
+                               progress: str | None) -> None:
+        self._transaction(snapshots.update_status, ctx, snapshot_id, status, progress)
 
     def snapshot_metadata(self, ctx: RequestContext, snapshot_id: str) -> dict[str, str]:
         return self._transaction(snapshots.get_metadata, ctx, snapshot_id)

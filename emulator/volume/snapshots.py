@@ -10,13 +10,21 @@ from typing import Any
 from sqlmodel import Session
 
 from emulator.context import RequestContext
-from emulator.errors import NotFound
+from emulator.errors import InvalidInput, NotFound
 from emulator.volume import policy, quotas
 from emulator.volume.errors import invalid_snapshot, invalid_volume
 from emulator.volume.models import VolumeSnapshot
 from emulator.volume.records import SnapshotRecord
 from emulator.volume.rows import now, snapshot_record, snapshot_row, volume_row
-from emulator.volume.states import GONE, NOT_MIGRATING, SNAPSHOT, VOLUME, allows, or_list
+from emulator.volume.states import (
+    GONE,
+    NOT_MIGRATING,
+    SNAPSHOT,
+    STATUS_UPDATES,
+    VOLUME,
+    allows,
+    or_list,
+)
 from emulator.volume.store import VolumeStore
 from emulator.volume.volumes import find_type
 
@@ -87,16 +95,51 @@ def update(s: Session, ctx: RequestContext, snapshot_id: str,
     return snapshot_record(row)
 
 
-def delete(s: Session, ctx: RequestContext, snapshot_id: str, store: VolumeStore) -> None:
+def delete(s: Session, ctx: RequestContext, snapshot_id: str, store: VolumeStore,
+           force: bool = False) -> None:
+    """Delete a snapshot (``force``: an admin's, whatever its status)."""
     row = snapshot_row(s, ctx, snapshot_id)
+    if force:
+        policy.authorize(ctx, "volume_extension:snapshot_admin_actions:force_delete",
+                         row.project_id)
     policy.authorize(ctx, "volume:delete_snapshot", row.project_id)
     transition = SNAPSHOT["delete"]
-    if not allows(transition, row.status):
+    if not force and not allows(transition, row.status):
         raise invalid_snapshot(f"Snapshot status must be {or_list(transition.allowed)} and "
                                "must not be part of a group.")
     assert transition.final == GONE
     store.delete_snapshot(row.id)
     s.delete(row)
+
+
+def reset_status(s: Session, ctx: RequestContext, snapshot_id: str, status: str) -> None:
+    """An admin sets a snapshot's status by hand."""
+    row = snapshot_row(s, ctx, snapshot_id)
+    policy.authorize(ctx, "volume_extension:snapshot_admin_actions:reset_status",
+                     row.project_id)
+    row.status = status.lower()
+    row.updated_at = now()
+    s.add(row)
+
+
+def update_status(s: Session, ctx: RequestContext, snapshot_id: str, status: str,
+                  progress: str | None) -> None:
+    """Nova reports the progress of a snapshot it takes (``os-update_snapshot_status``):
+    from ``creating`` or ``deleting`` only, to the statuses ``STATUS_UPDATES`` allows."""
+    row = snapshot_row(s, ctx, snapshot_id)
+    policy.authorize(ctx, "snapshot_extension:snapshot_actions:update_snapshot_status",
+                     row.project_id)
+    if row.status not in STATUS_UPDATES:
+        raise InvalidInput(f"Snapshot status {row.status} not allowed for "
+                           "update_snapshot_status")
+    if status not in STATUS_UPDATES[row.status]:
+        raise InvalidInput(f"Provided snapshot status {status} not allowed for snapshot "
+                           f"with status {row.status}.")
+    row.status = status
+    if progress:
+        row.progress = progress
+    row.updated_at = now()
+    s.add(row)
 
 
 # -- metadata ---------------------------------------------------------------------------

@@ -54,6 +54,12 @@ SNAPSHOT: dict[str, Transition] = {
     "source": Transition(("available",), None, None),
 }
 
+#: ``os-update_snapshot_status``: the statuses a snapshot may be moved to, by status.
+STATUS_UPDATES: dict[str, tuple[str, ...]] = {
+    "creating": ("creating", "available", "error"),
+    "deleting": ("deleting", "error_deleting"),
+}
+
 #: Migration statuses of a volume no migration is moving (Cinder's
 #: ``AVAILABLE_MIGRATION_STATUS``).
 NOT_MIGRATING = (None, "deleting", "error", "success")

@@ -144,6 +144,58 @@ ACTIONS: dict[str, dict[str, Any]] = {
                        "attach_status": {"type": ["string", "null"]},
                        "migration_status": {"type": ["string", "null"]}},
         "additionalProperties": False}),
-    "os-force_delete": {"type": "object", "properties": {"os-force_delete": {}},
-                        "required": ["os-force_delete"], "additionalProperties": False},
+    "os-force_delete": _wrapped("os-force_delete", {}),
+    "os-reserve": _wrapped("os-reserve", {}),
+    "os-unreserve": _wrapped("os-unreserve", {}),
+    "os-begin_detaching": _wrapped("os-begin_detaching", {}),
+    "os-roll_detaching": _wrapped("os-roll_detaching", {}),
+    "os-attach": _wrapped("os-attach", {
+        "type": "object",
+        "properties": {"instance_uuid": UUID,
+                       "mountpoint": {"type": "string", "minLength": 1, "maxLength": 255},
+                       "host_name": {"type": "string", "maxLength": 255},
+                       "mode": {"type": "string", "enum": ["rw", "ro"]}},
+        "required": ["mountpoint"],
+        "anyOf": [{"required": ["instance_uuid"]}, {"required": ["host_name"]}],
+        "additionalProperties": False}),
+    "os-detach": _wrapped("os-detach", {
+        "type": ["object", "null"], "properties": {"attachment_id": UUID_OR_NULL},
+        "additionalProperties": False}),
+    "os-initialize_connection": _wrapped("os-initialize_connection", {
+        "type": "object", "properties": {"connector": {"type": ["object", "string"]}},
+        "required": ["connector"], "additionalProperties": False}),
+    "os-terminate_connection": _wrapped("os-terminate_connection", {
+        "type": "object",
+        "properties": {"connector": {"type": ["string", "object", "null"]}},
+        "required": ["connector"], "additionalProperties": False}),
+}
+
+ACTIONS.update({
+    "os-show_image_metadata": {"type": "object",
+                               "properties": {"os-show_image_metadata": {}},
+                               "required": ["os-show_image_metadata"],
+                               "additionalProperties": False},
+    "os-set_image_metadata": _wrapped("os-set_image_metadata", {
+        "type": "object",
+        "properties": {"metadata": {
+            "type": "object",
+            "patternProperties": {"^[a-zA-Z0-9-_:. /]{1,255}$": {"type": "string"}},
+            "additionalProperties": False}},
+        "required": ["metadata"], "additionalProperties": False}),
+    "os-unset_image_metadata": _wrapped("os-unset_image_metadata", {
+        "type": "object",
+        "properties": {"key": {"type": "string", "minLength": 1, "maxLength": 255}},
+        "required": ["key"], "additionalProperties": False}),
+})
+
+#: Snapshot actions' bodies, by action name.
+SNAPSHOT_ACTIONS: dict[str, dict[str, Any]] = {
+    "os-reset_status": _wrapped("os-reset_status", {
+        "type": "object", "properties": {"status": {"type": "string"}},
+        "required": ["status"], "additionalProperties": False}),
+    "os-force_delete": _wrapped("os-force_delete", {}),
+    "os-update_snapshot_status": _wrapped("os-update_snapshot_status", {
+        "type": "object",
+        "properties": {"status": {"type": "string"}, "progress": {}},
+        "required": ["status"], "additionalProperties": False}),
 }

@@ -24,6 +24,7 @@ from emulator.api.requests import read_body
 from emulator.api.routing import Call, Route, base_url
 from emulator.api.service import BODY_METHODS, Service
 from emulator.api.volume.attachments import AttachmentsController
+from emulator.api.volume.extensions import list_extensions
 from emulator.api.volume.faults import fault_from_error, render_cinder
 from emulator.api.volume.metadata import MetadataController, snapshot_ops, volume_ops
 from emulator.api.volume.microversion import (
@@ -97,6 +98,7 @@ class VolumeAPI(Service):
             Route("GET", "/snapshots/{snapshot_id}", snap.show),
             Route("PUT", "/snapshots/{snapshot_id}", snap.update),
             Route("DELETE", "/snapshots/{snapshot_id}", snap.delete),
+            Route("POST", "/snapshots/{snapshot_id}/action", snap.action),
             Route("GET", "/snapshots/{snapshot_id}/metadata", smeta.index),
             Route("POST", "/snapshots/{snapshot_id}/metadata", smeta.create),
             Route("PUT", "/snapshots/{snapshot_id}/metadata", smeta.update_all),
@@ -114,6 +116,7 @@ class VolumeAPI(Service):
             Route("GET", "/types", self.types.index),
             Route("GET", "/types/{type_id}", self.types.show),
             Route("GET", "/os-availability-zone", self.zones.index),
+            Route("GET", "/extensions", list_extensions),
             Route("GET", "/limits", self.limits.index),
             Route("GET", "/os-quota-sets/{project_id}", quota.show),
             Route("GET", "/os-quota-sets/{project_id}/defaults", quota.defaults),
@@ -173,6 +176,8 @@ class VolumeAPI(Service):
         return response
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        if path.endswith("/"):
+            raise Fault(404)  # NOTE: Cinder's routes match exactly: ``/volumes/`` is none
         try:
             return self.table.match(method, path)
         except Fault as fault:

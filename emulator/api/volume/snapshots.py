@@ -26,9 +26,11 @@ from emulator.api.volume.common import (
     with_count,
 )
 from emulator.api.volume.microversion import V
+from emulator.api.volume.volume_actions import action_name
 from emulator.api.volume.volumes import reject_unknown_filters
 from emulator.volume import policy
 from emulator.volume.records import SnapshotRecord
+from emulator.volume.states import SNAPSHOT_STATUSES
 
 #: Filters a non-admin may use (3.31+: ``resource_filters.json``; before: the list).
 USER_FILTERS = ("name", "status", "volume_id", "metadata", "availability_zone",
@@ -92,7 +94,9 @@ class SnapshotsController(ListingController):
     def listing(self, call: Call, detailed: bool) -> Response:
         query = call.request.query_params
         counted = with_count(call)
-        renames = {"name": "name", "display_name": "name"} if call.version >= V(30) else {}
+        # NOTE: ``name`` sorts only from 3.30; the column's own name always does.
+        renames = {"display_name": "name", "display_description": "description",
+                   "name": "name" if call.version >= V(30) else "-name"}
         page = self.volumes.list_snapshots(context(call), list_query(
             call, snapshot_filters(call), sort_params(query, renames)))
         items = [snapshot_view(call, s, extended=detailed) for s in page.items]
@@ -141,4 +145,26 @@ class SnapshotsController(ListingController):
 
     async def delete(self, call: Call) -> Response:
         self.volumes.delete_snapshot(context(call), call.params["snapshot_id"])
+        return empty_response(202)
+
+    async def action(self, call: Call) -> Response:
+        """``POST /snapshots/{id}/action``: an admin's ``os-reset_status`` and
+        ``os-force_delete``, and ``os-update_snapshot_status`` (Nova's)."""
+        name = action_name(call.body)
+        if name not in schemas.SNAPSHOT_ACTIONS:
+            raise Fault(400, f"There is no such action: {name}. Verify the request body and "
+                             "Content-Type header and try again.")
+        body = validate(schemas.SNAPSHOT_ACTIONS[name], call.body)[name]
+        ctx, snapshot_id = context(call), call.params["snapshot_id"]
+        if name == "os-reset_status":
+            status = str(body["status"])
+            if status.lower() not in SNAPSHOT_STATUSES:
+                raise Fault(400, f"Snapshot status: {status} is invalid, valid statuses are: "
+                                 f"{SNAPSHOT_STATUSES}.")
+            self.volumes.reset_snapshot_status(ctx, snapshot_id, status)
+        elif name == "os-force_delete":
+            self.volumes.delete_snapshot(ctx, snapshot_id, force=True)
+        else:
+            self.volumes.update_snapshot_status(ctx, snapshot_id, str(body["status"]),
+                                                body.get("progress"))
         return empty_response(202)

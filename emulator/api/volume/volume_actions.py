@@ -9,13 +9,16 @@ from typing import Any
 from starlette.responses import Response
 
 from emulator.api.faults import Fault
-from emulator.api.routing import Call, empty_response
+from emulator.api.routing import Call, empty_response, json_response
 from emulator.api.volume import schemas
 from emulator.api.volume.common import context, to_bool, validate
 from emulator.api.volume.microversion import V
 from emulator.volume.service import VolumeService
 from emulator.volume.states import ATTACH_STATUSES, VOLUME_STATUSES
 
+#: The steps of the attach flow before the attachments API (``emulator.volume.legacy``).
+LEGACY_STEPS = ("reserve", "unreserve", "begin_detaching", "roll_detaching", "attach",
+                "detach", "initialize_connection", "terminate_connection")
 #: Cinder's ``VolumeMigrationStatus.ALL``.
 MIGRATION_STATUSES = ("migrating", "error", "success", "completing", "none", "starting")
 
@@ -59,6 +62,10 @@ class VolumeActionsController:
             "os-update_readonly_flag": self.update_readonly_flag,
             "os-reset_status": self.reset_status,
             "os-force_delete": self.force_delete,
+            **{f"os-{step}": self.legacy for step in LEGACY_STEPS},
+            "os-show_image_metadata": self.show_image_metadata,
+            "os-set_image_metadata": self.set_image_metadata,
+            "os-unset_image_metadata": self.unset_image_metadata,
         }
 
     async def action(self, call: Call) -> Response:
@@ -95,6 +102,40 @@ class VolumeActionsController:
                                   body.get("status"), body.get("attach_status"),
                                   body.get("migration_status"))
         return empty_response(202)
+
+    async def legacy(self, call: Call, body: dict[str, Any] | None) -> Response:
+        """A step of the attach flow before the attachments API."""
+        step = action_name(call.body)[len("os-"):]
+        fields: dict[str, Any] = {}
+        body = body or {}
+        if step == "attach":
+            fields = {"instance_uuid": body.get("instance_uuid"),
+                      "host_name": body.get("host_name"),
+                      "mountpoint": body["mountpoint"], "mode": body.get("mode", "rw")}
+        elif step == "detach":
+            fields = {"attachment_id": body.get("attachment_id")}
+        elif step == "initialize_connection":
+            connector = body["connector"]
+            fields = {"connector": connector if isinstance(connector, dict) else {}}
+        info = self.volumes.legacy_action(context(call), step, call.params["volume_id"],
+                                          **fields)
+        if step == "initialize_connection":
+            return json_response({"connection_info": info})
+        return empty_response(202)
+
+    async def show_image_metadata(self, call: Call, _body: object) -> Response:
+        values = self.volumes.image_metadata(context(call), call.params["volume_id"])
+        return json_response({"metadata": values})
+
+    async def set_image_metadata(self, call: Call, body: dict[str, Any]) -> Response:
+        values = self.volumes.set_image_metadata(context(call), call.params["volume_id"],
+                                                 body["metadata"])
+        return json_response({"metadata": values})
+
+    async def unset_image_metadata(self, call: Call, body: dict[str, Any]) -> Response:
+        self.volumes.unset_image_metadata(context(call), call.params["volume_id"],
+                                          body["key"])
+        return empty_response(200)
 
     async def force_delete(self, call: Call, body: dict[str, Any]) -> Response:
         self.volumes.delete_volume(context(call), call.params["volume_id"], force=True)
