@@ -154,3 +154,21 @@ def test_admins_see_every_project_with_all_tenants(admin: ApiSession,
     assert volume["id"] in ids(everyone)
     shown = cinder(admin, "GET", f"/volumes/{volume['id']}")
     assert shown.status_code == 200
+
+
+def test_time_comparison_filters_from_3_60(member: ApiSession,
+                                           make_volume: VolumeFactory) -> None:  # noqa: F811
+    volume = make_volume(metadata={"when": unique("t")})
+    meta = "metadata=" + json.dumps(volume["metadata"])
+    created = volume["created_at"]
+    after = listed(member, f"{meta}&created_at=gte:{created}", version="3.60")
+    assert ids(after) == [volume["id"]]
+    future = listed(member, f"{meta}&created_at=gt:2999-01-01T00:00:00", version="3.60")
+    assert future["volumes"] == []
+    past_or_future = listed(member, f"{meta}&created_at=lt:2000-01-01T00:00:00,"
+                                    "gt:2001-01-01T00:00:00", version="3.60")
+    assert ids(past_or_future) == [volume["id"]], "Cinder ORs the terms"
+    bad_op = cinder(member, "GET", "/volumes?created_at=after:2000-01-01", version="3.60")
+    assert fault(bad_op, 400, "badRequest") == "Invalid after operator"
+    bad_time = cinder(member, "GET", "/volumes?created_at=gt:yesterday", version="3.60")
+    assert fault(bad_time, 400, "badRequest") == "Invalid yesterday value"

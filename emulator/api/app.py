@@ -220,7 +220,8 @@ class Emulator:
         return json_response({
             "name": "nova-emulator",
             "version": __version__,
-            "services": {kind: f"{root}{path}" for kind, _name, path in CATALOG},
+            "services": {kind: f"{root}{path.removesuffix('/$(project_id)s')}"
+                         for kind, _name, path in CATALOG},
         })
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlmodel import Session, col, select
@@ -31,6 +33,7 @@ from emulator.volume.records import (
     AttachmentRecord,
     ListQuery,
     SnapshotRecord,
+    TimeComparison,
     VolumeRecord,
 )
 from emulator.volume.rows import attachment_record, snapshot_record, volume_record
@@ -54,7 +57,22 @@ def _value(record: Any, key: str) -> Any:
     return getattr(record, key)
 
 
+#: Time comparison operators (Cinder's ``get_time_comparison_operators``).
+TIME_OPERATORS: dict[str, Callable[[datetime, datetime], bool]] = {
+    "gt": operator.gt, "gte": operator.ge, "eq": operator.eq, "neq": operator.ne,
+    "lt": operator.lt, "lte": operator.le,
+}
+
+
+def _naive_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
 def _matches(record: Any, key: str, wanted: Any) -> bool:
+    if isinstance(wanted, TimeComparison):
+        value = getattr(record, key, None)
+        return value is not None and any(
+            TIME_OPERATORS[op](_naive_utc(value), _naive_utc(when)) for op, when in wanted.terms)
     if key == "metadata":
         return isinstance(wanted, dict) and all(
             record.metadata.get(k) == v or record.admin_metadata.get(k) == v

@@ -99,6 +99,14 @@ class SnapshotRecord:
 
 
 @dataclass(frozen=True)
+class TimeComparison:
+    """A ``created_at``/``updated_at`` filter (3.60): (operator, UTC time) pairs, any of
+    which may hold. NOTE: Cinder ORs them, so ``gt:a,lt:b`` is not a window."""
+
+    terms: tuple[tuple[str, datetime], ...]
+
+
+@dataclass(frozen=True)
 class ListQuery:
     """A list request, parsed: exact-match ``filters`` on record attributes (``metadata``
     a dict of pairs that must all be there), then sort, marker, offset and limit."""

@@ -9,6 +9,7 @@ from typing import Any
 from starlette.responses import Response
 
 from emulator.api.faults import Fault
+from emulator.api.formats import parse_isotime
 from emulator.api.routing import Call, empty_response, json_response
 from emulator.api.volume import schemas
 from emulator.api.volume.common import (
@@ -26,7 +27,8 @@ from emulator.api.volume.common import (
 )
 from emulator.api.volume.microversion import V
 from emulator.api.volume.volume_views import detail, extended, volume_list
-from emulator.volume.records import NewVolume
+from emulator.volume.listing import TIME_OPERATORS
+from emulator.volume.records import NewVolume, TimeComparison
 
 #: Filters a non-admin may use on volume lists (Cinder's ``resource_filters.json``).
 USER_FILTERS = ("name", "status", "metadata", "bootable", "migration_status",
@@ -80,7 +82,9 @@ def volume_filters(call: Call) -> dict[str, Any]:
     filters: dict[str, Any] = {}
     for key, value in raw.items():
         name = RENAMES.get(key, key)
-        if name in BOOLEAN_FILTERS:
+        if name in ("created_at", "updated_at") and call.version >= V(60):
+            filters[name] = time_comparison(name, value)
+        elif name in BOOLEAN_FILTERS:
             if strict and value.lower() not in ("true", "false", "1", "0", "t", "f", "yes",
                                                 "no", "y", "n", "on", "off"):
                 raise Fault(400, f"Invalid input received: '{name} = {value}'")
@@ -91,6 +95,23 @@ def volume_filters(call: Call) -> dict[str, Any]:
         else:
             filters[name] = literal(value)
     return filters
+
+
+def time_comparison(name: str, value: str) -> TimeComparison:
+    """``gt:2024-01-01T00:00:00[,lt:…]`` as Cinder's ``_handle_time_comparison_filters``
+    reads it."""
+    terms = []
+    for unit in value.split(","):
+        op, sep, when = unit.partition(":")
+        if not sep:
+            raise Fault(400, f"Invalid {name} value")
+        if op not in TIME_OPERATORS:
+            raise Fault(400, f"Invalid {op} operator")
+        try:
+            terms.append((op, parse_isotime(when)))
+        except ValueError:
+            raise Fault(400, f"Invalid {when} value") from None
+    return TimeComparison(tuple(terms))
 
 
 class VolumesController(ListingController):
