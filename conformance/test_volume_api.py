@@ -255,3 +255,26 @@ def test_a_quota_below_usage_or_unknown_is_a_400(admin: ApiSession, alt: ApiSess
                      json={"quota_set": {"floating_ips": 1}})
     assert fault(unknown, 400, "badRequest") == \
         "Invalid input received: Bad key(s) in quota set: floating_ips"
+
+
+@pytest.mark.parametrize("body", [
+    [], "volume", 1, None, {"volume": None}, {"volume": []}, {"volume": {"size": []}},
+    {"volume": {"size": 1, "metadata": {"k": 1}}}, {"volume": {"size": 1, "name": 5}},
+    {"volume": {"size": 1, "snapshot_id": "not-a-uuid"}},
+    {"volume": {"size": 1, "imageRef": {"id": 1}}}, {"snapshot": {"volume_id": None}},
+])
+def test_garbage_bodies_are_400s_never_500s(member: ApiSession, body: object) -> None:
+    for path in ("/volumes", "/snapshots", "/attachments"):
+        response = cinder(member, "POST", path, json=body, version="3.44")
+        assert 400 <= response.status_code < 500, (path, response.text)
+        assert list(response.json()) in (["badRequest"], ["itemNotFound"])
+
+
+@pytest.mark.parametrize("body", [[], {"os-extend": None}, {"os-extend": {"new_size": None}},
+                                  {"os-retype": {}}, {"os-reset_status": None},
+                                  {"os-attach": {"mountpoint": "/dev/vdb"}}, {"": {}}])
+def test_garbage_actions_are_4xx(member: ApiSession, make_volume: VolumeFactory,  # noqa: F811
+                                 body: object) -> None:
+    volume = make_volume()
+    response = cinder(member, "POST", f"/volumes/{volume['id']}/action", json=body)
+    assert 400 <= response.status_code < 500, response.text
