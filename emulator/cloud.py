@@ -61,6 +61,8 @@ from emulator.network.service import NetworkService
 from emulator.placement import GroupSpec, Placement, Scheduler, SchedulerConfig
 from emulator.placement.plugins import UnknownPolicy, load_filters, load_weighers
 from emulator.plugins import create_backend
+from emulator.volume.service import VolumeService
+from emulator.volume.store import MemoryVolumeStore
 
 
 def in_memory(state_url: str) -> bool:
@@ -136,6 +138,7 @@ class Cloud:
         self.images.seed(owner=admin_project)
         self.network = NetworkService(db)
         self.network.seed(admin_project)
+        self.volumes = VolumeService(db, MemoryVolumeStore(), self.images)
 
         # The clock is the emulator's; the simulated cloud's progression sets its mode.
         simulated = compute.backend == "simulated"

@@ -65,6 +65,7 @@ class Database:
         from emulator.identity import models as _identity_models  # noqa: F401
         from emulator.image import models as _image_models  # noqa: F401
         from emulator.network import models as _network_models  # noqa: F401
+        from emulator.volume import models as _volume_models  # noqa: F401
 
         self.url = url
         self.engine = make_engine(url)

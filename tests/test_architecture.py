@@ -17,11 +17,12 @@ import emulator.compute.server_groups.models
 import emulator.compute.services.models
 import emulator.identity.models
 import emulator.image.models
+import emulator.volume.models
 
 #: Every module of tables (``emulator.db`` imports the same ones before ``create_all``).
 TABLE_MODULES = (emulator.compute.models, emulator.compute.server_groups.models,
                  emulator.compute.aggregates.models, emulator.compute.services.models,
-                 emulator.identity.models, emulator.image.models)
+                 emulator.identity.models, emulator.image.models, emulator.volume.models)
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Lines a module may have before its docstring must say why it is longer.

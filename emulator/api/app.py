@@ -47,6 +47,7 @@ from emulator.api.network import NetworkAPI
 from emulator.api.ratelimit import RateLimitMiddleware
 from emulator.api.routing import base_url, json_response
 from emulator.api.service import Service
+from emulator.api.volume import VolumeAPI
 from emulator.cloud import Cloud
 from emulator.config import Config
 from emulator.errors import RateLimited
@@ -62,6 +63,9 @@ CATALOG: tuple[tuple[str, str, str], ...] = (
     ("compute", "nova", "/compute/v2.1"),
     ("image", "glance", "/image"),
     ("network", "neutron", "/network"),
+    # Cinder, as devstack publishes it: both types, the project in the URL.
+    ("block-storage", "cinder", "/volume/v3/$(project_id)s"),
+    ("volumev3", "cinderv3", "/volume/v3/$(project_id)s"),
 )
 INTERFACES = ("public", "internal", "admin")
 
@@ -173,6 +177,7 @@ class Emulator:
                        intercept=hooks.intercept),
             ImageAPI(cloud.identity, public_url, max_body, cloud.images),
             NetworkAPI(cloud.identity, public_url, max_body, cloud.network),
+            VolumeAPI(cloud.identity, public_url, max_body, cloud.volumes),
             ControlAPI(cloud.identity, public_url, max_body, cloud.simulation, cloud.faults,
                        self.ratelimiting),
         ]
@@ -218,7 +223,8 @@ class Emulator:
         return json_response({
             "name": "nova-emulator",
             "version": __version__,
-            "services": {kind: f"{root}{path}" for kind, _name, path in CATALOG},
+            "services": {kind: f"{root}{path.removesuffix('/$(project_id)s')}"
+                         for kind, _name, path in CATALOG},
         })
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:

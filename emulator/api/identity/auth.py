@@ -11,7 +11,14 @@ from starlette.responses import Response
 from emulator.api.faults import Fault
 from emulator.api.identity import schemas
 from emulator.api.identity.common import Controller
-from emulator.api.identity.views import listing, project_view, token_view, v3_url, version
+from emulator.api.identity.views import (
+    listing,
+    project_catalog,
+    project_view,
+    token_view,
+    v3_url,
+    version,
+)
 from emulator.api.requests import validate_body
 from emulator.api.routing import Call, empty_response, json_response
 from emulator.errors import InvalidInput
@@ -177,7 +184,8 @@ class AuthController(Controller):
             # Keystone raises Forbidden("A project-scoped token is required ...") but, as a
             # security error, renders only its generic message outside insecure_debug.
             raise Fault(403, "You are not authorized to perform the requested action.")
-        return json_response(listing(call, "catalog", self.catalog()))
+        return json_response(listing(call, "catalog",
+                                     project_catalog(self.catalog(), call.token.project.id)))
 
     async def auth_projects(self, call: Call) -> Response:
         projects = self.identity.assignments.projects_of(call.token.user.id)

@@ -96,6 +96,18 @@ def _named(ref: NamedRef) -> dict[str, Any]:
             "domain": {"id": ref.domain_id, "name": ref.domain_name}}
 
 
+def project_catalog(catalog: list[dict[str, Any]], project_id: str) -> list[dict[str, Any]]:
+    """The catalog with ``$(project_id)s`` in endpoint URLs made the project's (Keystone
+    substitutes it, and ``$(tenant_id)s``, for a project-scoped token)."""
+    def url(template: str) -> str:
+        return template.replace("$(project_id)s", project_id).replace("$(tenant_id)s",
+                                                                       project_id)
+
+    return [{**service, "endpoints": [{**e, "url": url(e["url"])}
+                                      for e in service["endpoints"]]}
+            for service in catalog]
+
+
 def token_view(info: TokenInfo, catalog: list[dict[str, Any]] | None) -> dict[str, Any]:
     """A token body; a project-scoped one carries its roles and ``catalog`` (if given)."""
     token: dict[str, Any] = {
@@ -110,7 +122,7 @@ def token_view(info: TokenInfo, catalog: list[dict[str, Any]] | None) -> dict[st
         token["is_domain"] = False
         token["roles"] = [{"id": r.id, "name": r.name} for r in info.roles]
         if catalog is not None:
-            token["catalog"] = catalog
+            token["catalog"] = project_catalog(catalog, info.project.id)
     return {"token": token}
 
 
