@@ -279,3 +279,12 @@ def test_event_deliveries(cloud: Cloud) -> None:
     assert [d.code for d in events.create(SERVICE, sent)] == [404, 400, 422, 200]
     with pytest.raises(Forbidden):
         events.create(MEMBER, sent)
+
+
+def test_no_times_at_all_is_a_window_even_when_the_clock_reads_the_same(u: Usage) -> None:
+    """Neither ``start`` nor ``end``: Nova's two clock readings; read alike (one
+    microsecond), the window is still the instant after the first, not a 400."""
+    assert u.usage.list_usages(ADMIN, Window(), detailed=False).tenants == []
+    with pytest.raises(InvalidInput, match="start time cannot occur after"):
+        u.usage.list_usages(ADMIN, Window(start=NOW.strftime("%Y-%m-%dT%H:%M:%S")),
+                            detailed=False)
