@@ -35,6 +35,7 @@ from backends.base import (
     ProgressListener,
 )
 from backends.qemu import disks
+from backends.qemu.device_record import plugged
 from backends.qemu.diagnostics import carry_since
 from backends.qemu.instance_dir import (
     BOOT_RECORD,
@@ -143,6 +144,10 @@ class QemuMoves(QemuInstances):
             if target is vm.host:
                 raise LiveMigrationFailed(f"Instance {vm.spec.uuid} is on host "
                                           f"{target.name} already.")
+            if plugged(vm.paths.root):
+                raise LiveMigrationFailed(
+                    f"Instance {vm.spec.uuid} has volumes or interfaces attached; the QEMU "
+                    "backend does not live-migrate those yet (detach them first).")
             source = await self.machines.require_live(vm)
             status = await source.monitor.status()
             if status not in ("running", "paused"):
