@@ -4,7 +4,7 @@ plug it in (the verbs are in ``hotplug``).
 
 Each volume or port is on a ``pcie-root-port`` of its own (``rpN``), kept in the record,
 so that every QEMU the guest gets (power on, resume, a cold migration that copies the
-directory) has the same devices at the same PCI addresses.
+directory, a live migration's destination) has the same devices at the same PCI addresses.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ virtio-net-pci`` with its MAC; each on a free ``pcie-root-port`` of the q35 mach
 and on which port, so that every later start of the guest's QEMU (power on, resume, a
 cold migration that copies the directory) has the same devices on its command line, and
 a re-adopted QEMU's devices are known. A stopped guest only has its record changed (see
-``backends.base``). A live migration of a guest with devices is refused (``moves``).
+``backends.base``). A live migration starts the destination with them too (``moves``).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ import contextlib
 import math
 import os
 import shutil
+from dataclasses import replace
 
 from backends.base import (
     BackendError,
@@ -35,7 +36,7 @@ from backends.base import (
     ProgressListener,
 )
 from backends.qemu import disks
-from backends.qemu.device_record import plugged
+from backends.qemu.device_record import DEVICES_RECORD, device_args
 from backends.qemu.diagnostics import carry_since
 from backends.qemu.instance_dir import (
     BOOT_RECORD,
@@ -144,10 +145,6 @@ class QemuMoves(QemuInstances):
             if target is vm.host:
                 raise LiveMigrationFailed(f"Instance {vm.spec.uuid} is on host "
                                           f"{target.name} already.")
-            if plugged(vm.paths.root):
-                raise LiveMigrationFailed(
-                    f"Instance {vm.spec.uuid} has volumes or interfaces attached; the QEMU "
-                    "backend does not live-migrate those yet (detach them first).")
             source = await self.machines.require_live(vm)
             status = await source.monitor.status()
             if status not in ("running", "paused"):
@@ -156,8 +153,12 @@ class QemuMoves(QemuInstances):
                 await self._remove(target.manager, target.manager.paths(vm.spec.uuid))
             timeout = max(self.boot_timeout, COMPLETION_TIMEOUT_PER_GIB
                           * math.ceil(vm.config.memory_mb / 1024))
+            # the destination has the same volumes and NICs (the volumes' files are
+            # shared: an incoming QEMU leaves them to the source until it takes over)
+            config = replace(vm.config, extra_args=(*vm.config.extra_args,
+                                                    *device_args(vm.paths.root)))
             migration = LiveMigration(
-                source, target.manager, vm.config, progress, block=block_migration,
+                source, target.manager, config, progress, block=block_migration,
                 ran=status == "running", poll_interval=PROGRESS_INTERVAL, timeout=timeout,
                 bandwidth=self.live_migration_bandwidth * 2**20 or MAX_BANDWIDTH)
             self.live_migrations[vm.spec.uuid] = migration
@@ -180,8 +181,9 @@ class QemuMoves(QemuInstances):
         old = vm.paths
         with contextlib.suppress(OSError):
             await asyncio.to_thread(hand_over_console, old, process.paths)
-        with contextlib.suppress(OSError):
-            shutil.copyfile(old.root / BOOT_RECORD, process.paths.root / BOOT_RECORD)
+        for record in (BOOT_RECORD, DEVICES_RECORD):
+            with contextlib.suppress(OSError):
+                shutil.copyfile(old.root / record, process.paths.root / record)
         vm.relocate(target)
         vm.spec, vm.process = spec, process
         self.watcher.watch(vm, process)

@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from backends.base import DeviceBusy, DeviceNotFound, VifSpec, VolumeSpec
+from backends.base import DeviceBusy, DeviceNotFound, InstanceSpec, VifSpec, VolumeSpec
 from backends.qemu.backend import QemuBackend
 from backends.qemu.device_record import DEVICES_RECORD, device_args, volume_ids, write_record
 from backends.qemu.guest import GuestImage, build_guest, default_cache_dir
 from backends.qemu.process import QemuProcess
 from tests.qemu.test_backend import backend, console_count, run, spec
+from tests.qemu.test_live_migration import H2, Progress, on_two_hosts
 
 VOLUME_ID = "5f0e9a3c-2b6d-4c1e-9a7f-0123456789ab"
 
@@ -138,3 +139,31 @@ def test_volumes_and_interfaces_come_and_go(run_dir: Path, guest: GuestImage) ->
             await qemu.close()
 
     run(scenario)
+
+
+@pytest.mark.qemu
+def test_a_live_migrated_guest_keeps_its_volume_and_nic(run_dir: Path,
+                                                          guest: GuestImage) -> None:
+    volume = VolumeSpec(VOLUME_ID, "/dev/vdb", 1, str(run_dir / "vol.qcow2"))
+    port = VifSpec("9d8c7b6a-port", "fa:16:3e:12:34:56")
+    node, dev = volume_ids(VOLUME_ID)
+
+    async def scenario(qemu: QemuBackend, vm: InstanceSpec, moved: InstanceSpec) -> None:
+        await make_volume(run_dir / "vol.qcow2", "16M")
+        await qemu.attach_volume(vm, volume)
+        await qemu.attach_interface(vm, port)
+        await console_count(qemu, vm, "GUEST-NET eth1 added")
+        await console_count(qemu, vm, "GUEST-DISK-ADDED vdb")  # seen before it moves
+        await qemu.live_migrate(moved, vm, Progress(), block_migration=False)
+        process = process_of(qemu, vm.uuid)
+        assert H2 in str(process.paths.root)
+        assert node in await block_nodes(process)
+        assert {dev, "nic9d8c7b6aport"} <= await pci_ids(process)
+        assert (process.paths.root / DEVICES_RECORD).exists()
+        await qemu.detach_volume(moved, volume)  # the guest on the destination lets go
+        await console_count(qemu, moved, "GUEST-DISK-REMOVED vdb")
+        await qemu.detach_interface(moved, port)
+        await console_count(qemu, moved, "GUEST-NET eth1 removed")
+        assert (await qemu.get_console_output(moved)).count("GUEST-BANNER") == 1
+
+    on_two_hosts(run_dir, guest, "lmhot", scenario)
