@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from backends.base import DeviceBusy, DeviceNotFound, InstanceSpec, VifSpec, VolumeSpec
+from backends.base import (
+    DeviceBusy,
+    DeviceDetachFailed,
+    DeviceNotFound,
+    InstanceSpec,
+    PowerState,
+    VifSpec,
+    VolumeSpec,
+)
 from backends.qemu.backend import QemuBackend
 from backends.qemu.device_record import DEVICES_RECORD, device_args, volume_ids, write_record
 from backends.qemu.guest import GuestImage, build_guest, default_cache_dir
@@ -167,3 +175,50 @@ def test_a_live_migrated_guest_keeps_its_volume_and_nic(run_dir: Path,
         assert (await qemu.get_console_output(moved)).count("GUEST-BANNER") == 1
 
     on_two_hosts(run_dir, guest, "lmhot", scenario)
+
+
+@pytest.mark.qemu
+def test_a_paused_guest_keeps_the_device_and_a_restarted_backend_knows_it(
+        run_dir: Path, guest: GuestImage) -> None:
+    vm = spec("held")
+    volume = VolumeSpec(VOLUME_ID, "/dev/vdb", 1, str(run_dir / "vol.qcow2"))
+    node, dev = volume_ids(VOLUME_ID)
+
+    async def scenario() -> None:
+        await make_volume(run_dir / "vol.qcow2", "16M")
+        qemu = backend(run_dir, guest)
+        again = backend(run_dir, guest)
+        try:
+            await qemu.spawn(vm)
+            await console_count(qemu, vm, "GUEST-READY")
+            await qemu.attach_volume(vm, volume)
+            await console_count(qemu, vm, "GUEST-DISK-ADDED vdb")
+            # a paused guest cannot release the disk: the detach times out, it stays
+            await qemu.pause(vm)
+            qemu.detach_timeout = 1.0
+            with pytest.raises(DeviceDetachFailed, match="did not release"):
+                await qemu.detach_volume(vm, volume)
+            process = process_of(qemu, vm.uuid)
+            assert node in await block_nodes(process)
+            await qemu.unpause(vm)  # now it lets go of it (QEMU's unplug request stands)
+            await console_count(qemu, vm, "GUEST-DISK-REMOVED vdb")
+            await qemu.detach_volume(vm, volume)  # the device is gone: the node goes too
+            assert node not in await block_nodes(process)
+            assert dev not in await pci_ids(process)
+
+            # a new backend (an emulator restart) re-adopts the guest with its devices
+            await qemu.attach_volume(vm, volume)
+            await console_count(qemu, vm, "GUEST-DISK-ADDED vdb", 2)
+            await qemu.close()  # the guest runs on
+            assert await again.recover([(vm, PowerState.RUNNING)]) == {
+                vm.uuid: PowerState.RUNNING}
+            with pytest.raises(DeviceBusy):
+                await again.attach_volume(vm, volume)
+            await again.detach_volume(vm, volume)
+            await console_count(again, vm, "GUEST-DISK-REMOVED vdb", 2)
+            await again.destroy(vm)
+        finally:
+            await again.close()
+            await qemu.close()
+
+    run(scenario)
