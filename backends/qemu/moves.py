@@ -52,7 +52,7 @@ from backends.qemu.instance_dir import (
 from backends.qemu.instances import QemuInstances
 from backends.qemu.inventory import QemuHost
 from backends.qemu.machines import InvalidPowerState
-from backends.qemu.migration import MAX_BANDWIDTH, LiveMigration, LiveMigrationFailed
+from backends.qemu.migration import LiveMigration, LiveMigrationFailed
 from backends.qemu.process import ProcessError, QemuProcess
 
 #: How often a live migration's progress is read (``query-migrate``); the end comes as an
@@ -160,7 +160,7 @@ class QemuMoves(QemuInstances):
             migration = LiveMigration(
                 source, target.manager, config, progress, block=block_migration,
                 ran=status == "running", poll_interval=PROGRESS_INTERVAL, timeout=timeout,
-                bandwidth=self.live_migration_bandwidth * 2**20 or MAX_BANDWIDTH)
+                bandwidth=self.live_migration_bandwidth * 2**20 or None)
             self.live_migrations[vm.spec.uuid] = migration
             try:
                 moved = await migration.run()
