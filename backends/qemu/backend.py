@@ -81,6 +81,12 @@ from backends.base import (
     SpawnFailed,
 )
 from backends.qemu import disks
+from backends.qemu.device_record import (
+    read_record,
+    read_record_file,
+    shelved_record,
+    write_record_file,
+)
 from backends.qemu.diagnostics import diagnostics
 from backends.qemu.hotplug import QemuDevices
 from backends.qemu.instance_dir import (
@@ -301,6 +307,7 @@ class QemuBackend(QemuDevices, QemuMoves):
             partial = target.with_suffix(".part")
             await disks.flatten(vm.paths.disk, partial)
             os.replace(partial, target)
+            write_record_file(shelved_record(target), read_record(vm.paths.root))
             await self.machines.discard(vm)
             self.instances.pop(instance.uuid, None)
 
@@ -311,4 +318,7 @@ class QemuBackend(QemuDevices, QemuMoves):
         shelved = shelved_disk(self.run_dir, instance.uuid)
         if not shelved.exists():
             raise SpawnFailed(f"Instance {instance.uuid} has no shelved disk to unshelve.")
-        await self._spawn(instance, shelved, adopt_disk=True)
+        devices = shelved_record(shelved)  # its volumes and NICs come back with it
+        await self._spawn(instance, shelved, adopt_disk=True,
+                          devices=read_record_file(devices))
+        devices.unlink(missing_ok=True)

@@ -45,21 +45,34 @@ def vif_ids(port_id: str) -> tuple[str, str]:
 def read_record(root: Path) -> dict[str, Any]:
     """``{"volumes": {id: {..., "port": "rpN"}}, "vifs": {...}}`` of the instance in
     ``root`` (empty when nothing is plugged)."""
+    return read_record_file(root / DEVICES_RECORD)
+
+
+def write_record(root: Path, record: dict[str, Any]) -> None:
+    write_record_file(root / DEVICES_RECORD, record)
+
+
+def read_record_file(path: Path) -> dict[str, Any]:
     try:
-        record = json.loads((root / DEVICES_RECORD).read_text())
+        record = json.loads(path.read_text())
     except (OSError, ValueError):
         return {"volumes": {}, "vifs": {}}
     return {"volumes": dict(record.get("volumes", {})), "vifs": dict(record.get("vifs", {}))}
 
 
-def write_record(root: Path, record: dict[str, Any]) -> None:
-    path = root / DEVICES_RECORD
+def write_record_file(path: Path, record: dict[str, Any]) -> None:
+    """Write ``record`` to ``path`` (atomically); an empty one removes the file."""
     if not record["volumes"] and not record["vifs"]:
         path.unlink(missing_ok=True)
         return
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(record, indent=1, sort_keys=True))
     tmp.replace(path)
+
+
+def shelved_record(disk: Path) -> Path:
+    """Where an offloaded instance's devices wait for its unshelve (beside its disk)."""
+    return disk.with_suffix(".devices.json")
 
 
 def plugged(root: Path) -> bool:

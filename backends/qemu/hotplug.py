@@ -11,7 +11,8 @@ virtio-net-pci`` with its MAC; each on a free ``pcie-root-port`` of the q35 mach
 
 ``devices.json`` in the instance directory (``device_record``) records what is plugged
 and on which port, so that every later start of the guest's QEMU (power on, resume, a
-cold migration that copies the directory) has the same devices on its command line, and
+cold migration that copies the directory, an unshelve after an offload: the record waits
+beside the shelved disk, an evacuation) has the same devices on its command line, and
 a re-adopted QEMU's devices are known. A stopped guest only has its record changed (see
 ``backends.base``). A live migration starts the destination with them too (``moves``).
 """

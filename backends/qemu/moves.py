@@ -36,7 +36,7 @@ from backends.base import (
     ProgressListener,
 )
 from backends.qemu import disks
-from backends.qemu.device_record import DEVICES_RECORD, device_args
+from backends.qemu.device_record import DEVICES_RECORD, device_args, plugged, read_record
 from backends.qemu.diagnostics import carry_since
 from backends.qemu.instance_dir import (
     BOOT_RECORD,
@@ -210,6 +210,9 @@ class QemuMoves(QemuInstances):
                 process, vm.process = vm.process, None
                 if process is not None:
                     await process.kill()  # NOTE: a host that is down answers nobody
+        # its volumes and NICs (Nova reconnects them on the destination)
+        devices = next((read_record(paths.root) for _, paths in
+                        self._directories(instance.uuid) if plugged(paths.root)), None)
         for host, paths in self._directories(instance.uuid):
             await self._remove(host.manager, paths)
-        await self._spawn(instance, None, start=power_on)
+        await self._spawn(instance, None, start=power_on, devices=devices)

@@ -26,7 +26,7 @@ from backends.qemu.device_record import DEVICES_RECORD, device_args, volume_ids,
 from backends.qemu.guest import GuestImage, build_guest, default_cache_dir
 from backends.qemu.process import QemuProcess
 from tests.qemu.test_backend import backend, console_count, run, spec
-from tests.qemu.test_live_migration import H2, Progress, on_two_hosts
+from tests.qemu.test_live_migration import H1, H2, Progress, on_two_hosts
 
 VOLUME_ID = "5f0e9a3c-2b6d-4c1e-9a7f-0123456789ab"
 
@@ -222,3 +222,25 @@ def test_a_paused_guest_keeps_the_device_and_a_restarted_backend_knows_it(
             await qemu.close()
 
     run(scenario)
+
+
+@pytest.mark.qemu
+def test_unshelve_and_evacuate_bring_the_volume_back(run_dir: Path, guest: GuestImage) -> None:
+    volume = VolumeSpec(VOLUME_ID, "/dev/vdb", 1, str(run_dir / "vol.qcow2"))
+    node, _ = volume_ids(VOLUME_ID)
+
+    async def scenario(qemu: QemuBackend, vm: InstanceSpec, moved: InstanceSpec) -> None:
+        await make_volume(run_dir / "vol.qcow2", "16M")
+        await qemu.attach_volume(vm, volume)
+        await qemu.shelve(vm)
+        await qemu.shelve_offload(vm)
+        assert not (run_dir / H1 / vm.uuid).exists()
+        await qemu.unshelve(vm)
+        await console_count(qemu, vm, f"GUEST-DISK-ADDED vdb {16 * 2**20}")
+        assert node in await block_nodes(process_of(qemu, vm.uuid))
+        await qemu.evacuate(moved, vm, power_on=True)  # rebuilt on host 2, volume and all
+        await console_count(qemu, moved, f"GUEST-DISK-ADDED vdb {16 * 2**20}")
+        assert node in await block_nodes(process_of(qemu, vm.uuid))
+        assert not (run_dir / H1 / vm.uuid).exists()
+
+    on_two_hosts(run_dir, guest, "shelf", scenario)
