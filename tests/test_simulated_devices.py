@@ -149,3 +149,18 @@ def test_a_failing_stage_changes_nothing() -> None:
 
 def test_the_serial_is_the_volume_id() -> None:
     assert VOLUME.serial == VOLUME.volume_id
+
+
+def test_an_offloaded_guest_gets_its_volumes_and_ports_back_at_unshelve() -> None:
+    backend = booted()
+    run(backend.attach_volume(spec(), VOLUME))
+    run(backend.attach_interface(spec(), PORT))
+    run(backend.shelve(spec()))
+    run(backend.shelve_offload(spec()))
+    assert "u-1" not in backend.instances
+    run(backend.unshelve(spec()))
+    devices = backend.instances["u-1"].devices
+    assert list(devices.volumes) == [VOLUME.volume_id] and list(devices.vifs) == ["p-1"]
+    run(backend.destroy(spec()))
+    run(backend.spawn(spec()))  # a new instance of the same id starts with nothing
+    assert backend.instances["u-1"].devices.volumes == {}

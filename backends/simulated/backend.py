@@ -197,6 +197,8 @@ class SimulatedBackend(DeviceVerbs):
         self._spawning: set[str] = set()
         #: Live migrations under way, by instance.
         self._live: dict[str, _LiveMigration] = {}
+        #: The volumes and ports of offloaded instances, back at their unshelve.
+        self._shelved: dict[str, GuestDevices] = {}
         self._random = random.Random(seed)
         self.power_listener: PowerListener | None = None
 
@@ -240,6 +242,7 @@ class SimulatedBackend(DeviceVerbs):
     async def destroy(self, instance: InstanceSpec) -> None:
         await self._stage("destroy")
         self.instances.pop(instance.uuid, None)
+        self._shelved.pop(instance.uuid, None)
 
     async def _change_power(self, verb: str, instance: InstanceSpec,
                             expected: frozenset[PowerState] | None,
@@ -412,11 +415,15 @@ class SimulatedBackend(DeviceVerbs):
         if stage.fails:
             raise ActionFailed(f"shelve_offload of instance {instance.uuid} failed: "
                                "simulated failure.")
-        self.instances.pop(instance.uuid, None)
+        vm = self.instances.pop(instance.uuid, None)
+        if vm is not None:
+            self._shelved[instance.uuid] = vm.devices
 
     async def unshelve(self, instance: InstanceSpec) -> None:
         if instance.uuid not in self.instances:
             await self.spawn(instance)  # offloaded: boot the snapshot on the new host
+            self.instances[instance.uuid].devices = self._shelved.pop(
+                instance.uuid, self.instances[instance.uuid].devices)
             return
         await self._change_power("unshelve", instance, None, PowerState.RUNNING)
         self._boot(instance)
@@ -494,3 +501,4 @@ class SimulatedBackend(DeviceVerbs):
         """Forget every instance (the clock is the emulator's: its owner resets it)."""
         self.instances.clear()
         self._spawning.clear()
+        self._shelved.clear()
