@@ -39,8 +39,9 @@ Rules every backend follows:
 - Volumes and interfaces (``attach_volume``/``detach_volume``, ``attach_interface``/
   ``detach_interface``, Nova's virt driver verbs): the domain (with Cinder and Neutron)
   decides what is attached; the backend plugs the device in. A running or paused guest
-  gets it hot-plugged and its OS sees it appear; a stopped (SHUTDOWN, SUSPENDED) guest gets
-  it in its definition only and sees it at its next boot (NOTE: as Nova's libvirt driver,
+  gets it hot-plugged and its OS sees it appear; a stopped (SHUTDOWN) guest gets it in its
+  definition only and sees it at its next boot (a SUSPENDED one may be refused: Nova's API
+  allows no attach or detach there) (NOTE: as Nova's libvirt driver,
   which changes a stopped domain's persistent config only). Devices are kept by every
   verb that keeps the guest (reboots, power off/on, suspend/resume, moves; a backend that
   cannot carry them through a move refuses it with a ``BackendError`` before anything

@@ -43,8 +43,9 @@ from backends.qemu.device_record import (
     volume_ids,
     write_record,
 )
-from backends.qemu.instance_dir import Instance
+from backends.qemu.instance_dir import SUSPEND_STATE, Instance
 from backends.qemu.instances import QemuInstances
+from backends.qemu.machines import InvalidPowerState
 from backends.qemu.process import QemuProcess
 from backends.qemu.qmp import CommandFailed, Event, MonitorTimeout
 
@@ -71,7 +72,7 @@ class QemuDevices(QemuInstances):
                     v["device"] == volume.device for v in record["volumes"].values()):
                 raise DeviceBusy(f"Device {volume.device} is in use.")
             entry = {**asdict(volume), "port": free_port(record, vm.config)}
-            process = await self.machines.process(vm)
+            process = await self._process(vm)
             if process is not None:
                 await self._plug(process, blockdev(entry), disk_device(entry))
             record["volumes"][volume.volume_id] = entry
@@ -88,7 +89,7 @@ class QemuDevices(QemuInstances):
             if vif.port_id in record["vifs"]:
                 raise DeviceBusy(f"Port {vif.port_id} is attached already.")
             entry = {**asdict(vif), "port": free_port(record, vm.config)}
-            process = await self.machines.process(vm)
+            process = await self._process(vm)
             if process is not None:
                 backend = netdev(entry)
                 await process.monitor.execute("netdev_add", backend)
@@ -113,11 +114,21 @@ class QemuDevices(QemuInstances):
             if key not in record[kind]:
                 what = "Volume" if kind == "volumes" else "Port"
                 raise DeviceNotFound(f"{what} {key} is not attached.")
-            process = await self.machines.process(vm)
+            process = await self._process(vm)
             if process is not None:
                 await self._unplug(vm, process, dev, *cleanup)
             del record[kind][key]
             write_record(vm.paths.root, record)
+
+    async def _process(self, vm: Instance) -> QemuProcess | None:
+        """The guest's running QEMU; None when it is stopped (only its record changes).
+        A suspended guest is refused: its saved state holds the devices it had (NOTE:
+        Nova's API does not allow attaching to a SUSPENDED server either)."""
+        process = await self.machines.process(vm)
+        if process is None and vm.file(SUSPEND_STATE).exists():
+            raise InvalidPowerState(f"Instance {vm.spec.uuid} is suspended; resume it to "
+                                    "attach or detach devices.")
+        return process
 
     @staticmethod
     async def _plug(process: QemuProcess, node: dict[str, Any],

@@ -24,6 +24,7 @@ from backends.base import (
 from backends.qemu.backend import QemuBackend
 from backends.qemu.device_record import DEVICES_RECORD, device_args, volume_ids, write_record
 from backends.qemu.guest import GuestImage, build_guest, default_cache_dir
+from backends.qemu.machines import InvalidPowerState
 from backends.qemu.process import QemuProcess
 from tests.qemu.test_backend import backend, console_count, run, spec
 from tests.qemu.test_live_migration import H1, H2, Progress, on_two_hosts
@@ -216,6 +217,11 @@ def test_a_paused_guest_keeps_the_device_and_a_restarted_backend_knows_it(
                 await again.attach_volume(vm, volume)
             await again.detach_volume(vm, volume)
             await console_count(again, vm, "GUEST-DISK-REMOVED vdb", 2)
+            # a suspended guest's saved state holds the devices it had: refused
+            await again.suspend(vm)
+            with pytest.raises(InvalidPowerState, match="suspended"):
+                await again.attach_volume(vm, volume)
+            await again.resume(vm)
             await again.destroy(vm)
         finally:
             await again.close()
