@@ -94,8 +94,11 @@ def disk_device(volume: dict[str, Any]) -> dict[str, Any]:
 
 
 def netdev(vif: dict[str, Any]) -> dict[str, Any]:
+    """A user-mode network of the NIC's own: 10.0.<2 + N>.0/24 on port rpN (the boot-time
+    NIC has QEMU's default 10.0.2.0/24; two NICs on one subnet would confuse the guest)."""
     netdev, _ = vif_ids(vif["port_id"])
-    return {"type": "user", "id": netdev, "restrict": True}
+    return {"type": "user", "id": netdev, "restrict": True,
+            "net": f"10.0.{2 + int(vif['port'].removeprefix('rp'))}.0/24"}
 
 
 def nic_device(vif: dict[str, Any]) -> dict[str, Any]:
@@ -114,7 +117,7 @@ def device_args(root: Path) -> tuple[str, ...]:
                  "-device", json.dumps(disk_device(volume))]
     for vif in record["vifs"].values():
         netdev_ = netdev(vif)
-        args += ["-netdev", f"user,id={netdev_['id']},restrict=on",
+        args += ["-netdev", f"user,id={netdev_['id']},restrict=on,net={netdev_['net']}",
                  "-device", json.dumps(nic_device(vif))]
     return tuple(args)
 

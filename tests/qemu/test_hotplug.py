@@ -88,7 +88,7 @@ def test_a_record_puts_the_devices_on_the_command_line(tmp_path: Path) -> None:
     assert blockdev["file"]["filename"].endswith("a,b.qcow2")  # JSON: commas are fine
     disk = json.loads(args[args.index("-device") + 1])
     assert disk["serial"] == VOLUME_ID[:20] and disk["bus"] == "rp1"
-    assert "user,id=ndp1,restrict=on" in args
+    assert "user,id=ndp1,restrict=on,net=10.0.4.0/24" in args  # a subnet of its own
     write_record(tmp_path, {"volumes": {}, "vifs": {}})
     assert not (tmp_path / DEVICES_RECORD).exists() and device_args(tmp_path) == ()
 
@@ -119,6 +119,7 @@ def test_volumes_and_interfaces_come_and_go(run_dir: Path, guest: GuestImage) ->
 
             await qemu.attach_interface(vm, port)
             await console_count(qemu, vm, "GUEST-NET eth1 added mac=fa:16:3e:12:34:56")
+            await console_count(qemu, vm, "GUEST-DHCP eth1 ip=10.0.4.15")  # rp2's subnet
             assert "nic9d8c7b6aport" in await pci_ids(process)
             await qemu.detach_interface(vm, port)
             assert "nic9d8c7b6aport" not in await pci_ids(process)
