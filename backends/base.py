@@ -36,6 +36,21 @@ Rules every backend follows:
   ``evacuate`` builds it again elsewhere when its host is down. The domain holds the
   resources on both hosts while a move runs and decides, not the backend, where a
   guest goes.
+- Volumes and interfaces (``attach_volume``/``detach_volume``, ``attach_interface``/
+  ``detach_interface``, Nova's virt driver verbs): the domain (with Cinder and Neutron)
+  decides what is attached; the backend plugs the device in. A running or paused guest
+  gets it hot-plugged and its OS sees it appear; a stopped (SHUTDOWN) guest gets it in its
+  definition only and sees it at its next boot (a SUSPENDED one may be refused: Nova's API
+  allows no attach or detach there) (NOTE: as Nova's libvirt driver,
+  which changes a stopped domain's persistent config only). Devices are kept by every
+  verb that keeps the guest (reboots, power off/on, suspend/resume, moves; a backend that
+  cannot carry them through a move refuses it with a ``BackendError`` before anything
+  moves) and recorded so that ``recover`` re-adopts them. Attaching a volume or a port the
+  instance already has, or using a device name it has, raises ``DeviceBusy``; detaching
+  one it does not have raises ``DeviceNotFound`` (the domain decides whether that is an
+  error for the API); a guest that does not release a device in time raises
+  ``DeviceDetachFailed`` and the device stays attached. ``destroy`` removes the devices
+  with the guest but never deletes a volume's backing file (it is Cinder's).
 - Time is the emulator's: a backend that simulates durations waits on the ``Clock`` it is
   given, never on a clock of its own.
 """
@@ -117,6 +132,20 @@ class MigrationAborted(BackendError):
     source host, nothing is left on the destination."""
 
 
+class DeviceBusy(BackendError):
+    """The volume or port is attached to the instance already (or its device name is in
+    use)."""
+
+
+class DeviceNotFound(BackendError):
+    """The instance has no such volume or port attached."""
+
+
+class DeviceDetachFailed(BackendError):
+    """The guest did not release the device in time; it stays attached (Nova's libvirt
+    ``DeviceDetachFailed``)."""
+
+
 @dataclass(frozen=True)
 class MigrationProgress:
     """How far a live migration has come, in bytes (Nova's migration ``memory_*`` and
@@ -152,6 +181,37 @@ class HostInfo:
     #: The compute service's address (Nova's ``my_ip``: SimpleCIDRAffinityFilter, the
     #: hypervisor's ``host_ip``).
     host_ip: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class VolumeSpec:
+    """A Cinder volume as the hypervisor attaches it (Nova's connection info and block
+    device mapping, reduced to what a backend needs)."""
+
+    volume_id: str
+    #: The device name Nova assigned (``/dev/vdb``): what the attachment shows.
+    device: str
+    size_gb: int
+    #: The qcow2 file holding the volume's data; None where the cloud is simulated.
+    path: str | None = None
+    read_only: bool = False
+
+    @property
+    def serial(self) -> str:
+        """The disk's serial number the guest sees: the volume id (NOTE: Nova's libvirt
+        driver sets ``<serial>`` to the volume id; virtio-blk keeps its first 20 bytes)."""
+        return self.volume_id
+
+
+@dataclass(frozen=True)
+class VifSpec:
+    """A Neutron port plugged into the instance as a NIC."""
+
+    port_id: str
+    mac: str
+    #: The port's fixed IP addresses.
+    fixed_ips: tuple[str, ...] = ()
+    network: str = ""
 
 
 @dataclass(frozen=True)
@@ -379,6 +439,24 @@ class ComputeBackend(Protocol):
     async def get_vnc_socket(self, instance: InstanceSpec) -> str:
         """Path of a UNIX socket speaking RFB (VNC) to the guest's display, for the remote
         console proxy; ``NotSupported`` where the backend has no display to show."""
+        ...
+
+    async def attach_volume(self, instance: InstanceSpec, volume: VolumeSpec) -> None:
+        """Plug ``volume`` into the instance as a virtio disk (hot-plugged when the guest
+        runs, in its definition when stopped); ``DeviceBusy`` if it has it already."""
+        ...
+
+    async def detach_volume(self, instance: InstanceSpec, volume: VolumeSpec) -> None:
+        """Unplug ``volume`` and return once the guest has released it;
+        ``DeviceNotFound`` if it is not attached, ``DeviceDetachFailed`` on a timeout."""
+        ...
+
+    async def attach_interface(self, instance: InstanceSpec, vif: VifSpec) -> None:
+        """Plug ``vif`` into the instance as a virtio NIC; ``DeviceBusy`` if it has it."""
+        ...
+
+    async def detach_interface(self, instance: InstanceSpec, vif: VifSpec) -> None:
+        """Unplug ``vif``; ``DeviceNotFound`` if it is not plugged."""
         ...
 
     async def recover(

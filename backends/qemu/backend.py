@@ -37,6 +37,13 @@ shelve_offload      the disk flattened to ``<run_dir>/.shelved/<uuid>.qcow2``;
                     the instance directory removed; unshelve boots from it
 soft_delete/restore QEMU stopped hard (Nova's libvirt ``power_off``) / started
 trigger_crash_dump  ``inject-nmi``
+attach_volume       ``blockdev-add`` (qcow2 over the volume's file) + ``device_add
+                    virtio-blk-pci`` on a free ``pcie-root-port``, serial = volume id
+detach_volume       ``device_del``, wait for ``DEVICE_DELETED``, ``blockdev-del``
+attach_interface    ``netdev_add`` (user-mode) + ``device_add virtio-net-pci``
+detach_interface    ``device_del``, ``DEVICE_DELETED``, ``netdev_del``; a stopped guest
+                    only has its ``devices.json`` changed (``hotplug``); every start
+                    puts the recorded devices on the command line
 get_console_output  the serial log (earlier runs of the process included)
 get_diagnostics     ``query-status``, ``query-cpus-fast`` + /proc (CPU time),
                     ``query-blockstats``; uptime from the process start time
@@ -50,7 +57,8 @@ recover             adopt QEMUs from pid files and sockets, on every host; gone 
 
 Where the parts live: spawn, destroy, recover and what every verb shares (``instances``),
 the hosts (``inventory``), moves between them (``moves``, ``migration``),
-how an instance boots (``boot``), its disks (``disks``), its QEMU started, stopped and
+how an instance boots (``boot``), its disks (``disks``), volumes and NICs
+plugged in (``hotplug``), its QEMU started, stopped and
 powered (``machines``), at most ``boot_concurrency`` boots at once (``boot_slots``), power
 changes seen by themselves (``watcher``), suspend to a file (``suspend``), diagnostics
 (``diagnostics``), the instance directory (``instance_dir``). One verb at a time per
@@ -73,7 +81,14 @@ from backends.base import (
     SpawnFailed,
 )
 from backends.qemu import disks
+from backends.qemu.device_record import (
+    read_record,
+    read_record_file,
+    shelved_record,
+    write_record_file,
+)
 from backends.qemu.diagnostics import diagnostics
+from backends.qemu.hotplug import QemuDevices
 from backends.qemu.instance_dir import (
     PAST_STATES,
     RESCUED_DISK,
@@ -93,7 +108,7 @@ log = logging.getLogger(__name__)
 __all__ = ["QemuBackend", "ResizeError"]
 
 
-class QemuBackend(QemuMoves):
+class QemuBackend(QemuDevices, QemuMoves):
     """The ``ComputeBackend`` of real QEMU guests on this machine (see the module doc):
     spawn, destroy and recover come from ``QemuInstances``, the moves between hosts from
     ``QemuMoves``, every other verb is here."""
@@ -292,6 +307,7 @@ class QemuBackend(QemuMoves):
             partial = target.with_suffix(".part")
             await disks.flatten(vm.paths.disk, partial)
             os.replace(partial, target)
+            write_record_file(shelved_record(target), read_record(vm.paths.root))
             await self.machines.discard(vm)
             self.instances.pop(instance.uuid, None)
 
@@ -302,4 +318,7 @@ class QemuBackend(QemuMoves):
         shelved = shelved_disk(self.run_dir, instance.uuid)
         if not shelved.exists():
             raise SpawnFailed(f"Instance {instance.uuid} has no shelved disk to unshelve.")
-        await self._spawn(instance, shelved, adopt_disk=True)
+        devices = shelved_record(shelved)  # its volumes and NICs come back with it
+        await self._spawn(instance, shelved, adopt_disk=True,
+                          devices=read_record_file(devices))
+        devices.unlink(missing_ok=True)

@@ -21,6 +21,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from backends.base import (
     BackendError,
@@ -37,6 +38,7 @@ from backends.base import (
 from backends.qemu import disks
 from backends.qemu.boot import BootPlan
 from backends.qemu.boot_slots import BootSlots
+from backends.qemu.device_record import shelved_record, write_record
 from backends.qemu.guest import GuestImage
 from backends.qemu.instance_dir import (
     RESCUED_DISK,
@@ -157,11 +159,14 @@ class QemuInstances:
         await self._spawn(instance, None)
 
     async def _spawn(self, instance: InstanceSpec, image: Path | None,
-                     adopt_disk: bool = False, start: bool = True) -> None:
+                     adopt_disk: bool = False, start: bool = True,
+                     devices: dict[str, Any] | None = None) -> None:
         """Build ``instance`` on a new overlay of ``image`` (default: its Glance image), or
         with ``adopt_disk`` on ``image`` itself, moved in as its disk (an unshelve; moved
-        back if the build fails); start it unless ``start`` is False (then it is
-        SHUTDOWN). Nothing outlives a failed or cancelled build."""
+        back if the build fails), with the volumes and NICs of ``devices`` (a
+        ``device_record``: what it had before an unshelve or an evacuation); start it
+        unless ``start`` is False (then it is SHUTDOWN). Nothing outlives a failed or
+        cancelled build."""
         host = self.host(instance.host)
         uuid = instance.uuid
         if uuid in self.instances or uuid in self._spawning:
@@ -180,6 +185,8 @@ class QemuInstances:
             try:
                 shutil.rmtree(paths.root, ignore_errors=True)  # leftovers of an old one
                 paths.root.mkdir(parents=True)
+                if devices:
+                    write_record(paths.root, devices)
                 if adopt_disk:
                     os.replace(image, paths.disk)
                 else:
@@ -203,6 +210,7 @@ class QemuInstances:
         (the source's directory of a resize to another host; what a crash left)."""
         with contextlib.suppress(OSError, ProcessError):
             shelved_disk(self.run_dir, instance.uuid).unlink(missing_ok=True)
+            shelved_record(shelved_disk(self.run_dir, instance.uuid)).unlink(missing_ok=True)
         vm = self.instances.pop(instance.uuid, None)
         if vm is not None:
             async with self._locked(vm):

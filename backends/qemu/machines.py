@@ -20,6 +20,7 @@ from dataclasses import replace
 from backends.base import BackendError, InstanceExists, PowerState, SpawnFailed
 from backends.qemu import states
 from backends.qemu.boot_slots import BootSlots
+from backends.qemu.device_record import device_args
 from backends.qemu.instance_dir import SUSPEND_STATE, Instance, carry_console
 from backends.qemu.process import MachineConfig, ProcessManager, QemuProcess
 from backends.qemu.qmp import Monitor, MonitorDisconnected, MonitorError, MonitorTimeout
@@ -118,6 +119,10 @@ class Machines:
                 self.slots.give_back()
 
     async def _launch(self, vm: Instance, config: MachineConfig) -> QemuProcess:
+        """Start ``config`` with the volumes and NICs plugged into ``vm`` (``hotplug``)."""
+        plugged = device_args(vm.paths.root)
+        if plugged:
+            config = replace(config, extra_args=(*config.extra_args, *plugged))
         try:
             process = await vm.host.manager.start(config)
         except InstanceExists:

@@ -88,10 +88,11 @@ class LiveMigration:
     def __init__(self, source: QemuProcess, target: ProcessManager, config: MachineConfig,
                  progress: ProgressListener, *, block: bool, ran: bool,
                  poll_interval: float, timeout: float,
-                 bandwidth: int = MAX_BANDWIDTH) -> None:
+                 bandwidth: int | None = None) -> None:
         self.source = source
-        #: Bytes per second the copy may take (QEMU's ``max-bandwidth``).
-        self.bandwidth = bandwidth
+        #: Bytes per second the copy may take (QEMU's ``max-bandwidth``); None: the
+        #: module's ``MAX_BANDWIDTH`` (read now, so that tests can lower it).
+        self.bandwidth = bandwidth or MAX_BANDWIDTH
         self.manager = target
         self.paths = target.paths(config.name)
         self.config = replace(config, incoming=True, start_paused=block)

@@ -27,6 +27,7 @@ import contextlib
 import math
 import os
 import shutil
+from dataclasses import replace
 
 from backends.base import (
     BackendError,
@@ -35,6 +36,7 @@ from backends.base import (
     ProgressListener,
 )
 from backends.qemu import disks
+from backends.qemu.device_record import DEVICES_RECORD, device_args, plugged, read_record
 from backends.qemu.diagnostics import carry_since
 from backends.qemu.instance_dir import (
     BOOT_RECORD,
@@ -50,7 +52,7 @@ from backends.qemu.instance_dir import (
 from backends.qemu.instances import QemuInstances
 from backends.qemu.inventory import QemuHost
 from backends.qemu.machines import InvalidPowerState
-from backends.qemu.migration import MAX_BANDWIDTH, LiveMigration, LiveMigrationFailed
+from backends.qemu.migration import LiveMigration, LiveMigrationFailed
 from backends.qemu.process import ProcessError, QemuProcess
 
 #: How often a live migration's progress is read (``query-migrate``); the end comes as an
@@ -151,10 +153,14 @@ class QemuMoves(QemuInstances):
                 await self._remove(target.manager, target.manager.paths(vm.spec.uuid))
             timeout = max(self.boot_timeout, COMPLETION_TIMEOUT_PER_GIB
                           * math.ceil(vm.config.memory_mb / 1024))
+            # the destination has the same volumes and NICs (the volumes' files are
+            # shared: an incoming QEMU leaves them to the source until it takes over)
+            config = replace(vm.config, extra_args=(*vm.config.extra_args,
+                                                    *device_args(vm.paths.root)))
             migration = LiveMigration(
-                source, target.manager, vm.config, progress, block=block_migration,
+                source, target.manager, config, progress, block=block_migration,
                 ran=status == "running", poll_interval=PROGRESS_INTERVAL, timeout=timeout,
-                bandwidth=self.live_migration_bandwidth * 2**20 or MAX_BANDWIDTH)
+                bandwidth=self.live_migration_bandwidth * 2**20 or None)
             self.live_migrations[vm.spec.uuid] = migration
             try:
                 moved = await migration.run()
@@ -175,8 +181,9 @@ class QemuMoves(QemuInstances):
         old = vm.paths
         with contextlib.suppress(OSError):
             await asyncio.to_thread(hand_over_console, old, process.paths)
-        with contextlib.suppress(OSError):
-            shutil.copyfile(old.root / BOOT_RECORD, process.paths.root / BOOT_RECORD)
+        for record in (BOOT_RECORD, DEVICES_RECORD):
+            with contextlib.suppress(OSError):
+                shutil.copyfile(old.root / record, process.paths.root / record)
         vm.relocate(target)
         vm.spec, vm.process = spec, process
         self.watcher.watch(vm, process)
@@ -203,6 +210,9 @@ class QemuMoves(QemuInstances):
                 process, vm.process = vm.process, None
                 if process is not None:
                     await process.kill()  # NOTE: a host that is down answers nobody
+        # its volumes and NICs (Nova reconnects them on the destination)
+        devices = next((read_record(paths.root) for _, paths in
+                        self._directories(instance.uuid) if plugged(paths.root)), None)
         for host, paths in self._directories(instance.uuid):
             await self._remove(host.manager, paths)
-        await self._spawn(instance, None, start=power_on)
+        await self._spawn(instance, None, start=power_on, devices=devices)

@@ -85,7 +85,7 @@ class MachineConfig:
     accel: str = "tcg"  # never "kvm" by default: KVM is present here but boots nothing
     machine: str = "q35"
     #: Empty PCIe root ports for hot-plugged volumes and NICs (rp1, rp2, ...).
-    hotplug_ports: int = 2
+    hotplug_ports: int = 4
     vnc: bool = True
     start_paused: bool = False  # -S: status "prelaunch" until `cont`
     incoming: bool = False  # -incoming defer: the target of a migration or a restore

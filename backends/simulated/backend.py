@@ -37,6 +37,7 @@ from backends.base import (
     SpawnFailed,
 )
 from backends.simulated.console import Boot, console_log
+from backends.simulated.devices import DeviceVerbs, GuestDevices
 
 #: Default availability zones and how many hosts each gets.
 DEFAULT_ZONES: tuple[tuple[str, int], ...] = (("nova", 4), ("az2", 4))
@@ -83,6 +84,10 @@ STAGES: Mapping[str, Stage] = {
     "unshelve": Stage(delay=8.0, jitter=3.0),  # fetch the snapshot and boot it
     "soft_delete": Stage(delay=2.0, jitter=1.0),
     "restore": Stage(delay=3.0, jitter=1.0),
+    "attach_volume": Stage(delay=2.0, jitter=1.0),  # connect the volume, hot-plug the disk
+    "detach_volume": Stage(delay=2.5, jitter=1.5),  # the guest releases it, disconnect
+    "attach_interface": Stage(delay=1.5, jitter=0.5),
+    "detach_interface": Stage(delay=1.5, jitter=0.5),
 }
 
 
@@ -169,9 +174,10 @@ class SimulatedInstance:
     #: Each boot so far, from which the console log is told; the last one's time gives
     #: the uptime.
     boots: list[Boot] = field(default_factory=lambda: [Boot()])
+    devices: GuestDevices = field(default_factory=GuestDevices)
 
 
-class SimulatedBackend:
+class SimulatedBackend(DeviceVerbs):
     name = "simulated"
     guest_agent = True  # every simulated guest "sets" its password
 
@@ -191,6 +197,8 @@ class SimulatedBackend:
         self._spawning: set[str] = set()
         #: Live migrations under way, by instance.
         self._live: dict[str, _LiveMigration] = {}
+        #: The volumes and ports of offloaded instances, back at their unshelve.
+        self._shelved: dict[str, GuestDevices] = {}
         self._random = random.Random(seed)
         self.power_listener: PowerListener | None = None
 
@@ -228,11 +236,13 @@ class SimulatedBackend:
             self._spawning.discard(instance.uuid)
         if stage.fails:
             raise SpawnFailed(f"Build of instance {instance.uuid} aborted: simulated failure.")
-        self.instances[instance.uuid] = SimulatedInstance(instance.host, PowerState.RUNNING)
+        self.instances[instance.uuid] = SimulatedInstance(
+            instance.host, PowerState.RUNNING, devices=GuestDevices(len(instance.addresses)))
 
     async def destroy(self, instance: InstanceSpec) -> None:
         await self._stage("destroy")
         self.instances.pop(instance.uuid, None)
+        self._shelved.pop(instance.uuid, None)
 
     async def _change_power(self, verb: str, instance: InstanceSpec,
                             expected: frozenset[PowerState] | None,
@@ -374,8 +384,10 @@ class SimulatedBackend:
         if stage.fails:
             raise ActionFailed(f"evacuate of instance {instance.uuid} failed: "
                                "simulated failure.")
+        old = self.instances.get(instance.uuid)  # its volumes and ports go with it
         self.instances[instance.uuid] = SimulatedInstance(
-            instance.host, PowerState.RUNNING if power_on else PowerState.SHUTDOWN)
+            instance.host, PowerState.RUNNING if power_on else PowerState.SHUTDOWN,
+            devices=old.devices if old else GuestDevices(len(instance.addresses)))
 
     async def snapshot(self, instance: InstanceSpec) -> bytes:
         current = self._instance(instance.uuid).power_state
@@ -403,11 +415,15 @@ class SimulatedBackend:
         if stage.fails:
             raise ActionFailed(f"shelve_offload of instance {instance.uuid} failed: "
                                "simulated failure.")
-        self.instances.pop(instance.uuid, None)
+        vm = self.instances.pop(instance.uuid, None)
+        if vm is not None:
+            self._shelved[instance.uuid] = vm.devices
 
     async def unshelve(self, instance: InstanceSpec) -> None:
         if instance.uuid not in self.instances:
             await self.spawn(instance)  # offloaded: boot the snapshot on the new host
+            self.instances[instance.uuid].devices = self._shelved.pop(
+                instance.uuid, self.instances[instance.uuid].devices)
             return
         await self._change_power("unshelve", instance, None, PowerState.RUNNING)
         self._boot(instance)
@@ -420,7 +436,16 @@ class SimulatedBackend:
         self._boot(instance)
 
     async def get_console_output(self, instance: InstanceSpec) -> str:
-        return console_log(instance, self._instance(instance.uuid).boots)
+        vm = self._instance(instance.uuid)
+        return console_log(instance, vm.boots, vm.devices.console)
+
+    def _devices(self, uuid: str) -> tuple[GuestDevices, int]:
+        vm = self._instance(uuid)
+        return vm.devices, len(vm.boots)
+
+    async def _device_stage(self, verb: str, uuid: str) -> None:
+        if (await self._stage(verb)).fails:
+            raise ActionFailed(f"{verb} of instance {uuid} failed: simulated failure.")
 
     async def get_vnc_socket(self, instance: InstanceSpec) -> str:
         self._instance(instance.uuid)
@@ -476,3 +501,4 @@ class SimulatedBackend:
         """Forget every instance (the clock is the emulator's: its owner resets it)."""
         self.instances.clear()
         self._spawning.clear()
+        self._shelved.clear()

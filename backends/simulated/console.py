@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from backends.base import InstanceSpec
@@ -119,7 +120,12 @@ def boot_log(instance: InstanceSpec, number: int, boot: Boot) -> list[str]:
     return lines
 
 
-def console_log(instance: InstanceSpec, boots: list[Boot]) -> str:
-    """Every boot's lines so far, oldest first."""
-    return "\n".join(line for number, boot in enumerate(boots, 1)
-                     for line in boot_log(instance, number, boot))
+def console_log(instance: InstanceSpec, boots: list[Boot],
+                events: Sequence[tuple[int, str]] = ()) -> str:
+    """Every boot's lines so far, oldest first; each of ``events`` (boot number, line: a
+    device plugged in or out) after the lines of its boot."""
+    lines: list[str] = []
+    for number, boot in enumerate(boots, 1):
+        lines += boot_log(instance, number, boot)
+        lines += [line for at, line in events if at == number]
+    return "\n".join(lines)

@@ -17,8 +17,10 @@ brings an image of its own (the recipe of ``shared/reference/qemu-backend.md``, 
   and prints ``GUEST-READY hostname=<name> root=<device|initramfs> uptime=<s>``; init
   respawns ``httpd`` on port 80 (``/cgi-bin/info`` reports hostname, uptime, addresses and
   block devices) and ``netwatch``, which runs ``udhcpc`` on every NIC, present at boot or
-  hot-plugged, and prints ``GUEST-NET`` and ``GUEST-DHCP`` lines. ``guest.noacpid`` on the
-  command line leaves ``acpid`` out (the guest then ignores ``system_powerdown``).
+  hot-plugged, and prints ``GUEST-NET`` and ``GUEST-DHCP`` lines, and a
+  ``GUEST-DISK-ADDED``/``-REMOVED`` line for every virtio disk that appears or goes.
+  ``guest.noacpid`` on the command line leaves ``acpid`` out (the guest then ignores
+  ``system_powerdown``).
 * ``base.qcow2``: the same tree on a 64 MiB ext4 root disk (``mke2fs -d``, then
   ``qemu-img convert``); boot it through a per-server overlay with ``root=/dev/vda``.
 
@@ -26,8 +28,12 @@ The console lines, in the order a boot prints them::
 
     GUEST-BANNER nova-emulator guest <version> kernel=<release>
     GUEST-READY hostname=<name> root=<device|initramfs> uptime=<seconds>
+    GUEST-DISK-ADDED vda <bytes> serial=<serial>
     GUEST-NET eth0 added mac=<mac>
     GUEST-DHCP eth0 ip=<address> router=<gateway>
+    GUEST-DISK-ADDED vdb <bytes> serial=<volume id, 20 characters>   (hot-plugged)
+    GUEST-DISK-REMOVED vdb
+    GUEST-NET eth1 added mac=<mac> / GUEST-NET eth1 removed
     GUEST-SHUTDOWN hostname=<name>
 
 The recipe's parts: what goes into the guest (``files``), the kernel and its modules

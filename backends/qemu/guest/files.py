@@ -90,9 +90,25 @@ exec poweroff
 
 _NETWATCH = r"""#!/bin/sh
 # Configure every NIC, present at boot or hot-plugged, with DHCP; forget removed ones.
+# Say so of every virtio disk that appears or goes (size in bytes, serial: the volume id).
 state=/run/netwatch
 mkdir -p "$state"
 while :; do
+  for dev in /sys/block/vd*; do
+    [ -e "$dev" ] || continue
+    disk=${dev##*/}
+    [ -e "$state/disk.$disk" ] && continue
+    : >"$state/disk.$disk"
+    serial=$(cat "$dev/serial" 2>/dev/null)
+    echo "GUEST-DISK-ADDED $disk $(( $(cat "$dev/size") * 512 )) serial=$serial" >/dev/console
+  done
+  for seen in "$state"/disk.*; do
+    [ -e "$seen" ] || continue
+    disk=${seen##*/disk.}
+    [ -e "/sys/block/$disk" ] && continue
+    rm -f "$seen"
+    echo "GUEST-DISK-REMOVED $disk" >/dev/console
+  done
   for dev in /sys/class/net/eth*; do
     [ -e "$dev" ] || continue
     nic=${dev##*/}
