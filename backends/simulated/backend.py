@@ -16,7 +16,6 @@ import struct
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from backends.base import (
     BackendError,
@@ -29,7 +28,6 @@ from backends.base import (
     InstanceNotFound,
     InstanceSpec,
     MigrationAborted,
-    MigrationProgress,
     NotSupported,
     PowerListener,
     PowerState,
@@ -38,6 +36,7 @@ from backends.base import (
 )
 from backends.simulated.console import Boot, console_log
 from backends.simulated.devices import DeviceVerbs, GuestDevices
+from backends.simulated.live import LiveMigration, copied
 
 #: Default availability zones and how many hosts each gets.
 DEFAULT_ZONES: tuple[tuple[str, int], ...] = (("nova", 4), ("az2", 4))
@@ -129,28 +128,6 @@ class ActionFailed(BackendError):
     """A stage configured to fail did."""
 
 
-@dataclass
-class _LiveMigration:
-    """A live migration under way: the task that waits for it, and how it was ended
-    early (``forced``, ``aborted``; None: it runs its course)."""
-
-    task: asyncio.Task[Any] | None
-    outcome: str | None = None
-
-    def end(self, outcome: str) -> None:
-        self.outcome = outcome
-        if self.task is not None:
-            self.task.cancel()
-
-
-def _copied(memory: int, disk: int, done: float) -> MigrationProgress:
-    """A live migration's progress when ``done`` (0..1) of everything is copied."""
-    return MigrationProgress(
-        memory_total=memory, memory_processed=int(memory * done),
-        memory_remaining=memory - int(memory * done), disk_total=disk,
-        disk_processed=int(disk * done), disk_remaining=disk - int(disk * done))
-
-
 class ResizeError(BackendError):
     """The guest cannot take the new flavor (a disk would shrink)."""
 
@@ -196,7 +173,7 @@ class SimulatedBackend(DeviceVerbs):
         self.instances: dict[str, SimulatedInstance] = {}
         self._spawning: set[str] = set()
         #: Live migrations under way, by instance.
-        self._live: dict[str, _LiveMigration] = {}
+        self._live: dict[str, LiveMigration] = {}
         #: The volumes and ports of offloaded instances, back at their unshelve.
         self._shelved: dict[str, GuestDevices] = {}
         self._random = random.Random(seed)
@@ -326,11 +303,11 @@ class SimulatedBackend(DeviceVerbs):
             raise ActionFailed(f"Instance {instance.uuid} is being migrated already.")
         memory = instance.memory_mb * 2**20
         disk = (instance.root_gb + instance.ephemeral_gb) * 2**30 if block_migration else 0
-        job = _LiveMigration(asyncio.current_task())
+        job = LiveMigration(asyncio.current_task())
         self._live[instance.uuid] = job
         try:
             for part in (0, 1):
-                progress(_copied(memory, disk, part / 2))
+                progress(copied(memory, disk, part / 2))
                 stage = await self._live_stage(job)
                 if job.outcome is not None or stage.fails:
                     break
@@ -341,10 +318,10 @@ class SimulatedBackend(DeviceVerbs):
         if job.outcome is None and stage.fails:
             raise ActionFailed(f"live_migrate of instance {instance.uuid} failed: "
                                "simulated failure.")
-        progress(_copied(memory, disk, 1.0))
+        progress(copied(memory, disk, 1.0))
         vm.host = instance.host
 
-    async def _live_stage(self, job: _LiveMigration) -> Stage:
+    async def _live_stage(self, job: LiveMigration) -> Stage:
         """Half the ``live_migrate`` stage, cut short by a force-complete or an abort.
         NOTE: those cancel this task's wait on the clock, the one way to wake it early
         (the task stays parked on the clock while it waits, as the control plane needs);
@@ -361,7 +338,7 @@ class SimulatedBackend(DeviceVerbs):
             task.uncancel()
         return half
 
-    def _job(self, instance: InstanceSpec) -> _LiveMigration:
+    def _job(self, instance: InstanceSpec) -> LiveMigration:
         job = self._live.get(instance.uuid)
         if job is None or job.outcome is not None:
             raise ActionFailed(f"No live migration of instance {instance.uuid} is running.")
