@@ -41,6 +41,11 @@ ABORTABLE = frozenset({"running"})
 ABORTABLE_V265 = frozenset({"running", "queued", "preparing"})
 
 
+def _number(migration_id: str) -> int:
+    """A migration id from the path (-1, found nowhere, for one that is not a number)."""
+    return int(migration_id) if migration_id.isdigit() else -1
+
+
 @dataclass
 class _Move:
     """A live migration or evacuation under way: its migration record, and once it is
@@ -193,8 +198,7 @@ class Moves:
     def _running(self, row: Instance, migration_id: str, allowed: frozenset[str],
                  method: str) -> MigrationRecord:
         """The server's migration ``migration_id`` if its status is in ``allowed``."""
-        number = int(migration_id) if migration_id.isdigit() else -1
-        found = self.migrations.get(number, row.uuid)
+        found = self.migrations.get(_number(migration_id), row.uuid)
         if found is None:
             raise NotFound(f"Migration {migration_id} not found for instance {row.uuid}")
         if found.status not in allowed:
@@ -262,8 +266,7 @@ class Moves:
                         migration_id: str) -> MigrationRecord:
         """One live migration under way of the server (Nova's 404 texts otherwise)."""
         found = self.servers.get(ctx, server_id, "os_compute_api:servers:migrations:show")
-        number = int(migration_id) if migration_id.isdigit() else -1
-        migration = self.migrations.get(number, found.uuid)
+        migration = self.migrations.get(_number(migration_id), found.uuid)
         if migration is None:
             raise NotFound(f"In-progress live migration {migration_id} is not found for "
                            f"server {found.uuid}.")

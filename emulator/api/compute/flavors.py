@@ -22,7 +22,7 @@ _TRUE = frozenset({"1", "t", "true", "on", "y", "yes"})
 _FALSE = frozenset({"0", "f", "false", "off", "n", "no"})
 
 
-def _bool(value: Any) -> bool:
+def schema_bool(value: Any) -> bool:
     """oslo's ``bool_from_string(strict=True)`` for values the schema already allowed."""
     if isinstance(value, bool):
         return value
@@ -134,7 +134,7 @@ class FlavorsController:
             ephemeral_gb=int(data.get("OS-FLV-EXT-DATA:ephemeral", 0)),
             swap=int(data.get("swap", 0)),
             rxtx_factor=float(data.get("rxtx_factor", 1.0)),
-            is_public=_bool(data.get("os-flavor-access:is_public", True)),
+            is_public=schema_bool(data.get("os-flavor-access:is_public", True)),
             flavorid=str(flavorid) if flavorid not in (None, "") else None,
             description=data.get("description"),
         )

@@ -26,6 +26,7 @@ from starlette.responses import Response
 
 from emulator.api.compute import common
 from emulator.api.compute.common import ActionTable, V
+from emulator.api.compute.flavors import schema_bool
 from emulator.api.compute.server_views import naive
 from emulator.api.faults import Fault
 from emulator.api.routing import Call, empty_response, json_response
@@ -33,15 +34,9 @@ from emulator.compute.migrations import LIVE, LIVE_IN_PROGRESS, MigrationQuery, 
 from emulator.compute.moves import Evacuation, LiveMigration, Moves
 from emulator.compute.policy import allowed
 
-_TRUE = frozenset({"1", "t", "true", "on", "y", "yes"})
 _HOSTS = ("dest_compute", "dest_host", "dest_node", "source_compute", "source_node")
 _PROGRESS = ("disk_processed", "disk_remaining", "disk_total", "memory_processed",
              "memory_remaining", "memory_total")
-
-
-def _bool(value: Any) -> bool:
-    """oslo's ``bool_from_string(strict=True)`` for a value the schema allowed."""
-    return value if isinstance(value, bool) else str(value).strip().lower() in _TRUE
 
 
 def _time(raw: str | None) -> datetime | None:
@@ -94,10 +89,10 @@ class MigrationsController:
         common.check_body(call, "migrate_live")
         host = payload["host"]
         raw = payload["block_migration"]
-        block = None if call.version >= V(2, 25) and raw == "auto" else _bool(raw)
+        block = None if call.version >= V(2, 25) and raw == "auto" else schema_bool(raw)
         force = False
         if V(2, 30) <= call.version < V(2, 68):
-            force = _bool(payload.get("force", False))
+            force = schema_bool(payload.get("force", False))
             if force and not host:
                 raise Fault(400, "Can't force to a non-provided destination")
         self.moves.live_migrate(common.context(call), call.params["server_id"],
@@ -111,12 +106,12 @@ class MigrationsController:
         password: str | None = payload.get("adminPass")
         shared = False
         if call.version < V(2, 14):
-            shared = _bool(payload["onSharedStorage"])
+            shared = schema_bool(payload["onSharedStorage"])
             if password is not None and shared:
                 raise Fault(400, "admin password can't be changed on existing disk")
         force = False
         if V(2, 29) <= call.version < V(2, 68):
-            force = _bool(payload.get("force", False))
+            force = schema_bool(payload.get("force", False))
             if force and not host:
                 raise Fault(400, "Can't force to a non-provided destination")
         password = self.moves.evacuate(
