@@ -212,6 +212,10 @@ class VifSpec:
     #: The port's fixed IP addresses.
     fixed_ips: tuple[str, ...] = ()
     network: str = ""
+    #: Floating IPs associated with the port (Neutron NATs them to a fixed IP): a backend
+    #: that can make an address reachable from this machine (QEMU: one in 127.0.0.0/8)
+    #: forwards it to the guest (see ``update_interface``).
+    floating_ips: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -236,6 +240,12 @@ class InstanceSpec:
     #: (network name, address, MAC) of each fixed address, for what the guest shows
     #: (console output, diagnostics); empty where the caller did not need them.
     addresses: tuple[tuple[str, str, str], ...] = ()
+    #: The Neutron ports the instance boots with (Nova's network info), in order.
+    vifs: tuple[VifSpec, ...] = ()
+    #: The volumes attached at boot, besides a root volume (Nova's block device mapping).
+    volumes: tuple[VolumeSpec, ...] = ()
+    #: The volume the instance boots from (boot from volume), else None: the image's disk.
+    root_volume: VolumeSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -457,6 +467,14 @@ class ComputeBackend(Protocol):
 
     async def detach_interface(self, instance: InstanceSpec, vif: VifSpec) -> None:
         """Unplug ``vif``; ``DeviceNotFound`` if it is not plugged."""
+        ...
+
+    async def update_interface(self, instance: InstanceSpec, vif: VifSpec) -> None:
+        """The addresses of a port the instance has (plugged at boot or attached) changed:
+        a floating IP was associated or released, a fixed IP added or removed. A backend
+        that can reach guests from this machine makes each address of ``vif`` reach the
+        guest (the QEMU backend forwards addresses in 127.0.0.0/8); others only record
+        it. Never fails for an address it cannot forward; ``InstanceNotFound`` only."""
         ...
 
     async def recover(

@@ -105,6 +105,13 @@ class QemuDevices(QemuInstances):
         netdev_id, dev = vif_ids(vif.port_id)
         await self._detach(instance, "vifs", vif.port_id, dev, ("netdev_del", {"id": netdev_id}))
 
+    async def update_interface(self, instance: InstanceSpec, vif: VifSpec) -> None:
+        """Record the port's addresses (its floating IPs) with the instance's devices."""
+        async with self._busy(instance) as vm:
+            record = read_record(vm.paths.root)
+            record.setdefault("addresses", {})[vif.port_id] = asdict(vif)
+            write_record(vm.paths.root, record)
+
     async def _detach(self, instance: InstanceSpec, kind: str, key: str, dev: str,
                       cleanup: tuple[str, dict[str, Any]]) -> None:
         """Unplug the ``kind`` (``volumes``, ``vifs``) ``key`` of the record: from the

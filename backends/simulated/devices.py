@@ -32,6 +32,8 @@ class GuestDevices:
     volumes: dict[str, VolumeSpec] = field(default_factory=dict)
     #: Port id -> (its NIC's name in the guest, the port).
     vifs: dict[str, tuple[str, VifSpec]] = field(default_factory=dict)
+    #: Port id -> the port as ``update_interface`` last told it (its floating IPs).
+    addresses: dict[str, VifSpec] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     console: list[tuple[int, str]] = field(default_factory=list)
 
@@ -130,3 +132,7 @@ class DeviceVerbs:
 
     async def detach_interface(self, instance: InstanceSpec, vif: VifSpec) -> None:
         await self._plug("detach_interface", instance, vif)
+
+    async def update_interface(self, instance: InstanceSpec, vif: VifSpec) -> None:
+        """Nothing to forward in a simulated cloud: the port's addresses are recorded."""
+        self._devices(instance.uuid)[0].addresses[vif.port_id] = vif
