@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
-from emulator.compute.addresses import DEFAULT_NETWORK_ID
 from emulator.compute.checks import (
     ImageLookup,
     check_flavor_fits,
@@ -37,6 +36,7 @@ from emulator.compute.zones import HostZones
 from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import Forbidden, InvalidInput, NotFound, OverQuota
+from emulator.network import nova_client
 
 #: Servers of a multi-create committed in one transaction.
 CHUNK = 100
@@ -162,21 +162,14 @@ class ServerCreator:
         if zone and forced_host is None and zone not in self.zones.zones():
             raise InvalidInput("The requested availability zone is not available")
 
-    @staticmethod
-    def _check_networking(new: NewServer) -> None:
-        """Security groups, then requested ports and networks, must exist (without Neutron:
-        the ``default`` group and the ``private`` network, and no ports)."""
-        for name in new.security_groups:
-            if name != "default":
-                raise InvalidInput(f"Security group {name} not found.")
-        if not isinstance(new.networks, list):
-            return
-        for network in new.networks:
-            if network.get("port"):
-                raise InvalidInput(f"Port id {network['port']} could not be found.")
-            net_id = str(network.get("uuid", ""))
-            if net_id.replace("-", "") != DEFAULT_NETWORK_ID.replace("-", ""):
-                raise InvalidInput(f"Network {net_id} could not be found.")
+    def _check_networking(self, ctx: RequestContext, new: NewServer) -> None:
+        """Nova's checks of security groups, then of the requested ports and networks
+        (``validate_networks``), against Neutron."""
+        with self.db.session() as s:
+            for name in new.security_groups:
+                if name != nova_client.DEFAULT_GROUP:
+                    nova_client.security_group_ids(s, ctx.project_id or "", [name])
+            nova_client.validate_networks(s, ctx, new.networks, new.max_count)
 
     def _check_destination(self, new: NewServer) -> None:
         """2.74 ``host``/``hypervisor_hostname`` must name compute hosts (checked last)."""
@@ -230,7 +223,7 @@ class ServerCreator:
             raise InvalidInput("Unable to allocate a single hostname to multiple instances")
         self._check_zone(zone, forced_host)
         image_ref = self._image(ctx, new, flavor)
-        self._check_networking(new)
+        self._check_networking(ctx, new)
         key = key_data(self.keypairs, ctx, new.key_name)
         check_metadata_count(len(new.metadata), self.quotas.metadata_limit(
             ctx.project_id or "", ctx.user_id))

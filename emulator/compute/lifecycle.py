@@ -26,7 +26,7 @@ from backends.base import (
     PowerState,
 )
 from emulator.compute.actions import TRANSITIONS, Transition
-from emulator.compute.addresses import allocate_address
+from emulator.compute.addresses import allocate_address, release_ports, vif_specs
 from emulator.compute.backend_errors import failure_message
 from emulator.compute.claims import Claims
 from emulator.compute.instance_actions import InstanceActions
@@ -191,7 +191,8 @@ class Lifecycle:
         if row is None:
             return
         try:
-            await self.backend.spawn(instance_spec(row))
+            await self.backend.spawn(instance_spec(
+                row, vifs=vif_specs(self.instances.db, server_id)))
         except BackendError as exc:
             # Nova's BuildFailureWeigher counts it against the host.
             self.claims.placement.record_build(host, failed=True)
@@ -439,6 +440,7 @@ class Lifecycle:
                 await self.backend.destroy(instance_spec(row))
             except BackendError as exc:
                 log.warning("%s: what its shelve kept was not removed: %s", server_id, exc)
+        release_ports(self.instances.db, server_id)
         self.instances.finish_delete(server_id)
         self.claims.release(server_id)
         log.info("%s: server %s deleted", request_id, server_id)

@@ -193,6 +193,18 @@ RULES: dict[str, Check] = {
     "os_compute_api:os-assisted-volume-snapshots:create": SERVICE,
     "os_compute_api:os-assisted-volume-snapshots:delete": SERVICE,
     "os_compute_api:os-admin-actions:inject_network_info": ADMIN,
+    # A server's network: interfaces, multinic, floating IPs and security groups.
+    "os_compute_api:os-attach-interfaces:list": READER,
+    "os_compute_api:os-attach-interfaces:show": READER,
+    "os_compute_api:os-attach-interfaces:create": MEMBER,
+    "os_compute_api:os-attach-interfaces:delete": MEMBER,
+    "os_compute_api:os-multinic:add": MEMBER,
+    "os_compute_api:os-multinic:remove": MEMBER,
+    "os_compute_api:os-floating-ips:add": MEMBER,
+    "os_compute_api:os-floating-ips:remove": MEMBER,
+    "os_compute_api:os-security-groups:add": MEMBER,
+    "os_compute_api:os-security-groups:remove": MEMBER,
+    "os_compute_api:os-security-groups:list": READER,
 }
 
 
