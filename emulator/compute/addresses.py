@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
@@ -27,6 +28,9 @@ DEFAULT_NETWORK = "private"
 DEFAULT_NETWORK_ID = PRIVATE_ID
 DEFAULT_SUBNET = ipaddress.IPv4Network(PRIVATE_CIDR)
 PRESERVE = "preserve_on_delete:"
+#: A port's place among the server's (Nova's network info is a list in request order;
+#: Neutron's timestamps have whole seconds, too coarse to order by).
+ORDER = "vif_order:"
 
 
 @dataclass(frozen=True)
@@ -53,10 +57,36 @@ def addresses_of(vifs: Sequence[Vif]) -> tuple[Address, ...]:
     return tuple(found)
 
 
+def server_vifs(s: Session, server_ids: Sequence[str]) -> dict[str, list[Vif]]:
+    """The servers' ports in the order they were plugged (a few queries for all)."""
+    found = nova_client.instance_vifs(s, server_ids)
+    if not any(found.values()):
+        return found
+    places: dict[tuple[str, str], str] = {
+        (m.instance_uuid, m.key[len(ORDER):]): m.value
+        for m in s.exec(select(InstanceSystemMetadata).where(
+            col(InstanceSystemMetadata.instance_uuid).in_(list(server_ids)),
+            col(InstanceSystemMetadata.key).startswith(ORDER)))}
+
+    def place(server_id: str, vif: Vif) -> str:
+        return places.get((server_id, vif.port_id), "~")
+
+    return {uuid: sorted(vifs, key=partial(place, uuid)) for uuid, vifs in found.items()}
+
+
+def remember_order(s: Session, server_id: str, port_ids: Sequence[str]) -> None:
+    """Record ``port_ids`` as the server's next ports, in that order."""
+    taken = s.exec(select(InstanceSystemMetadata.key).where(
+        InstanceSystemMetadata.instance_uuid == server_id,
+        col(InstanceSystemMetadata.key).startswith(ORDER))).all()
+    for place, port_id in enumerate(port_ids, start=len(taken)):
+        s.merge(InstanceSystemMetadata(instance_uuid=server_id, key=ORDER + port_id,
+                                       value=f"{place:08d}"))
+
+
 def live_addresses(s: Session, server_ids: Sequence[str]) -> dict[str, tuple[Address, ...]]:
     """The servers' addresses as their ports hold them now (a few queries for all)."""
-    return {uuid: addresses_of(vifs)
-            for uuid, vifs in nova_client.instance_vifs(s, server_ids).items()}
+    return {uuid: addresses_of(vifs) for uuid, vifs in server_vifs(s, server_ids).items()}
 
 
 def refresh_cache(s: Session, server_id: str) -> None:
@@ -84,10 +114,12 @@ def preserved(s: Session, server_id: str) -> set[str]:
         col(InstanceSystemMetadata.key).startswith(PRESERVE)))}
 
 
-def forget_preserved(s: Session, server_id: str, port_id: str) -> None:
-    found = s.get(InstanceSystemMetadata, (server_id, PRESERVE + port_id))
-    if found is not None:
-        s.delete(found)
+def forget_port(s: Session, server_id: str, port_id: str) -> None:
+    """The port left the server: what was recorded of it goes."""
+    for prefix in (PRESERVE, ORDER):
+        found = s.get(InstanceSystemMetadata, (server_id, prefix + port_id))
+        if found is not None:
+            s.delete(found)
 
 
 def allocate_address(db: Database, server_id: str) -> None:
@@ -97,7 +129,9 @@ def allocate_address(db: Database, server_id: str) -> None:
     with db.session() as s:
         row = s.exec(select(Instance).where(Instance.uuid == server_id)).one()
         requested = row.requested_networks
-        nova_client.allocate_for_instance(s, binding(row), requested, row.security_groups)
+        plugged = nova_client.allocate_for_instance(s, binding(row), requested,
+                                                    row.security_groups)
+        remember_order(s, server_id, plugged)
         for request in nova_client.requests(requested):
             if request.port_id:
                 preserve(s, server_id, request.port_id)
@@ -116,7 +150,7 @@ def release_ports(db: Database, server_id: str) -> None:
 def vif_specs(db: Database, server_id: str) -> tuple[VifSpec, ...]:
     """The server's ports as the backend plugs them."""
     with db.session() as s:
-        return tuple(vif_spec(v) for v in nova_client.instance_vifs(s, [server_id])[server_id])
+        return tuple(vif_spec(v) for v in server_vifs(s, [server_id])[server_id])
 
 
 def vif_spec(vif: Vif) -> VifSpec:

@@ -17,10 +17,12 @@ from sqlmodel import Session
 from backends.base import BackendError, ComputeBackend, VifSpec
 from emulator.compute.addresses import (
     binding,
-    forget_preserved,
+    forget_port,
     preserve,
     preserved,
     refresh_cache,
+    remember_order,
+    server_vifs,
     vif_spec,
 )
 from emulator.compute.backend_errors import failure_message
@@ -74,7 +76,7 @@ class ServerNetworking:
 
     @staticmethod
     def _vifs(s: Session, server_id: str) -> list[Vif]:
-        return nova_client.instance_vifs(s, [server_id])[server_id]
+        return server_vifs(s, [server_id])[server_id]
 
     # -- os-interface --------------------------------------------------------------------
 
@@ -111,6 +113,7 @@ class ServerNetworking:
             attached = nova_client.attach_port(s, ctx, binding(row), port_id, net_id, fixed_ips)
             if port_id:
                 preserve(s, server_id, attached)
+            remember_order(s, server_id, [attached])
             s.flush()
             refresh_cache(s, server_id)
             start_action(s, ctx, server_id, "attach_interface", now())
@@ -122,7 +125,7 @@ class ServerNetworking:
         except BackendError as exc:
             with self.db.session() as s:
                 nova_client.detach_port(s, server_id, attached, preserve=bool(port_id))
-                forget_preserved(s, server_id, attached)
+                forget_port(s, server_id, attached)
                 refresh_cache(s, server_id)
             self.actions.finish_event(server_id, ctx.request_id, "compute_attach_interface",
                                       "Error", failure_message(exc))
@@ -153,7 +156,7 @@ class ServerNetworking:
         with self.db.session() as s:
             nova_client.detach_port(s, server_id, port_id,
                                     preserve=port_id in preserved(s, server_id))
-            forget_preserved(s, server_id, port_id)
+            forget_port(s, server_id, port_id)
             refresh_cache(s, server_id)
         self.actions.finish_event(server_id, ctx.request_id, "compute_detach_interface",
                                   "Success")

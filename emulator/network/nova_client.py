@@ -277,8 +277,8 @@ def bind_port(s: Session, binding: Binding, port_id: str) -> None:
 def allocate_for_instance(s: Session, binding: Binding, requested: Any,
                           group_names: Sequence[str]) -> list[str]:
     """Nova's ``allocate_for_instance``: the ports of the request (made, or the user's
-    bound), or one on the only network the project can use; the ids of the ports made by
-    it are returned (the user's are the request's)."""
+    bound), or one on the only network the project can use; their ids in the request's
+    order."""
     if requested == "none":
         return []
     group_ids = security_group_ids(s, binding.project_id, group_names)
@@ -286,15 +286,17 @@ def allocate_for_instance(s: Session, binding: Binding, requested: Any,
     if not asked:
         network = _auto_network(s, binding.project_id)
         asked = [] if network is None else [Request(network_id=network.id)]
-    made = []
+    plugged = []
     for request in asked:
         if request.port_id:
             bind_port(s, binding, request.port_id)
+            plugged.append(request.port_id)
             continue
         assert request.network_id is not None
-        made.append(create_port(s, binding, request.network_id, request.fixed_ip, group_ids))
+        plugged.append(create_port(s, binding, request.network_id, request.fixed_ip,
+                                   group_ids))
     s.flush()
-    return made
+    return plugged
 
 
 def bind_host(s: Session, instance_uuids: Iterable[str], host: str) -> None:
