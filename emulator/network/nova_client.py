@@ -514,8 +514,8 @@ def add_security_group(s: Session, ctx: RequestContext, instance_uuid: str, name
                        "any ports")
     for port in found:
         if not port.port_security_enabled or not fixed_ips.held(s, port.id):
-            raise InvalidInput("Unable to add security group to port: port security "
-                               "disabled or no fixed IP.")
+            raise InvalidInput("Network requires port_security_enabled and subnet "
+                               "associated in order to apply security groups.")
         if group_id not in ports.current_groups(s, port.id):
             s.add(NeutronPortSecurityGroup(port_id=port.id, security_group_id=group_id))
     s.flush()
