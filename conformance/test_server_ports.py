@@ -326,3 +326,22 @@ def test_server_views_validate_with_ports(servers: Servers, member: ApiSession) 
     server = servers.boot(member)
     response = member.compute("GET", f"/servers/{server['id']}")
     validate(response, base_schema.get_server)
+
+
+def test_ports_stay_through_shelve_offload_and_unshelve(
+        servers: Servers, member: ApiSession, admin: ApiSession) -> None:
+    server = servers.boot(member, networks=[{"uuid": private_id(member)}])
+    sid = server["id"]
+    [before] = ports_of(member, sid)
+    assert port(admin, before["id"])["binding:host_id"]
+    assert action(member, sid, {"shelve": None}).status_code == 202
+    wait_for(member, sid, "SHELVED_OFFLOADED")
+    [offloaded] = ports_of(member, sid)
+    assert offloaded["id"] == before["id"] and offloaded["fixed_ips"] == before["fixed_ips"]
+    assert port(admin, before["id"])["binding:host_id"] == ""
+    assert action(member, sid, {"unshelve": None}).status_code == 202
+    wait_for(member, sid, "ACTIVE")
+    host = admin.compute("GET", f"/servers/{sid}").json()["server"]["OS-EXT-SRV-ATTR:host"]
+    assert port(admin, before["id"])["binding:host_id"] == host
+    shown = member.compute("GET", f"/servers/{sid}").json()["server"]
+    assert shown["addresses"]["private"][0]["addr"] == before["fixed_ips"][0]["ip_address"]

@@ -156,3 +156,12 @@ def vif_specs(db: Database, server_id: str) -> tuple[VifSpec, ...]:
 def vif_spec(vif: Vif) -> VifSpec:
     return VifSpec(port_id=vif.port_id, mac=vif.mac, fixed_ips=vif.addresses,
                    network=vif.network_name, floating_ips=vif.floating_ips)
+
+
+def sync_bindings(db: Database, server_id: str) -> None:
+    """The server's ports bound where it now is (Nova updates ``binding:host_id`` when a
+    move, an unshelve or an evacuation lands it on a host; a shelve offload unbinds)."""
+    with db.session() as s:
+        row = s.exec(select(Instance).where(Instance.uuid == server_id)).first()
+        if row is not None:
+            nova_client.bind_host(s, [server_id], row.host or "")

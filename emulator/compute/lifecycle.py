@@ -26,7 +26,12 @@ from backends.base import (
     PowerState,
 )
 from emulator.compute.actions import TRANSITIONS, Transition
-from emulator.compute.addresses import allocate_address, release_ports, vif_specs
+from emulator.compute.addresses import (
+    allocate_address,
+    release_ports,
+    sync_bindings,
+    vif_specs,
+)
 from emulator.compute.backend_errors import failure_message
 from emulator.compute.claims import Claims
 from emulator.compute.instance_actions import InstanceActions
@@ -197,6 +202,8 @@ class Lifecycle:
             # Nova's BuildFailureWeigher counts it against the host.
             self.claims.placement.record_build(host, failed=True)
             await self._in_turn(self._fail_build, server_id, request_id, failure_message(exc))
+            # Nova's _cleanup_allocated_networks: a failed build gives its ports back.
+            await self._in_turn(release_ports, self.instances.db, server_id)
             return
         self.claims.placement.record_build(host, failed=False)
         await self._in_turn(self._launched, server_id, request_id, host, plan)
@@ -304,6 +311,7 @@ class Lifecycle:
         if follow is not None:
             changes["task_state"] = follow.interim
         self.instances.set_state(row.uuid, **changes)
+        sync_bindings(self.instances.db, row.uuid)
         if transition.releases_host:
             self.claims.release(row.uuid)
         self.actions.finish_event(row.uuid, request_id, event, "Success")

@@ -302,9 +302,10 @@ def allocate_for_instance(s: Session, binding: Binding, requested: Any,
 def bind_host(s: Session, instance_uuids: Iterable[str], host: str) -> None:
     """Point the instances' ports at a new host (a move, an unshelve); "" unbinds."""
     for port in _ports_of(s, list(instance_uuids)):
-        port.binding_host_id = host
-        port.status = "ACTIVE" if host else "DOWN"
-        s.add(port)
+        if port.binding_host_id != host:
+            port.binding_host_id = host
+            port.status = "ACTIVE" if host else "DOWN"
+            s.add(port)
 
 
 def deallocate_for_instance(s: Session, instance_uuid: str, preserve: Iterable[str]) -> None:
