@@ -57,7 +57,12 @@ def summary(latencies: list[float]) -> dict[str, float]:
 def test_health_while_1000_servers_build(benchmark: Any, quiet_emulator: EmulatorProcess) -> None:
     health = f"{quiet_emulator.url}/_emulator/health"
     with httpx.Client(timeout=120.0) as http:
-        member = ApiSession(seeded_accounts(quiet_emulator.url)["member"], http)
+        accounts = seeded_accounts(quiet_emulator.url)
+        member = ApiSession(accounts["member"], http)
+        # Each server gets a Neutron port: room for a thousand beyond Neutron's default 500.
+        ApiSession(accounts["admin"], http).request(
+            "PUT", f"{member.endpoint('network')}/v2.0/quotas/{member.project_id}",
+            json={"quota": {"port": -1}}).raise_for_status()
         idle: list[float] = []
         stop = threading.Event()
         prober = threading.Thread(target=probe, args=(health, stop, idle))

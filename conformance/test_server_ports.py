@@ -345,3 +345,23 @@ def test_ports_stay_through_shelve_offload_and_unshelve(
     assert port(admin, before["id"])["binding:host_id"] == host
     shown = member.compute("GET", f"/servers/{sid}").json()["server"]
     assert shown["addresses"]["private"][0]["addr"] == before["fixed_ips"][0]["ip_address"]
+
+
+def test_the_port_quota_cuts_a_multi_create(servers: Servers, member: ApiSession,
+                                            admin: ApiSession) -> None:
+    project = member.project_id
+    held = ok(neutron(admin, "GET", f"/quotas/{project}/details"))["quota"]["port"]["used"]
+    ok(neutron(admin, "PUT", f"/quotas/{project}", json={"quota": {"port": held + 1}}))
+    try:
+        response = servers.post(member, servers.body(min_count=2, max_count=2))
+        assert response.status_code == 403
+        assert message(response) == "Maximum number of ports exceeded"
+        name = unique("cut")
+        response = servers.post(member, servers.body(name=name, min_count=1, max_count=3,
+                                                     return_reservation_id=True))
+        assert response.status_code == 202, response.text
+        listed = member.compute("GET", "/servers",
+                                params={"reservation_id": response.json()["reservation_id"]})
+        assert len(listed.json()["servers"]) == 1
+    finally:
+        assert neutron(admin, "DELETE", f"/quotas/{project}").status_code == 204

@@ -5,6 +5,7 @@ afterwards, in the background (``emulator.compute.lifecycle``)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -162,14 +163,18 @@ class ServerCreator:
         if zone and forced_host is None and zone not in self.zones.zones():
             raise InvalidInput("The requested availability zone is not available")
 
-    def _check_networking(self, ctx: RequestContext, new: NewServer) -> None:
+    def _check_networking(self, ctx: RequestContext, new: NewServer) -> NewServer:
         """Nova's checks of security groups, then of the requested ports and networks
-        (``validate_networks``), against Neutron."""
+        (``validate_networks``), against Neutron; ``max_count`` cut to what the port
+        quota leaves room for (a 403 when not even ``min_count`` fits)."""
         with self.db.session() as s:
             for name in new.security_groups:
                 if name != nova_client.DEFAULT_GROUP:
                     nova_client.security_group_ids(s, ctx.project_id or "", [name])
-            nova_client.validate_networks(s, ctx, new.networks, new.max_count)
+            room = nova_client.validate_networks(s, ctx, new.networks, new.max_count)
+        if room < new.min_count:
+            raise OverQuota("Maximum number of ports exceeded")
+        return dataclasses.replace(new, max_count=room)
 
     def _check_destination(self, new: NewServer) -> None:
         """2.74 ``host``/``hypervisor_hostname`` must name compute hosts (checked last)."""
@@ -223,7 +228,7 @@ class ServerCreator:
             raise InvalidInput("Unable to allocate a single hostname to multiple instances")
         self._check_zone(zone, forced_host)
         image_ref = self._image(ctx, new, flavor)
-        self._check_networking(ctx, new)
+        new = self._check_networking(ctx, new)
         key = key_data(self.keypairs, ctx, new.key_name)
         check_metadata_count(len(new.metadata), self.quotas.metadata_limit(
             ctx.project_id or "", ctx.user_id))

@@ -17,8 +17,15 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from emulator.context import RequestContext
-from emulator.errors import Conflict, EmulatorError, InvalidInput, NotFound
-from emulator.network import fixed_ips, floating_ips, networks, ports, security_groups
+from emulator.errors import Conflict, EmulatorError, InvalidInput, NotFound, OverQuota
+from emulator.network import (
+    fixed_ips,
+    floating_ips,
+    networks,
+    ports,
+    quotas,
+    security_groups,
+)
 from emulator.network.models import (
     NeutronFloatingIP,
     NeutronIPAllocation,
@@ -160,12 +167,34 @@ def _visible_port(s: Session, ctx: RequestContext, port_id: str) -> NeutronPort:
         raise InvalidInput(f"Port id {port_id} could not be found.") from None
 
 
-def validate_networks(s: Session, ctx: RequestContext, requested: Any, max_count: int) -> None:
+def validate_networks(s: Session, ctx: RequestContext, requested: Any, max_count: int) -> int:
     """Nova's ``_check_requested_networks`` and ``validate_networks`` for a create:
     the ports exist and are free, the networks exist (visible to the caller) and have a
-    subnet, a fixed IP is free; with no network asked for, one network at most."""
+    subnet, a fixed IP is free; with no network asked for, one network at most. How many
+    of ``max_count`` servers the project's port quota leaves room for."""
     if requested == "none":
-        return
+        return max_count
+    _check_requests(s, ctx, requested, max_count)
+    asked = requests(requested)
+    needed = sum(1 for r in asked if not r.port_id) if asked else 1
+    return _room_for(s, ctx.project_id or "", needed, max_count)
+
+
+def _room_for(s: Session, project_id: str, needed: int, max_count: int) -> int:
+    """Nova's port quota check of ``validate_networks``."""
+    if not needed:
+        return max_count
+    limit = quotas.limits(s, project_id)["port"]
+    if limit == quotas.UNLIMITED:
+        return max_count
+    held = quotas.used(s, project_id, "port")
+    free = limit - held
+    if free < 0:
+        raise OverQuota(f"The number of defined ports: {held} is over the limit: {limit}")
+    return max_count if free >= needed * max_count else free // needed
+
+
+def _check_requests(s: Session, ctx: RequestContext, requested: Any, max_count: int) -> None:
     asked = requests(requested)
     if max_count > 1:
         if any(r.fixed_ip for r in asked):
