@@ -298,6 +298,17 @@ def test_interfaces_list_attach_show_detach(
     assert shown.json()["interfaceAttachment"] == made
     server = member.compute("GET", f"/servers/{sid}").json()["server"]
     assert [a["addr"] for a in server["addresses"][network["name"]]] == ["192.168.90.77"]
+    taken = member.compute("POST", base, json={"interfaceAttachment": {
+        "net_id": network["id"], "fixed_ips": [{"ip_address": "192.168.90.77"}]}})
+    assert taken.status_code == 409
+    assert message(taken) == "Fixed IP 192.168.90.77 is already in use."
+    unknown = member.compute("POST", base, json={"interfaceAttachment": {"net_id": UNKNOWN}})
+    assert unknown.status_code == 404
+    assert message(unknown) == f"Network {UNKNOWN} could not be found."
+    ambiguous = member.compute("POST", base, json={"interfaceAttachment": {}})
+    assert ambiguous.status_code == 400
+    assert message(ambiguous) == ("Multiple possible networks found, use a Network ID to be "
+                                  "more specific.")
     mine = create(member, "ports", "port", network_id=network["id"])
     by_port = member.compute("POST", base, json={"interfaceAttachment": {
         "port_id": mine["id"]}}, version="2.70")
@@ -310,6 +321,10 @@ def test_interfaces_list_attach_show_detach(
     assert member.compute("DELETE", f"{base}/{mine['id']}").status_code == 202
     assert port(member, mine["id"])["device_id"] == ""
     assert member.compute("GET", f"{base}/{mine['id']}").status_code == 404
+    # The port the server booted with can go too.
+    assert member.compute("DELETE", f"{base}/{first['port_id']}").status_code == 202
+    assert member.compute("GET", base).json()["interfaceAttachments"] == []
+    assert member.compute("GET", f"/servers/{sid}").json()["server"]["addresses"] == {}
     actions = member.compute("GET", f"/servers/{sid}/os-instance-actions").json()
     assert {"attach_interface", "detach_interface"} <= \
         {a["action"] for a in actions["instanceActions"]}

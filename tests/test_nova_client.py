@@ -137,7 +137,7 @@ def test_an_exhausted_subnet_fails_with_novas_words(network: NetworkService) -> 
     tiny = own_network(network, "192.168.6.0/30")  # one address after the gateway
     with network.db.session() as s:
         nova_client.create_port(s, binding(), tiny)
-    with network.db.session() as s, pytest.raises(InvalidInput, match="Zero fixed IPs"):
+    with network.db.session() as s, pytest.raises(InvalidInput, match="No fixed IP addresses"):
         nova_client.create_port(s, binding("s2"), tiny)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from backends.base import BackendError, ComputeBackend, VifSpec
+from backends.base import BackendError, ComputeBackend, DeviceNotFound, VifSpec
 from emulator.compute.addresses import (
     binding,
     forget_port,
@@ -34,7 +34,7 @@ from emulator.compute.specs import instance_spec
 from emulator.compute.states import VmState
 from emulator.context import RequestContext
 from emulator.db import Database
-from emulator.errors import Conflict, InvalidInput, NotFound
+from emulator.errors import BackendFailure, Conflict, InvalidInput, NotFound
 from emulator.network import nova_client
 from emulator.network.nova_client import Vif
 
@@ -129,7 +129,7 @@ class ServerNetworking:
                 refresh_cache(s, server_id)
             self.actions.finish_event(server_id, ctx.request_id, "compute_attach_interface",
                                       "Error", failure_message(exc))
-            raise InvalidInput(f"Failed to attach network adapter device to {server_id}") \
+            raise BackendFailure(f"Failed to attach network adapter device to {server_id}") \
                 from None
         self.actions.finish_event(server_id, ctx.request_id, "compute_attach_interface",
                                   "Success")
@@ -149,6 +149,10 @@ class ServerNetworking:
                                  row.host)
         try:
             await self.backend.detach_interface(instance_spec(row), vif_spec(vif))
+        except DeviceNotFound:
+            # NOTE: a port the guest booted with that the backend did not plug as a device
+            # of its own: nothing to unplug, the port still leaves the server.
+            pass
         except BackendError as exc:
             self.actions.finish_event(server_id, ctx.request_id, "compute_detach_interface",
                                       "Error", failure_message(exc))

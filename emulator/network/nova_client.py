@@ -260,9 +260,9 @@ def _nova_error(exc: EmulatorError, network_id: str, fixed_ip: str | None) -> Em
     if kind == "IpAddressInUse":
         return InvalidInput(f"Fixed IP {fixed_ip} is already in use.")
     if kind == "IpAddressGenerationFailure":
-        return InvalidInput(f"Zero fixed IPs could be found (network {network_id}).")
+        return InvalidInput(f"No fixed IP addresses available for network: {network_id}")
     if kind == "OverQuota":
-        return InvalidInput("Maximum number of ports exceeded.")
+        return OverQuota("Maximum number of ports exceeded")
     return exc
 
 
@@ -399,7 +399,8 @@ def instance_vifs(s: Session, instance_uuids: Sequence[str]) -> dict[str, list[V
 def attach_port(s: Session, ctx: RequestContext, binding: Binding, port_id: str | None,
                 network_id: str | None, fixed: list[str]) -> str:
     """Nova's ``allocate_for_instance`` for one interface attach: the user's port bound,
-    or a new one on the network (its default network when neither is given)."""
+    or a new one on the network (the project's only network when neither is given), with
+    ``os-interface``'s codes (an ambiguous network is a 400 there, a fixed IP in use 409)."""
     if port_id:
         port = _visible_port_404(s, ctx, port_id)
         if port.device_id:
@@ -409,18 +410,24 @@ def attach_port(s: Session, ctx: RequestContext, binding: Binding, port_id: str 
     if network_id is None:
         nets = available_networks(s, binding.project_id)
         if not nets:
-            raise InvalidInput("Unable to attach interface: no network found for the "
-                               f"project {binding.project_id}.")
+            raise InvalidInput("No specific network was requested and none are available "
+                               f"for project '{binding.project_id}'.")
         if len(nets) > 1:
-            raise Conflict("Multiple possible networks found, use a Network ID to be more "
-                           "specific.")
+            raise InvalidInput("Multiple possible networks found, use a Network ID to be "
+                               "more specific.")
         network_id = nets[0].id
     try:
         networks.visible_row(s, ctx, network_id)
     except NotFound:
         raise NotFound(f"Network {network_id} could not be found.") from None
-    return create_port(s, binding, network_id, fixed[0] if fixed else None,
-                       security_group_ids(s, binding.project_id, []))
+    fixed_ip = fixed[0] if fixed else None
+    try:
+        return create_port(s, binding, network_id, fixed_ip,
+                           security_group_ids(s, binding.project_id, []))
+    except InvalidInput as exc:
+        if fixed_ip and exc.message == f"Fixed IP {fixed_ip} is already in use.":
+            raise Conflict(exc.message) from None
+        raise
 
 
 def _visible_port_404(s: Session, ctx: RequestContext, port_id: str) -> NeutronPort:
