@@ -14,6 +14,7 @@ from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
 from conformance.network import create, delete, name, network_with_subnet, neutron, ok
 from conformance.test_server_clients import cleanup, image, unique  # noqa: F401
+from conformance.test_server_ports import until
 
 
 @pytest.fixture
@@ -63,8 +64,12 @@ def test_sdk_auto_ip_gets_a_floating_ip(conn: Any, member: ApiSession,
 
 def test_cli_nics_ports_fixed_and_floating_ips_and_security_groups(
         member: ApiSession, image: dict[str, Any], cleanup: list[str],  # noqa: F811
-        net: tuple[dict[str, Any], dict[str, Any]]) -> None:
+        net: tuple[dict[str, Any], dict[str, Any]], target: Any) -> None:
     network, _ = net
+    # On QEMU the free guest, booted, so that it answers a detach's hot-unplug.
+    image_name = image["name"] if target.backend != "qemu" else next(
+        i["name"] for i in member.compute("GET", "/images").json()["images"]
+        if i["name"].startswith("nova-emulator-guest"))
     mine = create(member, "ports", "port", network_id=network["id"], name=name("cli"))
     extra = create(member, "ports", "port", network_id=network["id"], name=name("cli"))
     group = create(member, "security-groups", "security_group", name=unique("sg"))
@@ -75,18 +80,22 @@ def test_cli_nics_ports_fixed_and_floating_ips_and_security_groups(
     cleanup.append(server_name)
     try:
         created = openstack_json(
-            member.account, "server", "create", "--image", image["name"], "--flavor",
+            member.account, "server", "create", "--image", image_name, "--flavor",
             "m1.tiny", "--nic", f"port-id={mine['id']}", "--nic", "net-id=" + ok(neutron(
                 member, "GET", "/networks", params={"name": "private"}))["networks"][0]["id"],
             "--wait", server_name)
         sid = created["id"]
+        if target.backend == "qemu":
+            until(lambda: "GUEST-READY" in member.compute(
+                "POST", f"/servers/{sid}/action",
+                json={"os-getConsoleOutput": {}}).json()["output"])
         assert {p["id"] for p in ports_of(member, sid)} >= {mine["id"]}
         assert set(addresses(member, sid)) == {network["name"], "private"}
 
         cli(member, "server", "add", "port", sid, extra["id"])
         assert extra["id"] in {p["id"] for p in ports_of(member, sid)}
         cli(member, "server", "remove", "port", sid, extra["id"])
-        assert extra["id"] not in {p["id"] for p in ports_of(member, sid)}
+        until(lambda: extra["id"] not in {p["id"] for p in ports_of(member, sid)})
 
         cli(member, "server", "add", "fixed", "ip", "--fixed-ip-address", "192.168.91.123",
             sid, network["id"])
@@ -102,6 +111,7 @@ def test_cli_nics_ports_fixed_and_floating_ips_and_security_groups(
         # The interface ``add fixed ip`` made has no address left: it goes.
         [bare] = [p["id"] for p in ports_of(member, sid) if not p["fixed_ips"]]
         cli(member, "server", "remove", "port", sid, bare)
+        until(lambda: bare not in {p["id"] for p in ports_of(member, sid)})
         cli(member, "server", "add", "floating", "ip", sid, address)
         floating = [a["addr"] for net_addresses in addresses(member, sid).values()
                     for a in net_addresses if a["OS-EXT-IPS:type"] == "floating"]

@@ -211,7 +211,8 @@ class Cloud:
         self.moves = Moves(self.servers, self.lifecycle, self.actions, self.claims,
                            self.migrations, self.services, self.disk, self.backend)
         self.console_tokens = ConsoleTokens(db)
-        self.networking = ServerNetworking(db, self.backend, self.actions)
+        self.networking = ServerNetworking(db, self.backend, self.actions,
+                                           background=self.lifecycle.aside)
         self.consoles = ServerConsoles(self.servers, self.instances, self.console_tokens,
                                        self.backend)
         self.simulation = Simulation(self.backend, self.clock, self.instances,

@@ -9,6 +9,7 @@ request (Nova's RPC ``call``), not in the background."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,10 @@ from emulator.errors import BackendFailure, Conflict, InvalidInput, NotFound
 from emulator.network import nova_client
 from emulator.network.nova_client import Vif
 
+#: ``background(server_id, work)``: run ``work`` for the server in the background.
+Background = Callable[[str, Coroutine[Any, Any, None]], None]
+DETACH_EVENT = "compute_detach_interface"
+
 #: Nova's ``check_instance_state`` on ``attach_interface``/``detach_interface``.
 INTERFACE_STATES = frozenset({VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED})
 
@@ -62,11 +67,13 @@ def _interface(vif: Vif) -> Interface:
 
 
 class ServerNetworking:
-    def __init__(self, db: Database, backend: ComputeBackend,
-                 actions: InstanceActions) -> None:
+    def __init__(self, db: Database, backend: ComputeBackend, actions: InstanceActions,
+                 background: Background) -> None:
         self.db = db
         self.backend = backend
         self.actions = actions
+        #: Runs a server's work in the background (the lifecycle's ``aside``).
+        self.background = background
 
     @staticmethod
     def _server(s: Session, ctx: RequestContext, server_id: str, rule: str) -> Instance:
@@ -135,8 +142,10 @@ class ServerNetworking:
                                   "Success")
         return _interface(vif)
 
-    async def detach(self, ctx: RequestContext, server_id: str, port_id: str) -> None:
-        """Nova's ``detach_interface``: unplugged, then deleted (Nova's) or unbound."""
+    def detach(self, ctx: RequestContext, server_id: str, port_id: str) -> None:
+        """Nova's ``detach_interface``: checked and acknowledged here; the backend unplugs
+        it in the background (Nova's RPC ``cast``), then the port is deleted (Nova's) or
+        unbound. A failed unplug leaves the port attached, its event in error."""
         with self.db.session() as s:
             row = self._server(s, ctx, server_id, "os_compute_api:os-attach-interfaces:delete")
             check_lock(ctx, row)
@@ -145,8 +154,11 @@ class ServerNetworking:
             if vif is None:
                 raise NotFound(f"Port {port_id} is not attached")
             start_action(s, ctx, server_id, "detach_interface", now())
-        self.actions.start_event(server_id, ctx.request_id, "compute_detach_interface",
-                                 row.host)
+        self.background(server_id, self._detach(row, ctx.request_id, vif))
+
+    async def _detach(self, row: Instance, request_id: str, vif: Vif) -> None:
+        server_id, port_id = row.uuid, vif.port_id
+        self.actions.start_event(server_id, request_id, DETACH_EVENT, row.host)
         try:
             await self.backend.detach_interface(instance_spec(row), vif_spec(vif))
         except DeviceNotFound:
@@ -154,16 +166,15 @@ class ServerNetworking:
             # of its own: nothing to unplug, the port still leaves the server.
             pass
         except BackendError as exc:
-            self.actions.finish_event(server_id, ctx.request_id, "compute_detach_interface",
-                                      "Error", failure_message(exc))
-            raise NotFound(f"Port {port_id} is not attached") from None
+            self.actions.finish_event(server_id, request_id, DETACH_EVENT, "Error",
+                                      failure_message(exc))
+            return
         with self.db.session() as s:
             nova_client.detach_port(s, server_id, port_id,
                                     preserve=port_id in preserved(s, server_id))
             forget_port(s, server_id, port_id)
             refresh_cache(s, server_id)
-        self.actions.finish_event(server_id, ctx.request_id, "compute_detach_interface",
-                                  "Success")
+        self.actions.finish_event(server_id, request_id, DETACH_EVENT, "Success")
 
     # -- the server actions ------------------------------------------------------------------
 

@@ -58,8 +58,8 @@ class InterfacesController:
         return json_response({"interfaceAttachment": _view(call, made, attachment.get("tag"))})
 
     async def delete(self, call: Call) -> Response:
-        await self.networking.detach(common.context(call), call.params["server_id"],
-                                     call.params["port_id"])
+        self.networking.detach(common.context(call), call.params["server_id"],
+                               call.params["port_id"])
         return empty_response(202)
 
     async def security_groups(self, call: Call) -> Response:
