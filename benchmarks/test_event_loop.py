@@ -20,6 +20,7 @@ from benchmarks.conftest import RATIOS, record_figure
 from benchmarks.goals import GOALS, record_goal
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
+from conformance.network import lift_port_quota
 from conformance.process import NO_QUOTAS, EmulatorProcess
 
 SERVERS = 1000
@@ -59,10 +60,7 @@ def test_health_while_1000_servers_build(benchmark: Any, quiet_emulator: Emulato
     with httpx.Client(timeout=120.0) as http:
         accounts = seeded_accounts(quiet_emulator.url)
         member = ApiSession(accounts["member"], http)
-        # Each server gets a Neutron port: room for a thousand beyond Neutron's default 500.
-        ApiSession(accounts["admin"], http).request(
-            "PUT", f"{member.endpoint('network')}/v2.0/quotas/{member.project_id}",
-            json={"quota": {"port": -1}}).raise_for_status()
+        lift_port_quota(ApiSession(accounts["admin"], http), member.project_id)
         idle: list[float] = []
         stop = threading.Event()
         prober = threading.Thread(target=probe, args=(health, stop, idle))

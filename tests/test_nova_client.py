@@ -14,7 +14,7 @@ from emulator.compute.models import Instance
 from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import Conflict, InvalidInput
-from emulator.network import nova_client
+from emulator.network import nova_client, nova_security_groups
 from emulator.network.models import NeutronFloatingIP, NeutronPort
 from emulator.network.nova_client import Binding
 from emulator.network.seeding import PRIVATE_ID, PUBLIC_ID
@@ -44,7 +44,7 @@ def own_network(network: NetworkService, cidr: str = "192.168.5.0/24") -> str:
 
 def test_auto_is_a_port_on_private_bound_to_the_host(network: NetworkService) -> None:
     with network.db.session() as s:
-        [port_id] = nova_client.allocate_for_instance(s, binding(), None, ["default"])
+        [port_id] = nova_client.allocate_for_instance(s, binding(), None, [])
         port = s.get(NeutronPort, port_id)
         assert port is not None
         assert (port.network_id, port.device_id, port.device_owner, port.binding_host_id) == \
@@ -52,7 +52,7 @@ def test_auto_is_a_port_on_private_bound_to_the_host(network: NetworkService) ->
         [vif] = nova_client.instance_vifs(s, ["server-1"])["server-1"]
         assert vif.network_name == "private" and vif.addresses[0].startswith("10.0.")
     with network.db.session() as s:
-        assert nova_client.allocate_for_instance(s, binding("s2"), "none", ["default"]) == []
+        assert nova_client.allocate_for_instance(s, binding("s2"), "none", []) == []
 
 
 def test_auto_with_an_own_network_and_the_shared_one_is_ambiguous(
@@ -76,7 +76,7 @@ def test_delete_removes_novas_ports_unbinds_the_users_and_lets_floating_ips_go(
         "floating_network_id": PUBLIC_ID}})[0]
     with network.db.session() as s:
         made = nova_client.allocate_for_instance(
-            s, binding(), [{"port": mine["id"]}, {"uuid": PRIVATE_ID}], ["default"])
+            s, binding(), [{"port": mine["id"]}, {"uuid": PRIVATE_ID}], [])
     assert made[0] == mine["id"]
     network.update(MEMBER, "floatingips", fip["id"], {"floatingip": {"port_id": made[1]}})
     with network.db.session() as s:
@@ -97,7 +97,7 @@ def test_ports_keep_the_order_they_were_plugged_in(network: NetworkService) -> N
                        created_at=datetime.now(UTC)))
         s.flush()
         plugged = nova_client.allocate_for_instance(
-            s, binding(), [{"uuid": PRIVATE_ID}] * 6, ["default"])
+            s, binding(), [{"uuid": PRIVATE_ID}] * 6, [])
         remember_order(s, "server-1", list(reversed(plugged)))
     with network.db.session() as s:
         vifs = server_vifs(s, ["server-1"])["server-1"]
@@ -123,14 +123,14 @@ def test_the_port_quota_leaves_room_for_fewer_servers(network: NetworkService) -
 def test_security_groups_by_name_or_id(network: NetworkService) -> None:
     group = network.create(MEMBER, "security_groups", {"security_group": {"name": "web"}})[0]
     with network.db.session() as s:
-        assert nova_client.security_group_ids(s, "p1", ["default"]) == []
-        assert nova_client.security_group_ids(s, "p1", ["web"]) == [group["id"]]
-        assert nova_client.security_group_ids(s, "p1", [group["id"]]) == [group["id"]]
+        assert nova_security_groups.security_group_ids(s, "p1", []) == []
+        assert nova_security_groups.security_group_ids(s, "p1", ["web"]) == [group["id"]]
+        assert nova_security_groups.security_group_ids(s, "p1", [group["id"]]) == [group["id"]]
         with pytest.raises(InvalidInput, match=r"Security group nope not found\."):
-            nova_client.security_group_ids(s, "p1", ["nope"])
+            nova_security_groups.security_group_ids(s, "p1", ["nope"])
     network.create(MEMBER, "security_groups", {"security_group": {"name": "web"}})
     with network.db.session() as s, pytest.raises(Conflict, match="Multiple security groups"):
-        nova_client.security_group_ids(s, "p1", ["web"])
+        nova_security_groups.security_group_ids(s, "p1", ["web"])
 
 
 def test_an_exhausted_subnet_fails_with_novas_words(network: NetworkService) -> None:

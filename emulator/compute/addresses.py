@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from backends.base import VifSpec
 from emulator.compute.models import Instance, InstanceAddress, InstanceSystemMetadata
 from emulator.db import Database
-from emulator.network import nova_client
+from emulator.network import nova_client, nova_security_groups
 from emulator.network.nova_client import Binding, Vif
 from emulator.network.seeding import PRIVATE_CIDR, PRIVATE_ID
 
@@ -129,8 +129,9 @@ def allocate_address(db: Database, server_id: str) -> None:
     with db.session() as s:
         row = s.exec(select(Instance).where(Instance.uuid == server_id)).one()
         requested = row.requested_networks
-        plugged = nova_client.allocate_for_instance(s, binding(row), requested,
-                                                    row.security_groups)
+        groups = nova_security_groups.security_group_ids(s, row.project_id,
+                                                         row.security_groups)
+        plugged = nova_client.allocate_for_instance(s, binding(row), requested, groups)
         remember_order(s, server_id, plugged)
         for request in nova_client.requests(requested):
             if request.port_id:

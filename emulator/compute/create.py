@@ -37,7 +37,7 @@ from emulator.compute.zones import HostZones
 from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import Forbidden, InvalidInput, NotFound, OverQuota
-from emulator.network import nova_client
+from emulator.network import nova_client, nova_security_groups
 
 #: Servers of a multi-create committed in one transaction.
 CHUNK = 100
@@ -169,8 +169,8 @@ class ServerCreator:
         quota leaves room for (a 403 when not even ``min_count`` fits)."""
         with self.db.session() as s:
             for name in new.security_groups:
-                if name != nova_client.DEFAULT_GROUP:
-                    nova_client.security_group_ids(s, ctx.project_id or "", [name])
+                if name != nova_security_groups.DEFAULT_GROUP:
+                    nova_security_groups.security_group_ids(s, ctx.project_id or "", [name])
             room = nova_client.validate_networks(s, ctx, new.networks, new.max_count)
         if room < new.min_count:
             raise OverQuota("Maximum number of ports exceeded")

@@ -36,7 +36,7 @@ from emulator.compute.states import VmState
 from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import BackendFailure, Conflict, InvalidInput, NotFound
-from emulator.network import nova_client
+from emulator.network import nova_addresses, nova_client, nova_security_groups
 from emulator.network.nova_client import Vif
 
 #: ``background(server_id, work)``: run ``work`` for the server in the background.
@@ -206,11 +206,11 @@ class ServerNetworking:
 
     async def add_fixed_ip(self, ctx: RequestContext, server_id: str, network_id: str) -> None:
         await self._change(ctx, server_id, "os_compute_api:os-multinic:add",
-                           "add_fixed_ip", nova_client.add_fixed_ip, server_id, network_id)
+                           "add_fixed_ip", nova_addresses.add_fixed_ip, server_id, network_id)
 
     async def remove_fixed_ip(self, ctx: RequestContext, server_id: str, address: str) -> None:
         await self._change(ctx, server_id, "os_compute_api:os-multinic:remove",
-                           "remove_fixed_ip", nova_client.remove_fixed_ip, server_id, address)
+                           "remove_fixed_ip", nova_addresses.remove_fixed_ip, server_id, address)
 
     async def add_floating_ip(self, ctx: RequestContext, server_id: str, address: str,
                               fixed_address: str | None) -> None:
@@ -231,7 +231,7 @@ class ServerNetworking:
                                    "IPv4 addresses to associate.")
 
         def associate(s: Session) -> None:
-            previous = nova_client.associate_floating_ip(s, ctx, server_id, address,
+            previous = nova_addresses.associate_floating_ip(s, ctx, server_id, address,
                                                          str(fixed_address))
             if previous:
                 s.flush()
@@ -243,13 +243,13 @@ class ServerNetworking:
     async def remove_floating_ip(self, ctx: RequestContext, server_id: str,
                                  address: str) -> None:
         await self._change(ctx, server_id, "os_compute_api:os-floating-ips:remove", None,
-                           lambda s: nova_client.disassociate_floating_ip(
+                           lambda s: nova_addresses.disassociate_floating_ip(
                                s, ctx, server_id, address))
 
     def add_security_group(self, ctx: RequestContext, server_id: str, name: str) -> None:
         with self.db.session() as s:
             row = self._server(s, ctx, server_id, "os_compute_api:os-security-groups:add")
-            nova_client.add_security_group(s, ctx, server_id, name)
+            nova_security_groups.add_security_group(s, ctx, server_id, name)
             if name not in row.security_groups:
                 row.security_groups = [*row.security_groups, name]
                 s.add(row)
@@ -257,14 +257,14 @@ class ServerNetworking:
     def remove_security_group(self, ctx: RequestContext, server_id: str, name: str) -> None:
         with self.db.session() as s:
             row = self._server(s, ctx, server_id, "os_compute_api:os-security-groups:remove")
-            nova_client.remove_security_group(s, ctx, server_id, name)
+            nova_security_groups.remove_security_group(s, ctx, server_id, name)
             row.security_groups = [g for g in row.security_groups if g != name]
             s.add(row)
 
     def security_groups(self, ctx: RequestContext, server_id: str) -> list[dict[str, Any]]:
         with self.db.session() as s:
             self._server(s, ctx, server_id, "os_compute_api:os-security-groups:list")
-            return nova_client.instance_security_groups(s, server_id)
+            return nova_security_groups.instance_security_groups(s, server_id)
 
     def vif_of(self, server_id: str, port_id: str) -> VifSpec | None:
         with self.db.session() as s:

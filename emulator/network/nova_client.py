@@ -20,24 +20,17 @@ from emulator.context import RequestContext
 from emulator.errors import Conflict, EmulatorError, InvalidInput, NotFound, OverQuota
 from emulator.network import (
     fixed_ips,
-    floating_ips,
     networks,
     ports,
     quotas,
-    security_groups,
 )
 from emulator.network.models import (
     NeutronFloatingIP,
     NeutronIPAllocation,
     NeutronNetwork,
     NeutronPort,
-    NeutronPortSecurityGroup,
-    NeutronSecurityGroup,
-    NeutronSecurityGroupRule,
     NeutronSubnet,
 )
-
-DEFAULT_GROUP = "default"
 
 
 @dataclass(frozen=True)
@@ -81,51 +74,6 @@ def requests(requested: Any) -> list[Request]:
         return []
     return [Request(network_id=n.get("uuid") or None, port_id=n.get("port") or None,
                     fixed_ip=n.get("fixed_ip"), tag=n.get("tag")) for n in requested]
-
-
-# -- security groups ------------------------------------------------------------------
-
-
-def security_group_ids(s: Session, project_id: str, names: Sequence[str]) -> list[str]:
-    """Nova's ``_process_security_groups``: each name or id among the project's groups
-    (its ``default`` group made on first use); [] for just ``default`` (Neutron's own
-    default then applies)."""
-    if list(names) in ([], [DEFAULT_GROUP]):
-        return []
-    security_groups.ensure_default(s, project_id)
-    groups = list(s.exec(select(NeutronSecurityGroup).where(
-        NeutronSecurityGroup.project_id == project_id)))
-    found = []
-    for name in names:
-        by_id = [g.id for g in groups if g.id == name]
-        by_name = [g.id for g in groups if g.name == name]
-        if by_id:
-            found.append(by_id[0])
-        elif len(by_name) > 1:
-            raise Conflict(f"Multiple security groups found matching '{name}'. Use an ID to "
-                           "be more specific.")
-        elif by_name:
-            found.append(by_name[0])
-        else:
-            raise InvalidInput(f"Security group {name} not found.")
-    return found
-
-
-def find_group(s: Session, project_id: str, name: str) -> str:
-    """``find_resourceid_by_name_or_id`` among the project's groups (Nova's add/remove
-    security group messages)."""
-    security_groups.ensure_default(s, project_id)
-    groups = list(s.exec(select(NeutronSecurityGroup).where(
-        NeutronSecurityGroup.project_id == project_id)))
-    if any(g.id == name for g in groups):
-        return name
-    matches = [g.id for g in groups if g.name == name]
-    if len(matches) > 1:
-        raise Conflict(f"Multiple security_group matches found for name '{name}', use an ID "
-                       "to be more specific.")
-    if not matches:
-        raise NotFound(f"Security group {name} is not found for project {project_id}")
-    return matches[0]
 
 
 # -- networks a project may use ----------------------------------------------------------
@@ -251,7 +199,7 @@ class Binding:
         return f"compute:{self.zone}"
 
 
-def _nova_error(exc: EmulatorError, network_id: str, fixed_ip: str | None) -> EmulatorError:
+def nova_error(exc: EmulatorError, network_id: str, fixed_ip: str | None) -> EmulatorError:
     """Nova's ``_create_port_minimal`` translations of Neutron's errors."""
     kind = getattr(exc, "kind", "")
     if kind in ("InvalidIpForNetwork", "InvalidIpForSubnet"):
@@ -288,7 +236,7 @@ def create_port(s: Session, binding: Binding, network_id: str, fixed_ip: str | N
     try:
         return str(ports.add(s, ctx, network, values)["id"])
     except EmulatorError as exc:
-        raise _nova_error(exc, network_id, fixed_ip) from None
+        raise nova_error(exc, network_id, fixed_ip) from None
 
 
 def bind_port(s: Session, binding: Binding, port_id: str) -> None:
@@ -304,13 +252,12 @@ def bind_port(s: Session, binding: Binding, port_id: str) -> None:
 
 
 def allocate_for_instance(s: Session, binding: Binding, requested: Any,
-                          group_names: Sequence[str]) -> list[str]:
+                          group_ids: Sequence[str]) -> list[str]:
     """Nova's ``allocate_for_instance``: the ports of the request (made, or the user's
-    bound), or one on the only network the project can use; their ids in the request's
-    order."""
+    bound), or one on the only network the project can use, in the security groups
+    ``group_ids`` (none: the project's default); their ids in the request's order."""
     if requested == "none":
         return []
-    group_ids = security_group_ids(s, binding.project_id, group_names)
     asked = requests(requested)
     if not asked:
         network = _auto_network(s, binding.project_id)
@@ -330,7 +277,7 @@ def allocate_for_instance(s: Session, binding: Binding, requested: Any,
 
 def bind_host(s: Session, instance_uuids: Iterable[str], host: str) -> None:
     """Point the instances' ports at a new host (a move, an unshelve); "" unbinds."""
-    for port in _ports_of(s, list(instance_uuids)):
+    for port in ports_of(s, list(instance_uuids)):
         if port.binding_host_id != host:
             port.binding_host_id = host
             port.status = "ACTIVE" if host else "DOWN"
@@ -341,7 +288,7 @@ def deallocate_for_instance(s: Session, instance_uuid: str, preserve: Iterable[s
     """Nova's ``deallocate_for_instance``: the ports it made are deleted (their floating
     IPs let go, not deleted); the user's (``preserve``) unbound and kept."""
     keep = set(preserve)
-    for port in _ports_of(s, [instance_uuid]):
+    for port in ports_of(s, [instance_uuid]):
         if port.id in keep:
             unbind(s, port)
         else:
@@ -356,7 +303,7 @@ def unbind(s: Session, port: NeutronPort) -> None:
     s.add(port)
 
 
-def _ports_of(s: Session, instance_uuids: list[str]) -> list[NeutronPort]:
+def ports_of(s: Session, instance_uuids: list[str]) -> list[NeutronPort]:
     if not instance_uuids:
         return []
     return list(s.exec(select(NeutronPort).where(
@@ -368,7 +315,7 @@ def instance_vifs(s: Session, instance_uuids: Sequence[str]) -> dict[str, list[V
     """Nova's ``get_instance_nw_info`` for many instances at once (a few queries, not a
     pass per instance): each instance's ports with fixed and floating IPs."""
     found: dict[str, list[Vif]] = {u: [] for u in instance_uuids}
-    rows = _ports_of(s, list(instance_uuids))
+    rows = ports_of(s, list(instance_uuids))
     if not rows:
         return found
     ids = [p.id for p in rows]
@@ -422,8 +369,7 @@ def attach_port(s: Session, ctx: RequestContext, binding: Binding, port_id: str 
         raise NotFound(f"Network {network_id} could not be found.") from None
     fixed_ip = fixed[0] if fixed else None
     try:
-        return create_port(s, binding, network_id, fixed_ip,
-                           security_group_ids(s, binding.project_id, []))
+        return create_port(s, binding, network_id, fixed_ip)
     except InvalidInput as exc:
         if fixed_ip and exc.message == f"Fixed IP {fixed_ip} is already in use.":
             raise Conflict(exc.message) from None
@@ -452,177 +398,6 @@ def detach_port(s: Session, instance_uuid: str, port_id: str, preserve: bool) ->
     else:
         ports.remove(s, port)
     s.flush()
-
-
-# -- fixed and floating IPs ----------------------------------------------------------------
-
-
-def add_fixed_ip(s: Session, instance_uuid: str, network_id: str) -> None:
-    """Nova's ``add_fixed_ip_to_instance``: one more address, from the network's first
-    subnet, on the instance's port on that network."""
-    for port in _ports_of(s, [instance_uuid]):
-        if port.network_id != network_id:
-            continue
-        held = [{"subnet_id": a.subnet_id, "ip_address": a.ip_address}
-                for a in fixed_ips.held(s, port.id)]
-        subnets = fixed_ips.subnets_of(s, network_id)
-        if not subnets:
-            break
-        try:
-            fixed_ips.allocate(s, port, fixed_ips.plan(
-                s, network_id, [*held, {"subnet_id": subnets[0].id}], port.device_owner,
-                keep=fixed_ips.held(s, port.id)))
-        except EmulatorError as exc:
-            raise _nova_error(exc, network_id, None) from None
-        s.flush()
-        return
-    raise InvalidInput(f"Network could not be found for instance {instance_uuid}.")
-
-
-def remove_fixed_ip(s: Session, instance_uuid: str, address: str) -> None:
-    """Nova's ``remove_fixed_ip_from_instance``."""
-    for port in _ports_of(s, [instance_uuid]):
-        held = fixed_ips.held(s, port.id)
-        if any(a.ip_address == address for a in held):
-            keep = [a for a in held if a.ip_address != address]
-            subnets = {n.id: n for n in fixed_ips.subnets_of(s, port.network_id)}
-            for fip in s.exec(select(NeutronFloatingIP).where(
-                    NeutronFloatingIP.fixed_port_id == port.id,
-                    NeutronFloatingIP.fixed_ip_address == address)):
-                fip.fixed_port_id = fip.fixed_ip_address = fip.router_id = None
-                fip.status = "DOWN"
-                s.add(fip)
-            fixed_ips.allocate(s, port, [(subnets[a.subnet_id], a.ip_address) for a in keep])
-            s.flush()
-            return
-    raise InvalidInput(f"Instance {instance_uuid} doesn't have fixed IP '{address}'.")
-
-
-def floating_ip_by_address(s: Session, ctx: RequestContext, address: str) -> NeutronFloatingIP:
-    found = s.exec(select(NeutronFloatingIP).where(
-        NeutronFloatingIP.floating_ip_address == address)).first()
-    if found is None or not (ctx.is_admin or found.project_id == ctx.project_id):
-        raise NotFound("floating IP not found")
-    return found
-
-
-def associate_floating_ip(s: Session, ctx: RequestContext, instance_uuid: str, address: str,
-                          fixed_address: str) -> str | None:
-    """Nova's ``associate_floating_ip``: the floating IP now NATs to ``fixed_address`` of
-    the instance; the instance it was on before (if another) is returned."""
-    fip = floating_ip_by_address(s, ctx, address)
-    port = next((p for p in _ports_of(s, [instance_uuid])
-                 if any(a.ip_address == fixed_address for a in fixed_ips.held(s, p.id))), None)
-    if port is None:
-        raise InvalidInput(f"Fixed IP associated with address {fixed_address} could not be "
-                           "found.")
-    before = s.get(NeutronPort, fip.fixed_port_id) if fip.fixed_port_id else None
-    try:
-        floating_ips.update(s, ctx, fip.id, {"port_id": port.id,
-                                             "fixed_ip_address": fixed_address})
-    except EmulatorError as exc:
-        raise InvalidInput(f"Unable to associate floating IP {address} to fixed IP "
-                           f"{fixed_address} for instance {instance_uuid}. Error: "
-                           f"{exc.message}") from None
-    return before.device_id if before is not None and before.device_id != instance_uuid \
-        else None
-
-
-def disassociate_floating_ip(s: Session, ctx: RequestContext, instance_uuid: str,
-                             address: str) -> None:
-    """Nova's ``removeFloatingIp``: the address must be on one of the instance's ports."""
-    fip = floating_ip_by_address(s, ctx, address)
-    port = s.get(NeutronPort, fip.fixed_port_id) if fip.fixed_port_id else None
-    if port is None or port.device_id != instance_uuid:
-        raise Conflict(f"Floating IP {address} is not associated with instance "
-                       f"{instance_uuid}.")
-    floating_ips.update(s, ctx, fip.id, {"port_id": None})
-
-
-# -- security groups of instances ---------------------------------------------------------
-
-
-def add_security_group(s: Session, ctx: RequestContext, instance_uuid: str, name: str) -> None:
-    """Nova's ``security_group_api.add_to_instance``: the group on every port."""
-    group_id = find_group(s, ctx.project_id or "", name)
-    found = _ports_of(s, [instance_uuid])
-    if not found:
-        raise NotFound(f"instance_id {instance_uuid} could not be found as device id on "
-                       "any ports")
-    for port in found:
-        if not port.port_security_enabled or not fixed_ips.held(s, port.id):
-            raise InvalidInput("Network requires port_security_enabled and subnet "
-                               "associated in order to apply security groups.")
-        if group_id not in ports.current_groups(s, port.id):
-            s.add(NeutronPortSecurityGroup(port_id=port.id, security_group_id=group_id))
-    s.flush()
-
-
-def remove_security_group(s: Session, ctx: RequestContext, instance_uuid: str,
-                          name: str) -> None:
-    """Nova's ``security_group_api.remove_from_instance``."""
-    group_id = find_group(s, ctx.project_id or "", name)
-    found = _ports_of(s, [instance_uuid])
-    if not found:
-        raise NotFound(f"instance_id {instance_uuid} could not be found as device id on "
-                       "any ports")
-    removed = False
-    for port in found:
-        binding = s.get(NeutronPortSecurityGroup, (port.id, group_id))
-        if binding is not None:
-            s.delete(binding)
-            removed = True
-    if not removed:
-        raise NotFound(f"Security group {name} not associated with the instance "
-                       f"{instance_uuid}")
-    s.flush()
-
-
-def instance_security_groups(s: Session, instance_uuid: str) -> list[dict[str, Any]]:
-    """Nova's ``get_instance_security_groups(detailed=True)`` in the legacy format (the
-    groups on the instance's ports with their ingress rules), sorted as Nova's API."""
-    port_ids = [p.id for p in _ports_of(s, [instance_uuid])]
-    if not port_ids:
-        return []
-    group_ids = set(s.exec(select(NeutronPortSecurityGroup.security_group_id).where(
-        col(NeutronPortSecurityGroup.port_id).in_(port_ids))).all())
-    groups = list(s.exec(select(NeutronSecurityGroup).where(
-        col(NeutronSecurityGroup.id).in_(group_ids))))
-    names = {g.id: g for g in groups}
-    result = []
-    for group in groups:
-        rules = []
-        for rule in s.exec(select(NeutronSecurityGroupRule).where(
-                NeutronSecurityGroupRule.security_group_id == group.id,
-                NeutronSecurityGroupRule.direction == "ingress")):
-            rules.append(_legacy_rule(s, rule, names))
-        result.append({"id": group.id, "name": group.name, "description": group.description,
-                       "tenant_id": group.project_id, "rules": rules})
-    return sorted(result, key=lambda g: (g["tenant_id"], g["name"]))
-
-
-def _legacy_rule(s: Session, rule: NeutronSecurityGroupRule,
-                 known: dict[str, NeutronSecurityGroup]) -> dict[str, Any]:
-    """A Neutron rule in Nova's legacy shape (``_format_security_group_rule``)."""
-    protocol = rule.protocol.upper() if rule.protocol else None
-    low, high = rule.port_range_min, rule.port_range_max
-    if protocol in ("TCP", "UDP") and low is None:
-        low, high = 1, 65535
-    if protocol == "ICMP" and low is None:
-        low, high = -1, -1
-    entry: dict[str, Any] = {
-        "id": rule.id, "parent_group_id": rule.security_group_id,
-        "ip_protocol": protocol.lower() if protocol else None,
-        "from_port": low, "to_port": high, "group": {}, "ip_range": {}}
-    if rule.remote_group_id:
-        remote = known.get(rule.remote_group_id) or s.get(NeutronSecurityGroup,
-                                                          rule.remote_group_id)
-        if remote is not None:
-            entry["group"] = {"name": remote.name, "tenant_id": remote.project_id}
-    else:
-        cidr = rule.remote_ip_prefix or ("0.0.0.0/0" if rule.ethertype == "IPv4" else "::/0")
-        entry["ip_range"] = {"cidr": cidr}
-    return entry
 
 
 def version_of(address: str) -> int:
