@@ -283,6 +283,13 @@ def test_add_and_remove_fixed_ip(servers: Servers, member: ApiSession,
     response = action(member, sid, {"removeFixedIp": {"address": "10.200.0.1"}})
     assert response.status_code == 400
     assert message(response) == f"Instance {sid} doesn't have fixed IP '10.200.0.1'."
+    # A locked server refuses them; neither is an instance action.
+    assert action(member, sid, {"lock": None}).status_code == 202
+    response = action(member, sid, {"addFixedIp": {"networkId": network["id"]}})
+    assert response.status_code == 409 and message(response) == f"Instance {sid} is locked"
+    assert action(member, sid, {"unlock": None}).status_code == 202
+    actions = member.compute("GET", f"/servers/{sid}/os-instance-actions").json()
+    assert {a["action"] for a in actions["instanceActions"]} == {"create", "lock", "unlock"}
 
 
 # -- os-interface ----------------------------------------------------------------------------

@@ -192,25 +192,28 @@ class ServerNetworking:
                 with contextlib.suppress(BackendError):
                     await self.backend.update_interface(instance_spec(row), vif_spec(vif))
 
-    async def _change(self, ctx: RequestContext, server_id: str, rule: str, action: str | None,
+    async def _change(self, ctx: RequestContext, server_id: str, rule: str, locked: bool,
                       change: Any, *args: Any) -> None:
+        """``change(s, *args)`` the server's ports (refused on a locked server when
+        ``locked``, as Nova's multinic), then tell the backend. NOTE: as in Nova, these
+        record no instance action."""
         with self.db.session() as s:
             row = self._server(s, ctx, server_id, rule)
+            if locked:
+                check_lock(ctx, row)
             before = {v.port_id: v for v in self._vifs(s, server_id)}
             change(s, *args)
             s.flush()
             refresh_cache(s, server_id)
-            if action is not None:
-                start_action(s, ctx, server_id, action, now())
         await self._changed(row, before)
 
     async def add_fixed_ip(self, ctx: RequestContext, server_id: str, network_id: str) -> None:
-        await self._change(ctx, server_id, "os_compute_api:os-multinic:add",
-                           "add_fixed_ip", nova_addresses.add_fixed_ip, server_id, network_id)
+        await self._change(ctx, server_id, "os_compute_api:os-multinic:add", True,
+                           nova_addresses.add_fixed_ip, server_id, network_id)
 
     async def remove_fixed_ip(self, ctx: RequestContext, server_id: str, address: str) -> None:
-        await self._change(ctx, server_id, "os_compute_api:os-multinic:remove",
-                           "remove_fixed_ip", nova_addresses.remove_fixed_ip, server_id, address)
+        await self._change(ctx, server_id, "os_compute_api:os-multinic:remove", True,
+                           nova_addresses.remove_fixed_ip, server_id, address)
 
     async def add_floating_ip(self, ctx: RequestContext, server_id: str, address: str,
                               fixed_address: str | None) -> None:
@@ -237,12 +240,12 @@ class ServerNetworking:
                 s.flush()
                 refresh_cache(s, previous)
 
-        await self._change(ctx, server_id, "os_compute_api:os-floating-ips:add", None,
+        await self._change(ctx, server_id, "os_compute_api:os-floating-ips:add", False,
                            associate)
 
     async def remove_floating_ip(self, ctx: RequestContext, server_id: str,
                                  address: str) -> None:
-        await self._change(ctx, server_id, "os_compute_api:os-floating-ips:remove", None,
+        await self._change(ctx, server_id, "os_compute_api:os-floating-ips:remove", False,
                            lambda s: nova_addresses.disassociate_floating_ip(
                                s, ctx, server_id, address))
 
