@@ -343,8 +343,13 @@ def test_interfaces_list_attach_show_detach(
                                   "more specific.")
     mine = create(member, "ports", "port", network_id=network["id"])
     by_port = member.compute("POST", base, json={"interfaceAttachment": {
-        "port_id": mine["id"]}}, version="2.70")
-    assert by_port.json()["interfaceAttachment"]["tag"] is None
+        "port_id": mine["id"], "tag": "nic-b"}}, version="2.70")
+    assert by_port.json()["interfaceAttachment"]["tag"] == "nic-b"
+    tagged = member.compute("GET", base, version="2.70").json()["interfaceAttachments"]
+    assert {i["port_id"]: i["tag"] for i in tagged} == {
+        first["port_id"]: None, made["port_id"]: None, mine["id"]: "nic-b"}
+    assert "tag" not in member.compute("GET", f"{base}/{mine['id']}", version="2.69").json()[
+        "interfaceAttachment"]
     assert len(member.compute("GET", base).json()["interfaceAttachments"]) == 3
     again = member.compute("POST", base, json={"interfaceAttachment": {"port_id": mine["id"]}})
     assert again.status_code == 409
@@ -413,3 +418,10 @@ def test_the_port_quota_cuts_a_multi_create(servers: Servers, member: ApiSession
         assert len(listed.json()["servers"]) == 1
     finally:
         assert neutron(admin, "DELETE", f"/quotas/{project}").status_code == 204
+
+
+def test_a_networks_tag_is_the_interfaces(servers: Servers, member: ApiSession) -> None:
+    server = servers.boot(member, version="2.42",
+                          networks=[{"uuid": private_id(member), "tag": "boot-nic"}])
+    listed = member.compute("GET", f"/servers/{server['id']}/os-interface", version="2.70")
+    assert [i["tag"] for i in listed.json()["interfaceAttachments"]] == ["boot-nic"]

@@ -31,6 +31,8 @@ PRESERVE = "preserve_on_delete:"
 #: A port's place among the server's (Nova's network info is a list in request order;
 #: Neutron's timestamps have whole seconds, too coarse to order by).
 ORDER = "vif_order:"
+#: A port's device tag (2.32 ``networks`` tags, 2.49 ``os-interface`` tags).
+TAG = "vif_tag:"
 
 
 @dataclass(frozen=True)
@@ -114,9 +116,20 @@ def preserved(s: Session, server_id: str) -> set[str]:
         col(InstanceSystemMetadata.key).startswith(PRESERVE)))}
 
 
+def tag_port(s: Session, server_id: str, port_id: str, tag: str | None) -> None:
+    if tag:
+        s.merge(InstanceSystemMetadata(instance_uuid=server_id, key=TAG + port_id, value=tag))
+
+
+def port_tags(s: Session, server_id: str) -> dict[str, str]:
+    return {m.key[len(TAG):]: m.value for m in s.exec(select(InstanceSystemMetadata).where(
+        InstanceSystemMetadata.instance_uuid == server_id,
+        col(InstanceSystemMetadata.key).startswith(TAG)))}
+
+
 def forget_port(s: Session, server_id: str, port_id: str) -> None:
     """The port left the server: what was recorded of it goes."""
-    for prefix in (PRESERVE, ORDER):
+    for prefix in (PRESERVE, ORDER, TAG):
         found = s.get(InstanceSystemMetadata, (server_id, prefix + port_id))
         if found is not None:
             s.delete(found)
@@ -133,9 +146,10 @@ def allocate_address(db: Database, server_id: str) -> None:
                                                          row.security_groups)
         plugged = nova_client.allocate_for_instance(s, binding(row), requested, groups)
         remember_order(s, server_id, plugged)
-        for request in nova_client.requests(requested):
+        for request, port_id in zip(nova_client.requests(requested), plugged, strict=False):
             if request.port_id:
                 preserve(s, server_id, request.port_id)
+            tag_port(s, server_id, port_id, request.tag)
         s.flush()
         refresh_cache(s, server_id)
 

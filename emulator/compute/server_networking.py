@@ -19,11 +19,13 @@ from backends.base import BackendError, ComputeBackend, DeviceNotFound, VifSpec
 from emulator.compute.addresses import (
     binding,
     forget_port,
+    port_tags,
     preserve,
     preserved,
     refresh_cache,
     remember_order,
     server_vifs,
+    tag_port,
     vif_spec,
 )
 from emulator.compute.backend_errors import failure_message
@@ -59,11 +61,12 @@ class Interface:
     tag: str | None = None
 
 
-def _interface(vif: Vif) -> Interface:
+def _interface(vif: Vif, tags: dict[str, str]) -> Interface:
     return Interface(port_id=vif.port_id, net_id=vif.network_id, mac_addr=vif.mac,
                      port_state=vif.status,
                      fixed_ips=tuple({"subnet_id": subnet, "ip_address": address}
-                                     for address, subnet in vif.fixed_ips))
+                                     for address, subnet in vif.fixed_ips),
+                     tag=tags.get(vif.port_id))
 
 
 class ServerNetworking:
@@ -90,14 +93,15 @@ class ServerNetworking:
     def interfaces(self, ctx: RequestContext, server_id: str) -> list[Interface]:
         with self.db.session() as s:
             self._server(s, ctx, server_id, "os_compute_api:os-attach-interfaces:list")
-            return [_interface(v) for v in self._vifs(s, server_id)]
+            tags = port_tags(s, server_id)
+            return [_interface(v, tags) for v in self._vifs(s, server_id)]
 
     def interface(self, ctx: RequestContext, server_id: str, port_id: str) -> Interface:
         with self.db.session() as s:
             self._server(s, ctx, server_id, "os_compute_api:os-attach-interfaces:show")
             for vif in self._vifs(s, server_id):
                 if vif.port_id == port_id:
-                    return _interface(vif)
+                    return _interface(vif, port_tags(s, server_id))
         raise NotFound(f"Instance {server_id} does not have a port {port_id}.")
 
     @staticmethod
@@ -110,7 +114,8 @@ class ServerNetworking:
                            f"{row.task_state}")
 
     async def attach(self, ctx: RequestContext, server_id: str, port_id: str | None,
-                     net_id: str | None, fixed_ips: list[str]) -> Interface:
+                     net_id: str | None, fixed_ips: list[str],
+                     tag: str | None = None) -> Interface:
         """Nova's ``attach_interface``: the port made or bound, plugged by the backend;
         the port is let go again if the backend refuses."""
         with self.db.session() as s:
@@ -121,6 +126,7 @@ class ServerNetworking:
             if port_id:
                 preserve(s, server_id, attached)
             remember_order(s, server_id, [attached])
+            tag_port(s, server_id, attached, tag)
             s.flush()
             refresh_cache(s, server_id)
             start_action(s, ctx, server_id, "attach_interface", now())
@@ -140,7 +146,7 @@ class ServerNetworking:
                 from None
         self.actions.finish_event(server_id, ctx.request_id, "compute_attach_interface",
                                   "Success")
-        return _interface(vif)
+        return _interface(vif, {attached: tag} if tag else {})
 
     def detach(self, ctx: RequestContext, server_id: str, port_id: str) -> None:
         """Nova's ``detach_interface``: checked and acknowledged here; the backend unplugs

@@ -19,13 +19,13 @@ from emulator.compute.server_networking import Interface, ServerNetworking
 MAX_PROXY_ACTIONS = V(2, 43)
 
 
-def _view(call: Call, interface: Interface, tag: str | None = None) -> dict[str, Any]:
+def _view(call: Call, interface: Interface) -> dict[str, Any]:
     view: dict[str, Any] = {
         "port_state": interface.port_state, "fixed_ips": list(interface.fixed_ips),
         "port_id": interface.port_id, "net_id": interface.net_id,
         "mac_addr": interface.mac_addr}
     if call.version >= V(2, 70):
-        view["tag"] = tag
+        view["tag"] = interface.tag
     return view
 
 
@@ -54,8 +54,8 @@ class InterfacesController:
         if fixed and not net_id:
             raise Fault(400, "Must input network_id when request IP address")
         made = await self.networking.attach(common.context(call), call.params["server_id"],
-                                            port_id, net_id, fixed)
-        return json_response({"interfaceAttachment": _view(call, made, attachment.get("tag"))})
+                                            port_id, net_id, fixed, attachment.get("tag"))
+        return json_response({"interfaceAttachment": _view(call, made)})
 
     async def delete(self, call: Call) -> Response:
         self.networking.detach(common.context(call), call.params["server_id"],
