@@ -76,9 +76,11 @@ def server_vifs(s: Session, server_ids: Sequence[str]) -> dict[str, list[Vif]]:
     return {uuid: sorted(vifs, key=partial(place, uuid)) for uuid, vifs in found.items()}
 
 
-def remember_order(s: Session, server_id: str, port_ids: Sequence[str]) -> None:
-    """Record ``port_ids`` as the server's next ports, in that order."""
-    taken = s.exec(select(InstanceSystemMetadata.key).where(
+def remember_order(s: Session, server_id: str, port_ids: Sequence[str],
+                   first: bool = False) -> None:
+    """Record ``port_ids`` as the server's next ports, in that order (``first``: its
+    first ones, at its build: nothing to look up)."""
+    taken = [] if first else s.exec(select(InstanceSystemMetadata.key).where(
         InstanceSystemMetadata.instance_uuid == server_id,
         col(InstanceSystemMetadata.key).startswith(ORDER))).all()
     for place, port_id in enumerate(port_ids, start=len(taken)):
@@ -91,13 +93,15 @@ def live_addresses(s: Session, server_ids: Sequence[str]) -> dict[str, tuple[Add
     return {uuid: addresses_of(vifs) for uuid, vifs in server_vifs(s, server_ids).items()}
 
 
-def refresh_cache(s: Session, server_id: str) -> None:
-    """Write the server's info cache again from its ports."""
+def refresh_cache(s: Session, server_id: str) -> list[Vif]:
+    """Write the server's info cache again from its ports; the ports."""
     s.execute(delete(InstanceAddress).where(col(InstanceAddress.instance_uuid) == server_id))
-    for a in live_addresses(s, [server_id])[server_id]:
+    vifs = server_vifs(s, [server_id])[server_id]
+    for a in addresses_of(vifs):
         s.add(InstanceAddress(instance_uuid=server_id, network_name=a.network_name,
                               address=a.address, version=a.version,
                               mac_address=a.mac_address, kind=a.kind))
+    return vifs
 
 
 def binding(row: Instance) -> Binding:
@@ -135,23 +139,24 @@ def forget_port(s: Session, server_id: str, port_id: str) -> None:
             s.delete(found)
 
 
-def allocate_address(db: Database, server_id: str) -> None:
+def allocate_address(db: Database, server_id: str) -> tuple[VifSpec, ...]:
     """Nova's ``allocate_for_instance`` at the build's networking step: the ports of the
     request made or bound on the server's host, the info cache written; an exhausted
-    subnet or a port taken meanwhile raises (the build fails)."""
+    subnet or a port taken meanwhile raises (the build fails). The ports, as the backend
+    plugs them."""
     with db.session() as s:
         row = s.exec(select(Instance).where(Instance.uuid == server_id)).one()
         requested = row.requested_networks
         groups = nova_security_groups.security_group_ids(s, row.project_id,
                                                          row.security_groups)
         plugged = nova_client.allocate_for_instance(s, binding(row), requested, groups)
-        remember_order(s, server_id, plugged)
+        remember_order(s, server_id, plugged, first=True)
         for request, port_id in zip(nova_client.requests(requested), plugged, strict=False):
             if request.port_id:
                 preserve(s, server_id, request.port_id)
             tag_port(s, server_id, port_id, request.tag)
         s.flush()
-        refresh_cache(s, server_id)
+        return tuple(vif_spec(v) for v in refresh_cache(s, server_id))
 
 
 def release_ports(db: Database, server_id: str) -> None:
@@ -160,12 +165,6 @@ def release_ports(db: Database, server_id: str) -> None:
         nova_client.deallocate_for_instance(s, server_id, preserved(s, server_id))
         s.execute(delete(InstanceAddress).where(
             col(InstanceAddress.instance_uuid) == server_id))
-
-
-def vif_specs(db: Database, server_id: str) -> tuple[VifSpec, ...]:
-    """The server's ports as the backend plugs them."""
-    with db.session() as s:
-        return tuple(vif_spec(v) for v in server_vifs(s, [server_id])[server_id])
 
 
 def vif_spec(vif: Vif) -> VifSpec:

@@ -24,13 +24,13 @@ from backends.base import (
     ComputeBackend,
     MigrationAborted,
     PowerState,
+    VifSpec,
 )
 from emulator.compute.actions import TRANSITIONS, Transition
 from emulator.compute.addresses import (
     allocate_address,
     release_ports,
     sync_bindings,
-    vif_specs,
 )
 from emulator.compute.backend_errors import failure_message
 from emulator.compute.claims import Claims
@@ -192,12 +192,12 @@ class Lifecycle:
         if host is None or not await self._in_turn(self._started, server_id, request_id,
                                                    host, plan):
             return
-        row = await self._in_turn(self._network, server_id, request_id)
-        if row is None:
+        networked = await self._in_turn(self._network, server_id, request_id)
+        if networked is None:
             return
+        row, vifs = networked
         try:
-            await self.backend.spawn(instance_spec(
-                row, vifs=vif_specs(self.instances.db, server_id)))
+            await self.backend.spawn(instance_spec(row, vifs=vifs))
         except BackendError as exc:
             # Nova's BuildFailureWeigher counts it against the host.
             self.claims.placement.record_build(host, failed=True)
@@ -219,15 +219,18 @@ class Lifecycle:
             return False
         return True
 
-    def _network(self, server_id: str, request_id: str) -> Instance | None:
-        """Address the server and move it on to spawning; None if the build ends here."""
+    def _network(self, server_id: str, request_id: str
+                 ) -> tuple[Instance, tuple[VifSpec, ...]] | None:
+        """Give the server its ports and move it on to spawning (the row and its ports);
+        None if the build ends here."""
         try:
-            allocate_address(self.instances.db, server_id)
+            vifs = allocate_address(self.instances.db, server_id)
         except Exception as exc:  # an exhausted network is a build failure, not a crash
             self._fail_build(server_id, request_id, failure_message(exc))
             return None
         self.instances.set_state(server_id, task_state=TaskState.BLOCK_DEVICE_MAPPING)
-        return self.instances.set_state(server_id, task_state=TaskState.SPAWNING)
+        row = self.instances.set_state(server_id, task_state=TaskState.SPAWNING)
+        return None if row is None else (row, vifs)
 
     def _launched(self, server_id: str, request_id: str, host: str, plan: BuildPlan) -> None:
         self.instances.set_state(server_id, vm_state=VmState.ACTIVE, task_state=None,
