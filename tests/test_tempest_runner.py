@@ -122,3 +122,15 @@ def test_the_validation_profile_logs_in_over_a_floating_ip_with_a_key() -> None:
     assert settings[("validation", "run_validation")] == "true"
     assert settings[("validation", "connect_method")] == "floating"
     assert settings[("validation", "auth_method")] == "keypair"
+
+
+def test_backend_qemu_starts_a_qemu_emulator_and_simulated_leaves_the_default() -> None:
+    import tomllib
+
+    accounts = [run.Account("demo", "demo", "member", "demo")]
+    qemu = tomllib.loads(run.emulator_config(accounts, "qemu"))
+    assert qemu["compute"] == {"backend": "qemu"}
+    assert qemu["qemu"]["vcpus"] == 64
+    simulated = tomllib.loads(run.emulator_config(accounts))
+    assert "compute" not in simulated and "qemu" not in simulated
+    assert simulated["identity"]["accounts"][0]["user"] == "demo"
