@@ -31,6 +31,7 @@ from emulator.api.compute.images import (
 from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.compute.limits import LimitsController
 from emulator.api.compute.migrations import MigrationsController
+from emulator.api.compute.proxies import MAX_PROXY_VERSION, ProxyControllers
 from emulator.api.compute.quotas import QuotaClassSetsController, QuotaSetsController
 from emulator.api.compute.server_consoles import ServerConsolesController
 from emulator.api.compute.server_external_events import ExternalEventsController
@@ -68,6 +69,7 @@ class Controllers:
     audit_log: AuditLogController
     external_events: ExternalEventsController
     volume_snapshots: AssistedVolumeSnapshotsController
+    proxies: ProxyControllers
 
 
 def route_list(c: Controllers) -> list[Route]:
@@ -129,6 +131,7 @@ def route_list(c: Controllers) -> list[Route]:
               max_version=meta),
         Route("DELETE", "/images/{image_id}/metadata/{key}", im.metadata_delete,
               max_version=meta),
+        *proxy_routes(c.proxies),
         *removed_routes(),
     ]
 
@@ -248,6 +251,21 @@ def usage_routes(us: UsageController, al: AuditLogController) -> list[Route]:
         Route("GET", "/os-simple-tenant-usage/{tenant_id}", us.show),
         Route("GET", "/os-instance_usage_audit_log", al.index),
         Route("GET", "/os-instance_usage_audit_log/{before}", al.show),
+    ]
+
+
+def proxy_routes(px: ProxyControllers) -> list[Route]:
+    """Nova's proxies to Neutron and Cinder, until 2.35 (a 404 from 2.36, as Nova's)."""
+    last, sg = MAX_PROXY_VERSION, px.security_groups
+    return [
+        Route("GET", "/os-security-groups", sg.index, max_version=last),
+        Route("POST", "/os-security-groups", sg.create, max_version=last),
+        Route("GET", "/os-security-groups/{group_id}", sg.show, max_version=last),
+        Route("PUT", "/os-security-groups/{group_id}", sg.update, max_version=last),
+        Route("DELETE", "/os-security-groups/{group_id}", sg.delete, max_version=last),
+        Route("POST", "/os-security-group-rules", sg.create_rule, max_version=last),
+        Route("DELETE", "/os-security-group-rules/{rule_id}", sg.delete_rule,
+              max_version=last),
     ]
 
 
