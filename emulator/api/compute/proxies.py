@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from emulator.api.compute.common import V
+from emulator.api.compute.network_proxies import NetworkProxiesController
 from emulator.api.compute.security_groups import SecurityGroupsController
+from emulator.compute.proxies.networks import NetworkProxy
 from emulator.compute.proxies.security_groups import SecurityGroupProxy
 from emulator.network.service import NetworkService
 
@@ -17,7 +19,9 @@ MAX_PROXY_VERSION = V(2, 35)
 @dataclass(frozen=True)
 class ProxyControllers:
     security_groups: SecurityGroupsController
+    networks: NetworkProxiesController
 
     @classmethod
     def build(cls, network: NetworkService) -> ProxyControllers:
-        return cls(security_groups=SecurityGroupsController(SecurityGroupProxy(network)))
+        return cls(security_groups=SecurityGroupsController(SecurityGroupProxy(network)),
+                   networks=NetworkProxiesController(NetworkProxy(network)))

@@ -256,7 +256,7 @@ def usage_routes(us: UsageController, al: AuditLogController) -> list[Route]:
 
 def proxy_routes(px: ProxyControllers) -> list[Route]:
     """Nova's proxies to Neutron and Cinder, until 2.35 (a 404 from 2.36, as Nova's)."""
-    last, sg = MAX_PROXY_VERSION, px.security_groups
+    last, sg, nw = MAX_PROXY_VERSION, px.security_groups, px.networks
     return [
         Route("GET", "/os-security-groups", sg.index, max_version=last),
         Route("POST", "/os-security-groups", sg.create, max_version=last),
@@ -265,6 +265,16 @@ def proxy_routes(px: ProxyControllers) -> list[Route]:
         Route("DELETE", "/os-security-groups/{group_id}", sg.delete, max_version=last),
         Route("POST", "/os-security-group-rules", sg.create_rule, max_version=last),
         Route("DELETE", "/os-security-group-rules/{rule_id}", sg.delete_rule,
+              max_version=last),
+        Route("GET", "/os-floating-ips", nw.floating_ip_index, max_version=last),
+        Route("POST", "/os-floating-ips", nw.floating_ip_create, max_version=last),
+        Route("GET", "/os-floating-ips/{fip_id}", nw.floating_ip_show, max_version=last),
+        Route("DELETE", "/os-floating-ips/{fip_id}", nw.floating_ip_delete, max_version=last),
+        Route("GET", "/os-floating-ip-pools", nw.pool_index, max_version=last),
+        Route("GET", "/os-networks", nw.network_index, max_version=last),
+        Route("GET", "/os-networks/{network_id}", nw.network_show, max_version=last),
+        Route("GET", "/os-tenant-networks", nw.tenant_network_index, max_version=last),
+        Route("GET", "/os-tenant-networks/{network_id}", nw.tenant_network_show,
               max_version=last),
     ]
 

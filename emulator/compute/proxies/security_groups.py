@@ -6,7 +6,6 @@ Neutron sees the rule, and Neutron's refusals as Nova words them."""
 from __future__ import annotations
 
 import ipaddress
-import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
@@ -14,6 +13,7 @@ from urllib.parse import unquote
 from emulator.compute.proxies.clients import Translations, neutron_errors
 from emulator.context import RequestContext
 from emulator.errors import Conflict, Forbidden, InvalidInput, NotFound
+from emulator.network.attributes import is_uuid
 from emulator.network.listing import Record
 from emulator.network.service import NetworkService
 
@@ -34,10 +34,8 @@ GroupLookup = Callable[[str], dict[str, Any] | None]
 
 
 def validate_id(group_id: str) -> str:
-    try:
-        uuid.UUID(group_id)
-    except ValueError:
-        raise InvalidInput("Security group id should be uuid") from None
+    if not is_uuid(group_id):
+        raise InvalidInput("Security group id should be uuid")
     return group_id
 
 
