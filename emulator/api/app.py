@@ -168,7 +168,7 @@ class Emulator:
             audit_log=AuditLogController(cloud.audit_log),
             external_events=ExternalEventsController(cloud.external_events),
             volume_snapshots=AssistedVolumeSnapshotsController(cloud.volume_snapshots),
-            proxies=ProxyControllers.build(cloud.network),
+            proxies=ProxyControllers.build(cloud.network, cloud.volumes),
         )
         public_url = config.public_url
         catalog = build_catalog(public_url, config.identity.region)

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from emulator.api.compute.common import V
 from emulator.api.compute.network_proxies import NetworkProxiesController
 from emulator.api.compute.security_groups import SecurityGroupsController
+from emulator.api.compute.volume_proxies import VolumeProxiesController
 from emulator.compute.proxies.networks import NetworkProxy
 from emulator.compute.proxies.security_groups import SecurityGroupProxy
+from emulator.compute.proxies.volumes import VolumeProxy
 from emulator.network.service import NetworkService
+from emulator.volume.service import VolumeService
 
 #: Nova's ``MAX_PROXY_API_SUPPORT_VERSION``: every proxy route is a 404 after it.
 MAX_PROXY_VERSION = V(2, 35)
@@ -20,8 +23,10 @@ MAX_PROXY_VERSION = V(2, 35)
 class ProxyControllers:
     security_groups: SecurityGroupsController
     networks: NetworkProxiesController
+    volumes: VolumeProxiesController
 
     @classmethod
-    def build(cls, network: NetworkService) -> ProxyControllers:
+    def build(cls, network: NetworkService, volumes: VolumeService) -> ProxyControllers:
         return cls(security_groups=SecurityGroupsController(SecurityGroupProxy(network)),
-                   networks=NetworkProxiesController(NetworkProxy(network)))
+                   networks=NetworkProxiesController(NetworkProxy(network)),
+                   volumes=VolumeProxiesController(VolumeProxy(volumes)))

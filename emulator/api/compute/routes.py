@@ -41,6 +41,7 @@ from emulator.api.compute.servers import ServersController
 from emulator.api.compute.services import ServicesController
 from emulator.api.compute.usage import UsageController
 from emulator.api.compute.usage_audit_log import AuditLogController
+from emulator.api.compute.volumes_boot import MAX_VOLUMES_BOOT_VERSION, VolumesBootController
 from emulator.api.routing import Route
 
 
@@ -132,6 +133,7 @@ def route_list(c: Controllers) -> list[Route]:
         Route("DELETE", "/images/{image_id}/metadata/{key}", im.metadata_delete,
               max_version=meta),
         *proxy_routes(c.proxies),
+        *volumes_boot_routes(VolumesBootController(sv)),
         *removed_routes(),
     ]
 
@@ -256,7 +258,7 @@ def usage_routes(us: UsageController, al: AuditLogController) -> list[Route]:
 
 def proxy_routes(px: ProxyControllers) -> list[Route]:
     """Nova's proxies to Neutron and Cinder, until 2.35 (a 404 from 2.36, as Nova's)."""
-    last, sg, nw = MAX_PROXY_VERSION, px.security_groups, px.networks
+    last, sg, nw, vo = MAX_PROXY_VERSION, px.security_groups, px.networks, px.volumes
     return [
         Route("GET", "/os-security-groups", sg.index, max_version=last),
         Route("POST", "/os-security-groups", sg.create, max_version=last),
@@ -276,6 +278,31 @@ def proxy_routes(px: ProxyControllers) -> list[Route]:
         Route("GET", "/os-tenant-networks", nw.tenant_network_index, max_version=last),
         Route("GET", "/os-tenant-networks/{network_id}", nw.tenant_network_show,
               max_version=last),
+        Route("GET", "/os-volumes", vo.volume_index, max_version=last),
+        Route("POST", "/os-volumes", vo.volume_create, max_version=last),
+        Route("GET", "/os-volumes/detail", vo.volume_index, max_version=last),
+        Route("GET", "/os-volumes/{volume_id}", vo.volume_show, max_version=last),
+        Route("DELETE", "/os-volumes/{volume_id}", vo.volume_delete, max_version=last),
+        Route("GET", "/os-snapshots", vo.snapshot_index, max_version=last),
+        Route("POST", "/os-snapshots", vo.snapshot_create, max_version=last),
+        Route("GET", "/os-snapshots/detail", vo.snapshot_index, max_version=last),
+        Route("GET", "/os-snapshots/{snapshot_id}", vo.snapshot_show, max_version=last),
+        Route("DELETE", "/os-snapshots/{snapshot_id}", vo.snapshot_delete,
+              max_version=last),
+    ]
+
+
+def volumes_boot_routes(vb: VolumesBootController) -> list[Route]:
+    """``/os-volumes_boot``: the servers routes under another name, until 2.102."""
+    sv, last = vb.servers, MAX_VOLUMES_BOOT_VERSION
+    return [
+        Route("GET", "/os-volumes_boot", sv.index, max_version=last),
+        Route("POST", "/os-volumes_boot", sv.create, max_version=last),
+        Route("GET", "/os-volumes_boot/detail", sv.detail, max_version=last),
+        Route("GET", "/os-volumes_boot/{server_id}", sv.show, max_version=last),
+        Route("PUT", "/os-volumes_boot/{server_id}", sv.update, max_version=last),
+        Route("DELETE", "/os-volumes_boot/{server_id}", sv.delete, max_version=last),
+        Route("POST", "/os-volumes_boot/{server_id}/action", vb.action, max_version=last),
     ]
 
 
