@@ -89,6 +89,19 @@ def test_create_refused(member: ApiSession, body: dict[str, Any]) -> None:
     fault(member.compute("POST", "/os-volumes", version=V, json=body), 400)
 
 
+@pytest.mark.parametrize(("volume", "cinder_says"), [
+    ({"size": 1, "metadata": {"a": 1}}, "Invalid input for field/attribute a. Value: 1. "),
+    ({"size": 1, "display_name": "n" * 256}, "name has 256 characters, more than 255."),
+    ({"size": 1, "availability_zone": "nowhere"}, "Availability zone 'nowhere' is invalid"),
+])
+def test_cinder_refusals(member: ApiSession, volume: dict[str, Any], cinder_says: str) -> None:
+    """Cinder's 400 as Nova passes it on: cinderclient's text in Nova's ``InvalidInput``."""
+    message = fault(member.compute("POST", "/os-volumes", version=V,
+                                   json={"volume": volume}), 400)
+    assert message.startswith("Invalid input received: "), message
+    assert cinder_says in message and "(HTTP 400) (Request-ID: req-" in message
+
+
 def test_missing_things(member: ApiSession) -> None:
     missing = str(uuid.uuid4())
     assert fault(member.compute("GET", f"/os-volumes/{missing}", version=V), 404) == (

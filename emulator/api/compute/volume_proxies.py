@@ -4,13 +4,19 @@ Lists take Nova's ``limit``/``offset``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 
 from emulator.api.compute import common
 from emulator.api.compute.security_groups import offset_and_limit
 from emulator.api.faults import Fault
 from emulator.api.routing import Call, empty_response, json_response
-from emulator.compute.proxies.volumes import VolumeProxy
+from emulator.api.volume import schemas as cinder_schemas
+from emulator.api.volume.common import check_text
+from emulator.api.volume.common import validate as cinder_validate
+from emulator.compute.proxies.volumes import VolumeProxy, cinder_text
+from emulator.errors import InvalidInput
 
 #: ``strutils.bool_from_string(strict=True)``'s words (the schema let only these through).
 TRUE_WORDS = ("1", "t", "true", "on", "y", "yes")
@@ -36,9 +42,28 @@ class VolumeProxiesController:
         if isinstance(size, str) and int(size) < 1:
             raise Fault(400, f"Invalid input for field/attribute size. Value: {size}. "
                              f"{size} is less than the minimum of 1")
+        spec = self._as_cinder_takes_it(spec)
         volume = self.proxy.create_volume(common.context(call), spec)
         location = common.href(call, "os-volumes", volume["id"])
         return json_response({"volume": volume}, headers={"Location": location})
+
+    @staticmethod
+    def _as_cinder_takes_it(spec: dict[str, Any]) -> dict[str, Any]:
+        """``spec`` with its name and description as Cinder keeps them, after Cinder's own
+        checks of the body Nova's client sends (its 400 as Nova passes it on)."""
+        sent: dict[str, Any] = {
+            "size": spec["size"], "metadata": spec.get("metadata") or {},
+            **{key: spec[key] for key in ("snapshot_id", "volume_type", "availability_zone")
+               if key in spec},
+            "name": spec.get("display_name"), "description": spec.get("display_description")}
+        try:
+            cinder_validate(cinder_schemas.VOLUME_CREATE, {"volume": sent})
+            name = check_text(sent["name"], "name")
+            description = check_text(sent["description"], "description")
+        except Fault as fault:
+            raise Fault(400, "Invalid input received: "
+                             f"{cinder_text(InvalidInput(fault.message))}") from None
+        return {**spec, "display_name": name, "display_description": description}
 
     async def volume_delete(self, call: Call) -> Response:
         self.proxy.delete_volume(common.context(call), call.params["volume_id"])
