@@ -10,6 +10,7 @@ from starlette.responses import Response
 from emulator.api.compute import common
 from emulator.api.routing import Call, empty_response, json_response
 from emulator.compute.proxies.networks import NetworkProxy, network_view, tenant_network_view
+from emulator.compute.proxies.policy import NET, TNET
 
 
 class NetworkProxiesController:
@@ -40,17 +41,18 @@ class NetworkProxiesController:
     async def network_index(self, call: Call) -> Response:
         ctx = common.context(call)
         return json_response({"networks": [network_view(n, ctx.is_admin)
-                                           for n in self.proxy.list_networks(ctx)]})
+                                           for n in self.proxy.list_networks(ctx, NET)]})
 
     async def network_show(self, call: Call) -> Response:
         ctx = common.context(call)
-        network = self.proxy.get_network(ctx, call.params["network_id"])
+        network = self.proxy.get_network(ctx, call.params["network_id"], NET)
         return json_response({"network": network_view(network, ctx.is_admin)})
 
     async def tenant_network_index(self, call: Call) -> Response:
-        found = self.proxy.list_networks(common.context(call))
+        found = self.proxy.list_networks(common.context(call), TNET)
         return json_response({"networks": [tenant_network_view(n) for n in found]})
 
     async def tenant_network_show(self, call: Call) -> Response:
-        network = self.proxy.get_network(common.context(call), call.params["network_id"])
+        network = self.proxy.get_network(common.context(call), call.params["network_id"],
+                                         TNET)
         return json_response({"network": tenant_network_view(network)})

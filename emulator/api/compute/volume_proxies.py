@@ -26,10 +26,16 @@ class VolumeProxiesController:
     def __init__(self, proxy: VolumeProxy) -> None:
         self.proxy = proxy
 
-    async def volume_index(self, call: Call) -> Response:
+    async def _volumes(self, call: Call, detail: bool) -> Response:
         common.check_query(call, "proxy_volume_index_query")
-        found = self.proxy.list_volumes(common.context(call), *offset_and_limit(call))
+        found = self.proxy.list_volumes(common.context(call), detail, *offset_and_limit(call))
         return json_response({"volumes": found})
+
+    async def volume_index(self, call: Call) -> Response:
+        return await self._volumes(call, detail=False)
+
+    async def volume_detail(self, call: Call) -> Response:
+        return await self._volumes(call, detail=True)
 
     async def volume_show(self, call: Call) -> Response:
         volume = self.proxy.get_volume(common.context(call), call.params["volume_id"])
@@ -69,10 +75,17 @@ class VolumeProxiesController:
         self.proxy.delete_volume(common.context(call), call.params["volume_id"])
         return empty_response(202)
 
-    async def snapshot_index(self, call: Call) -> Response:
+    async def _snapshots(self, call: Call, detail: bool) -> Response:
         common.check_query(call, "proxy_snapshot_index_query")
-        found = self.proxy.list_snapshots(common.context(call), *offset_and_limit(call))
+        found = self.proxy.list_snapshots(common.context(call), detail,
+                                          *offset_and_limit(call))
         return json_response({"snapshots": found})
+
+    async def snapshot_index(self, call: Call) -> Response:
+        return await self._snapshots(call, detail=False)
+
+    async def snapshot_detail(self, call: Call) -> Response:
+        return await self._snapshots(call, detail=True)
 
     async def snapshot_show(self, call: Call) -> Response:
         snapshot = self.proxy.get_snapshot(common.context(call), call.params["snapshot_id"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.compute.proxies.policy import FIP, authorize
 from emulator.context import RequestContext
 from emulator.errors import Conflict, EmulatorError, Forbidden, InvalidInput, NotFound
 from emulator.network.attributes import is_uuid
@@ -79,6 +80,7 @@ class NetworkProxy:
     # -- floating IPs ----------------------------------------------------------------------
 
     def list_floating_ips(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        authorize(ctx, f"{FIP}:list")
         found = self.network.index(ctx, FLOATING_IPS,
                                    [("tenant_id", ctx.project_id or "")]).items
         networks: dict[str, Record] = {}
@@ -89,7 +91,10 @@ class NetworkProxy:
         return [floating_ip_view(f, networks[f["floating_network_id"]]) for f in found]
 
     def get_floating_ip(self, ctx: RequestContext, fip_id: str) -> dict[str, Any]:
-        fip = self._floating_ip(ctx, fip_id)
+        authorize(ctx, f"{FIP}:show")
+        return self._view(ctx, self._floating_ip(ctx, fip_id))
+
+    def _view(self, ctx: RequestContext, fip: Record) -> dict[str, Any]:
         return floating_ip_view(fip, self._network(ctx, fip["floating_network_id"]))
 
     def _pool_id(self, ctx: RequestContext, pool: str) -> str:
@@ -105,6 +110,7 @@ class NetworkProxy:
 
     def allocate(self, ctx: RequestContext, pool: str | None) -> dict[str, Any]:
         """A floating IP from ``pool`` (an external network's name or id)."""
+        authorize(ctx, f"{FIP}:create")
         pool = pool or DEFAULT_FLOATING_POOL
         body = {"floatingip": {"floating_network_id": self._pool_id(ctx, pool)}}
         try:
@@ -118,10 +124,11 @@ class NetworkProxy:
                 raise InvalidInput("The floating IP request failed with a BadRequest") \
                     from error
             raise
-        return self.get_floating_ip(ctx, fip["id"])
+        return self._view(ctx, fip)
 
     def release(self, ctx: RequestContext, fip_id: str) -> None:
         """Disassociate (if it is on a port) and delete."""
+        authorize(ctx, f"{FIP}:delete")
         fip = self._floating_ip(ctx, fip_id)
         try:
             self.network.delete(ctx, FLOATING_IPS, fip["id"])
@@ -130,15 +137,20 @@ class NetworkProxy:
                            f"{fip['floating_ip_address']}.") from None
 
     def pools(self, ctx: RequestContext) -> list[dict[str, str]]:
+        authorize(ctx, "os_compute_api:os-floating-ip-pools")
         found = self.network.index(ctx, NETWORKS, [("router:external", "True")]).items
         return [{"name": n["name"] or n["id"]} for n in found]
 
     # -- networks --------------------------------------------------------------------------
 
-    def list_networks(self, ctx: RequestContext) -> list[Record]:
+    def list_networks(self, ctx: RequestContext, api: str) -> list[Record]:
+        """The networks Neutron shows the caller; ``api`` names the policy (``NET`` for
+        ``/os-networks``, ``TNET`` for ``/os-tenant-networks``)."""
+        authorize(ctx, f"{api}:list")
         return self.network.index(ctx, NETWORKS, []).items
 
-    def get_network(self, ctx: RequestContext, network_id: str) -> Record:
+    def get_network(self, ctx: RequestContext, network_id: str, api: str) -> Record:
+        authorize(ctx, f"{api}:show")
         try:
             return self.network.show(ctx, NETWORKS, network_id, [])
         except NotFound:

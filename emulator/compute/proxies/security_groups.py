@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from emulator.compute.proxies.clients import Translations, neutron_errors
+from emulator.compute.proxies.policy import SG, authorize
 from emulator.context import RequestContext
 from emulator.errors import Conflict, Forbidden, InvalidInput, NotFound
 from emulator.network.attributes import is_uuid
@@ -173,6 +174,7 @@ class SecurityGroupProxy:
                     limit: int) -> list[dict[str, Any]]:
         """The project's groups (every project's for an admin asking ``all_tenants``),
         the page cut before sorting by project and name, as Nova does."""
+        authorize(ctx, f"{SG}:get")
         params = [] if ctx.is_admin and all_tenants else [("tenant_id", ctx.project_id or "")]
         found = self.network.index(ctx, GROUPS, params).items[offset:offset + limit]
         lookup = self._lookup(ctx, found)
@@ -180,9 +182,11 @@ class SecurityGroupProxy:
                       key=lambda g: (g["tenant_id"], g["name"]))
 
     def get(self, ctx: RequestContext, group_id: str) -> dict[str, Any]:
+        authorize(ctx, f"{SG}:show")
         return self._view(ctx, self._show(ctx, validate_id(group_id)))
 
     def create(self, ctx: RequestContext, name: str, description: str) -> dict[str, Any]:
+        authorize(ctx, f"{SG}:create")
         body = {"security_group": {"name": name, "description": description}}
         with neutron_errors(CREATE):
             (group,) = self.network.create(ctx, GROUPS, body)
@@ -190,6 +194,7 @@ class SecurityGroupProxy:
 
     def update(self, ctx: RequestContext, group_id: str, name: str,
                description: str) -> dict[str, Any]:
+        authorize(ctx, f"{SG}:update")
         self._show(ctx, validate_id(group_id))
         body = {"security_group": {"name": name, "description": description}}
         # NOTE: Nova lets Neutron's other refusals (renaming ``default``) end as a 500;
@@ -200,6 +205,7 @@ class SecurityGroupProxy:
         return self._view(ctx, group)
 
     def delete(self, ctx: RequestContext, group_id: str) -> None:
+        authorize(ctx, f"{SG}:delete")
         self._show(ctx, validate_id(group_id))
         with neutron_errors(DELETE):
             self.network.delete(ctx, GROUPS, group_id)
@@ -207,6 +213,7 @@ class SecurityGroupProxy:
     def create_rule(self, ctx: RequestContext, parent_group_id: str, group_id: str | None,
                     protocol: Any, from_port: Any, to_port: Any,
                     cidr: Any) -> dict[str, Any]:
+        authorize(ctx, f"{SG}:rule:create")
         parent = self._show(ctx, parent_group_id)
         source = self._show(ctx, group_id) if group_id is not None else None
         new = new_ingress_rule(protocol, from_port, to_port, group_id,
@@ -226,6 +233,7 @@ class SecurityGroupProxy:
         return rule_view(nova_rule(rule), group)
 
     def delete_rule(self, ctx: RequestContext, rule_id: str) -> None:
+        authorize(ctx, f"{SG}:rule:delete")
         validate_id(rule_id)
         with neutron_errors(FOUND):
             rule = self.network.show(ctx, RULES, rule_id, [])

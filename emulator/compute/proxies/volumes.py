@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from emulator.compute.proxies.policy import VOL, authorize
 from emulator.context import RequestContext
 from emulator.errors import EmulatorError, Forbidden, InvalidInput, NotFound, OverQuota
 from emulator.network.rows import new_id
@@ -81,17 +82,20 @@ class VolumeProxy:
     def __init__(self, volumes: VolumeService) -> None:
         self.volumes = volumes
 
-    def list_volumes(self, ctx: RequestContext, offset: int,
+    def list_volumes(self, ctx: RequestContext, detail: bool, offset: int,
                      limit: int) -> list[dict[str, Any]]:
+        authorize(ctx, f"{VOL}:{'detail' if detail else 'list'}")
         found = self.volumes.list_volumes(ctx, ListQuery()).items
         return [volume_view(v) for v in found[offset:offset + limit]]
 
     def get_volume(self, ctx: RequestContext, volume_id: str) -> dict[str, Any]:
+        authorize(ctx, f"{VOL}:show")
         with cinder_errors(volume_not_found(volume_id)):
             return volume_view(self.volumes.get_volume(ctx, volume_id))
 
     def create_volume(self, ctx: RequestContext, spec: dict[str, Any]) -> dict[str, Any]:
         """A volume from ``spec`` (the API's checked ``volume`` body)."""
+        authorize(ctx, f"{VOL}:create")
         snapshot_id, size = spec.get("snapshot_id"), spec.get("size")
         if snapshot_id is not None:
             with cinder_errors(snapshot_not_found(snapshot_id)):
@@ -108,20 +112,24 @@ class VolumeProxy:
             return volume_view(self.volumes.create_volume(ctx, new))
 
     def delete_volume(self, ctx: RequestContext, volume_id: str) -> None:
+        authorize(ctx, f"{VOL}:delete")
         with cinder_errors(volume_not_found(volume_id)):
             self.volumes.delete_volume(ctx, volume_id)
 
-    def list_snapshots(self, ctx: RequestContext, offset: int,
+    def list_snapshots(self, ctx: RequestContext, detail: bool, offset: int,
                        limit: int) -> list[dict[str, Any]]:
+        authorize(ctx, f"{VOL}:snapshots:{'detail' if detail else 'list'}")
         found = self.volumes.list_snapshots(ctx, ListQuery()).items
         return [snapshot_view(s) for s in found[offset:offset + limit]]
 
     def get_snapshot(self, ctx: RequestContext, snapshot_id: str) -> dict[str, Any]:
+        authorize(ctx, f"{VOL}:snapshots:show")
         with cinder_errors(snapshot_not_found(snapshot_id)):
             return snapshot_view(self.volumes.get_snapshot(ctx, snapshot_id))
 
     def create_snapshot(self, ctx: RequestContext, volume_id: str, force: bool,
                         name: str | None, description: str | None) -> dict[str, Any]:
+        authorize(ctx, f"{VOL}:snapshots:create")
         with cinder_errors(volume_not_found(volume_id),
                            over_quota="Quota exceeded for resources: snapshots"):
             made = self.volumes.create_snapshot(ctx, volume_id, name, description, {},
@@ -129,5 +137,6 @@ class VolumeProxy:
         return snapshot_view(made)
 
     def delete_snapshot(self, ctx: RequestContext, snapshot_id: str) -> None:
+        authorize(ctx, f"{VOL}:snapshots:delete")
         with cinder_errors(snapshot_not_found(snapshot_id)):
             self.volumes.delete_snapshot(ctx, snapshot_id)
