@@ -15,7 +15,7 @@ import pytest
 from tempest.lib.api_schema.response.compute.v2_1 import security_groups as tempest_sg
 
 from conformance.client import ApiSession
-from conformance.network import neutron, ok
+from conformance.network import create, delete, network_with_subnet, neutron, ok
 from conformance.schemas import validate
 from conformance.test_aggregates import fault
 
@@ -207,3 +207,35 @@ def test_rule_ids_and_duplicates(member: ApiSession, alt: ApiSession,
 def test_gone_from_2_36(member: ApiSession, method: str, path: str) -> None:
     kwargs: dict[str, Any] = {"json": {}} if method in ("POST", "PUT") else {}
     fault(member.compute(method, path, version="2.36", **kwargs), 404)
+
+
+def test_over_quota_is_forbidden(admin: ApiSession, alt: ApiSession) -> None:
+    """Neutron's ``OverQuota`` (409) is Nova's ``SecurityGroupLimitExceeded``, a 403."""
+    count = len(groups(alt))
+    rules = ok(neutron(alt, "GET", "/security-group-rules"))["security_group_rules"]
+    quota = {"quota": {"security_group": count, "security_group_rule": len(rules)}}
+    ok(neutron(admin, "PUT", f"/quotas/{alt.project_id}", json=quota))
+    try:
+        response = alt.compute("POST", "/os-security-groups", version=V, json={
+            "security_group": {"name": "one-too-many", "description": ""}})
+        assert fault(response, 403).startswith(
+            "Quota exceeded for resources: ['security_group'].\n"
+            "Neutron server returns request_ids: ['req-")
+        default = next(g for g in groups(alt) if g["name"] == "default")
+        assert fault(add_rule(alt, parent_group_id=default["id"], ip_protocol="tcp",
+                              from_port=1, to_port=2), 403).startswith(
+            "Quota exceeded for resources: ['security_group_rule'].")
+    finally:
+        neutron(admin, "DELETE", f"/quotas/{alt.project_id}")
+
+
+def test_group_in_use_is_not_deleted(member: ApiSession, made: Made) -> None:
+    """Neutron's ``SecurityGroupInUse`` (409) is Nova's 400."""
+    group = keep(made, create_group(member))
+    with network_with_subnet(member, cidr="192.168.93.0/24") as (network, _subnet):
+        port = create(member, "ports", "port", network_id=network["id"],
+                      security_groups=[group["id"]])
+        message = fault(member.compute("DELETE", f"/os-security-groups/{group['id']}",
+                                       version=V), 400)
+        assert message.startswith(f"Security Group {group['id']} in use.")
+        delete(member, "ports", port["id"])
