@@ -16,6 +16,7 @@ from tempest.lib.api_schema.response.compute.v2_1 import volumes as tempest_vol
 from conformance.client import ApiSession
 from conformance.schemas import validate
 from conformance.test_aggregates import fault
+from conformance.test_servers import Servers, gone, image_id, servers, wait_for  # noqa: F401
 from conformance.volume_client import (  # noqa: F401
     VolumeFactory,
     cinder,
@@ -150,10 +151,10 @@ def test_snapshots(member: ApiSession, alt: ApiSession,
 
 
 def test_volumes_boot_is_servers_alias(member: ApiSession) -> None:
-    servers = member.compute("GET", "/servers", version=V).json()
+    listed = member.compute("GET", "/servers", version=V).json()
     alias = member.compute("GET", "/os-volumes_boot", version=V)
     assert alias.status_code == 200, alias.text
-    assert alias.json() == servers
+    assert alias.json() == listed
     detail = member.compute("GET", "/os-volumes_boot/detail", version="2.102")
     assert detail.status_code == 200, detail.text
     missing = str(uuid.uuid4())
@@ -163,6 +164,27 @@ def test_volumes_boot_is_servers_alias(member: ApiSession) -> None:
     fault(member.compute("POST", f"/os-volumes_boot/{missing}/action", version=V,
                          json={"os-stop": None}), 404)
     fault(member.compute("GET", "/os-volumes_boot", version="2.103"), 404)
+
+
+def test_volumes_boot_creates_and_deletes(member: ApiSession,
+                                          servers: Servers) -> None:  # noqa: F811
+    """``POST /os-volumes_boot`` is a server create; a server action of the alias's and a
+    delete go through it too."""
+    response = member.compute("POST", "/os-volumes_boot", version=V,
+                              json={"server": servers.body(version=V)})
+    assert response.status_code == 202, response.text
+    server_id = response.json()["server"]["id"]
+    servers.made.append(server_id)
+    wait_for(member, server_id, "ACTIVE")
+    shown = member.compute("GET", f"/os-volumes_boot/{server_id}", version=V)
+    assert shown.json() == member.compute("GET", f"/servers/{server_id}", version=V).json()
+    stopped = member.compute("POST", f"/os-volumes_boot/{server_id}/action", version=V,
+                             json={"os-stop": None})
+    assert stopped.status_code == 202, stopped.text
+    wait_for(member, server_id, "SHUTOFF")
+    deleted = member.compute("DELETE", f"/os-volumes_boot/{server_id}", version=V)
+    assert deleted.status_code == 204, deleted.text
+    gone(member, server_id)
 
 
 @pytest.mark.parametrize(("method", "path"), [
