@@ -1,12 +1,15 @@
-"""The proxies' policy table against Nova's defaults (``nova/policies/*.py`` of the release
-``tests.nova_source`` reads): every rule of the proxy APIs, with its check string."""
+"""The proxies' policy table and request schemas against Nova's (``nova/policies/*.py`` and
+``nova/api/openstack/compute/schemas/*.py`` of the release ``tests.nova_source`` reads)."""
 
 from __future__ import annotations
 
 import ast
+import json
 
 import pytest
 
+from emulator.api.compute.schemas import schema_for
+from emulator.api.microversion import APIVersion
 from emulator.compute.policy import ANY, MEMBER, READER, Check
 from emulator.compute.proxies.policy import RULES
 from tests.nova_source import NovaSource, NovaSourceError, evaluate
@@ -46,3 +49,27 @@ def test_rules_are_novas() -> None:
     nova = {name: check for name, check in novas_rules(source).items()
             if name not in NOT_OURS}
     assert RULES == nova
+
+
+#: Our create schemas and Nova's (``schemas/<file>.py``, name).
+CREATE_SCHEMAS = {
+    "proxy_volume_create": ("volumes", "create"),
+    "proxy_snapshot_create": ("snapshots", "create"),
+    "security_group_create": ("security_groups", "create"),
+    "security_group_update": ("security_groups", "update"),
+    "security_group_rule_create": ("security_groups", "create_rules"),
+    "floating_ip_create": ("floating_ips", "create"),
+}
+
+
+@pytest.mark.parametrize("ours", sorted(CREATE_SCHEMAS))
+def test_request_schemas_are_novas(ours: str) -> None:
+    """The proxies' body schemas are Nova's, keyword for keyword and in its order."""
+    try:
+        source = NovaSource.fetch()
+    except NovaSourceError as error:
+        pytest.skip(str(error))
+    module, name = CREATE_SCHEMAS[ours]
+    theirs = source.constants(f"nova/api/openstack/compute/schemas/{module}.py")[name]
+    mine = schema_for(ours, APIVersion.parse("2.1"))
+    assert json.dumps(mine) == json.dumps(theirs)
