@@ -151,3 +151,28 @@ def check_networks(member: ApiSession, admin: ApiSession, alt: ApiSession,
 def test_gone_from_2_36(member: ApiSession, method: str, path: str) -> None:
     kwargs: dict[str, Any] = {"json": {}} if method == "POST" else {}
     fault(member.compute(method, path, version="2.36", **kwargs), 404)
+
+
+def test_over_quota_and_exhausted_pools(admin: ApiSession, alt: ApiSession) -> None:
+    """Neutron's ``OverQuota`` is Nova's 403 and an exhausted pool its 404, both naming the
+    pool."""
+    ok(neutron(admin, "PUT", f"/quotas/{alt.project_id}", json={"quota": {"floatingip": 0}}))
+    try:
+        assert fault(allocate(alt, {"pool": "public"}), 403) == (
+            "IP allocation over quota in pool public.")
+    finally:
+        neutron(admin, "DELETE", f"/quotas/{alt.project_id}")
+    tiny = create(admin, "networks", "network", name=f"tiny-{uuid.uuid4().hex[:6]}",
+                  **{"router:external": True})
+    try:
+        create(admin, "subnets", "subnet", network_id=tiny["id"], cidr="192.168.94.0/30",
+               ip_version=4)
+        first = allocate(alt, {"pool": tiny["name"]})
+        assert first.status_code == 200, first.text
+        assert first.json()["floating_ip"]["pool"] == tiny["name"]
+        assert fault(allocate(alt, {"pool": tiny["name"]}), 404) == (
+            f"No more floating IPs in pool {tiny['name']}.")
+        alt.compute("DELETE", f"/os-floating-ips/{first.json()['floating_ip']['id']}",
+                    version=V)
+    finally:
+        delete(admin, "networks", tiny["id"])
