@@ -26,6 +26,9 @@ PORT_PROTOCOLS = ("TCP", "UDP")
 #: What each call makes of Neutron's errors (``security_group_api``).
 FOUND: Translations = {NotFound: NotFound}
 CREATE: Translations = {InvalidInput: InvalidInput, Conflict: Forbidden}
+#: NOTE: Nova lets Neutron's refusals of an update (renaming ``default``) end as a 500;
+#: here they are the 400 Nova gives bad input.
+UPDATE: Translations = {NotFound: NotFound, Conflict: InvalidInput, Forbidden: InvalidInput}
 DELETE: Translations = {NotFound: NotFound, Conflict: InvalidInput}
 ADD_RULES: Translations = {NotFound: NotFound, Conflict: Forbidden,
                            InvalidInput: InvalidInput}
@@ -197,10 +200,7 @@ class SecurityGroupProxy:
         authorize(ctx, f"{SG}:update")
         self._show(ctx, validate_id(group_id))
         body = {"security_group": {"name": name, "description": description}}
-        # NOTE: Nova lets Neutron's other refusals (renaming ``default``) end as a 500;
-        # here they are the 400 Nova gives for bad input.
-        with neutron_errors({NotFound: NotFound, Conflict: InvalidInput,
-                             Forbidden: InvalidInput}):
+        with neutron_errors(UPDATE):
             group = self.network.update(ctx, GROUPS, group_id, body)
         return self._view(ctx, group)
 
@@ -225,6 +225,8 @@ class SecurityGroupProxy:
             net, _, prefix = new["cidr"].partition("/")
             if net not in ("0.0.0.0", "::") and prefix == "0":
                 raise InvalidInput(f"Bad prefix for network in cidr {new['cidr']}")
+        # NOTE: a rule from a group never matches here (Nova reads the existing one's cidr
+        # as 0.0.0.0/0): its duplicate is Neutron's 409, Nova's 403.
         if _exists(_ingress(parent), new):
             raise InvalidInput(f"This rule already exists in group {parent['id']}")
         with neutron_errors(ADD_RULES):
