@@ -17,6 +17,7 @@ from conformance.client import ApiSession
 from conformance.schemas import validate
 from conformance.test_aggregates import fault
 from conformance.test_servers import Servers, gone, image_id, servers, wait_for  # noqa: F401
+from conformance.test_volume_attachments import attached_volume
 from conformance.volume_client import (  # noqa: F401
     VolumeFactory,
     cinder,
@@ -67,6 +68,21 @@ def test_create_show_list_delete(member: ApiSession, alt: ApiSession) -> None:
     assert fault(alt.compute("DELETE", f"/os-volumes/{made['id']}", version=V), 404)
     remove(member, made["id"])
     assert fault(member.compute("GET", f"/os-volumes/{made['id']}", version=V), 404)
+
+
+def test_attached_volume(member: ApiSession, make_volume: VolumeFactory) -> None:  # noqa: F811
+    """An in-use volume shows its (first) attachment: the server and the device; Cinder's
+    400 for deleting it is Nova's."""
+    volume = make_volume()
+    server, _attachment = attached_volume(member, volume["id"])
+    wait_volume(member, volume["id"], "in-use")
+    shown = validate(member.compute("GET", f"/os-volumes/{volume['id']}", version=V),
+                     tempest_vol.create_get_volume)["volume"]
+    assert shown["status"] == "in-use"
+    assert shown["attachments"] == [{"id": volume["id"], "volumeId": volume["id"],
+                                     "serverId": server, "device": "/dev/vdb"}]
+    message = fault(member.compute("DELETE", f"/os-volumes/{volume['id']}", version=V), 400)
+    assert message.startswith("Invalid input received: Invalid volume: ")
 
 
 def test_paging(member: ApiSession, make_volume: VolumeFactory) -> None:  # noqa: F811
