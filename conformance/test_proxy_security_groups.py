@@ -247,3 +247,20 @@ def test_group_in_use_is_not_deleted(member: ApiSession, made: Made) -> None:
                                        version=V), 400)
         assert message.startswith(f"Security Group {group['id']} in use.")
         delete(member, "ports", port["id"])
+
+
+def test_neutron_rules_in_novas_words(member: ApiSession, made: Made) -> None:
+    """Rules made in Neutron, shown by Nova: egress ones left out, a port-less UDP rule as
+    1-65535, a port-less ICMP one as -1, no prefix as ``0.0.0.0/0`` (even for IPv6)."""
+    group = keep(made, create_group(member))
+    for rule in ({"protocol": "udp"}, {"protocol": "icmp"},
+                 {"protocol": "tcp", "ethertype": "IPv6"},
+                 {"protocol": "tcp", "direction": "egress", "port_range_min": 80,
+                  "port_range_max": 80}):
+        create(member, "security-group-rules", "security_group_rule",
+               **{"direction": "ingress", "security_group_id": group["id"], **rule})
+    shown = member.compute("GET", f"/os-security-groups/{group['id']}", version=V).json()
+    rules = {(r["ip_protocol"], r["from_port"], r["to_port"], r["ip_range"]["cidr"])
+             for r in shown["security_group"]["rules"]}
+    assert rules == {("udp", 1, 65535, "0.0.0.0/0"), ("icmp", -1, -1, "0.0.0.0/0"),
+                     ("tcp", 1, 65535, "0.0.0.0/0")}
