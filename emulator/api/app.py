@@ -26,6 +26,7 @@ from emulator.api.compute.images import ImagesController
 from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.compute.limits import LimitsController
 from emulator.api.compute.migrations import MigrationsController
+from emulator.api.compute.proxies import ProxyControllers
 from emulator.api.compute.quotas import QuotaClassSetsController, QuotaSetsController
 from emulator.api.compute.routes import Controllers
 from emulator.api.compute.server_actions import ServerActions
@@ -167,6 +168,7 @@ class Emulator:
             audit_log=AuditLogController(cloud.audit_log),
             external_events=ExternalEventsController(cloud.external_events),
             volume_snapshots=AssistedVolumeSnapshotsController(cloud.volume_snapshots),
+            proxies=ProxyControllers.build(cloud.network, cloud.volumes),
         )
         public_url = config.public_url
         catalog = build_catalog(public_url, config.identity.region)

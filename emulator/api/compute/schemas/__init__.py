@@ -42,6 +42,7 @@ from emulator.api.compute.schemas import (
     keypairs,
     migrations,
     operators,
+    proxies,
     quotas,
     server_actions,
     server_groups,
@@ -73,7 +74,7 @@ SCHEMAS: Versioned = _union(servers.SCHEMAS, server_actions.SCHEMAS, server_reso
                             flavors.SCHEMAS, keypairs.SCHEMAS, images.SCHEMAS,
                             server_groups.SCHEMAS, aggregates.SCHEMAS, services.SCHEMAS,
                             hypervisors.SCHEMAS, quotas.SCHEMAS, migrations.SCHEMAS,
-                            operators.SCHEMAS, _OTHERS)
+                            operators.SCHEMAS, proxies.SCHEMAS, _OTHERS)
 
 
 def schema_for(name: str, version: APIVersion) -> Mapping[str, Any] | None:
