@@ -81,6 +81,7 @@ from backends.base import (
     SpawnFailed,
 )
 from backends.qemu import disks
+from backends.qemu.config_drive import CONFIG_DRIVE
 from backends.qemu.device_record import (
     read_record,
     read_record_file,
@@ -259,6 +260,8 @@ class QemuBackend(QemuDevices, QemuMoves):
             vm.paths.disk.unlink(missing_ok=True)
             await disks.create_disk(instance, image, vm.paths.disk)
             vm.spec = instance
+            vm.file(CONFIG_DRIVE).unlink(missing_ok=True)  # NOTE: Nova writes it anew
+            await self._write_identity(vm)
             await self._boot_from(vm, image)
             await self._start_if(vm, power_on)
 

@@ -1,0 +1,121 @@
+"""A QEMU guest reachable over SSH as on a real cloud (TCG): its port's floating IP in
+127.0.0.0/8 forwards port 22 to the free guest's dropbear, which takes the server's key
+pair from the config drive; ``ssh -i key cirros@<address>`` runs commands in it, as
+Tempest's validation tests do (``hostname``; ``grep -c processor /proc/cpuinfo``). A
+floating IP associated later (``update_interface``) is forwarded at once, the one it
+replaced no longer, and the forwards come back when the guest's QEMU starts again; a key
+other than the server's is refused."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from backends.base import VifSpec
+from backends.qemu.guest import GuestImage, build_guest, default_cache_dir
+from tests.qemu.test_backend import backend, console_count, run, spec
+
+pytestmark = pytest.mark.qemu
+
+SSH_TIMEOUT = 90.0
+
+
+@pytest.fixture(scope="module")
+def guest() -> GuestImage:
+    return build_guest(default_cache_dir())
+
+
+@pytest.fixture
+def key(tmp_path: Path) -> Path:
+    if shutil.which("ssh") is None:
+        pytest.fail("ssh is not installed (apt-get install openssh-client)")
+    path = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)],
+                   check=True)
+    return path
+
+
+def ssh(key: Path, user: str, address: str, command: str,
+        timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ssh", "-i", str(key), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+         "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+         "-o", "ConnectTimeout=10", f"{user}@{address}", command],
+        capture_output=True, text=True, timeout=timeout, check=False)
+
+
+async def ssh_until(key: Path, user: str, address: str, command: str) -> str:
+    """The command's output once the guest answers (it boots slowly under TCG; hostfwd
+    accepts before the guest listens, so each try has a short timeout)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SSH_TIMEOUT
+    last = ""
+    while loop.time() < deadline:
+        try:
+            done = await asyncio.to_thread(ssh, key, user, address, command)
+        except subprocess.TimeoutExpired:
+            last = "timeout"
+            continue
+        if done.returncode == 0:
+            return done.stdout
+        last = done.stderr
+        await asyncio.sleep(1.0)
+    pytest.fail(f"no ssh {user}@{address} {command!r} within {SSH_TIMEOUT} s: {last}")
+
+
+def addresses() -> tuple[str, str]:
+    """Two addresses nothing else on the machine uses (each test run its own)."""
+    net = f"127.{random.randrange(100, 250)}.4"
+    return f"{net}.{random.randrange(2, 120)}", f"{net}.{random.randrange(130, 250)}"
+
+
+def test_ssh_into_the_guest_at_its_floating_ip(run_dir: Path, guest: GuestImage,
+                                              key: Path, tmp_path: Path) -> None:
+    other_key = tmp_path / "other"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)],
+                   check=True)
+    first, second = addresses()
+    port = VifSpec("port-1", "fa:16:3e:00:00:01", ("10.0.0.5",), "private", (first,))
+    instance = spec("reach", hostname="web-1", vcpus=2, key_data=key.with_suffix(
+        ".pub").read_text(), vifs=(port,))
+
+    async def scenario() -> None:
+        qemu = backend(run_dir, guest)
+        try:
+            await qemu.spawn(instance)
+            assert (await ssh_until(key, "cirros", first, "hostname")).strip() == "web-1"
+            assert (await ssh_until(key, "cirros", first,
+                                    "grep -c processor /proc/cpuinfo")).strip() == "2"
+            assert (await ssh_until(key, "root", first, "id -u")).strip() == "0"
+            console = await qemu.get_console_output(instance)
+            assert "GUEST-CONFIG-DRIVE /dev/sr0 keys=1" in console
+
+            # a floating IP moved: the new one answers, the old one is no longer forwarded
+            moved = VifSpec(port.port_id, port.mac, port.fixed_ips, port.network, (second,))
+            await qemu.update_interface(instance, moved)
+            assert (await ssh_until(key, "cirros", second, "hostname")).strip() == "web-1"
+            gone = await asyncio.to_thread(ssh, key, "cirros", first, "hostname")
+            assert gone.returncode != 0
+
+            # a new QEMU (stop, start) forwards the recorded address from its command line
+            await qemu.power_off(instance)
+            await qemu.power_on(instance)
+            await console_count(qemu, instance, "GUEST-SSH port=22", 2)
+            assert (await ssh_until(key, "cirros", second, "hostname")).strip() == "web-1"
+
+            # keys only: a key pair other than the server's gets no shell
+            stranger = await asyncio.to_thread(ssh, other_key, "cirros", second, "true")
+            assert stranger.returncode != 0 and "Permission denied" in stranger.stderr
+
+            await qemu.destroy(instance)
+            refused = await asyncio.to_thread(ssh, key, "cirros", second, "hostname")
+            assert refused.returncode != 0
+        finally:
+            await qemu.close()
+
+    run(scenario)
