@@ -72,6 +72,9 @@ The file is TOML (``tomllib`` is in the standard library)::
     disk_allocation_ratio = 1.0
     live_migration_bandwidth = 0              # MiB/s a live migration may copy; 0: as
                                               # fast as it goes (Nova's [libvirt] option)
+    force_config_drive = true                 # a config drive for every server (Nova's
+                                              # option): the free guest's SSH key comes
+                                              # from it
     hosts = 1                                 # compute hosts sharing the machine equally:
                                               # 1: named after it, its run_dir; N > 1:
                                               # qemu-1 ... qemu-N, in run_dir/<name>/
@@ -82,6 +85,13 @@ The file is TOML (``tomllib`` is in the standard library)::
     vcpus = 1                                 # out: an equal part of the machine's
     memory_mb = 4096
     local_gb = 0
+
+    [network]                                 # the seeded Neutron networks
+    public_cidr = ""                          # the public (floating IP) subnet; default:
+                                              # 172.24.4.0/24 (devstack's), 127.24.4.0/24
+                                              # on qemu (loopback: each floating IP is
+                                              # forwarded to its guest's SSH port)
+    public_gateway = ""                       # default: the CIDR's first address
 
     [simulated]                               # the simulated cloud
     progression = "immediate"                 # or "time" (wall clock), "manual" (control plane)
@@ -143,6 +153,7 @@ most 65535``.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import tomllib
 from collections.abc import Mapping
 from dataclasses import field, replace
@@ -394,6 +405,9 @@ class QemuConfig:
     #: Nova's ``[libvirt] live_migration_bandwidth``: MiB/s a live migration may copy;
     #: 0: as fast as QEMU can (tests slow it down to watch a migration run).
     live_migration_bandwidth: NonNegativeInt = 0
+    #: Nova's ``force_config_drive``: every server gets a config drive (the free guest
+    #: takes its hostname and SSH key from it), not only those created with one.
+    force_config_drive: StrictBool = True
     #: The compute hosts sharing the machine (``hosts = N`` in the file: N equal ones).
     hosts: Annotated[tuple[QemuHostConfig, ...], BeforeValidator(_host_count),
                      AfterValidator(_distinct_hosts)] = field(
@@ -401,6 +415,48 @@ class QemuConfig:
 
     def host_shares(self) -> list[HostShare]:
         return [HostShare(h.name, h.vcpus, h.memory_mb, h.local_gb) for h in self.hosts]
+
+
+def _ipv4_cidr(value: str) -> str:
+    if value:
+        try:
+            ipaddress.IPv4Network(value)
+        except ValueError:
+            raise PydanticCustomError("cidr", "must be an IPv4 CIDR (a.b.c.d/n, host bits "
+                                      "zero)") from None
+    return value
+
+
+def _ipv4_address(value: str) -> str:
+    if value:
+        try:
+            ipaddress.IPv4Address(value)
+        except ValueError:
+            raise PydanticCustomError("address", "must be an IPv4 address") from None
+    return value
+
+
+#: The seeded ``public`` subnet by compute backend (default: devstack's ``FLOATING_RANGE``).
+#: On QEMU a loopback range: every floating IP is an address of this machine, forwarded to
+#: its guest's port 22 (``backends.qemu.reach``).
+PUBLIC_CIDRS: Mapping[str, str] = {"qemu": "127.24.4.0/24"}
+DEFAULT_PUBLIC_CIDR = "172.24.4.0/24"
+
+
+@dataclass(frozen=True, config=_TABLE)
+class NetworkConfig:
+    """The seeded networks (``emulator.network.seeding``)."""
+
+    #: The ``public`` network's subnet (floating IPs); empty: by backend (``PUBLIC_CIDRS``).
+    public_cidr: Annotated[StrictStr, AfterValidator(_ipv4_cidr)] = ""
+    #: Its gateway; empty: the CIDR's first address.
+    public_gateway: Annotated[StrictStr, AfterValidator(_ipv4_address)] = ""
+
+    def public_subnet(self, backend: str) -> tuple[str, str]:
+        """(CIDR, gateway) of the public subnet on ``backend``."""
+        cidr = self.public_cidr or PUBLIC_CIDRS.get(backend, DEFAULT_PUBLIC_CIDR)
+        gateway = self.public_gateway or str(ipaddress.IPv4Network(cidr)[1])
+        return cidr, gateway
 
 
 @dataclass(frozen=True, config=_TABLE)
@@ -519,6 +575,7 @@ class Config:
     quota: QuotaConfig = field(default_factory=QuotaConfig)
     simulated: SimulatedConfig = field(default_factory=SimulatedConfig)
     qemu: QemuConfig = field(default_factory=QemuConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     ratelimit: RateLimitConfig = field(default_factory=RateLimitConfig)
     #: ``[backends.<name>]``: a plug-in backend's own settings, raw, by backend name.
