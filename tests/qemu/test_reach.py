@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from backends.base import VifSpec
+from backends.base import InstanceSpec, VifSpec
+from backends.qemu.backend import QemuBackend
 from backends.qemu.guest import GuestImage, build_guest, default_cache_dir
 from tests.qemu.test_backend import backend, console_count, run, spec
+from tests.qemu.test_live_migration import Progress, on_two_hosts
 
 pytestmark = pytest.mark.qemu
 
@@ -119,3 +121,43 @@ def test_ssh_into_the_guest_at_its_floating_ip(run_dir: Path, guest: GuestImage,
             await qemu.close()
 
     run(scenario)
+
+
+async def answers(key: Path, address: str) -> bool:
+    """Whether the guest's dropbear answers at ``address`` (it refuses a key it was not
+    given: the answer proves the forward), waiting for it to come up."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SSH_TIMEOUT
+    while loop.time() < deadline:
+        try:
+            done = await asyncio.to_thread(ssh, key, "cirros", address, "true")
+        except subprocess.TimeoutExpired:
+            continue
+        if "Permission denied" in done.stderr:
+            return True
+        await asyncio.sleep(1.0)
+    return False
+
+
+def test_forwards_follow_a_live_migration(run_dir: Path, guest: GuestImage,
+                                          key: Path) -> None:
+    """A floating IP on the boot port and a fixed IP of a hot-plugged port, both added
+    while the guest runs; the destination of a live migration (on this same machine:
+    the source holds the addresses until it ends) forwards them once it took over."""
+    floating, fixed = addresses()
+    boot_port = VifSpec("port-boot", "fa:16:3e:00:00:11", ("10.0.0.7",), "private",
+                        (floating,))
+    plugged = VifSpec("port-plug", "fa:16:3e:00:00:12", (fixed,), "public")
+
+    async def scenario(qemu: QemuBackend, vm: InstanceSpec, moved: InstanceSpec) -> None:
+        await qemu.update_interface(vm, boot_port)
+        await qemu.attach_interface(vm, plugged)
+        await console_count(qemu, vm, "GUEST-DHCP eth1")
+        assert await answers(key, floating) and await answers(key, fixed)
+        await qemu.live_migrate(moved, vm, Progress(), block_migration=False)
+        assert await answers(key, floating) and await answers(key, fixed)
+        await qemu.detach_interface(moved, plugged)  # its forward goes with its netdev
+        gone = await asyncio.to_thread(ssh, key, "cirros", fixed, "true")
+        assert "Permission denied" not in gone.stderr and gone.returncode != 0
+
+    on_two_hosts(run_dir, guest, "lmreach", scenario)
