@@ -8,7 +8,10 @@ and pid file.
 What each verb does on the hypervisor:
 
 =================== ===============================================================
-spawn               overlay on the image's disk; start QEMU; return once ``running``
+spawn               overlay on the image's disk; the config drive (``disk.config``:
+                    ``config_drive``); the ports' addresses recorded; start QEMU
+                    (every 127/8 address forwarded to the guest's port 22:
+                    ``reach``); return once ``running``
 destroy             ``quit`` (then SIGTERM, SIGKILL), reap, remove the directory
 get_info            ``query-status`` -> power state; no process -> SHUTDOWN
 power_off           ACPI ``system_powerdown``, wait for SHUTDOWN up to
@@ -44,6 +47,8 @@ attach_interface    ``netdev_add`` (user-mode) + ``device_add virtio-net-pci``
 detach_interface    ``device_del``, ``DEVICE_DELETED``, ``netdev_del``; a stopped guest
                     only has its ``devices.json`` changed (``hotplug``); every start
                     puts the recorded devices on the command line
+update_interface    the port's addresses recorded; a running QEMU gets
+                    ``hostfwd_add``/``hostfwd_remove`` for those in 127/8
 get_console_output  the serial log (earlier runs of the process included)
 get_diagnostics     ``query-status``, ``query-cpus-fast`` + /proc (CPU time),
                     ``query-blockstats``; uptime from the process start time
