@@ -14,6 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import paramiko
 import pytest
 
 from backends.base import InstanceSpec, VifSpec
@@ -32,14 +33,30 @@ def guest() -> GuestImage:
     return build_guest(default_cache_dir())
 
 
-@pytest.fixture
-def key(tmp_path: Path) -> Path:
+def keygen(path: Path, kind: str = "ed25519") -> Path:
     if shutil.which("ssh") is None:
         pytest.fail("ssh is not installed (apt-get install openssh-client)")
-    path = tmp_path / "id_ed25519"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)],
+    subprocess.run(["ssh-keygen", "-q", "-t", kind, "-m", "PEM", "-N", "", "-f", str(path)],
                    check=True)
     return path
+
+
+@pytest.fixture
+def key(tmp_path: Path) -> Path:
+    return keygen(tmp_path / "id_ed25519")
+
+
+def paramiko_exec(key: Path, user: str, address: str, command: str) -> str:
+    """``command``'s output, as Tempest's ``RemoteClient`` runs it (paramiko)."""
+    client = paramiko.SSHClient()
+    client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    try:
+        client.connect(address, username=user, key_filename=str(key), look_for_keys=False,
+                       allow_agent=False, timeout=10, banner_timeout=10, auth_timeout=10)
+        _stdin, stdout, _stderr = client.exec_command(command, timeout=20)
+        return str(stdout.read().decode())
+    finally:
+        client.close()
 
 
 def ssh(key: Path, user: str, address: str, command: str,
@@ -77,10 +94,9 @@ def addresses() -> tuple[str, str]:
 
 
 def test_ssh_into_the_guest_at_its_floating_ip(run_dir: Path, guest: GuestImage,
-                                              key: Path, tmp_path: Path) -> None:
-    other_key = tmp_path / "other"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other_key)],
-                   check=True)
+                                              tmp_path: Path) -> None:
+    key = keygen(tmp_path / "id_rsa", "rsa")  # Nova's generated key pairs are RSA
+    other_key = keygen(tmp_path / "other")
     first, second = addresses()
     port = VifSpec("port-1", "fa:16:3e:00:00:01", ("10.0.0.5",), "private", (first,))
     instance = spec("reach", hostname="web-1", vcpus=2, key_data=key.with_suffix(
@@ -91,8 +107,9 @@ def test_ssh_into_the_guest_at_its_floating_ip(run_dir: Path, guest: GuestImage,
         try:
             await qemu.spawn(instance)
             assert (await ssh_until(key, "cirros", first, "hostname")).strip() == "web-1"
-            assert (await ssh_until(key, "cirros", first,
-                                    "grep -c processor /proc/cpuinfo")).strip() == "2"
+            # Tempest's test_verify_created_server_vcpus, as Tempest logs in
+            assert (await asyncio.to_thread(paramiko_exec, key, "cirros", first,
+                                            "grep -c processor /proc/cpuinfo")).strip() == "2"
             assert (await ssh_until(key, "root", first, "id -u")).strip() == "0"
             console = await qemu.get_console_output(instance)
             assert "GUEST-CONFIG-DRIVE /dev/sr0 keys=1" in console
