@@ -238,7 +238,9 @@ class QemuBackend(QemuDevices, QemuMoves):
         vm = self._vm(instance)
         process = await self.machines.process(vm)
         power = await self.machines.query_power(vm)
-        return await diagnostics(process, power, vm.config, instance.config_drive)
+        # NOTE: Nova's libvirt reports configdrive.required_by: asked for or forced
+        return await diagnostics(process, power, vm.config,
+                                 instance.config_drive or vm.file(CONFIG_DRIVE).exists())
 
     # --- disks replaced ----------------------------------------------------------------------
 

@@ -42,6 +42,8 @@ KEY_NAME = "default"
 #: The QEMU devices of the drive: a SCSI CD-ROM (the free guest's cloud kernel has no
 #: AHCI driver; virtio-scsi and sr_mod it has).
 _SCSI, _NODE = "cfgscsi", "cfgdrive"
+#: The CD-ROM's device id (``query-blockstats`` names it: ``diagnostics``).
+CONFIG_DRIVE_DEVICE = f"{_NODE}-cd"
 
 
 def metadata(spec: InstanceSpec, availability_zone: str) -> dict[str, Any]:
@@ -115,7 +117,7 @@ def drive_args(path: Path) -> list[str]:
             "-blockdev", json.dumps({"driver": "raw", "file": f"{_NODE}-file",
                                      "node-name": _NODE, "read-only": True}),
             "-device", f"virtio-scsi-pci,id={_SCSI},bus=pcie.0",
-            "-device", json.dumps({"driver": "scsi-cd", "id": f"{_NODE}-cd", "drive": _NODE,
+            "-device", json.dumps({"driver": "scsi-cd", "id": CONFIG_DRIVE_DEVICE, "drive": _NODE,
                                    "bus": f"{_SCSI}.0"})]
 
 
