@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from backends.base import BackendError
+from backends.qemu import reach
 from backends.qemu.config_drive import CONFIG_DRIVE, drive_args
 from backends.qemu.process import MachineConfig
 from backends.qemu.reach import BOOT_NETDEV, port_addresses, rule
@@ -108,7 +109,7 @@ def netdev(vif: dict[str, Any], forward: bool = True) -> dict[str, Any]:
     netdev, _ = vif_ids(vif["port_id"])
     backend: dict[str, Any] = {"type": "user", "id": netdev, "restrict": True,
                                "net": f"10.0.{2 + int(vif['port'].removeprefix('rp'))}.0/24"}
-    rules = [rule(a) for a in port_addresses(vif)] if forward else []
+    rules = [rule(a) for a in reach.usable(port_addresses(vif))] if forward else []
     if rules:
         backend["hostfwd"] = [{"str": r} for r in rules]
     return backend
@@ -150,8 +151,9 @@ def device_args(root: Path, forward: bool = True) -> tuple[str, ...]:
 
 
 def boot_forwards(root: Path) -> tuple[str, ...]:
-    """The ``hostfwd`` rules of the boot NIC (``MachineConfig.forwards``)."""
-    return tuple(rule(a) for a in forwards(read_record(root)).get(BOOT_NETDEV, ()))
+    """The ``hostfwd`` rules of the boot NIC (``MachineConfig.forwards``): those that can
+    bind now (one that cannot would keep QEMU from starting)."""
+    return tuple(rule(a) for a in reach.usable(forwards(read_record(root)).get(BOOT_NETDEV, ())))
 
 
 def free_port(record: dict[str, Any], config: MachineConfig) -> str:

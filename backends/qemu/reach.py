@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import socket
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -43,6 +44,24 @@ def reachable(addresses: Iterable[str]) -> list[str]:
                                           _LOOPBACK.broadcast_address):
             found.append(str(ip))
     return sorted(set(found))
+
+
+def bindable(address: str) -> bool:
+    """Whether this process can listen on ``address``'s SSH port now: QEMU refuses to start
+    (``netdev_add`` fails) when a ``hostfwd`` cannot bind, so an address another process
+    holds, or a privileged port without the right to bind it, is left out (and logged)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((address, SSH_PORT))
+        except OSError as err:
+            log.warning("%s:%d cannot be forwarded to its guest: %s", address, SSH_PORT, err)
+            return False
+    return True
+
+
+def usable(addresses: Iterable[str]) -> list[str]:
+    """Those of ``addresses`` that can be forwarded now (``bindable``)."""
+    return [address for address in addresses if bindable(address)]
 
 
 def port_addresses(port: Mapping[str, Any]) -> list[str]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from dataclasses import asdict
 from pathlib import Path
 
 import pycdlib
+import pytest
 
 from backends.base import InstanceSpec, VifSpec
+from backends.qemu import reach
 from backends.qemu.config_drive import CONFIG_DRIVE, write_config_drive
 from backends.qemu.device_record import (
     boot_forwards,
@@ -92,9 +95,11 @@ def test_only_loopback_addresses_are_forwarded() -> None:
                       "127.0.0.0", "127.255.255.255", "127.24.4.9"]) == ["127.24.4.9"]
 
 
-def test_the_record_forwards_each_port_on_its_netdev(tmp_path: Path) -> None:
+def test_the_record_forwards_each_port_on_its_netdev(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """A port the instance booted with forwards on the boot NIC (n0), a hot-plugged one on
     its own netdev; the config drive is a read-only SCSI CD-ROM."""
+    monkeypatch.setattr(reach, "bindable", lambda _address: True)  # port 22 needs root
     plugged = VifSpec("port-2", "fa:16:3e:00:00:02", ("127.30.0.4",), "net2")
     write_record(tmp_path, {
         "volumes": {}, "vifs": {"port-2": {**asdict(plugged), "port": "rp1"}},
@@ -114,3 +119,18 @@ def test_the_record_forwards_each_port_on_its_netdev(tmp_path: Path) -> None:
     argv = build_argv(MachineConfig("vm", forwards=boot_forwards(tmp_path)),
                       InstancePaths(tmp_path))
     assert "user,id=n0,restrict=on,hostfwd=tcp:127.24.4.9:22-:22" in argv
+
+
+def test_an_address_another_process_holds_is_left_out(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """QEMU would refuse to start with a forward it cannot bind: such an address is left
+    out (the guest runs, unreachable there) and the others are forwarded."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.61.0.3", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        monkeypatch.setattr(reach, "SSH_PORT", port)
+        held = VifSpec("port-3", "fa:16:3e:00:00:03", ("127.61.0.3", "127.61.0.4"), "net")
+        write_record(tmp_path, {"volumes": {}, "vifs": {},
+                                "addresses": {"port-3": asdict(held)}})
+        assert boot_forwards(tmp_path) == (f"tcp:127.61.0.4:{port}-:{port}",)
