@@ -20,7 +20,7 @@ from conformance.network import (
     neutron_error,
     ok,
 )
-from emulator.config import NetworkConfig
+from emulator.network.settings import NetworkConfig
 
 # -- discovery ------------------------------------------------------------------------------
 

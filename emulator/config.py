@@ -153,7 +153,6 @@ most 65535``.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import tomllib
 from collections.abc import Mapping
 from dataclasses import field, replace
@@ -189,6 +188,7 @@ from backends.simulated import (
 from emulator.clock import Progression
 from emulator.compute.quotas.resources import DEFAULT_OPTIONS as NOVA_QUOTAS
 from emulator.config_wording import Loc, explain
+from emulator.network.settings import NetworkConfig
 from emulator.placement.filters import DEFAULT_FILTERS
 from emulator.placement.weighers import DEFAULT_WEIGHERS
 from emulator.ratelimit.settings import RateLimitConfig
@@ -415,48 +415,6 @@ class QemuConfig:
 
     def host_shares(self) -> list[HostShare]:
         return [HostShare(h.name, h.vcpus, h.memory_mb, h.local_gb) for h in self.hosts]
-
-
-def _ipv4_cidr(value: str) -> str:
-    if value:
-        try:
-            ipaddress.IPv4Network(value)
-        except ValueError:
-            raise PydanticCustomError("cidr", "must be an IPv4 CIDR (a.b.c.d/n, host bits "
-                                      "zero)") from None
-    return value
-
-
-def _ipv4_address(value: str) -> str:
-    if value:
-        try:
-            ipaddress.IPv4Address(value)
-        except ValueError:
-            raise PydanticCustomError("address", "must be an IPv4 address") from None
-    return value
-
-
-#: The seeded ``public`` subnet by compute backend (default: devstack's ``FLOATING_RANGE``).
-#: On QEMU a loopback range: every floating IP is an address of this machine, forwarded to
-#: its guest's port 22 (``backends.qemu.reach``).
-PUBLIC_CIDRS: Mapping[str, str] = {"qemu": "127.24.4.0/24"}
-DEFAULT_PUBLIC_CIDR = "172.24.4.0/24"
-
-
-@dataclass(frozen=True, config=_TABLE)
-class NetworkConfig:
-    """The seeded networks (``emulator.network.seeding``)."""
-
-    #: The ``public`` network's subnet (floating IPs); empty: by backend (``PUBLIC_CIDRS``).
-    public_cidr: Annotated[StrictStr, AfterValidator(_ipv4_cidr)] = ""
-    #: Its gateway; empty: the CIDR's first address.
-    public_gateway: Annotated[StrictStr, AfterValidator(_ipv4_address)] = ""
-
-    def public_subnet(self, backend: str) -> tuple[str, str]:
-        """(CIDR, gateway) of the public subnet on ``backend``."""
-        cidr = self.public_cidr or PUBLIC_CIDRS.get(backend, DEFAULT_PUBLIC_CIDR)
-        gateway = self.public_gateway or str(ipaddress.IPv4Network(cidr)[1])
-        return cidr, gateway
 
 
 @dataclass(frozen=True, config=_TABLE)
