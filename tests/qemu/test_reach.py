@@ -114,7 +114,7 @@ def test_ssh_into_the_guest_at_its_floating_ip(run_dir: Path, guest: GuestImage,
     first, second = addresses()
     port = VifSpec("port-1", "fa:16:3e:00:00:01", ("10.0.0.5",), "private", (first,))
     instance = spec("reach", hostname="web-1", vcpus=2, key_data=key.with_suffix(
-        ".pub").read_text(), vifs=(port,))
+        ".pub").read_text(), vifs=(port,), user_data=b"#!/bin/sh\necho ran >/run/marker\n")
 
     async def scenario() -> None:
         qemu = backend(run_dir, guest)
@@ -127,6 +127,8 @@ def test_ssh_into_the_guest_at_its_floating_ip(run_dir: Path, guest: GuestImage,
             assert (await ssh_until(key, "root", first, "id -u")).strip() == "0"
             console = await qemu.get_console_output(instance)
             assert "GUEST-CONFIG-DRIVE /dev/sr0 keys=1" in console
+            # the user data script ran (as CirrOS runs it)
+            assert (await ssh_until(key, "root", first, "cat /run/marker")).strip() == "ran"
 
             # a floating IP moved: the new one answers, the old one is no longer forwarded
             moved = VifSpec(port.port_id, port.mac, port.fixed_ips, port.network, (second,))
@@ -147,6 +149,10 @@ def test_ssh_into_the_guest_at_its_floating_ip(run_dir: Path, guest: GuestImage,
             await qemu.destroy(instance)
             refused = await asyncio.to_thread(ssh, key, "cirros", second, "hostname")
             assert refused.returncode != 0 and "Connection refused" in refused.stderr
+        except BaseException:
+            with contextlib.suppress(BackendError):  # shown with the failure
+                print(await qemu.get_console_output(instance))
+            raise
         finally:
             with contextlib.suppress(BackendError):
                 await qemu.destroy(instance)

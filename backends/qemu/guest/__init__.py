@@ -22,7 +22,8 @@ brings an image of its own (the recipe of ``shared/reference/qemu-backend.md``, 
   Before the hostname ``rcS`` reads the config drive (``configdrive``: an ISO 9660 CD-ROM
   labelled ``config-2`` on virtio-scsi): its ``meta_data.json`` hostname (first label)
   wins, and its public keys go to ``authorized_keys`` of ``root`` and ``cirros``; init
-  respawns ``sshd``: Debian's dropbear on port 22, keys only (``ssh``).
+  respawns ``sshd``: Debian's dropbear on port 22, keys only (``ssh``). User data that
+  is a script (``#!``) runs once, as root, its output in ``/run/user-data.log``.
   ``guest.noacpid`` on the command line leaves ``acpid`` out (the guest then ignores
   ``system_powerdown``).
 * ``base.qcow2``: the same tree on a 64 MiB ext4 root disk (``mke2fs -d``, then
@@ -34,6 +35,7 @@ The console lines, in the order a boot prints them::
     GUEST-CONFIG-DRIVE /dev/sr0 keys=<number of public keys>   (with a config drive)
     GUEST-READY hostname=<name> root=<device|initramfs> uptime=<seconds>
     GUEST-SSH port=22
+    GUEST-USER-DATA exit=<status>                             (user data that is a script)
     GUEST-DISK-ADDED vda <bytes> serial=<serial>
     GUEST-NET eth0 added mac=<mac>
     GUEST-DHCP eth0 ip=<address> router=<gateway>

@@ -77,10 +77,11 @@ echo "GUEST-READY hostname=$name root=$root uptime=$(cut -d' ' -f1 /proc/uptime)
 _CONFIG_DRIVE = r"""#!/bin/sh
 # The config drive (ISO 9660, label config-2, as Nova builds it): install the server's
 # public keys for root and cirros; print the hostname of its meta_data.json (first label).
-# The drive is a SCSI CD-ROM; wait for it only when a SCSI controller exists.
+# The drive is a SCSI CD-ROM; wait for it (30 s: the SCSI scan of a TCG guest on a busy
+# host is slow) only when a SCSI controller exists.
 ls /sys/class/scsi_host/host* >/dev/null 2>&1 || exit 0
 i=0
-while [ ! -b /dev/sr0 ] && [ "$i" -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+while [ ! -b /dev/sr0 ] && [ "$i" -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 mnt=/run/config-drive
 mkdir -p "$mnt"
 for dev in /dev/sr*; do
@@ -99,6 +100,11 @@ for dev in /dev/sr*; do
       chown -R "$id:$id" "$dir"
     done
     host=$(grep -o '"hostname": *"[^"]*"' "$meta" | sed 's/^"hostname": *"//; s/"$//')
+    # user data that is a script runs once the guest is up (as CirrOS runs it): userdata
+    data="$mnt/openstack/latest/user_data"
+    if [ "$(head -c 2 "$data" 2>/dev/null)" = "#!" ]; then
+      cp "$data" /run/user-data && chmod 700 /run/user-data
+    fi
     echo "GUEST-CONFIG-DRIVE $dev keys=$(printf '%s\n' "$keys" | grep -c .)" >/dev/console
     echo "${host%%.*}"
     umount "$mnt"
@@ -107,6 +113,13 @@ for dev in /dev/sr*; do
   umount "$mnt"
 done
 echo "GUEST-WARN a SCSI controller but no config drive" >/dev/console
+"""
+
+_USER_DATA = r"""#!/bin/sh
+# Run the config drive's user-data script (saved by configdrive) once, as root.
+[ -x /run/user-data ] || exit 0
+/run/user-data >/run/user-data.log 2>&1
+echo "GUEST-USER-DATA exit=$?" >/dev/console
 """
 
 _SSHD = r"""#!/bin/sh
@@ -131,6 +144,7 @@ _INITTAB = """\
 ::respawn:/usr/sbin/httpd -f -p 80 -h /www
 ::respawn:/sbin/netwatch
 ::respawn:/sbin/sshd
+::once:/sbin/userdata
 ::ctrlaltdel:/sbin/reboot
 ::shutdown:/etc/init.d/rcK
 """
@@ -238,6 +252,7 @@ GUEST_FILES: dict[str, tuple[int, str]] = {
     "www/cgi-bin/info": (0o755, _INFO_CGI),
     "sbin/configdrive": (0o755, _CONFIG_DRIVE),
     "sbin/sshd": (0o755, _SSHD),
+    "sbin/userdata": (0o755, _USER_DATA),
     # dropbear refuses an empty password field ("x": no password; keys only, -s).
     "etc/passwd": (0o644, "root:x:0:0:root:/root:/bin/sh\n"
                           "cirros:x:1000:1000:cirros:/home/cirros:/bin/sh\n"),
