@@ -137,7 +137,7 @@ class Cloud:
         admin_project = self.identity.project_id_named("admin")
         self.images.seed(owner=admin_project)
         self.network = NetworkService(db)
-        self.network.seed(admin_project)
+        self.network.seed(admin_project, *config.network.public_subnet(compute.backend))
         self.volumes = VolumeService(db, MemoryVolumeStore(), self.images)
 
         # The clock is the emulator's; the simulated cloud's progression sets its mode.
