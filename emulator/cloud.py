@@ -46,6 +46,7 @@ from emulator.compute.shelving import ShelvedImages
 from emulator.compute.snapshots import Snapshots
 from emulator.compute.usage import TenantUsage
 from emulator.compute.volume_snapshots import AssistedVolumeSnapshots
+from emulator.compute.volumes.attachments import ServerVolumes
 from emulator.compute.zones import ZoneService
 from emulator.config import Config, ConfigError, SchedulerSettings
 from emulator.context import RequestContext
@@ -223,6 +224,11 @@ class Cloud:
         self.external_events = ExternalEvents(db, self.actions, self.lifecycle)
         self.volume_snapshots = AssistedVolumeSnapshots()
         self.admin_actions = AdminActions(db)
+        # Nova's volume side: attachments, and what a server delete does to its volumes.
+        self.server_volumes = ServerVolumes(db, self.volumes, self.backend, self.instances,
+                                            self.actions, run=self.lifecycle.aside)
+        self.volumes.nova_attachment = self.server_volumes.server_of_attachment
+        self.lifecycle.release_volumes = self.server_volumes.release
 
     def image_info(self, ctx: RequestContext, image_id: str) -> ImageInfo | None:
         """What the compute domain needs of an image, or None if ``ctx`` cannot see it."""

@@ -84,6 +84,9 @@ class Lifecycle:
         self._scheduling: set[asyncio.Task[None]] = set()
         #: Work beside a server's operation (a live migration's force-complete or abort).
         self._aside: set[asyncio.Task[None]] = set()
+        #: Detaches (and deletes, as marked) a deleted server's volumes; set by whoever
+        #: wires the domain together.
+        self.release_volumes: Callable[[str], None] | None = None
 
     def _run(self, server_id: str, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work, name=f"server-{server_id}")
@@ -441,6 +444,8 @@ class Lifecycle:
                 log.warning("%s: what its shelve kept was not removed: %s", server_id, exc)
         self.instances.finish_delete(server_id)
         self.claims.release(server_id)
+        if self.release_volumes is not None:
+            self.release_volumes(server_id)
         log.info("%s: server %s deleted", request_id, server_id)
 
     # -- waiting and stopping ------------------------------------------------------------
