@@ -47,6 +47,7 @@ from emulator.compute.snapshots import Snapshots
 from emulator.compute.usage import TenantUsage
 from emulator.compute.volume_snapshots import AssistedVolumeSnapshots
 from emulator.compute.volumes.attachments import ServerVolumes
+from emulator.compute.volumes.boot import BootVolumes
 from emulator.compute.zones import ZoneService
 from emulator.config import Config, ConfigError, SchedulerSettings
 from emulator.context import RequestContext
@@ -192,7 +193,8 @@ class Cloud:
             self.servers,
             ServerCreator(db, self.flavors, self.keypairs, self.image_info, self.services.host,
                           zones, groups=self.server_groups, quotas=self.quotas,
-                          max_count_per_request=compute.max_count_per_request),
+                          max_count_per_request=compute.max_count_per_request,
+                          boot_volumes=BootVolumes(db, self.volumes, self.image_info)),
             self.lifecycle, self.instances, self.image_info,
             shelved, hosts, zones,
             guest_agent=self.backend.guest_agent, plan_for=self.faults.plan_for)
@@ -229,6 +231,9 @@ class Cloud:
                                             self.actions, run=self.lifecycle.aside)
         self.volumes.nova_attachment = self.server_volumes.server_of_attachment
         self.lifecycle.release_volumes = self.server_volumes.release
+        boot_volumes = self.operations.creator.boot_volumes
+        assert boot_volumes is not None
+        self.lifecycle.block_devices = boot_volumes.prepare
 
     def image_info(self, ctx: RequestContext, image_id: str) -> ImageInfo | None:
         """What the compute domain needs of an image, or None if ``ctx`` cannot see it."""

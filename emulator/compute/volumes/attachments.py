@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlmodel import Session, delete, select
 
-from backends.base import BackendError, ComputeBackend, VolumeSpec
+from backends.base import BackendError, ComputeBackend, DeviceNotFound, VolumeSpec
 from emulator.compute.backend_errors import failure_message
 from emulator.compute.instance_actions import InstanceActions, start_action
 from emulator.compute.instances import Instances
@@ -81,6 +81,14 @@ def connector(row: Instance, device: str | None) -> dict[str, Any]:
 def cinder_refusal(exc: InvalidInput) -> InvalidInput:
     """Nova's ``translate_cinder_exception``: Cinder's 400 as Nova's ``InvalidInput``."""
     return InvalidInput(f"Invalid input received: {exc.message} (HTTP 400)")
+
+
+def volume_spec(volumes: VolumeService, record: BdmRecord,
+                size_gb: int | None = None) -> VolumeSpec:
+    """The mapped volume as a backend attaches it."""
+    return VolumeSpec(volume_id=record.volume_id, device=record.device_name or "",
+                      size_gb=size_gb if size_gb is not None else record.volume_size or 0,
+                      path=volumes.store_path(record.volume_id))
 
 
 class ServerVolumes:
@@ -199,17 +207,14 @@ class ServerVolumes:
         if any(b.instance_uuid == row.uuid for b in mapped):
             raise InvalidInput(f"Invalid volume: volume {volume.id} already attached")
 
-    def spec(self, record: BdmRecord, size_gb: int) -> VolumeSpec:
-        return VolumeSpec(volume_id=record.volume_id, device=record.device_name or "",
-                          size_gb=size_gb, path=self.volumes.store_path(record.volume_id))
-
     async def _plug(self, ctx: RequestContext, server_id: str, record: BdmRecord,
                     size_gb: int) -> None:
         row = self.instances.get(server_id)
         assert row is not None and record.attachment_id is not None
         self.actions.start_event(server_id, ctx.request_id, ATTACH_EVENT, row.host)
         try:
-            await self.backend.attach_volume(instance_spec(row), self.spec(record, size_gb))
+            await self.backend.attach_volume(instance_spec(row),
+                                             volume_spec(self.volumes, record, size_gb))
             self.volumes.update_attachment(ctx, record.attachment_id,
                                            connector(row, record.device_name))
             self.volumes.complete_attachment(ctx, record.attachment_id)
@@ -270,9 +275,11 @@ class ServerVolumes:
         assert row is not None
         self.actions.start_event(server_id, ctx.request_id, DETACH_EVENT, row.host)
         try:
-            await self.backend.detach_volume(instance_spec(row), self.spec(record, size_gb))
+            await self.backend.detach_volume(instance_spec(row),
+                                             volume_spec(self.volumes, record, size_gb))
         except BackendError as exc:
-            if type(exc).__name__ != "DeviceNotFound":
+            # A disk the guest does not have is detached already.
+            if not isinstance(exc, DeviceNotFound):
                 message = failure_message(exc)
                 self.volumes.legacy_action(ctx, "roll_detaching", record.volume_id)
                 self.actions.finish_event(server_id, ctx.request_id, DETACH_EVENT, "Error",

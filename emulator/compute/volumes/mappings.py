@@ -46,12 +46,14 @@ class BdmRecord:
                    volume_size=row.volume_size)
 
 
-def volume_rows(s: Session, instance_uuid: str) -> list[BlockDeviceMapping]:
-    """The server's volume mappings in the order they were made."""
-    return list(s.exec(select(BlockDeviceMapping)
-                       .where(BlockDeviceMapping.instance_uuid == instance_uuid)
-                       .where(col(BlockDeviceMapping.volume_id).is_not(None))
-                       .order_by(col(BlockDeviceMapping.id))))
+def volume_rows(s: Session, instance_uuid: str,
+                pending: bool = False) -> list[BlockDeviceMapping]:
+    """The server's volume mappings in the order they were made (``pending``: with those
+    whose volume its build has yet to make)."""
+    stmt = select(BlockDeviceMapping).where(BlockDeviceMapping.instance_uuid == instance_uuid)
+    if not pending:
+        stmt = stmt.where(col(BlockDeviceMapping.volume_id).is_not(None))
+    return list(s.exec(stmt.order_by(col(BlockDeviceMapping.id))))
 
 
 def volumes_of(s: Session, instance_uuids: Sequence[str]) -> dict[str, list[BdmRecord]]:
