@@ -5,6 +5,7 @@ refusals; what the server delete does to those volumes; ``openstack server creat
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from typing import Any
@@ -172,3 +173,37 @@ def test_cli_create_with_volume_and_boot_from_volume(member: ApiSession,
     run_openstack(member.account, "server", "delete", "--wait", copied["id"])
     wait_volume(member, entry["id"], "available")
     assert cinder(member, "DELETE", f"/volumes/{entry['id']}").status_code == 202
+
+
+def test_snapshot_of_a_volume_backed_server(member: ApiSession,
+                                            make_volume: VolumeFactory) -> None:  # noqa: F811
+    volume = make_volume(imageRef=_image(member), size=IMAGE_GB)
+    server = booted(member, [{"uuid": volume["id"], "source_type": "volume",
+                              "destination_type": "volume", "boot_index": 0}])
+    name = f"conf-vbs-{uuid.uuid4().hex[:6]}"
+    response = member.compute("POST", f"/servers/{server['id']}/action", version="2.45",
+                              json={"createImage": {"name": name, "metadata": {"k": "v"}}})
+    assert response.status_code == 202, response.text
+    image_id = response.json()["image_id"]
+    glance = f"{member.endpoint('image')}/v2/images/{image_id}"
+    deadline = time.monotonic() + 60
+    while (image := member.request("GET", glance).json())["status"] != "active":
+        assert time.monotonic() < deadline, image
+        time.sleep(0.05)
+    assert image["size"] == 0 and image["disk_format"] == "raw"
+    assert image["k"] == "v" and image["bdm_v2"] == "True"
+    assert image["root_device_name"] == "/dev/vda"
+    (mapping,) = json.loads(image["block_device_mapping"])
+    assert (mapping["source_type"], mapping["destination_type"], mapping["boot_index"],
+            mapping["volume_size"]) == ("snapshot", "volume", 0, IMAGE_GB)
+    snapshot = cinder(member, "GET", f"/snapshots/{mapping['snapshot_id']}").json()["snapshot"]
+    assert snapshot["volume_id"] == volume["id"] and snapshot["name"] == f"snapshot for {name}"
+    actions = member.compute("GET", f"/servers/{server['id']}/os-instance-actions").json()
+    assert actions["instanceActions"][0]["action"] == "createImage"
+    assert settle(member, server["id"], "ACTIVE")["OS-EXT-STS:task_state"] is None
+    backup = member.compute("POST", f"/servers/{server['id']}/action", json={
+        "createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}})
+    assert bad_request(backup) == "Backup is not supported for volume-backed instances."
+    member.request("DELETE", glance)
+    assert cinder(member, "DELETE", f"/snapshots/{mapping['snapshot_id']}").status_code == 202
+    delete_server(member, server["id"])

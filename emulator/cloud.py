@@ -48,6 +48,7 @@ from emulator.compute.usage import TenantUsage
 from emulator.compute.volume_snapshots import AssistedVolumeSnapshots
 from emulator.compute.volumes.attachments import ServerVolumes
 from emulator.compute.volumes.boot import BootVolumes
+from emulator.compute.volumes.snapshots import VolumeBackedSnapshots
 from emulator.compute.zones import ZoneService
 from emulator.config import Config, ConfigError, SchedulerSettings
 from emulator.context import RequestContext
@@ -205,7 +206,8 @@ class Cloud:
             # NOTE: unless configured, a one-host cloud resizes in place, as devstack
             # configures Nova; otherwise every resize there would be NoValidHost.
             allow_resize_to_same_host=compute.allow_resize_to_same_host
-            if compute.allow_resize_to_same_host is not None else len(hosts()) == 1)
+            if compute.allow_resize_to_same_host is not None else len(hosts()) == 1,
+            volume_backed=VolumeBackedSnapshots(db, self.volumes, snapshots, self.actions))
         self.lifecycle.confirm_due = self.disk.confirm_due
         self.services.done_evacuations = self.migrations.evacuated_from
         self.services.on_restart = self.migrations.complete_evacuations
