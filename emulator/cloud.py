@@ -64,8 +64,9 @@ from emulator.network.service import NetworkService
 from emulator.placement import GroupSpec, Placement, Scheduler, SchedulerConfig
 from emulator.placement.plugins import UnknownPolicy, load_filters, load_weighers
 from emulator.plugins import create_backend
+from emulator.volume.files import Qcow2VolumeStore
 from emulator.volume.service import VolumeService
-from emulator.volume.store import MemoryVolumeStore
+from emulator.volume.store import MemoryVolumeStore, VolumeStore
 
 
 def in_memory(state_url: str) -> bool:
@@ -113,6 +114,16 @@ def make_scheduler(placement: Placement, settings: SchedulerSettings) -> Schedul
         raise ConfigError(f"[scheduler] {exc.message}") from None
 
 
+def volume_store(config: Config, images: StoredImages) -> VolumeStore:
+    """Where volumes keep their data: qcow2 files QEMU guests open (``volumes`` beside
+    the state file, else a temporary directory), or only their sizes elsewhere."""
+    if config.compute.backend != "qemu":
+        return MemoryVolumeStore()
+    directory = state_dir(config.server.state)
+    return Qcow2VolumeStore(directory / "volumes" if directory is not None else None,
+                            images.__getitem__)
+
+
 #: The scheduler reads images as Nova's does, with an admin context.
 SCHEDULER_CONTEXT = RequestContext(user_id="", project_id=None, roles=frozenset({"admin"}))
 
@@ -141,7 +152,9 @@ class Cloud:
         self.images.seed(owner=admin_project)
         self.network = NetworkService(db)
         self.network.seed(admin_project)
-        self.volumes = VolumeService(db, MemoryVolumeStore(), self.images)
+        stored_images = StoredImages(self.images, admin_project)
+        self.volume_store = volume_store(config, stored_images)
+        self.volumes = VolumeService(db, self.volume_store, self.images)
 
         # The clock is the emulator's; the simulated cloud's progression sets its mode.
         simulated = compute.backend == "simulated"
@@ -149,7 +162,7 @@ class Cloud:
                            else Progression.IMMEDIATE)
         self.backend: ComputeBackend = create_backend(compute.backend, BackendEnvironment(
             settings=backend_settings(config, compute.backend), clock=self.clock,
-            images=StoredImages(self.images, admin_project),
+            images=stored_images,
             state_dir=state_dir(config.server.state),
             ephemeral=in_memory(config.server.state)))
         # Each host the backend reports runs a compute service; from then on its record
@@ -334,3 +347,5 @@ class Cloud:
         await self.backend.close()
         self.db.close()
         self.images.store.close()
+        if isinstance(self.volume_store, Qcow2VolumeStore):
+            self.volume_store.close()
