@@ -319,3 +319,37 @@ def test_cli_server_add_and_remove_volume(member: ApiSession,
         wait_volume(member, volume["id"], "available")
     finally:
         run_openstack(member.account, "volume", "delete", volume["id"])
+
+
+def test_shelved_offloaded_servers_take_volumes_from_2_20(
+        member: ApiSession, make_volume: VolumeFactory,  # noqa: F811
+        make_server: ServerFactory) -> None:
+    server_id = make_server()
+    first, second = make_volume(), make_volume()
+    action = f"/servers/{server_id}/action"
+    assert member.compute("POST", action, json={"shelve": None}).status_code == 202
+    settle(member, server_id, "SHELVED_OFFLOADED")
+    assert nova_fault(attach(member, server_id, first["id"], "2.19"), 409) == (
+        f"Cannot 'attach_volume' instance {server_id} while it is in vm_state "
+        "shelved_offloaded")
+    assert nova_fault(attach(member, server_id, first["id"], "2.49", tag="t"), 400) == \
+        "Tagged volume attachment is not supported for shelved-offloaded instances."
+    attached = attach(member, server_id, first["id"], "2.20")
+    assert attached.status_code == 200, attached.text
+    assert attached.json()["volumeAttachment"]["device"] is None
+    assert wait_volume(member, first["id"], "in-use")["attachments"][0]["server_id"] == \
+        server_id
+    shown = member.compute("GET", f"/servers/{server_id}/os-volume_attachments/{first['id']}",
+                           version="2.20").json()["volumeAttachment"]
+    assert "device" not in shown
+    assert attach(member, server_id, second["id"], "2.20").status_code == 200
+    assert detach(member, server_id, second["id"], "2.20").status_code == 202
+    assert wait_volume(member, second["id"], "available")["attachments"] == []
+
+    assert member.compute("POST", action, json={"unshelve": None}).status_code == 202
+    settle(member, server_id, "ACTIVE")
+    shown = member.compute("GET", f"/servers/{server_id}/os-volume_attachments/{first['id']}"
+                           ).json()["volumeAttachment"]
+    assert shown["device"] == "/dev/vdb"
+    attachment = wait_volume(member, first["id"], "in-use")["attachments"][0]
+    assert attachment["device"] == "/dev/vdb"

@@ -246,6 +246,7 @@ class Cloud:
                                             self.actions, run=self.lifecycle.aside)
         self.volumes.nova_attachment = self.server_volumes.server_of_attachment
         self.lifecycle.release_volumes = self.server_volumes.release
+        self.operations.volumes_unshelved = self.server_volumes.unshelve_hooks
         boot_volumes = self.operations.creator.boot_volumes
         assert boot_volumes is not None
         self.lifecycle.block_devices = boot_volumes.prepare

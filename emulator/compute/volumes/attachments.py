@@ -14,6 +14,7 @@ attachment is completed (or deleted) at once, with no device name (Nova's local 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
@@ -27,6 +28,7 @@ from emulator.compute.backend_errors import failure_message
 from emulator.compute.instance_actions import InstanceActions, start_action
 from emulator.compute.instances import Instances
 from emulator.compute.models import Instance
+from emulator.compute.plans import ActionHooks
 from emulator.compute.policy import authorize
 from emulator.compute.records import check_lock, invalid_state, now, visible_instance
 from emulator.compute.specs import instance_spec
@@ -238,6 +240,43 @@ class ServerVolumes:
         with self.db.session() as s:
             s.execute(delete(BlockDeviceMapping)
                       .where(BlockDeviceMapping.uuid == record.uuid))  # type: ignore[arg-type]
+
+    # -- unshelve ------------------------------------------------------------------------
+
+    def unshelve_hooks(self, ctx: RequestContext, server_id: str,
+                       hooks: ActionHooks) -> ActionHooks:
+        """``hooks`` of an unshelve, then (once the guest is back on a host) the volumes
+        attached while it was offloaded get their device names and are plugged in and
+        connected (Nova's compute manager at unshelve)."""
+        earlier = hooks.after
+
+        async def after(result: Any) -> dict[str, Any]:
+            changes = await earlier(result) if earlier is not None else {}
+            await self._plug_unnamed(ctx, server_id)
+            return changes
+
+        return dataclasses.replace(hooks, after=after)
+
+    async def _plug_unnamed(self, ctx: RequestContext, server_id: str) -> None:
+        row = self.instances.get(server_id)
+        assert row is not None
+        with self.db.session() as s:
+            rows = volume_rows(s, server_id)
+            taken: list[str | None] = [r.device_name for r in rows]
+            unnamed = []
+            for mapping in rows:
+                if mapping.device_name is None:
+                    mapping.device_name = next_device(row, taken)
+                    taken.append(mapping.device_name)
+                    s.add(mapping)
+                    unnamed.append(BdmRecord.of(mapping))
+        for record in unnamed:
+            await self.backend.attach_volume(instance_spec(row),
+                                             volume_spec(self.volumes, record))
+            if record.attachment_id is not None:
+                self.volumes.update_attachment(ctx, record.attachment_id,
+                                               connector(row, record.device_name))
+                self.volumes.complete_attachment(ctx, record.attachment_id)
 
     # -- detach --------------------------------------------------------------------------
 
