@@ -207,3 +207,43 @@ def test_snapshot_of_a_volume_backed_server(member: ApiSession,
     member.request("DELETE", glance)
     assert cinder(member, "DELETE", f"/snapshots/{mapping['snapshot_id']}").status_code == 202
     delete_server(member, server["id"])
+
+
+def test_a_server_from_a_volume_backed_snapshot_gets_volumes_from_its_snapshots(
+        member: ApiSession, make_volume: VolumeFactory) -> None:  # noqa: F811
+    volume = make_volume(imageRef=_image(member), size=IMAGE_GB)
+    source = booted(member, [{"uuid": volume["id"], "source_type": "volume",
+                              "destination_type": "volume", "boot_index": 0}])
+    response = member.compute("POST", f"/servers/{source['id']}/action", version="2.45",
+                              json={"createImage": {"name": f"conf-vbs-{uuid.uuid4().hex[:6]}"}})
+    assert response.status_code == 202, response.text
+    image_id = response.json()["image_id"]
+    glance = f"{member.endpoint('image')}/v2/images/{image_id}"
+    deadline = time.monotonic() + 60
+    while member.request("GET", glance).json()["status"] != "active":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    snapshot_id = json.loads(member.request("GET", glance).json()["block_device_mapping"]
+                             )[0]["snapshot_id"]
+    server = booted(member, [], image=image_id)
+    (entry,) = server["os-extended-volumes:volumes_attached"]
+    copy = wait_volume(member, entry["id"], "in-use")
+    assert copy["snapshot_id"] == snapshot_id and copy["id"] != volume["id"]
+    assert [a["device"] for a in copy["attachments"]] == ["/dev/vda"]
+    # Its snapshot is of a volume-backed server too.
+    again = member.compute("POST", f"/servers/{server['id']}/action", version="2.45",
+                           json={"createImage": {"name": "again"}})
+    again_image = f"{member.endpoint('image')}/v2/images/{again.json()['image_id']}"
+    deadline = time.monotonic() + 60
+    while (image := member.request("GET", again_image).json())["status"] != "active":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert image["size"] == 0 and "block_device_mapping" in image
+    for server_id in (server["id"], source["id"]):
+        delete_server(member, server_id)
+    for url in (glance, again_image):
+        member.request("DELETE", url)
+    for snapshot in cinder(member, "GET", "/snapshots").json()["snapshots"]:
+        if snapshot["volume_id"] in (volume["id"], entry["id"]):
+            cinder(member, "DELETE", f"/snapshots/{snapshot['id']}")
+    assert cinder(member, "DELETE", f"/volumes/{entry['id']}").status_code == 202

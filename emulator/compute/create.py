@@ -248,9 +248,11 @@ class ServerCreator:
         group = self.groups.requested(ctx, new.scheduler_hints)
         self._check_destination(new)
         count = self._count(ctx, new, flavor)
-        volumes = self.boot_volumes if new.block_devices else None
+        devices = self.boot_volumes.requested(ctx, image_ref, new.block_devices) \
+            if self.boot_volumes is not None else ()
+        volumes = self.boot_volumes if devices else None
         if volumes is not None:
-            volumes.validate(ctx, new.block_devices, image_ref, count, new.multiattach)
+            volumes.validate(ctx, devices, image_ref, count, new.multiattach)
         common: dict[str, Any] = dict(
             display_description=new.description, project_id=ctx.project_id or "",
             user_id=ctx.user_id, image_ref=image_ref, flavor_id=flavor.flavorid,
@@ -278,7 +280,7 @@ class ServerCreator:
             await asyncio.sleep(0)
         self._recheck(ctx, flavor, [server["uuid"] for server in servers])
         if volumes is not None:
-            self._record_volumes(ctx, volumes, new, [server["uuid"] for server in servers])
+            self._record_volumes(ctx, volumes, devices, [server["uuid"] for server in servers])
         with self.db.session() as s:
             first = s.exec(select(Instance).where(Instance.uuid == servers[0]["uuid"])).one()
             record = load_records(s, [first], self.host_of)[0]
@@ -286,12 +288,12 @@ class ServerCreator:
         return Created(first=record, server_ids=tuple(server["uuid"] for server in servers),
                        admin_pass=admin_pass, reservation_id=common["reservation_id"])
 
-    def _record_volumes(self, ctx: RequestContext, volumes: BootVolumes, new: NewServer,
-                        ids: list[str]) -> None:
+    def _record_volumes(self, ctx: RequestContext, volumes: BootVolumes,
+                        devices: tuple[BlockDeviceRequest, ...], ids: list[str]) -> None:
         """The servers' volume mappings; a volume that cannot be reserved after all takes
         the request back."""
         try:
-            volumes.record(ctx, ids, new.block_devices)
+            volumes.record(ctx, ids, devices)
         except Exception:
             volumes.forget(ctx, ids)
             with self.db.session() as s:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -67,6 +68,40 @@ def boots_from_volume(devices: Sequence[BlockDeviceRequest]) -> bool:
     return any(d.boot_index == 0 and d.to_volume for d in devices)
 
 
+def image_mappings(properties: Mapping[str, str]) -> tuple[BlockDeviceRequest, ...]:
+    """The mappings an image carries (a volume-backed server's snapshot: its
+    ``block_device_mapping`` property, ``bdm_v2``)."""
+    raw = properties.get("block_device_mapping")
+    if not raw or properties.get("bdm_v2") not in ("True", "true"):
+        return ()
+    try:
+        items = json.loads(raw)
+    except ValueError:
+        return ()
+    found = []
+    for item in items if isinstance(items, list) else ():
+        source = item.get("source_type")
+        if source not in ("snapshot", "volume", "image", "blank"):
+            continue
+        found.append(BlockDeviceRequest(
+            source_type=source, destination_type=item.get("destination_type") or "volume",
+            uuid=item.get(f"{source}_id"), boot_index=item.get("boot_index"),
+            volume_size=item.get("volume_size"),
+            delete_on_termination=bool(item.get("delete_on_termination")),
+            device_name=item.get("device_name"), tag=item.get("tag"),
+            disk_bus=item.get("disk_bus"), device_type=item.get("device_type")))
+    return tuple(found)
+
+
+def merged(from_image: Sequence[BlockDeviceRequest],
+           asked: Sequence[BlockDeviceRequest]) -> tuple[BlockDeviceRequest, ...]:
+    """Nova's ``_merge_bdms_lists``: the request's mappings win over the image's of the
+    same device name."""
+    named = {d.device_name for d in asked if d.device_name}
+    return (*(d for d in from_image if not d.device_name or d.device_name not in named),
+            *asked)
+
+
 class BootVolumes:
     def __init__(self, db: Database, volumes: VolumeService, images: ImageLookup) -> None:
         self.db = db
@@ -74,6 +109,17 @@ class BootVolumes:
         self.images = images
 
     # -- at the API ----------------------------------------------------------------------
+
+    def requested(self, ctx: RequestContext, image_ref: str,
+                  asked: Sequence[BlockDeviceRequest]) -> tuple[BlockDeviceRequest, ...]:
+        """The mappings a create asks for with those its image carries."""
+        if not image_ref:
+            return tuple(asked)
+        try:
+            image = self.volumes.images.get(ctx, image_ref)
+        except (NotFound, InvalidInput):
+            return tuple(asked)
+        return merged(image_mappings(image.properties), asked)
 
     def validate(self, ctx: RequestContext, devices: Sequence[BlockDeviceRequest],
                  image_ref: str, count: int, multiattach: bool) -> None:

@@ -41,7 +41,9 @@ class VolumeBackedSnapshots:
         with self.db.session() as s:
             row = visible_instance(s, ctx, server_id)
             authorize(ctx, transition.rule, row.project_id)
-            if row.image_ref:
+            mappings = volume_rows(s, row.uuid)
+            # Nova's is_volume_backed_instance: no image, or a root volume.
+            if row.image_ref and not any(m.boot_index == 0 for m in mappings):
                 return None
             authorize(ctx, "os_compute_api:servers:create_image:allow_volume_backed",
                       row.project_id)
@@ -49,7 +51,6 @@ class VolumeBackedSnapshots:
                               row.launched_at is not None)
             if refused is not None:
                 raise Conflict(refused)
-            mappings = volume_rows(s, row.uuid)
             start_action(s, ctx, row.uuid, transition.name, now())
         self.actions.start_event(row.uuid, ctx.request_id, EVENT, None)
         images: list[dict[str, Any]] = []
