@@ -141,6 +141,20 @@ def test_attach_from_2_101_answers_202_without_a_body(member: ApiSession,
     shown = member.compute("GET", f"/servers/{server_id}/os-volume_attachments/{volume['id']}",
                            version="2.101").json()["volumeAttachment"]
     assert shown["device"] == "/dev/vdb"
+    # Nova's checks still answer at once (the volume is attached already) ...
+    assert nova_fault(attach(member, server_id, volume["id"], "2.101"), 400).startswith(
+        "Invalid volume:")
+    # ... but Cinder's refusal of the reservation comes after the 202: nothing happens.
+    reserved = make_volume()
+    other = cinder(member, "POST", "/attachments", version="3.44", json={
+        "attachment": {"volume_uuid": reserved["id"], "instance_uuid": str(uuid.uuid4())}})
+    assert other.status_code == 200, other.text
+    response = attach(member, server_id, reserved["id"], "2.101")
+    assert response.status_code == 202, response.text
+    listed = member.compute("GET", f"/servers/{server_id}/os-volume_attachments").json()
+    assert [a["volumeId"] for a in listed["volumeAttachments"]] == [volume["id"]]
+    actions = member.compute("GET", f"/servers/{server_id}/os-instance-actions").json()
+    assert [a["action"] for a in actions["instanceActions"]].count("attach_volume") == 1
 
 
 def test_devices_are_named_in_order_and_shown_in_the_server(member: ApiSession,

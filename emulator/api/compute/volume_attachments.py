@@ -85,11 +85,13 @@ class VolumeAttachmentsController:
             volume_id=body["volumeId"], device=body.get("device"), tag=body.get("tag"),
             delete_on_termination=_bool(body.get("delete_on_termination", False)),
             multiattach=call.version >= V(2, 60),
-            shelved_allowed=call.version >= V(2, 20))
+            shelved_allowed=call.version >= V(2, 20),
+            asynchronous=call.version >= V(2, 101))
         server_id = call.params["server_id"]
         bdm = self.volumes.attach(common.context(call), server_id, request)
         if call.version >= V(2, 101):
             return empty_response(202)
+        assert bdm is not None  # only an asynchronous attach answers before the reserve
         view: dict[str, Any] = {"id": bdm.volume_id, "serverId": server_id,
                                 "volumeId": bdm.volume_id, "device": bdm.device_name}
         if call.version >= V(2, 70):

@@ -67,6 +67,9 @@ class AttachRequest:
     multiattach: bool = False
     #: Below 2.20 a shelved server refuses attach and detach.
     shelved_allowed: bool = True
+    #: 2.101: the API answers before the volume is reserved (Nova's conductor reserves
+    #: it; a refusal there is only logged).
+    asynchronous: bool = False
 
 
 def not_attached(server_id: str, volume_id: str) -> NotFound:
@@ -154,7 +157,10 @@ class ServerVolumes:
         if row.task_state is not None:
             raise invalid_state(action, row.uuid, "task_state", row.task_state)
 
-    def attach(self, ctx: RequestContext, server_id: str, request: AttachRequest) -> BdmRecord:
+    def attach(self, ctx: RequestContext, server_id: str,
+               request: AttachRequest) -> BdmRecord | None:
+        """The new mapping; None when an asynchronous attach was refused after the API's
+        checks (nothing recorded)."""
         with self.db.session() as s:
             row = visible_instance(s, ctx, server_id)
             authorize(ctx, _RULE + "create", row.project_id)
@@ -178,6 +184,10 @@ class ServerVolumes:
         try:
             attachment = self.volumes.create_attachment(ctx, volume.id, row.uuid, None)
         except InvalidInput as exc:
+            if request.asynchronous:
+                log.info("%s: volume %s not attached to %s: %s", ctx.request_id, volume.id,
+                         row.uuid, exc.message)
+                return None
             raise cinder_refusal(exc) from None
         with self.db.session() as s:
             mapping = BlockDeviceMapping(
