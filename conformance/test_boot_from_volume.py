@@ -247,3 +247,21 @@ def test_a_server_from_a_volume_backed_snapshot_gets_volumes_from_its_snapshots(
         if snapshot["volume_id"] in (volume["id"], entry["id"]):
             cinder(member, "DELETE", f"/snapshots/{snapshot['id']}")
     assert cinder(member, "DELETE", f"/volumes/{entry['id']}").status_code == 202
+
+
+def test_volumes_nova_makes_count_against_cinder_quotas(alt: ApiSession,
+                                                        admin: ApiSession) -> None:
+    quota = f"/os-quota-sets/{alt.project_id}"
+    assert cinder(admin, "PUT", quota, json={"quota_set": {"gigabytes": 1}}).status_code == 200
+    try:
+        response = create(alt, [{"uuid": _image(alt), "source_type": "image",
+                                 "destination_type": "volume", "boot_index": 0,
+                                 "volume_size": IMAGE_GB}])
+        assert response.status_code == 202, response.text
+        server_id = response.json()["server"]["id"]
+        server = settle(alt, server_id, "ERROR")
+        assert "gigabytes" in server["fault"]["message"], server["fault"]
+        assert cinder(alt, "GET", "/volumes").json()["volumes"] == []
+        delete_server(alt, server_id)
+    finally:
+        assert cinder(admin, "DELETE", quota).status_code == 200
