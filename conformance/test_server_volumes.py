@@ -310,10 +310,16 @@ def test_update_from_2_85_and_swap(member: ApiSession, admin: ApiSession,
     assert nova_fault(put(member, "2.85", device="/dev/vdz"), 400) == \
         "The device property is not mutable"
     assert put(member, "2.85", delete_on_termination="maybe").status_code == 400
-    # Before 2.85 a PUT is a swap: Cinder's call (the service role), even for admins.
+    # Before 2.85 a PUT is a swap: Cinder's call (a service, or an admin) while it
+    # migrates the volume; a volume that is not migrating is refused.
     swap = {"volumeAttachment": {"volumeId": other["id"]}}
     assert nova_fault(member.compute("PUT", url, json=swap), 403).startswith("Policy")
-    assert nova_fault(admin.compute("PUT", url, json=swap), 403).startswith("Policy")
+    assert nova_fault(member.compute("PUT", url, version="2.85", json=swap), 403) \
+        .startswith("Policy")
+    assert nova_fault(admin.compute("PUT", url, json=swap), 409) == (
+        f"volume {volume['id']} is not migrating; this API should only be called by Cinder")
+    missing = {"volumeAttachment": {"volumeId": str(uuid.uuid4())}}
+    assert nova_fault(admin.compute("PUT", url, json=missing), 409).startswith("volume ")
     assert put(member, "2.84", delete_on_termination=True).status_code == 400
 
 

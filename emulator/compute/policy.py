@@ -48,13 +48,6 @@ KP_OWNER = _same_user
 SERVICE = _service
 
 
-def _service_role(ctx: RequestContext, _target: str | None) -> bool:
-    """Nova's ``SERVICE_ROLE``: the ``service`` role only (an admin without it fails)."""
-    return "service" in ctx.roles
-
-
-SERVICE_ROLE = _service_role
-
 #: Rule name -> check (``nova/policies/*.py`` defaults).
 RULES: dict[str, Check] = {
     "os_compute_api:servers:index": READER,
@@ -206,7 +199,7 @@ RULES: dict[str, Check] = {
     "os_compute_api:os-volumes-attachments:show": READER,
     "os_compute_api:os-volumes-attachments:create": MEMBER,
     "os_compute_api:os-volumes-attachments:update": MEMBER,
-    "os_compute_api:os-volumes-attachments:swap": SERVICE_ROLE,
+    "os_compute_api:os-volumes-attachments:swap": SERVICE,
     "os_compute_api:os-volumes-attachments:delete": MEMBER,
 }
 

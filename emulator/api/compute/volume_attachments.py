@@ -20,7 +20,6 @@ from starlette.responses import Response
 
 from emulator.api.compute import common
 from emulator.api.compute.common import MAX_LIMIT, V
-from emulator.api.faults import Fault
 from emulator.api.routing import Call, empty_response, json_response
 from emulator.compute.volumes.attachments import AttachRequest, ServerVolumes
 from emulator.compute.volumes.mappings import BdmRecord
@@ -114,9 +113,7 @@ class VolumeAttachmentsController:
             if new_volume == volume_id:
                 self.volumes.update(ctx, server_id, volume_id, fields)
                 return empty_response(202)
-            if "service" not in ctx.roles:
-                raise Fault(403, "Policy doesn't allow "
-                                 "os_compute_api:os-volumes-attachments:swap to be performed.")
+            self.volumes.authorize_swap(ctx)
             self.volumes.update(ctx, server_id, volume_id, fields)
         self.volumes.swap(ctx, server_id, volume_id, new_volume)
         return empty_response(202)

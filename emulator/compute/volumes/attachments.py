@@ -37,7 +37,7 @@ from emulator.compute.volumes.mappings import BdmRecord, next_device, volume_row
 from emulator.compute.volumes.models import BlockDeviceMapping
 from emulator.context import RequestContext
 from emulator.db import Database
-from emulator.errors import Conflict, Forbidden, InvalidInput, NotFound
+from emulator.errors import Conflict, InvalidInput, NotFound
 from emulator.volume.records import VolumeRecord
 from emulator.volume.service import VolumeService
 
@@ -356,14 +356,18 @@ class ServerVolumes:
                 mapping.delete_on_termination = bool(fields["delete_on_termination"])
                 s.add(mapping)
 
+    @staticmethod
+    def authorize_swap(ctx: RequestContext) -> None:
+        """Swap is a service's (Cinder's) or an admin's (Nova checks it first)."""
+        authorize(ctx, _RULE + "swap")
+
     def swap(self, ctx: RequestContext, server_id: str, old_volume_id: str,
              new_volume_id: str) -> None:
         """Swap is Cinder's call while it migrates a volume: a volume that is not migrating
         is refused (409) before anything changes."""
         with self.db.session() as s:
             visible_instance(s, ctx, server_id)
-        if "service" not in ctx.roles:
-            raise Forbidden(f"Policy doesn't allow {_RULE}swap to be performed.")
+        self.authorize_swap(ctx)
         old = self.volumes.get_volume(ctx, old_volume_id)
         if not old.migration_status:
             raise Conflict(f"volume {old_volume_id} is not migrating; this API should only "
