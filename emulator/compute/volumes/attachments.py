@@ -387,7 +387,10 @@ class ServerVolumes:
         then delete those marked ``delete_on_termination`` (Nova's
         ``_cleanup_volumes``)."""
         with self.db.session() as s:
-            records = [BdmRecord.of(b) for b in volume_rows(s, server_id)]
+            rows = volume_rows(s, server_id, pending=True)
+            records = [BdmRecord.of(b) for b in rows if b.volume_id is not None]
+            for unmade in (b for b in rows if b.volume_id is None):
+                s.delete(unmade)  # a volume its build never made
         service = RequestContext(user_id="nova", project_id=None,
                                  roles=frozenset({"admin", "service"}),
                                  request_id="req-delete")
