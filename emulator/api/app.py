@@ -39,6 +39,7 @@ from emulator.api.compute.servers import ServersController
 from emulator.api.compute.services import ServicesController
 from emulator.api.compute.usage import UsageController
 from emulator.api.compute.usage_audit_log import AuditLogController
+from emulator.api.compute.volume_attachments import VolumeAttachmentsController
 from emulator.api.console_proxy import CONSOLE_PREFIX, ConsoleProxy
 from emulator.api.control import ControlAPI, FaultHooks
 from emulator.api.faults import Fault, render_keystone
@@ -169,6 +170,7 @@ class Emulator:
             external_events=ExternalEventsController(cloud.external_events),
             volume_snapshots=AssistedVolumeSnapshotsController(cloud.volume_snapshots),
             proxies=ProxyControllers.build(cloud.network, cloud.volumes),
+            volume_attachments=VolumeAttachmentsController(cloud.server_volumes),
         )
         public_url = config.public_url
         catalog = build_catalog(public_url, config.identity.region)

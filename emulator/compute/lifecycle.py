@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from backends.base import (
     BackendError,
     ComputeBackend,
+    InstanceSpec,
     MigrationAborted,
     PowerState,
 )
@@ -36,6 +37,7 @@ from emulator.compute.plans import ActionHooks, BuildPlan, Outcome
 from emulator.compute.records import now
 from emulator.compute.specs import instance_spec
 from emulator.compute.states import TaskState, VmState
+from emulator.errors import EmulatorError
 from emulator.placement import NOT_ENOUGH_HOSTS, NoValidHost, RequestSpec, Selection
 
 log = logging.getLogger("nova_emulator.lifecycle")
@@ -84,6 +86,13 @@ class Lifecycle:
         self._scheduling: set[asyncio.Task[None]] = set()
         #: Work beside a server's operation (a live migration's force-complete or abort).
         self._aside: set[asyncio.Task[None]] = set()
+        #: Detaches (and deletes, as marked) a deleted server's volumes; set by whoever
+        #: wires the domain together.
+        self.release_volumes: Callable[[str], None] | None = None
+        #: Makes and connects a build's volumes (``block_device_mapping_v2``) and gives
+        #: them to the spawn's spec; set by whoever wires the domain together.
+        self.block_devices: Callable[[Instance, InstanceSpec], Awaitable[InstanceSpec]] | \
+            None = None
 
     def _run(self, server_id: str, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work, name=f"server-{server_id}")
@@ -191,8 +200,11 @@ class Lifecycle:
         if row is None:
             return
         try:
-            await self.backend.spawn(instance_spec(row))
-        except BackendError as exc:
+            spec = instance_spec(row)
+            if self.block_devices is not None:
+                spec = await self.block_devices(row, spec)
+            await self.backend.spawn(spec)
+        except (BackendError, EmulatorError) as exc:
             # Nova's BuildFailureWeigher counts it against the host.
             self.claims.placement.record_build(host, failed=True)
             await self._in_turn(self._fail_build, server_id, request_id, failure_message(exc))
@@ -441,6 +453,8 @@ class Lifecycle:
                 log.warning("%s: what its shelve kept was not removed: %s", server_id, exc)
         self.instances.finish_delete(server_id)
         self.claims.release(server_id)
+        if self.release_volumes is not None:
+            self.release_volumes(server_id)
         log.info("%s: server %s deleted", request_id, server_id)
 
     # -- waiting and stopping ------------------------------------------------------------

@@ -41,6 +41,7 @@ from emulator.api.compute.servers import ServersController
 from emulator.api.compute.services import ServicesController
 from emulator.api.compute.usage import UsageController
 from emulator.api.compute.usage_audit_log import AuditLogController
+from emulator.api.compute.volume_attachments import VolumeAttachmentsController
 from emulator.api.compute.volumes_boot import MAX_VOLUMES_BOOT_VERSION, VolumesBootController
 from emulator.api.routing import Route
 
@@ -71,6 +72,7 @@ class Controllers:
     external_events: ExternalEventsController
     volume_snapshots: AssistedVolumeSnapshotsController
     proxies: ProxyControllers
+    volume_attachments: VolumeAttachmentsController
 
 
 def route_list(c: Controllers) -> list[Route]:
@@ -95,6 +97,15 @@ def route_list(c: Controllers) -> list[Route]:
         *host_routes(c.hosts),
         *usage_routes(c.usage, c.audit_log),
         Route("POST", "/os-server-external-events", c.external_events.create),
+        Route("GET", "/servers/{server_id}/os-volume_attachments", c.volume_attachments.index),
+        Route("POST", "/servers/{server_id}/os-volume_attachments",
+              c.volume_attachments.create),
+        Route("GET", "/servers/{server_id}/os-volume_attachments/{volume_id}",
+              c.volume_attachments.show),
+        Route("PUT", "/servers/{server_id}/os-volume_attachments/{volume_id}",
+              c.volume_attachments.update),
+        Route("DELETE", "/servers/{server_id}/os-volume_attachments/{volume_id}",
+              c.volume_attachments.delete),
         Route("POST", "/os-assisted-volume-snapshots", c.volume_snapshots.create),
         Route("DELETE", "/os-assisted-volume-snapshots/{snapshot_id}",
               c.volume_snapshots.delete),
