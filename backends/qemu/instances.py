@@ -41,7 +41,7 @@ from backends.qemu import disks
 from backends.qemu.boot import BootPlan
 from backends.qemu.boot_slots import BootSlots
 from backends.qemu.config_drive import CONFIG_DRIVE, write_config_drive
-from backends.qemu.device_record import read_record, shelved_record, write_record
+from backends.qemu.device_record import free_port, read_record, shelved_record, write_record
 from backends.qemu.guest import GuestImage
 from backends.qemu.instance_dir import (
     RESCUED_DISK,
@@ -60,6 +60,17 @@ from backends.qemu.process import QEMU_BINARY, InstancePaths, ProcessError, Proc
 from backends.qemu.watcher import PowerWatcher
 
 log = logging.getLogger(__name__)
+
+
+def root_volume_file(instance: InstanceSpec) -> Path | None:
+    """The file of the volume ``instance`` boots from; None when it boots an image."""
+    volume = instance.root_volume
+    if volume is None or volume.path is None:
+        return None
+    path = Path(volume.path)
+    if not path.is_file():
+        raise SpawnFailed(f"Volume {volume.volume_id} has no backing file to boot from.")
+    return path
 
 
 class QemuInstances:
@@ -186,7 +197,8 @@ class QemuInstances:
                 raise SpawnFailed(str(err)) from err
             if host.manager.running_pid(uuid) is not None:
                 raise InstanceExists(f"Instance {uuid} already exists.")
-            image = image or self.boot.image(instance)
+            root_volume = root_volume_file(instance) if not adopt_disk else None
+            image = image or root_volume or self.boot.image(instance)
             vm = Instance(instance, self.boot.machine(instance, image, False), host, paths,
                           image=image)
             try:
@@ -195,6 +207,11 @@ class QemuInstances:
                 await self._write_identity(vm, devices)
                 if adopt_disk:
                     os.replace(image, paths.disk)
+                elif root_volume is not None:
+                    # Boot from volume: the volume's own file is the root disk (its
+                    # writes are the volume's), linked in; removing the directory
+                    # removes the link, never the volume (Cinder's).
+                    os.symlink(root_volume.absolute(), paths.disk)
                 else:
                     await disks.create_disk(instance, image, paths.disk)
                 await self._boot_from(vm, paths.disk if adopt_disk else image)
@@ -368,6 +385,10 @@ class QemuInstances:
             record.setdefault(kind, {}).update(entries)
         for vif in vm.spec.vifs:
             record["addresses"][vif.port_id] = asdict(vif)
+        for volume in vm.spec.volumes:  # attached before the first boot: in its definition
+            if volume.path is not None and volume.volume_id not in record["volumes"]:
+                record["volumes"][volume.volume_id] = {
+                    **asdict(volume), "port": free_port(record, vm.config)}
         write_record(vm.paths.root, record)
         if vm.spec.config_drive or self.force_config_drive:
             await asyncio.to_thread(write_config_drive, vm.spec, vm.file(CONFIG_DRIVE),
