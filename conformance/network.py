@@ -71,6 +71,14 @@ def neutron_error(response: httpx.Response, status: int, kind: str) -> str:
     return str(error["message"])
 
 
+def public_prefix(session: ApiSession) -> str:
+    """The seeded ``public-subnet``'s /24 as an address prefix (``172.24.4.``; on the qemu
+    backend ``127.24.4.``: floating IPs this machine can reach)."""
+    subnets = ok(neutron(session, "GET", "/subnets", params={"name": "public-subnet"}))
+    cidr = str(subnets["subnets"][0]["cidr"])
+    return cidr.rsplit(".", 1)[0] + "."
+
+
 def name(prefix: str = "t") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from conformance.client import ApiSession
+from conformance.conftest import Target
 from conformance.network import (
     NETWORK_KEYS,
     PROVIDER_KEYS,
@@ -19,6 +20,7 @@ from conformance.network import (
     neutron_error,
     ok,
 )
+from emulator.network.settings import NetworkConfig
 
 # -- discovery ------------------------------------------------------------------------------
 
@@ -71,15 +73,18 @@ def _by_name(session: ApiSession) -> dict[str, dict[str, object]]:
 
 
 @pytest.mark.emulator_only
-def test_seeded_public_and_private_networks(member: ApiSession, admin: ApiSession) -> None:
+def test_seeded_public_and_private_networks(member: ApiSession, admin: ApiSession,
+                                            target: Target) -> None:
     seen = _by_name(member)
     public, private = seen["public"], seen["private"]
     assert public["router:external"] is True and public["shared"] is False
     assert public["is_default"] is True
     assert private["shared"] is True and private["router:external"] is False
     subnets = {s["name"]: s for s in ok(neutron(member, "GET", "/subnets"))["subnets"]}
-    assert subnets["public-subnet"]["cidr"] == "172.24.4.0/24"
-    assert subnets["public-subnet"]["gateway_ip"] == "172.24.4.1"
+    # devstack's 172.24.4.0/24; on qemu 127.24.4.0/24 (``[network] public_cidr``)
+    cidr, gateway = NetworkConfig().public_subnet(target.backend or "simulated")
+    assert (subnets["public-subnet"]["cidr"], subnets["public-subnet"]["gateway_ip"]) == (
+        cidr, gateway)
     assert subnets["private-subnet"]["network_id"] == private["id"]
     from emulator.compute.addresses import DEFAULT_NETWORK_ID, DEFAULT_SUBNET
 

@@ -24,6 +24,7 @@ from conformance.conftest import dedicated_emulator, seeded_accounts
 from conformance.manual_cloud import ManualCloud
 from conformance.polling import settle
 from conformance.test_servers import Servers, gone, image_id  # noqa: F401
+from conformance.volume_client import cinder
 
 NEEDS_CLOCK = pytest.mark.simulated_only(reason="needs the simulated cloud's manual clock")
 
@@ -122,17 +123,19 @@ def test_an_admins_shelve_shares_the_image_with_the_servers_project(
     assert glance(admin, "DELETE", f"/images/{image['id']}").status_code == 204
 
 
-@pytest.mark.emulator_only  # NOTE: with no volume service yet, a volume is not looked up
+@pytest.mark.emulator_only
 def test_a_volume_backed_server_gets_no_image_and_is_offloaded_at_once(
         http: httpx.Client, target: Any) -> None:
     never = tomli_w.dumps({"compute": {"shelved_offload_time": -1}})
     with dedicated_emulator(target, never) as process:
         member = ApiSession(seeded_accounts(process.url)["member"], http)
         name = f"vb-{uuid.uuid4().hex[:8]}"
+        volume = cinder(member, "POST", "/volumes", json={"volume": {"size": 1}})
+        assert volume.status_code == 202, volume.text
         response = member.compute("POST", "/servers", json={"server": {
             "name": name, "flavorRef": "1", "block_device_mapping_v2": [{
-                "boot_index": 0, "uuid": str(uuid.uuid4()), "source_type": "volume",
-                "destination_type": "volume"}]}})
+                "boot_index": 0, "uuid": volume.json()["volume"]["id"],
+                "source_type": "volume", "destination_type": "volume"}]}})
         assert response.status_code == 202, response.text
         sid = response.json()["server"]["id"]
         settle(member, sid, "ACTIVE")

@@ -47,6 +47,9 @@ from emulator.compute.shelving import ShelvedImages
 from emulator.compute.snapshots import Snapshots
 from emulator.compute.usage import TenantUsage
 from emulator.compute.volume_snapshots import AssistedVolumeSnapshots
+from emulator.compute.volumes.attachments import ServerVolumes
+from emulator.compute.volumes.boot import BootVolumes
+from emulator.compute.volumes.snapshots import VolumeBackedSnapshots
 from emulator.compute.zones import ZoneService
 from emulator.config import Config, ConfigError, SchedulerSettings
 from emulator.context import RequestContext
@@ -62,8 +65,9 @@ from emulator.network.service import NetworkService
 from emulator.placement import GroupSpec, Placement, Scheduler, SchedulerConfig
 from emulator.placement.plugins import UnknownPolicy, load_filters, load_weighers
 from emulator.plugins import create_backend
+from emulator.volume.files import Qcow2VolumeStore
 from emulator.volume.service import VolumeService
-from emulator.volume.store import MemoryVolumeStore
+from emulator.volume.store import MemoryVolumeStore, VolumeStore
 
 
 def in_memory(state_url: str) -> bool:
@@ -111,6 +115,16 @@ def make_scheduler(placement: Placement, settings: SchedulerSettings) -> Schedul
         raise ConfigError(f"[scheduler] {exc.message}") from None
 
 
+def volume_store(config: Config, images: StoredImages) -> VolumeStore:
+    """Where volumes keep their data: qcow2 files QEMU guests open (``volumes`` beside
+    the state file, else a temporary directory), or only their sizes elsewhere."""
+    if config.compute.backend != "qemu":
+        return MemoryVolumeStore()
+    directory = state_dir(config.server.state)
+    return Qcow2VolumeStore(directory / "volumes" if directory is not None else None,
+                            images.__getitem__)
+
+
 #: The scheduler reads images as Nova's does, with an admin context.
 SCHEDULER_CONTEXT = RequestContext(user_id="", project_id=None, roles=frozenset({"admin"}))
 
@@ -138,8 +152,10 @@ class Cloud:
         admin_project = self.identity.project_id_named("admin")
         self.images.seed(owner=admin_project)
         self.network = NetworkService(db)
-        self.network.seed(admin_project)
-        self.volumes = VolumeService(db, MemoryVolumeStore(), self.images)
+        self.network.seed(admin_project, *config.network.public_subnet(compute.backend))
+        stored_images = StoredImages(self.images, admin_project)
+        self.volume_store = volume_store(config, stored_images)
+        self.volumes = VolumeService(db, self.volume_store, self.images)
 
         # The clock is the emulator's; the simulated cloud's progression sets its mode.
         simulated = compute.backend == "simulated"
@@ -147,7 +163,7 @@ class Cloud:
                            else Progression.IMMEDIATE)
         self.backend: ComputeBackend = create_backend(compute.backend, BackendEnvironment(
             settings=backend_settings(config, compute.backend), clock=self.clock,
-            images=StoredImages(self.images, admin_project),
+            images=stored_images,
             state_dir=state_dir(config.server.state),
             ephemeral=in_memory(config.server.state)))
         # Each host the backend reports runs a compute service; from then on its record
@@ -192,7 +208,8 @@ class Cloud:
             self.servers,
             ServerCreator(db, self.flavors, self.keypairs, self.image_info, self.services.host,
                           zones, groups=self.server_groups, quotas=self.quotas,
-                          max_count_per_request=compute.max_count_per_request),
+                          max_count_per_request=compute.max_count_per_request,
+                          boot_volumes=BootVolumes(db, self.volumes, self.image_info)),
             self.lifecycle, self.instances, self.image_info,
             shelved, hosts, zones,
             guest_agent=self.backend.guest_agent, plan_for=self.faults.plan_for)
@@ -203,7 +220,8 @@ class Cloud:
             # NOTE: unless configured, a one-host cloud resizes in place, as devstack
             # configures Nova; otherwise every resize there would be NoValidHost.
             allow_resize_to_same_host=compute.allow_resize_to_same_host
-            if compute.allow_resize_to_same_host is not None else len(hosts()) == 1)
+            if compute.allow_resize_to_same_host is not None else len(hosts()) == 1,
+            volume_backed=VolumeBackedSnapshots(db, self.volumes, snapshots, self.actions))
         self.lifecycle.confirm_due = self.disk.confirm_due
         self.services.done_evacuations = self.migrations.evacuated_from
         self.services.on_restart = self.migrations.complete_evacuations
@@ -226,6 +244,15 @@ class Cloud:
         self.external_events = ExternalEvents(db, self.actions, self.lifecycle)
         self.volume_snapshots = AssistedVolumeSnapshots()
         self.admin_actions = AdminActions(db)
+        # Nova's volume side: attachments, and what a server delete does to its volumes.
+        self.server_volumes = ServerVolumes(db, self.volumes, self.backend, self.instances,
+                                            self.actions, run=self.lifecycle.aside)
+        self.volumes.nova_attachment = self.server_volumes.server_of_attachment
+        self.lifecycle.release_volumes = self.server_volumes.release
+        self.operations.volumes_unshelved = self.server_volumes.unshelve_hooks
+        boot_volumes = self.operations.creator.boot_volumes
+        assert boot_volumes is not None
+        self.lifecycle.block_devices = boot_volumes.prepare
 
     def image_info(self, ctx: RequestContext, image_id: str) -> ImageInfo | None:
         """What the compute domain needs of an image, or None if ``ctx`` cannot see it."""
@@ -324,3 +351,5 @@ class Cloud:
         await self.backend.close()
         self.db.close()
         self.images.store.close()
+        if isinstance(self.volume_store, Qcow2VolumeStore):
+            self.volume_store.close()

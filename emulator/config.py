@@ -72,6 +72,9 @@ The file is TOML (``tomllib`` is in the standard library)::
     disk_allocation_ratio = 1.0
     live_migration_bandwidth = 0              # MiB/s a live migration may copy; 0: as
                                               # fast as it goes (Nova's [libvirt] option)
+    force_config_drive = true                 # a config drive for every server (Nova's
+                                              # option): the free guest's SSH key comes
+                                              # from it
     hosts = 1                                 # compute hosts sharing the machine equally:
                                               # 1: named after it, its run_dir; N > 1:
                                               # qemu-1 ... qemu-N, in run_dir/<name>/
@@ -82,6 +85,13 @@ The file is TOML (``tomllib`` is in the standard library)::
     vcpus = 1                                 # out: an equal part of the machine's
     memory_mb = 4096
     local_gb = 0
+
+    [network]                                 # the seeded Neutron networks
+    public_cidr = ""                          # the public (floating IP) subnet; default:
+                                              # 172.24.4.0/24 (devstack's), 127.24.4.0/24
+                                              # on qemu (loopback: each floating IP is
+                                              # forwarded to its guest's SSH port)
+    public_gateway = ""                       # default: the CIDR's first address
 
     [simulated]                               # the simulated cloud
     progression = "immediate"                 # or "time" (wall clock), "manual" (control plane)
@@ -178,6 +188,7 @@ from backends.simulated import (
 from emulator.clock import Progression
 from emulator.compute.quotas.resources import DEFAULT_OPTIONS as NOVA_QUOTAS
 from emulator.config_wording import Loc, explain
+from emulator.network.settings import NetworkConfig
 from emulator.placement.filters import DEFAULT_FILTERS
 from emulator.placement.weighers import DEFAULT_WEIGHERS
 from emulator.ratelimit.settings import RateLimitConfig
@@ -394,6 +405,9 @@ class QemuConfig:
     #: Nova's ``[libvirt] live_migration_bandwidth``: MiB/s a live migration may copy;
     #: 0: as fast as QEMU can (tests slow it down to watch a migration run).
     live_migration_bandwidth: NonNegativeInt = 0
+    #: Nova's ``force_config_drive``: every server gets a config drive (the free guest
+    #: takes its hostname and SSH key from it), not only those created with one.
+    force_config_drive: StrictBool = True
     #: The compute hosts sharing the machine (``hosts = N`` in the file: N equal ones).
     hosts: Annotated[tuple[QemuHostConfig, ...], BeforeValidator(_host_count),
                      AfterValidator(_distinct_hosts)] = field(
@@ -519,6 +533,7 @@ class Config:
     quota: QuotaConfig = field(default_factory=QuotaConfig)
     simulated: SimulatedConfig = field(default_factory=SimulatedConfig)
     qemu: QemuConfig = field(default_factory=QemuConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     ratelimit: RateLimitConfig = field(default_factory=RateLimitConfig)
     #: ``[backends.<name>]``: a plug-in backend's own settings, raw, by backend name.

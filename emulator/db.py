@@ -62,6 +62,7 @@ class Database:
         from emulator.compute.quotas import models as _quota_models  # noqa: F401
         from emulator.compute.server_groups import models as _group_models  # noqa: F401
         from emulator.compute.services import models as _service_models  # noqa: F401
+        from emulator.compute.volumes import models as _bdm_models  # noqa: F401
         from emulator.identity import models as _identity_models  # noqa: F401
         from emulator.image import models as _image_models  # noqa: F401
         from emulator.network import models as _network_models  # noqa: F401

@@ -63,6 +63,7 @@ def create(env: BackendEnvironment) -> ComputeBackend:
             cpu_allocation_ratio=q.cpu_allocation_ratio,
             ram_allocation_ratio=q.ram_allocation_ratio,
             disk_allocation_ratio=q.disk_allocation_ratio, ephemeral=env.ephemeral,
-            live_migration_bandwidth=q.live_migration_bandwidth)
+            live_migration_bandwidth=q.live_migration_bandwidth,
+            force_config_drive=q.force_config_drive)
     except ValueError as exc:  # a run directory too long for the hosts' sockets
         raise ConfigError(f"[qemu] {exc}") from None

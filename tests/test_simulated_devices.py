@@ -164,3 +164,14 @@ def test_an_offloaded_guest_gets_its_volumes_and_ports_back_at_unshelve() -> Non
     run(backend.destroy(spec()))
     run(backend.spawn(spec()))  # a new instance of the same id starts with nothing
     assert backend.instances["u-1"].devices.volumes == {}
+
+
+def test_volumes_attached_before_the_first_boot_are_the_guests_from_the_start() -> None:
+    backend = SimulatedBackend(clock=Clock())
+    data = VolumeSpec(volume_id="d-1", device="/dev/vdc", size_gb=1)
+    run(backend.spawn(InstanceSpec(**{**spec().__dict__, "volumes": (VOLUME, data)})))
+    with pytest.raises(DeviceBusy):
+        run(backend.attach_volume(spec(), VOLUME))
+    run(backend.detach_volume(spec(), data))
+    with pytest.raises(DeviceNotFound):
+        run(backend.detach_volume(spec(), data))

@@ -94,3 +94,43 @@ def test_profiles_and_settings_parse_from_the_command_line() -> None:
     args = run.parse_args(["--profile", "admin", "--set", "compute-feature-enabled.shelve=true"])
     assert args.profile == ["admin"]
     assert args.settings == [("compute-feature-enabled", "shelve", "true")]
+
+
+def test_a_cloud_with_neutron_tells_tempest_its_networks_and_attaches_interfaces() -> None:
+    cloud = run.Cloud("http://127.0.0.1:1", services={"compute", "identity", "network"},
+                      public_network=("pub-id", "public"), fixed_network="private")
+    conf = _parsed(run.with_settings(
+        run.tempest_conf(cloud, Path("/ws"), run.Account("admin", "admin", "admin")),
+        run.network_settings(cloud)))
+    assert conf["compute"]["fixed_network_name"] == "private"
+    assert conf["validation"]["network_for_ssh"] == "private"
+    assert conf["network"]["public_network_id"] == "pub-id"
+    assert conf["network"]["floating_network_name"] == "public"
+    assert conf["compute-feature-enabled"]["interface_attach"] == "true"
+    assert conf["validation"]["run_validation"] == "false"
+
+
+def test_a_cloud_without_neutron_gets_no_network_settings() -> None:
+    cloud = run.Cloud("http://127.0.0.1:1", services={"compute", "identity"})
+    assert run.network_settings(cloud) == []
+    assert _parsed(_conf())["compute-feature-enabled"]["interface_attach"] == "false"
+
+
+def test_the_validation_profile_logs_in_over_a_floating_ip_with_a_key() -> None:
+    settings = dict(((s, o), v) for s, o, v in map(run.parse_setting,
+                                                   run.PROFILES["validation"].settings))
+    assert settings[("validation", "run_validation")] == "true"
+    assert settings[("validation", "connect_method")] == "floating"
+    assert settings[("validation", "auth_method")] == "keypair"
+
+
+def test_backend_qemu_starts_a_qemu_emulator_and_simulated_leaves_the_default() -> None:
+    import tomllib
+
+    accounts = [run.Account("demo", "demo", "member", "demo")]
+    qemu = tomllib.loads(run.emulator_config(accounts, "qemu"))
+    assert qemu["compute"] == {"backend": "qemu"}
+    assert qemu["qemu"]["vcpus"] == 64
+    simulated = tomllib.loads(run.emulator_config(accounts))
+    assert "compute" not in simulated and "qemu" not in simulated
+    assert simulated["identity"]["accounts"][0]["user"] == "demo"

@@ -8,7 +8,10 @@ and pid file.
 What each verb does on the hypervisor:
 
 =================== ===============================================================
-spawn               overlay on the image's disk; start QEMU; return once ``running``
+spawn               overlay on the image's disk; the config drive (``disk.config``:
+                    ``config_drive``); the ports' addresses recorded; start QEMU
+                    (every 127/8 address forwarded to the guest's port 22:
+                    ``reach``); return once ``running``
 destroy             ``quit`` (then SIGTERM, SIGKILL), reap, remove the directory
 get_info            ``query-status`` -> power state; no process -> SHUTDOWN
 power_off           ACPI ``system_powerdown``, wait for SHUTDOWN up to
@@ -44,6 +47,8 @@ attach_interface    ``netdev_add`` (user-mode) + ``device_add virtio-net-pci``
 detach_interface    ``device_del``, ``DEVICE_DELETED``, ``netdev_del``; a stopped guest
                     only has its ``devices.json`` changed (``hotplug``); every start
                     puts the recorded devices on the command line
+update_interface    the port's addresses recorded; a running QEMU gets
+                    ``hostfwd_add``/``hostfwd_remove`` for those in 127/8
 get_console_output  the serial log (earlier runs of the process included)
 get_diagnostics     ``query-status``, ``query-cpus-fast`` + /proc (CPU time),
                     ``query-blockstats``; uptime from the process start time
@@ -81,6 +86,7 @@ from backends.base import (
     SpawnFailed,
 )
 from backends.qemu import disks
+from backends.qemu.config_drive import CONFIG_DRIVE
 from backends.qemu.device_record import (
     read_record,
     read_record_file,
@@ -232,7 +238,9 @@ class QemuBackend(QemuDevices, QemuMoves):
         vm = self._vm(instance)
         process = await self.machines.process(vm)
         power = await self.machines.query_power(vm)
-        return await diagnostics(process, power, vm.config, instance.config_drive)
+        # NOTE: Nova's libvirt reports configdrive.required_by: asked for or forced
+        return await diagnostics(process, power, vm.config,
+                                 instance.config_drive or vm.file(CONFIG_DRIVE).exists())
 
     # --- disks replaced ----------------------------------------------------------------------
 
@@ -259,6 +267,8 @@ class QemuBackend(QemuDevices, QemuMoves):
             vm.paths.disk.unlink(missing_ok=True)
             await disks.create_disk(instance, image, vm.paths.disk)
             vm.spec = instance
+            vm.file(CONFIG_DRIVE).unlink(missing_ok=True)  # NOTE: Nova writes it anew
+            await self._write_identity(vm)
             await self._boot_from(vm, image)
             await self._start_if(vm, power_on)
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from backends.base import Diagnostics, PowerState
+from backends.qemu.config_drive import CONFIG_DRIVE_DEVICE
 from backends.qemu.process import MachineConfig, QemuProcess
 
 #: In the instance directory of a QEMU that took a running guest over (a live migration):
@@ -56,7 +57,9 @@ async def diagnostics(process: QemuProcess | None, power: PowerState, config: Ma
     for device in blocks if isinstance(blocks, list) else []:
         stats = device.get("stats", {})
         name = str(device.get("qdev") or device.get("node-name") or "disk")
-        short = "vda" if "rootdisk" in name else "vdb"
+        # NOTE: as libvirt lists every disk, the config drive (a SCSI CD-ROM: sda) too
+        short = "vda" if "rootdisk" in name else "sda" if CONFIG_DRIVE_DEVICE in name \
+            else "vdb"
         detail: dict[str, int | None] = {key: stats.get(counter)
                                          for counter, (key, _) in _DISK_COUNTERS.items()}
         detail["errors_count"] = (stats.get("failed_rd_operations", 0)

@@ -48,6 +48,7 @@ from backends.qemu.instances import QemuInstances
 from backends.qemu.machines import InvalidPowerState
 from backends.qemu.process import QemuProcess
 from backends.qemu.qmp import CommandFailed, Event, MonitorTimeout
+from backends.qemu.reach import BOOT_NETDEV, hostfwd, port_addresses
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +92,7 @@ class QemuDevices(QemuInstances):
             entry = {**asdict(vif), "port": free_port(record, vm.config)}
             process = await self._process(vm)
             if process is not None:
-                backend = netdev(entry)
+                backend = netdev(entry)  # forwarding the port's reachable addresses
                 await process.monitor.execute("netdev_add", backend)
                 try:
                     await process.monitor.execute("device_add", nic_device(entry))
@@ -99,6 +100,7 @@ class QemuDevices(QemuInstances):
                     await process.monitor.execute("netdev_del", {"id": backend["id"]})
                     raise
             record["vifs"][vif.port_id] = entry
+            record["addresses"][vif.port_id] = asdict(vif)
             write_record(vm.paths.root, record)
 
     async def detach_interface(self, instance: InstanceSpec, vif: VifSpec) -> None:
@@ -106,11 +108,24 @@ class QemuDevices(QemuInstances):
         await self._detach(instance, "vifs", vif.port_id, dev, ("netdev_del", {"id": netdev_id}))
 
     async def update_interface(self, instance: InstanceSpec, vif: VifSpec) -> None:
-        """Record the port's addresses (its floating IPs) with the instance's devices."""
+        """Record the port's addresses (its fixed and floating IPs) with the instance's
+        devices and, while the guest's QEMU runs, forward the reachable ones that came
+        and stop forwarding those that went (``reach``)."""
         async with self._busy(instance) as vm:
             record = read_record(vm.paths.root)
-            record.setdefault("addresses", {})[vif.port_id] = asdict(vif)
+            before = port_addresses(record["addresses"].get(vif.port_id, {}))
+            record["addresses"][vif.port_id] = asdict(vif)
             write_record(vm.paths.root, record)
+            after = port_addresses(record["addresses"][vif.port_id])
+            try:
+                process = await self.machines.process(vm)
+            except BackendError:  # a monitor out of reach: the record holds it for later
+                process = None
+            if process is not None and before != after:
+                where = vif_ids(vif.port_id)[0] if vif.port_id in record["vifs"] \
+                    else BOOT_NETDEV
+                await hostfwd(process.monitor, where, add=sorted(set(after) - set(before)),
+                              remove=sorted(set(before) - set(after)))
 
     async def _detach(self, instance: InstanceSpec, kind: str, key: str, dev: str,
                       cleanup: tuple[str, dict[str, Any]]) -> None:
@@ -125,6 +140,8 @@ class QemuDevices(QemuInstances):
             if process is not None:
                 await self._unplug(vm, process, dev, *cleanup)
             del record[kind][key]
+            if kind == "vifs":  # its forwards went with its netdev
+                record["addresses"].pop(key, None)
             write_record(vm.paths.root, record)
 
     async def _process(self, vm: Instance) -> QemuProcess | None:

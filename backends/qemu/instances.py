@@ -15,11 +15,13 @@ re-adopt them from; otherwise they keep running for a later backend to ``recover
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +40,8 @@ from backends.base import (
 from backends.qemu import disks
 from backends.qemu.boot import BootPlan
 from backends.qemu.boot_slots import BootSlots
-from backends.qemu.device_record import shelved_record, write_record
+from backends.qemu.config_drive import CONFIG_DRIVE, write_config_drive
+from backends.qemu.device_record import free_port, read_record, shelved_record, write_record
 from backends.qemu.guest import GuestImage
 from backends.qemu.instance_dir import (
     RESCUED_DISK,
@@ -57,6 +60,17 @@ from backends.qemu.process import QEMU_BINARY, InstancePaths, ProcessError, Proc
 from backends.qemu.watcher import PowerWatcher
 
 log = logging.getLogger(__name__)
+
+
+def root_volume_file(instance: InstanceSpec) -> Path | None:
+    """The file of the volume ``instance`` boots from; None when it boots an image."""
+    volume = instance.root_volume
+    if volume is None or volume.path is None:
+        return None
+    path = Path(volume.path)
+    if not path.is_file():
+        raise SpawnFailed(f"Volume {volume.volume_id} has no backing file to boot from.")
+    return path
 
 
 class QemuInstances:
@@ -90,6 +104,7 @@ class QemuInstances:
         ephemeral: bool = False,
         owns_run_dir: bool = False,
         live_migration_bandwidth: int = 0,
+        force_config_drive: bool = True,
     ) -> None:
         self.run_dir = Path(run_dir).absolute()
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -100,6 +115,9 @@ class QemuInstances:
         #: MiB/s a live migration may copy (Nova's ``[libvirt] live_migration_bandwidth``);
         #: 0: unlimited.
         self.live_migration_bandwidth = live_migration_bandwidth
+        #: Every instance gets a config drive, asked for or not (Nova's
+        #: ``force_config_drive``): the free guest's SSH keys come from it.
+        self.force_config_drive = force_config_drive
         self.boot = BootPlan(guest, {} if images is None else images, accel, self.run_dir)
         self.watcher = PowerWatcher(poll_interval)
         self.machines = Machines(BootSlots(boot_concurrency, boot_timeout, boot_grace),
@@ -179,16 +197,21 @@ class QemuInstances:
                 raise SpawnFailed(str(err)) from err
             if host.manager.running_pid(uuid) is not None:
                 raise InstanceExists(f"Instance {uuid} already exists.")
-            image = image or self.boot.image(instance)
+            root_volume = root_volume_file(instance) if not adopt_disk else None
+            image = image or root_volume or self.boot.image(instance)
             vm = Instance(instance, self.boot.machine(instance, image, False), host, paths,
                           image=image)
             try:
                 shutil.rmtree(paths.root, ignore_errors=True)  # leftovers of an old one
                 paths.root.mkdir(parents=True)
-                if devices:
-                    write_record(paths.root, devices)
+                await self._write_identity(vm, devices)
                 if adopt_disk:
                     os.replace(image, paths.disk)
+                elif root_volume is not None:
+                    # Boot from volume: the volume's own file is the root disk (its
+                    # writes are the volume's), linked in; removing the directory
+                    # removes the link, never the volume (Cinder's).
+                    os.symlink(root_volume.absolute(), paths.disk)
                 else:
                     await disks.create_disk(instance, image, paths.disk)
                 await self._boot_from(vm, paths.disk if adopt_disk else image)
@@ -351,6 +374,25 @@ class QemuInstances:
             await self.machines.start(vm)
         else:
             self.watcher.observe(vm, PowerState.SHUTDOWN)
+
+    async def _write_identity(self, vm: Instance,
+                              devices: dict[str, Any] | None = None) -> None:
+        """Record ``devices`` (what the instance had before an unshelve or evacuation) and
+        the addresses of the ports it boots with (``reach``: forwarded to the guest), and
+        write its config drive when it has one (``config_drive``)."""
+        record = read_record(vm.paths.root)
+        for kind, entries in (devices or {}).items():
+            record.setdefault(kind, {}).update(entries)
+        for vif in vm.spec.vifs:
+            record["addresses"][vif.port_id] = asdict(vif)
+        for volume in vm.spec.volumes:  # attached before the first boot: in its definition
+            if volume.path is not None and volume.volume_id not in record["volumes"]:
+                record["volumes"][volume.volume_id] = {
+                    **asdict(volume), "port": free_port(record, vm.config)}
+        write_record(vm.paths.root, record)
+        if vm.spec.config_drive or self.force_config_drive:
+            await asyncio.to_thread(write_config_drive, vm.spec, vm.file(CONFIG_DRIVE),
+                                    vm.host.info.availability_zone)
 
     async def _boot_from(self, vm: Instance, image: Path) -> None:
         """Configure ``vm`` to boot its disk made from ``image``, and record how."""

@@ -20,7 +20,7 @@ from dataclasses import replace
 from backends.base import BackendError, InstanceExists, PowerState, SpawnFailed
 from backends.qemu import states
 from backends.qemu.boot_slots import BootSlots
-from backends.qemu.device_record import device_args
+from backends.qemu.device_record import boot_forwards, device_args
 from backends.qemu.instance_dir import SUSPEND_STATE, Instance, carry_console
 from backends.qemu.process import MachineConfig, ProcessManager, QemuProcess
 from backends.qemu.qmp import Monitor, MonitorDisconnected, MonitorError, MonitorTimeout
@@ -119,10 +119,12 @@ class Machines:
                 self.slots.give_back()
 
     async def _launch(self, vm: Instance, config: MachineConfig) -> QemuProcess:
-        """Start ``config`` with the volumes and NICs plugged into ``vm`` (``hotplug``)."""
+        """Start ``config`` with the volumes and NICs plugged into ``vm`` (``hotplug``),
+        its config drive and its addresses forwarded (``reach``)."""
         plugged = device_args(vm.paths.root)
         if plugged:
             config = replace(config, extra_args=(*config.extra_args, *plugged))
+        config = replace(config, forwards=boot_forwards(vm.paths.root))
         try:
             process = await vm.host.manager.start(config)
         except InstanceExists:

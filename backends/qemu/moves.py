@@ -36,7 +36,14 @@ from backends.base import (
     ProgressListener,
 )
 from backends.qemu import disks
-from backends.qemu.device_record import DEVICES_RECORD, device_args, plugged, read_record
+from backends.qemu.config_drive import CONFIG_DRIVE
+from backends.qemu.device_record import (
+    DEVICES_RECORD,
+    device_args,
+    forwards,
+    plugged,
+    read_record,
+)
 from backends.qemu.diagnostics import carry_since
 from backends.qemu.instance_dir import (
     BOOT_RECORD,
@@ -54,6 +61,7 @@ from backends.qemu.inventory import QemuHost
 from backends.qemu.machines import InvalidPowerState
 from backends.qemu.migration import LiveMigration, LiveMigrationFailed
 from backends.qemu.process import ProcessError, QemuProcess
+from backends.qemu.reach import hostfwd
 
 #: How often a live migration's progress is read (``query-migrate``); the end comes as an
 #: event, whenever it comes.
@@ -155,8 +163,9 @@ class QemuMoves(QemuInstances):
                           * math.ceil(vm.config.memory_mb / 1024))
             # the destination has the same volumes and NICs (the volumes' files are
             # shared: an incoming QEMU leaves them to the source until it takes over)
+            # (not the forwarded addresses: the source holds them until it ends)
             config = replace(vm.config, extra_args=(*vm.config.extra_args,
-                                                    *device_args(vm.paths.root)))
+                                                    *device_args(vm.paths.root, False)))
             migration = LiveMigration(
                 source, target.manager, config, progress, block=block_migration,
                 ran=status == "running", poll_interval=PROGRESS_INTERVAL, timeout=timeout,
@@ -181,13 +190,15 @@ class QemuMoves(QemuInstances):
         old = vm.paths
         with contextlib.suppress(OSError):
             await asyncio.to_thread(hand_over_console, old, process.paths)
-        for record in (BOOT_RECORD, DEVICES_RECORD):
+        for record in (BOOT_RECORD, DEVICES_RECORD, CONFIG_DRIVE):
             with contextlib.suppress(OSError):
                 shutil.copyfile(old.root / record, process.paths.root / record)
         vm.relocate(target)
         vm.spec, vm.process = spec, process
         self.watcher.watch(vm, process)
         shutil.rmtree(old.root, ignore_errors=True)
+        for netdev, addresses in forwards(read_record(vm.paths.root)).items():
+            await hostfwd(process.monitor, netdev, add=addresses)  # the source's are free
 
     async def live_migration_force_complete(self, instance: InstanceSpec) -> None:
         await self.live_migration(instance.uuid).force_complete()

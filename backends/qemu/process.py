@@ -82,6 +82,8 @@ class MachineConfig:
     network: bool = True
     mac: str = "52:54:00:00:00:01"
     hostfwd: tuple[int, int] | None = None
+    #: More ``hostfwd`` rules of that NIC (``tcp:127.24.4.5:22-:22``: ``reach``).
+    forwards: tuple[str, ...] = ()
     accel: str = "tcg"  # never "kvm" by default: KVM is present here but boots nothing
     machine: str = "q35"
     #: Empty PCIe root ports for hot-plugged volumes and NICs (rp1, rp2, ...).
@@ -170,6 +172,7 @@ def build_argv(config: MachineConfig, paths: InstancePaths,
         if config.hostfwd is not None:
             host_port, guest_port = config.hostfwd
             netdev += f",hostfwd=tcp:127.0.0.1:{host_port}-:{guest_port}"
+        netdev += "".join(f",hostfwd={rule}" for rule in config.forwards)
         argv += ["-netdev", netdev, "-device",
                  f"virtio-net-pci,netdev=n0,id=nic0,romfile=,mac={config.mac},bus=pcie.0"]
     if config.vnc:

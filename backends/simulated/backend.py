@@ -214,7 +214,7 @@ class SimulatedBackend(DeviceVerbs):
         if stage.fails:
             raise SpawnFailed(f"Build of instance {instance.uuid} aborted: simulated failure.")
         self.instances[instance.uuid] = SimulatedInstance(
-            instance.host, PowerState.RUNNING, devices=GuestDevices(len(instance.addresses)))
+            instance.host, PowerState.RUNNING, devices=GuestDevices.at_boot(instance))
 
     async def destroy(self, instance: InstanceSpec) -> None:
         await self._stage("destroy")

@@ -37,6 +37,13 @@ class GuestDevices:
     started: float = field(default_factory=time.monotonic)
     console: list[tuple[int, str]] = field(default_factory=list)
 
+    @classmethod
+    def at_boot(cls, instance: InstanceSpec) -> GuestDevices:
+        """What a new guest has: its boot NICs (as many as its fixed addresses, or as its
+        ports) and the volumes attached before its first boot."""
+        return cls(max(len(instance.addresses), len(instance.vifs)),
+                   volumes={v.volume_id: v for v in instance.volumes})
+
     def check_volume(self, volume: VolumeSpec, attached: bool) -> None:
         """``DeviceBusy``/``DeviceNotFound`` unless ``volume`` is (not) attached as wanted."""
         if attached:

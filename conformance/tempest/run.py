@@ -183,10 +183,25 @@ def tempest_accounts(extra_roles: Sequence[str] = ()) -> list[Account]:
             *SERVICE_USERS]
 
 
-def emulator_config(accounts: Sequence[Account]) -> str:
-    return tomli_w.dumps({"identity": {"token_ttl_seconds": 3600, "accounts": [
+#: --backend qemu: the QEMU backend's settings for a Tempest run (as the conformance
+#: suite's: guests stop quickly, the inventory holds what Tempest keeps at once).
+QEMU_SETTINGS = {"shutdown_timeout": 5.0, "vcpus": 64}
+#: The free guest the QEMU backend seeds (``emulator.qemu.GUEST_IMAGE_NAME``): the image
+#: that boots and answers SSH, so Tempest's ``image_ref`` where the cloud has it.
+GUEST_IMAGE_NAME = "nova-emulator-guest"
+
+
+def emulator_config(accounts: Sequence[Account], backend: str = "simulated") -> str:
+    config: dict[str, Any] = {"identity": {"token_ttl_seconds": 3600, "accounts": [
         {"user": a.user, "password": a.password, "project": a.project, "roles": a.roles}
-        for a in accounts]}})
+        for a in accounts]}}
+    if backend != "simulated":
+        config["compute"] = {"backend": backend}
+    if backend == "qemu":
+        config["qemu"] = dict(QEMU_SETTINGS)
+        if os.environ.get("NOVA_EMULATOR_GUEST_CACHE"):
+            config["qemu"]["cache"] = os.environ["NOVA_EMULATOR_GUEST_CACHE"]
+    return tomli_w.dumps(config)
 
 
 def accounts_yaml(accounts: Sequence[Account]) -> str:
@@ -344,6 +359,9 @@ class Cloud:
     volume_type: str = "block-storage"
     flavors: tuple[str, str] = PLACEHOLDER_FLAVORS
     images: tuple[str, str] = PLACEHOLDER_IMAGES
+    #: Neutron's external network (floating IPs) and the shared one servers boot on.
+    public_network: tuple[str, str] | None = None
+    fixed_network: str | None = None
 
     @property
     def glance(self) -> bool:
@@ -372,7 +390,25 @@ def discover(url: str, account: Account) -> Cloud:
                     break
     cloud.flavors = pick_flavors(url, token.id)
     cloud.images = pick_images(url, token.id, cloud.glance)
+    if cloud.neutron:
+        pick_networks(cloud, token.id)
     return cloud
+
+
+def pick_networks(cloud: Cloud, token: str) -> None:
+    """The external network (Tempest's ``public_network_id``) and a shared one to boot
+    servers on (``fixed_network_name``: pre-provisioned accounts come without a network)."""
+    try:
+        reply = http("GET", f"{cloud.url}/network/v2.0/networks", token=token)
+    except RunnerError as error:
+        log(f"{error}; no networks configured")
+        return
+    found = reply.body.get("networks") if isinstance(reply.body, dict) else None
+    for network in found or []:
+        if network.get("router:external") and cloud.public_network is None:
+            cloud.public_network = (str(network["id"]), str(network["name"]))
+        elif network.get("shared") and cloud.fixed_network is None:
+            cloud.fixed_network = str(network["name"])
 
 
 def pick_flavors(url: str, token: str) -> tuple[str, str]:
@@ -407,12 +443,26 @@ def pick_images(url: str, token: str, glance: bool) -> tuple[str, str]:
         if reply.status != 200 or not images:
             continue
         active = [i for i in images if str(i.get("status", "active")).lower() == "active"]
-        ids = list(dict.fromkeys(str(i["id"]) for i in (active or images)))
+        # The free guest first: the one image of a QEMU cloud that boots an OS.
+        ordered = sorted(active or images, key=lambda i: i.get("name") != GUEST_IMAGE_NAME)
+        ids = list(dict.fromkeys(str(i["id"]) for i in ordered))
         if len(ids) == 1:
             log("only one image found: image_ref_alt = image_ref (2 list tests will fail)")
         return ids[0], ids[1] if len(ids) > 1 else ids[0]
     log("no image list available; using placeholder images")
     return PLACEHOLDER_IMAGES
+
+
+def network_settings(cloud: Cloud) -> list[Setting]:
+    """What Tempest needs to know of the cloud's networks, where Neutron has some."""
+    settings: list[Setting] = []
+    if cloud.fixed_network:
+        settings += [("compute", "fixed_network_name", cloud.fixed_network),
+                     ("validation", "network_for_ssh", cloud.fixed_network)]
+    if cloud.public_network:
+        settings += [("network", "public_network_id", cloud.public_network[0]),
+                     ("network", "floating_network_name", cloud.public_network[1])]
+    return settings
 
 
 def tempest_conf(cloud: Cloud, ws: Path, admin: Account) -> str:
@@ -474,7 +524,7 @@ shelve = true
 rescue = false
 live_migration = false
 cold_migration = false
-interface_attach = false
+interface_attach = {flag(cloud.neutron)}
 vnc_console = false
 serial_console = false
 spice_console = false
@@ -580,6 +630,21 @@ PROFILES = {
         "compute-feature-enabled.nova_policy_roles=admin,manager,member,reader",
         "enforce_scope.nova=true",
     ), roles=("manager",)),
+    # validation: Tempest logs into its servers over SSH (a floating IP, the key pair it
+    # makes, the guest's user): the QEMU backend's guests answer (README, "SSH into a
+    # guest"); TCG boots are slow, hence the timeouts.
+    "validation": Profile(settings=(
+        "validation.run_validation=true",
+        "validation.connect_method=floating",
+        "validation.auth_method=keypair",
+        "validation.image_ssh_user=cirros",
+        "validation.image_alt_ssh_user=cirros",
+        "validation.ip_version_for_ssh=4",
+        "validation.ssh_timeout=300",
+        "validation.connect_timeout=30",
+        "compute.build_timeout=300",
+        "network-feature-enabled.floating_ips=true",
+    )),
 }
 
 
@@ -906,6 +971,9 @@ def report(results: Sequence[Result], ws: Path) -> tuple[int, int, int]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", help="use this running emulator (e.g. http://127.0.0.1:8774)")
+    parser.add_argument(
+        "--backend", default="simulated", choices=("simulated", "qemu"),
+        help="the backend of the emulator the runner starts (without --url)")
     admin = "Tempest's admin, and with --url the account that provisions the others"
     parser.add_argument("--admin-user", default="admin", help=f"{admin} (default: admin)")
     parser.add_argument("--admin-password", default="admin", help=f"{admin} (default: admin)")
@@ -979,7 +1047,7 @@ def execute(args: argparse.Namespace) -> int:
             provision_accounts(url, admin, accounts)
         else:
             config = ws / "emulator.toml"
-            config.write_text(emulator_config(accounts))
+            config.write_text(emulator_config(accounts, args.backend))
             url = stack.enter_context(
                 running_emulator(config, ws / "emulator.log", args.startup_timeout)
             )
@@ -988,7 +1056,7 @@ def execute(args: argparse.Namespace) -> int:
         # pre-provisioned accounts and no fixed_network_name, they make no Neutron call.
         cloud.services |= {_ASSUMABLE[name] for name in args.assume_service}
         log(f"catalog: {sorted(cloud.services)}; flavors {cloud.flavors}; images {cloud.images}")
-        conf = tempest_conf(cloud, ws, admin)
+        conf = with_settings(tempest_conf(cloud, ws, admin), network_settings(cloud))
         (ws / "etc" / "tempest.conf").write_text(with_settings(conf, settings))
         rc, results, running, timed_out = run_tempest(tempest, ws, selection, args.timeout)
 

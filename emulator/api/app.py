@@ -27,6 +27,7 @@ from emulator.api.compute.interfaces import InterfacesController
 from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.compute.limits import LimitsController
 from emulator.api.compute.migrations import MigrationsController
+from emulator.api.compute.proxies import ProxyControllers
 from emulator.api.compute.quotas import QuotaClassSetsController, QuotaSetsController
 from emulator.api.compute.routes import Controllers
 from emulator.api.compute.server_actions import ServerActions
@@ -39,6 +40,7 @@ from emulator.api.compute.servers import ServersController
 from emulator.api.compute.services import ServicesController
 from emulator.api.compute.usage import UsageController
 from emulator.api.compute.usage_audit_log import AuditLogController
+from emulator.api.compute.volume_attachments import VolumeAttachmentsController
 from emulator.api.console_proxy import CONSOLE_PREFIX, ConsoleProxy
 from emulator.api.control import ControlAPI, FaultHooks
 from emulator.api.faults import Fault, render_keystone
@@ -169,6 +171,8 @@ class Emulator:
             audit_log=AuditLogController(cloud.audit_log),
             external_events=ExternalEventsController(cloud.external_events),
             volume_snapshots=AssistedVolumeSnapshotsController(cloud.volume_snapshots),
+            proxies=ProxyControllers.build(cloud.network, cloud.volumes),
+            volume_attachments=VolumeAttachmentsController(cloud.server_volumes),
             interfaces=interfaces,
         )
         public_url = config.public_url

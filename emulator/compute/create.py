@@ -33,6 +33,7 @@ from emulator.compute.quotas import QuotaService
 from emulator.compute.records import HostLookup, ServerRecord, load_records, now
 from emulator.compute.server_groups import GroupRef, ServerGroupService, membership
 from emulator.compute.states import TaskState, VmState
+from emulator.compute.volumes.boot import BlockDeviceRequest, BootVolumes
 from emulator.compute.zones import HostZones
 from emulator.context import RequestContext
 from emulator.db import Database
@@ -73,6 +74,10 @@ class NewServer:
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     #: True when the root disk comes from a volume (image_ref then is "").
     boot_from_volume: bool = False
+    #: ``block_device_mapping_v2``: the volumes to boot with.
+    block_devices: tuple[BlockDeviceRequest, ...] = ()
+    #: 2.60+: multiattach volumes may be given.
+    multiattach: bool = False
     #: Personality files (before 2.57): (path, base64 contents), checked against the
     #: injected file quotas (the files themselves are not injected).
     personality: tuple[tuple[str, str], ...] = ()
@@ -121,7 +126,8 @@ class ServerCreator:
     def __init__(self, db: Database, flavors: FlavorService, keypairs: KeyPairService,
                  images: ImageLookup, host_of: HostLookup, zones: HostZones,
                  *, groups: ServerGroupService, quotas: QuotaService | None = None,
-                 max_count_per_request: int = 1000) -> None:
+                 max_count_per_request: int = 1000,
+                 boot_volumes: BootVolumes | None = None) -> None:
         self.db = db
         self.quotas = quotas if quotas is not None else QuotaService(db)
         self.flavors = flavors
@@ -131,6 +137,8 @@ class ServerCreator:
         self.zones = zones
         self.groups = groups
         self.max_count_per_request = max_count_per_request
+        #: Checks and records the volumes of ``block_device_mapping_v2``.
+        self.boot_volumes = boot_volumes
 
     # -- checks, in Nova's order -----------------------------------------------------------
 
@@ -142,8 +150,8 @@ class ServerCreator:
             raise InvalidInput(f"Flavor {flavor_id} could not be found.") from None
 
     def _image(self, ctx: RequestContext, new: NewServer, flavor: FlavorRecord) -> str:
-        if new.boot_from_volume and not new.image_ref:
-            return ""
+        if (new.boot_from_volume or new.block_devices) and not new.image_ref:
+            return ""  # the mappings' check says whether something boots
         image_id = image_id_of(new.image_ref)
         image = self.images(ctx, image_id)
         if image is None:
@@ -238,6 +246,11 @@ class ServerCreator:
         group = self.groups.requested(ctx, new.scheduler_hints)
         self._check_destination(new)
         count = self._count(ctx, new, flavor)
+        devices = self.boot_volumes.requested(ctx, image_ref, new.block_devices) \
+            if self.boot_volumes is not None else ()
+        volumes = self.boot_volumes if devices else None
+        if volumes is not None:
+            volumes.validate(ctx, devices, image_ref, count, new.multiattach)
         common: dict[str, Any] = dict(
             display_description=new.description, project_id=ctx.project_id or "",
             user_id=ctx.user_id, image_ref=image_ref, flavor_id=flavor.flavorid,
@@ -264,12 +277,26 @@ class ServerCreator:
                          joining=count if start == 0 else 0)
             await asyncio.sleep(0)
         self._recheck(ctx, flavor, [server["uuid"] for server in servers])
+        if volumes is not None:
+            self._record_volumes(ctx, volumes, devices, [server["uuid"] for server in servers])
         with self.db.session() as s:
             first = s.exec(select(Instance).where(Instance.uuid == servers[0]["uuid"])).one()
             record = load_records(s, [first], self.host_of)[0]
         admin_pass = new.admin_pass if new.admin_pass is not None else generate_password()
         return Created(first=record, server_ids=tuple(server["uuid"] for server in servers),
                        admin_pass=admin_pass, reservation_id=common["reservation_id"])
+
+    def _record_volumes(self, ctx: RequestContext, volumes: BootVolumes,
+                        devices: tuple[BlockDeviceRequest, ...], ids: list[str]) -> None:
+        """The servers' volume mappings; a volume that cannot be reserved after all takes
+        the request back."""
+        try:
+            volumes.record(ctx, ids, devices)
+        except Exception:
+            volumes.forget(ctx, ids)
+            with self.db.session() as s:
+                discard(s, ids)
+            raise
 
     @staticmethod
     def _row(new: NewServer, index: int, count: int, common: dict[str, Any],

@@ -48,6 +48,7 @@ from emulator.compute.servers import Servers
 from emulator.compute.snapshots import Snapshots
 from emulator.compute.specs import previous_spec
 from emulator.compute.states import VmState
+from emulator.compute.volumes.snapshots import VolumeBackedSnapshots
 from emulator.compute.zones import HostZones
 from emulator.context import RequestContext
 from emulator.errors import Conflict, InvalidInput, NotFound
@@ -91,7 +92,8 @@ class DiskOperations:
                  actions: InstanceActions, claims: Claims, flavors: FlavorService,
                  keypairs: KeyPairService, images: ImageLookup, snapshots: Snapshots,
                  zones: HostZones, migrations: Migrations,
-                 allow_resize_to_same_host: bool = False) -> None:
+                 allow_resize_to_same_host: bool = False,
+                 volume_backed: VolumeBackedSnapshots | None = None) -> None:
         self.operations = operations
         self.servers = servers
         self.instances = instances
@@ -107,6 +109,8 @@ class DiskOperations:
         self.allow_resize_to_same_host = allow_resize_to_same_host
         #: The quotas creates count against: resizes and rebuilds check them too.
         self.quotas = operations.creator.quotas
+        #: ``createImage`` of a volume-backed server: volume snapshots and a size-0 image.
+        self.volume_backed = volume_backed
 
     # -- rebuild -------------------------------------------------------------------------
 
@@ -276,6 +280,15 @@ class DiskOperations:
             # policy (403), before the state checks (409).
             self.servers.get(ctx, server_id, TRANSITIONS[key].rule)
             check_image_metadata_count(len(request.metadata), limit)
+
+        if backup_type is None and self.volume_backed is not None:
+            image_id = self.volume_backed.snapshot(ctx, server_id, request.name,
+                                                   request.metadata)
+            if image_id is not None:
+                # NOTE: Nova activates the image in its call; here just after it.
+                self.operations.lifecycle.aside(
+                    server_id, self.volume_backed.activate(ctx, image_id))
+                return image_id
 
         def check(row: Instance) -> dict[str, Any]:
             if backup_type is not None and not row.image_ref:

@@ -22,16 +22,13 @@ from typing import Any, TypeVar
 from backends.base import (
     BackendError,
     ComputeBackend,
+    InstanceSpec,
     MigrationAborted,
     PowerState,
     VifSpec,
 )
 from emulator.compute.actions import TRANSITIONS, Transition
-from emulator.compute.addresses import (
-    allocate_address,
-    release_ports,
-    sync_bindings,
-)
+from emulator.compute.addresses import allocate_address, release_ports, sync_bindings
 from emulator.compute.backend_errors import failure_message
 from emulator.compute.claims import Claims
 from emulator.compute.instance_actions import InstanceActions
@@ -41,6 +38,7 @@ from emulator.compute.plans import ActionHooks, BuildPlan, Outcome
 from emulator.compute.records import now
 from emulator.compute.specs import instance_spec
 from emulator.compute.states import TaskState, VmState
+from emulator.errors import EmulatorError
 from emulator.placement import NOT_ENOUGH_HOSTS, NoValidHost, RequestSpec, Selection
 
 log = logging.getLogger("nova_emulator.lifecycle")
@@ -53,6 +51,7 @@ CHUNK = 100
 
 
 T = TypeVar("T")
+Networked = tuple[Instance, tuple[VifSpec, ...]]  # a build's row and ports after networking
 
 #: Sleeps that many seconds of the cloud's time (the emulator's clock).
 Sleeper = Callable[[float], Awaitable[None]]
@@ -89,6 +88,13 @@ class Lifecycle:
         self._scheduling: set[asyncio.Task[None]] = set()
         #: Work beside a server's operation (a live migration's force-complete or abort).
         self._aside: set[asyncio.Task[None]] = set()
+        #: Detaches (and deletes, as marked) a deleted server's volumes; set by whoever
+        #: wires the domain together.
+        self.release_volumes: Callable[[str], None] | None = None
+        #: Makes and connects a build's volumes (``block_device_mapping_v2``) and gives
+        #: them to the spawn's spec; set by whoever wires the domain together.
+        self.block_devices: Callable[[Instance, InstanceSpec], Awaitable[InstanceSpec]] | \
+            None = None
 
     def _run(self, server_id: str, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work, name=f"server-{server_id}")
@@ -197,13 +203,15 @@ class Lifecycle:
             return
         row, vifs = networked
         try:
-            await self.backend.spawn(instance_spec(row, vifs=vifs))
-        except BackendError as exc:
+            spec = instance_spec(row, vifs=vifs)
+            if self.block_devices is not None:
+                spec = await self.block_devices(row, spec)
+            await self.backend.spawn(spec)
+        except (BackendError, EmulatorError) as exc:
             # Nova's BuildFailureWeigher counts it against the host.
             self.claims.placement.record_build(host, failed=True)
             await self._in_turn(self._fail_build, server_id, request_id, failure_message(exc))
-            # Nova's _cleanup_allocated_networks: a failed build gives its ports back.
-            await self._in_turn(release_ports, self.instances.db, server_id)
+            await self._in_turn(release_ports, self.instances.db, server_id)  # Nova frees them too
             return
         self.claims.placement.record_build(host, failed=False)
         await self._in_turn(self._launched, server_id, request_id, host, plan)
@@ -219,10 +227,8 @@ class Lifecycle:
             return False
         return True
 
-    def _network(self, server_id: str, request_id: str
-                 ) -> tuple[Instance, tuple[VifSpec, ...]] | None:
-        """Give the server its ports and move it on to spawning (the row and its ports);
-        None if the build ends here."""
+    def _network(self, server_id: str, request_id: str) -> Networked | None:
+        """Give the server its ports, on to spawning (the row, its ports); None: it ends."""
         try:
             vifs = allocate_address(self.instances.db, server_id)
         except Exception as exc:  # an exhausted network is a build failure, not a crash
@@ -454,6 +460,8 @@ class Lifecycle:
         release_ports(self.instances.db, server_id)
         self.instances.finish_delete(server_id)
         self.claims.release(server_id)
+        if self.release_volumes is not None:
+            self.release_volumes(server_id)
         log.info("%s: server %s deleted", request_id, server_id)
 
     # -- waiting and stopping ------------------------------------------------------------

@@ -66,6 +66,10 @@ class ServerOperations:
         #: Whether the backend's guests run an agent that can set their password.
         self.guest_agent = guest_agent
         self.plan_for = plan_for
+        #: Adds to an unshelve's hooks the plugging of volumes attached while it was
+        #: offloaded; set by whoever wires the domain together.
+        self.volumes_unshelved: Callable[[RequestContext, str, ActionHooks], ActionHooks] \
+            | None = None
 
     def perform(self, ctx: RequestContext, server_id: str, key: str,
                 changes: Changes | None = None, hooks: ActionHooks | None = None,
@@ -264,5 +268,7 @@ class ServerOperations:
 
         transition = TRANSITIONS["unshelve"]
         row = self.servers.accept(ctx, server_id, transition, checked)
-        self.lifecycle.act(row, ctx.request_id, transition,
-                           self.shelved.unshelve_hooks(ctx, row), destination=request.host)
+        hooks = self.shelved.unshelve_hooks(ctx, row)
+        if self.volumes_unshelved is not None:
+            hooks = self.volumes_unshelved(ctx, row.uuid, hooks)
+        self.lifecycle.act(row, ctx.request_id, transition, hooks, destination=request.host)

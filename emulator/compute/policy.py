@@ -47,6 +47,7 @@ MANAGER = _project_role("manager")
 KP_OWNER = _same_user
 SERVICE = _service
 
+
 #: Rule name -> check (``nova/policies/*.py`` defaults).
 RULES: dict[str, Check] = {
     "os_compute_api:servers:index": READER,
@@ -193,6 +194,13 @@ RULES: dict[str, Check] = {
     "os_compute_api:os-assisted-volume-snapshots:create": SERVICE,
     "os_compute_api:os-assisted-volume-snapshots:delete": SERVICE,
     "os_compute_api:os-admin-actions:inject_network_info": ADMIN,
+    # Volume attachments (``swap`` is Cinder's call during a volume migration).
+    "os_compute_api:os-volumes-attachments:index": READER,
+    "os_compute_api:os-volumes-attachments:show": READER,
+    "os_compute_api:os-volumes-attachments:create": MEMBER,
+    "os_compute_api:os-volumes-attachments:update": MEMBER,
+    "os_compute_api:os-volumes-attachments:swap": SERVICE,
+    "os_compute_api:os-volumes-attachments:delete": MEMBER,
     # A server's network: interfaces, multinic, floating IPs and security groups.
     "os_compute_api:os-attach-interfaces:list": READER,
     "os_compute_api:os-attach-interfaces:show": READER,

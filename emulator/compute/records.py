@@ -21,6 +21,7 @@ from emulator.compute.models import (
 )
 from emulator.compute.server_groups.membership import GroupRef, groups_of
 from emulator.compute.states import status_of
+from emulator.compute.volumes.mappings import volumes_of
 from emulator.context import RequestContext
 from emulator.errors import Conflict, NotFound
 
@@ -80,6 +81,8 @@ class ServerRecord:
     host_status: str
     #: The server group it is in (2.71 shows it).
     group: GroupRef | None = None
+    #: (volume id, delete_on_termination) of each volume mapped to it.
+    volumes: tuple[tuple[str, bool], ...] = ()
 
     @property
     def uuid(self) -> str:
@@ -141,10 +144,13 @@ def load_records(s: Session, rows: Sequence[Instance],
                     .order_by(col(InstanceFault.id))):
         faults[f.instance_uuid] = f
     groups = groups_of(s, uuids)
+    volumes = volumes_of(s, uuids)
     return [
         ServerRecord(instance=r, metadata=metadata[r.uuid], tags=tuple(sorted(tags[r.uuid])),
                      addresses=addresses[r.uuid], fault=faults.get(r.uuid),
-                     host_status=host_status(r, host_of), group=groups.get(r.uuid))
+                     host_status=host_status(r, host_of), group=groups.get(r.uuid),
+                     volumes=tuple((b.volume_id, b.delete_on_termination)
+                                   for b in volumes[r.uuid]))
         for r in rows
     ]
 

@@ -49,7 +49,7 @@ class Snapshots:
 
     def begin(self, ctx: RequestContext, row: Instance, name: str,
               metadata: Mapping[str, str], image_type: str,
-              backup_type: str | None = None) -> ImageRecord:
+              backup_type: str | None = None, disk_format: str = "qcow2") -> ImageRecord:
         """Create the ``queued`` image a snapshot (``image_type`` snapshot) or a backup
         (``backup``) of ``row`` will fill, owned by the caller's project."""
         base_min_disk = base_min_ram = 0
@@ -81,7 +81,7 @@ class Snapshots:
         shared = ctx.project_id != row.project_id
         image = self.images.create(ctx, NewImage(
             owner=ctx.project_id, name=name, visibility="shared" if shared else "private",
-            disk_format="qcow2", container_format="bare",
+            disk_format=disk_format, container_format="bare",
             # Nova's image_min_disk system metadata: at least the flavor's root disk.
             min_disk=max(base_min_disk, row.root_gb), min_ram=base_min_ram,
             properties=properties))

@@ -1,8 +1,10 @@
 """What a new cloud's Neutron holds, as devstack leaves it: a ``public`` external network
 (flat, the default one for auto-allocation) with ``public-subnet`` 172.24.4.0/24 for
-floating IPs, a shared ``private`` network whose ``private-subnet`` is the CIDR servers'
-stand-in addresses come from (``emulator.compute.addresses``), and ``router1`` joining them.
-All of it is the admin project's; seeding again finds it there and adds nothing."""
+floating IPs (``[network] public_cidr``; 127.24.4.0/24 on the QEMU backend), a shared
+``private`` network whose ``private-subnet`` is the CIDR servers' stand-in addresses come
+from (``emulator.compute.addresses``), and ``router1`` joining them. All of it
+is the admin project's; seeding again finds it there and adds nothing (a changed
+``public_cidr`` takes effect on a new state only)."""
 
 from __future__ import annotations
 
@@ -52,7 +54,8 @@ def _subnet(s: Session, ctx: RequestContext, **values: Any) -> dict[str, Any]:
         "enable_dhcp": True, **values})
 
 
-def seed(s: Session, admin_project_id: str) -> None:
+def seed(s: Session, admin_project_id: str, public_cidr: str = PUBLIC_CIDR,
+         public_gateway: str = PUBLIC_GATEWAY) -> None:
     if s.get(NeutronNetwork, PUBLIC_ID) is not None:
         return
     ctx = RequestContext(user_id="", project_id=admin_project_id,
@@ -61,8 +64,8 @@ def seed(s: Session, admin_project_id: str) -> None:
         "router:external": True, "is_default": True, "provider:network_type": "flat",
         "provider:physical_network": "public"})
     _network(s, ctx, PRIVATE_ID, name="private", shared=True)
-    public = _subnet(s, ctx, name="public-subnet", network_id=PUBLIC_ID, cidr=PUBLIC_CIDR,
-                     gateway_ip=PUBLIC_GATEWAY, enable_dhcp=False)
+    public = _subnet(s, ctx, name="public-subnet", network_id=PUBLIC_ID, cidr=public_cidr,
+                     gateway_ip=public_gateway, enable_dhcp=False)
     private = _subnet(s, ctx, name="private-subnet", network_id=PRIVATE_ID, cidr=PRIVATE_CIDR)
     router = routers.create(s, ctx, {
         "project_id": ctx.project_id, "tenant_id": ctx.project_id, "description": "",

@@ -58,10 +58,11 @@ class NetworkService:
         with self.db.session() as s:
             return operation(s, *args, **kwargs)
 
-    def seed(self, admin_project_id: str | None) -> None:
+    def seed(self, admin_project_id: str | None, public_cidr: str = seeding.PUBLIC_CIDR,
+             public_gateway: str = seeding.PUBLIC_GATEWAY) -> None:
         """The seeded networks, owned by the admin project (none without one)."""
         if admin_project_id is not None:
-            self._transaction(seeding.seed, admin_project_id)
+            self._transaction(seeding.seed, admin_project_id, public_cidr, public_gateway)
 
     @staticmethod
     def resource(collection: str) -> Resource:

@@ -90,6 +90,10 @@ class VolumeService:
         image = self.find_image(ctx, new.image_id) if new.image_id is not None else None
         return self._transaction(volumes.create, ctx, new, image, self.store)
 
+    def store_path(self, volume_id: str) -> str | None:
+        """The file the store keeps the volume in (for a hypervisor), or None."""
+        return self.store.path(volume_id)
+
     def get_volume(self, ctx: RequestContext, volume_id: str) -> VolumeRecord:
         return self._transaction(volumes.get, ctx, volume_id)
 

@@ -37,6 +37,10 @@ class VolumeStore(Protocol):
     def delete_snapshot(self, snapshot_id: str) -> None:
         """Forget a snapshot (nothing happens for one the store does not know)."""
 
+    def path(self, volume_id: str) -> str | None:
+        """The file holding the volume's data, for a hypervisor that opens it (None: the
+        store keeps no file)."""
+
     def connection_info(self, volume_id: str, connector: dict[str, Any]) -> dict[str, Any]:
         """How the host in ``connector`` reaches the volume (a driver's
         ``initialize_connection`` data, with its ``driver_volume_type``)."""
@@ -63,6 +67,9 @@ class MemoryVolumeStore:
 
     def delete_snapshot(self, snapshot_id: str) -> None:
         self.snapshots.pop(snapshot_id, None)
+
+    def path(self, volume_id: str) -> str | None:
+        return None
 
     def connection_info(self, volume_id: str, connector: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -86,8 +86,13 @@ def test_suspend_resume_snapshot_and_diagnostics(run_dir: Path, guest: GuestImag
             assert diagnostics.uptime is not None and diagnostics.uptime >= 0
             assert [c["id"] for c in diagnostics.cpu_details] == [0]
             assert (diagnostics.cpu_details[0]["time"] or 0) > 0
-            [disk] = diagnostics.disk_details  # counters of this QEMU process
-            assert (disk["read_bytes"] or 0) > 0 and (disk["read_requests"] or 0) > 0
+            # counters of this QEMU process: the root disk and the (forced) config drive,
+            # both read by the guest at boot
+            assert diagnostics.config_drive is True
+            assert len(diagnostics.disk_details) == 2
+            for disk in diagnostics.disk_details:
+                assert (disk["read_bytes"] or 0) > 0 and (disk["read_requests"] or 0) > 0
+            assert {"vda_read", "sda_read"} <= set(diagnostics.legacy)
 
             await qemu.suspend(vm)
             saved = run_dir / vm.uuid / SUSPEND_STATE

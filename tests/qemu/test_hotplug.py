@@ -251,3 +251,43 @@ def test_unshelve_and_evacuate_bring_the_volume_back(run_dir: Path, guest: Guest
         assert not (run_dir / H1 / vm.uuid).exists()
 
     on_two_hosts(run_dir, guest, "shelf", scenario)
+
+
+async def locked_by_qemu(path: Path) -> bool:
+    """Whether a running QEMU holds ``path`` open for writing (``qemu-img info`` without
+    ``-U`` cannot take its lock then)."""
+    proc = await asyncio.create_subprocess_exec(
+        "qemu-img", "info", str(path), stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE)
+    _, err = await proc.communicate()
+    return proc.returncode != 0 and b"lock" in err
+
+
+@pytest.mark.qemu
+def test_a_guest_boots_from_its_volume_with_a_data_volume(run_dir: Path,
+                                                          guest: GuestImage) -> None:
+    root_file, data_file = run_dir / "root.qcow2", run_dir / "data.qcow2"
+    root = VolumeSpec("1e2d3c4b-root", "/dev/vda", 1, str(root_file))
+    data = VolumeSpec(VOLUME_ID, "/dev/vdb", 1, str(data_file))
+    vm = spec("bfv", image_id=None, root_volume=root, volumes=(data,))
+
+    async def scenario() -> None:
+        proc = await asyncio.create_subprocess_exec(
+            "qemu-img", "convert", "-q", "-O", "qcow2", str(guest.base_qcow2), str(root_file))
+        assert await proc.wait() == 0
+        await make_volume(data_file, "16M")
+        qemu = backend(run_dir, guest)
+        try:
+            await qemu.spawn(vm)
+            await console_count(qemu, vm, "GUEST-READY")
+            await console_count(qemu, vm, f"GUEST-DISK-ADDED vdb {16 * 2**20}")
+            assert await locked_by_qemu(root_file)  # the volume is the root disk
+            assert volume_ids(VOLUME_ID)[0] in await block_nodes(process_of(qemu, vm.uuid))
+            await qemu.detach_volume(vm, data)
+            await console_count(qemu, vm, "GUEST-DISK-REMOVED vdb")
+            await qemu.destroy(vm)
+            assert root_file.exists() and not await locked_by_qemu(root_file)
+        finally:
+            await qemu.close()
+
+    run(scenario)

@@ -1,5 +1,6 @@
 """``nova-emulator serve`` with ``[compute] backend = "qemu"``: a server through the API is
-a real guest; its console answers; a killed QEMU makes the server SHUTOFF (power sync)."""
+a real guest with its key pair on its config drive; its console answers; a killed QEMU
+makes the server SHUTOFF (power sync)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import os
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +45,10 @@ def _qemus_for(server_id: str) -> list[int]:
     return _qemus_under(Path(server_id))
 
 
-def test_server_is_a_real_guest(run_dir: Path) -> None:
+def test_server_is_a_real_guest(run_dir: Path, tmp_path: Path) -> None:
+    key = tmp_path / "id_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)],
+                   check=True)
     emulator = EmulatorProcess(config=qemu_config(run_dir))
     server_id: str | None = None
     try:
@@ -65,9 +70,14 @@ def test_server_is_a_real_guest(run_dir: Path) -> None:
             assert found[0]["status"] == "active" and found[0]["visibility"] == "public"
             image_id = found[0]["id"]
 
+            imported = member.compute("POST", "/os-keypairs", json={"keypair": {
+                "name": "serve-key", "public_key": key.with_suffix(".pub").read_text()}})
+            assert imported.status_code == 200, imported.text
+
             created = time.monotonic()
             response = member.compute("POST", "/servers", json={"server": {
-                "name": "qemu-serve-1", "imageRef": image_id, "flavorRef": "1"}})
+                "name": "qemu-serve-1", "imageRef": image_id, "flavorRef": "1",
+                "key_name": "serve-key"}})
             assert response.status_code == 202, response.text
             server_id = str(response.json()["server"]["id"])
 
@@ -96,8 +106,11 @@ def test_server_is_a_real_guest(run_dir: Path) -> None:
                 output = str(got.json()["output"])
                 return output if marker in output else None
 
-            _poll(marker, console, 60.0, interval=0.5)
+            output, _ = _poll(marker, console, 60.0, interval=0.5)
             to_ready = time.monotonic() - created
+            # the key pair reached the guest through its (forced) config drive
+            assert "GUEST-CONFIG-DRIVE /dev/sr0 keys=1" in output, output
+            assert (run_dir / server_id / "disk.config").is_file()
 
             pids = _qemus_for(server_id)
             assert len(pids) == 1, pids

@@ -19,6 +19,11 @@ brings an image of its own (the recipe of ``shared/reference/qemu-backend.md``, 
   block devices) and ``netwatch``, which runs ``udhcpc`` on every NIC, present at boot or
   hot-plugged, and prints ``GUEST-NET`` and ``GUEST-DHCP`` lines, and a
   ``GUEST-DISK-ADDED``/``-REMOVED`` line for every virtio disk that appears or goes.
+  Before the hostname ``rcS`` reads the config drive (``configdrive``: an ISO 9660 CD-ROM
+  labelled ``config-2`` on virtio-scsi): its ``meta_data.json`` hostname (first label)
+  wins, and its public keys go to ``authorized_keys`` of ``root`` and ``cirros``; init
+  respawns ``sshd``: Debian's dropbear on port 22, keys only (``ssh``). User data that
+  is a script (``#!``) runs once, as root, its output in ``/run/user-data.log``.
   ``guest.noacpid`` on the command line leaves ``acpid`` out (the guest then ignores
   ``system_powerdown``).
 * ``base.qcow2``: the same tree on a 64 MiB ext4 root disk (``mke2fs -d``, then
@@ -27,7 +32,10 @@ brings an image of its own (the recipe of ``shared/reference/qemu-backend.md``, 
 The console lines, in the order a boot prints them::
 
     GUEST-BANNER nova-emulator guest <version> kernel=<release>
+    GUEST-CONFIG-DRIVE /dev/sr0 keys=<number of public keys>   (with a config drive)
     GUEST-READY hostname=<name> root=<device|initramfs> uptime=<seconds>
+    GUEST-SSH port=22
+    GUEST-USER-DATA exit=<status>                             (user data that is a script)
     GUEST-DISK-ADDED vda <bytes> serial=<serial>
     GUEST-NET eth0 added mac=<mac>
     GUEST-DHCP eth0 ip=<address> router=<gateway>
@@ -37,22 +45,23 @@ The console lines, in the order a boot prints them::
     GUEST-SHUTDOWN hostname=<name>
 
 The recipe's parts: what goes into the guest (``files``), the kernel and its modules
-(``kernel``), the root tree and its two forms (``rootfs``), the host tools it runs
-(``tools``), and the cached build (``build``).
+(``kernel``), the root tree and its two forms (``rootfs``), the SSH server (``ssh``), the
+host tools it runs (``tools``), and the cached build (``build``).
 
 Debian packages it needs on the host (``apt-get install --no-install-recommends``):
 ``qemu-system-x86`` (to boot it), ``qemu-utils`` (``qemu-img``), ``busybox-static``,
-``e2fsprogs`` (``mke2fs``) and ``lz4``; ``apt`` and ``dpkg`` come with every Debian system.
+``e2fsprogs`` (``mke2fs``), ``lz4`` and ``dropbear-bin``; ``apt``, ``dpkg`` and ``libc-bin``
+(``ldd``) come with every Debian system.
 The only network access is ``apt-get download`` from the configured Debian mirror.
 
 Caching: the build is keyed by a hash of its inputs (this package's source, the kernel
-package and version, the busybox binary). Outputs live in ``cache_dir/<key>/`` with a
-``manifest.json`` written last; a call whose key has a complete manifest (files present,
-sizes as recorded) returns at once. The downloaded ``.deb`` stays in ``cache_dir/debs/``
-and is reused; when apt cannot answer (no package lists, offline) the newest cached kernel
-``.deb`` is used. Builds of one cache directory are serialised with a lock file, and the
-outputs are reproducible: fixed timestamps, owners and ordering, a fixed filesystem UUID
-and hash seed, gzip without a timestamp.
+package and version, the busybox binary, dropbear and its libraries). Outputs live in
+``cache_dir/<key>/`` with a ``manifest.json`` written last; a call whose key has a
+complete manifest (files present, sizes as recorded) returns at once. The downloaded
+``.deb`` stays in ``cache_dir/debs/`` and is reused; when apt cannot answer (no package
+lists, offline) the newest cached kernel ``.deb`` is used. Builds of one cache directory
+are serialised with a lock file, and the outputs are reproducible: fixed timestamps,
+owners and ordering, a fixed filesystem UUID and hash seed, gzip without a timestamp.
 """
 
 from backends.qemu.guest.build import GuestImage, build_guest, default_cache_dir

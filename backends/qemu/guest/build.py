@@ -15,6 +15,7 @@ from pathlib import Path
 
 from backends.qemu.guest.kernel import download, extract_vmlinux, kernel_package
 from backends.qemu.guest.rootfs import cpio, populate_rootfs, root_disk
+from backends.qemu.guest.ssh import libraries, ssh_binaries
 from backends.qemu.guest.tools import check_static, check_tools, locked, run, sha256, which
 
 #: Bump when the shape of the outputs changes in a way the source hash would not show.
@@ -164,5 +165,8 @@ def _build_key(package: str, version: str, busybox: Path) -> str:
         "source": _recipe_hash(),
         "kernel": f"{package}={version}",
         "busybox": sha256(busybox),
+        # dropbear and every library it loads: a host upgrade rebuilds the guest
+        "ssh": sorted({f"{p}:{sha256(p)}" for b in ssh_binaries().values()
+                       for p in (b, *libraries(b))}),
     }
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()

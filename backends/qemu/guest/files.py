@@ -1,5 +1,10 @@
 """What goes into the guest: ``/init``, busybox init's scripts, the ACPI power button
-handler, the network watcher and DHCP hook, and the little web page the guest serves.
+handler, the network watcher and DHCP hook, the little web page the guest serves, the
+config drive reader and the SSH server's start script (dropbear itself: ``ssh``).
+
+Users: ``root`` and ``cirros`` (uid 1000; Tempest's ``image_ssh_user`` for CirrOS), both
+with ``/bin/sh`` (busybox ash) and no password: they log in with the server's key pair
+only, which ``configdrive`` installs from the config drive.
 
 ``GUEST_FILES`` maps each path in the guest to its mode and content; ``etc/modules`` and
 ``etc/guest-release`` are written by the build, which knows the kernel's modules and the
@@ -54,6 +59,8 @@ done
 fwcfg=/sys/firmware/qemu_fw_cfg/by_name/opt/guest/hostname/raw
 if [ -z "$name" ] && [ -r "$fwcfg" ]; then name=$(cat "$fwcfg"); fi
 [ -n "$name" ] || name=guest
+drive=$(/sbin/configdrive)
+[ -n "$drive" ] && name=$drive
 hostname "$name"
 echo "$name" >/etc/hostname
 ip link set lo up
@@ -65,6 +72,63 @@ set -- $(grep ' / ' /proc/mounts | tail -n 1)
 root=$1
 case "$3" in rootfs|ramfs|tmpfs) root=initramfs ;; esac
 echo "GUEST-READY hostname=$name root=$root uptime=$(cut -d' ' -f1 /proc/uptime)" >/dev/console
+"""
+
+_CONFIG_DRIVE = r"""#!/bin/sh
+# The config drive (ISO 9660, label config-2, as Nova builds it): install the server's
+# public keys for root and cirros; print the hostname of its meta_data.json (first label).
+# The drive is a SCSI CD-ROM; wait for it (30 s: the SCSI scan of a TCG guest on a busy
+# host is slow) only when a SCSI controller exists.
+ls /sys/class/scsi_host/host* >/dev/null 2>&1 || exit 0
+i=0
+while [ ! -b /dev/sr0 ] && [ "$i" -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+mnt=/run/config-drive
+mkdir -p "$mnt"
+for dev in /dev/sr*; do
+  [ -b "$dev" ] || continue
+  mount -t iso9660 -o ro "$dev" "$mnt" 2>/dev/null || continue
+  meta="$mnt/openstack/latest/meta_data.json"
+  if [ -r "$meta" ]; then
+    # One JSON object; public key values hold no quote (a trailing \n is escaped).
+    keys=$(grep -o '"public_keys": *{[^}]*}' "$meta" | grep -o '": *"[^"]*"' \
+      | sed 's/^": *"//; s/"$//; s/\\n$//')
+    for home in /root:0 /home/cirros:1000; do
+      dir=${home%:*}; id=${home#*:}
+      mkdir -p "$dir/.ssh"
+      printf '%s\n' "$keys" | grep . >"$dir/.ssh/authorized_keys"
+      chmod 700 "$dir" "$dir/.ssh"; chmod 600 "$dir/.ssh/authorized_keys"
+      chown -R "$id:$id" "$dir"
+    done
+    host=$(grep -o '"hostname": *"[^"]*"' "$meta" | sed 's/^"hostname": *"//; s/"$//')
+    # user data that is a script runs once the guest is up (as CirrOS runs it): userdata
+    data="$mnt/openstack/latest/user_data"
+    if [ "$(head -c 2 "$data" 2>/dev/null)" = "#!" ]; then
+      cp "$data" /run/user-data && chmod 700 /run/user-data
+    fi
+    echo "GUEST-CONFIG-DRIVE $dev keys=$(printf '%s\n' "$keys" | grep -c .)" >/dev/console
+    echo "${host%%.*}"
+    umount "$mnt"
+    exit 0
+  fi
+  umount "$mnt"
+done
+echo "GUEST-WARN a SCSI controller but no config drive" >/dev/console
+"""
+
+_USER_DATA = r"""#!/bin/sh
+# Run the config drive's user-data script (saved by configdrive) once, as root.
+[ -x /run/user-data ] || exit 0
+/run/user-data >/run/user-data.log 2>&1
+echo "GUEST-USER-DATA exit=$?" >/dev/console
+"""
+
+_SSHD = r"""#!/bin/sh
+# dropbear on port 22 (init respawns it): keys only, its log in /run/dropbear.log.
+key=/etc/dropbear/dropbear_ed25519_host_key
+mkdir -p /etc/dropbear
+[ -s "$key" ] || dropbearkey -t ed25519 -f "$key" >/dev/null 2>&1
+echo "GUEST-SSH port=22" >/dev/console
+exec dropbear -F -E -s -p 22 -r "$key" 2>>/run/dropbear.log
 """
 
 _RC_K = r"""#!/bin/sh
@@ -79,6 +143,8 @@ _INITTAB = """\
 ::sysinit:/etc/init.d/rcS
 ::respawn:/usr/sbin/httpd -f -p 80 -h /www
 ::respawn:/sbin/netwatch
+::respawn:/sbin/sshd
+::once:/sbin/userdata
 ::ctrlaltdel:/sbin/reboot
 ::shutdown:/etc/init.d/rcK
 """
@@ -184,9 +250,17 @@ GUEST_FILES: dict[str, tuple[int, str]] = {
     "sbin/netwatch": (0o755, _NETWATCH),
     "www/index.html": (0o644, _INDEX_HTML),
     "www/cgi-bin/info": (0o755, _INFO_CGI),
-    "etc/passwd": (0o644, "root:x:0:0:root:/root:/bin/sh\n"),
-    "etc/group": (0o644, "root:x:0:\n"),
+    "sbin/configdrive": (0o755, _CONFIG_DRIVE),
+    "sbin/sshd": (0o755, _SSHD),
+    "sbin/userdata": (0o755, _USER_DATA),
+    # dropbear refuses an empty password field ("x": no password; keys only, -s).
+    "etc/passwd": (0o644, "root:x:0:0:root:/root:/bin/sh\n"
+                          "cirros:x:1000:1000:cirros:/home/cirros:/bin/sh\n"),
+    "etc/group": (0o644, "root:x:0:\ncirros:x:1000:\n"),
+    "etc/shells": (0o644, "/bin/sh\n/bin/ash\n"),
+    "etc/nsswitch.conf": (0o644, "passwd: files\ngroup: files\nshadow: files\n"),
     "etc/hostname": (0o644, "guest\n"),
     "etc/resolv.conf": (0o644, ""),
 }
-GUEST_DIRS = ("dev", "proc", "sys", "run", "tmp", "newroot", "root", "mnt", "var/log")
+GUEST_DIRS = ("dev", "proc", "sys", "run", "tmp", "newroot", "root", "home/cirros", "mnt",
+              "var/log")

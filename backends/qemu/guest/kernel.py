@@ -25,6 +25,7 @@ KERNEL_META_PACKAGE = "linux-image-cloud-amd64"
 GUEST_MODULES = (
     "virtio_pci", "virtio_blk", "virtio_net", "virtio_rng", "virtio_console",
     "virtio_balloon", "button", "evdev", "qemu_fw_cfg", "isofs",
+    "virtio_scsi", "sr_mod",  # the config drive: a CD-ROM on virtio-scsi (no AHCI here)
     "crc32c_generic", "ext4",  # built into the cloud kernel, modules in the generic one
 )
 #: apt's package lists: their directory changes on ``apt-get update``.

@@ -1,5 +1,6 @@
-"""The guest's root tree (busybox, its applets, the modules, ``files.GUEST_FILES``) and
-the two forms it ships in: a gzipped ``newc`` cpio initramfs and an ext4 root disk.
+"""The guest's root tree (busybox, its applets, dropbear, the modules,
+``files.GUEST_FILES``) and the two forms it ships in: a gzipped ``newc`` cpio initramfs
+and an ext4 root disk.
 
 Both are reproducible: fixed modes, owners, ordering and timestamps
 (``SOURCE_DATE_EPOCH``), a fixed filesystem UUID and hash seed.
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from backends.qemu.guest.files import GUEST_DIRS, GUEST_FILES
 from backends.qemu.guest.kernel import install_modules
+from backends.qemu.guest.ssh import install_ssh_server
 from backends.qemu.guest.tools import run
 
 ROOT_DISK_SIZE = "64M"
@@ -40,6 +42,7 @@ def populate_rootfs(root: Path, busybox: Path, module_root: Path, version: str) 
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content)
         path.chmod(mode)
+    install_ssh_server(root)
     loaded = install_modules(module_root, root / "lib" / "modules" / module_root.name)
     run(str(busybox), "depmod", "-b", str(root), module_root.name)
     (root / "etc" / "modules").write_text("".join(f"{m}\n" for m in loaded))

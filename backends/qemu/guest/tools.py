@@ -22,6 +22,7 @@ REQUIRED_TOOLS = {
     "mke2fs": "e2fsprogs",
     "debugfs": "e2fsprogs",
     "qemu-img": "qemu-utils",
+    "ldd": "libc-bin",
 }
 
 

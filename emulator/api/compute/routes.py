@@ -32,6 +32,7 @@ from emulator.api.compute.interfaces import InterfacesController
 from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.compute.limits import LimitsController
 from emulator.api.compute.migrations import MigrationsController
+from emulator.api.compute.proxies import MAX_PROXY_VERSION, ProxyControllers
 from emulator.api.compute.quotas import QuotaClassSetsController, QuotaSetsController
 from emulator.api.compute.server_consoles import ServerConsolesController
 from emulator.api.compute.server_external_events import ExternalEventsController
@@ -41,6 +42,8 @@ from emulator.api.compute.servers import ServersController
 from emulator.api.compute.services import ServicesController
 from emulator.api.compute.usage import UsageController
 from emulator.api.compute.usage_audit_log import AuditLogController
+from emulator.api.compute.volume_attachments import VolumeAttachmentsController
+from emulator.api.compute.volumes_boot import MAX_VOLUMES_BOOT_VERSION, VolumesBootController
 from emulator.api.routing import Route
 
 
@@ -69,6 +72,8 @@ class Controllers:
     audit_log: AuditLogController
     external_events: ExternalEventsController
     volume_snapshots: AssistedVolumeSnapshotsController
+    proxies: ProxyControllers
+    volume_attachments: VolumeAttachmentsController
     interfaces: InterfacesController
 
 
@@ -95,6 +100,15 @@ def route_list(c: Controllers) -> list[Route]:
         *host_routes(c.hosts),
         *usage_routes(c.usage, c.audit_log),
         Route("POST", "/os-server-external-events", c.external_events.create),
+        Route("GET", "/servers/{server_id}/os-volume_attachments", c.volume_attachments.index),
+        Route("POST", "/servers/{server_id}/os-volume_attachments",
+              c.volume_attachments.create),
+        Route("GET", "/servers/{server_id}/os-volume_attachments/{volume_id}",
+              c.volume_attachments.show),
+        Route("PUT", "/servers/{server_id}/os-volume_attachments/{volume_id}",
+              c.volume_attachments.update),
+        Route("DELETE", "/servers/{server_id}/os-volume_attachments/{volume_id}",
+              c.volume_attachments.delete),
         Route("POST", "/os-assisted-volume-snapshots", c.volume_snapshots.create),
         Route("DELETE", "/os-assisted-volume-snapshots/{snapshot_id}",
               c.volume_snapshots.delete),
@@ -132,6 +146,8 @@ def route_list(c: Controllers) -> list[Route]:
               max_version=meta),
         Route("DELETE", "/images/{image_id}/metadata/{key}", im.metadata_delete,
               max_version=meta),
+        *proxy_routes(c.proxies),
+        *volumes_boot_routes(VolumesBootController(sv)),
         *removed_routes(),
     ]
 
@@ -262,6 +278,56 @@ def usage_routes(us: UsageController, al: AuditLogController) -> list[Route]:
         Route("GET", "/os-simple-tenant-usage/{tenant_id}", us.show),
         Route("GET", "/os-instance_usage_audit_log", al.index),
         Route("GET", "/os-instance_usage_audit_log/{before}", al.show),
+    ]
+
+
+def proxy_routes(px: ProxyControllers) -> list[Route]:
+    """Nova's proxies to Neutron and Cinder, until 2.35 (a 404 from 2.36, as Nova's)."""
+    last, sg, nw, vo = MAX_PROXY_VERSION, px.security_groups, px.networks, px.volumes
+    return [
+        Route("GET", "/os-security-groups", sg.index, max_version=last),
+        Route("POST", "/os-security-groups", sg.create, max_version=last),
+        Route("GET", "/os-security-groups/{group_id}", sg.show, max_version=last),
+        Route("PUT", "/os-security-groups/{group_id}", sg.update, max_version=last),
+        Route("DELETE", "/os-security-groups/{group_id}", sg.delete, max_version=last),
+        Route("POST", "/os-security-group-rules", sg.create_rule, max_version=last),
+        Route("DELETE", "/os-security-group-rules/{rule_id}", sg.delete_rule,
+              max_version=last),
+        Route("GET", "/os-floating-ips", nw.floating_ip_index, max_version=last),
+        Route("POST", "/os-floating-ips", nw.floating_ip_create, max_version=last),
+        Route("GET", "/os-floating-ips/{fip_id}", nw.floating_ip_show, max_version=last),
+        Route("DELETE", "/os-floating-ips/{fip_id}", nw.floating_ip_delete, max_version=last),
+        Route("GET", "/os-floating-ip-pools", nw.pool_index, max_version=last),
+        Route("GET", "/os-networks", nw.network_index, max_version=last),
+        Route("GET", "/os-networks/{network_id}", nw.network_show, max_version=last),
+        Route("GET", "/os-tenant-networks", nw.tenant_network_index, max_version=last),
+        Route("GET", "/os-tenant-networks/{network_id}", nw.tenant_network_show,
+              max_version=last),
+        Route("GET", "/os-volumes", vo.volume_index, max_version=last),
+        Route("POST", "/os-volumes", vo.volume_create, max_version=last),
+        Route("GET", "/os-volumes/detail", vo.volume_detail, max_version=last),
+        Route("GET", "/os-volumes/{volume_id}", vo.volume_show, max_version=last),
+        Route("DELETE", "/os-volumes/{volume_id}", vo.volume_delete, max_version=last),
+        Route("GET", "/os-snapshots", vo.snapshot_index, max_version=last),
+        Route("POST", "/os-snapshots", vo.snapshot_create, max_version=last),
+        Route("GET", "/os-snapshots/detail", vo.snapshot_detail, max_version=last),
+        Route("GET", "/os-snapshots/{snapshot_id}", vo.snapshot_show, max_version=last),
+        Route("DELETE", "/os-snapshots/{snapshot_id}", vo.snapshot_delete,
+              max_version=last),
+    ]
+
+
+def volumes_boot_routes(vb: VolumesBootController) -> list[Route]:
+    """``/os-volumes_boot``: the servers routes under another name, until 2.102."""
+    sv, last = vb.servers, MAX_VOLUMES_BOOT_VERSION
+    return [
+        Route("GET", "/os-volumes_boot", sv.index, max_version=last),
+        Route("POST", "/os-volumes_boot", sv.create, max_version=last),
+        Route("GET", "/os-volumes_boot/detail", sv.detail, max_version=last),
+        Route("GET", "/os-volumes_boot/{server_id}", sv.show, max_version=last),
+        Route("PUT", "/os-volumes_boot/{server_id}", sv.update, max_version=last),
+        Route("DELETE", "/os-volumes_boot/{server_id}", sv.delete, max_version=last),
+        Route("POST", "/os-volumes_boot/{server_id}/action", vb.action, max_version=last),
     ]
 
 

@@ -190,7 +190,11 @@ class ServerView:
             server["OS-EXT-STS:vm_state"] = i.vm_state
             server["OS-EXT-STS:power_state"] = i.power_state
         if flags.show_extended_volumes:
-            server["os-extended-volumes:volumes_attached"] = []
+            # 2.3: each volume's ``delete_on_termination`` too.
+            server["os-extended-volumes:volumes_attached"] = [
+                {"id": volume_id, "delete_on_termination": delete}
+                if call.version >= V(2, 3) else {"id": volume_id}
+                for volume_id, delete in record.volumes]
         if call.version >= V(2, 9):
             server["locked"] = bool(i.locked)
         if call.version >= V(2, 16) and flags.show_host_status is not False and allowed(

@@ -12,6 +12,7 @@ from typing import Any
 from starlette.responses import Response
 
 from emulator.api.compute import common
+from emulator.api.compute.block_devices import block_devices
 from emulator.api.compute.common import ActionTable, V
 from emulator.api.compute.server_queries import list_query, truthy
 from emulator.api.compute.server_views import ServerView, ShowFlags
@@ -21,6 +22,7 @@ from emulator.compute.create import NewServer
 from emulator.compute.operations import ServerOperations
 from emulator.compute.policy import authorize
 from emulator.compute.servers import Servers
+from emulator.compute.volumes.boot import boots_from_volume
 
 
 def _address(raw: str | None) -> str | None:
@@ -133,9 +135,9 @@ class ServersController:
         server: Mapping[str, Any] = body["server"]
         bdms: list[dict[str, Any]] = (server.get("block_device_mapping_v2")
                                       or server.get("block_device_mapping") or [])
-        boot_from_volume = bool(bdms) and any(
-            str(b.get("boot_index")) == "0" and b.get("source_type", "volume") != "image"
-            for b in bdms)
+        devices = block_devices(server.get("block_device_mapping_v2"),
+                                server.get("block_device_mapping"), bool(server.get("imageRef")))
+        boot_from_volume = boots_from_volume(devices)
         # Nova's order: counts, (zone and hosts: ServerService.create), block devices,
         # image, networks, flavor.
         min_count = int(server.get("min_count", 1))
@@ -147,9 +149,9 @@ class ServersController:
                              "the same request.")
         image_ref = server.get("imageRef") or ""
         if not image_ref and bdms:
-            image_ref = next((b.get("uuid", "") for b in bdms
-                              if b.get("source_type") == "image"
-                              and str(b.get("boot_index")) == "0"), "")
+            image_ref = next((d.uuid or "" for d in devices
+                              if d.source_type == "image" and d.boot_index == 0
+                              and not d.to_volume), "")
         if not image_ref and not bdms:
             raise Fault(400, "Missing imageRef attribute")
         groups = server.get("security_groups")
@@ -186,6 +188,8 @@ class ServersController:
             hostname=server.get("hostname") if call.version >= V(2, 90) else None,
             scheduler_hints=dict(hints),
             boot_from_volume=boot_from_volume,
+            block_devices=devices,
+            multiattach=call.version >= V(2, 60),
             # NOTE: an item without a path or contents is a 500 in Nova (a KeyError).
             personality=tuple((str(f.get("path", "")), str(f.get("contents", "")))
                               for f in server.get("personality") or ()),

@@ -42,6 +42,7 @@ from emulator.api.compute.schemas import (
     keypairs,
     migrations,
     operators,
+    proxies,
     quotas,
     server_actions,
     server_groups,
@@ -49,6 +50,7 @@ from emulator.api.compute.schemas import (
     server_resources,
     servers,
     services,
+    volume_attachments,
 )
 from emulator.api.compute.schemas.versions import NO_QUERY_FROM_2102, V, Versioned
 from emulator.api.microversion import APIVersion
@@ -75,7 +77,8 @@ SCHEMAS: Versioned = _union(servers.SCHEMAS, server_actions.SCHEMAS, server_reso
                             flavors.SCHEMAS, keypairs.SCHEMAS, images.SCHEMAS,
                             server_groups.SCHEMAS, aggregates.SCHEMAS, services.SCHEMAS,
                             hypervisors.SCHEMAS, quotas.SCHEMAS, migrations.SCHEMAS,
-                            operators.SCHEMAS, _OTHERS)
+                             operators.SCHEMAS, proxies.SCHEMAS, volume_attachments.SCHEMAS,
+                             _OTHERS)
 
 
 def schema_for(name: str, version: APIVersion) -> Mapping[str, Any] | None:
