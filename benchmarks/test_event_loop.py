@@ -20,6 +20,7 @@ from benchmarks.conftest import RATIOS, record_figure
 from benchmarks.goals import GOALS, record_goal
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
+from conformance.network import lift_port_quota
 from conformance.process import NO_QUOTAS, EmulatorProcess
 
 SERVERS = 1000
@@ -57,7 +58,9 @@ def summary(latencies: list[float]) -> dict[str, float]:
 def test_health_while_1000_servers_build(benchmark: Any, quiet_emulator: EmulatorProcess) -> None:
     health = f"{quiet_emulator.url}/_emulator/health"
     with httpx.Client(timeout=120.0) as http:
-        member = ApiSession(seeded_accounts(quiet_emulator.url)["member"], http)
+        accounts = seeded_accounts(quiet_emulator.url)
+        member = ApiSession(accounts["member"], http)
+        lift_port_quota(ApiSession(accounts["admin"], http), member.project_id)
         idle: list[float] = []
         stop = threading.Event()
         prober = threading.Thread(target=probe, args=(health, stop, idle))

@@ -108,3 +108,8 @@ def network_with_subnet(session: ApiSession, cidr: str = "192.168.77.0/24",
         for port in ports.json().get("ports", []):
             delete(session, "ports", port["id"])
         delete(session, "networks", network["id"])
+
+
+def lift_port_quota(admin: ApiSession, project_id: str) -> None:
+    """No limit on the project's ports (Neutron's default is 500; each server has one)."""
+    ok(neutron(admin, "PUT", f"/quotas/{project_id}", json={"quota": {"port": -1}}))

@@ -40,6 +40,7 @@ from emulator.compute.quotas import QuotaService
 from emulator.compute.recovery import Recovery
 from emulator.compute.server_groups import ServerGroupService
 from emulator.compute.server_metadata import ServerMetadata
+from emulator.compute.server_networking import ServerNetworking
 from emulator.compute.servers import Servers
 from emulator.compute.services import Hosts, Hypervisors, Services
 from emulator.compute.shelving import ShelvedImages
@@ -228,6 +229,8 @@ class Cloud:
         self.moves = Moves(self.servers, self.lifecycle, self.actions, self.claims,
                            self.migrations, self.services, self.disk, self.backend)
         self.console_tokens = ConsoleTokens(db)
+        self.networking = ServerNetworking(db, self.backend, self.actions,
+                                           background=self.lifecycle.aside)
         self.consoles = ServerConsoles(self.servers, self.instances, self.console_tokens,
                                        self.backend)
         self.simulation = Simulation(self.backend, self.clock, self.instances,

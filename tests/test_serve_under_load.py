@@ -12,6 +12,7 @@ import pytest
 
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
+from conformance.network import lift_port_quota
 from conformance.process import NO_QUOTAS, EmulatorProcess
 
 #: Seconds a stop may take (the builds are cancelled, not finished).
@@ -23,7 +24,9 @@ def test_a_signal_stops_the_emulator_while_servers_build(sig: signal.Signals) ->
     emulator = EmulatorProcess(NO_QUOTAS).start()
     try:
         with httpx.Client(timeout=30.0) as http:
-            member = ApiSession(seeded_accounts(emulator.url)["member"], http)
+            accounts = seeded_accounts(emulator.url)
+            member = ApiSession(accounts["member"], http)
+            lift_port_quota(ApiSession(accounts["admin"], http), member.project_id)
             image = member.compute("GET", "/images").json()["images"][0]["id"]
             response = member.compute("POST", "/servers", json={"server": {
                 "name": "crowd", "imageRef": image, "flavorRef": "1",

@@ -23,6 +23,7 @@ from emulator.api.compute.flavors import FlavorsController
 from emulator.api.compute.hosts import HostsController
 from emulator.api.compute.hypervisors import HypervisorsController
 from emulator.api.compute.images import ImagesController
+from emulator.api.compute.interfaces import InterfacesController
 from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.compute.limits import LimitsController
 from emulator.api.compute.migrations import MigrationsController
@@ -141,9 +142,10 @@ class Emulator:
         hooks = FaultHooks(cloud.faults, cloud.servers)
         consoles = ServerConsolesController(cloud.consoles)
         migrations = MigrationsController(cloud.moves)
+        interfaces = InterfacesController(cloud.networking)
         actions = {**ServerActions(cloud.operations).table(
             DiskActions(cloud.disk), consoles, AdminActionsController(cloud.admin_actions)),
-            **migrations.actions()}
+            **migrations.actions(), **interfaces.actions()}
         controllers = Controllers(
             servers=ServersController(cloud.servers, cloud.operations, actions),
             server_resources=ServerResourcesController(cloud.servers, cloud.metadata,
@@ -171,6 +173,7 @@ class Emulator:
             volume_snapshots=AssistedVolumeSnapshotsController(cloud.volume_snapshots),
             proxies=ProxyControllers.build(cloud.network, cloud.volumes),
             volume_attachments=VolumeAttachmentsController(cloud.server_volumes),
+            interfaces=interfaces,
         )
         public_url = config.public_url
         catalog = build_catalog(public_url, config.identity.region)

@@ -1,49 +1,181 @@
-"""Fixed addresses until Neutron exists: every server that asks for a network gets one
-address on the stand-in ``private`` network."""
+"""A server's network: its Neutron ports (``emulator.network.nova_client``) and Nova's info
+cache of their addresses (``InstanceAddress`` rows, what the ``ip``/``ip6`` list filters
+search), written again whenever the server's ports change.
+
+Ports the user passed (a create's ``port``, an interface attached by ``port_id``) are
+recorded as ``preserve_on_delete`` (Nova keeps it in the info cache; here a system
+metadata key per port): a delete unbinds them instead of deleting them."""
 
 from __future__ import annotations
 
 import ipaddress
-import secrets
-import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 
-from sqlmodel import func, select
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
-from emulator.compute.models import Instance, InstanceAddress
+from backends.base import VifSpec
+from emulator.compute.models import Instance, InstanceAddress, InstanceSystemMetadata
 from emulator.db import Database
-from emulator.errors import InvalidInput
+from emulator.network import nova_client, nova_security_groups
+from emulator.network.nova_client import Binding, Vif
+from emulator.network.seeding import PRIVATE_CIDR, PRIVATE_ID
 
-#: The network every server gets with ``networks: auto`` until Neutron exists.
+#: The shared network servers land on when they ask for none (the seeded ``private``).
 DEFAULT_NETWORK = "private"
-DEFAULT_NETWORK_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "nova-emulator/networks/private"))
-DEFAULT_SUBNET = ipaddress.IPv4Network("10.0.0.0/16")
+DEFAULT_NETWORK_ID = PRIVATE_ID
+DEFAULT_SUBNET = ipaddress.IPv4Network(PRIVATE_CIDR)
+PRESERVE = "preserve_on_delete:"
+#: A port's place among the server's (Nova's network info is a list in request order;
+#: Neutron's timestamps have whole seconds, too coarse to order by).
+ORDER = "vif_order:"
+#: A port's device tag (2.32 ``networks`` tags, 2.49 ``os-interface`` tags).
+TAG = "vif_tag:"
 
 
-def allocate_address(db: Database, server_id: str) -> None:
-    """Give the server an address on the default network unless it asked for none.
+@dataclass(frozen=True)
+class Address:
+    """One entry of a server's ``addresses``."""
 
-    Addresses are handed out in order from just past the count in use, each candidate
-    checked with the address index: O(1) per server while nothing is freed, never a pass
-    over every address (a thousand-server build stays cheap)."""
+    network_name: str
+    address: str
+    version: int
+    mac_address: str
+    kind: str = "fixed"
+
+
+def addresses_of(vifs: Sequence[Vif]) -> tuple[Address, ...]:
+    """Each port's fixed IPs, then its floating IPs (Nova's order in ``addresses``)."""
+    found: list[Address] = []
+    for vif in vifs:
+        for address in vif.addresses:
+            found.append(Address(vif.network_name, address, nova_client.version_of(address),
+                                 vif.mac))
+        for address in vif.floating_ips:
+            found.append(Address(vif.network_name, address, nova_client.version_of(address),
+                                 vif.mac, "floating"))
+    return tuple(found)
+
+
+def server_vifs(s: Session, server_ids: Sequence[str]) -> dict[str, list[Vif]]:
+    """The servers' ports in the order they were plugged (a few queries for all)."""
+    found = nova_client.instance_vifs(s, server_ids)
+    if not any(found.values()):
+        return found
+    places: dict[tuple[str, str], str] = {
+        (m.instance_uuid, m.key[len(ORDER):]): m.value
+        for m in s.exec(select(InstanceSystemMetadata).where(
+            col(InstanceSystemMetadata.instance_uuid).in_(list(server_ids)),
+            col(InstanceSystemMetadata.key).startswith(ORDER)))}
+
+    def place(server_id: str, vif: Vif) -> str:
+        return places.get((server_id, vif.port_id), "~")
+
+    return {uuid: sorted(vifs, key=partial(place, uuid)) for uuid, vifs in found.items()}
+
+
+def remember_order(s: Session, server_id: str, port_ids: Sequence[str],
+                   first: bool = False) -> None:
+    """Record ``port_ids`` as the server's next ports, in that order (``first``: its
+    first ones, at its build: nothing to look up)."""
+    taken = [] if first else s.exec(select(InstanceSystemMetadata.key).where(
+        InstanceSystemMetadata.instance_uuid == server_id,
+        col(InstanceSystemMetadata.key).startswith(ORDER))).all()
+    for place, port_id in enumerate(port_ids, start=len(taken)):
+        s.merge(InstanceSystemMetadata(instance_uuid=server_id, key=ORDER + port_id,
+                                       value=f"{place:08d}"))
+
+
+def live_addresses(s: Session, server_ids: Sequence[str]) -> dict[str, tuple[Address, ...]]:
+    """The servers' addresses as their ports hold them now (a few queries for all)."""
+    return {uuid: addresses_of(vifs) for uuid, vifs in server_vifs(s, server_ids).items()}
+
+
+def refresh_cache(s: Session, server_id: str) -> list[Vif]:
+    """Write the server's info cache again from its ports; the ports."""
+    s.execute(delete(InstanceAddress).where(col(InstanceAddress.instance_uuid) == server_id))
+    vifs = server_vifs(s, [server_id])[server_id]
+    for a in addresses_of(vifs):
+        s.add(InstanceAddress(instance_uuid=server_id, network_name=a.network_name,
+                              address=a.address, version=a.version,
+                              mac_address=a.mac_address, kind=a.kind))
+    return vifs
+
+
+def binding(row: Instance) -> Binding:
+    return Binding(instance_uuid=row.uuid, project_id=row.project_id, host=row.host or "",
+                   zone=row.availability_zone or "nova")
+
+
+def preserve(s: Session, server_id: str, port_id: str) -> None:
+    s.merge(InstanceSystemMetadata(instance_uuid=server_id, key=PRESERVE + port_id,
+                                   value="True"))
+
+
+def preserved(s: Session, server_id: str) -> set[str]:
+    return {m.key[len(PRESERVE):] for m in s.exec(select(InstanceSystemMetadata).where(
+        InstanceSystemMetadata.instance_uuid == server_id,
+        col(InstanceSystemMetadata.key).startswith(PRESERVE)))}
+
+
+def tag_port(s: Session, server_id: str, port_id: str, tag: str | None) -> None:
+    if tag:
+        s.merge(InstanceSystemMetadata(instance_uuid=server_id, key=TAG + port_id, value=tag))
+
+
+def port_tags(s: Session, server_id: str) -> dict[str, str]:
+    return {m.key[len(TAG):]: m.value for m in s.exec(select(InstanceSystemMetadata).where(
+        InstanceSystemMetadata.instance_uuid == server_id,
+        col(InstanceSystemMetadata.key).startswith(TAG)))}
+
+
+def forget_port(s: Session, server_id: str, port_id: str) -> None:
+    """The port left the server: what was recorded of it goes."""
+    for prefix in (PRESERVE, ORDER, TAG):
+        found = s.get(InstanceSystemMetadata, (server_id, prefix + port_id))
+        if found is not None:
+            s.delete(found)
+
+
+def allocate_address(db: Database, server_id: str) -> tuple[VifSpec, ...]:
+    """Nova's ``allocate_for_instance`` at the build's networking step: the ports of the
+    request made or bound on the server's host, the info cache written; an exhausted
+    subnet or a port taken meanwhile raises (the build fails). The ports, as the backend
+    plugs them."""
     with db.session() as s:
         row = s.exec(select(Instance).where(Instance.uuid == server_id)).one()
-        if row.requested_networks == "none":
-            return
-        used = s.exec(select(func.count()).select_from(InstanceAddress)
-                      .where(InstanceAddress.network_name == DEFAULT_NETWORK)).one()
-        first = int(DEFAULT_SUBNET.network_address) + 1
-        size = DEFAULT_SUBNET.num_addresses - 2
-        for step in range(size):
-            candidate = first + (used + step) % size
-            if candidate & 0xFF < 3:
-                continue
-            address = str(ipaddress.IPv4Address(candidate))
-            if s.exec(select(InstanceAddress.id).where(
-                    InstanceAddress.address == address,
-                    InstanceAddress.network_name == DEFAULT_NETWORK)).first() is not None:
-                continue
-            mac = "fa:16:3e:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
-            s.add(InstanceAddress(instance_uuid=server_id, network_name=DEFAULT_NETWORK,
-                                  address=address, version=4, mac_address=mac))
-            return
-        raise InvalidInput("No more IP addresses available on network private.")
+        requested = row.requested_networks
+        groups = nova_security_groups.security_group_ids(s, row.project_id,
+                                                         row.security_groups)
+        plugged = nova_client.allocate_for_instance(s, binding(row), requested, groups)
+        remember_order(s, server_id, plugged, first=True)
+        for request, port_id in zip(nova_client.requests(requested), plugged, strict=False):
+            if request.port_id:
+                preserve(s, server_id, request.port_id)
+            tag_port(s, server_id, port_id, request.tag)
+        s.flush()
+        return tuple(vif_spec(v) for v in refresh_cache(s, server_id))
+
+
+def release_ports(db: Database, server_id: str) -> None:
+    """Nova's ``deallocate_for_instance`` when the server is deleted."""
+    with db.session() as s:
+        nova_client.deallocate_for_instance(s, server_id, preserved(s, server_id))
+        s.execute(delete(InstanceAddress).where(
+            col(InstanceAddress.instance_uuid) == server_id))
+
+
+def vif_spec(vif: Vif) -> VifSpec:
+    return VifSpec(port_id=vif.port_id, mac=vif.mac, fixed_ips=vif.addresses,
+                   network=vif.network_name, floating_ips=vif.floating_ips)
+
+
+def sync_bindings(db: Database, server_id: str) -> None:
+    """The server's ports bound where it now is (Nova updates ``binding:host_id`` when a
+    move, an unshelve or an evacuation lands it on a host; a shelve offload unbinds)."""
+    with db.session() as s:
+        row = s.exec(select(Instance).where(Instance.uuid == server_id)).first()
+        if row is not None:
+            nova_client.bind_host(s, [server_id], row.host or "")

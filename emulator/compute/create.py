@@ -5,6 +5,7 @@ afterwards, in the background (``emulator.compute.lifecycle``)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -14,7 +15,6 @@ from typing import Any
 from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
-from emulator.compute.addresses import DEFAULT_NETWORK_ID
 from emulator.compute.checks import (
     ImageLookup,
     check_flavor_fits,
@@ -38,6 +38,7 @@ from emulator.compute.zones import HostZones
 from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import Forbidden, InvalidInput, NotFound, OverQuota
+from emulator.network import nova_client, nova_security_groups
 
 #: Servers of a multi-create committed in one transaction.
 CHUNK = 100
@@ -170,21 +171,18 @@ class ServerCreator:
         if zone and forced_host is None and zone not in self.zones.zones():
             raise InvalidInput("The requested availability zone is not available")
 
-    @staticmethod
-    def _check_networking(new: NewServer) -> None:
-        """Security groups, then requested ports and networks, must exist (without Neutron:
-        the ``default`` group and the ``private`` network, and no ports)."""
-        for name in new.security_groups:
-            if name != "default":
-                raise InvalidInput(f"Security group {name} not found.")
-        if not isinstance(new.networks, list):
-            return
-        for network in new.networks:
-            if network.get("port"):
-                raise InvalidInput(f"Port id {network['port']} could not be found.")
-            net_id = str(network.get("uuid", ""))
-            if net_id.replace("-", "") != DEFAULT_NETWORK_ID.replace("-", ""):
-                raise InvalidInput(f"Network {net_id} could not be found.")
+    def _check_networking(self, ctx: RequestContext, new: NewServer) -> NewServer:
+        """Nova's checks of security groups, then of the requested ports and networks
+        (``validate_networks``), against Neutron; ``max_count`` cut to what the port
+        quota leaves room for (a 403 when not even ``min_count`` fits)."""
+        with self.db.session() as s:
+            for name in new.security_groups:
+                if name != nova_security_groups.DEFAULT_GROUP:
+                    nova_security_groups.security_group_ids(s, ctx.project_id or "", [name])
+            room = nova_client.validate_networks(s, ctx, new.networks, new.max_count)
+        if room < new.min_count:
+            raise OverQuota("Maximum number of ports exceeded")
+        return dataclasses.replace(new, max_count=room)
 
     def _check_destination(self, new: NewServer) -> None:
         """2.74 ``host``/``hypervisor_hostname`` must name compute hosts (checked last)."""
@@ -238,7 +236,7 @@ class ServerCreator:
             raise InvalidInput("Unable to allocate a single hostname to multiple instances")
         self._check_zone(zone, forced_host)
         image_ref = self._image(ctx, new, flavor)
-        self._check_networking(new)
+        new = self._check_networking(ctx, new)
         key = key_data(self.keypairs, ctx, new.key_name)
         check_metadata_count(len(new.metadata), self.quotas.metadata_limit(
             ctx.project_id or "", ctx.user_id))

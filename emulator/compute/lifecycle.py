@@ -25,9 +25,10 @@ from backends.base import (
     InstanceSpec,
     MigrationAborted,
     PowerState,
+    VifSpec,
 )
 from emulator.compute.actions import TRANSITIONS, Transition
-from emulator.compute.addresses import allocate_address
+from emulator.compute.addresses import allocate_address, release_ports, sync_bindings
 from emulator.compute.backend_errors import failure_message
 from emulator.compute.claims import Claims
 from emulator.compute.instance_actions import InstanceActions
@@ -50,6 +51,7 @@ CHUNK = 100
 
 
 T = TypeVar("T")
+Networked = tuple[Instance, tuple[VifSpec, ...]]  # a build's row and ports after networking
 
 #: Sleeps that many seconds of the cloud's time (the emulator's clock).
 Sleeper = Callable[[float], Awaitable[None]]
@@ -196,11 +198,12 @@ class Lifecycle:
         if host is None or not await self._in_turn(self._started, server_id, request_id,
                                                    host, plan):
             return
-        row = await self._in_turn(self._network, server_id, request_id)
-        if row is None:
+        networked = await self._in_turn(self._network, server_id, request_id)
+        if networked is None:
             return
+        row, vifs = networked
         try:
-            spec = instance_spec(row)
+            spec = instance_spec(row, vifs=vifs)
             if self.block_devices is not None:
                 spec = await self.block_devices(row, spec)
             await self.backend.spawn(spec)
@@ -208,6 +211,7 @@ class Lifecycle:
             # Nova's BuildFailureWeigher counts it against the host.
             self.claims.placement.record_build(host, failed=True)
             await self._in_turn(self._fail_build, server_id, request_id, failure_message(exc))
+            await self._in_turn(release_ports, self.instances.db, server_id)  # Nova frees them too
             return
         self.claims.placement.record_build(host, failed=False)
         await self._in_turn(self._launched, server_id, request_id, host, plan)
@@ -223,15 +227,16 @@ class Lifecycle:
             return False
         return True
 
-    def _network(self, server_id: str, request_id: str) -> Instance | None:
-        """Address the server and move it on to spawning; None if the build ends here."""
+    def _network(self, server_id: str, request_id: str) -> Networked | None:
+        """Give the server its ports, on to spawning (the row, its ports); None: it ends."""
         try:
-            allocate_address(self.instances.db, server_id)
+            vifs = allocate_address(self.instances.db, server_id)
         except Exception as exc:  # an exhausted network is a build failure, not a crash
             self._fail_build(server_id, request_id, failure_message(exc))
             return None
         self.instances.set_state(server_id, task_state=TaskState.BLOCK_DEVICE_MAPPING)
-        return self.instances.set_state(server_id, task_state=TaskState.SPAWNING)
+        row = self.instances.set_state(server_id, task_state=TaskState.SPAWNING)
+        return None if row is None else (row, vifs)
 
     def _launched(self, server_id: str, request_id: str, host: str, plan: BuildPlan) -> None:
         self.instances.set_state(server_id, vm_state=VmState.ACTIVE, task_state=None,
@@ -315,6 +320,7 @@ class Lifecycle:
         if follow is not None:
             changes["task_state"] = follow.interim
         self.instances.set_state(row.uuid, **changes)
+        sync_bindings(self.instances.db, row.uuid)
         if transition.releases_host:
             self.claims.release(row.uuid)
         self.actions.finish_event(row.uuid, request_id, event, "Success")
@@ -451,6 +457,7 @@ class Lifecycle:
                 await self.backend.destroy(instance_spec(row))
             except BackendError as exc:
                 log.warning("%s: what its shelve kept was not removed: %s", server_id, exc)
+        release_ports(self.instances.db, server_id)
         self.instances.finish_delete(server_id)
         self.claims.release(server_id)
         if self.release_volumes is not None:

@@ -201,6 +201,18 @@ RULES: dict[str, Check] = {
     "os_compute_api:os-volumes-attachments:update": MEMBER,
     "os_compute_api:os-volumes-attachments:swap": SERVICE,
     "os_compute_api:os-volumes-attachments:delete": MEMBER,
+    # A server's network: interfaces, multinic, floating IPs and security groups.
+    "os_compute_api:os-attach-interfaces:list": READER,
+    "os_compute_api:os-attach-interfaces:show": READER,
+    "os_compute_api:os-attach-interfaces:create": MEMBER,
+    "os_compute_api:os-attach-interfaces:delete": MEMBER,
+    "os_compute_api:os-multinic:add": MEMBER,
+    "os_compute_api:os-multinic:remove": MEMBER,
+    "os_compute_api:os-floating-ips:add": MEMBER,
+    "os_compute_api:os-floating-ips:remove": MEMBER,
+    "os_compute_api:os-security-groups:add": MEMBER,
+    "os_compute_api:os-security-groups:remove": MEMBER,
+    "os_compute_api:os-security-groups:list": READER,
 }
 
 

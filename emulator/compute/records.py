@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from sqlmodel import Session, col, select
 
 from backends.base import HostInfo
+from emulator.compute.addresses import Address, live_addresses
 from emulator.compute.models import (
     Instance,
     InstanceAction,
     InstanceActionEvent,
-    InstanceAddress,
     InstanceFault,
     InstanceMetadata,
     InstanceTag,
@@ -76,7 +76,7 @@ class ServerRecord:
     instance: Instance
     metadata: dict[str, str]
     tags: tuple[str, ...]
-    addresses: tuple[InstanceAddress, ...]
+    addresses: tuple[Address, ...]
     fault: InstanceFault | None
     host_status: str
     #: The server group it is in (2.71 shows it).
@@ -138,11 +138,7 @@ def load_records(s: Session, rows: Sequence[Instance],
     tags: dict[str, list[str]] = {u: [] for u in uuids}
     for t in s.exec(select(InstanceTag).where(col(InstanceTag.instance_uuid).in_(uuids))):
         tags[t.instance_uuid].append(t.tag)
-    addresses: dict[str, list[InstanceAddress]] = {u: [] for u in uuids}
-    for a in s.exec(select(InstanceAddress)
-                    .where(col(InstanceAddress.instance_uuid).in_(uuids))
-                    .order_by(col(InstanceAddress.id))):
-        addresses[a.instance_uuid].append(a)
+    addresses = live_addresses(s, uuids)
     faults: dict[str, InstanceFault] = {}
     for f in s.exec(select(InstanceFault).where(col(InstanceFault.instance_uuid).in_(uuids))
                     .order_by(col(InstanceFault.id))):
@@ -151,7 +147,7 @@ def load_records(s: Session, rows: Sequence[Instance],
     volumes = volumes_of(s, uuids)
     return [
         ServerRecord(instance=r, metadata=metadata[r.uuid], tags=tuple(sorted(tags[r.uuid])),
-                     addresses=tuple(addresses[r.uuid]), fault=faults.get(r.uuid),
+                     addresses=addresses[r.uuid], fault=faults.get(r.uuid),
                      host_status=host_status(r, host_of), group=groups.get(r.uuid),
                      volumes=tuple((b.volume_id, b.delete_on_termination)
                                    for b in volumes[r.uuid]))

@@ -6,13 +6,15 @@ import base64
 import binascii
 import dataclasses
 
-from backends.base import InstanceSpec
+from backends.base import InstanceSpec, VifSpec
 from emulator.compute.models import Instance
 
 
 def instance_spec(row: Instance, metadata: dict[str, str] | None = None,
-                  addresses: tuple[tuple[str, str, str], ...] = ()) -> InstanceSpec:
-    """What a backend needs to run ``row`` (``addresses`` where the guest shows them)."""
+                  addresses: tuple[tuple[str, str, str], ...] = (),
+                  vifs: tuple[VifSpec, ...] = ()) -> InstanceSpec:
+    """What a backend needs to run ``row`` (``addresses`` where the guest shows them,
+    ``vifs``: its ports, where it boots)."""
     user_data: bytes | None = None
     if row.user_data:
         try:
@@ -25,6 +27,7 @@ def instance_spec(row: Instance, metadata: dict[str, str] | None = None,
         root_gb=row.root_gb, ephemeral_gb=row.ephemeral_gb, swap_mb=row.swap,
         image_id=row.image_ref or None, user_data=user_data, key_data=row.key_data,
         metadata=metadata or {}, config_drive=bool(row.config_drive), addresses=addresses,
+        vifs=vifs,
     )
 
 

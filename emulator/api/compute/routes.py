@@ -28,6 +28,7 @@ from emulator.api.compute.images import (
     MAX_IMAGES_VERSION,
     ImagesController,
 )
+from emulator.api.compute.interfaces import InterfacesController
 from emulator.api.compute.keypairs import KeypairsController
 from emulator.api.compute.limits import LimitsController
 from emulator.api.compute.migrations import MigrationsController
@@ -73,6 +74,7 @@ class Controllers:
     volume_snapshots: AssistedVolumeSnapshotsController
     proxies: ProxyControllers
     volume_attachments: VolumeAttachmentsController
+    interfaces: InterfacesController
 
 
 def route_list(c: Controllers) -> list[Route]:
@@ -87,6 +89,7 @@ def route_list(c: Controllers) -> list[Route]:
         Route("DELETE", "/servers/{server_id}", sv.delete),
         Route("POST", "/servers/{server_id}/action", sv.action),
         *server_resource_routes(c.server_resources),
+        *server_network_routes(c.interfaces),
         *server_console_routes(c.server_consoles),
         Route("GET", "/os-console-auth-tokens/{token}", c.console_auth_tokens.show),
         Route("GET", "/os-availability-zone", az.index),
@@ -230,6 +233,17 @@ def server_resource_routes(sr: ServerResourcesController) -> list[Route]:
         Route("GET", "/servers/{server_id}/os-instance-actions", sr.actions_index),
         Route("GET", "/servers/{server_id}/os-instance-actions/{request_id}",
               sr.actions_show),
+    ]
+
+
+def server_network_routes(ni: InterfacesController) -> list[Route]:
+    """``/servers/{server_id}/os-interface`` and ``/os-security-groups``."""
+    return [
+        Route("GET", "/servers/{server_id}/os-interface", ni.index),
+        Route("POST", "/servers/{server_id}/os-interface", ni.create),
+        Route("GET", "/servers/{server_id}/os-interface/{port_id}", ni.show),
+        Route("DELETE", "/servers/{server_id}/os-interface/{port_id}", ni.delete),
+        Route("GET", "/servers/{server_id}/os-security-groups", ni.security_groups),
     ]
 
 

@@ -46,6 +46,7 @@ from emulator.api.compute.schemas import (
     quotas,
     server_actions,
     server_groups,
+    server_networking,
     server_resources,
     servers,
     services,
@@ -72,6 +73,7 @@ def _union(*tables: Versioned) -> Versioned:
 
 #: Every operation's schemas (see the module docstring).
 SCHEMAS: Versioned = _union(servers.SCHEMAS, server_actions.SCHEMAS, server_resources.SCHEMAS,
+                            server_networking.SCHEMAS,
                             flavors.SCHEMAS, keypairs.SCHEMAS, images.SCHEMAS,
                             server_groups.SCHEMAS, aggregates.SCHEMAS, services.SCHEMAS,
                             hypervisors.SCHEMAS, quotas.SCHEMAS, migrations.SCHEMAS,
