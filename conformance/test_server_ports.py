@@ -265,6 +265,42 @@ def test_add_and_remove_floating_ip(servers: Servers, member: ApiSession) -> Non
         delete(member, "floatingips", fip["id"])
 
 
+def test_neutrons_own_changes_reach_the_server_as_nova_refreshes_them(
+        servers: Servers, member: ApiSession, admin: ApiSession) -> None:
+    """Neutron's network-changed event: a floating IP associated through Neutron's API
+    shows in the server's addresses, and a fixed IP changed there is what the ``ip``
+    filter finds (which, as Nova's, never matches a floating address)."""
+    server = servers.boot(member)
+    sid = server["id"]
+    [port_] = ports_of(member, sid)
+    fip = _floating_ip(member)
+    try:
+        address = fip["floating_ip_address"]
+        ok(neutron(member, "PUT", f"/floatingips/{fip['id']}",
+                   json={"floatingip": {"port_id": port_["id"]}}))
+        shown = member.compute("GET", f"/servers/{sid}").json()["server"]
+        assert {"floating", "fixed"} == {a["OS-EXT-IPS:type"]
+                                         for a in shown["addresses"]["private"]}
+
+        def found(ip: str) -> list[str]:
+            listed = member.compute("GET", "/servers", params={"ip": f"^{ip}$"})
+            return [s["id"] for s in listed.json()["servers"]]
+
+        assert found(address) == []
+        subnet_id = port_["fixed_ips"][0]["subnet_id"]
+        # (an address of one's choosing on the shared network: the admin's to give)
+        ok(neutron(admin, "PUT", f"/ports/{port_['id']}", json={"port": {
+            "fixed_ips": [{"subnet_id": subnet_id, "ip_address": "10.0.250.77"}]}}))
+        assert found("10.0.250.77") == [sid]
+        assert found(port_["fixed_ips"][0]["ip_address"]) == []
+        ok(neutron(member, "PUT", f"/floatingips/{fip['id']}",
+                   json={"floatingip": {"port_id": None}}))
+        shown = member.compute("GET", f"/servers/{sid}").json()["server"]
+        assert [a["addr"] for a in shown["addresses"]["private"]] == ["10.0.250.77"]
+    finally:
+        delete(member, "floatingips", fip["id"])
+
+
 def test_add_and_remove_fixed_ip(servers: Servers, member: ApiSession,
                                  net: tuple[dict[str, Any], dict[str, Any]]) -> None:
     network, _ = net

@@ -231,6 +231,7 @@ class Cloud:
         self.console_tokens = ConsoleTokens(db)
         self.networking = ServerNetworking(db, self.backend, self.actions,
                                            background=self.lifecycle.aside)
+        self.network.network_changed = self.networking.network_changed
         self.consoles = ServerConsoles(self.servers, self.instances, self.console_tokens,
                                        self.backend)
         self.simulation = Simulation(self.backend, self.clock, self.instances,

@@ -164,9 +164,11 @@ def conditions(q: ServerQuery) -> list[ColumnElement[bool]]:
         where.append(_as_text(attribute).regexp_match(pattern))
     for address, version in ((q.ip, 4), (q.ip6, 6)):
         if address is not None:
+            # NOTE: Nova's _ip_filter matches the fixed addresses only, not floating ones.
             where.append(exists().where(
                 col(InstanceAddress.instance_uuid) == col(Instance.uuid),
                 col(InstanceAddress.version) == version,
+                col(InstanceAddress.kind) == "fixed",
                 col(InstanceAddress.address).regexp_match(address)))
     if q.tags is not None:
         where.append(_has_all_tags(q.tags))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from backends.base import BackendError, ComputeBackend, DeviceNotFound, VifSpec
 from emulator.compute.addresses import (
@@ -279,3 +279,27 @@ class ServerNetworking:
         with self.db.session() as s:
             return next((vif_spec(v) for v in self._vifs(s, server_id)
                          if v.port_id == port_id), None)
+
+    # -- Neutron's events ------------------------------------------------------------------
+
+    def network_changed(self, server_ids: set[str]) -> None:
+        """Neutron's ``network-changed`` event for each server (a floating IP associated
+        or released, a port's fixed IPs changed through Neutron's own API): its info cache
+        written again from its ports, and a guest that runs told of each port
+        (``update_interface``) in the background."""
+        for server_id in sorted(server_ids):
+            with self.db.session() as s:
+                row = s.exec(select(Instance).where(
+                    Instance.uuid == server_id, Instance.deleted == False)).first()  # noqa: E712
+                if row is None:
+                    continue
+                vifs = refresh_cache(s, server_id)
+            if row.vm_state in INTERFACE_STATES and row.host:
+                with contextlib.suppress(RuntimeError):  # no event loop: nothing to tell
+                    self.background(server_id, self._tell(row, vifs))
+
+    async def _tell(self, row: Instance, vifs: list[Vif]) -> None:
+        for vif in vifs:
+            # NOTE: only InstanceNotFound: the guest is gone, nothing to tell.
+            with contextlib.suppress(BackendError):
+                await self.backend.update_interface(instance_spec(row), vif_spec(vif))

@@ -13,6 +13,7 @@ from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.network import (
     bodies,
+    changes,
     extensions,
     floating_ips,
     networks,
@@ -52,6 +53,25 @@ class Page:
 class NetworkService:
     def __init__(self, db: Database) -> None:
         self.db = db
+        #: Told which servers' addresses a call changed (``emulator.network.changes``).
+        self.network_changed: changes.NetworkChanged | None = None
+
+    def _watch(self, collection: str, ids: list[str],
+               operation: Callable[[Session], T]) -> T:
+        """Run ``operation`` in one transaction; then tell ``network_changed`` of the
+        servers whose ports (those of resources ``ids`` before it, and after it) changed."""
+        if collection not in changes.WATCHED or self.network_changed is None:
+            return self._transaction(operation)
+        with self.db.session() as s:
+            ports = changes.ports_of(s, collection, ids)
+            result = operation(s)
+            s.flush()
+            after = [str(r["id"]) for r in (result if isinstance(result, list) else [result])
+                     if isinstance(r, dict) and "id" in r]
+            servers = changes.servers_of(s, ports | changes.ports_of(s, collection, after))
+        if servers:
+            self.network_changed(servers)
+        return result
 
     def _transaction(self, operation: Callable[Concatenate[Session, P], T],
                      *args: P.args, **kwargs: P.kwargs) -> T:
@@ -101,18 +121,19 @@ class NetworkService:
         def run(s: Session) -> list[Record]:
             return [resource.create(s, ctx, values) for values in prepared]
 
-        return [view(resource.attributes, r, ctx) for r in self._transaction(run)]
+        return [view(resource.attributes, r, ctx) for r in self._watch(collection, [], run)]
 
     def update(self, ctx: RequestContext, collection: str, resource_id: str,
                body: Any) -> Record:
         resource = self.resource(collection)
         values = bodies.prepare_update(resource.attributes, body, resource.name, ctx)
-        record = self._transaction(resource.update, ctx, resource_id, values)
+        record = self._watch(collection, [resource_id],
+                             lambda s: resource.update(s, ctx, resource_id, values))
         return view(resource.attributes, record, ctx)
 
     def delete(self, ctx: RequestContext, collection: str, resource_id: str) -> None:
         resource = self.resource(collection)
-        self._transaction(resource.delete, ctx, resource_id)
+        self._watch(collection, [resource_id], lambda s: resource.delete(s, ctx, resource_id))
 
     # -- tags ---------------------------------------------------------------------------
 
