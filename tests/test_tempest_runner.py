@@ -107,6 +107,7 @@ def test_a_cloud_with_neutron_tells_tempest_its_networks_and_attaches_interfaces
     assert conf["network"]["public_network_id"] == "pub-id"
     assert conf["network"]["floating_network_name"] == "public"
     assert conf["compute-feature-enabled"]["interface_attach"] == "true"
+    assert conf["network-feature-enabled"]["floating_ips"] == "true"
     assert conf["validation"]["run_validation"] == "false"
 
 

@@ -544,7 +544,7 @@ build_interval = 1
 build_timeout = 60
 
 [network-feature-enabled]
-floating_ips = false
+floating_ips = {flag(cloud.neutron)}
 ipv6 = false
 port_security = false
 
@@ -643,7 +643,6 @@ PROFILES = {
         "validation.ssh_timeout=300",
         "validation.connect_timeout=30",
         "compute.build_timeout=300",
-        "network-feature-enabled.floating_ips=true",
     )),
 }
 
