@@ -51,6 +51,9 @@ def bindable(address: str) -> bool:
     (``netdev_add`` fails) when a ``hostfwd`` cannot bind, so an address another process
     holds, or a privileged port without the right to bind it, is left out (and logged)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As QEMU's user-mode stack binds its forwards: connections of a guest's former
+        # QEMU lingering in TIME_WAIT (a rebuild, a reboot) do not keep its successor out.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((address, SSH_PORT))
         except OSError as err:

@@ -134,3 +134,22 @@ def test_an_address_another_process_holds_is_left_out(tmp_path: Path,
         write_record(tmp_path, {"volumes": {}, "vifs": {},
                                 "addresses": {"port-3": asdict(held)}})
         assert boot_forwards(tmp_path) == (f"tcp:127.61.0.4:{port}-:{port}",)
+
+
+def test_a_former_qemus_lingering_connections_do_not_keep_an_address_out(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild or a reboot starts a new QEMU on the addresses its predecessor listened
+    on; connections it closed linger in TIME_WAIT, and (as QEMU binds with SO_REUSEADDR)
+    the address is still forwarded."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.61.0.7", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        monkeypatch.setattr(reach, "SSH_PORT", port)
+        client = socket.create_connection(("127.61.0.7", port))
+        served, _ = listener.accept()
+        served.close()  # the server's side closes first: its end lingers in TIME_WAIT
+        client.recv(1)
+        client.close()
+    assert reach.bindable("127.61.0.7")
