@@ -125,6 +125,10 @@ def test_ssh_into_the_guest_at_its_floating_ip(run_dir: Path, guest: GuestImage,
             assert (await paramiko_until(key, "cirros", first,
                                          "grep -c processor /proc/cpuinfo")).strip() == "2"
             assert (await ssh_until(key, "root", first, "id -u")).strip() == "0"
+            # Tempest's get_disks, as its validation runs it (pipefail: not every shell)
+            disks = await ssh_until(key, "cirros", first, "set -eu -o pipefail; "
+                                    "PATH=$PATH:/sbin:/usr/sbin; lsblk -lb --nodeps")
+            assert ["vda", "disk"] in [line.split()[::5][:2] for line in disks.splitlines()]
             console = await qemu.get_console_output(instance)
             assert "GUEST-CONFIG-DRIVE /dev/sr0 keys=1" in console
             # the user data script ran (as CirrOS runs it)

@@ -16,8 +16,13 @@ from pathlib import Path
 
 from backends.qemu.guest.tools import GuestBuildError, run
 
-#: The binaries, each to its place in the guest (Debian's paths).
-SSH_BINARIES = {"dropbear": "usr/sbin/dropbear", "dropbearkey": "usr/bin/dropbearkey"}
+#: The binaries, each to its place in the guest (Debian's paths): the SSH server, and
+#: util-linux's ``lsblk``, which Tempest's validation runs in a guest to count its disks
+#: (busybox has none).
+SSH_BINARIES = {"dropbear": "usr/sbin/dropbear", "dropbearkey": "usr/bin/dropbearkey",
+                "lsblk": "usr/bin/lsblk"}
+#: The Debian package of each binary, for the message when one is missing.
+PACKAGES = {"dropbear": "dropbear-bin", "dropbearkey": "dropbear-bin", "lsblk": "util-linux"}
 #: Where the host's binaries are looked for (``/usr/sbin`` is not on every user's PATH).
 _SEARCH_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 #: A line of ``ldd``'s answer: ``libz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x...)`` or
@@ -31,9 +36,11 @@ def ssh_binaries() -> dict[str, Path]:
     found = {name: shutil.which(name, path=_SEARCH_PATH) for name in SSH_BINARIES}
     missing = [name for name, path in found.items() if path is None]
     if missing:
+        packages = " ".join(sorted({PACKAGES[name] for name in missing}))
         raise GuestBuildError(
-            f"{', '.join(missing)} not found: the guest's SSH server needs the Debian "
-            "package dropbear-bin (apt-get install --no-install-recommends dropbear-bin)")
+            f"{', '.join(missing)} not found: the guest's SSH server and tools need the "
+            f"Debian packages {packages} (apt-get install --no-install-recommends "
+            f"{packages})")
     return {name: Path(str(path)) for name, path in found.items()}
 
 
