@@ -30,7 +30,7 @@ from emulator.compute.addresses import (
 )
 from emulator.compute.backend_errors import failure_message
 from emulator.compute.instance_actions import InstanceActions, start_action
-from emulator.compute.models import Instance
+from emulator.compute.models import Instance, InstanceAddress
 from emulator.compute.policy import authorize
 from emulator.compute.records import check_lock, now, visible_instance
 from emulator.compute.specs import instance_spec
@@ -283,23 +283,32 @@ class ServerNetworking:
     # -- Neutron's events ------------------------------------------------------------------
 
     def network_changed(self, server_ids: set[str]) -> None:
-        """Neutron's ``network-changed`` event for each server (a floating IP associated
-        or released, a port's fixed IPs changed through Neutron's own API): its info cache
-        written again from its ports, and a guest that runs told of each port
-        (``update_interface``) in the background."""
+        """Neutron's ``network-changed`` event for each server (a floating IP associated,
+        moved or released, a port's fixed IPs changed through Neutron's own API): its info
+        cache written again from its ports, and each guest that runs told of its ports
+        (``update_interface``) in the background: first those that lost an address, so
+        that one moved between servers is free when its new guest takes it."""
+        told: list[tuple[bool, Instance, list[Vif]]] = []
         for server_id in sorted(server_ids):
             with self.db.session() as s:
                 row = s.exec(select(Instance).where(
                     Instance.uuid == server_id, Instance.deleted == False)).first()  # noqa: E712
                 if row is None:
                     continue
+                before = set(s.exec(select(InstanceAddress.address).where(
+                    InstanceAddress.instance_uuid == server_id)))
                 vifs = refresh_cache(s, server_id)
+            after = {a for v in vifs for a in (*(ip for ip, _ in v.fixed_ips), *v.floating_ips)}
             if row.vm_state in INTERFACE_STATES and row.host:
-                with contextlib.suppress(RuntimeError):  # no event loop: nothing to tell
-                    self.background(server_id, self._tell(row, vifs))
+                told.append((not before - after, row, vifs))
+        if told:
+            told.sort(key=lambda item: item[0])  # losers (False) first
+            with contextlib.suppress(RuntimeError):  # no event loop: nothing to tell
+                self.background(told[0][1].uuid, self._tell(told))
 
-    async def _tell(self, row: Instance, vifs: list[Vif]) -> None:
-        for vif in vifs:
-            # NOTE: only InstanceNotFound: the guest is gone, nothing to tell.
-            with contextlib.suppress(BackendError):
-                await self.backend.update_interface(instance_spec(row), vif_spec(vif))
+    async def _tell(self, told: list[tuple[bool, Instance, list[Vif]]]) -> None:
+        for _, row, vifs in told:
+            for vif in vifs:
+                # NOTE: only InstanceNotFound: the guest is gone, nothing to tell.
+                with contextlib.suppress(BackendError):
+                    await self.backend.update_interface(instance_spec(row), vif_spec(vif))
