@@ -91,5 +91,7 @@ async def hostfwd(monitor: Monitor, netdev: str, add: Iterable[str] = (),
         except (CommandFailed, MonitorError) as err:
             log.warning("%s: %s failed: %s", monitor, command, err)
             continue
-        if isinstance(answer, str) and answer.strip():  # HMP answers errors as text
+        # HMP answers errors as text (and a removal's success: "... removed")
+        if isinstance(answer, str) and answer.strip() and \
+                not answer.strip().endswith("removed"):
             log.warning("%s: %s: %s", monitor, command, answer.strip())
