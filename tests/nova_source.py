@@ -21,8 +21,11 @@ import tempfile
 import zipfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 #: The Nova release the tables are checked against: 34.0.0 is the first release whose
 #: API maximum microversion (``_MAX_API_VERSION`` in api_version_request.py) is 2.104, the
@@ -265,3 +268,20 @@ def keywords(call: ast.expr, names: Scope) -> dict[str, Any]:
     if not isinstance(call, ast.Call):
         return {}
     return {k.arg: evaluate(k.value, names) for k in call.keywords if k.arg is not None}
+
+
+@cache
+def _fetched() -> NovaSource | str:
+    try:
+        return NovaSource.fetch()
+    except NovaSourceError as error:
+        return f"Nova {NOVA_VERSION}'s source is needed: {error}"
+
+
+def source() -> NovaSource:
+    """Nova's source, fetched once per run; without it the calling test fails (a missing
+    source is never a reason to skip: it is how the tables are known to be Nova's)."""
+    found = _fetched()
+    if isinstance(found, str):
+        pytest.fail(found, pytrace=False)
+    return found

@@ -12,7 +12,7 @@ from emulator.api.compute.schemas import schema_for
 from emulator.api.microversion import APIVersion
 from emulator.compute.policy import ANY, MEMBER, READER, Check
 from emulator.compute.proxies.policy import RULES
-from tests.nova_source import NovaSource, NovaSourceError, evaluate
+from tests.nova_source import NovaSource, evaluate, source
 
 #: The policy files of the proxy APIs.
 FILES = ("security_groups", "floating_ips", "floating_ip_pools", "networks",
@@ -42,11 +42,7 @@ def novas_rules(source: NovaSource) -> dict[str, Check]:
 
 
 def test_rules_are_novas() -> None:
-    try:
-        source = NovaSource.fetch()
-    except NovaSourceError as error:
-        pytest.skip(str(error))
-    nova = {name: check for name, check in novas_rules(source).items()
+    nova = {name: check for name, check in novas_rules(source()).items()
             if name not in NOT_OURS}
     assert RULES == nova
 
@@ -65,11 +61,7 @@ CREATE_SCHEMAS = {
 @pytest.mark.parametrize("ours", sorted(CREATE_SCHEMAS))
 def test_request_schemas_are_novas(ours: str) -> None:
     """The proxies' body schemas are Nova's, keyword for keyword and in its order."""
-    try:
-        source = NovaSource.fetch()
-    except NovaSourceError as error:
-        pytest.skip(str(error))
     module, name = CREATE_SCHEMAS[ours]
-    theirs = source.constants(f"nova/api/openstack/compute/schemas/{module}.py")[name]
+    theirs = source().constants(f"nova/api/openstack/compute/schemas/{module}.py")[name]
     mine = schema_for(ours, APIVersion.parse("2.1"))
     assert json.dumps(mine) == json.dumps(theirs)

@@ -31,7 +31,7 @@ from emulator.compute.server_groups import GroupSpec, NewServerGroup, ServerGrou
 from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import Forbidden, InvalidInput, NotFound, OverQuota
-from tests.nova_source import NovaSource, NovaSourceError
+from tests.nova_source import NovaSource, source
 
 MEMBER = RequestContext(user_id="u1", project_id="p1", roles=frozenset({"member", "reader"}))
 OTHER_USER = RequestContext(user_id="u2", project_id="p1",
@@ -324,10 +324,7 @@ def test_policy_and_rules_from_2_64() -> None:
 
 
 def _nova() -> NovaSource:
-    try:
-        return NovaSource.fetch()
-    except NovaSourceError as error:
-        pytest.skip(str(error))
+    return source()
 
 
 def test_policy_rules_and_schema_enums_are_novas() -> None:

@@ -18,7 +18,6 @@ import itertools
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -31,7 +30,6 @@ from emulator.compute.actions import ALLOW_REBOOT, TRANSITIONS, Transition, refu
 from emulator.compute.states import STATUS_MAP, TaskState, VmState, status_of
 from tests.nova_source import (
     CACHE_ENV,
-    NOVA_VERSION,
     NOVA_WHEEL,
     Function,
     NovaSource,
@@ -43,6 +41,7 @@ from tests.nova_source import (
     decorator_calls,
     evaluate,
     keywords,
+    source,
     wheel,
 )
 
@@ -53,23 +52,6 @@ API = "nova/compute/api.py"
 MANAGER = "nova/compute/manager.py"
 HANDLERS = "nova/api/openstack/compute/{}.py"
 COMMON = "nova/api/openstack/common.py"
-
-
-@cache
-def _fetched() -> NovaSource | str:
-    try:
-        return NovaSource.fetch()
-    except NovaSourceError as error:
-        return f"Nova {NOVA_VERSION}'s source is needed: {error}"
-
-
-def source() -> NovaSource:
-    """Nova's source, fetched once per run; without it the calling test fails (a missing
-    source is never a reason to skip: it is how the tables are known to be Nova's)."""
-    found = _fetched()
-    if isinstance(found, str):
-        pytest.fail(found, pytrace=False)
-    return found
 
 
 # -- where Nova implements each row ---------------------------------------------------------
