@@ -15,19 +15,13 @@ from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
 from conformance.network import create, delete, name, network_with_subnet, neutron, ok
 from conformance.test_server_clients import cleanup, image, unique  # noqa: F401
-from conformance.test_server_ports import until
+from conformance.test_server_ports import ports_of, until
 
 
 @pytest.fixture
 def net(member: ApiSession) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     with network_with_subnet(member, cidr="192.168.91.0/24") as made:
         yield made
-
-
-def ports_of(session: ApiSession, server_id: str) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = ok(neutron(session, "GET", "/ports",
-                                            params={"device_id": server_id}))["ports"]
-    return found
 
 
 def addresses(session: ApiSession, server_id: str) -> dict[str, list[dict[str, Any]]]:

@@ -265,6 +265,28 @@ def test_add_and_remove_floating_ip(servers: Servers, member: ApiSession) -> Non
         delete(member, "floatingips", fip["id"])
 
 
+def test_a_floating_ip_added_to_another_server_moves(servers: Servers,
+                                                    member: ApiSession) -> None:
+    """Nova's ``associate_floating_ip``: an address another server holds moves, and the
+    server it left no longer shows it."""
+    first, second = servers.boot(member)["id"], servers.boot(member)["id"]
+    fip = _floating_ip(member)
+    try:
+        address = fip["floating_ip_address"]
+        for sid in (first, second):
+            assert action(member, sid, {"addFloatingIp": {"address": address}}) \
+                .status_code == 202
+
+        def floating(sid: str) -> list[str]:
+            shown = member.compute("GET", f"/servers/{sid}").json()["server"]
+            return [a["addr"] for a in shown["addresses"]["private"]
+                    if a["OS-EXT-IPS:type"] == "floating"]
+
+        assert (floating(first), floating(second)) == ([], [address])
+    finally:
+        delete(member, "floatingips", fip["id"])
+
+
 def test_neutrons_own_changes_reach_the_server_as_nova_refreshes_them(
         servers: Servers, member: ApiSession, admin: ApiSession) -> None:
     """Neutron's network-changed event: a floating IP associated through Neutron's API

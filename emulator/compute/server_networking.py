@@ -184,34 +184,34 @@ class ServerNetworking:
 
     # -- the server actions ------------------------------------------------------------------
 
-    async def _changed(self, row: Instance, before: dict[str, Vif]) -> None:
+    async def _changed(self, row: Instance, before: dict[str, Vif], after: list[Vif]) -> None:
         """Tell the backend of each port of a running server whose addresses changed."""
-        with self.db.session() as s:
-            after = self._vifs(s, row.uuid)
-        if row.vm_state not in INTERFACE_STATES or not row.host:
-            return
-        for vif in after:
-            old = before.get(vif.port_id)
-            if old is None or (old.fixed_ips, old.floating_ips) != (vif.fixed_ips,
-                                                                    vif.floating_ips):
-                # NOTE: only InstanceNotFound: the guest is gone, nothing to tell.
-                with contextlib.suppress(BackendError):
-                    await self.backend.update_interface(instance_spec(row), vif_spec(vif))
+        if row.vm_state in INTERFACE_STATES and row.host:
+            await self._tell(row, [v for v in after if (old := before.get(v.port_id)) is None
+                                   or (old.fixed_ips, old.floating_ips)
+                                   != (v.fixed_ips, v.floating_ips)])
 
     async def _change(self, ctx: RequestContext, server_id: str, rule: str, locked: bool,
-                      change: Any, *args: Any) -> None:
+                      change: Callable[..., str | None], *args: Any) -> None:
         """``change(s, *args)`` the server's ports (refused on a locked server when
-        ``locked``, as Nova's multinic), then tell the backend. NOTE: as in Nova, these
-        record no instance action."""
+        ``locked``, as Nova's multinic), then tell the backend. ``change`` returns the id
+        of another server it took an address from (a floating IP moved), or None: that
+        one's cache is written again and its guest told first, so that the address is
+        free when this one's takes it. NOTE: as in Nova, these record no instance action."""
         with self.db.session() as s:
             row = self._server(s, ctx, server_id, rule)
             if locked:
                 check_lock(ctx, row)
             before = {v.port_id: v for v in self._vifs(s, server_id)}
-            change(s, *args)
+            previous: str | None = change(s, *args)
             s.flush()
-            refresh_cache(s, server_id)
-        await self._changed(row, before)
+            after = refresh_cache(s, server_id)
+            other = None if previous is None else s.exec(
+                select(Instance).where(Instance.uuid == previous)).first()
+            other_vifs = [] if previous is None else refresh_cache(s, previous)
+        if other is not None:
+            await self._changed(other, {}, other_vifs)
+        await self._changed(row, before, after)
 
     async def add_fixed_ip(self, ctx: RequestContext, server_id: str, network_id: str) -> None:
         await self._change(ctx, server_id, "os_compute_api:os-multinic:add", True,
@@ -239,12 +239,9 @@ class ServerNetworking:
                                    f"IPs for instance {server_id}. Instance has no fixed "
                                    "IPv4 addresses to associate.")
 
-        def associate(s: Session) -> None:
-            previous = nova_addresses.associate_floating_ip(s, ctx, server_id, address,
-                                                         str(fixed_address))
-            if previous:
-                s.flush()
-                refresh_cache(s, previous)
+        def associate(s: Session) -> str | None:
+            return nova_addresses.associate_floating_ip(s, ctx, server_id, address,
+                                                        str(fixed_address)) or None
 
         await self._change(ctx, server_id, "os_compute_api:os-floating-ips:add", False,
                            associate)
@@ -304,11 +301,15 @@ class ServerNetworking:
         if told:
             told.sort(key=lambda item: item[0])  # losers (False) first
             with contextlib.suppress(RuntimeError):  # no event loop: nothing to tell
-                self.background(told[0][1].uuid, self._tell(told))
+                self.background(told[0][1].uuid, self._tell_each(told))
 
-    async def _tell(self, told: list[tuple[bool, Instance, list[Vif]]]) -> None:
+    async def _tell_each(self, told: list[tuple[bool, Instance, list[Vif]]]) -> None:
         for _, row, vifs in told:
-            for vif in vifs:
-                # NOTE: only InstanceNotFound: the guest is gone, nothing to tell.
-                with contextlib.suppress(BackendError):
-                    await self.backend.update_interface(instance_spec(row), vif_spec(vif))
+            await self._tell(row, vifs)
+
+    async def _tell(self, row: Instance, vifs: list[Vif]) -> None:
+        """``update_interface`` for each of ``vifs``. NOTE: it raises only InstanceNotFound:
+        the guest is gone, nothing to tell."""
+        for vif in vifs:
+            with contextlib.suppress(BackendError):
+                await self.backend.update_interface(instance_spec(row), vif_spec(vif))
