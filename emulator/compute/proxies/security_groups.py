@@ -251,8 +251,9 @@ def _exists(rules: list[dict[str, Any]], new: dict[str, Any]) -> bool:
 
 
 def _neutron_rule(rule: dict[str, Any]) -> dict[str, Any]:
-    """Nova's rule as the Neutron rule it asks for: always ingress; a rule from a group
-    IPv4 only (Nova's FIXME); -1 ports left out."""
+    """Nova's rule as the Neutron rule it asks for: always ingress; -1 ports left out.
+    NOTE: a rule from a group is IPv4 only, as Nova's (which says so in a comment: its API
+    has no ethertype, and two Neutron rules could not be deleted as one)."""
     cidr = rule.get("cidr")
     version = ipaddress.ip_network(cidr, strict=False).version if cidr else 4
     body: dict[str, Any] = {
