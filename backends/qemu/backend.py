@@ -91,6 +91,7 @@ from backends.qemu.device_record import (
     read_record,
     read_record_file,
     shelved_record,
+    with_ports,
     write_record_file,
 )
 from backends.qemu.diagnostics import diagnostics
@@ -290,7 +291,8 @@ class QemuBackend(QemuDevices, QemuMoves):
             except BackendError:
                 os.replace(rescued, vm.paths.disk)
                 raise
-            vm.config = self.boot.machine(instance, image, kernel_boot, extra_disk=rescued)
+            vm.config = self.boot.machine(with_ports(instance, vm.spec.vifs), image,
+                                          kernel_boot, extra_disk=rescued)
             await self.machines.start(vm)
 
     async def unrescue(self, instance: InstanceSpec) -> None:

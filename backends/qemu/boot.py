@@ -100,7 +100,11 @@ def safe_hostname(hostname: str) -> str:
 
 
 def mac(spec: InstanceSpec) -> str:
-    """The first fixed address's MAC, else one derived from the uuid (QEMU's prefix)."""
+    """The boot NIC's MAC: its first port's (as Nova's libvirt driver sets the interface's
+    ``<mac>``), else the first fixed address's, else one derived from the uuid (QEMU's
+    prefix)."""
+    if spec.vifs:
+        return spec.vifs[0].mac.lower()
     for _net, _address, address in spec.addresses:
         if re.fullmatch(r"[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}", address):
             return address.lower()

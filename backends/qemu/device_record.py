@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from backends.base import BackendError
+from backends.base import BackendError, InstanceSpec, VifSpec
 from backends.qemu import reach
 from backends.qemu.config_drive import CONFIG_DRIVE, drive_args
 from backends.qemu.process import MachineConfig
@@ -163,3 +165,19 @@ def free_port(record: dict[str, Any], config: MachineConfig) -> str:
             return f"rp{number}"
     raise NoFreePort(f"Instance {config.name} has no free hot-plug port (it has "
                      f"{config.hotplug_ports}).")
+
+
+def boot_ports(record: Mapping[str, Any]) -> tuple[VifSpec, ...]:
+    """The ports the instance booted with, in order (those of ``addresses`` not plugged
+    as NICs of their own)."""
+    return tuple(VifSpec(port_id=p["port_id"], mac=p["mac"],
+                         fixed_ips=tuple(p.get("fixed_ips", ())), network=p.get("network", ""),
+                         floating_ips=tuple(p.get("floating_ips", ())))
+                 for port_id, p in record.get("addresses", {}).items()
+                 if port_id not in record.get("vifs", {}))
+
+
+def with_ports(spec: InstanceSpec, ports: Sequence[VifSpec]) -> InstanceSpec:
+    """``spec`` with ``ports`` where the verb did not repeat the instance's ports (only a
+    build gives them): its boot NIC keeps its port's MAC through every start."""
+    return spec if spec.vifs or not ports else replace(spec, vifs=tuple(ports))

@@ -41,7 +41,14 @@ from backends.qemu import disks
 from backends.qemu.boot import BootPlan
 from backends.qemu.boot_slots import BootSlots
 from backends.qemu.config_drive import CONFIG_DRIVE, write_config_drive
-from backends.qemu.device_record import free_port, read_record, shelved_record, write_record
+from backends.qemu.device_record import (
+    boot_ports,
+    free_port,
+    read_record,
+    shelved_record,
+    with_ports,
+    write_record,
+)
 from backends.qemu.guest import GuestImage
 from backends.qemu.instance_dir import (
     RESCUED_DISK,
@@ -197,6 +204,8 @@ class QemuInstances:
                 raise SpawnFailed(str(err)) from err
             if host.manager.running_pid(uuid) is not None:
                 raise InstanceExists(f"Instance {uuid} already exists.")
+            # an unshelve or evacuation boots on the ports it had (the verb does not repeat them)
+            instance = with_ports(instance, boot_ports(devices or {}))
             root_volume = root_volume_file(instance) if not adopt_disk else None
             image = image or root_volume or self.boot.image(instance)
             vm = Instance(instance, self.boot.machine(instance, image, False), host, paths,
@@ -280,6 +289,7 @@ class QemuInstances:
         if host.name != spec.host:
             log.warning("%s: found on host %s, not on %s", spec.uuid, host.name, spec.host)
         image, kernel_boot = self._boot_record(spec, paths)
+        spec = with_ports(spec, boot_ports(read_record(paths.root)))
         rescued = paths.root / RESCUED_DISK
         vm = Instance(spec, self.boot.machine(spec, image, kernel_boot,
                                               rescued if rescued.exists() else None),
@@ -365,7 +375,7 @@ class QemuInstances:
 
     async def _reconfigure(self, vm: Instance, spec: InstanceSpec, start: bool) -> None:
         """``vm`` on ``spec``'s flavor, from its own disk; started if ``start``."""
-        vm.spec = spec
+        vm.spec = spec = with_ports(spec, vm.spec.vifs)
         vm.config = self.boot.machine(spec, vm.image, vm.kernel_boot)
         await self._start_if(vm, start)
 

@@ -15,56 +15,25 @@ its command line; while it runs they are added and removed with the monitor's
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from backends.qemu.qmp import CommandFailed, Monitor, MonitorError
+from backends.reach import SSH_PORT, bindable, reachable
 
 log = logging.getLogger(__name__)
 
 #: The boot-time NIC's netdev (``process.build_argv``).
 BOOT_NETDEV = "n0"
-#: The guest port every address forwards to (the free guest's dropbear).
-SSH_PORT = 22
-_LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 
-
-def reachable(addresses: Iterable[str]) -> list[str]:
-    """The addresses of ``addresses`` this machine can listen on (IPv4 127.0.0.0/8)."""
-    found = []
-    for address in addresses:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            continue
-        if ip in _LOOPBACK and ip not in (_LOOPBACK.network_address,
-                                          _LOOPBACK.broadcast_address):
-            found.append(str(ip))
-    return sorted(set(found))
-
-
-def bindable(address: str) -> bool:
-    """Whether this process can listen on ``address``'s SSH port now: QEMU refuses to start
-    (``netdev_add`` fails) when a ``hostfwd`` cannot bind, so an address another process
-    holds, or a privileged port without the right to bind it, is left out (and logged)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # As QEMU's user-mode stack binds its forwards: connections of a guest's former
-        # QEMU lingering in TIME_WAIT (a rebuild, a reboot) do not keep its successor out.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((address, SSH_PORT))
-        except OSError as err:
-            log.warning("%s:%d cannot be forwarded to its guest: %s", address, SSH_PORT, err)
-            return False
-    return True
+__all__ = ["BOOT_NETDEV", "SSH_PORT", "bindable", "hostfwd", "port_addresses", "reachable",
+           "rule", "usable"]
 
 
 def usable(addresses: Iterable[str]) -> list[str]:
     """Those of ``addresses`` that can be forwarded now (``bindable``)."""
-    return [address for address in addresses if bindable(address)]
+    return [address for address in addresses if bindable(address, SSH_PORT)]
 
 
 def port_addresses(port: Mapping[str, Any]) -> list[str]:

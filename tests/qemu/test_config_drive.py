@@ -14,13 +14,16 @@ import pytest
 
 from backends.base import InstanceSpec, VifSpec
 from backends.qemu import reach
+from backends.qemu.boot import mac
 from backends.qemu.config_drive import CONFIG_DRIVE, write_config_drive
 from backends.qemu.device_record import (
     boot_forwards,
+    boot_ports,
     device_args,
     forwards,
     read_record,
     vif_ids,
+    with_ports,
     write_record,
 )
 from backends.qemu.process import InstancePaths, MachineConfig, build_argv
@@ -99,7 +102,7 @@ def test_the_record_forwards_each_port_on_its_netdev(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """A port the instance booted with forwards on the boot NIC (n0), a hot-plugged one on
     its own netdev; the config drive is a read-only SCSI CD-ROM."""
-    monkeypatch.setattr(reach, "bindable", lambda _address: True)  # port 22 needs root
+    monkeypatch.setattr(reach, "bindable", lambda _address, _port: True)  # port 22 needs root
     plugged = VifSpec("port-2", "fa:16:3e:00:00:02", ("127.30.0.4",), "net2")
     write_record(tmp_path, {
         "volumes": {}, "vifs": {"port-2": {**asdict(plugged), "port": "rp1"}},
@@ -119,6 +122,23 @@ def test_the_record_forwards_each_port_on_its_netdev(tmp_path: Path,
     argv = build_argv(MachineConfig("vm", forwards=boot_forwards(tmp_path)),
                       InstancePaths(tmp_path))
     assert "user,id=n0,restrict=on,hostfwd=tcp:127.24.4.9:22-:22" in argv
+
+
+def test_the_boot_nic_keeps_its_ports_mac_through_verbs_that_do_not_repeat_it(
+        tmp_path: Path) -> None:
+    """As Nova's libvirt driver sets the interface's MAC to its port's: the build's spec
+    has the ports, a later verb's does not; the record keeps them (hot-plugged NICs
+    aside)."""
+    plugged = VifSpec("port-2", "fa:16:3e:00:00:02", ("127.30.0.4",), "net2")
+    write_record(tmp_path, {
+        "volumes": {}, "vifs": {"port-2": {**asdict(plugged), "port": "rp1"}},
+        "addresses": {PORT.port_id: asdict(PORT), "port-2": asdict(plugged)}})
+    assert boot_ports(read_record(tmp_path)) == (PORT,)
+    bare = spec(vifs=())
+    assert mac(spec()) == "fa:16:3e:00:00:01"
+    assert mac(with_ports(bare, boot_ports(read_record(tmp_path)))) == "fa:16:3e:00:00:01"
+    assert mac(bare).startswith("52:54:00:")  # no port known: derived from the uuid
+    assert with_ports(spec(), (plugged,)).vifs == (PORT,)  # the verb's own ports win
 
 
 def test_an_address_another_process_holds_is_left_out(tmp_path: Path,
@@ -152,4 +172,4 @@ def test_a_former_qemus_lingering_connections_do_not_keep_an_address_out(
         served.close()  # the server's side closes first: its end lingers in TIME_WAIT
         client.recv(1)
         client.close()
-    assert reach.bindable("127.61.0.7")
+    assert reach.bindable("127.61.0.7", port)
