@@ -102,6 +102,8 @@ The file is TOML (``tomllib`` is in the standard library)::
     ram_allocation_ratio = 1.0
     disk_allocation_ratio = 1.0
     seed = 42                                 # for the stages' jitter; default: random
+    ssh_port = 22                             # guests answer SSH there at their 127/8
+                                              # addresses ([network] public_cidr); 0: off
 
     [scheduler]                               # Nova's filter scheduler over placement
     filters = ["ComputeFilter", "ComputeCapabilitiesFilter", "ImagePropertiesFilter",
@@ -492,6 +494,9 @@ class SimulatedConfig:
     seed: StrictInt | None = None
     #: The stage table with the file's overrides applied (``[simulated.stages.<verb>]``).
     stages: StageMap = field(default_factory=lambda: dict(STAGES))
+    #: The port a running guest answers SSH on, at each of its addresses in 127.0.0.0/8
+    #: (``backends.simulated.ssh``); 0: guests answer no SSH.
+    ssh_port: Annotated[StrictInt, Field(ge=0, le=65535)] = 22
 
 
 Multiplier = Annotated[float, Field(strict=True, allow_inf_nan=False)]

@@ -51,4 +51,5 @@ def simulated(env: BackendEnvironment) -> ComputeBackend:
         ram_allocation_ratio=config.ram_allocation_ratio,
         disk_allocation_ratio=config.disk_allocation_ratio,
     )
-    return SimulatedBackend(hosts, clock=env.clock, stages=config.stages, seed=config.seed)
+    return SimulatedBackend(hosts, clock=env.clock, stages=config.stages, seed=config.seed,
+                            ssh_port=config.ssh_port)

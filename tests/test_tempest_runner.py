@@ -135,3 +135,23 @@ def test_backend_qemu_starts_a_qemu_emulator_and_simulated_leaves_the_default() 
     simulated = tomllib.loads(run.emulator_config(accounts))
     assert "compute" not in simulated and "qemu" not in simulated
     assert simulated["identity"]["accounts"][0]["user"] == "demo"
+    assert "network" not in simulated and "network" not in qemu
+
+
+def test_the_dynamic_profile_makes_tempest_its_own_projects_and_networks() -> None:
+    settings = dict(((s, o), v) for s, o, v in map(run.parse_setting,
+                                                   run.PROFILES["dynamic"].settings))
+    assert settings == {("auth", "use_dynamic_credentials"): "true",
+                        ("auth", "create_isolated_networks"): "true"}
+
+
+def test_validation_puts_the_simulated_public_network_on_loopback() -> None:
+    import ipaddress
+    import tomllib
+
+    accounts = [run.Account("demo", "demo", "member", "demo")]
+    config = tomllib.loads(run.emulator_config(accounts, "simulated", validation=True))
+    public = ipaddress.ip_network(config["network"]["public_cidr"])
+    assert public.prefixlen == 24 and public.subnet_of(ipaddress.ip_network("127.0.0.0/8"))
+    # QEMU's default public network is on loopback already
+    assert "network" not in tomllib.loads(run.emulator_config(accounts, "qemu", True))

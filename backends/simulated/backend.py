@@ -10,10 +10,8 @@ the power listener is kept but never called; there is no background work to clos
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import random
 import struct
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -34,9 +32,12 @@ from backends.base import (
     ProgressListener,
     SpawnFailed,
 )
-from backends.simulated.console import Boot, console_log
-from backends.simulated.devices import DeviceVerbs, GuestDevices
+from backends.reach import SSH_PORT, vif_addresses
+from backends.simulated.console import Boot, console_log, diagnostics
+from backends.simulated.devices import DeviceVerbs, GuestDevices, guest_view
 from backends.simulated.live import LiveMigration, copied
+from backends.simulated.shell import GuestView
+from backends.simulated.ssh import GuestSSH, Login
 
 #: Default availability zones and how many hosts each gets.
 DEFAULT_ZONES: tuple[tuple[str, int], ...] = (("nova", 4), ("az2", 4))
@@ -152,6 +153,8 @@ class SimulatedInstance:
     #: the uptime.
     boots: list[Boot] = field(default_factory=lambda: [Boot()])
     devices: GuestDevices = field(default_factory=GuestDevices)
+    #: The instance as the cloud last described it (flavor, key pair, ports at boot).
+    spec: InstanceSpec | None = None
 
 
 class SimulatedBackend(DeviceVerbs):
@@ -165,6 +168,7 @@ class SimulatedBackend(DeviceVerbs):
         clock: Clock,
         stages: Mapping[str, Stage] | None = None,
         seed: int | None = None,
+        ssh_port: int = SSH_PORT,
     ) -> None:
         self._hosts = list(hosts) if hosts is not None else default_hosts()
         self._by_name = {h.name: h for h in self._hosts}
@@ -178,6 +182,8 @@ class SimulatedBackend(DeviceVerbs):
         self._shelved: dict[str, GuestDevices] = {}
         self._random = random.Random(seed)
         self.power_listener: PowerListener | None = None
+        #: The guests' SSH servers, on their reachable addresses (``ssh_port`` 0: none).
+        self.ssh = GuestSSH(ssh_port)
 
     def hosts(self) -> list[HostInfo]:
         return list(self._hosts)
@@ -186,7 +192,8 @@ class SimulatedBackend(DeviceVerbs):
         self.power_listener = listener
 
     async def close(self) -> None:
-        """Nothing runs in the background here."""
+        """The guests' SSH listeners stop; nothing else runs in the background."""
+        self.ssh.close()
 
     async def _stage(self, verb: str) -> Stage:
         stage = self.stages.get(verb, Stage(0.0))
@@ -214,12 +221,15 @@ class SimulatedBackend(DeviceVerbs):
         if stage.fails:
             raise SpawnFailed(f"Build of instance {instance.uuid} aborted: simulated failure.")
         self.instances[instance.uuid] = SimulatedInstance(
-            instance.host, PowerState.RUNNING, devices=GuestDevices.at_boot(instance))
+            instance.host, PowerState.RUNNING, devices=GuestDevices.at_boot(instance),
+            spec=instance)
+        await self._answer(instance.uuid)
 
     async def destroy(self, instance: InstanceSpec) -> None:
         await self._stage("destroy")
         self.instances.pop(instance.uuid, None)
         self._shelved.pop(instance.uuid, None)
+        await self._answer(instance.uuid)
 
     async def _change_power(self, verb: str, instance: InstanceSpec,
                             expected: frozenset[PowerState] | None,
@@ -232,7 +242,9 @@ class SimulatedBackend(DeviceVerbs):
         stage = await self._stage(verb)
         if stage.fails:
             raise ActionFailed(f"{verb} of instance {instance.uuid} failed: simulated failure.")
-        self._instance(instance.uuid).power_state = result
+        vm = self._instance(instance.uuid)
+        vm.power_state, vm.spec = result, instance
+        await self._answer(instance.uuid)
 
     async def power_off(self, instance: InstanceSpec) -> None:
         await self._change_power("power_off", instance, None, PowerState.SHUTDOWN)
@@ -364,7 +376,8 @@ class SimulatedBackend(DeviceVerbs):
         old = self.instances.get(instance.uuid)  # its volumes and ports go with it
         self.instances[instance.uuid] = SimulatedInstance(
             instance.host, PowerState.RUNNING if power_on else PowerState.SHUTDOWN,
-            devices=old.devices if old else GuestDevices(len(instance.addresses)))
+            devices=old.devices if old else GuestDevices.at_boot(instance), spec=instance)
+        await self._answer(instance.uuid)
 
     async def snapshot(self, instance: InstanceSpec) -> bytes:
         current = self._instance(instance.uuid).power_state
@@ -395,12 +408,14 @@ class SimulatedBackend(DeviceVerbs):
         vm = self.instances.pop(instance.uuid, None)
         if vm is not None:
             self._shelved[instance.uuid] = vm.devices
+        await self._answer(instance.uuid)
 
     async def unshelve(self, instance: InstanceSpec) -> None:
         if instance.uuid not in self.instances:
             await self.spawn(instance)  # offloaded: boot the snapshot on the new host
             self.instances[instance.uuid].devices = self._shelved.pop(
                 instance.uuid, self.instances[instance.uuid].devices)
+            await self._answer(instance.uuid)
             return
         await self._change_power("unshelve", instance, None, PowerState.RUNNING)
         self._boot(instance)
@@ -424,44 +439,36 @@ class SimulatedBackend(DeviceVerbs):
         if (await self._stage(verb)).fails:
             raise ActionFailed(f"{verb} of instance {uuid} failed: simulated failure.")
 
+    async def _answer(self, uuid: str) -> None:
+        """A running guest answers SSH on its reachable addresses (``backends.reach``);
+        a stopped or gone one on none."""
+        vm = self.instances.get(uuid)
+        if vm is None or vm.spec is None or vm.power_state != PowerState.RUNNING:
+            await self.ssh.sync(uuid, None, ())
+            return
+        login = Login(vm.spec.key_data, view=lambda: self._view(uuid),
+                      console=lambda line: self._console_line(uuid, line))
+        await self.ssh.sync(uuid, login, vif_addresses(vm.devices.addresses.values()))
+
+    def _view(self, uuid: str) -> GuestView | None:
+        """What the guest's shell sees now; None once it no longer runs."""
+        vm = self.instances.get(uuid)
+        if vm is None or vm.spec is None or vm.power_state != PowerState.RUNNING:
+            return None
+        return guest_view(vm.spec, vm.devices, vm.boots[-1].at)
+
+    def _console_line(self, uuid: str, line: str) -> None:
+        vm = self.instances.get(uuid)
+        if vm is not None:
+            vm.devices.console.append((len(vm.boots), line))
+
     async def get_vnc_socket(self, instance: InstanceSpec) -> str:
         self._instance(instance.uuid)
         raise NotSupported("The simulated cloud has no guest display to show.")
 
     async def get_diagnostics(self, instance: InstanceSpec) -> Diagnostics:
-        """Counters that grow with uptime, in the shape of Nova's libvirt driver (the API's
-        2.48 ``driver`` enum has no ``fake``)."""
         current = self._instance(instance.uuid)
-        running = current.power_state == PowerState.RUNNING
-        uptime = int(time.time() - current.boots[-1].at) if running else 0
-        seed = int(hashlib.sha256(instance.uuid.encode()).hexdigest()[:8], 16) % 1000
-        cpus = tuple({"id": i, "time": (uptime + 17) * 1_000_000_000 + seed * 1000 + i,
-                      "utilisation": (seed + i * 7) % 40} for i in range(instance.vcpus))
-        nics = tuple({"mac_address": mac, "rx_octets": 2070139 + uptime * 700,
-                      "rx_errors": 0, "rx_drop": 0, "rx_packets": 26701 + uptime * 9,
-                      "rx_rate": None, "tx_octets": 140208 + uptime * 120, "tx_errors": 0,
-                      "tx_drop": 0, "tx_packets": 662 + uptime, "tx_rate": None}
-                     for _net, _address, mac in instance.addresses)
-        disks = ({"read_bytes": 262144 + seed * 512, "read_requests": 112 + seed,
-                  "write_bytes": 5778432 + uptime * 4096, "write_requests": 488 + uptime,
-                  "errors_count": 0},)
-        legacy: dict[str, int] = {f"cpu{c['id']}_time": int(c["time"] or 0) for c in cpus}
-        legacy["memory"] = instance.memory_mb * 1024
-        legacy.update({"vda_errors": -1, "vda_read": int(disks[0]["read_bytes"] or 0),
-                       "vda_read_req": int(disks[0]["read_requests"] or 0),
-                       "vda_write": int(disks[0]["write_bytes"] or 0),
-                       "vda_write_req": int(disks[0]["write_requests"] or 0)})
-        for index, nic in enumerate(nics):
-            for key, value in nic.items():
-                if key.startswith(("rx", "tx")) and isinstance(value, int):
-                    name = key.replace("_octets", "")
-                    legacy[f"tap{index}_{name}"] = value
-        return Diagnostics(
-            state=current.power_state.nova_name, driver="libvirt", hypervisor="kvm",
-            hypervisor_os="linux", uptime=uptime, config_drive=instance.config_drive,
-            cpu_details=cpus, nic_details=nics, disk_details=disks,
-            memory_maximum=instance.memory_mb,
-            memory_used=instance.memory_mb // 4 if running else 0, legacy=legacy)
+        return diagnostics(instance, current.power_state, current.boots[-1].at)
 
     async def get_info(self, instance: InstanceSpec) -> InstanceInfo:
         return InstanceInfo(power_state=self._instance(instance.uuid).power_state)
@@ -471,7 +478,9 @@ class SimulatedBackend(DeviceVerbs):
     ) -> dict[str, PowerState]:
         """Memory does not survive a restart: adopt what the database recorded."""
         for spec, recorded in instances:
-            self.instances.setdefault(spec.uuid, SimulatedInstance(spec.host, recorded))
+            self.instances.setdefault(spec.uuid, SimulatedInstance(
+                spec.host, recorded, devices=GuestDevices.at_boot(spec), spec=spec))
+            await self._answer(spec.uuid)
         return {spec.uuid: self.instances[spec.uuid].power_state for spec, _ in instances}
 
     def reset(self) -> None:
@@ -479,3 +488,4 @@ class SimulatedBackend(DeviceVerbs):
         self.instances.clear()
         self._spawning.clear()
         self._shelved.clear()
+        self.ssh.close()

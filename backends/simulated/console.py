@@ -5,8 +5,9 @@ is kept: cloud-init's stage lines (``Cloud-init v. <version> running '<stage>' a
 time>. Up <seconds> seconds.``, as ``cloudinit.cmd.main``'s welcome message), its final
 message (``... finished at <time>. Datasource <ds>.  Up <seconds> seconds``) and the SSH
 host key fingerprints as ``ssh-keygen -l`` prints them (``<bits> SHA256:<unpadded base64
-of the 32-byte digest> <comment> (<type>)``). A host's keys, hence their fingerprints,
-stay the same across its boots.
+of the 32-byte digest> <comment> (<type>)``) of the keys its SSH server presents
+(``host_key``), so a user can check a first login's fingerprint against the console, as on
+a real cloud. A host's keys stay the same across its boots.
 """
 
 from __future__ import annotations
@@ -17,7 +18,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from backends.base import InstanceSpec
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from backends.base import Diagnostics, InstanceSpec, PowerState
+
+HostKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 
 CLOUD_INIT_VERSION = "22.2"
 DATASOURCE = "DataSourceOpenStackLocal [net,ver=2]"
@@ -48,9 +54,24 @@ class Boot:
     rescue: bool = False
 
 
+def host_key(uuid: str, key_type: str) -> HostKey:
+    """The instance's SSH host key of ``key_type`` (``HOST_KEYS``): derived from its uuid,
+    so the same across boots and restarts, and the one its SSH server presents
+    (``backends.simulated.ssh``)."""
+    seed = hashlib.sha256(f"{uuid}/ssh-host-key/{key_type}".encode()).digest()
+    if key_type == "ED25519":
+        return ed25519.Ed25519PrivateKey.from_private_bytes(seed)
+    order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # P-256's n
+    return ec.derive_private_key(int.from_bytes(seed, "big") % (order - 1) + 1,
+                                 ec.SECP256R1())
+
+
 def fingerprint(instance: InstanceSpec, key_type: str) -> str:
-    """The ``SHA256:`` fingerprint of the instance's host key of ``key_type``."""
-    digest = hashlib.sha256(f"{instance.uuid}/ssh-host-key/{key_type}".encode()).digest()
+    """The ``SHA256:`` fingerprint of the instance's host key of ``key_type`` (of its
+    OpenSSH public key blob, as ``ssh-keygen -l`` and ``ssh`` show it)."""
+    line = host_key(instance.uuid, key_type).public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    digest = hashlib.sha256(base64.b64decode(line.split()[1])).digest()
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
 
 
@@ -129,3 +150,38 @@ def console_log(instance: InstanceSpec, boots: list[Boot],
         lines += boot_log(instance, number, boot)
         lines += [line for at, line in events if at == number]
     return "\n".join(lines)
+
+
+def diagnostics(instance: InstanceSpec, power_state: PowerState, booted_at: float) -> Diagnostics:
+    """Counters that grow with uptime, in the shape of Nova's libvirt driver (the API's
+    2.48 ``driver`` enum has no ``fake``)."""
+    running = power_state == PowerState.RUNNING
+    uptime = int(time.time() - booted_at) if running else 0
+    seed = int(hashlib.sha256(instance.uuid.encode()).hexdigest()[:8], 16) % 1000
+    cpus = tuple({"id": i, "time": (uptime + 17) * 1_000_000_000 + seed * 1000 + i,
+                  "utilisation": (seed + i * 7) % 40} for i in range(instance.vcpus))
+    nics = tuple({"mac_address": mac, "rx_octets": 2070139 + uptime * 700,
+                  "rx_errors": 0, "rx_drop": 0, "rx_packets": 26701 + uptime * 9,
+                  "rx_rate": None, "tx_octets": 140208 + uptime * 120, "tx_errors": 0,
+                  "tx_drop": 0, "tx_packets": 662 + uptime, "tx_rate": None}
+                 for _net, _address, mac in instance.addresses)
+    disks = ({"read_bytes": 262144 + seed * 512, "read_requests": 112 + seed,
+              "write_bytes": 5778432 + uptime * 4096, "write_requests": 488 + uptime,
+              "errors_count": 0},)
+    legacy: dict[str, int] = {f"cpu{c['id']}_time": int(c["time"] or 0) for c in cpus}
+    legacy["memory"] = instance.memory_mb * 1024
+    legacy.update({"vda_errors": -1, "vda_read": int(disks[0]["read_bytes"] or 0),
+                   "vda_read_req": int(disks[0]["read_requests"] or 0),
+                   "vda_write": int(disks[0]["write_bytes"] or 0),
+                   "vda_write_req": int(disks[0]["write_requests"] or 0)})
+    for index, nic in enumerate(nics):
+        for key, value in nic.items():
+            if key.startswith(("rx", "tx")) and isinstance(value, int):
+                name = key.replace("_octets", "")
+                legacy[f"tap{index}_{name}"] = value
+    return Diagnostics(
+        state=power_state.nova_name, driver="libvirt", hypervisor="kvm",
+        hypervisor_os="linux", uptime=uptime, config_drive=instance.config_drive,
+        cpu_details=cpus, nic_details=nics, disk_details=disks,
+        memory_maximum=instance.memory_mb,
+        memory_used=instance.memory_mb // 4 if running else 0, legacy=legacy)

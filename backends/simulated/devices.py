@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 from backends.base import DeviceBusy, DeviceNotFound, InstanceSpec, VifSpec, VolumeSpec
+from backends.simulated.shell import Disk, GuestView, Nic
 
 
 def disk_name(volume: VolumeSpec) -> str:
@@ -29,10 +30,14 @@ class GuestDevices:
     them), and the console lines each change printed, with the boot they happened in."""
 
     first_nic: int = 0
+    #: The ports the guest booted with, its NICs eth0 ... (they go with it through moves,
+    #: an offload, an evacuation; verbs other than a build do not repeat them).
+    boot_vifs: tuple[VifSpec, ...] = ()
     volumes: dict[str, VolumeSpec] = field(default_factory=dict)
     #: Port id -> (its NIC's name in the guest, the port).
     vifs: dict[str, tuple[str, VifSpec]] = field(default_factory=dict)
-    #: Port id -> the port as ``update_interface`` last told it (its floating IPs).
+    #: Port id -> each port plugged (at boot or since), as last told (``update_interface``:
+    #: its fixed and floating IPs now).
     addresses: dict[str, VifSpec] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
     console: list[tuple[int, str]] = field(default_factory=list)
@@ -42,7 +47,9 @@ class GuestDevices:
         """What a new guest has: its boot NICs (as many as its fixed addresses, or as its
         ports) and the volumes attached before its first boot."""
         return cls(max(len(instance.addresses), len(instance.vifs)),
-                   volumes={v.volume_id: v for v in instance.volumes})
+                   boot_vifs=instance.vifs,
+                   volumes={v.volume_id: v for v in instance.volumes},
+                   addresses={v.port_id: v for v in instance.vifs})
 
     def check_volume(self, volume: VolumeSpec, attached: bool) -> None:
         """``DeviceBusy``/``DeviceNotFound`` unless ``volume`` is (not) attached as wanted."""
@@ -95,18 +102,43 @@ class GuestDevices:
         while f"eth{number}" in taken:
             number += 1
         self.vifs[vif.port_id] = (f"eth{number}", vif)
+        self.addresses[vif.port_id] = vif
         self._say(boot, f"virtio_net virtio{10 + number} eth{number}: renamed from eth{number}",
                   f"GUEST-NET eth{number} added mac={vif.mac}")
 
     def detach_interface(self, boot: int, vif: VifSpec) -> None:
         self.check_vif(vif, plugged=True)
         name, _ = self.vifs.pop(vif.port_id)
+        self.addresses.pop(vif.port_id, None)
         self._say(boot, None, f"GUEST-NET {name} removed")
 
     def _say(self, boot: int, kernel: str | None, marker: str) -> None:
         if kernel is not None:
             self.console.append((boot, f"[{time.monotonic() - self.started:12.6f}] {kernel}"))
         self.console.append((boot, marker))
+
+
+def guest_view(spec: InstanceSpec, devices: GuestDevices, booted_at: float) -> GuestView:
+    """What a running guest's shell sees: its root disk, the volumes plugged now (by device
+    name), a config drive; its NICs (those it booted with, then the hot-plugged ones) with
+    their fixed IPs now (a floating IP is NAT: not on a NIC)."""
+    root = spec.root_volume.size_gb if spec.root_volume else spec.root_gb
+    disks = [Disk("vda", max(root, 1) * 2**30), *(
+        Disk(disk_name(v), v.size_gb * 2**30)
+        for v in sorted(devices.volumes.values(), key=lambda v: (len(v.device), v.device)))]
+    if spec.config_drive:
+        disks.append(Disk("sr0", 493568, "rom"))
+    if devices.boot_vifs:
+        boot = [Nic(f"eth{n}", vif.mac, devices.addresses[vif.port_id].fixed_ips)
+                for n, vif in enumerate(devices.boot_vifs)
+                if vif.port_id in devices.addresses and vif.port_id not in devices.vifs]
+    else:  # a caller that told addresses only
+        boot = [Nic(f"eth{n}", mac, (address,))
+                for n, (_, address, mac) in enumerate(spec.addresses)]
+    nics = [*boot, *(Nic(name, vif.mac, devices.addresses.get(vif.port_id, vif).fixed_ips)
+                     for name, vif in devices.vifs.values())]
+    return GuestView(spec.hostname, spec.vcpus, spec.memory_mb, time.time() - booted_at,
+                     tuple(disks), tuple(nics))
 
 
 class DeviceVerbs:
@@ -121,12 +153,17 @@ class DeviceVerbs:
     async def _device_stage(self, verb: str, uuid: str) -> None:
         raise NotImplementedError
 
+    async def _answer(self, uuid: str) -> None:
+        """The instance's addresses changed: its guest answers on the new ones."""
+
     async def _plug(self, verb: str, instance: InstanceSpec,
                     item: VolumeSpec | VifSpec) -> None:
         self._devices(instance.uuid)[0].apply(verb, item, None)
         await self._device_stage(verb, instance.uuid)
         devices, boot = self._devices(instance.uuid)
         devices.apply(verb, item, boot)
+        if isinstance(item, VifSpec):
+            await self._answer(instance.uuid)
 
     async def attach_volume(self, instance: InstanceSpec, volume: VolumeSpec) -> None:
         await self._plug("attach_volume", instance, volume)
@@ -141,5 +178,6 @@ class DeviceVerbs:
         await self._plug("detach_interface", instance, vif)
 
     async def update_interface(self, instance: InstanceSpec, vif: VifSpec) -> None:
-        """Nothing to forward in a simulated cloud: the port's addresses are recorded."""
+        """The port's addresses are recorded: the guest answers SSH on them."""
         self._devices(instance.uuid)[0].addresses[vif.port_id] = vif
+        await self._answer(instance.uuid)

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import re
 import select
 import signal
@@ -191,10 +192,17 @@ QEMU_SETTINGS = {"shutdown_timeout": 5.0, "vcpus": 64}
 GUEST_IMAGE_NAME = "nova-emulator-guest"
 
 
-def emulator_config(accounts: Sequence[Account], backend: str = "simulated") -> str:
+def emulator_config(accounts: Sequence[Account], backend: str = "simulated",
+                    validation: bool = False) -> str:
+    """The config of the emulator the runner starts. With ``validation`` on the simulated
+    cloud, its public network is a /24 of 127.0.0.0/8 of this run's own, where its guests
+    answer SSH (the QEMU backend's default public network is there already)."""
     config: dict[str, Any] = {"identity": {"token_ttl_seconds": 3600, "accounts": [
         {"user": a.user, "password": a.password, "project": a.project, "roles": a.roles}
         for a in accounts]}}
+    if validation and backend == "simulated":
+        net = f"127.{random.randrange(30, 250)}.{random.randrange(1, 250)}"
+        config["network"] = {"public_cidr": f"{net}.0/24"}
     if backend != "simulated":
         config["compute"] = {"backend": backend}
     if backend == "qemu":
@@ -670,8 +678,9 @@ PROFILES = {
         "enforce_scope.nova=true",
     ), roles=("manager",)),
     # validation: Tempest logs into its servers over SSH (a floating IP, the key pair it
-    # makes, the guest's user): the QEMU backend's guests answer (README, "SSH into a
-    # guest"); TCG boots are slow, hence the timeouts.
+    # makes, the guest's user): the guests of both backends answer (README, "SSH into a
+    # guest"; the simulated cloud's public network is then put in 127/8); TCG boots are
+    # slow, hence the timeouts.
     "validation": Profile(settings=(
         "validation.run_validation=true",
         "validation.connect_method=floating",
@@ -682,6 +691,13 @@ PROFILES = {
         "validation.ssh_timeout=300",
         "validation.connect_timeout=30",
         "compute.build_timeout=300",
+    )),
+    # dynamic: Tempest makes a project, user and (isolated) network, subnet and router of
+    # its own per test class through the emulator's Keystone and Neutron, instead of the
+    # pre-provisioned accounts (the fixed-IP interface tests run only so).
+    "dynamic": Profile(settings=(
+        "auth.use_dynamic_credentials=true",
+        "auth.create_isolated_networks=true",
     )),
 }
 
@@ -1050,7 +1066,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", action="append", default=[], choices=sorted(PROFILES),
         help="settings and accounts for a wider selection (admin: migrations, live "
-             "migration, multinode)")
+             "migration, multinode; validation: SSH into the guests; dynamic: a project "
+             "and isolated network per test class)")
     parser.add_argument(
         "--set", action="append", default=[], type=parse_setting, dest="settings",
         metavar="SECTION.OPTION=VALUE",
@@ -1085,7 +1102,8 @@ def execute(args: argparse.Namespace) -> int:
             provision_accounts(url, admin, accounts)
         else:
             config = ws / "emulator.toml"
-            config.write_text(emulator_config(accounts, args.backend))
+            config.write_text(emulator_config(accounts, args.backend,
+                                              validation="validation" in args.profile))
             url = stack.enter_context(
                 running_emulator(config, ws / "emulator.log", args.startup_timeout)
             )

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from backends.base import PowerState
+from emulator.compute.addresses import server_vifs, vif_spec
 from emulator.compute.lifecycle import Lifecycle
 from emulator.compute.migrations import Migrations
 from emulator.compute.records import now, utc
@@ -15,6 +16,7 @@ from emulator.compute.shelving import ShelvedImages
 from emulator.compute.specs import instance_spec
 from emulator.compute.states import TaskState, VmState
 from emulator.context import RequestContext
+from emulator.network.nova_client import Vif
 
 log = logging.getLogger("nova_emulator.lifecycle")
 
@@ -81,8 +83,13 @@ class Recovery:
         # NOTE: a build in flight starts over (below), so the backend is not asked to adopt
         # it: adopting would make the re-driven spawn an ``InstanceExists``.
         live = [r for r in self.instances.live_on_hosts() if r.vm_state != VmState.BUILDING]
+        vifs: dict[str, list[Vif]] = {}
+        with self.instances.db.session() as s:  # their ports, as a build gave them
+            for start in range(0, len(live), 500):
+                vifs.update(server_vifs(s, [r.uuid for r in live[start:start + 500]]))
         states = await lifecycle.backend.recover(
-            [(instance_spec(r), PowerState(r.power_state)) for r in live])
+            [(instance_spec(r, vifs=tuple(map(vif_spec, vifs.get(r.uuid, ())))),
+              PowerState(r.power_state)) for r in live])
         for row in live:
             state = states.get(row.uuid)
             if state is not None and row.task_state is None and int(state) != row.power_state:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from backends.qemu.backend import QemuBackend
 from backends.qemu.guest import GuestImage, build_guest, default_cache_dir
 from tests.qemu.test_backend import backend, console_count, run, spec
 from tests.qemu.test_live_migration import Progress, on_two_hosts
+from tests.ssh_keys import keygen
 
 pytestmark = pytest.mark.qemu
 
@@ -32,14 +32,6 @@ SSH_TIMEOUT = 90.0
 @pytest.fixture(scope="module")
 def guest() -> GuestImage:
     return build_guest(default_cache_dir())
-
-
-def keygen(path: Path, kind: str = "ed25519") -> Path:
-    if shutil.which("ssh") is None:
-        pytest.fail("ssh is not installed (apt-get install openssh-client)")
-    subprocess.run(["ssh-keygen", "-q", "-t", kind, "-m", "PEM", "-N", "", "-f", str(path)],
-                   check=True)
-    return path
 
 
 @pytest.fixture
