@@ -235,6 +235,8 @@ class InstanceSpec:
     image_id: str | None = None
     user_data: bytes | None = None
     key_data: str | None = None
+    #: The key pair's name (the config drive's ``public_keys`` key).
+    key_name: str | None = None
     metadata: Mapping[str, str] = field(default_factory=dict)
     config_drive: bool = False
     #: (network name, address, MAC) of each fixed address, for what the guest shows
@@ -283,6 +285,9 @@ class ComputeBackend(Protocol):
     #: Whether guests run an agent that can set their admin password (Nova's libvirt
     #: needs the QEMU guest agent); without one ``changePassword`` is refused (409).
     guest_agent: bool
+    #: Nova's ``force_config_drive``: every new instance gets a config drive, so a build
+    #: records ``config_drive`` true once spawned (``configdrive.update_instance``).
+    force_config_drive: bool
 
     def hosts(self) -> list[HostInfo]:
         """Every compute host this backend offers, in a stable order."""

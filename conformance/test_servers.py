@@ -198,8 +198,14 @@ def test_create_echoes_given_password_disk_config_and_groups(
     assert shown["security_groups"] == [{"name": "default"}]
 
 
+#: Each backend's ``config_drive`` of a server that did not ask for one, once built: the
+#: QEMU backend forces config drives (Nova's ``force_config_drive``, set there by
+#: default), and Nova then records the build's as true (``configdrive.update_instance``).
+BUILT_CONFIG_DRIVE = {"simulated": "", "qemu": "True"}
+
+
 def test_server_goes_from_build_to_active(
-        servers: Servers, member: ApiSession, image_id: str) -> None:
+        servers: Servers, member: ApiSession, image_id: str, target: Any) -> None:
     name = unique()
     response = servers.post(member, servers.body(name=name, metadata={"k": "v"}))
     server_id = response.json()["server"]["id"]
@@ -229,7 +235,11 @@ def test_server_goes_from_build_to_active(
     assert active["flavor"] == {"id": "1", "links": [
         {"rel": "bookmark", "href": f"{member.compute_root}/flavors/1"}]}
     assert active["progress"] == 0
-    assert active["config_drive"] == ""
+    # a real cloud's own force_config_drive is not ours to know
+    assert active["config_drive"] == BUILT_CONFIG_DRIVE.get(target.backend, active[
+        "config_drive"]) and active["config_drive"] in ("", "True")
+    if first["status"] == "BUILD":
+        assert first["config_drive"] == ""  # set when the spawn is done
     assert active["key_name"] is None
     assert active["accessIPv4"] == "" and active["accessIPv6"] == ""
     assert active["OS-EXT-AZ:availability_zone"]

@@ -8,6 +8,7 @@ driver missing, a port taken) is a ``ConfigError``: one line, exit status 2. The
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import socket
 from collections.abc import Callable
@@ -34,6 +35,11 @@ class _Server(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
+        # What start-up made lives as long as the process: out of the cyclic collector's
+        # sight, so its full collections (which hold the event loop) walk only what
+        # requests made since (during a 1,000-server build: from 85-90 ms to 6-12 ms each).
+        gc.collect()
+        gc.freeze()
         self.on_started()
 
 

@@ -14,7 +14,7 @@ from backends.simulated.backend import empty_qcow2
 
 
 class ExampleBackend:
-    name, guest_agent = "example", True
+    name, guest_agent, force_config_drive = "example", True, False
 
     def __init__(self, env: BackendEnvironment) -> None:
         self._hosts = [HostInfo(name=str(env.settings.get("host", "example-1")),

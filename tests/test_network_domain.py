@@ -56,3 +56,28 @@ def test_failed_bulk_create_leaves_nothing() -> None:
             {"name": "fine"}, {"name": "default"}]})
     names = [g["name"] for g in network.index(MEMBER, "security_groups", []).items]
     assert names == ["default"]
+
+
+def test_ports_get_the_lowest_free_address_past_a_batch_and_after_releases() -> None:
+    """IPAM's search from its low-water mark: the lowest free address, across more than one
+    batch of candidates, a released one taken again first, a pool of two pools, an
+    exhausted subnet."""
+    network = NetworkService(Database("sqlite://"))
+    network.seed("admin-project")
+    [made] = network.create(MEMBER, "networks", {"network": {"name": "n"}})
+    network.create(MEMBER, "subnets", {"subnet": {
+        "network_id": made["id"], "cidr": "10.9.0.0/24", "ip_version": 4,
+        "allocation_pools": [{"start": "10.9.0.2", "end": "10.9.0.90"},
+                             {"start": "10.9.0.200", "end": "10.9.0.209"}]}})
+
+    def port() -> tuple[str, str]:
+        [body] = network.create(MEMBER, "ports", {"port": {"network_id": made["id"]}})
+        return str(body["id"]), str(body["fixed_ips"][0]["ip_address"])
+
+    ports = [port() for _ in range(99)]  # 89 + 10: both pools, full
+    assert [a for _, a in ports] == [f"10.9.0.{n}" for n in [*range(2, 91), *range(200, 210)]]
+    with pytest.raises(Conflict, match="No more IP addresses available"):
+        port()
+    for port_id, _ in (ports[70], ports[3]):
+        network.delete(MEMBER, "ports", port_id)
+    assert [port()[1], port()[1]] == ["10.9.0.5", "10.9.0.72"]

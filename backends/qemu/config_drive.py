@@ -37,7 +37,7 @@ CONFIG_DRIVE = "disk.config"
 LABEL = "config-2"
 #: Nova's ``[api] dhcp_domain`` default: the metadata's hostname is ``<hostname>.novalocal``.
 DHCP_DOMAIN = "novalocal"
-#: The key pair's name in ``public_keys`` (the backend is told the key, not its name).
+#: The key's name in ``public_keys`` where the spec has none.
 KEY_NAME = "default"
 #: The QEMU devices of the drive: a SCSI CD-ROM (the free guest's cloud kernel has no
 #: AHCI driver; virtio-scsi and sr_mod it has).
@@ -49,7 +49,7 @@ CONFIG_DRIVE_DEVICE = f"{_NODE}-cd"
 def metadata(spec: InstanceSpec, availability_zone: str) -> dict[str, Any]:
     """``openstack/latest/meta_data.json`` of ``spec`` (Nova's ``InstanceMetadata``)."""
     keys = [] if not spec.key_data else [
-        {"name": KEY_NAME, "type": "ssh", "data": spec.key_data}]
+        {"name": spec.key_name or KEY_NAME, "type": "ssh", "data": spec.key_data}]
     return {
         "uuid": spec.uuid,
         "meta": dict(spec.metadata),

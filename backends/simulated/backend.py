@@ -160,6 +160,7 @@ class SimulatedInstance:
 class SimulatedBackend(DeviceVerbs):
     name = "simulated"
     guest_agent = True  # every simulated guest "sets" its password
+    force_config_drive = False  # a server has a config drive when it asks for one
 
     def __init__(
         self,

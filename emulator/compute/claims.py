@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 
 from backends.base import HostInfo
@@ -177,14 +177,20 @@ class Claims:
                 col(Instance.uuid).in_([x.consumer for x in selections]),
                 (col(Instance.deleted) == True)  # noqa: E712
                 | (col(Instance.task_state) == TaskState.DELETING))).all())
+            rows = []
             for selection in selections:
                 if selection.consumer in gone:
                     self.placement.release(selection.consumer, selection.host)
                     continue
-                s.execute(update(Instance).where(col(Instance.uuid) == selection.consumer)
-                          .values(host=selection.host, node=selection.host,
-                                  availability_zone=self._zone(selection.host),
-                                  task_state=task_state, updated_at=now()))
+                rows.append({"server": selection.consumer, "to": selection.host,
+                             "zone": self._zone(selection.host)})
+            if rows:  # one statement, executed for each row
+                table = Instance.__table__  # type: ignore[attr-defined]
+                s.connection().execute(
+                    update(table).where(table.c.uuid == bindparam("server")).values(
+                        host=bindparam("to"), node=bindparam("to"),
+                        availability_zone=bindparam("zone"), task_state=task_state,
+                        updated_at=now()), rows)
         return [x.consumer for x in selections if x.consumer not in gone]
 
     def claim_resize(self, server_id: str, same_host: bool = False,

@@ -8,8 +8,9 @@ after ``resize_confirm_window``, a soft delete reclaimed after
 ``reclaim_instance_interval``) wait on the emulator's clock.
 
 Builds take a slot (``max_concurrent_builds``, as Nova's compute manager) around each
-stretch of database work, never while the backend spawns: a multi-create of a thousand
-servers leaves the event loop free for other clients between steps.
+stretch of database work, never while the backend spawns, and run those stretches one per
+turn of the event loop: a multi-create of a thousand servers leaves the loop free for
+other clients between any two steps.
 """
 
 from __future__ import annotations
@@ -77,19 +78,18 @@ class Lifecycle:
         #: Nova's ``[DEFAULT] reclaim_instance_interval``: > 0 makes DELETE a soft delete,
         #: reclaimed (deleted for good) that many seconds later.
         self.reclaim_instance_interval = reclaim_instance_interval
-        #: What confirms a resize whose window has passed (the domain's confirm entry,
-        #: with a periodic task's context); set by whoever wires the domain together.
+        #: Confirms a resize whose window has passed (set by whoever wires the domain).
         self.confirm_due: Callable[[str], None] | None = None
         #: Timers of Nova's periodic tasks, per kind ("confirm", "reclaim"...) and server.
         self._timers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._max_builds = max_concurrent_builds
         self._build_slots: asyncio.Semaphore | None = None
+        self._turn = asyncio.Lock()
         #: Scheduling tasks of create requests in flight.
         self._scheduling: set[asyncio.Task[None]] = set()
         #: Work beside a server's operation (a live migration's force-complete or abort).
         self._aside: set[asyncio.Task[None]] = set()
-        #: Detaches (and deletes, as marked) a deleted server's volumes; set by whoever
-        #: wires the domain together.
+        #: Detaches (and deletes, as marked) a deleted server's volumes (set likewise).
         self.release_volumes: Callable[[str], None] | None = None
         #: Makes and connects a build's volumes (``block_device_mapping_v2``) and gives
         #: them to the spawn's spec; set by whoever wires the domain together.
@@ -141,13 +141,12 @@ class Lifecycle:
 
     async def _in_turn(self, work: Callable[..., T], *args: Any) -> T:
         """Run one stretch of a build's database work in its turn: at most
-        ``max_concurrent_builds`` builds are between their turns' yields at once, and each
-        turn starts with a yield, so the loop runs other clients' requests between the
-        steps of a thousand builds instead of after all of them."""
+        ``max_concurrent_builds`` builds are between their turns' yields at once, one turn
+        runs per pass of the loop, after a yield: a client waits for one stretch at most."""
         if self._build_slots is None:
             self._build_slots = asyncio.Semaphore(self._max_builds)
-        async with self._build_slots:
-            await asyncio.sleep(0)
+        async with self._build_slots, self._turn:
+            await asyncio.sleep(0)  # the lock's next holder wakes in the loop's next pass
             return work(*args)
 
     async def _claim(self, chunks: list[list[str]], hosts: list[asyncio.Future[dict[str, str]]],
@@ -239,9 +238,10 @@ class Lifecycle:
         return None if row is None else (row, vifs)
 
     def _launched(self, server_id: str, request_id: str, host: str, plan: BuildPlan) -> None:
+        forced = {"config_drive": "True"} if self.backend.force_config_drive else {}
         self.instances.set_state(server_id, vm_state=VmState.ACTIVE, task_state=None,
                                  power_state=int(PowerState.RUNNING), launched_at=now(),
-                                 progress=0)
+                                 progress=0, **forced)
         self.actions.finish_event(server_id, request_id, BUILD_EVENT, "Success")
         log.info("%s: server %s is ACTIVE on %s", request_id, server_id, host)
         if plan.outcome is Outcome.ACTIVE_THEN_ERROR:

@@ -26,6 +26,7 @@ def instance_spec(row: Instance, metadata: dict[str, str] | None = None,
         project_id=row.project_id, vcpus=row.vcpus, memory_mb=row.memory_mb,
         root_gb=row.root_gb, ephemeral_gb=row.ephemeral_gb, swap_mb=row.swap,
         image_id=row.image_ref or None, user_data=user_data, key_data=row.key_data,
+        key_name=row.key_name,
         metadata=metadata or {}, config_drive=bool(row.config_drive), addresses=addresses,
         vifs=vifs,
     )

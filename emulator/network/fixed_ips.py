@@ -5,7 +5,10 @@ Neutron's IPAM checks them, allocated, and released. Also MAC addresses."""
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import secrets
+import weakref
+from collections.abc import Iterator
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -44,8 +47,47 @@ def taken(s: Session, subnet_id: str) -> set[str]:
         NeutronIPAllocation.subnet_id == subnet_id)).all())
 
 
+#: Per database and subnet: an offset into the subnet's pool addresses below which every
+#: address was taken when last looked (a release resets it). A hint only: every candidate
+#: is checked against the allocations, and the search wraps around to the first address.
+_LOW: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
+#: Candidates checked per query.
+_BATCH = 64
+
+
+def _pool_addresses(pools: list[dict[str, str]], offset: int) -> Iterator[str]:
+    """The pools' addresses from the ``offset``-th on, lowest first."""
+    for first, last in ipam.from_dicts(pools):
+        size = int(last) - int(first) + 1
+        if offset >= size:
+            offset -= size
+            continue
+        kind = type(first)
+        for value in range(int(first) + offset, int(last) + 1):
+            yield str(kind(value))
+        offset = 0
+
+
 def next_free(s: Session, subnet: NeutronSubnet) -> str | None:
-    return next(ipam.free_addresses(subnet.allocation_pools, taken(s, subnet.id)), None)
+    """The subnet's lowest free address in its pools (Neutron's IPAM picks any free one).
+    The search starts at the low-water mark (``_LOW``) and checks candidates a batch per
+    indexed query, so the n-th address of a busy subnet costs a query, not a read of all n
+    allocations."""
+    lows = _LOW.setdefault(s.get_bind(), {})
+    low = lows.get(subnet.id, 0)
+    for start in (low, 0) if low else (0,):
+        candidates = _pool_addresses(subnet.allocation_pools, start)
+        offset = start
+        while batch := list(itertools.islice(candidates, _BATCH)):
+            used = set(s.exec(select(NeutronIPAllocation.ip_address).where(
+                NeutronIPAllocation.subnet_id == subnet.id,
+                col(NeutronIPAllocation.ip_address).in_(batch))).all())
+            for index, address in enumerate(batch):
+                if address not in used:
+                    lows[subnet.id] = offset + index
+                    return address
+            offset += len(batch)
+    return None
 
 
 def _subnet_for(fixed: dict[str, Any], subnets: list[NeutronSubnet], network_id: str,
@@ -122,8 +164,10 @@ def allocate(s: Session, port: NeutronPort, chosen: list[tuple[NeutronSubnet, st
 
 
 def release(s: Session, port_id: str) -> None:
+    lows = _LOW.get(s.get_bind(), {})
     for allocation in s.exec(select(NeutronIPAllocation).where(
             NeutronIPAllocation.port_id == port_id)):
+        lows.pop(allocation.subnet_id, None)  # a lower address may be free now
         s.delete(allocation)
 
 

@@ -38,7 +38,8 @@ def spec(**changes: object) -> InstanceSpec:
     fields: dict[str, object] = {
         "uuid": "6f1c2d3e-4a5b-4c6d-8e7f-001122334455", "name": "Web Server 1",
         "hostname": "web-server-1", "host": "compute-1", "project_id": "proj-1", "vcpus": 2,
-        "memory_mb": 128, "root_gb": 1, "key_data": KEY, "metadata": {"role": "web"},
+        "memory_mb": 128, "root_gb": 1, "key_data": KEY, "key_name": "mykey",
+        "metadata": {"role": "web"},
         "user_data": b"#!/bin/sh\necho hi\n", "config_drive": True, "vifs": (PORT,)}
     fields.update(changes)
     return InstanceSpec(**fields)  # type: ignore[arg-type]
@@ -70,8 +71,8 @@ def test_the_drive_holds_novas_metadata(tmp_path: Path) -> None:
     assert meta["uuid"] == "6f1c2d3e-4a5b-4c6d-8e7f-001122334455"
     assert meta["name"] == "Web Server 1"
     assert meta["hostname"] == "web-server-1.novalocal"
-    assert list(meta["public_keys"].values()) == [KEY]
-    assert [(k["type"], k["data"]) for k in meta["keys"]] == [("ssh", KEY)]
+    assert meta["public_keys"] == {"mykey": KEY}  # by the key pair's name, as Nova's
+    assert [(k["name"], k["type"], k["data"]) for k in meta["keys"]] == [("mykey", "ssh", KEY)]
     assert (meta["launch_index"], meta["availability_zone"], meta["project_id"]) == (
         0, "zone-a", "proj-1")
     assert meta["meta"] == {"role": "web"}
