@@ -433,6 +433,38 @@ def test_interfaces_list_attach_show_detach(
                                 "vm_state suspended")
 
 
+def test_a_port_deleted_through_neutron_leaves_the_server_and_its_guest(
+        servers: Servers, member: ApiSession, net: tuple[dict[str, Any], dict[str, Any]],
+        target: Any) -> None:
+    """Neutron's ``network-vif-deleted``: the server's interfaces and addresses lose the
+    port, and its guest the NIC (both guests print the hot-plug event)."""
+    network, _ = net
+    server = booted_guest(servers, member, target.backend)
+    sid, base = server["id"], f"/servers/{server['id']}/os-interface"
+    mine = create(member, "ports", "port", network_id=network["id"])
+    attached = member.compute("POST", base, json={"interfaceAttachment": {"port_id": mine["id"]}})
+    assert attached.status_code == 200, attached.text
+
+    def console() -> str:
+        return str(action(member, sid, {"os-getConsoleOutput": {}}).json()["output"])
+
+    until(lambda: f"added mac={mine['mac_address']}" in console())
+    nic = next(line.split()[1] for line in console().splitlines()
+               if line.startswith("GUEST-NET") and mine["mac_address"] in line)
+    address = mine["fixed_ips"][0]["ip_address"]
+    shown = member.compute("GET", f"/servers/{sid}").json()["server"]
+    assert address in [a["addr"] for a in shown["addresses"][network["name"]]]
+
+    assert neutron(member, "DELETE", f"/ports/{mine['id']}").status_code == 204
+    listed = member.compute("GET", base).json()["interfaceAttachments"]
+    assert [i["port_id"] for i in listed] != [] and mine["id"] not in \
+        [i["port_id"] for i in listed]
+    assert network["name"] not in member.compute("GET", f"/servers/{sid}").json()["server"][
+        "addresses"]
+    assert member.compute("GET", f"{base}/{mine['id']}").status_code == 404
+    until(lambda: f"GUEST-NET {nic} removed" in console())
+
+
 def test_server_views_validate_with_ports(servers: Servers, member: ApiSession) -> None:
     server = servers.boot(member)
     response = member.compute("GET", f"/servers/{server['id']}")

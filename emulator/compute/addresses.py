@@ -88,6 +88,14 @@ def remember_order(s: Session, server_id: str, port_ids: Sequence[str],
                                        value=f"{place:08d}"))
 
 
+def remembered_ports(s: Session, server_id: str) -> set[str]:
+    """The ports the server was given (its build's and those attached since), as recorded
+    (``remember_order``), whether or not they still exist."""
+    return {key[len(ORDER):] for key in s.exec(select(InstanceSystemMetadata.key).where(
+        InstanceSystemMetadata.instance_uuid == server_id,
+        col(InstanceSystemMetadata.key).startswith(ORDER))).all()}
+
+
 def live_addresses(s: Session, server_ids: Sequence[str]) -> dict[str, tuple[Address, ...]]:
     """The servers' addresses as their ports hold them now (a few queries for all)."""
     return {uuid: addresses_of(vifs) for uuid, vifs in server_vifs(s, server_ids).items()}

@@ -24,6 +24,7 @@ from emulator.compute.addresses import (
     preserved,
     refresh_cache,
     remember_order,
+    remembered_ports,
     server_vifs,
     tag_port,
     vif_spec,
@@ -281,11 +282,14 @@ class ServerNetworking:
 
     def network_changed(self, server_ids: set[str]) -> None:
         """Neutron's ``network-changed`` event for each server (a floating IP associated,
-        moved or released, a port's fixed IPs changed through Neutron's own API): its info
-        cache written again from its ports, and each guest that runs told of its ports
-        (``update_interface``) in the background: first those that lost an address, so
-        that one moved between servers is free when its new guest takes it."""
-        told: list[tuple[bool, Instance, list[Vif]]] = []
+        moved or released, a port's fixed IPs changed through Neutron's own API) and its
+        ``network-vif-deleted`` (a port of the server deleted or unbound there): its info
+        cache written again from its ports, a gone port forgotten, and each guest that
+        runs told in the background: a gone port's NIC unplugged (``detach_interface``),
+        the others' addresses told (``update_interface``), first to the servers that lost
+        an address, so that one moved between servers is free when its new guest takes
+        it."""
+        told: list[tuple[bool, Instance, list[Vif], set[str]]] = []
         for server_id in sorted(server_ids):
             with self.db.session() as s:
                 row = s.exec(select(Instance).where(
@@ -295,16 +299,23 @@ class ServerNetworking:
                 before = set(s.exec(select(InstanceAddress.address).where(
                     InstanceAddress.instance_uuid == server_id)))
                 vifs = refresh_cache(s, server_id)
+                gone = remembered_ports(s, server_id) - {v.port_id for v in vifs}
+                for port_id in gone:
+                    forget_port(s, server_id, port_id)
             after = {a for v in vifs for a in (*(ip for ip, _ in v.fixed_ips), *v.floating_ips)}
             if row.vm_state in INTERFACE_STATES and row.host:
-                told.append((not before - after, row, vifs))
+                told.append((not before - after, row, vifs, gone))
         if told:
             told.sort(key=lambda item: item[0])  # losers (False) first
             with contextlib.suppress(RuntimeError):  # no event loop: nothing to tell
                 self.background(told[0][1].uuid, self._tell_each(told))
 
-    async def _tell_each(self, told: list[tuple[bool, Instance, list[Vif]]]) -> None:
-        for _, row, vifs in told:
+    async def _tell_each(self, told: list[tuple[bool, Instance, list[Vif], set[str]]]) -> None:
+        for _, row, vifs, gone in told:
+            for port_id in sorted(gone):  # NOTE: the port is gone: its id is all there is
+                with contextlib.suppress(BackendError):
+                    await self.backend.detach_interface(instance_spec(row),
+                                                        VifSpec(port_id=port_id, mac=""))
             await self._tell(row, vifs)
 
     async def _tell(self, row: Instance, vifs: list[Vif]) -> None:

@@ -64,11 +64,13 @@ class NetworkService:
             return self._transaction(operation)
         with self.db.session() as s:
             ports = changes.ports_of(s, collection, ids)
+            # before too: a port deleted or unbound no longer names its server afterwards
+            servers = changes.servers_of(s, ports)
             result = operation(s)
             s.flush()
             after = [str(r["id"]) for r in (result if isinstance(result, list) else [result])
                      if isinstance(r, dict) and "id" in r]
-            servers = changes.servers_of(s, ports | changes.ports_of(s, collection, after))
+            servers |= changes.servers_of(s, ports | changes.ports_of(s, collection, after))
         if servers:
             self.network_changed(servers)
         return result
