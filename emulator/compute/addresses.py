@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from functools import partial
 
 from sqlalchemy import delete
+from sqlalchemy import select as sa_select  # sqlmodel's takes at most 4 columns
 from sqlmodel import Session, col, select
 
 from backends.base import VifSpec
 from emulator.compute.models import Instance, InstanceAddress, InstanceSystemMetadata
-from emulator.db import Database
+from emulator.db import Database, one_of
 from emulator.network import nova_client, nova_security_groups
 from emulator.network.nova_client import Binding, Vif
 from emulator.network.seeding import PRIVATE_CIDR, PRIVATE_ID
@@ -96,9 +97,18 @@ def remembered_ports(s: Session, server_id: str) -> set[str]:
         col(InstanceSystemMetadata.key).startswith(ORDER))).all()}
 
 
-def live_addresses(s: Session, server_ids: Sequence[str]) -> dict[str, tuple[Address, ...]]:
-    """The servers' addresses as their ports hold them now (a few queries for all)."""
-    return {uuid: addresses_of(vifs) for uuid, vifs in server_vifs(s, server_ids).items()}
+def cached_addresses(s: Session, server_ids: Sequence[str]) -> dict[str, tuple[Address, ...]]:
+    """The servers' addresses as their info caches hold them (one query for all): what
+    Nova's views show (``instance.info_cache``), written again from the ports at every
+    change the compute side makes or Neutron's events tell (``refresh_cache``)."""
+    found: dict[str, list[Address]] = {uuid: [] for uuid in server_ids}
+    table = InstanceAddress.__table__  # type: ignore[attr-defined]
+    for uuid, *fields in s.execute(sa_select(
+            table.c.instance_uuid, table.c.network_name, table.c.address, table.c.version,
+            table.c.mac_address, table.c.kind).where(one_of(table.c.instance_uuid, server_ids))
+            .order_by(table.c.id)):
+        found[uuid].append(Address(*fields))
+    return {uuid: tuple(addresses) for uuid, addresses in found.items()}
 
 
 def refresh_cache(s: Session, server_id: str) -> list[Vif]:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from sqlmodel import Session, col, select
 
 from backends.base import HostInfo
-from emulator.compute.addresses import Address, live_addresses
+from emulator.compute.addresses import Address, cached_addresses
 from emulator.compute.models import (
     Instance,
     InstanceAction,
@@ -23,6 +23,7 @@ from emulator.compute.server_groups.membership import GroupRef, groups_of
 from emulator.compute.states import status_of
 from emulator.compute.volumes.mappings import volumes_of
 from emulator.context import RequestContext
+from emulator.db import one_of
 from emulator.errors import Conflict, NotFound
 
 
@@ -126,21 +127,24 @@ def host_status(instance: Instance, host_of: HostLookup) -> str:
 
 def load_records(s: Session, rows: Sequence[Instance],
                  host_of: HostLookup) -> list[ServerRecord]:
-    """``rows`` dressed with their metadata, tags, addresses, latest fault, host status and
-    server group (one query per table for the whole page)."""
+    """``rows`` dressed with their metadata, tags, addresses (their info caches, as Nova's
+    views), latest fault, host status and server group (one query per table for the whole
+    page)."""
     if not rows:
         return []
     uuids = [r.uuid for r in rows]
     metadata: dict[str, dict[str, str]] = {u: {} for u in uuids}
-    for m in s.exec(select(InstanceMetadata)
-                    .where(col(InstanceMetadata.instance_uuid).in_(uuids))).all():
-        metadata[m.instance_uuid][m.key] = m.value
+    for uuid, key, value in s.exec(select(
+            InstanceMetadata.instance_uuid, InstanceMetadata.key, InstanceMetadata.value)
+            .where(one_of(InstanceMetadata.instance_uuid, uuids))).all():
+        metadata[uuid][key] = value
     tags: dict[str, list[str]] = {u: [] for u in uuids}
-    for t in s.exec(select(InstanceTag).where(col(InstanceTag.instance_uuid).in_(uuids))):
-        tags[t.instance_uuid].append(t.tag)
-    addresses = live_addresses(s, uuids)
+    for uuid, tag in s.exec(select(InstanceTag.instance_uuid, InstanceTag.tag)
+                            .where(one_of(InstanceTag.instance_uuid, uuids))):
+        tags[uuid].append(tag)
+    addresses = cached_addresses(s, uuids)
     faults: dict[str, InstanceFault] = {}
-    for f in s.exec(select(InstanceFault).where(col(InstanceFault.instance_uuid).in_(uuids))
+    for f in s.exec(select(InstanceFault).where(one_of(InstanceFault.instance_uuid, uuids))
                     .order_by(col(InstanceFault.id))):
         faults[f.instance_uuid] = f
     groups = groups_of(s, uuids)

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, delete, func, select
 
 from emulator.compute.models import Instance
 from emulator.compute.server_groups.models import InstanceGroup, InstanceGroupMember
+from emulator.db import one_of
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def groups_of(s: Session, server_ids: Sequence[str]) -> dict[str, GroupRef]:
         return {}
     stmt = (select(InstanceGroupMember.instance_uuid, InstanceGroup)
             .join(InstanceGroup, col(InstanceGroup.id) == col(InstanceGroupMember.group_id))
-            .where(col(InstanceGroupMember.instance_uuid).in_(server_ids))
+            .where(one_of(InstanceGroupMember.instance_uuid, server_ids))
             .order_by(col(InstanceGroupMember.id)))
     found: dict[str, GroupRef] = {}
     for server_id, group in s.exec(stmt).all():

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from emulator.compute.models import Instance
 from emulator.compute.volumes.models import BlockDeviceMapping
+from emulator.db import one_of
 
 #: Where Nova's libvirt driver puts virtio disks: the root is ``vda``.
 PREFIX = "/dev/vd"
@@ -62,7 +63,7 @@ def volumes_of(s: Session, instance_uuids: Sequence[str]) -> dict[str, list[BdmR
     if not instance_uuids:
         return found
     for row in s.exec(select(BlockDeviceMapping)
-                      .where(col(BlockDeviceMapping.instance_uuid).in_(instance_uuids))
+                      .where(one_of(BlockDeviceMapping.instance_uuid, instance_uuids))
                       .where(col(BlockDeviceMapping.volume_id).is_not(None))
                       .order_by(col(BlockDeviceMapping.id))):
         found[row.instance_uuid].append(BdmRecord.of(row))
