@@ -19,6 +19,7 @@ import pytest
 from benchmarks import goals, placement_plots
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
+from conformance.network import lift_port_quota
 from conformance.process import NO_QUOTAS, EmulatorProcess
 
 
@@ -34,9 +35,18 @@ def http() -> Iterator[httpx.Client]:
         yield client
 
 
+def member_of(emulator: EmulatorProcess, http: httpx.Client) -> ApiSession:
+    """The seeded member of ``emulator``, its project's Neutron port quota lifted (500 by
+    default, and every server with a network has a port: a benchmark makes more)."""
+    accounts = seeded_accounts(emulator.url)
+    member = ApiSession(accounts["member"], http)
+    lift_port_quota(ApiSession(accounts["admin"], http), member.project_id)
+    return member
+
+
 @pytest.fixture(scope="session")
 def member(emulator: EmulatorProcess, http: httpx.Client) -> ApiSession:
-    return ApiSession(seeded_accounts(emulator.url)["member"], http)
+    return member_of(emulator, http)
 
 
 #: Ratios recorded by this run, printed at the end: name -> (ratio, reference).

@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -30,11 +29,10 @@ from typing import Any
 import httpx
 import pytest
 
-from benchmarks.conftest import RATIOS, record_figure
+from benchmarks.conftest import RATIOS, member_of, record_figure
 from benchmarks.goals import record_goal
+from benchmarks.reference_servers import serving
 from conformance.client import ApiSession
-from conformance.conftest import seeded_accounts
-from conformance.network import lift_port_quota
 from conformance.process import NO_QUOTAS, EmulatorProcess, free_port
 
 #: Seconds each rate is measured over.
@@ -89,22 +87,11 @@ def bare_server(documents: dict[str, Any], directory: Path) -> Iterator[str]:
     path = directory / "documents.json"
     path.write_text(json.dumps(documents))
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "benchmarks.bare_documents:app", "--port",
-         str(port), "--log-level", "warning", "--no-access-log"],
-        stdin=subprocess.DEVNULL, env={**os.environ, "NOVA_BENCH_DOCUMENTS": str(path)})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{url}/servers/x", timeout=1.0)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with serving([sys.executable, "-m", "uvicorn", "benchmarks.bare_documents:app",
+                  "--port", str(port), "--log-level", "warning", "--no-access-log"],
+                 f"http://127.0.0.1:{port}",
+                 env={**os.environ, "NOVA_BENCH_DOCUMENTS": str(path)}) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @contextmanager
@@ -118,25 +105,9 @@ def moto_ec2() -> Iterator[Any]:
     import boto3
 
     port = free_port()
-    proc = subprocess.Popen([moto, "-p", str(port)], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-
-    def client() -> Any:
-        return boto3.client("ec2", endpoint_url=url, region_name="us-east-1",
-                            aws_access_key_id="bench", aws_secret_access_key="bench")
-
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(url, timeout=1.0)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield client
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with serving([moto, "-p", str(port)], f"http://127.0.0.1:{port}", quiet=True) as url:
+        yield lambda: boto3.client("ec2", endpoint_url=url, region_name="us-east-1",
+                                   aws_access_key_id="bench", aws_secret_access_key="bench")
 
 
 @pytest.fixture(scope="module")
@@ -147,10 +118,7 @@ def emulator() -> Iterator[EmulatorProcess]:
 
 @pytest.fixture(scope="module")
 def member(emulator: EmulatorProcess, http: httpx.Client) -> ApiSession:
-    accounts = seeded_accounts(emulator.url)
-    session = ApiSession(accounts["member"], http)
-    lift_port_quota(ApiSession(accounts["admin"], http), session.project_id)
-    return session
+    return member_of(emulator, http)
 
 
 def session_client(member: ApiSession) -> Callable[[], httpx.Client]:

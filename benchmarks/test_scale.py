@@ -35,12 +35,11 @@ from typing import Any
 import httpx
 import pytest
 
-from benchmarks.conftest import RATIOS, record_figure
+from benchmarks.conftest import RATIOS, member_of, record_figure
 from benchmarks.goals import GOALS, record_goal
 from benchmarks.test_event_loop import probe, summary
 from benchmarks.test_servers import settled
 from conformance.client import ApiSession
-from conformance.conftest import seeded_accounts
 from conformance.process import EmulatorProcess
 
 HOSTS = int(os.environ.get("NOVA_BENCH_SCALE_HOSTS", "10000"))
@@ -137,7 +136,7 @@ def http_long() -> Iterator[httpx.Client]:
 @pytest.fixture(scope="module")
 def loaded(http_long: httpx.Client) -> Iterator[Loaded]:
     with EmulatorProcess(config(HOSTS)) as emulator:
-        member = ApiSession(seeded_accounts(emulator.url)["member"], http_long)
+        member = member_of(emulator, http_long)
         image = member.compute("GET", "/images").json()["images"][0]["id"]
         started, servers = time.monotonic(), 0
         batches: list[float] = []
@@ -214,7 +213,7 @@ def post_rate(member: ApiSession, image: str, count: int) -> float:
 
 def test_scale_post_throughput(benchmark: Any, loaded: Loaded, http_long: httpx.Client) -> None:
     with EmulatorProcess(config(SMALL_HOSTS)) as small_emulator:
-        small = ApiSession(seeded_accounts(small_emulator.url)["member"], http_long)
+        small = member_of(small_emulator, http_long)
         small_image = small.compute("GET", "/images").json()["images"][0]["id"]
         post_rate(small, small_image, 5)
         post_rate(loaded.member, loaded.image, 5)

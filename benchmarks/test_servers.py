@@ -6,7 +6,6 @@ the ratio shows what the emulator's API, database and lifecycle cost per request
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -15,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
-from benchmarks.conftest import RATIOS, record_figure
+from benchmarks.conftest import RATIOS, member_of, record_figure
 from benchmarks.goals import record_goal
+from benchmarks.reference_servers import serving
 from conformance.client import ApiSession
-from conformance.conftest import seeded_accounts
 from conformance.process import NO_QUOTAS, EmulatorProcess, free_port
 
 SERVERS = 1000
@@ -27,21 +26,9 @@ SERVERS = 1000
 @pytest.fixture(scope="module")
 def bare_url() -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port", str(port),
-         "--log-level", "warning"], stdin=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(url, timeout=1.0)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+    with serving([sys.executable, "-m", "uvicorn", "benchmarks.bare_app:app", "--port",
+                  str(port), "--log-level", "warning"], f"http://127.0.0.1:{port}/") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def requests_per_second(send: Any, count: int) -> float:
@@ -144,7 +131,7 @@ hosts = 100
 def crowded(http: httpx.Client) -> Iterator[ApiSession]:
     """An emulator holding 10,000 ACTIVE servers of the member's project (all checked)."""
     with EmulatorProcess(config=MANY_HOSTS_CONFIG) as emulator:
-        member = ApiSession(seeded_accounts(emulator.url)["member"], http)
+        member = member_of(emulator, http)
         image = member.request("GET", f"{member.endpoint('image')}/v2/images").json()
         body = {"server": {"name": "crowd", "imageRef": image["images"][0]["id"],
                            "flavorRef": "42", "min_count": 100, "max_count": 100}}
