@@ -252,12 +252,15 @@ class SimulatedBackend(DeviceVerbs):
 
     async def power_on(self, instance: InstanceSpec) -> None:
         await self._change_power("power_on", instance, None, PowerState.RUNNING)
+        self._boot(instance)  # a fresh boot: uptime starts again (Tempest's boot time)
 
     async def reboot_soft(self, instance: InstanceSpec) -> None:
         await self._change_power("reboot_soft", instance, _RUNNING, PowerState.RUNNING)
+        self._boot(instance)
 
     async def reboot_hard(self, instance: InstanceSpec) -> None:
         await self._change_power("reboot_hard", instance, None, PowerState.RUNNING)
+        self._boot(instance)
 
     async def pause(self, instance: InstanceSpec) -> None:
         await self._change_power("pause", instance, _RUNNING, PowerState.PAUSED)
