@@ -33,8 +33,9 @@ from backends.base import (
     SpawnFailed,
 )
 from backends.reach import SSH_PORT, vif_addresses
-from backends.simulated.console import Boot, console_log, diagnostics
+from backends.simulated.console import Boot, console_log
 from backends.simulated.devices import DeviceVerbs, GuestDevices, guest_view
+from backends.simulated.diagnostics import diagnostics
 from backends.simulated.live import LiveMigration, copied
 from backends.simulated.shell import GuestView
 from backends.simulated.ssh import GuestSSH, Login
@@ -443,23 +444,30 @@ class SimulatedBackend(DeviceVerbs):
         if (await self._stage(verb)).fails:
             raise ActionFailed(f"{verb} of instance {uuid} failed: simulated failure.")
 
+    def _running(self, uuid: str) -> tuple[SimulatedInstance, InstanceSpec] | None:
+        """The instance and its spec while its guest runs; else None."""
+        vm = self.instances.get(uuid)
+        if vm is None or vm.spec is None or vm.power_state != PowerState.RUNNING:
+            return None
+        return vm, vm.spec
+
     async def _answer(self, uuid: str) -> None:
         """A running guest answers SSH on its reachable addresses (``backends.reach``);
         a stopped or gone one on none."""
-        vm = self.instances.get(uuid)
-        if vm is None or vm.spec is None or vm.power_state != PowerState.RUNNING:
+        running = self._running(uuid)
+        if running is None:
             await self.ssh.sync(uuid, None, ())
             return
-        login = Login(vm.spec.key_data, view=lambda: self._view(uuid),
+        vm, spec = running
+        login = Login(spec.key_data, view=lambda: self._view(uuid),
                       console=lambda line: self._console_line(uuid, line))
         await self.ssh.sync(uuid, login, vif_addresses(vm.devices.addresses.values()))
 
     def _view(self, uuid: str) -> GuestView | None:
         """What the guest's shell sees now; None once it no longer runs."""
-        vm = self.instances.get(uuid)
-        if vm is None or vm.spec is None or vm.power_state != PowerState.RUNNING:
-            return None
-        return guest_view(vm.spec, vm.devices, vm.boots[-1].at)
+        running = self._running(uuid)
+        return None if running is None else guest_view(running[1], running[0].devices,
+                                                       running[0].boots[-1].at)
 
     def _console_line(self, uuid: str, line: str) -> None:
         vm = self.instances.get(uuid)
