@@ -8,7 +8,7 @@ import ipaddress
 import itertools
 import secrets
 import weakref
-from collections.abc import Iterator
+from collections.abc import Collection
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -42,9 +42,9 @@ def subnets_of(s: Session, network_id: str) -> list[NeutronSubnet]:
                        .order_by(col(NeutronSubnet.created_at), col(NeutronSubnet.id))))
 
 
-def taken(s: Session, subnet_id: str) -> set[str]:
-    return set(s.exec(select(NeutronIPAllocation.ip_address).where(
-        NeutronIPAllocation.subnet_id == subnet_id)).all())
+def in_use(s: Session, subnet_id: str, address: str) -> bool:
+    """Whether ``address`` is allocated on the subnet (one lookup by its key)."""
+    return s.get(NeutronIPAllocation, (subnet_id, address)) is not None
 
 
 #: Per database and subnet: an offset into the subnet's pool addresses below which every
@@ -55,35 +55,22 @@ _LOW: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary
 _BATCH = 64
 
 
-def _pool_addresses(pools: list[dict[str, str]], offset: int) -> Iterator[str]:
-    """The pools' addresses from the ``offset``-th on, lowest first."""
-    for first, last in ipam.from_dicts(pools):
-        size = int(last) - int(first) + 1
-        if offset >= size:
-            offset -= size
-            continue
-        kind = type(first)
-        for value in range(int(first) + offset, int(last) + 1):
-            yield str(kind(value))
-        offset = 0
-
-
-def next_free(s: Session, subnet: NeutronSubnet) -> str | None:
-    """The subnet's lowest free address in its pools (Neutron's IPAM picks any free one).
-    The search starts at the low-water mark (``_LOW``) and checks candidates a batch per
-    indexed query, so the n-th address of a busy subnet costs a query, not a read of all n
-    allocations."""
+def next_free(s: Session, subnet: NeutronSubnet, besides: Collection[str] = ()) -> str | None:
+    """The subnet's lowest free address in its pools, other than ``besides`` (Neutron's
+    IPAM picks any free one). The search starts at the low-water mark (``_LOW``) and checks
+    candidates a batch per indexed query, so the n-th address of a busy subnet costs a
+    query, not a read of all n allocations."""
     lows = _LOW.setdefault(s.get_bind(), {})
     low = lows.get(subnet.id, 0)
     for start in (low, 0) if low else (0,):
-        candidates = _pool_addresses(subnet.allocation_pools, start)
+        candidates = ipam.pool_addresses(subnet.allocation_pools, start)
         offset = start
         while batch := list(itertools.islice(candidates, _BATCH)):
             used = set(s.exec(select(NeutronIPAllocation.ip_address).where(
                 NeutronIPAllocation.subnet_id == subnet.id,
                 col(NeutronIPAllocation.ip_address).in_(batch))).all())
             for index, address in enumerate(batch):
-                if address not in used:
+                if address not in used and address not in besides:
                     lows[subnet.id] = offset + index
                     return address
             offset += len(batch)
@@ -138,13 +125,10 @@ def plan(s: Session, network_id: str, asked: Any, device_owner: str,
         subnet = _subnet_for(fixed, subnets, network_id, device_owner)
         if "ip_address" in fixed:
             address = str(ipaddress.ip_address(fixed["ip_address"]))
-            if (subnet.id, address) not in held and address in taken(s, subnet.id):
+            if (subnet.id, address) not in held and in_use(s, subnet.id, address):
                 raise fail("IpAddressInUse", net_id=network_id, ip_address=address)
         else:
-            wanted = [a for n, a in chosen if n.id == subnet.id]
-            free = ipam.free_addresses(subnet.allocation_pools,
-                                       taken(s, subnet.id) | set(wanted))
-            picked = next(free, None)
+            picked = next_free(s, subnet, {a for n, a in chosen if n.id == subnet.id})
             if picked is None:
                 raise fail("IpAddressGenerationFailure", net_id=network_id)
             address = picked

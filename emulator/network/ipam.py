@@ -108,16 +108,17 @@ def in_pools(address: str, pools: Iterable[dict[str, str]]) -> bool:
     return any(int(start) <= value <= int(end) for start, end in from_dicts(pools))
 
 
-def free_addresses(pools: Iterable[dict[str, str]], taken: set[str]) -> Iterator[str]:
-    """The pools' addresses not ``taken``, lowest first."""
-    for start, end in from_dicts(pools):
-        value = int(start)
-        while value <= int(end):
-            candidate = str(ipaddress.ip_address(value) if start.version == 4
-                            else ipaddress.IPv6Address(value))
-            if candidate not in taken:
-                yield candidate
-            value += 1
+def pool_addresses(pools: Iterable[dict[str, str]], offset: int = 0) -> Iterator[str]:
+    """The pools' addresses from the ``offset``-th on, lowest first."""
+    for first, last in from_dicts(pools):
+        size = int(last) - int(first) + 1
+        if offset >= size:
+            offset -= size
+            continue
+        kind = type(first)
+        for value in range(int(first) + offset, int(last) + 1):
+            yield str(kind(value))
+        offset = 0
 
 
 def valid_for_subnet(cidr: str, address: str, router_owned: bool = False) -> bool:
