@@ -40,6 +40,7 @@ from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import BackendFailure, Conflict, InvalidInput, NotFound
 from emulator.network import nova_addresses, nova_client, nova_security_groups
+from emulator.network.models import NeutronPort
 from emulator.network.nova_client import Vif
 
 #: ``background(server_id, work)``: run ``work`` for the server in the background.
@@ -283,12 +284,14 @@ class ServerNetworking:
     def network_changed(self, server_ids: set[str]) -> None:
         """Neutron's ``network-changed`` event for each server (a floating IP associated,
         moved or released, a port's fixed IPs changed through Neutron's own API) and its
-        ``network-vif-deleted`` (a port of the server deleted or unbound there): its info
-        cache written again from its ports, a gone port forgotten, and each guest that
-        runs told in the background: a gone port's NIC unplugged (``detach_interface``),
-        the others' addresses told (``update_interface``), first to the servers that lost
-        an address, so that one moved between servers is free when its new guest takes
-        it."""
+        ``network-vif-deleted`` (a port of the server deleted there): its info cache
+        written again from its ports, a gone port forgotten, and each guest that runs told
+        in the background: a deleted port's NIC unplugged (``detach_interface``), the
+        others' addresses told (``update_interface``), first to the servers that lost an
+        address, so that one moved between servers is free when its new guest takes it.
+        NOTE: a port unbound through Neutron (its device id cleared) leaves the cache at
+        once, as Nova's periodic ``_heal_instance_info_cache`` has it later; its NIC stays
+        (Neutron sends no event Nova unplugs on)."""
         told: list[tuple[bool, Instance, list[Vif], set[str]]] = []
         for server_id in sorted(server_ids):
             with self.db.session() as s:
@@ -302,17 +305,18 @@ class ServerNetworking:
                 gone = remembered_ports(s, server_id) - {v.port_id for v in vifs}
                 for port_id in gone:
                     forget_port(s, server_id, port_id)
+                deleted = {p for p in gone if s.get(NeutronPort, p) is None}
             after = {a for v in vifs for a in (*(ip for ip, _ in v.fixed_ips), *v.floating_ips)}
             if row.vm_state in INTERFACE_STATES and row.host:
-                told.append((not before - after, row, vifs, gone))
+                told.append((not before - after, row, vifs, deleted))
         if told:
             told.sort(key=lambda item: item[0])  # losers (False) first
             with contextlib.suppress(RuntimeError):  # no event loop: nothing to tell
                 self.background(told[0][1].uuid, self._tell_each(told))
 
     async def _tell_each(self, told: list[tuple[bool, Instance, list[Vif], set[str]]]) -> None:
-        for _, row, vifs, gone in told:
-            for port_id in sorted(gone):  # NOTE: the port is gone: its id is all there is
+        for _, row, vifs, deleted in told:
+            for port_id in sorted(deleted):  # NOTE: the port is gone: its id is all there is
                 with contextlib.suppress(BackendError):
                     await self.backend.detach_interface(instance_spec(row),
                                                         VifSpec(port_id=port_id, mac=""))

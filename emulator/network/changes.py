@@ -1,6 +1,7 @@
 """Which servers a Neutron API call changed: Neutron tells Nova ``network-changed`` for
 a server whose port got or lost a floating IP or a fixed IP, and ``network-vif-deleted``
-for one whose port was deleted (or unbound); Nova refreshes the server's addresses (its
+for one whose port was deleted (an unbound one is found too: see
+``ServerNetworking.network_changed``); Nova refreshes the server's addresses (its
 info cache) and tells the hypervisor (a deleted port's NIC is unplugged). Here the network
 service finds those servers; the compute side (``ServerNetworking.network_changed``) does
 the rest."""
