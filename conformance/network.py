@@ -4,6 +4,7 @@ each resource shows (neutron-lib's API definitions with the extensions the cloud
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -113,3 +114,9 @@ def network_with_subnet(session: ApiSession, cidr: str = "192.168.77.0/24",
 def lift_port_quota(admin: ApiSession, project_id: str) -> None:
     """No limit on the project's ports (Neutron's default is 500; each server has one)."""
     ok(neutron(admin, "PUT", f"/quotas/{project_id}", json={"quota": {"port": -1}}))
+
+
+def loopback_net() -> str:
+    """A /24 of 127.0.0.0/8 (``127.<n>.<m>``) that nothing else in this run likely uses:
+    a guest's addresses there answer SSH on this machine."""
+    return f"127.{random.randrange(30, 250)}.{random.randrange(1, 250)}"

@@ -7,7 +7,6 @@ is put in 127.0.0.0/8 (``[network] public_cidr``), where this machine reaches it
 from __future__ import annotations
 
 import io
-import random
 import socket
 import time
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 
 from conformance.client import ApiSession
 from conformance.conftest import Target, dedicated_emulator, seeded_accounts
-from conformance.network import neutron, ok
+from conformance.network import loopback_net, neutron, ok
 from conformance.polling import TIMEOUT, settle
 from conformance.volume_client import cinder, wait_volume
 
@@ -77,7 +76,7 @@ def test_a_user_logs_in_at_the_floating_ip_and_sees_a_volume_come_and_go(
         target: Target, http: httpx.Client) -> None:
     assert target.backend is not None
     image_prefix, boot_time = GUESTS[target.backend]
-    net = f"127.{random.randrange(30, 250)}.{random.randrange(1, 250)}"
+    net = loopback_net()
     config = f'[network]\npublic_cidr = "{net}.0/24"\n'
     with dedicated_emulator(target, config) as process:
         member = ApiSession(seeded_accounts(process.url)["member"], http)

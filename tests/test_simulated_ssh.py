@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import random
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import paramiko
 import pytest
@@ -22,19 +23,17 @@ from tempest.lib.common.utils.linux.remote_client import RemoteClient as LibRemo
 from backends.base import InstanceSpec, VifSpec, VolumeSpec
 from backends.simulated import SimulatedBackend
 from backends.simulated.shell import GuestView, Shell
+from conformance.network import loopback_net
 from emulator.clock import Clock
 from tests.ssh_keys import keygen
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def loopback_net() -> str:
-    """A /24 of 127.0.0.0/8 nothing else in this run uses (``127.<n>.<m>``)."""
-    return f"127.{random.randrange(30, 250)}.{random.randrange(1, 250)}"
 
 
 def openssh(key: Path, user: str, address: str, port: int,
@@ -161,14 +160,37 @@ def test_a_guest_answers_tempest_at_its_floating_ip(key: Path, tmp_path: Path,
         call(backend.close())
 
 
-def test_the_host_key_is_the_one_the_console_prints(key: Path,
-                                                    loop: asyncio.AbstractEventLoop) -> None:
+@dataclass
+class Guest:
+    """A running simulated guest answering SSH at ``address``:``port``."""
+
+    backend: SimulatedBackend
+    instance: InstanceSpec
+    address: str
+    port: int
+    loop: asyncio.AbstractEventLoop
+
+    def call(self, work: Callable[[], T]) -> T:
+        """``work`` (a blocking client call) in a thread while the loop serves the guest."""
+        return self.loop.run_until_complete(asyncio.to_thread(work))
+
+
+@pytest.fixture
+def guest(key: Path, loop: asyncio.AbstractEventLoop) -> Iterator[Guest]:
     port, address = free_port(), f"{loopback_net()}.5"
     instance = spec(key, (VifSpec("p", "fa:16:3e:00:00:03", (address,)),))
     backend = SimulatedBackend(clock=Clock(), ssh_port=port)
+    loop.run_until_complete(backend.spawn(instance))
+    try:
+        yield Guest(backend, instance, address, port, loop)
+    finally:
+        loop.run_until_complete(backend.close())
+
+
+def test_the_host_key_is_the_one_the_console_prints(guest: Guest) -> None:
 
     def host_key() -> paramiko.PKey:
-        transport = paramiko.Transport((address, port))
+        transport = paramiko.Transport((guest.address, guest.port))
         try:
             transport.get_security_options().key_types = ["ssh-ed25519"]
             transport.start_client(timeout=10)
@@ -176,15 +198,10 @@ def test_the_host_key_is_the_one_the_console_prints(key: Path,
         finally:
             transport.close()
 
-    try:
-        loop.run_until_complete(backend.spawn(instance))
-        shown = loop.run_until_complete(asyncio.to_thread(host_key))
-        digest = hashlib.sha256(shown.asbytes()).digest()
-        fingerprint = "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
-        console = loop.run_until_complete(backend.get_console_output(instance))
-        assert f"256 {fingerprint} root@web-1 (ED25519)" in console
-    finally:
-        loop.run_until_complete(backend.close())
+    digest = hashlib.sha256(guest.call(host_key).asbytes()).digest()
+    fingerprint = "SHA256:" + base64.b64encode(digest).decode().rstrip("=")
+    console = guest.loop.run_until_complete(guest.backend.get_console_output(guest.instance))
+    assert f"256 {fingerprint} root@web-1 (ED25519)" in console
 
 
 def test_unreachable_addresses_and_port_0_listen_nowhere(
@@ -199,15 +216,11 @@ def test_unreachable_addresses_and_port_0_listen_nowhere(
         loop.run_until_complete(backend.close())
 
 
-def test_an_interactive_shell(key: Path, loop: asyncio.AbstractEventLoop) -> None:
-    port, address = free_port(), f"{loopback_net()}.7"
-    instance = spec(key, (VifSpec("p", "fa:16:3e:00:00:06", (address,)),))
-    backend = SimulatedBackend(clock=Clock(), ssh_port=port)
-
+def test_an_interactive_shell(key: Path, guest: Guest) -> None:
     def session() -> str:
         client = paramiko.SSHClient()
         client.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        client.connect(address, port, "cirros", key_filename=str(key), timeout=10,
+        client.connect(guest.address, guest.port, "cirros", key_filename=str(key), timeout=10,
                        allow_agent=False, look_for_keys=False)
         try:
             channel = client.invoke_shell()
@@ -223,26 +236,14 @@ def test_an_interactive_shell(key: Path, loop: asyncio.AbstractEventLoop) -> Non
         finally:
             client.close()
 
-    try:
-        loop.run_until_complete(backend.spawn(instance))
-        text = loop.run_until_complete(asyncio.to_thread(session))
-        assert "web-1:~$ " in text and "web-1\r\n" in text
-    finally:
-        loop.run_until_complete(backend.close())
+    text = guest.call(session)
+    assert "web-1:~$ " in text and "web-1\r\n" in text
 
 
-def test_tempest_sees_a_failing_command_fail(key: Path,
-                                             loop: asyncio.AbstractEventLoop) -> None:
-    port, address = free_port(), f"{loopback_net()}.8"
-    instance = spec(key, (VifSpec("p", "fa:16:3e:00:00:07", (address,)),))
-    backend = SimulatedBackend(clock=Clock(), ssh_port=port)
-    try:
-        loop.run_until_complete(backend.spawn(instance))
-        client = tempest_client(key, address, port)
-        with pytest.raises(tempest_exceptions.SSHExecCommandFailed, match="not found"):
-            loop.run_until_complete(asyncio.to_thread(client.exec_command, "ping -c1 x"))
-    finally:
-        loop.run_until_complete(backend.close())
+def test_tempest_sees_a_failing_command_fail(key: Path, guest: Guest) -> None:
+    client = tempest_client(key, guest.address, guest.port)
+    with pytest.raises(tempest_exceptions.SSHExecCommandFailed, match="not found"):
+        guest.call(lambda: client.exec_command("ping -c1 x"))
 
 
 VIEW = GuestView("web-1", 4, 2048, 42.5)

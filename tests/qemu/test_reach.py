@@ -20,6 +20,7 @@ import pytest
 from backends.base import BackendError, InstanceSpec, VifSpec
 from backends.qemu.backend import QemuBackend
 from backends.qemu.guest import GuestImage, build_guest, default_cache_dir
+from conformance.network import loopback_net
 from tests.qemu.test_backend import backend, console_count, run, spec
 from tests.qemu.test_live_migration import Progress, on_two_hosts
 from tests.ssh_keys import keygen
@@ -95,7 +96,7 @@ async def paramiko_until(key: Path, user: str, address: str, command: str) -> st
 
 def addresses() -> tuple[str, str]:
     """Two addresses nothing else on the machine uses (each test run its own)."""
-    net = f"127.{random.randrange(100, 250)}.4"
+    net = loopback_net()
     return f"{net}.{random.randrange(2, 120)}", f"{net}.{random.randrange(130, 250)}"
 
 
