@@ -454,14 +454,11 @@ class SimulatedBackend(DeviceVerbs):
     async def _answer(self, uuid: str) -> None:
         """A running guest answers SSH on its reachable addresses (``backends.reach``);
         a stopped or gone one on none."""
-        running = self._running(uuid)
-        if running is None:
-            await self.ssh.sync(uuid, None, ())
-            return
-        vm, spec = running
-        login = Login(spec.key_data, view=lambda: self._view(uuid),
+        if (running := self._running(uuid)) is None:
+            return await self.ssh.sync(uuid, None, ())
+        login = Login(running[1].key_data, view=lambda: self._view(uuid),
                       console=lambda line: self._console_line(uuid, line))
-        await self.ssh.sync(uuid, login, vif_addresses(vm.devices.addresses.values()))
+        await self.ssh.sync(uuid, login, vif_addresses(running[0].devices.addresses.values()))
 
     def _view(self, uuid: str) -> GuestView | None:
         """What the guest's shell sees now; None once it no longer runs."""
