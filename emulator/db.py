@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import event, inspect
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, Row, make_url
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.schema import Table
 from sqlmodel import Session, SQLModel, create_engine
 
 
@@ -26,6 +27,16 @@ def one_of(column: Any, values: Sequence[Any]) -> Any:
     server's share their code, and the single server's skips SQLAlchemy's expanding
     parameters (a third of such a statement's cost)."""
     return column == values[0] if len(values) == 1 else column.in_(list(values))
+
+
+#: A Core row of any columns (they answer by name: ``row.uuid``).
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The table of a table model (for Core statements)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -96,6 +107,13 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read of Core statements on a connection: no session (whose begin, flush and
+        commit cost as much as a server's reads)."""
+        with self.engine.connect() as connection:
+            yield connection
 
     def close(self) -> None:
         self.engine.dispose()

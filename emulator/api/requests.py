@@ -188,8 +188,21 @@ _NovaValidator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
 )
 
 
+#: id(schema) -> (the schema, its validator): a validator is made once a schema (making one
+#: costs more than most validations). The schema is held so that its id is not reused;
+#: schemas are the route tables' constants, so the bound is never reached in practice.
+_VALIDATORS: dict[int, tuple[Mapping[str, Any], Any]] = {}
+_MAX_VALIDATORS = 2048
+
+
 def _validator(schema: Mapping[str, Any]) -> Any:
-    return _NovaValidator(schema, format_checker=FORMAT_CHECKER)
+    made = _VALIDATORS.get(id(schema))
+    if made is None or made[0] is not schema:
+        if len(_VALIDATORS) >= _MAX_VALIDATORS:
+            _VALIDATORS.clear()
+        made = _VALIDATORS[id(schema)] = (
+            schema, _NovaValidator(schema, format_checker=FORMAT_CHECKER))
+    return made[1]
 
 
 def validate_body(schema: Mapping[str, Any], body: Any, dialect: Dialect = "nova") -> None:

@@ -19,10 +19,11 @@ from sqlmodel import Session, col, select
 
 from backends.base import VifSpec
 from emulator.compute.models import Instance, InstanceAddress, InstanceSystemMetadata
-from emulator.db import Database, one_of
+from emulator.db import Database, table_of
 from emulator.network import nova_client, nova_security_groups
 from emulator.network.nova_client import Binding, Vif
 from emulator.network.seeding import PRIVATE_CIDR, PRIVATE_ID
+from emulator.reads import KeyedRead, Reader
 
 #: The shared network servers land on when they ask for none (the seeded ``private``).
 DEFAULT_NETWORK = "private"
@@ -97,16 +98,19 @@ def remembered_ports(s: Session, server_id: str) -> set[str]:
         col(InstanceSystemMetadata.key).startswith(ORDER))).all()}
 
 
-def cached_addresses(s: Session, server_ids: Sequence[str]) -> dict[str, tuple[Address, ...]]:
+_CACHE = table_of(InstanceAddress)
+_CACHED = KeyedRead(lambda match: (
+    sa_select(_CACHE.c.instance_uuid, _CACHE.c.network_name, _CACHE.c.address,
+              _CACHE.c.version, _CACHE.c.mac_address, _CACHE.c.kind)
+    .where(match(_CACHE.c.instance_uuid)).order_by(_CACHE.c.id)))
+
+
+def cached_addresses(s: Reader, server_ids: Sequence[str]) -> dict[str, tuple[Address, ...]]:
     """The servers' addresses as their info caches hold them (one query for all): what
     Nova's views show (``instance.info_cache``), written again from the ports at every
     change the compute side makes or Neutron's events tell (``refresh_cache``)."""
     found: dict[str, list[Address]] = {uuid: [] for uuid in server_ids}
-    table = InstanceAddress.__table__  # type: ignore[attr-defined]
-    for uuid, *fields in s.execute(sa_select(
-            table.c.instance_uuid, table.c.network_name, table.c.address, table.c.version,
-            table.c.mac_address, table.c.kind).where(one_of(table.c.instance_uuid, server_ids))
-            .order_by(table.c.id)):
+    for uuid, *fields in _CACHED(s, server_ids):
         found[uuid].append(Address(*fields))
     return {uuid: tuple(addresses) for uuid, addresses in found.items()}
 

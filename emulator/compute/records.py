@@ -7,7 +7,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlmodel import Session, col, select
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, select
 
 from backends.base import HostInfo
 from emulator.compute.addresses import Address, cached_addresses
@@ -23,8 +25,9 @@ from emulator.compute.server_groups.membership import GroupRef, groups_of
 from emulator.compute.states import status_of
 from emulator.compute.volumes.mappings import volumes_of
 from emulator.context import RequestContext
-from emulator.db import one_of
+from emulator.db import table_of
 from emulator.errors import Conflict, NotFound
+from emulator.reads import KeyedRead, KeyedRow, Reader
 
 
 def now() -> datetime:
@@ -64,6 +67,31 @@ def visible_instance(s: Session, ctx: RequestContext, server_id: str,
     return row
 
 
+_INSTANCE = table_of(Instance)
+
+
+def _visible(read_deleted: bool, admin: bool) -> KeyedRead:
+    return KeyedRead(lambda match: sa_select(_INSTANCE).where(*(
+        [match(_INSTANCE.c.uuid)]
+        + ([] if read_deleted else [_INSTANCE.c.deleted == False])  # noqa: E712
+        + ([] if admin else [_INSTANCE.c.project_id == bindparam("project_id")]))))
+
+
+#: ``visible_row``'s read by (read_deleted, is_admin).
+_VISIBLE = {(read_deleted, admin): _visible(read_deleted, admin)
+            for read_deleted in (False, True) for admin in (False, True)}
+
+
+def visible_row(s: Reader, ctx: RequestContext, server_id: str,
+                read_deleted: bool = False) -> KeyedRow:
+    """``visible_instance`` for a read: the instance's row (``reads``), not an object of
+    a session."""
+    rows = _VISIBLE[read_deleted, ctx.is_admin](s, [server_id], project_id=ctx.project_id)
+    if not rows:
+        raise not_found(server_id)
+    return rows[0]
+
+
 def check_lock(ctx: RequestContext, row: Instance) -> None:
     """Nova's ``check_instance_lock``: a locked server refuses all but admins."""
     if row.locked and not ctx.is_admin:
@@ -74,11 +102,13 @@ def check_lock(ctx: RequestContext, row: Instance) -> None:
 class ServerRecord:
     """A server with everything its views show, detached from the database."""
 
-    instance: Instance
+    #: The instance: an object of a session on a write path, a row of its table on a read
+    #: (a keyed read's or the list's; each answers the same names).
+    instance: Instance | KeyedRow
     metadata: dict[str, str]
     tags: tuple[str, ...]
     addresses: tuple[Address, ...]
-    fault: InstanceFault | None
+    fault: InstanceFault | KeyedRow | None
     host_status: str
     #: The server group it is in (2.71 shows it).
     group: GroupRef | None = None
@@ -113,7 +143,7 @@ class ServerRecord:
 HostLookup = Callable[[str], HostInfo | None]
 
 
-def host_status(instance: Instance, host_of: HostLookup) -> str:
+def host_status(instance: Instance | KeyedRow, host_of: HostLookup) -> str:
     """Nova's ``host_status``: UP, DOWN, MAINTENANCE (disabled), UNKNOWN, or "" unhosted."""
     if instance.host is None:
         return ""
@@ -125,36 +155,40 @@ def host_status(instance: Instance, host_of: HostLookup) -> str:
     return "UP" if host.enabled else "MAINTENANCE"
 
 
-def load_records(s: Session, rows: Sequence[Instance],
+_METADATA, _TAG, _FAULT = (table_of(InstanceMetadata), table_of(InstanceTag),
+                           table_of(InstanceFault))
+_METADATA_OF = KeyedRead(lambda match: sa_select(
+    _METADATA.c.instance_uuid, _METADATA.c.key, _METADATA.c.value)
+    .where(match(_METADATA.c.instance_uuid)))
+_TAGS_OF = KeyedRead(lambda match: sa_select(_TAG.c.instance_uuid, _TAG.c.tag)
+                     .where(match(_TAG.c.instance_uuid)))
+_FAULTS_OF = KeyedRead(lambda match: sa_select(_FAULT).where(match(_FAULT.c.instance_uuid))
+                       .order_by(_FAULT.c.id))
+
+
+def load_records(s: Reader, rows: Sequence[Instance | KeyedRow],
                  host_of: HostLookup) -> list[ServerRecord]:
     """``rows`` dressed with their metadata, tags, addresses (their info caches, as Nova's
     views), latest fault, host status and server group (one query per table for the whole
-    page)."""
+    page, each built once)."""
     if not rows:
         return []
     uuids = [r.uuid for r in rows]
     metadata: dict[str, dict[str, str]] = {u: {} for u in uuids}
-    for uuid, key, value in s.exec(select(
-            InstanceMetadata.instance_uuid, InstanceMetadata.key, InstanceMetadata.value)
-            .where(one_of(InstanceMetadata.instance_uuid, uuids))).all():
+    for uuid, key, value in _METADATA_OF(s, uuids):
         metadata[uuid][key] = value
     tags: dict[str, list[str]] = {u: [] for u in uuids}
-    for uuid, tag in s.exec(select(InstanceTag.instance_uuid, InstanceTag.tag)
-                            .where(one_of(InstanceTag.instance_uuid, uuids))):
+    for uuid, tag in _TAGS_OF(s, uuids):
         tags[uuid].append(tag)
     addresses = cached_addresses(s, uuids)
-    faults: dict[str, InstanceFault] = {}
-    for f in s.exec(select(InstanceFault).where(one_of(InstanceFault.instance_uuid, uuids))
-                    .order_by(col(InstanceFault.id))):
-        faults[f.instance_uuid] = f
+    faults = {f.instance_uuid: f for f in _FAULTS_OF(s, uuids)}
     groups = groups_of(s, uuids)
     volumes = volumes_of(s, uuids)
     return [
         ServerRecord(instance=r, metadata=metadata[r.uuid], tags=tuple(sorted(tags[r.uuid])),
                      addresses=addresses[r.uuid], fault=faults.get(r.uuid),
                      host_status=host_status(r, host_of), group=groups.get(r.uuid),
-                     volumes=tuple((b.volume_id, b.delete_on_termination)
-                                   for b in volumes[r.uuid]))
+                     volumes=tuple(volumes[r.uuid]))
         for r in rows
     ]
 

@@ -23,6 +23,7 @@ from emulator.compute.records import (
     load_records,
     now,
     visible_instance,
+    visible_row,
 )
 from emulator.compute.states import TaskState
 from emulator.context import RequestContext
@@ -49,15 +50,15 @@ class Servers:
             rule: str = "os_compute_api:servers:show", read_deleted: bool = False,
             ) -> ServerRecord:
         """The server ``ctx`` may see (else 404), once ``rule`` allows it on the server."""
-        with self.db.session() as s:
-            row = visible_instance(s, ctx, server_id, read_deleted)
+        with self.db.reading() as s:
+            row = visible_row(s, ctx, server_id, read_deleted)
             authorize(ctx, rule, row.project_id)
             return load_records(s, [row], self.host_of)[0]
 
     def matching(self, ctx: RequestContext, query: ServerQuery) -> list[ServerRecord]:
         """Servers matching ``query`` in its order, after its marker, up to its limit."""
         authorize(ctx, "os_compute_api:servers:index")
-        with self.db.session() as s:
+        with self.db.reading() as s:
             return list_servers(s, query, self.host_of)
 
     # -- updating ------------------------------------------------------------------------

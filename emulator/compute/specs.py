@@ -8,9 +8,10 @@ import dataclasses
 
 from backends.base import InstanceSpec, VifSpec
 from emulator.compute.models import Instance
+from emulator.db import AnyRow
 
 
-def instance_spec(row: Instance, metadata: dict[str, str] | None = None,
+def instance_spec(row: Instance | AnyRow, metadata: dict[str, str] | None = None,
                   addresses: tuple[tuple[str, str, str], ...] = (),
                   vifs: tuple[VifSpec, ...] = ()) -> InstanceSpec:
     """What a backend needs to run ``row`` (``addresses`` where the guest shows them,

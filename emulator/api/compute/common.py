@@ -26,18 +26,27 @@ COMPUTE_PREFIX = "/compute"
 
 
 def context(call: Call) -> RequestContext:
-    token = call.token
-    request_id = getattr(call.request.state, "request_id", "")
-    return RequestContext(
-        user_id=token.user.id,
-        project_id=token.project.id if token.project else None,
-        roles=token.role_names,
-        request_id=request_id,
-    )
+    """The call's request context (made once a call: a page's views each ask for it)."""
+    made = call.extra.get("context")
+    if made is None:
+        token = call.token
+        made = call.extra["context"] = RequestContext(
+            user_id=token.user.id,
+            project_id=token.project.id if token.project else None,
+            roles=token.role_names,
+            request_id=getattr(call.request.state, "request_id", ""),
+        )
+    return made
 
 
-def _project_segment(call: Call) -> str:
-    return f"/{call.url_project_id}" if call.url_project_id else ""
+def _prefixes(call: Call) -> tuple[str, str]:
+    """The href and bookmark prefixes of the call's links (made once a call)."""
+    made = call.extra.get("link prefixes")
+    if made is None:
+        project = f"/{call.url_project_id}" if call.url_project_id else ""
+        root = f"{base_url(call.request)}{COMPUTE_PREFIX}"
+        made = call.extra["link prefixes"] = (f"{root}/v2.1{project}/", f"{root}{project}/")
+    return made
 
 
 def href(call: Call, *parts: str) -> str:
@@ -45,14 +54,12 @@ def href(call: Call, *parts: str) -> str:
 
     NOTE: as Nova's view builders, parts are joined as they are (a flavor id with a space
     gives a link with a space); a header built from one must be encoded (``routing``)."""
-    tail = "/".join(parts)
-    return f"{base_url(call.request)}{COMPUTE_PREFIX}/v2.1{_project_segment(call)}/{tail}"
+    return _prefixes(call)[0] + "/".join(parts)
 
 
 def bookmark(call: Call, *parts: str) -> str:
     """Like ``href`` without the version segment (Nova's bookmark links)."""
-    tail = "/".join(parts)
-    return f"{base_url(call.request)}{COMPUTE_PREFIX}{_project_segment(call)}/{tail}"
+    return _prefixes(call)[1] + "/".join(parts)
 
 
 def links(call: Call, collection: str, ident: str) -> list[dict[str, str]]:

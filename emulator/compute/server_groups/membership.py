@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import insert
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, func, select
 
 from emulator.compute.models import Instance
 from emulator.compute.server_groups.models import InstanceGroup, InstanceGroupMember
-from emulator.db import one_of
+from emulator.db import table_of
+from emulator.reads import KeyedRead, Reader
 
 
 @dataclass(frozen=True)
@@ -65,17 +67,18 @@ def forget_all(s: Session) -> None:
     s.exec(delete(InstanceGroupMember))
 
 
-def groups_of(s: Session, server_ids: Sequence[str]) -> dict[str, GroupRef]:
+_MEMBER, _GROUP = table_of(InstanceGroupMember), table_of(InstanceGroup)
+_GROUPS = KeyedRead(lambda match: (
+    sa_select(_MEMBER.c.instance_uuid, _GROUP.c.id, _GROUP.c.uuid, _GROUP.c.project_id)
+    .join_from(_MEMBER, _GROUP, _GROUP.c.id == _MEMBER.c.group_id)
+    .where(match(_MEMBER.c.instance_uuid)).order_by(_MEMBER.c.id)))
+
+
+def groups_of(s: Reader, server_ids: Sequence[str]) -> dict[str, GroupRef]:
     """Server id -> the group it is in, for the servers of ``server_ids`` in one."""
-    if not server_ids:
-        return {}
-    stmt = (select(InstanceGroupMember.instance_uuid, InstanceGroup)
-            .join(InstanceGroup, col(InstanceGroup.id) == col(InstanceGroupMember.group_id))
-            .where(one_of(InstanceGroupMember.instance_uuid, server_ids))
-            .order_by(col(InstanceGroupMember.id)))
     found: dict[str, GroupRef] = {}
-    for server_id, group in s.exec(stmt).all():
-        found.setdefault(server_id, ref(group))
+    for server_id, group_id, uuid, project_id in _GROUPS(s, server_ids):
+        found.setdefault(server_id, GroupRef(id=group_id, uuid=uuid, project_id=project_id))
     return found
 
 

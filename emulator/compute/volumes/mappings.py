@@ -8,11 +8,13 @@ import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from emulator.compute.models import Instance
 from emulator.compute.volumes.models import BlockDeviceMapping
-from emulator.db import one_of
+from emulator.db import table_of
+from emulator.reads import KeyedRead, Reader
 
 #: Where Nova's libvirt driver puts virtio disks: the root is ``vda``.
 PREFIX = "/dev/vd"
@@ -57,16 +59,20 @@ def volume_rows(s: Session, instance_uuid: str,
     return list(s.exec(stmt.order_by(col(BlockDeviceMapping.id))))
 
 
-def volumes_of(s: Session, instance_uuids: Sequence[str]) -> dict[str, list[BdmRecord]]:
-    """Each server's volume mappings (one query for a page of servers)."""
-    found: dict[str, list[BdmRecord]] = {u: [] for u in instance_uuids}
-    if not instance_uuids:
-        return found
-    for row in s.exec(select(BlockDeviceMapping)
-                      .where(one_of(BlockDeviceMapping.instance_uuid, instance_uuids))
-                      .where(col(BlockDeviceMapping.volume_id).is_not(None))
-                      .order_by(col(BlockDeviceMapping.id))):
-        found[row.instance_uuid].append(BdmRecord.of(row))
+_BDM = table_of(BlockDeviceMapping)
+_VOLUMES = KeyedRead(lambda match: (
+    sa_select(_BDM.c.instance_uuid, _BDM.c.volume_id, _BDM.c.delete_on_termination)
+    .where(match(_BDM.c.instance_uuid), _BDM.c.volume_id.is_not(None))
+    .order_by(_BDM.c.id)))
+
+
+def volumes_of(s: Reader, instance_uuids: Sequence[str]
+               ) -> dict[str, list[tuple[str, bool]]]:
+    """Each server's volumes (volume id, delete_on_termination) in the order they were
+    mapped (one query for a page of servers)."""
+    found: dict[str, list[tuple[str, bool]]] = {u: [] for u in instance_uuids}
+    for instance_uuid, volume_id, delete_on_termination in _VOLUMES(s, instance_uuids):
+        found[instance_uuid].append((volume_id, delete_on_termination))
     return found
 
 

@@ -1,0 +1,83 @@
+"""Keyed reads (``emulator.reads``): the rows a Core read of the same statement gives, by
+name, converted by their types; one key or many; a session's pending changes seen."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, insert
+from sqlalchemy import select as sa_select
+
+from emulator.compute.models import Instance, InstanceFault
+from emulator.db import Database, table_of
+from emulator.reads import KeyedRead
+
+INSTANCE = table_of(Instance)
+T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+
+
+def _instance(index: int, **columns: Any) -> dict[str, Any]:
+    return dict(uuid=f"00000000-0000-0000-0000-{index:012d}", display_name=f"s{index}",
+                hostname=f"s{index}", project_id="p1", user_id="u1", flavor_id="1",
+                requested_networks=[{"uuid": "net"}], flavor_extra_specs={"hw:a": "b"},
+                vm_state="active", created_at=T0, deleted=False, locked=index % 2 == 0,
+                **columns)
+
+
+@pytest.fixture
+def db() -> Database:
+    database = Database("sqlite://")
+    with database.engine.begin() as connection:
+        connection.execute(insert(Instance), [_instance(index) for index in range(1, 6)])
+    return database
+
+
+INSTANCES = KeyedRead(lambda match: sa_select(INSTANCE).where(
+    match(INSTANCE.c.uuid), INSTANCE.c.project_id == bindparam("project_id"))
+    .order_by(INSTANCE.c.id))
+
+
+def test_one_key_gives_the_row_core_gives(db: Database) -> None:
+    uuid = _instance(2)["uuid"]
+    with db.reading() as connection:
+        ours = INSTANCES(connection, [uuid], project_id="p1")
+        core = connection.execute(sa_select(INSTANCE).where(INSTANCE.c.uuid == uuid)).one()
+    assert len(ours) == 1
+    assert tuple(ours[0]) == tuple(core)
+    row = ours[0]
+    assert row.uuid == uuid and row.locked is True and row.deleted is False
+    assert row.created_at == T0  # the column type's converter gives the zone back
+    assert row.flavor_extra_specs == {"hw:a": "b"}
+    assert row.requested_networks == [{"uuid": "net"}]
+
+
+def test_many_keys_and_further_parameters(db: Database) -> None:
+    wanted = [_instance(index)["uuid"] for index in (5, 1, 3)]
+    with db.reading() as connection:
+        rows = INSTANCES(connection, wanted, project_id="p1")
+        assert [row.display_name for row in rows] == ["s1", "s3", "s5"]
+        assert INSTANCES(connection, wanted, project_id="p2") == []
+        assert INSTANCES(connection, [], project_id="p1") == []
+        assert INSTANCES(connection, ["nothing"], project_id="p1") == []
+
+
+def test_a_session_s_pending_changes_are_read(db: Database) -> None:
+    faults = table_of(InstanceFault)
+    read = KeyedRead(lambda match: sa_select(faults).where(match(faults.c.instance_uuid)))
+    uuid = _instance(4)["uuid"]
+    with db.session() as s:
+        s.add(InstanceFault(instance_uuid=uuid, code=500, message="boom",
+                            created_at=datetime(2026, 5, 6, tzinfo=UTC)))
+        rows = read(s, [uuid])
+    assert [(row.code, row.message, row.created_at) for row in rows] == [
+        (500, "boom", datetime(2026, 5, 6, tzinfo=UTC))]
+
+
+def test_a_parameter_the_driver_cannot_take_is_refused(db: Database) -> None:
+    since = bindparam("since", type_=INSTANCE.c.created_at.type)
+    read = KeyedRead(lambda match: sa_select(INSTANCE.c.uuid).where(
+        match(INSTANCE.c.uuid), INSTANCE.c.created_at > since))
+    with db.reading() as connection, pytest.raises(TypeError, match="since"):
+        read(connection, ["x"], since=T0)
