@@ -11,11 +11,11 @@ generation checks instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeAlias
 
-from sqlalchemy import event, inspect
+from sqlalchemy import JSON, TypeDecorator, event, inspect
 from sqlalchemy.engine import Connection, Engine, Row, make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.schema import Table
@@ -31,6 +31,33 @@ def one_of(column: Any, values: Sequence[Any]) -> Any:
 
 #: A Core row of any columns (they answer by name: ``row.uuid``).
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+
+
+#: JSON texts most JSON columns hold, and their values (made anew each time: callers may
+#: change what they are given). ``["default"]``: a server's security groups.
+_COMMON_JSON: dict[str, Callable[[], Any]] = {
+    "{}": dict, "[]": list, "null": lambda: None, '["default"]': lambda: ["default"]}
+
+
+class JSONValue(TypeDecorator[Any]):
+    """``JSON``, reading the commonest texts (``{}``, ``[]``, ``null``) without a parse: a
+    page of 1,000 servers reads six JSON columns a server."""
+
+    impl = JSON
+    cache_ok = True
+    #: As ``JSON``: None is stored as JSON ``null`` (not left out of an INSERT).
+    should_evaluate_none = True
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Callable[[Any], Any] | None:
+        parse = super().result_processor(dialect, coltype)
+        if parse is None:  # the driver decodes JSON itself (PostgreSQL's)
+            return None
+
+        def process(value: Any) -> Any:
+            common = _COMMON_JSON.get(value) if isinstance(value, str) else None
+            return common() if common is not None else parse(value)
+
+        return process
 
 
 def table_of(model: type[SQLModel]) -> Table:

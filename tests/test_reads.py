@@ -81,3 +81,20 @@ def test_a_parameter_the_driver_cannot_take_is_refused(db: Database) -> None:
         match(INSTANCE.c.uuid), INSTANCE.c.created_at > since))
     with db.reading() as connection, pytest.raises(TypeError, match="since"):
         read(connection, ["x"], since=T0)
+
+
+def test_common_json_texts_are_fresh_values(db: Database) -> None:
+    """``JSONValue`` reads ``{}``/``[]``/``null`` without parsing, a new value each time
+    (a caller may change what it is given); anything else is parsed."""
+    with db.engine.begin() as connection:
+        connection.execute(insert(Instance), [_instance(6, scheduler_hints={}, trusted_certs=None,
+                                                        security_groups=[])])
+    uuid = _instance(6)["uuid"]
+    with db.reading() as connection:
+        first, = INSTANCES(connection, [uuid], project_id="p1")
+        first.scheduler_hints["changed"] = True
+        first.security_groups.append("changed")
+        again, = INSTANCES(connection, [uuid], project_id="p1")
+    assert again.scheduler_hints == {} and again.security_groups == []
+    assert again.trusted_certs is None
+    assert again.flavor_extra_specs == {"hw:a": "b"}

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+from emulator.db import JSONValue
 
 
 class Flavor(SQLModel, table=True):
@@ -80,7 +82,7 @@ class Instance(SQLModel, table=True):
     root_gb: int = 0
     ephemeral_gb: int = 0
     swap: int = 0
-    flavor_extra_specs: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    flavor_extra_specs: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
     #: The flavor before a resize (Nova's ``instance.old_flavor``), kept from the resize
     #: until it is confirmed or reverted; the host's usage counts the larger of the two.
     old_flavor_id: str | None = None
@@ -90,7 +92,7 @@ class Instance(SQLModel, table=True):
     old_root_gb: int = 0
     old_ephemeral_gb: int = 0
     old_swap: int = 0
-    old_flavor_extra_specs: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    old_flavor_extra_specs: dict[str, Any] | None = Field(default=None, sa_type=JSONValue)
     #: The vm_state an action that returns to it started from (Nova's ``old_vm_state``).
     old_vm_state: str | None = None
     key_name: str | None = None
@@ -122,10 +124,10 @@ class Instance(SQLModel, table=True):
     locked: bool = False
     locked_by: str | None = None
     locked_reason: str | None = None
-    security_groups: list[str] = Field(default_factory=list, sa_type=JSON)
-    requested_networks: Any = Field(default=None, sa_type=JSON)
-    trusted_certs: list[str] | None = Field(default=None, sa_type=JSON)
-    scheduler_hints: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    security_groups: list[str] = Field(default_factory=list, sa_type=JSONValue)
+    requested_networks: Any = Field(default=None, sa_type=JSONValue)
+    trusted_certs: list[str] | None = Field(default=None, sa_type=JSONValue)
+    scheduler_hints: dict[str, Any] = Field(default_factory=dict, sa_type=JSONValue)
     root_device_name: str = "/dev/vda"
     created_at: datetime
     updated_at: datetime | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
@@ -127,7 +128,7 @@ class ServerRecord:
             return []
         return [group.uuid]
 
-    @property
+    @cached_property
     def status(self) -> str:
         if self.instance.deleted:
             return "DELETED"

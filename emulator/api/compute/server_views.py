@@ -13,6 +13,7 @@ from typing import Any
 
 from emulator.api.compute import common
 from emulator.api.compute.common import V
+from emulator.api.microversion import APIVersion
 from emulator.api.routing import Call
 from emulator.compute.policy import allowed
 from emulator.compute.records import ServerRecord
@@ -69,6 +70,43 @@ class ShowFlags:
 
 FULL = ShowFlags()
 
+#: What each microversion adds to a server's view (the gates of Nova's view builder):
+#: name -> the first microversion that shows it.
+SHOWN_FROM: dict[str, APIVersion] = {
+    "more_extended_attributes": V(2, 3),  # and each volume's delete_on_termination
+    "locked": V(2, 9),
+    "host_status": V(2, 16),
+    "description": V(2, 19),
+    "tags": V(2, 26),
+    "embedded_flavor": V(2, 47),  # with its extra_specs where policy allows
+    "trusted_image_certificates": V(2, 63),
+    "locked_reason": V(2, 73),
+    "hostname": V(2, 90),
+    "pinned_availability_zone": V(2, 96),
+    "image_properties": V(2, 98),
+    "scheduler_hints": V(2, 100),
+}
+
+
+def shown(call: Call) -> dict[str, bool]:
+    """``SHOWN_FROM`` at the call's microversion (made once a call: a page asks for each
+    server)."""
+    made = call.extra.get("server view gates")
+    if made is None:
+        made = call.extra["server view gates"] = {
+            name: call.version >= since for name, since in SHOWN_FROM.items()}
+    return made
+
+
+def allowed_for(call: Call, rule: str, project_id: str) -> bool:
+    """``allowed`` for the call's context on a server of ``project_id`` (remembered for
+    the call: a page's servers share a few projects)."""
+    key = f"policy {rule} {project_id}"
+    made: bool | None = call.extra.get(key)
+    if made is None:
+        made = call.extra[key] = allowed(common.context(call), rule, project_id)
+    return made
+
 
 class ServerView:
     def links(self, call: Call, record: ServerRecord) -> list[dict[str, str]]:
@@ -92,7 +130,7 @@ class ServerView:
 
     def flavor(self, call: Call, record: ServerRecord, extra_specs: bool) -> dict[str, Any]:
         i = record.instance
-        if call.version >= V(2, 47):
+        if shown(call)["embedded_flavor"]:
             flavor: dict[str, Any] = {"vcpus": i.vcpus, "ram": i.memory_mb, "disk": i.root_gb,
                                       "ephemeral": i.ephemeral_gb, "swap": i.swap,
                                       "original_name": i.flavor_name}
@@ -111,7 +149,7 @@ class ServerView:
             "id": image_ref,
             "links": [{"rel": "bookmark", "href": common.bookmark(call, "images", image_ref)}],
         }
-        if call.version >= V(2, 98):
+        if shown(call)["image_properties"]:
             image["properties"] = {}
         return image
 
@@ -128,10 +166,11 @@ class ServerView:
     def show(self, call: Call, record: ServerRecord, flags: ShowFlags = FULL,
              extra_specs: bool | None = None) -> dict[str, Any]:
         ctx = common.context(call)
+        gates = shown(call)
         i = record.instance
         if extra_specs is None:
-            extra_specs = call.version >= V(2, 47) and allowed(
-                ctx, "os_compute_api:servers:show:flavor-extra-specs", i.project_id)
+            extra_specs = gates["embedded_flavor"] and allowed_for(
+                call, "os_compute_api:servers:show:flavor-extra-specs", i.project_id)
         server: dict[str, Any] = {
             "accessIPv4": i.access_ip_v4 or "",
             "accessIPv6": i.access_ip_v6 or "",
@@ -170,13 +209,13 @@ class ServerView:
             server["security_groups"] = [{"name": name} for name in i.security_groups]
         extended = flags.show_extended_attr
         if extended is None:
-            extended = allowed(ctx, "os_compute_api:os-extended-server-attributes",
-                               i.project_id)
+            extended = allowed_for(call, "os_compute_api:os-extended-server-attributes",
+                                   i.project_id)
         if extended:
             server["OS-EXT-SRV-ATTR:host"] = i.host
             server["OS-EXT-SRV-ATTR:instance_name"] = f"instance-{i.id or 0:08x}"
             server["OS-EXT-SRV-ATTR:hypervisor_hostname"] = i.node
-            if call.version >= V(2, 3):
+            if gates["more_extended_attributes"]:
                 server["OS-EXT-SRV-ATTR:hostname"] = i.hostname
                 server["OS-EXT-SRV-ATTR:kernel_id"] = ""
                 server["OS-EXT-SRV-ATTR:launch_index"] = i.launch_index
@@ -193,29 +232,29 @@ class ServerView:
             # 2.3: each volume's ``delete_on_termination`` too.
             server["os-extended-volumes:volumes_attached"] = [
                 {"id": volume_id, "delete_on_termination": delete}
-                if call.version >= V(2, 3) else {"id": volume_id}
+                if gates["more_extended_attributes"] else {"id": volume_id}
                 for volume_id, delete in record.volumes]
-        if call.version >= V(2, 9):
+        if gates["locked"]:
             server["locked"] = bool(i.locked)
-        if call.version >= V(2, 16) and flags.show_host_status is not False and allowed(
-                ctx, "os_compute_api:servers:show:host_status", i.project_id):
+        if gates["host_status"] and flags.show_host_status is not False and allowed_for(
+                call, "os_compute_api:servers:show:host_status", i.project_id):
             server["host_status"] = record.host_status
-        if call.version >= V(2, 19):
+        if gates["description"]:
             server["description"] = i.display_description
-        if call.version >= V(2, 26):
+        if gates["tags"]:
             server["tags"] = list(record.tags)
-        if call.version >= V(2, 63):
+        if gates["trusted_image_certificates"]:
             server["trusted_image_certificates"] = (
                 list(i.trusted_certs) if i.trusted_certs else None)
         if flags.show_server_groups:
             server["server_groups"] = record.server_groups(ctx)
-        if call.version >= V(2, 73):
+        if gates["locked_reason"]:
             server["locked_reason"] = i.locked_reason
-        if call.version >= V(2, 90) and not extended:
+        if gates["hostname"] and not extended:
             server["OS-EXT-SRV-ATTR:hostname"] = i.hostname
-        if flags.show_az and call.version >= V(2, 96):
+        if flags.show_az and gates["pinned_availability_zone"]:
             server["pinned_availability_zone"] = i.pinned_availability_zone
-        if call.version >= V(2, 100):
+        if gates["scheduler_hints"]:
             server["scheduler_hints"] = dict(i.scheduler_hints)
         return server
 
