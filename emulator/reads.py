@@ -41,12 +41,15 @@ def connection_of(s: Reader) -> Connection:
 @dataclass(frozen=True)
 class _Compiled:
     """A statement compiled for one dialect: its SQL, the names of its positional
-    parameters in order (None: the driver takes them by name)."""
+    parameters in order (None: the driver takes them by name), and the values of those
+    the statement itself gave (``column == ""``)."""
 
     sql: str
     order: tuple[str, ...] | None
+    given: dict[str, Any]
 
     def arguments(self, params: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        params = {**self.given, **params} if self.given else params
         return params if self.order is None else tuple(params[name] for name in self.order)
 
 
@@ -59,7 +62,9 @@ class _Plan:
             if bind.type.dialect_impl(dialect).bind_processor(dialect) is not None:
                 raise TypeError(f"parameter {name!r} needs converting: not a keyed read's")
         order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
-        self.one = _Compiled(compiled.string, order)
+        given = {name: bind.value for name, bind in compiled.binds.items()
+                 if bind.value is not None and not bind.callable}
+        self.one = _Compiled(compiled.string, order, given)
         self.many_compiled = many.compile(dialect=dialect)
         columns = list(one.selected_columns)
         self.row: Any = namedtuple("KeyedRow", [c.key for c in columns], rename=True)  # type: ignore[misc]
@@ -73,7 +78,7 @@ class _Plan:
         costs well under 1 % of a page's read), and the parameters by its names."""
         expanded = self.many_compiled.construct_expanded_state(params)
         order = expanded.positiontup
-        return (_Compiled(expanded.statement, tuple(order) if order is not None else None),
+        return (_Compiled(expanded.statement, tuple(order) if order is not None else None, {}),
                 dict(expanded.parameters))
 
     def rows(self, raw: Sequence[Sequence[Any]]) -> list[KeyedRow]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam, insert, or_
 from sqlalchemy import select as sa_select
 
 from emulator.compute.models import Instance, InstanceFault
@@ -98,3 +98,14 @@ def test_common_json_texts_are_fresh_values(db: Database) -> None:
     assert again.scheduler_hints == {} and again.security_groups == []
     assert again.trusted_certs is None
     assert again.flavor_extra_specs == {"hw:a": "b"}
+
+
+def test_values_the_statement_gives_are_bound_with_the_caller_s(db: Database) -> None:
+    read = KeyedRead(lambda match: sa_select(INSTANCE.c.display_name).where(
+        match(INSTANCE.c.project_id),
+        or_(INSTANCE.c.display_name == "s2", INSTANCE.c.display_name == bindparam("name")))
+        .order_by(INSTANCE.c.display_name))
+    with db.reading() as connection:
+        assert [r.display_name for r in read(connection, ["p1"], name="s4")] == ["s2", "s4"]
+        assert [r.display_name for r in read(connection, ["p1", "p2"], name="s5")] == [
+            "s2", "s5"]

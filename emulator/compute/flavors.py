@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from emulator.compute.extra_specs import InvalidExtraSpec, validate_extra_spec
 from emulator.compute.models import Flavor, FlavorAccess, FlavorExtraSpec
 from emulator.compute.policy import authorize
 from emulator.context import RequestContext
-from emulator.db import Database
+from emulator.db import Database, table_of
 from emulator.errors import Conflict, InvalidInput, NotFound
+from emulator.reads import KeyedRead, KeyedRow, Reader
 
 #: Flavors every emulator starts with: (flavorid, name, ram MiB, vCPUs, root disk GiB).
 #: The m1.* set of a classic Nova install, DevStack's nano/micro and ds* flavors.
@@ -99,6 +101,14 @@ def _not_found(flavorid: str) -> NotFound:
     return NotFound(f"Flavor {flavorid} could not be found.")
 
 
+_FLAVOR, _SPEC, _ACCESS = table_of(Flavor), table_of(FlavorExtraSpec), table_of(FlavorAccess)
+_FLAVOR_BY_ID = KeyedRead(lambda match: sa_select(_FLAVOR).where(match(_FLAVOR.c.flavorid)))
+_SPECS_OF = KeyedRead(lambda match: sa_select(_SPEC.c.key, _SPEC.c.value)
+                      .where(match(_SPEC.c.flavor_id)))
+_ACCESS_OF = KeyedRead(lambda match: sa_select(_ACCESS.c.project_id)
+                       .where(match(_ACCESS.c.flavor_id)))
+
+
 class FlavorService:
     def __init__(self, db: Database, project_exists: Callable[[str], bool]) -> None:
         self.db = db
@@ -124,15 +134,15 @@ class FlavorService:
         shared = select(FlavorAccess.flavor_id).where(FlavorAccess.project_id == ctx.project_id)
         return (col(Flavor.is_public) == True) | col(Flavor.id).in_(shared)  # noqa: E712
 
-    def _record(self, s: Session, row: Flavor) -> FlavorRecord:
-        specs = s.exec(select(FlavorExtraSpec).where(FlavorExtraSpec.flavor_id == row.id)).all()
-        access = s.exec(select(FlavorAccess).where(FlavorAccess.flavor_id == row.id)).all()
+    def _record(self, s: Reader, row: Flavor | KeyedRow) -> FlavorRecord:
+        specs = _SPECS_OF(s, [row.id])
+        access = _ACCESS_OF(s, [row.id])
         return FlavorRecord(
             flavorid=row.flavorid, name=row.name, memory_mb=row.memory_mb, vcpus=row.vcpus,
             root_gb=row.root_gb, ephemeral_gb=row.ephemeral_gb, swap=row.swap,
             rxtx_factor=row.rxtx_factor, is_public=row.is_public, disabled=row.disabled,
             description=row.description,
-            extra_specs={e.key: e.value for e in sorted(specs, key=lambda e: e.key)},
+            extra_specs=dict(sorted((e.key, e.value) for e in specs)),
             projects=tuple(sorted(a.project_id for a in access)),
         )
 
@@ -144,8 +154,15 @@ class FlavorService:
         return row
 
     def get(self, ctx: RequestContext, flavorid: str) -> FlavorRecord:
-        with self.db.session() as s:
-            return self._record(s, self._row(s, ctx, flavorid))
+        """The flavor ``ctx`` may see (``_visible``'s rule, read as rows: every server
+        create asks for its flavor)."""
+        with self.db.reading() as s:
+            found = _FLAVOR_BY_ID(s, [flavorid])
+            record = self._record(s, found[0]) if found else None
+        if record is None or not (ctx.is_admin or record.is_public
+                                  or ctx.project_id in record.projects):
+            raise _not_found(flavorid)
+        return record
 
     def list_flavors(self, ctx: RequestContext, query: FlavorQuery) -> list[FlavorRecord]:
         """Flavors ``ctx`` may see, filtered, sorted, and paged after ``query.marker``.

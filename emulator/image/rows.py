@@ -9,13 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TypeVar
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from emulator.context import RequestContext
+from emulator.db import table_of
 from emulator.errors import NotFound
 from emulator.image.models import Image, ImageMember, ImageProperty, ImageTag
 from emulator.image.policy import Target, authorize
 from emulator.image.records import ImageRecord
+from emulator.reads import KeyedRead, KeyedRow
 
 Child = TypeVar("Child", ImageProperty, ImageTag, ImageMember)
 
@@ -50,7 +53,7 @@ def is_member(s: Session, image_id: str, project_id: str | None,
     return s.exec(stmt).first() is not None
 
 
-def visible(s: Session, ctx: RequestContext, row: Image) -> bool:
+def visible(s: Session, ctx: RequestContext, row: Image | KeyedRow) -> bool:
     """Glance's ``is_image_visible``: admin, ownerless, public, community, own, member."""
     if ctx.is_admin or row.owner is None or row.visibility in ("public", "community"):
         return True
@@ -82,8 +85,15 @@ def authorized_row(s: Session, ctx: RequestContext, image_id: str, rule: str) ->
     return row
 
 
-def to_record(s: Session, row: Image) -> ImageRecord:
-    properties = {p.name: p.value for p in children(s, ImageProperty, row.id)}
+_IMAGE, _PROPERTY, _TAG = table_of(Image), table_of(ImageProperty), table_of(ImageTag)
+#: A read of an image (``get``: every server create asks for its image) and its children.
+_IMAGE_ROW = KeyedRead(lambda match: sa_select(_IMAGE).where(match(_IMAGE.c.id)))
+_PROPERTIES = KeyedRead(lambda match: sa_select(_PROPERTY.c.name, _PROPERTY.c.value)
+                        .where(match(_PROPERTY.c.image_id)))
+_TAGS = KeyedRead(lambda match: sa_select(_TAG.c.value).where(match(_TAG.c.image_id)))
+
+
+def to_record(s: Session, row: Image | KeyedRow) -> ImageRecord:
     return ImageRecord(
         id=row.id, name=row.name, status=row.status, visibility=row.visibility,
         protected=row.protected, os_hidden=row.os_hidden, owner=row.owner,
@@ -91,10 +101,16 @@ def to_record(s: Session, row: Image) -> ImageRecord:
         size=row.size, virtual_size=row.virtual_size, checksum=row.checksum,
         os_hash_algo=row.os_hash_algo, os_hash_value=row.os_hash_value,
         min_disk=row.min_disk, min_ram=row.min_ram, created_at=row.created_at,
-        updated_at=row.updated_at, properties=dict(sorted(properties.items())),
-        tags=tuple(sorted(t.value for t in children(s, ImageTag, row.id))),
+        updated_at=row.updated_at,
+        properties=dict(sorted((p.name, p.value) for p in _PROPERTIES(s, [row.id]))),
+        tags=tuple(sorted(t.value for t in _TAGS(s, [row.id]))),
     )
 
 
 def get(s: Session, ctx: RequestContext, image_id: str) -> ImageRecord:
-    return to_record(s, visible_row(s, ctx, image_id))
+    """The image ``ctx`` can see as a record (``visible_row``'s rule, read as rows)."""
+    found = _IMAGE_ROW(s, [image_id])
+    row = found[0] if found else None
+    if row is None or row.status == "deleted" or not visible(s, ctx, row):
+        raise not_found(image_id)
+    return to_record(s, row)

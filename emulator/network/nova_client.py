@@ -14,9 +14,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from emulator.context import RequestContext
+from emulator.db import table_of
 from emulator.errors import Conflict, EmulatorError, InvalidInput, NotFound, OverQuota
 from emulator.network import (
     fixed_ips,
@@ -31,6 +34,7 @@ from emulator.network.models import (
     NeutronPort,
     NeutronSubnet,
 )
+from emulator.reads import KeyedRead
 
 
 @dataclass(frozen=True)
@@ -79,23 +83,26 @@ def requests(requested: Any) -> list[Request]:
 # -- networks a project may use ----------------------------------------------------------
 
 
-def available_networks(s: Session, project_id: str) -> list[NeutronNetwork]:
-    """Nova's ``_get_available_networks`` without ids: the project's own networks, then
-    the shared ones.
+_NETWORK = table_of(NeutronNetwork)
+#: Nova's ``_get_available_networks`` read: the project's own networks, then the shared ones
+#: (each in creation order); external ones are left out.
+_AVAILABLE = KeyedRead(lambda match: sa_select(_NETWORK.c.id).where(
+    _NETWORK.c.external.is_(False), or_(_NETWORK.c.shared.is_(True), match(_NETWORK.c.project_id)))
+    .order_by(_NETWORK.c.shared, _NETWORK.c.created_at))
+
+
+def available_networks(s: Session, project_id: str) -> list[str]:
+    """Nova's ``_get_available_networks`` without ids: the ids of the project's own
+    networks, then of the shared ones.
 
     NOTE: external networks are left out (Nova would offer a project's own external
     network and then refuse it, or find two networks for the admin project that owns the
     seeded ``public``): a server asking for no network lands on ``private``."""
-    own = list(s.exec(select(NeutronNetwork).where(
-        NeutronNetwork.project_id == project_id, col(NeutronNetwork.shared).is_(False),
-        col(NeutronNetwork.external).is_(False)).order_by(col(NeutronNetwork.created_at))))
-    shared = list(s.exec(select(NeutronNetwork).where(
-        col(NeutronNetwork.shared).is_(True), col(NeutronNetwork.external).is_(False))
-        .order_by(col(NeutronNetwork.created_at))))
-    return own + shared
+    return [row.id for row in _AVAILABLE(s, [project_id])]
 
 
-def _auto_network(s: Session, project_id: str) -> NeutronNetwork | None:
+def _auto_network(s: Session, project_id: str) -> str | None:
+    """The id of the only network the project can use (None: there is none)."""
     nets = available_networks(s, project_id)
     if len(nets) > 1:
         raise Conflict("Multiple possible networks found, use a Network ID to be more "
@@ -261,7 +268,7 @@ def allocate_for_instance(s: Session, binding: Binding, requested: Any,
     asked = requests(requested)
     if not asked:
         network = _auto_network(s, binding.project_id)
-        asked = [] if network is None else [Request(network_id=network.id)]
+        asked = [] if network is None else [Request(network_id=network)]
     plugged = []
     for request in asked:
         if request.port_id:
@@ -362,7 +369,7 @@ def attach_port(s: Session, ctx: RequestContext, binding: Binding, port_id: str 
         if len(nets) > 1:
             raise InvalidInput("Multiple possible networks found, use a Network ID to be "
                                "more specific.")
-        network_id = nets[0].id
+        network_id = nets[0]
     try:
         networks.visible_row(s, ctx, network_id)
     except NotFound:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, func, select
 
 from emulator.context import RequestContext
+from emulator.db import table_of
 from emulator.network.bodies import item_of
 from emulator.network.errors import bad_request, fail, not_authorized
 from emulator.network.models import (
@@ -23,6 +25,7 @@ from emulator.network.models import (
     NeutronSecurityGroupRule,
     NeutronSubnet,
 )
+from emulator.reads import KeyedRead
 
 UNLIMITED = -1
 INT_MAX = 2**31 - 1
@@ -39,17 +42,28 @@ RESOURCES: dict[str, tuple[int, Any]] = {
 }
 
 
+def _counting(model: Any) -> KeyedRead:
+    table = table_of(model)
+    return KeyedRead(lambda match: sa_select(func.count()).select_from(table)
+                     .where(match(table.c.project_id)))
+
+
+#: Resource -> the read of how many rows of it a project holds (every create checks one).
+_COUNTS = {resource: _counting(model) for resource, (_limit, model) in RESOURCES.items()}
+_QUOTA = table_of(NeutronQuota)
+_LIMITS = KeyedRead(lambda match: sa_select(_QUOTA.c.resource, _QUOTA.c.limit)
+                    .where(match(_QUOTA.c.project_id)))
+
+
 def used(s: Session, project_id: str, resource: str) -> int:
-    model = RESOURCES[resource][1]
-    return int(s.exec(select(func.count()).select_from(model)
-                      .where(model.project_id == project_id)).one())
+    return int(_COUNTS[resource](s, [project_id])[0][0])
 
 
 def limits(s: Session, project_id: str) -> dict[str, int]:
     found = {resource: default for resource, (default, _model) in RESOURCES.items()}
-    for row in s.exec(select(NeutronQuota).where(NeutronQuota.project_id == project_id)):
-        if row.resource in found:
-            found[row.resource] = row.limit
+    for resource, limit in _LIMITS(s, [project_id]):
+        if resource in found:
+            found[resource] = limit
     return found
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, select
 
 from emulator.compute.policy import authorize
@@ -34,8 +35,9 @@ from emulator.compute.quotas.resources import (
     defaults_from,
 )
 from emulator.context import RequestContext
-from emulator.db import Database
+from emulator.db import Database, table_of
 from emulator.errors import InvalidInput, OverQuota
+from emulator.reads import KeyedRead
 
 #: The class whose limits are every project's defaults.
 DEFAULT_CLASS = "default"
@@ -57,12 +59,14 @@ class Detail:
     reserved: int = 0
 
 
-#: The statements every check runs, built once (their compiled form is cached).
-_CLASS_ROWS = select(QuotaClassLimit.resource, QuotaClassLimit.hard_limit).where(
-    QuotaClassLimit.class_name == bindparam("name"))
-_LIMIT_ROWS = select(QuotaLimit.user_id, QuotaLimit.resource, QuotaLimit.hard_limit).where(
-    QuotaLimit.project_id == bindparam("project"),
-    col(QuotaLimit.user_id).in_(bindparam("users", expanding=True)))
+#: The reads every check makes: a class's rows; a project's rows and one user's.
+_CLASS, _LIMIT = table_of(QuotaClassLimit), table_of(QuotaLimit)
+_CLASS_ROWS = KeyedRead(lambda match: sa_select(_CLASS.c.resource, _CLASS.c.hard_limit)
+                        .where(match(_CLASS.c.class_name)))
+_LIMIT_ROWS = KeyedRead(lambda match: sa_select(
+    _LIMIT.c.user_id, _LIMIT.c.resource, _LIMIT.c.hard_limit).where(
+    match(_LIMIT.c.project_id),
+    or_(_LIMIT.c.user_id == "", _LIMIT.c.user_id == bindparam("user"))))
 
 
 def _unlimited(value: int) -> bool:
@@ -87,7 +91,7 @@ class QuotaService:
         """A quota class: its rows over the configured defaults."""
         if self.noop:
             return dict.fromkeys(RESOURCES, UNLIMITED)
-        rows = s.execute(_CLASS_ROWS, {"name": name}).all()
+        rows = _CLASS_ROWS(s, [name])
         return {**self.configured, **{r: v for r, v in rows if r in self.configured}}
 
     def _levels(self, s: Session, project_id: str,
@@ -99,8 +103,7 @@ class QuotaService:
             return defaults, {}
         project: dict[str, int] = {}
         own: dict[str, int] = {}
-        for user, resource, limit in s.execute(_LIMIT_ROWS, {
-                "project": project_id, "users": ["", user_id or ""]}).all():
+        for user, resource, limit in _LIMIT_ROWS(s, [project_id], user=user_id or ""):
             (own if user else project)[resource] = limit
         return {**defaults, **project}, own
 
