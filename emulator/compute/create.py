@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from emulator.compute.checks import (
     ImageLookup,
@@ -30,7 +30,7 @@ from emulator.compute.models import Instance, InstanceAction, InstanceMetadata, 
 from emulator.compute.naming import generate_password, sanitize_hostname
 from emulator.compute.policy import authorize
 from emulator.compute.quotas import QuotaService
-from emulator.compute.records import HostLookup, ServerRecord, load_records, now
+from emulator.compute.records import HostLookup, ServerRecord, any_instance, load_records, now
 from emulator.compute.server_groups import GroupRef, ServerGroupService, membership
 from emulator.compute.states import TaskState, VmState
 from emulator.compute.volumes.boot import BlockDeviceRequest, BootVolumes
@@ -279,8 +279,8 @@ class ServerCreator:
         self._recheck(ctx, flavor, [server["uuid"] for server in servers])
         if volumes is not None:
             self._record_volumes(ctx, volumes, devices, [server["uuid"] for server in servers])
-        with self.db.session() as s:
-            first = s.exec(select(Instance).where(Instance.uuid == servers[0]["uuid"])).one()
+        with self.db.reading() as s:
+            first = any_instance(s, servers[0]["uuid"])
             record = load_records(s, [first], self.host_of)[0]
         admin_pass = new.admin_pass if new.admin_pass is not None else generate_password()
         return Created(first=record, server_ids=tuple(server["uuid"] for server in servers),

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import bindparam, update
+from sqlalchemy import delete as sa_delete
 from sqlmodel import col, delete, select
 
 from emulator.compute.models import (
@@ -18,20 +20,29 @@ from emulator.compute.models import (
     InstanceSystemMetadata,
     InstanceTag,
 )
-from emulator.compute.records import now
+from emulator.compute.records import any_instance, now
 from emulator.compute.server_groups import membership
 from emulator.compute.states import VmState
-from emulator.db import Database
+from emulator.db import Database, table_of
+from emulator.reads import KeyedRow
+
+_INSTANCE, _ADDRESS = table_of(Instance), table_of(InstanceAddress)
+#: The end of a delete, in two statements (no object of the instance or its addresses).
+_MARK_DELETED = update(_INSTANCE).where(_INSTANCE.c.uuid == bindparam("server")).values(
+    deleted=True, deleted_at=bindparam("when"), terminated_at=bindparam("when"),
+    vm_state=VmState.DELETED, task_state=None, power_state=0, updated_at=bindparam("when"))
+_FORGET_ADDRESSES = sa_delete(_ADDRESS).where(_ADDRESS.c.instance_uuid == bindparam("server"))
 
 
 class Instances:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def get(self, server_id: str) -> Instance | None:
-        """The instance, deleted or not, whoever owns it (no policy: not for the API)."""
-        with self.db.session() as s:
-            return s.exec(select(Instance).where(Instance.uuid == server_id)).first()
+    def get(self, server_id: str) -> Instance | KeyedRow | None:
+        """The instance, deleted or not, whoever owns it (no policy: not for the API), as
+        a row."""
+        with self.db.reading() as s:
+            return any_instance(s, server_id)
 
     def set_state(self, server_id: str, **changes: Any) -> Instance | None:
         """Update an instance's columns; None if it no longer exists."""
@@ -64,19 +75,12 @@ class Instances:
         """The backend has destroyed it: soft-mark deleted, release claim and addresses,
         leave its server group."""
         with self.db.session() as s:
-            row = s.exec(select(Instance).where(Instance.uuid == server_id)).first()
-            if row is None:
+            marked = s.connection().execute(_MARK_DELETED, {"server": server_id, "when": now()})
+            if not marked.rowcount:
                 return
-            when = now()
-            row.deleted, row.deleted_at, row.terminated_at = True, when, when
-            row.vm_state, row.task_state, row.power_state = VmState.DELETED, None, 0
             # NOTE: Nova keeps host and node on a deleted instance (admins see them with
             # ``deleted=true``); the claim ends because usage counts live servers only.
-            row.updated_at = when
-            s.add(row)
-            for address in s.exec(select(InstanceAddress)
-                                  .where(InstanceAddress.instance_uuid == server_id)).all():
-                s.delete(address)
+            s.connection().execute(_FORGET_ADDRESSES, {"server": server_id})
             membership.remove(s, server_id)
 
     def pending(self) -> list[Instance]:

@@ -11,6 +11,7 @@ from functools import cached_property
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from backends.base import HostInfo
 from emulator.compute.addresses import Address, cached_addresses
@@ -54,15 +55,26 @@ def not_ready(server_id: str) -> Conflict:
     return Conflict(f"Instance {server_id} is not ready")
 
 
+def _visible_object(read_deleted: bool, admin: bool) -> SelectOfScalar[Instance]:
+    stmt = select(Instance).where(Instance.uuid == bindparam("uuid"))
+    if not read_deleted:
+        stmt = stmt.where(Instance.deleted == False)  # noqa: E712
+    if not admin:
+        stmt = stmt.where(Instance.project_id == bindparam("project_id"))
+    return stmt
+
+
+#: ``visible_instance``'s statement by (read_deleted, is_admin), built once (building one
+#: costs three times running it).
+_VISIBLE_OBJECT = {(read_deleted, admin): _visible_object(read_deleted, admin)
+                   for read_deleted in (False, True) for admin in (False, True)}
+
+
 def visible_instance(s: Session, ctx: RequestContext, server_id: str,
                      read_deleted: bool = False) -> Instance:
     """The instance ``ctx`` may see; others' and unknown ids are the same 404."""
-    stmt = select(Instance).where(Instance.uuid == server_id)
-    if not read_deleted:
-        stmt = stmt.where(Instance.deleted == False)  # noqa: E712
-    if not ctx.is_admin:
-        stmt = stmt.where(Instance.project_id == ctx.project_id)
-    row = s.exec(stmt).first()
+    row: Instance | None = s.exec(_VISIBLE_OBJECT[read_deleted, ctx.is_admin], params={
+        "uuid": server_id, "project_id": ctx.project_id}).first()
     if row is None:
         raise not_found(server_id)
     return row
@@ -91,6 +103,13 @@ def visible_row(s: Reader, ctx: RequestContext, server_id: str,
     if not rows:
         raise not_found(server_id)
     return rows[0]
+
+
+def any_instance(s: Reader, server_id: str) -> KeyedRow | None:
+    """The instance's row, deleted or not, whoever owns it (no policy: not for the API);
+    None if there is none."""
+    found = _VISIBLE[True, True](s, [server_id])
+    return found[0] if found else None
 
 
 def check_lock(ctx: RequestContext, row: Instance) -> None:
