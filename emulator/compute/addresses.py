@@ -136,10 +136,14 @@ def preserve(s: Session, server_id: str, port_id: str) -> None:
                                    value="True"))
 
 
+_SYSTEM = table_of(InstanceSystemMetadata)
+_PRESERVED = KeyedRead(lambda match: sa_select(_SYSTEM.c.key).where(
+    match(_SYSTEM.c.instance_uuid), _SYSTEM.c.key.startswith(PRESERVE, autoescape=True)))
+
+
 def preserved(s: Session, server_id: str) -> set[str]:
-    return {m.key[len(PRESERVE):] for m in s.exec(select(InstanceSystemMetadata).where(
-        InstanceSystemMetadata.instance_uuid == server_id,
-        col(InstanceSystemMetadata.key).startswith(PRESERVE)))}
+    """The user's ports the server was given (kept, unbound, at its delete)."""
+    return {row.key[len(PRESERVE):] for row in _PRESERVED(s, [server_id])}
 
 
 def tag_port(s: Session, server_id: str, port_id: str, tag: str | None) -> None:

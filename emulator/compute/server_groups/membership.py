@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, delete, func, select
 
@@ -50,10 +51,13 @@ def add(s: Session, group: GroupRef, server_ids: Sequence[str]) -> None:
             {"group_id": group.id, "instance_uuid": server_id} for server_id in server_ids])
 
 
+_LEAVE = sa_delete(table_of(InstanceGroupMember)).where(
+    table_of(InstanceGroupMember).c.instance_uuid == bindparam("server"))
+
+
 def remove(s: Session, server_id: str) -> None:
-    """The end of a server's delete: it leaves its group."""
-    s.exec(delete(InstanceGroupMember).where(
-        col(InstanceGroupMember.instance_uuid) == server_id))
+    """The end of a server's delete: it leaves its group (a statement built once)."""
+    s.connection().execute(_LEAVE, {"server": server_id})
 
 
 def remove_all_of(s: Session, group: GroupRef) -> None:

@@ -8,8 +8,10 @@ import string
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from emulator.compute.models import Instance
 from emulator.compute.volumes.models import BlockDeviceMapping
@@ -49,14 +51,23 @@ class BdmRecord:
                    volume_size=row.volume_size)
 
 
+def _volume_rows(pending: bool) -> SelectOfScalar[BlockDeviceMapping]:
+    stmt = select(BlockDeviceMapping).where(
+        BlockDeviceMapping.instance_uuid == bindparam("instance_uuid"))
+    if not pending:
+        stmt = stmt.where(col(BlockDeviceMapping.volume_id).is_not(None))
+    return stmt.order_by(col(BlockDeviceMapping.id))
+
+
+#: ``volume_rows``' statements, built once (every delete reads them).
+_VOLUME_ROWS = {pending: _volume_rows(pending) for pending in (False, True)}
+
+
 def volume_rows(s: Session, instance_uuid: str,
                 pending: bool = False) -> list[BlockDeviceMapping]:
     """The server's volume mappings in the order they were made (``pending``: with those
     whose volume its build has yet to make)."""
-    stmt = select(BlockDeviceMapping).where(BlockDeviceMapping.instance_uuid == instance_uuid)
-    if not pending:
-        stmt = stmt.where(col(BlockDeviceMapping.volume_id).is_not(None))
-    return list(s.exec(stmt.order_by(col(BlockDeviceMapping.id))))
+    return list(s.exec(_VOLUME_ROWS[pending], params={"instance_uuid": instance_uuid}))
 
 
 _BDM = table_of(BlockDeviceMapping)
