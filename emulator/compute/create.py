@@ -36,12 +36,16 @@ from emulator.compute.states import TaskState, VmState
 from emulator.compute.volumes.boot import BlockDeviceRequest, BootVolumes
 from emulator.compute.zones import HostZones
 from emulator.context import RequestContext
-from emulator.db import Database
+from emulator.db import Database, table_of
 from emulator.errors import Forbidden, InvalidInput, NotFound, OverQuota
 from emulator.network import nova_client, nova_security_groups
 
 #: Servers of a multi-create committed in one transaction.
 CHUNK = 100
+
+#: The tables a create inserts into, as Core inserts built once.
+_INSERT = {model: insert(table_of(model))
+           for model in (Instance, InstanceMetadata, InstanceTag, InstanceAction)}
 
 
 @dataclass(frozen=True)
@@ -339,17 +343,19 @@ class ServerCreator:
         with self.db.session() as s:
             if group is not None and joining:
                 self.groups.check_members(s, ctx, group, joining)
-            s.execute(insert(Instance), servers)
+            # Core inserts of the tables (an ORM bulk insert maps every row first).
+            connection = s.connection()
+            connection.execute(_INSERT[Instance], servers)
             if group is not None:
                 self.groups.add_members(s, group, ids)
             if new.metadata:
-                s.execute(insert(InstanceMetadata), [
+                connection.execute(_INSERT[InstanceMetadata], [
                     {"instance_uuid": i, "key": k, "value": v}
                     for i in ids for k, v in new.metadata.items()])
             if new.tags:
-                s.execute(insert(InstanceTag), [
+                connection.execute(_INSERT[InstanceTag], [
                     {"instance_uuid": i, "tag": t} for i in ids for t in set(new.tags)])
-            s.execute(insert(InstanceAction), [
+            connection.execute(_INSERT[InstanceAction], [
                 {"request_id": ctx.request_id, "instance_uuid": i, "action": "create",
                  "project_id": ctx.project_id or "", "user_id": ctx.user_id,
                  "start_time": created_at, "updated_at": created_at} for i in ids])
