@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from emulator.compute.models import InstanceAction, InstanceActionEvent
@@ -19,8 +20,9 @@ from emulator.compute.records import (
     visible_instance,
 )
 from emulator.context import RequestContext
-from emulator.db import Database
+from emulator.db import Database, table_of
 from emulator.errors import InvalidInput
+from emulator.reads import connection_of
 
 
 @dataclass(frozen=True)
@@ -33,12 +35,17 @@ class ActionQuery:
     changes_before: datetime | None = None
 
 
+_START = insert(table_of(InstanceAction))
+
+
 def start_action(s: Session, ctx: RequestContext, server_id: str, action: str,
                  when: datetime) -> None:
-    """Record that ``ctx``'s request started ``action`` on the server (same transaction)."""
-    s.add(InstanceAction(request_id=ctx.request_id, instance_uuid=server_id, action=action,
-                         project_id=ctx.project_id or "", user_id=ctx.user_id,
-                         start_time=when, updated_at=when))
+    """Record that ``ctx``'s request started ``action`` on the server (same transaction,
+    after what it holds; a Core insert built once)."""
+    connection_of(s).execute(_START, {
+        "request_id": ctx.request_id, "instance_uuid": server_id, "action": action,
+        "project_id": ctx.project_id or "", "user_id": ctx.user_id, "start_time": when,
+        "updated_at": when})
 
 
 class InstanceActions:
