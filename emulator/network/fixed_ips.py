@@ -11,11 +11,16 @@ import weakref
 from collections.abc import Collection
 from typing import Any
 
+from sqlalchemy import bindparam
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from emulator.db import table_of
 from emulator.network import ipam
 from emulator.network.errors import fail, invalid_input
 from emulator.network.models import NeutronIPAllocation, NeutronPort, NeutronSubnet
+from emulator.reads import KeyedRead, connection_of
 
 #: OpenStack's MAC prefix (Neutron's ``base_mac``).
 BASE_MAC = "fa:16:3e"
@@ -147,12 +152,18 @@ def allocate(s: Session, port: NeutronPort, chosen: list[tuple[NeutronSubnet, st
                                   network_id=port.network_id, position=position))
 
 
+_ALLOCATION = table_of(NeutronIPAllocation)
+_SUBNETS_HELD = KeyedRead(lambda match: sa_select(_ALLOCATION.c.subnet_id)
+                          .where(match(_ALLOCATION.c.port_id)))
+_RELEASE = sa_delete(_ALLOCATION).where(_ALLOCATION.c.port_id == bindparam("port"))
+
+
 def release(s: Session, port_id: str) -> None:
+    """The port's addresses are free again (two statements built once)."""
     lows = _LOW.get(s.get_bind(), {})
-    for allocation in s.exec(select(NeutronIPAllocation).where(
-            NeutronIPAllocation.port_id == port_id)):
-        lows.pop(allocation.subnet_id, None)  # a lower address may be free now
-        s.delete(allocation)
+    for row in _SUBNETS_HELD(s, [port_id]):
+        lows.pop(row.subnet_id, None)  # a lower address may be free now
+    connection_of(s).execute(_RELEASE, {"port": port_id})
 
 
 def held(s: Session, port_id: str) -> list[NeutronIPAllocation]:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import bindparam, or_
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
 from emulator.context import RequestContext
+from emulator.db import table_of
 from emulator.errors import EmulatorError
 from emulator.network import fixed_ips, networks, quotas, rows, security_groups
 from emulator.network.attributes import (
@@ -43,6 +46,7 @@ from emulator.network.models import (
     NeutronPortSecurityGroup,
 )
 from emulator.network.resources import Resource
+from emulator.reads import connection_of
 
 VNIC_TYPES = ["normal", "direct", "macvtap", "baremetal", "direct-physical",
               "virtio-forwarder", "smart-nic", "vdpa", "remote-managed"]
@@ -308,17 +312,22 @@ def current_groups(s: Session, port_id: str) -> list[str]:
         NeutronPortSecurityGroup.port_id == port_id)).all())
 
 
+_FIP, _PORT_GROUP = table_of(NeutronFloatingIP), table_of(NeutronPortSecurityGroup)
+#: A port's delete lets its floating IPs go (each a change: ``rows.touch``'s revision and
+#: time) and forgets its groups: statements built once (every server delete runs them).
+_LET_GO = sa_update(_FIP).where(_FIP.c.fixed_port_id == bindparam("port")).values(
+    fixed_port_id=None, fixed_ip_address=None, router_id=None, status="DOWN",
+    revision_number=_FIP.c.revision_number + 1, updated_at=bindparam("now"))
+_UNGROUP = sa_delete(_PORT_GROUP).where(_PORT_GROUP.c.port_id == bindparam("port"))
+
+
 def remove(s: Session, row: NeutronPort) -> None:
     """Delete a port: its addresses and groups, the floating IPs on it let go."""
-    for fip in s.exec(select(NeutronFloatingIP).where(
-            NeutronFloatingIP.fixed_port_id == row.id)):
-        fip.fixed_port_id = fip.fixed_ip_address = fip.router_id = None
-        fip.status = "DOWN"
-        rows.touch(s, fip)
+    connection = connection_of(s)
+    connection.execute(_LET_GO, {"port": row.id, "now": rows.now()})
     fixed_ips.release(s, row.id)
-    _bind_groups(s, row.id, [])
+    connection.execute(_UNGROUP, {"port": row.id})
     rows.drop_tags(s, row.id)
-    s.flush()
     s.delete(row)
 
 

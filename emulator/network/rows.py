@@ -8,15 +8,19 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from sqlmodel import Session, col, delete, select
+from sqlalchemy import bindparam
+from sqlalchemy import delete as sa_delete
+from sqlmodel import Session, col, select
 
 from emulator.context import RequestContext
+from emulator.db import table_of
 from emulator.network.models import (
     NeutronFloatingIP,
     NeutronRouter,
     NeutronSecurityGroup,
     NeutronTag,
 )
+from emulator.reads import connection_of
 
 #: The resources only their project (and admins) see.
 Owned = TypeVar("Owned", NeutronRouter, NeutronFloatingIP, NeutronSecurityGroup)
@@ -70,8 +74,12 @@ def set_tags(s: Session, resource_id: str, tags: Iterable[str]) -> None:
         s.add(NeutronTag(resource_id=resource_id, tag=tag))
 
 
+_DROP_TAGS = sa_delete(table_of(NeutronTag)).where(
+    table_of(NeutronTag).c.resource_id == bindparam("resource"))
+
+
 def drop_tags(s: Session, resource_id: str) -> None:
-    s.exec(delete(NeutronTag).where(col(NeutronTag.resource_id) == resource_id))
+    connection_of(s).execute(_DROP_TAGS, {"resource": resource_id})
 
 
 def standard(row: StandardRow, tags: list[str], description: str | None = "") -> dict[str, Any]:
