@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import bindparam, update
+
 from emulator.compute.actions import Transition, refusal
 from emulator.compute.instance_actions import start_action
 from emulator.compute.listing import ServerQuery, list_servers
@@ -27,8 +29,9 @@ from emulator.compute.records import (
 )
 from emulator.compute.states import TaskState
 from emulator.context import RequestContext
-from emulator.db import Database
+from emulator.db import Database, table_of
 from emulator.errors import Conflict, InvalidInput
+from emulator.reads import KeyedRow, connection_of
 
 #: What ``update`` may change (the API layer validated each value against its schema).
 UPDATABLE = frozenset({"display_name", "display_description", "hostname", "access_ip_v4",
@@ -37,6 +40,11 @@ UPDATABLE = frozenset({"display_name", "display_description", "hostname", "acces
 #: ``changes(row)``: more columns an accepted action sets with its interim state (it may
 #: raise: a check that needs the row, after the table's guards, in Nova's order).
 Changes = Callable[[Instance], dict[str, Any]]
+
+
+_INSTANCE = table_of(Instance)
+_BEGIN_DELETE = update(_INSTANCE).where(_INSTANCE.c.uuid == bindparam("server")).values(
+    task_state=TaskState.DELETING, updated_at=bindparam("when"))
 
 
 class Servers:
@@ -120,17 +128,18 @@ class Servers:
                          row.updated_at)
             return row
 
-    def begin_delete(self, ctx: RequestContext, server_id: str, rule: str) -> Instance:
-        """Mark the server ``deleting`` (acknowledged); the lifecycle finishes the delete."""
+    def begin_delete(self, ctx: RequestContext, server_id: str, rule: str) -> KeyedRow:
+        """Mark the server ``deleting`` (acknowledged); the lifecycle finishes the delete.
+        The row as it is now (read, checked and updated without an object of it: every
+        delete takes this path)."""
         with self.db.session() as s:
-            row = visible_instance(s, ctx, server_id)
+            row = visible_row(s, ctx, server_id)
             authorize(ctx, rule, row.project_id)
             check_lock(ctx, row)
-            row.task_state = TaskState.DELETING
-            row.updated_at = now()
-            s.add(row)
-            start_action(s, ctx, row.uuid, "delete", row.updated_at)
-            return row
+            when = now()
+            connection_of(s).execute(_BEGIN_DELETE, {"server": server_id, "when": when})
+            start_action(s, ctx, row.uuid, "delete", when)
+            return row._replace(task_state=TaskState.DELETING, updated_at=when)
 
 
 def _pin(row: Instance, zone: str | None) -> None:
