@@ -11,7 +11,7 @@ generation checks instead.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeAlias
 
@@ -20,14 +20,6 @@ from sqlalchemy.engine import Connection, Engine, Row, make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.schema import Table
 from sqlmodel import Session, SQLModel, create_engine
-
-
-def one_of(column: Any, values: Sequence[Any]) -> Any:
-    """``column IN values``; for one value ``column = value``: a page's reads and a single
-    server's share their code, and the single server's skips SQLAlchemy's expanding
-    parameters (a third of such a statement's cost)."""
-    return column == values[0] if len(values) == 1 else column.in_(list(values))
-
 
 #: A Core row of any columns (they answer by name: ``row.uuid``).
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]

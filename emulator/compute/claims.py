@@ -23,7 +23,7 @@ from backends.base import HostInfo
 from emulator.compute.models import Instance
 from emulator.compute.records import now
 from emulator.compute.states import TaskState
-from emulator.db import Database
+from emulator.db import Database, table_of
 from emulator.placement import (
     DISK_GB,
     MEMORY_MB,
@@ -185,7 +185,7 @@ class Claims:
                 rows.append({"server": selection.consumer, "to": selection.host,
                              "zone": self._zone(selection.host)})
             if rows:  # one statement, executed for each row
-                table = Instance.__table__  # type: ignore[attr-defined]
+                table = table_of(Instance)
                 s.connection().execute(
                     update(table).where(table.c.uuid == bindparam("server")).values(
                         host=bindparam("to"), node=bindparam("to"),

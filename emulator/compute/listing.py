@@ -243,14 +243,14 @@ def _column(attribute: str) -> Any:
 
 
 def _nullable(attribute: str) -> bool:
-    return bool(Instance.__table__.c[attribute].nullable)  # type: ignore[attr-defined]
+    return bool(table_of(Instance).c[attribute].nullable)
 
 
 def _as_text(attribute: str) -> Any:
     """A column as a regular expression filter sees it: its SQL text (times to the
     second, as Nova's DATETIME columns; numbers and booleans as digits)."""
     column = _column(attribute)
-    kind = Instance.__table__.c[attribute].type  # type: ignore[attr-defined]
+    kind: Any = table_of(Instance).c[attribute].type
     if isinstance(kind, TypeDecorator):
         kind = kind.impl
     if isinstance(kind, DateTime):

@@ -7,11 +7,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
+from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
-from sqlmodel.sql.expression import SelectOfScalar
 
 from backends.base import HostInfo
 from emulator.compute.addresses import Address, cached_addresses
@@ -55,19 +55,23 @@ def not_ready(server_id: str) -> Conflict:
     return Conflict(f"Instance {server_id} is not ready")
 
 
-def _visible_object(read_deleted: bool, admin: bool) -> SelectOfScalar[Instance]:
-    stmt = select(Instance).where(Instance.uuid == bindparam("uuid"))
-    if not read_deleted:
-        stmt = stmt.where(Instance.deleted == False)  # noqa: E712
-    if not admin:
-        stmt = stmt.where(Instance.project_id == bindparam("project_id"))
-    return stmt
+def _visible_where(uuid: Any, deleted: Any, project_id: Any, read_deleted: bool,
+                   admin: bool) -> list[Any]:
+    """The conditions of the server ``ctx`` may see (an admin any project's; deleted ones
+    only with ``read_deleted``), on the given columns: one rule for the object and the
+    row reads below."""
+    return ([uuid]
+            + ([] if read_deleted else [deleted == False])  # noqa: E712
+            + ([] if admin else [project_id == bindparam("project_id")]))
 
 
 #: ``visible_instance``'s statement by (read_deleted, is_admin), built once (building one
 #: costs three times running it).
-_VISIBLE_OBJECT = {(read_deleted, admin): _visible_object(read_deleted, admin)
-                   for read_deleted in (False, True) for admin in (False, True)}
+_VISIBLE_OBJECT = {
+    (read_deleted, admin): select(Instance).where(*_visible_where(
+        Instance.uuid == bindparam("uuid"), Instance.deleted, Instance.project_id,
+        read_deleted, admin))
+    for read_deleted in (False, True) for admin in (False, True)}
 
 
 def visible_instance(s: Session, ctx: RequestContext, server_id: str,
@@ -84,10 +88,9 @@ _INSTANCE = table_of(Instance)
 
 
 def _visible(read_deleted: bool, admin: bool) -> KeyedRead:
-    return KeyedRead(lambda match: sa_select(_INSTANCE).where(*(
-        [match(_INSTANCE.c.uuid)]
-        + ([] if read_deleted else [_INSTANCE.c.deleted == False])  # noqa: E712
-        + ([] if admin else [_INSTANCE.c.project_id == bindparam("project_id")]))))
+    return KeyedRead(lambda match: sa_select(_INSTANCE).where(*_visible_where(
+        match(_INSTANCE.c.uuid), _INSTANCE.c.deleted, _INSTANCE.c.project_id,
+        read_deleted, admin)))
 
 
 #: ``visible_row``'s read by (read_deleted, is_admin).
