@@ -13,17 +13,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, insert
 from sqlalchemy import select as sa_select  # sqlmodel's takes at most 4 columns
 from sqlmodel import Session, col, select
 
 from backends.base import VifSpec
 from emulator.compute.models import Instance, InstanceAddress, InstanceSystemMetadata
 from emulator.db import Database, table_of
+from emulator.errors import NotFound
 from emulator.network import nova_client, nova_security_groups
 from emulator.network.nova_client import Binding, Vif
 from emulator.network.seeding import PRIVATE_CIDR, PRIVATE_ID
-from emulator.reads import KeyedRead, Reader
+from emulator.reads import KeyedRead, KeyedRow, Reader, connection_of
 
 #: The shared network servers land on when they ask for none (the seeded ``private``).
 DEFAULT_NETWORK = "private"
@@ -61,16 +62,28 @@ def addresses_of(vifs: Sequence[Vif]) -> tuple[Address, ...]:
     return tuple(found)
 
 
+_ADDRESS, _SYSTEM_METADATA = table_of(InstanceAddress), table_of(InstanceSystemMetadata)
+_FORGET_ADDRESSES = delete(_ADDRESS).where(_ADDRESS.c.instance_uuid == bindparam("server"))
+_CACHE_ADDRESS = insert(_ADDRESS)
+_REMEMBER = insert(_SYSTEM_METADATA)
+_INSTANCE = table_of(Instance)
+#: What a build's networking reads of its server.
+_BUILDING = KeyedRead(lambda match: sa_select(
+    _INSTANCE.c.uuid, _INSTANCE.c.project_id, _INSTANCE.c.host, _INSTANCE.c.availability_zone,
+    _INSTANCE.c.requested_networks, _INSTANCE.c.security_groups).where(match(_INSTANCE.c.uuid)))
+_ORDERS = KeyedRead(lambda match: sa_select(
+    _SYSTEM_METADATA.c.instance_uuid, _SYSTEM_METADATA.c.key, _SYSTEM_METADATA.c.value)
+    .where(match(_SYSTEM_METADATA.c.instance_uuid),
+           _SYSTEM_METADATA.c.key.startswith(ORDER, autoescape=True)))
+
+
 def server_vifs(s: Session, server_ids: Sequence[str]) -> dict[str, list[Vif]]:
     """The servers' ports in the order they were plugged (a few queries for all)."""
     found = nova_client.instance_vifs(s, server_ids)
     if not any(found.values()):
         return found
     places: dict[tuple[str, str], str] = {
-        (m.instance_uuid, m.key[len(ORDER):]): m.value
-        for m in s.exec(select(InstanceSystemMetadata).where(
-            col(InstanceSystemMetadata.instance_uuid).in_(list(server_ids)),
-            col(InstanceSystemMetadata.key).startswith(ORDER)))}
+        (uuid, key[len(ORDER):]): value for uuid, key, value in _ORDERS(s, server_ids)}
 
     def place(server_id: str, vif: Vif) -> str:
         return places.get((server_id, vif.port_id), "~")
@@ -82,7 +95,14 @@ def remember_order(s: Session, server_id: str, port_ids: Sequence[str],
                    first: bool = False) -> None:
     """Record ``port_ids`` as the server's next ports, in that order (``first``: its
     first ones, at its build: nothing to look up)."""
-    taken = [] if first else s.exec(select(InstanceSystemMetadata.key).where(
+    if first:  # a new server's: nothing recorded to merge with
+        if not port_ids:
+            return
+        connection_of(s).execute(_REMEMBER, [
+            {"instance_uuid": server_id, "key": ORDER + port_id, "value": f"{place:08d}"}
+            for place, port_id in enumerate(port_ids)])
+        return
+    taken = s.exec(select(InstanceSystemMetadata.key).where(
         InstanceSystemMetadata.instance_uuid == server_id,
         col(InstanceSystemMetadata.key).startswith(ORDER))).all()
     for place, port_id in enumerate(port_ids, start=len(taken)):
@@ -98,11 +118,10 @@ def remembered_ports(s: Session, server_id: str) -> set[str]:
         col(InstanceSystemMetadata.key).startswith(ORDER))).all()}
 
 
-_CACHE = table_of(InstanceAddress)
 _CACHED = KeyedRead(lambda match: (
-    sa_select(_CACHE.c.instance_uuid, _CACHE.c.network_name, _CACHE.c.address,
-              _CACHE.c.version, _CACHE.c.mac_address, _CACHE.c.kind)
-    .where(match(_CACHE.c.instance_uuid)).order_by(_CACHE.c.id)))
+    sa_select(_ADDRESS.c.instance_uuid, _ADDRESS.c.network_name, _ADDRESS.c.address,
+              _ADDRESS.c.version, _ADDRESS.c.mac_address, _ADDRESS.c.kind)
+    .where(match(_ADDRESS.c.instance_uuid)).order_by(_ADDRESS.c.id)))
 
 
 def cached_addresses(s: Reader, server_ids: Sequence[str]) -> dict[str, tuple[Address, ...]]:
@@ -117,16 +136,18 @@ def cached_addresses(s: Reader, server_ids: Sequence[str]) -> dict[str, tuple[Ad
 
 def refresh_cache(s: Session, server_id: str) -> list[Vif]:
     """Write the server's info cache again from its ports; the ports."""
-    s.execute(delete(InstanceAddress).where(col(InstanceAddress.instance_uuid) == server_id))
+    connection = connection_of(s)
+    connection.execute(_FORGET_ADDRESSES, {"server": server_id})
     vifs = server_vifs(s, [server_id])[server_id]
-    for a in addresses_of(vifs):
-        s.add(InstanceAddress(instance_uuid=server_id, network_name=a.network_name,
-                              address=a.address, version=a.version,
-                              mac_address=a.mac_address, kind=a.kind))
+    cached = [{"instance_uuid": server_id, "network_name": a.network_name,
+               "address": a.address, "version": a.version, "mac_address": a.mac_address,
+               "kind": a.kind} for a in addresses_of(vifs)]
+    if cached:
+        connection.execute(_CACHE_ADDRESS, cached)
     return vifs
 
 
-def binding(row: Instance) -> Binding:
+def binding(row: Instance | KeyedRow) -> Binding:
     return Binding(instance_uuid=row.uuid, project_id=row.project_id, host=row.host or "",
                    zone=row.availability_zone or "nova")
 
@@ -136,9 +157,9 @@ def preserve(s: Session, server_id: str, port_id: str) -> None:
                                    value="True"))
 
 
-_SYSTEM = table_of(InstanceSystemMetadata)
-_PRESERVED = KeyedRead(lambda match: sa_select(_SYSTEM.c.key).where(
-    match(_SYSTEM.c.instance_uuid), _SYSTEM.c.key.startswith(PRESERVE, autoescape=True)))
+_PRESERVED = KeyedRead(lambda match: sa_select(_SYSTEM_METADATA.c.key).where(
+    match(_SYSTEM_METADATA.c.instance_uuid),
+    _SYSTEM_METADATA.c.key.startswith(PRESERVE, autoescape=True)))
 
 
 def preserved(s: Session, server_id: str) -> set[str]:
@@ -171,7 +192,10 @@ def allocate_address(db: Database, server_id: str) -> tuple[VifSpec, ...]:
     subnet or a port taken meanwhile raises (the build fails). The ports, as the backend
     plugs them."""
     with db.session() as s:
-        row = s.exec(select(Instance).where(Instance.uuid == server_id)).one()
+        found = _BUILDING(s, [server_id])
+        if not found:
+            raise NotFound(f"Instance {server_id} could not be found.")
+        row = found[0]
         requested = row.requested_networks
         groups = nova_security_groups.security_group_ids(s, row.project_id,
                                                          row.security_groups)
@@ -186,11 +210,18 @@ def allocate_address(db: Database, server_id: str) -> tuple[VifSpec, ...]:
 
 
 def release_ports(db: Database, server_id: str) -> None:
-    """Nova's ``deallocate_for_instance`` when the server is deleted."""
+    """Nova's ``deallocate_for_instance`` when the server is deleted (or its build failed):
+    its ports go, and its addresses with them. A server deleted before its build gave it a
+    port costs a read and a statement."""
+    with db.reading() as connection:
+        ported = nova_client.has_ports(connection, server_id)
+    if not ported:
+        with db.writing() as connection:
+            connection.execute(_FORGET_ADDRESSES, {"server": server_id})
+        return
     with db.session() as s:
         nova_client.deallocate_for_instance(s, server_id, preserved(s, server_id))
-        s.execute(delete(InstanceAddress).where(
-            col(InstanceAddress.instance_uuid) == server_id))
+        s.connection().execute(_FORGET_ADDRESSES, {"server": server_id})
 
 
 def vif_spec(vif: Vif) -> VifSpec:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy import delete as sa_delete
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -20,7 +21,7 @@ from emulator.db import table_of
 from emulator.network import ipam
 from emulator.network.errors import fail, invalid_input
 from emulator.network.models import NeutronIPAllocation, NeutronPort, NeutronSubnet
-from emulator.reads import KeyedRead, connection_of
+from emulator.reads import KeyedRead, KeyedRow, connection_of
 
 #: OpenStack's MAC prefix (Neutron's ``base_mac``).
 BASE_MAC = "fa:16:3e"
@@ -36,15 +37,22 @@ def new_mac(s: Session, network_id: str) -> str:
             return mac
 
 
+_PORT, _SUBNET = table_of(NeutronPort), table_of(NeutronSubnet)
+#: The reads every port made for a server takes (built once).
+_MAC_TAKEN = KeyedRead(lambda match: sa_select(_PORT.c.id).where(
+    match(_PORT.c.network_id), _PORT.c.mac_address == bindparam("mac")).limit(1))
+_SUBNETS = KeyedRead(lambda match: sa_select(_SUBNET).where(match(_SUBNET.c.network_id))
+                     .order_by(_SUBNET.c.created_at, _SUBNET.c.id))
+
+
 def mac_free(s: Session, network_id: str, mac: str) -> bool:
-    return s.exec(select(NeutronPort.id).where(NeutronPort.network_id == network_id,
-                                               NeutronPort.mac_address == mac)).first() is None
+    return not _MAC_TAKEN(s, [network_id], mac=mac)
 
 
-def subnets_of(s: Session, network_id: str) -> list[NeutronSubnet]:
-    """The network's subnets in the order they were made."""
-    return list(s.exec(select(NeutronSubnet).where(NeutronSubnet.network_id == network_id)
-                       .order_by(col(NeutronSubnet.created_at), col(NeutronSubnet.id))))
+def subnets_of(s: Session, network_id: str) -> list[KeyedRow]:
+    """The network's subnets in the order they were made, as rows (``NeutronSubnet``'s
+    columns, read only)."""
+    return _SUBNETS(s, [network_id])
 
 
 def in_use(s: Session, subnet_id: str, address: str) -> bool:
@@ -52,12 +60,15 @@ def in_use(s: Session, subnet_id: str, address: str) -> bool:
     return s.get(NeutronIPAllocation, (subnet_id, address)) is not None
 
 
+_ALLOCATED = table_of(NeutronIPAllocation)
 #: Per database and subnet: an offset into the subnet's pool addresses below which every
 #: address was taken when last looked (a release resets it). A hint only: every candidate
 #: is checked against the allocations, and the search wraps around to the first address.
 _LOW: weakref.WeakKeyDictionary[Any, dict[str, int]] = weakref.WeakKeyDictionary()
 #: Candidates checked per query.
 _BATCH = 64
+_TAKEN = KeyedRead(lambda match: sa_select(_ALLOCATED.c.ip_address).where(
+    _ALLOCATED.c.subnet_id == bindparam("subnet"), match(_ALLOCATED.c.ip_address)))
 
 
 def next_free(s: Session, subnet: NeutronSubnet, besides: Collection[str] = ()) -> str | None:
@@ -71,9 +82,7 @@ def next_free(s: Session, subnet: NeutronSubnet, besides: Collection[str] = ()) 
         candidates = ipam.pool_addresses(subnet.allocation_pools, start)
         offset = start
         while batch := list(itertools.islice(candidates, _BATCH)):
-            used = set(s.exec(select(NeutronIPAllocation.ip_address).where(
-                NeutronIPAllocation.subnet_id == subnet.id,
-                col(NeutronIPAllocation.ip_address).in_(batch))).all())
+            used = {row.ip_address for row in _TAKEN(s, batch, subnet=subnet.id)}
             for index, address in enumerate(batch):
                 if address not in used and address not in besides:
                     lows[subnet.id] = offset + index
@@ -143,19 +152,24 @@ def plan(s: Session, network_id: str, asked: Any, device_owner: str,
     return chosen
 
 
-def allocate(s: Session, port: NeutronPort, chosen: list[tuple[NeutronSubnet, str]]) -> None:
-    """Give ``port`` the planned addresses (its old ones are released first)."""
-    release(s, port.id)
-    s.flush()
-    for position, (subnet, address) in enumerate(chosen):
-        s.add(NeutronIPAllocation(subnet_id=subnet.id, ip_address=address, port_id=port.id,
-                                  network_id=port.network_id, position=position))
+def allocate(s: Session, port: NeutronPort, chosen: list[tuple[NeutronSubnet, str]],
+             fresh: bool = False) -> None:
+    """Give ``port`` the planned addresses (its old ones are released first; ``fresh``: a
+    port just made, which has none)."""
+    if not fresh:
+        release(s, port.id)
+        s.flush()
+    if chosen:
+        connection_of(s).execute(_ALLOCATE, [
+            {"subnet_id": subnet.id, "ip_address": address, "port_id": port.id,
+             "network_id": port.network_id, "position": position}
+            for position, (subnet, address) in enumerate(chosen)])
 
 
-_ALLOCATION = table_of(NeutronIPAllocation)
-_SUBNETS_HELD = KeyedRead(lambda match: sa_select(_ALLOCATION.c.subnet_id)
-                          .where(match(_ALLOCATION.c.port_id)))
-_RELEASE = sa_delete(_ALLOCATION).where(_ALLOCATION.c.port_id == bindparam("port"))
+_SUBNETS_HELD = KeyedRead(lambda match: sa_select(_ALLOCATED.c.subnet_id)
+                          .where(match(_ALLOCATED.c.port_id)))
+_ALLOCATE = sa_insert(_ALLOCATED)
+_RELEASE = sa_delete(_ALLOCATED).where(_ALLOCATED.c.port_id == bindparam("port"))
 
 
 def release(s: Session, port_id: str) -> None:

@@ -34,7 +34,7 @@ from emulator.network.models import (
     NeutronPort,
     NeutronSubnet,
 )
-from emulator.reads import KeyedRead
+from emulator.reads import KeyedRead, Reader
 
 
 @dataclass(frozen=True)
@@ -241,7 +241,7 @@ def create_port(s: Session, binding: Binding, network_id: str, fixed_ip: str | N
     if group_ids:
         values["security_groups"] = list(group_ids)
     try:
-        return str(ports.add(s, ctx, network, values)["id"])
+        return ports.make(s, ctx, network, values).id
     except EmulatorError as exc:
         raise nova_error(exc, network_id, fixed_ip) from None
 
@@ -295,11 +295,13 @@ def deallocate_for_instance(s: Session, instance_uuid: str, preserve: Iterable[s
     """Nova's ``deallocate_for_instance``: the ports it made are deleted (their floating
     IPs let go, not deleted); the user's (``preserve``) unbound and kept."""
     keep = set(preserve)
-    for port in ports_of(s, [instance_uuid]):
-        if port.id in keep:
+    for row in _PORT_IDS(s, [instance_uuid]):
+        if row.id in keep:
+            port = s.get(NeutronPort, row.id)
+            assert port is not None
             unbind(s, port)
         else:
-            ports.remove(s, port)
+            ports.drop(s, row.id)
     s.flush()
 
 
@@ -310,6 +312,15 @@ def unbind(s: Session, port: NeutronPort) -> None:
     s.add(port)
 
 
+_PORT = table_of(NeutronPort)
+_PORT_IDS = KeyedRead(lambda match: sa_select(_PORT.c.id).where(match(_PORT.c.device_id)))
+
+
+def has_ports(s: Reader, instance_uuid: str) -> bool:
+    """Whether a port is bound to the instance (a read of one index)."""
+    return bool(_PORT_IDS(s, [instance_uuid]))
+
+
 def ports_of(s: Session, instance_uuids: list[str]) -> list[NeutronPort]:
     if not instance_uuids:
         return []
@@ -318,26 +329,36 @@ def ports_of(s: Session, instance_uuids: list[str]) -> list[NeutronPort]:
         .order_by(col(NeutronPort.created_at), col(NeutronPort.id))))
 
 
+_ALLOCATION, _FLOATING = table_of(NeutronIPAllocation), table_of(NeutronFloatingIP)
+#: ``instance_vifs``' reads (every build and every port change refreshes an info cache).
+_VIF_PORTS = KeyedRead(lambda match: sa_select(
+    _PORT.c.id, _PORT.c.device_id, _PORT.c.network_id, _PORT.c.mac_address, _PORT.c.status)
+    .where(match(_PORT.c.device_id)).order_by(_PORT.c.created_at, _PORT.c.id))
+_FIXED_OF = KeyedRead(lambda match: sa_select(
+    _ALLOCATION.c.port_id, _ALLOCATION.c.ip_address, _ALLOCATION.c.subnet_id)
+    .where(match(_ALLOCATION.c.port_id)).order_by(_ALLOCATION.c.position))
+_FLOATING_OF = KeyedRead(lambda match: sa_select(
+    _FLOATING.c.fixed_port_id, _FLOATING.c.floating_ip_address)
+    .where(match(_FLOATING.c.fixed_port_id)).order_by(_FLOATING.c.created_at))
+_NETWORK_NAMES = KeyedRead(lambda match: sa_select(_NETWORK.c.id, _NETWORK.c.name)
+                           .where(match(_NETWORK.c.id)))
+
+
 def instance_vifs(s: Session, instance_uuids: Sequence[str]) -> dict[str, list[Vif]]:
     """Nova's ``get_instance_nw_info`` for many instances at once (a few queries, not a
     pass per instance): each instance's ports with fixed and floating IPs."""
     found: dict[str, list[Vif]] = {u: [] for u in instance_uuids}
-    rows = ports_of(s, list(instance_uuids))
+    rows = _VIF_PORTS(s, list(instance_uuids))
     if not rows:
         return found
     ids = [p.id for p in rows]
     addresses: dict[str, list[tuple[str, str]]] = {i: [] for i in ids}
-    for a in s.exec(select(NeutronIPAllocation).where(
-            col(NeutronIPAllocation.port_id).in_(ids))
-            .order_by(col(NeutronIPAllocation.position))):
-        addresses[a.port_id].append((a.ip_address, a.subnet_id))
+    for port_id, address, subnet_id in _FIXED_OF(s, ids):
+        addresses[port_id].append((address, subnet_id))
     floating: dict[str, list[str]] = {i: [] for i in ids}
-    for f in s.exec(select(NeutronFloatingIP).where(
-            col(NeutronFloatingIP.fixed_port_id).in_(ids))
-            .order_by(col(NeutronFloatingIP.created_at))):
-        floating[str(f.fixed_port_id)].append(f.floating_ip_address)
-    names = {n.id: n.name for n in s.exec(select(NeutronNetwork).where(
-        col(NeutronNetwork.id).in_({p.network_id for p in rows})))}
+    for port_id, address in _FLOATING_OF(s, ids):
+        floating[port_id].append(address)
+    names = dict(_NETWORK_NAMES(s, list({p.network_id for p in rows})))
     for p in rows:
         if p.device_id in found:
             found[p.device_id].append(Vif(

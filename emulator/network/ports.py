@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, or_
 from sqlalchemy import delete as sa_delete
+from sqlalchemy import insert as sa_insert
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
@@ -188,6 +189,7 @@ def _groups_for(s: Session, ctx: RequestContext, values: dict[str, Any], project
 
 
 def _bind_groups(s: Session, port_id: str, group_ids: list[str]) -> None:
+    """The port's security groups become ``group_ids``."""
     for binding in s.exec(select(NeutronPortSecurityGroup).where(
             NeutronPortSecurityGroup.port_id == port_id)):
         s.delete(binding)
@@ -225,7 +227,14 @@ def create(s: Session, ctx: RequestContext, values: dict[str, Any]) -> Record:
 def add(s: Session, ctx: RequestContext, network: NeutronNetwork,
         values: dict[str, Any]) -> Record:
     """Make a port (for the port API, a router or a floating IP): its quota, MAC,
-    addresses, security groups."""
+    addresses, security groups; its record."""
+    row = make(s, ctx, network, values)
+    return records(s, [row])[0]
+
+
+def make(s: Session, ctx: RequestContext, network: NeutronNetwork,
+         values: dict[str, Any]) -> NeutronPort:
+    """``add`` without the record (Nova's own ports at a build: only the id is asked)."""
     project_id = values["project_id"]
     quotas.check(s, project_id, "port")
     mac = values.get("mac_address", NOT_SPECIFIED)
@@ -252,15 +261,18 @@ def add(s: Session, ctx: RequestContext, network: NeutronNetwork,
         binding_host_id=host, binding_vnic_type=values.get("binding:vnic_type", "normal"),
         binding_profile={} if profile in (NOT_SPECIFIED, None) else dict(profile),
         description=values.get("description", ""), created_at=stamp, updated_at=stamp)
-    s.add(row)
-    s.flush()
-    fixed_ips.allocate(s, row, chosen)
-    _bind_groups(s, row.id, _groups_for(s, ctx, values, project_id, device_owner,
-                                        port_security))
+    # A Core insert of the new row and its children: the port object stays out of the
+    # session (what asks for it reads it; ``records`` takes it as it is).
+    connection_of(s).execute(_INSERT, {c.key: getattr(row, c.key) for c in _TABLE.columns})
+    fixed_ips.allocate(s, row, chosen, fresh=True)
+    groups = _groups_for(s, ctx, values, project_id, device_owner, port_security)
+    if groups:
+        connection_of(s).execute(_GROUP, [{"port_id": row.id, "security_group_id": group}
+                                          for group in dict.fromkeys(groups)])
     if given(values, "tags"):
         rows.set_tags(s, row.id, values["tags"])
-    s.flush()
-    return records(s, [row])[0]
+        s.flush()
+    return row
 
 
 #: Attribute -> the column an update writes.
@@ -313,22 +325,33 @@ def current_groups(s: Session, port_id: str) -> list[str]:
 
 
 _FIP, _PORT_GROUP = table_of(NeutronFloatingIP), table_of(NeutronPortSecurityGroup)
+_TABLE = table_of(NeutronPort)
+#: A new port and its groups (Core inserts: every server's build makes a port).
+_INSERT, _GROUP = sa_insert(_TABLE), sa_insert(_PORT_GROUP)
 #: A port's delete lets its floating IPs go (each a change: ``rows.touch``'s revision and
 #: time) and forgets its groups: statements built once (every server delete runs them).
 _LET_GO = sa_update(_FIP).where(_FIP.c.fixed_port_id == bindparam("port")).values(
     fixed_port_id=None, fixed_ip_address=None, router_id=None, status="DOWN",
     revision_number=_FIP.c.revision_number + 1, updated_at=bindparam("now"))
 _UNGROUP = sa_delete(_PORT_GROUP).where(_PORT_GROUP.c.port_id == bindparam("port"))
+_DROP = sa_delete(_TABLE).where(_TABLE.c.id == bindparam("port"))
 
 
 def remove(s: Session, row: NeutronPort) -> None:
     """Delete a port: its addresses and groups, the floating IPs on it let go."""
+    drop(s, row.id)
+    s.expunge(row)
+
+
+def drop(s: Session, port_id: str) -> None:
+    """``remove`` by id, in statements built once (no object of the port: a server's delete
+    drops its ports this way)."""
     connection = connection_of(s)
-    connection.execute(_LET_GO, {"port": row.id, "now": rows.now()})
-    fixed_ips.release(s, row.id)
-    connection.execute(_UNGROUP, {"port": row.id})
-    rows.drop_tags(s, row.id)
-    s.delete(row)
+    connection.execute(_LET_GO, {"port": port_id, "now": rows.now()})
+    fixed_ips.release(s, port_id)
+    connection.execute(_UNGROUP, {"port": port_id})
+    rows.drop_tags(s, port_id)
+    connection.execute(_DROP, {"port": port_id})
 
 
 def delete(s: Session, ctx: RequestContext, port_id: str) -> None:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 from sqlmodel import delete as sql_delete
 
 from emulator.context import RequestContext
+from emulator.db import table_of
 from emulator.errors import EmulatorError
 from emulator.network import quotas, rows, security_group_rules
 from emulator.network.attributes import (
@@ -32,6 +34,7 @@ from emulator.network.models import (
     NeutronSecurityGroupRule,
 )
 from emulator.network.resources import Resource
+from emulator.reads import KeyedRead
 
 DEFAULT_NAME = "default"
 DEFAULT_DESCRIPTION = "Default security group"
@@ -78,13 +81,18 @@ def records(s: Session, groups: list[NeutronSecurityGroup]) -> list[Record]:
     } for g in groups]
 
 
+_DEFAULT = table_of(NeutronDefaultSecurityGroup)
+_DEFAULT_OF = KeyedRead(lambda match: sa_select(_DEFAULT.c.security_group_id)
+                        .where(match(_DEFAULT.c.project_id)))
+
+
 def ensure_default(s: Session, project_id: str | None) -> str | None:
     """The project's default group, made now if it has none (outside its quota)."""
     if not project_id:
         return None
-    known = s.get(NeutronDefaultSecurityGroup, project_id)
-    if known is not None:
-        return known.security_group_id
+    known = _DEFAULT_OF(s, [project_id])
+    if known:
+        return str(known[0].security_group_id)
     stamp = rows.now()
     group = NeutronSecurityGroup(id=rows.new_id(), name=DEFAULT_NAME, project_id=project_id,
                                  description=DEFAULT_DESCRIPTION, created_at=stamp,

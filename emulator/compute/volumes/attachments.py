@@ -33,7 +33,7 @@ from emulator.compute.policy import authorize
 from emulator.compute.records import check_lock, invalid_state, now, visible_instance
 from emulator.compute.specs import instance_spec
 from emulator.compute.states import VmState
-from emulator.compute.volumes.mappings import BdmRecord, next_device, volume_rows
+from emulator.compute.volumes.mappings import BdmRecord, has_mappings, next_device, volume_rows
 from emulator.compute.volumes.models import BlockDeviceMapping
 from emulator.context import RequestContext
 from emulator.db import Database
@@ -385,7 +385,10 @@ class ServerVolumes:
     def release(self, server_id: str) -> None:
         """At a server's delete: detach every volume (the backend destroyed the guest),
         then delete those marked ``delete_on_termination`` (Nova's
-        ``_cleanup_volumes``)."""
+        ``_cleanup_volumes``). A server with no mapping costs a read."""
+        with self.db.reading() as connection:
+            if not has_mappings(connection, server_id):
+                return
         with self.db.session() as s:
             rows = volume_rows(s, server_id, pending=True)
             records = [BdmRecord.of(b) for b in rows if b.volume_id is not None]

@@ -77,6 +77,15 @@ _VOLUMES = KeyedRead(lambda match: (
     .order_by(_BDM.c.id)))
 
 
+_ANY_MAPPING = KeyedRead(lambda match: sa_select(_BDM.c.id).where(
+    match(_BDM.c.instance_uuid)).limit(1))
+
+
+def has_mappings(s: Reader, instance_uuid: str) -> bool:
+    """Whether the server has a block device mapping (made or pending)."""
+    return bool(_ANY_MAPPING(s, [instance_uuid]))
+
+
 def volumes_of(s: Reader, instance_uuids: Sequence[str]
                ) -> dict[str, list[tuple[str, bool]]]:
     """Each server's volumes (volume id, delete_on_termination) in the order they were
