@@ -262,7 +262,7 @@ class Cloud:
         except NotFound:
             return None
         return ImageInfo(id=image.id, status=image.status, min_ram=image.min_ram,
-                         min_disk=image.min_disk)
+                         min_disk=image.min_disk, properties=image.properties)
 
     def _follow_aggregates(self) -> None:
         """Placement sees each host's aggregates and zone, and the scheduler their

@@ -134,5 +134,12 @@ class Database:
         with self.engine.connect() as connection:
             yield connection
 
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A transaction of Core statements on a connection (committed when the block ends
+        normally, rolled back otherwise): a hot path's writes without a session."""
+        with self.engine.begin() as connection:
+            yield connection
+
     def close(self) -> None:
         self.engine.dispose()

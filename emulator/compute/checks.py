@@ -3,8 +3,8 @@ its image against its flavor, its key pair, how much metadata it carries, its ta
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from emulator.compute.keypairs import KeyPairService
 from emulator.context import RequestContext
@@ -26,6 +26,9 @@ class ImageInfo:
     status: str
     min_ram: int
     min_disk: int
+    #: What a create hands on from its one read of the image (Nova's API reads it once):
+    #: its block device mappings, and the scheduler's image filters.
+    properties: Mapping[str, str] = field(default_factory=dict)
 
 
 #: ``lookup(ctx, image_id)``: the image ``ctx`` can see, else None.

@@ -16,7 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, or_, update
+from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
 from backends.base import HostInfo
@@ -37,12 +38,31 @@ from emulator.placement import (
     Scheduler,
     Selection,
 )
+from emulator.reads import KeyedRead, KeyedRow
 
 #: ``group_of(server_id)``: the server group the server is in, as the scheduler needs it
 #: (None: none).
 GroupLookup = Callable[[str], GroupSpec | None]
 #: ``image_properties(image_id)``: what the image filters read of an image.
 ImageProperties = Callable[[str], Mapping[str, str]]
+
+
+_INSTANCE = table_of(Instance)
+#: What a create's request spec reads of its first server (a row, no object).
+_SPEC_ROW = KeyedRead(lambda match: sa_select(
+    _INSTANCE.c.uuid, _INSTANCE.c.project_id, _INSTANCE.c.image_ref, _INSTANCE.c.vcpus,
+    _INSTANCE.c.memory_mb, _INSTANCE.c.root_gb, _INSTANCE.c.ephemeral_gb,
+    _INSTANCE.c.flavor_extra_specs, _INSTANCE.c.scheduler_hints,
+    _INSTANCE.c.requested_availability_zone, _INSTANCE.c.requested_host,
+).where(match(_INSTANCE.c.uuid)))
+#: The servers of a claim deleted (or being deleted) since it was decided.
+_GONE = KeyedRead(lambda match: sa_select(_INSTANCE.c.uuid).where(
+    match(_INSTANCE.c.uuid),
+    or_(_INSTANCE.c.deleted == True, _INSTANCE.c.task_state == TaskState.DELETING)))  # noqa: E712
+#: Where a claimed server goes (one statement, executed for each server of a claim).
+_RECORD = update(_INSTANCE).where(_INSTANCE.c.uuid == bindparam("server")).values(
+    host=bindparam("to"), node=bindparam("to"), availability_zone=bindparam("zone"),
+    task_state=bindparam("task"), updated_at=bindparam("when"))
 
 
 def migration(server_id: str) -> str:
@@ -119,7 +139,8 @@ class Claims:
 
     # -- deciding --------------------------------------------------------------------------
 
-    def _spec(self, row: Instance, zone: str | None, **extra: Any) -> RequestSpec:
+    def _spec(self, row: Instance | KeyedRow, zone: str | None,
+              image_properties: Mapping[str, str] | None = None, **extra: Any) -> RequestSpec:
         hints: Mapping[str, Any] = row.scheduler_hints or {}
         group = self.groups(row.uuid) if self.groups is not None else None
 
@@ -127,8 +148,10 @@ class Claims:
             value = hints.get(hint) or ()
             return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
 
-        image = {}
-        if self.image_properties is not None and row.image_ref:
+        image: dict[str, str] = {}
+        if image_properties is not None:
+            image = dict(image_properties)
+        elif self.image_properties is not None and row.image_ref:
             image = dict(self.image_properties(row.image_ref))
         return RequestSpec(
             resources=resources(row.vcpus, row.memory_mb, row.root_gb, row.ephemeral_gb),
@@ -137,14 +160,16 @@ class Claims:
             flavor_extra_specs={k: str(v) for k, v in (row.flavor_extra_specs or {}).items()},
             image_properties=image, project_id=row.project_id, hints=dict(hints), **extra)
 
-    def build_spec(self, server_id: str) -> RequestSpec | None:
+    def build_spec(self, server_id: str,
+                   image_properties: Mapping[str, str] | None = None) -> RequestSpec | None:
         """What the servers of a create request ask (they share it); None if the first
-        is gone."""
-        with self.db.session() as s:
-            row = s.exec(select(Instance).where(Instance.uuid == server_id)).first()
-        if row is None:
+        is gone. ``image_properties``: as the request read them (None: read them)."""
+        with self.db.reading() as connection:
+            found = _SPEC_ROW(connection, [server_id])
+        if not found:
             return None
-        return self._spec(row, row.requested_availability_zone,
+        row = found[0]
+        return self._spec(row, row.requested_availability_zone, image_properties,
                           requested_host=row.requested_host)
 
     def schedule(self, server_ids: Sequence[str], spec: RequestSpec) -> list[Selection]:
@@ -172,25 +197,19 @@ class Claims:
     def record(self, selections: Sequence[Selection], task_state: str | None) -> list[str]:
         """Write where the servers go (one transaction); the ones recorded. A server deleted
         since it was claimed is not: its claim is dropped."""
-        with self.db.session() as s:
-            gone = set(s.exec(select(Instance.uuid).where(
-                col(Instance.uuid).in_([x.consumer for x in selections]),
-                (col(Instance.deleted) == True)  # noqa: E712
-                | (col(Instance.task_state) == TaskState.DELETING))).all())
+        with self.db.writing() as connection:
+            gone = {row.uuid for row in _GONE(connection, [x.consumer for x in selections])}
             rows = []
+            when = now()
             for selection in selections:
                 if selection.consumer in gone:
                     self.placement.release(selection.consumer, selection.host)
                     continue
                 rows.append({"server": selection.consumer, "to": selection.host,
-                             "zone": self._zone(selection.host)})
-            if rows:  # one statement, executed for each row
-                table = table_of(Instance)
-                s.connection().execute(
-                    update(table).where(table.c.uuid == bindparam("server")).values(
-                        host=bindparam("to"), node=bindparam("to"),
-                        availability_zone=bindparam("zone"), task_state=task_state,
-                        updated_at=now()), rows)
+                             "zone": self._zone(selection.host), "task": task_state,
+                             "when": when})
+            if rows:
+                connection.execute(_RECORD, rows)
         return [x.consumer for x in selections if x.consumer not in gone]
 
     def claim_resize(self, server_id: str, same_host: bool = False,

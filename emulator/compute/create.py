@@ -8,14 +8,17 @@ import asyncio
 import dataclasses
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, insert
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
 from emulator.compute.checks import (
+    ImageInfo,
     ImageLookup,
     check_flavor_fits,
     check_image_active,
@@ -30,7 +33,8 @@ from emulator.compute.models import Instance, InstanceAction, InstanceMetadata, 
 from emulator.compute.naming import generate_password, sanitize_hostname
 from emulator.compute.policy import authorize
 from emulator.compute.quotas import QuotaService
-from emulator.compute.records import HostLookup, ServerRecord, any_instance, load_records, now
+from emulator.compute.quotas.service import Levels
+from emulator.compute.records import HostLookup, now
 from emulator.compute.server_groups import GroupRef, ServerGroupService, membership
 from emulator.compute.states import TaskState, VmState
 from emulator.compute.volumes.boot import BlockDeviceRequest, BootVolumes
@@ -89,12 +93,15 @@ class NewServer:
 
 @dataclass(frozen=True)
 class Created:
-    """The servers a create recorded: the first one dressed for the response, every id."""
+    """The servers a create recorded: every id (the first one's is the response's), and
+    what the response shows of them."""
 
-    first: ServerRecord
     server_ids: tuple[str, ...]
+    disk_config: str
     admin_pass: str
     reservation_id: str
+    #: The properties of the image it boots ({}: none), for the request spec.
+    image_properties: Mapping[str, str] = field(default_factory=dict)
 
 
 def discard(s: Session, ids: list[str]) -> None:
@@ -153,9 +160,10 @@ class ServerCreator:
         except NotFound:
             raise InvalidInput(f"Flavor {flavor_id} could not be found.") from None
 
-    def _image(self, ctx: RequestContext, new: NewServer, flavor: FlavorRecord) -> str:
+    def _image(self, ctx: RequestContext, new: NewServer,
+               flavor: FlavorRecord) -> ImageInfo | None:
         if (new.boot_from_volume or new.block_devices) and not new.image_ref:
-            return ""  # the mappings' check says whether something boots
+            return None  # the mappings' check says whether something boots
         image_id = image_id_of(new.image_ref)
         image = self.images(ctx, image_id)
         if image is None:
@@ -163,7 +171,7 @@ class ServerCreator:
         check_image_active(image)
         check_flavor_fits(image.min_ram, image.min_disk, flavor.memory_mb, flavor.root_gb,
                           check_disk=not new.boot_from_volume)
-        return image_id
+        return image
 
     def _forced_zone(self, zone: str | None, host: str | None) -> str | None:
         """Nova's ``_validate_host_availability_zone``: the zone asked for with a forced
@@ -194,7 +202,8 @@ class ServerCreator:
             if wanted is not None and self.host_of(wanted) is None:
                 raise InvalidInput(f"Compute host {wanted} could not be found.")
 
-    def _count(self, ctx: RequestContext, new: NewServer, flavor: FlavorRecord) -> int:
+    def _count(self, ctx: RequestContext, new: NewServer, flavor: FlavorRecord,
+               levels: Levels) -> int:
         """How many servers to make: ``max_count`` cut to what the quotas leave (Nova's
         ``check_num_instances_quota``: a 403 when not even ``min_count`` fits), and to
         what one request may make."""
@@ -202,7 +211,7 @@ class ServerCreator:
         with self.db.session() as s:
             allowed = self.quotas.check_instances(
                 s, ctx.project_id or "", ctx.user_id, flavor.vcpus, flavor.memory_mb,
-                new.min_count, new.max_count)
+                new.min_count, new.max_count, levels)
         if new.min_count > cap:
             raise OverQuota(
                 f"Maximum number of servers per request exceeded: requested {new.min_count}, "
@@ -239,18 +248,22 @@ class ServerCreator:
         if new.hostname and new.max_count > 1:
             raise InvalidInput("Unable to allocate a single hostname to multiple instances")
         self._check_zone(zone, forced_host)
-        image_ref = self._image(ctx, new, flavor)
+        image = self._image(ctx, new, flavor)
+        image_ref = image.id if image is not None else ""
         new = self._check_networking(ctx, new)
         key = key_data(self.keypairs, ctx, new.key_name)
+        # The limits are read once for the request's three checks (metadata, the count,
+        # the recheck: which counts the servers again).
+        levels = self.quotas.levels(ctx.project_id or "", ctx.user_id)
         check_metadata_count(len(new.metadata), self.quotas.metadata_limit(
-            ctx.project_id or "", ctx.user_id))
+            ctx.project_id or "", ctx.user_id, levels))
         self.quotas.check_injected_files(ctx.project_id or "", ctx.user_id, new.personality)
         for tag in new.tags:
             check_tag(tag)
         group = self.groups.requested(ctx, new.scheduler_hints)
         self._check_destination(new)
-        count = self._count(ctx, new, flavor)
-        devices = self.boot_volumes.requested(ctx, image_ref, new.block_devices) \
+        count = self._count(ctx, new, flavor, levels)
+        devices = self.boot_volumes.requested(image, new.block_devices) \
             if self.boot_volumes is not None else ()
         volumes = self.boot_volumes if devices else None
         if volumes is not None:
@@ -280,15 +293,14 @@ class ServerCreator:
             self._insert(ctx, new, servers[start:start + CHUNK], created_at, group,
                          joining=count if start == 0 else 0)
             await asyncio.sleep(0)
-        self._recheck(ctx, flavor, [server["uuid"] for server in servers])
+        self._recheck(ctx, flavor, [server["uuid"] for server in servers], levels)
         if volumes is not None:
             self._record_volumes(ctx, volumes, devices, [server["uuid"] for server in servers])
-        with self.db.reading() as s:
-            first = any_instance(s, servers[0]["uuid"])
-            record = load_records(s, [first], self.host_of)[0]
         admin_pass = new.admin_pass if new.admin_pass is not None else generate_password()
-        return Created(first=record, server_ids=tuple(server["uuid"] for server in servers),
-                       admin_pass=admin_pass, reservation_id=common["reservation_id"])
+        return Created(server_ids=tuple(server["uuid"] for server in servers),
+                       disk_config=new.disk_config,
+                       admin_pass=admin_pass, reservation_id=common["reservation_id"],
+                       image_properties=image.properties if image is not None else {})
 
     def _record_volumes(self, ctx: RequestContext, volumes: BootVolumes,
                         devices: tuple[BlockDeviceRequest, ...], ids: list[str]) -> None:
@@ -317,7 +329,8 @@ class ServerCreator:
                 "display_name": new.name if count == 1 else f"{new.name}-{index + 1}",
                 "created_at": created_at, "updated_at": created_at}
 
-    def _recheck(self, ctx: RequestContext, flavor: FlavorRecord, ids: list[str]) -> None:
+    def _recheck(self, ctx: RequestContext, flavor: FlavorRecord, ids: list[str],
+                 levels: Levels) -> None:
         """Nova's quota recheck once every server is recorded: if concurrent creates went
         over meanwhile, this request's servers are taken back and it is refused.
 
@@ -327,7 +340,8 @@ class ServerCreator:
         try:
             with self.db.session() as s:
                 self.quotas.recheck_instances(s, ctx.project_id or "", ctx.user_id,
-                                              flavor.vcpus, flavor.memory_mb, len(ids))
+                                              flavor.vcpus, flavor.memory_mb, len(ids),
+                                              levels)
         except OverQuota:
             with self.db.session() as s:
                 discard(s, ids)
@@ -340,22 +354,31 @@ class ServerCreator:
         ``joining``: how many servers of the request the group's quota must take (checked
         with the first chunk, so that a refused request records nothing)."""
         ids = [server["uuid"] for server in servers]
+        if group is None:
+            with self.db.writing() as connection:
+                self._insert_rows(connection, ctx, new, servers, created_at)
+            return
         with self.db.session() as s:
-            if group is not None and joining:
+            if joining:
                 self.groups.check_members(s, ctx, group, joining)
-            # Core inserts of the tables (an ORM bulk insert maps every row first).
-            connection = s.connection()
-            connection.execute(_INSERT[Instance], servers)
-            if group is not None:
-                self.groups.add_members(s, group, ids)
-            if new.metadata:
-                connection.execute(_INSERT[InstanceMetadata], [
-                    {"instance_uuid": i, "key": k, "value": v}
-                    for i in ids for k, v in new.metadata.items()])
-            if new.tags:
-                connection.execute(_INSERT[InstanceTag], [
-                    {"instance_uuid": i, "tag": t} for i in ids for t in set(new.tags)])
-            connection.execute(_INSERT[InstanceAction], [
-                {"request_id": ctx.request_id, "instance_uuid": i, "action": "create",
-                 "project_id": ctx.project_id or "", "user_id": ctx.user_id,
-                 "start_time": created_at, "updated_at": created_at} for i in ids])
+            self._insert_rows(s.connection(), ctx, new, servers, created_at)
+            self.groups.add_members(s, group, ids)
+
+    @staticmethod
+    def _insert_rows(connection: Connection, ctx: RequestContext, new: NewServer,
+                     servers: list[dict[str, Any]], created_at: datetime) -> None:
+        """The servers, their metadata, tags and ``create`` actions: Core inserts (an ORM
+        bulk insert maps every row first)."""
+        ids = [server["uuid"] for server in servers]
+        connection.execute(_INSERT[Instance], servers)
+        if new.metadata:
+            connection.execute(_INSERT[InstanceMetadata], [
+                {"instance_uuid": i, "key": k, "value": v}
+                for i in ids for k, v in new.metadata.items()])
+        if new.tags:
+            connection.execute(_INSERT[InstanceTag], [
+                {"instance_uuid": i, "tag": t} for i in ids for t in set(new.tags)])
+        connection.execute(_INSERT[InstanceAction], [
+            {"request_id": ctx.request_id, "instance_uuid": i, "action": "create",
+             "project_id": ctx.project_id or "", "user_id": ctx.user_id,
+             "start_time": created_at, "updated_at": created_at} for i in ids])

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import DateTime, String, bindparam, insert, update
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from emulator.compute.models import InstanceAction, InstanceActionEvent
@@ -22,7 +23,7 @@ from emulator.compute.records import (
 from emulator.context import RequestContext
 from emulator.db import Database, table_of
 from emulator.errors import InvalidInput
-from emulator.reads import connection_of
+from emulator.reads import Reader, connection_of
 
 
 @dataclass(frozen=True)
@@ -35,10 +36,36 @@ class ActionQuery:
     changes_before: datetime | None = None
 
 
-_START = insert(table_of(InstanceAction))
+_ACTIONS, _EVENTS = table_of(InstanceAction), table_of(InstanceActionEvent)
+_START = insert(_ACTIONS)
+
+#: The events of an action, as Core statements built once (every operation records two
+#: a step: no object of the action or its events). The action is the server's of the
+#: request (one; the oldest, were there several).
+_ACTION_ID = sa_select(_ACTIONS.c.id).where(
+    _ACTIONS.c.instance_uuid == bindparam("server"),
+    _ACTIONS.c.request_id == bindparam("request")).order_by(_ACTIONS.c.id).limit(1)
+_START_EVENT = insert(_EVENTS).from_select(
+    ["action_id", "event", "start_time", "host"],
+    sa_select(_ACTIONS.c.id, bindparam("name", type_=String),
+              bindparam("when", type_=DateTime), bindparam("on_host", type_=String))
+    .where(_ACTIONS.c.id == _ACTION_ID.scalar_subquery()))
+_TOUCH_ACTION = update(_ACTIONS).where(_ACTIONS.c.id == _ACTION_ID.scalar_subquery()).values(
+    updated_at=bindparam("when"))
+_FINISH_EVENTS = update(_EVENTS).where(
+    _EVENTS.c.action_id == _ACTION_ID.scalar_subquery(), _EVENTS.c.event == bindparam("name"),
+    _EVENTS.c.finish_time.is_(None)).values(
+    finish_time=bindparam("when"), result=bindparam("outcome"),
+    traceback=bindparam("trace"))
+#: The action's end; a failed one says so (NOTE: Nova's word; the failure is the fault's).
+_FINISH_ACTION = {
+    failed: update(_ACTIONS).where(_ACTIONS.c.id == _ACTION_ID.scalar_subquery()).values(
+        finish_time=bindparam("when"), updated_at=bindparam("when"),
+        **({"message": "Error"} if failed else {}))
+    for failed in (False, True)}
 
 
-def start_action(s: Session, ctx: RequestContext, server_id: str, action: str,
+def start_action(s: Reader, ctx: RequestContext, server_id: str, action: str,
                  when: datetime) -> None:
     """Record that ``ctx``'s request started ``action`` on the server (same transaction,
     after what it holds; a Core insert built once)."""
@@ -67,37 +94,25 @@ class InstanceActions:
 
     def start_event(self, server_id: str, request_id: str, event: str,
                     host: str | None) -> None:
-        with self.db.session() as s:
-            action = self._action(s, server_id, request_id)
-            if action is None or action.id is None:
-                return
-            when = now()
-            s.add(InstanceActionEvent(action_id=action.id, event=event, start_time=when,
-                                      host=host))
-            action.updated_at = when
-            s.add(action)
+        """The event starts (nothing is recorded if the request started no action on the
+        server)."""
+        key = {"server": server_id, "request": request_id, "when": now()}
+        with self.db.writing() as connection:
+            if connection.execute(_START_EVENT, {**key, "name": event, "on_host": host}).rowcount:
+                connection.execute(_TOUCH_ACTION, key)
 
     def finish_event(self, server_id: str, request_id: str, event: str, result: str,
                      message: str | None = None, traceback: str | None = None) -> None:
-        with self.db.session() as s:
-            action = self._action(s, server_id, request_id)
-            if action is None:
-                return
-            when = now()
-            for ev in s.exec(select(InstanceActionEvent).where(
-                    InstanceActionEvent.action_id == action.id,
-                    InstanceActionEvent.event == event)).all():
-                if ev.finish_time is None:
-                    # NOTE: Nova's failed event carries the formatted exception (admins see
-                    # it); here its message stands for the traceback.
-                    if traceback is None and result == "Error" and message:
-                        traceback = message
-                    ev.finish_time, ev.result, ev.traceback = when, result, traceback
-                    s.add(ev)
-            action.finish_time, action.updated_at = when, when
-            if result == "Error":
-                action.message = "Error"  # NOTE: Nova's word; the failure is the fault's
-            s.add(action)
+        """The event's unfinished records end with ``result``, and the action with them."""
+        # NOTE: Nova's failed event carries the formatted exception (admins see it); here
+        # its message stands for the traceback.
+        if traceback is None and result == "Error" and message:
+            traceback = message
+        key = {"server": server_id, "request": request_id, "when": now()}
+        with self.db.writing() as connection:
+            connection.execute(_FINISH_EVENTS, {**key, "name": event, "outcome": result,
+                                                "trace": traceback})
+            connection.execute(_FINISH_ACTION[result == "Error"], key)
 
     def discard(self, server_id: str, request_id: str) -> None:
         """Forget the action ``request_id`` started (an operation undone before it ran)."""

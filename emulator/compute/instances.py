@@ -27,6 +27,8 @@ from emulator.db import Database, table_of
 from emulator.reads import KeyedRow
 
 _INSTANCE, _ADDRESS = table_of(Instance), table_of(InstanceAddress)
+#: ``set_state``'s UPDATEs, one a set of columns, made as they are first asked for.
+_SET_STATE: dict[frozenset[str], Any] = {}
 #: The end of a delete, in two statements (no object of the instance or its addresses).
 _MARK_DELETED = update(_INSTANCE).where(_INSTANCE.c.uuid == bindparam("server")).values(
     deleted=True, deleted_at=bindparam("when"), terminated_at=bindparam("when"),
@@ -44,17 +46,19 @@ class Instances:
         with self.db.reading() as s:
             return any_instance(s, server_id)
 
-    def set_state(self, server_id: str, **changes: Any) -> Instance | None:
-        """Update an instance's columns; None if it no longer exists."""
-        with self.db.session() as s:
-            row = s.exec(select(Instance).where(Instance.uuid == server_id)).first()
-            if row is None:
-                return None
-            for name, value in changes.items():
-                setattr(row, name, value)
-            row.updated_at = now()
-            s.add(row)
-            return row
+    def set_state(self, server_id: str, **changes: Any) -> bool:
+        """Update an instance's columns (``updated_at`` too); False if it no longer
+        exists."""
+        columns = frozenset(changes)
+        statement = _SET_STATE.get(columns)
+        if statement is None:
+            statement = _SET_STATE[columns] = update(_INSTANCE).where(
+                _INSTANCE.c.uuid == bindparam("server")).values(
+                {name: bindparam(f"new_{name}") for name in ("updated_at", *sorted(columns))})
+        values = {f"new_{name}": value for name, value in changes.items()}
+        with self.db.writing() as connection:
+            return bool(connection.execute(statement, {**values, "server": server_id,
+                                                       "new_updated_at": now()}).rowcount)
 
     def record_fault(self, server_id: str, code: int, message: str, details: str = "") -> None:
         with self.db.session() as s:
@@ -74,14 +78,14 @@ class Instances:
     def finish_delete(self, server_id: str) -> None:
         """The backend has destroyed it: soft-mark deleted, release claim and addresses,
         leave its server group."""
-        with self.db.session() as s:
-            marked = s.connection().execute(_MARK_DELETED, {"server": server_id, "when": now()})
+        with self.db.writing() as connection:
+            marked = connection.execute(_MARK_DELETED, {"server": server_id, "when": now()})
             if not marked.rowcount:
                 return
             # NOTE: Nova keeps host and node on a deleted instance (admins see them with
             # ``deleted=true``); the claim ends because usage counts live servers only.
-            s.connection().execute(_FORGET_ADDRESSES, {"server": server_id})
-            membership.remove(s, server_id)
+            connection.execute(_FORGET_ADDRESSES, {"server": server_id})
+            membership.remove(connection, server_id)
 
     def pending(self) -> list[Instance]:
         """Live instances with an operation in flight (for recovery after a restart)."""

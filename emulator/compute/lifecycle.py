@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 from backends.base import (
@@ -91,8 +91,7 @@ class Lifecycle:
         self._aside: set[asyncio.Task[None]] = set()
         #: Detaches (and deletes, as marked) a deleted server's volumes (set likewise).
         self.release_volumes: Callable[[str], None] | None = None
-        #: Makes and connects a build's volumes (``block_device_mapping_v2``) and gives
-        #: them to the spawn's spec; set by whoever wires the domain together.
+        #: Makes and connects a build's volumes for the spawn's spec (set likewise).
         self.block_devices: Callable[[Instance, InstanceSpec], Awaitable[InstanceSpec]] | \
             None = None
 
@@ -121,18 +120,18 @@ class Lifecycle:
 
     # -- build ---------------------------------------------------------------------------
 
-    def build(self, server_ids: Sequence[str], request_id: str,
-              plan: BuildPlan | None = None) -> None:
-        """Build the servers of one create request: scheduled together (every one placed,
-        or NoValidHost for all, as Nova's ``select_destinations``), then each on its own;
-        a chunk of servers starts building as soon as its hosts are written down."""
+    def build(self, server_ids: Sequence[str], request_id: str, plan: BuildPlan | None = None,
+              image_properties: Mapping[str, str] | None = None) -> None:
+        """Build the servers of one create request (``image_properties``: as it read them):
+        scheduled together (every one placed, or NoValidHost for all, as Nova's
+        ``select_destinations``), then each on its own, a chunk as its hosts are written."""
         plan = plan or BuildPlan()
         ids = list(server_ids)
         loop = asyncio.get_running_loop()
         chunks = [ids[start:start + CHUNK] for start in range(0, len(ids), CHUNK)]
         hosts: list[asyncio.Future[dict[str, str]]] = [loop.create_future() for _ in chunks]
-        claim = loop.create_task(self._claim(chunks, hosts, request_id, plan),
-                                 name=f"claim-{request_id}")
+        claiming = self._claim(chunks, hosts, request_id, plan, image_properties)
+        claim = loop.create_task(claiming, name=f"claim-{request_id}")
         self._scheduling.add(claim)
         claim.add_done_callback(self._scheduling.discard)
         for chunk, placed in zip(chunks, hosts, strict=True):
@@ -150,14 +149,14 @@ class Lifecycle:
             return work(*args)
 
     async def _claim(self, chunks: list[list[str]], hosts: list[asyncio.Future[dict[str, str]]],
-                     request_id: str, plan: BuildPlan) -> None:
+                     request_id: str, plan: BuildPlan, image: Mapping[str, str] | None) -> None:
         """Schedule a request's servers in chunks (the loop free between them), then write
         each chunk down and hand its hosts (server -> host) to its builds. A request that
         cannot be placed whole places none: every build is handed nothing."""
         claims = self.claims
         try:
             spec = None if plan.outcome is Outcome.NO_VALID_HOST \
-                else await self._in_turn(claims.build_spec, chunks[0][0])
+                else await self._in_turn(claims.build_spec, chunks[0][0], image)
             selections: list[list[Selection]] = []
             try:
                 if spec is None:
@@ -234,7 +233,8 @@ class Lifecycle:
             self._fail_build(server_id, request_id, failure_message(exc))
             return None
         self.instances.set_state(server_id, task_state=TaskState.BLOCK_DEVICE_MAPPING)
-        row = self.instances.set_state(server_id, task_state=TaskState.SPAWNING)
+        self.instances.set_state(server_id, task_state=TaskState.SPAWNING)
+        row = self.instances.get(server_id)
         return None if row is None else (row, vifs)
 
     def _launched(self, server_id: str, request_id: str, host: str, plan: BuildPlan) -> None:

@@ -103,7 +103,8 @@ class ServerOperations:
         """Record the servers (BUILD), then schedule and build them in the background."""
         created = await self.creator.create(ctx, new)
         plan = self.plan_for(ctx, new) if self.plan_for is not None else None
-        self.lifecycle.build(created.server_ids, ctx.request_id, plan)
+        self.lifecycle.build(created.server_ids, ctx.request_id, plan,
+                             image_properties=created.image_properties)
         return created
 
     def delete(self, ctx: RequestContext, server_id: str) -> None:

@@ -31,7 +31,7 @@ from emulator.compute.states import TaskState
 from emulator.context import RequestContext
 from emulator.db import Database, table_of
 from emulator.errors import Conflict, InvalidInput
-from emulator.reads import KeyedRow, connection_of
+from emulator.reads import KeyedRow
 
 #: What ``update`` may change (the API layer validated each value against its schema).
 UPDATABLE = frozenset({"display_name", "display_description", "hostname", "access_ip_v4",
@@ -132,13 +132,13 @@ class Servers:
         """Mark the server ``deleting`` (acknowledged); the lifecycle finishes the delete.
         The row as it is now (read, checked and updated without an object of it: every
         delete takes this path)."""
-        with self.db.session() as s:
-            row = visible_row(s, ctx, server_id)
+        with self.db.writing() as connection:
+            row = visible_row(connection, ctx, server_id)
             authorize(ctx, rule, row.project_id)
             check_lock(ctx, row)
             when = now()
-            connection_of(s).execute(_BEGIN_DELETE, {"server": server_id, "when": when})
-            start_action(s, ctx, row.uuid, "delete", when)
+            connection.execute(_BEGIN_DELETE, {"server": server_id, "when": when})
+            start_action(connection, ctx, row.uuid, "delete", when)
             return row._replace(task_state=TaskState.DELETING, updated_at=when)
 
 

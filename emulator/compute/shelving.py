@@ -136,8 +136,8 @@ class ShelvedImages:
         if row is None or row.deleted or row.vm_state != VmState.SHELVED \
                 or row.task_state is not None:
             return
-        row = self.instances.set_state(server_id,
-                                       task_state=TaskState.SHELVING_OFFLOADING) or row
+        if self.instances.set_state(server_id, task_state=TaskState.SHELVING_OFFLOADING):
+            row = self.instances.get(server_id) or row
         # NOTE: Nova's periodic task records no action: with an admin context of no
         # project, its event goes to the server's newest action (the shelve).
         lifecycle = self.lifecycle

@@ -18,7 +18,9 @@ from emulator.errors import NotFound
 from emulator.image.models import Image, ImageMember, ImageProperty, ImageTag
 from emulator.image.policy import Target, authorize
 from emulator.image.records import ImageRecord
-from emulator.reads import KeyedRead, KeyedRow
+from emulator.reads import KeyedRead, KeyedRow, Reader, connection_of
+
+_MEMBER = table_of(ImageMember)
 
 Child = TypeVar("Child", ImageProperty, ImageTag, ImageMember)
 
@@ -42,18 +44,18 @@ def children(s: Session, model: type[Child], image_id: str) -> list[Child]:
     return list(s.exec(select(model).where(model.image_id == image_id)).all())
 
 
-def is_member(s: Session, image_id: str, project_id: str | None,
+def is_member(s: Reader, image_id: str, project_id: str | None,
               status: str | None = None) -> bool:
     if project_id is None:
         return False
-    stmt = select(ImageMember).where(ImageMember.image_id == image_id,
-                                     ImageMember.member == project_id)
+    stmt = sa_select(_MEMBER.c.image_id).where(_MEMBER.c.image_id == image_id,
+                                               _MEMBER.c.member == project_id)
     if status is not None:
-        stmt = stmt.where(ImageMember.status == status)
-    return s.exec(stmt).first() is not None
+        stmt = stmt.where(_MEMBER.c.status == status)
+    return connection_of(s).execute(stmt.limit(1)).first() is not None
 
 
-def visible(s: Session, ctx: RequestContext, row: Image | KeyedRow) -> bool:
+def visible(s: Reader, ctx: RequestContext, row: Image | KeyedRow) -> bool:
     """Glance's ``is_image_visible``: admin, ownerless, public, community, own, member."""
     if ctx.is_admin or row.owner is None or row.visibility in ("public", "community"):
         return True
@@ -93,7 +95,7 @@ _PROPERTIES = KeyedRead(lambda match: sa_select(_PROPERTY.c.name, _PROPERTY.c.va
 _TAGS = KeyedRead(lambda match: sa_select(_TAG.c.value).where(match(_TAG.c.image_id)))
 
 
-def to_record(s: Session, row: Image | KeyedRow) -> ImageRecord:
+def to_record(s: Reader, row: Image | KeyedRow) -> ImageRecord:
     return ImageRecord(
         id=row.id, name=row.name, status=row.status, visibility=row.visibility,
         protected=row.protected, os_hidden=row.os_hidden, owner=row.owner,
@@ -107,8 +109,9 @@ def to_record(s: Session, row: Image | KeyedRow) -> ImageRecord:
     )
 
 
-def get(s: Session, ctx: RequestContext, image_id: str) -> ImageRecord:
-    """The image ``ctx`` can see as a record (``visible_row``'s rule, read as rows)."""
+def get(s: Reader, ctx: RequestContext, image_id: str) -> ImageRecord:
+    """The image ``ctx`` can see as a record (``visible_row``'s rule, read as rows: a bare
+    connection will do)."""
     found = _IMAGE_ROW(s, [image_id])
     row = found[0] if found else None
     if row is None or row.status == "deleted" or not visible(s, ctx, row):

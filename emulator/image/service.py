@@ -97,7 +97,8 @@ class ImageService:
     # -- images ---------------------------------------------------------------------------
 
     def get(self, ctx: RequestContext, image_id: str) -> ImageRecord:
-        return self._transaction(rows.get, ctx, image_id)
+        with self.db.reading() as connection:  # reads only: no session
+            return rows.get(connection, ctx, image_id)
 
     def list_images(self, ctx: RequestContext, query: ImageQuery) -> ImagePage:
         return self._transaction(listing.list_images, ctx, query)

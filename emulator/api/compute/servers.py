@@ -201,12 +201,12 @@ class ServersController:
         created = await self.operations.create(common.context(call), new)
         if return_reservation:
             return json_response({"reservation_id": created.reservation_id}, status=202)
-        first = created.first
-        links = self.view.links(call, first)
+        server_id = created.server_ids[0]
+        links = common.links(call, "servers", server_id)
         body = {"server": {
-            "id": first.uuid,
+            "id": server_id,
             "links": links,
-            "OS-DCF:diskConfig": first.instance.disk_config,
+            "OS-DCF:diskConfig": created.disk_config,
             "security_groups": call.body["server"].get("security_groups",
                                                        [{"name": "default"}]),
             "adminPass": created.admin_pass,

@@ -37,7 +37,7 @@ from emulator.compute.quotas.resources import (
 from emulator.context import RequestContext
 from emulator.db import Database, table_of
 from emulator.errors import InvalidInput, OverQuota
-from emulator.reads import KeyedRead
+from emulator.reads import KeyedRead, Reader
 
 #: The class whose limits are every project's defaults.
 DEFAULT_CLASS = "default"
@@ -69,6 +69,16 @@ _LIMIT_ROWS = KeyedRead(lambda match: sa_select(
     or_(_LIMIT.c.user_id == "", _LIMIT.c.user_id == bindparam("user"))))
 
 
+#: A project's limits (its rows over the ``default`` class) and one user's own rows.
+Levels = tuple[dict[str, int], dict[str, int]]
+
+
+def _merged(levels: Levels, resource: str) -> int:
+    """The smaller of the project's and the user's limit of ``resource``."""
+    project, own = levels
+    return min(project[resource], own.get(resource, project[resource]))
+
+
 def _unlimited(value: int) -> bool:
     return value <= UNLIMITED
 
@@ -87,15 +97,14 @@ class QuotaService:
 
     # -- limits ----------------------------------------------------------------------------
 
-    def class_limits(self, s: Session, name: str) -> dict[str, int]:
+    def class_limits(self, s: Reader, name: str) -> dict[str, int]:
         """A quota class: its rows over the configured defaults."""
         if self.noop:
             return dict.fromkeys(RESOURCES, UNLIMITED)
         rows = _CLASS_ROWS(s, [name])
         return {**self.configured, **{r: v for r, v in rows if r in self.configured}}
 
-    def _levels(self, s: Session, project_id: str,
-                user_id: str | None = None) -> tuple[dict[str, int], dict[str, int]]:
+    def _levels(self, s: Reader, project_id: str, user_id: str | None = None) -> Levels:
         """The project's limits (its rows over the ``default`` class) and the user's own
         rows ({} without a user): two queries."""
         defaults = self.class_limits(s, DEFAULT_CLASS)
@@ -107,6 +116,11 @@ class QuotaService:
             (own if user else project)[resource] = limit
         return {**defaults, **project}, own
 
+    def levels(self, project_id: str, user_id: str) -> Levels:
+        """``_levels`` read once for the checks of one request (a create makes three)."""
+        with self.db.reading() as connection:
+            return self._levels(connection, project_id, user_id)
+
     def project_limits(self, s: Session, project_id: str) -> dict[str, int]:
         """The project's rows over the ``default`` class."""
         return self._levels(s, project_id)[0]
@@ -116,15 +130,16 @@ class QuotaService:
         project, own = self._levels(s, project_id, user_id)
         return {**project, **own}
 
-    def merged_limit(self, s: Session, resource: str, project_id: str, user_id: str) -> int:
+    def merged_limit(self, s: Reader, resource: str, project_id: str, user_id: str,
+                     levels: Levels | None = None) -> int:
         """The limit of a resource counted per user only (key pairs, group members,
         metadata items): the smaller of the project's and the user's.
 
         NOTE: as Nova's ``limit_check_project_and_user`` takes ``min`` of the two, an
         unlimited (-1) one of them makes the resource unlimited.
         """
-        project, own = self._levels(s, project_id, user_id)
-        return min(project[resource], own.get(resource, project[resource]))
+        return _merged(levels if levels is not None else self._levels(s, project_id, user_id),
+                       resource)
 
     # -- usage -----------------------------------------------------------------------------
 
@@ -148,10 +163,12 @@ class QuotaService:
     # -- checks of the consuming paths -------------------------------------------------------
 
     def _scopes(self, s: Session, project_id: str, user_id: str,
-                always_user: bool = False) -> tuple[Scope, Scope | None]:
+                always_user: bool = False,
+                levels: Levels | None = None) -> tuple[Scope, Scope | None]:
         """The project's instance scope, and the user's when it has an instance limit of
-        its own (Nova counts per user only then; a resize always does)."""
-        limits, own = self._levels(s, project_id, user_id)
+        its own (Nova counts per user only then; a resize always does). ``levels``: the
+        limits as the request read them (None: read them)."""
+        limits, own = levels if levels is not None else self._levels(s, project_id, user_id)
         user_limits = {**limits, **own}
         if all(limits[name] < 0 and user_limits[name] < 0 for name in INSTANCE_RESOURCES):
             # Nothing limited: no count is compared, so none is made (a count is a pass
@@ -165,21 +182,24 @@ class QuotaService:
         return project, user
 
     def check_instances(self, s: Session, project_id: str, user_id: str, vcpus: int,
-                        memory_mb: int, min_count: int, max_count: int) -> int:
+                        memory_mb: int, min_count: int, max_count: int,
+                        levels: Levels | None = None) -> int:
         """How many of ``min_count``..``max_count`` new servers the quotas let in (the
         most that fit); Nova's 403 if ``min_count`` does not fit."""
         if self.noop:
             return max_count
-        project, user = self._scopes(s, project_id, user_id)
+        project, user = self._scopes(s, project_id, user_id, levels=levels)
         return arithmetic.instances_allowed(vcpus, memory_mb, min_count, max_count,
                                             project, user)
 
     def recheck_instances(self, s: Session, project_id: str, user_id: str, vcpus: int,
-                          memory_mb: int, requested: int) -> None:
-        """After the servers are recorded: a 403 if the project (or user) is now over."""
+                          memory_mb: int, requested: int,
+                          levels: Levels | None = None) -> None:
+        """After the servers are recorded: a 403 if the project (or user) is now over
+        (the usage counted again; the limits as the request read them, if given)."""
         if self.noop:
             return
-        project, user = self._scopes(s, project_id, user_id)
+        project, user = self._scopes(s, project_id, user_id, levels=levels)
         arithmetic.recheck_instances(vcpus, memory_mb, requested, project, user)
 
     def check_upsize(self, s: Session, project_id: str, user_id: str, cores: int,
@@ -230,12 +250,13 @@ class QuotaService:
                          project_count=count_server_groups(s, project_id),
                          user_count=count_server_groups(s, project_id, user_id))
 
-    def metadata_limit(self, project_id: str, user_id: str) -> int:
+    def metadata_limit(self, project_id: str, user_id: str,
+                       levels: Levels | None = None) -> int:
         """How many metadata items a server (or an image it makes) may hold (-1: any)."""
         if self.noop:
             return UNLIMITED
-        with self.db.session() as s:
-            return self.merged_limit(s, "metadata_items", project_id, user_id)
+        return _merged(levels if levels is not None else self.levels(project_id, user_id),
+                       "metadata_items")
 
     def check_injected_files(self, project_id: str, user_id: str,
                              files: Sequence[tuple[str, str]]) -> None:

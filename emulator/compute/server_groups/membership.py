@@ -15,7 +15,7 @@ from sqlmodel import Session, col, delete, func, select
 from emulator.compute.models import Instance
 from emulator.compute.server_groups.models import InstanceGroup, InstanceGroupMember
 from emulator.db import table_of
-from emulator.reads import KeyedRead, Reader
+from emulator.reads import KeyedRead, Reader, connection_of
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,9 @@ _LEAVE = sa_delete(table_of(InstanceGroupMember)).where(
     table_of(InstanceGroupMember).c.instance_uuid == bindparam("server"))
 
 
-def remove(s: Session, server_id: str) -> None:
+def remove(s: Reader, server_id: str) -> None:
     """The end of a server's delete: it leaves its group (a statement built once)."""
-    s.connection().execute(_LEAVE, {"server": server_id})
+    connection_of(s).execute(_LEAVE, {"server": server_id})
 
 
 def remove_all_of(s: Session, group: GroupRef) -> None:

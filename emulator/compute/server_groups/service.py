@@ -218,6 +218,6 @@ class ServerGroupService:
 
     def group_of(self, server_id: str) -> str | None:
         """The uuid of the group a server is in, if any."""
-        with self.db.session() as s:
-            found = membership.groups_of(s, [server_id]).get(server_id)
+        with self.db.reading() as connection:
+            found = membership.groups_of(connection, [server_id]).get(server_id)
             return found.uuid if found is not None else None

@@ -26,11 +26,17 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from backends.base import InstanceSpec
-from emulator.compute.checks import ImageLookup
+from emulator.compute.checks import ImageInfo, ImageLookup
 from emulator.compute.models import Instance
 from emulator.compute.records import now
 from emulator.compute.volumes.attachments import cinder_refusal, connector, volume_spec
-from emulator.compute.volumes.mappings import ROOT_DEVICE, BdmRecord, next_device, volume_rows
+from emulator.compute.volumes.mappings import (
+    ROOT_DEVICE,
+    BdmRecord,
+    has_mappings,
+    next_device,
+    volume_rows,
+)
 from emulator.compute.volumes.models import BlockDeviceMapping
 from emulator.context import RequestContext
 from emulator.db import Database
@@ -110,14 +116,12 @@ class BootVolumes:
 
     # -- at the API ----------------------------------------------------------------------
 
-    def requested(self, ctx: RequestContext, image_ref: str,
+    @staticmethod
+    def requested(image: ImageInfo | None,
                   asked: Sequence[BlockDeviceRequest]) -> tuple[BlockDeviceRequest, ...]:
-        """The mappings a create asks for with those its image carries."""
-        if not image_ref:
-            return tuple(asked)
-        try:
-            image = self.volumes.images.get(ctx, image_ref)
-        except (NotFound, InvalidInput):
+        """The mappings a create asks for with those its image (as the create read it)
+        carries."""
+        if image is None:
             return tuple(asked)
         return merged(image_mappings(image.properties), asked)
 
@@ -234,6 +238,9 @@ class BootVolumes:
         ctx = RequestContext(user_id=row.user_id, project_id=row.project_id,
                              roles=frozenset({"member", "reader"}),
                              request_id=f"req-build-{row.uuid}")
+        with self.db.reading() as connection:  # most servers have none: one read
+            if not has_mappings(connection, row.uuid):
+                return spec
         with self.db.session() as s:
             rows = volume_rows(s, row.uuid, pending=True)
         if not rows:
