@@ -75,13 +75,16 @@ def next_free(s: Session, subnet: NeutronSubnet, besides: Collection[str] = ()) 
     """The subnet's lowest free address in its pools, other than ``besides`` (Neutron's
     IPAM picks any free one). The search starts at the low-water mark (``_LOW``) and checks
     candidates a batch per indexed query, so the n-th address of a busy subnet costs a
-    query, not a read of all n allocations."""
+    query, not a read of all n allocations. The first batch is the first candidate alone
+    (a quiet subnet's answer: one lookup, no batch of addresses made)."""
     lows = _LOW.setdefault(s.get_bind(), {})
     low = lows.get(subnet.id, 0)
     for start in (low, 0) if low else (0,):
         candidates = ipam.pool_addresses(subnet.allocation_pools, start)
         offset = start
-        while batch := list(itertools.islice(candidates, _BATCH)):
+        size = 1
+        while batch := list(itertools.islice(candidates, size)):
+            size = _BATCH
             used = {row.ip_address for row in _TAKEN(s, batch, subnet=subnet.id)}
             for index, address in enumerate(batch):
                 if address not in used and address not in besides:
