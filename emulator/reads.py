@@ -1,4 +1,5 @@
-"""The hot paths' reads: each statement built once, compiled once, run on the driver.
+"""The hot paths' reads and writes: each statement built once, compiled once, run on the
+driver.
 
 A server's show and a page of the server list are a handful of keyed reads (the instance,
 its metadata, tags, addresses, fault, group, volumes). Building and cache-keying an ORM
@@ -8,19 +9,20 @@ statement against SQLite's 2). A ``KeyedRead`` compiles its statement once per d
 runs it on the driver's cursor of the caller's connection (in the caller's transaction,
 after a session's pending changes are flushed), and converts each column with its type's
 own result processor, as SQLAlchemy would: the rows are what a Core read gives, as named
-tuples (``row.uuid``).
+tuples (``row.uuid``). A ``Prebuilt`` write (an UPDATE, a DELETE, an INSERT) runs the same
+way, its parameters converted by their types' bind processors.
 """
 
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from sqlalchemy import bindparam
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Delete, Insert, Select, Update
 from sqlmodel import Session
 
 #: What a read runs in: a session (a write path's, its changes flushed first) or a bare
@@ -119,5 +121,81 @@ class KeyedRead:
         try:
             cursor.execute(form.sql, form.arguments(arguments))
             return plan.rows(cursor.fetchall())
+        finally:
+            cursor.close()
+
+
+#: Parameters of one execution of a write, by bind name (an INSERT's: by column).
+Params: TypeAlias = Mapping[str, Any]
+
+
+class _WritePlan:
+    """A write compiled for one dialect (and, for an INSERT, one set of columns)."""
+
+    def __init__(self, statement: Insert | Update | Delete, dialect: Dialect,
+                 columns: Sequence[str] | None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=columns)
+        #: The columns left out whose default is Python's (a constant, or a callable's
+        #: value): made per row, as SQLAlchemy makes them.
+        self.defaults: dict[str, Any] = {}
+        made: Any = [*getattr(compiled, "insert_prefetch", ()),
+                     *getattr(compiled, "update_prefetch", ())]
+        for column in made:
+            default = column.default if isinstance(statement, Insert) else column.onupdate
+            if default is None or not (default.is_scalar or default.is_callable):
+                raise TypeError(f"column {column.key!r}: a value SQL makes: give it")
+            self.defaults[column.key] = default
+        order = tuple(compiled.positiontup) if compiled.positiontup is not None else None
+        # The statement's own values (``task_state=None`` too), not its parameters.
+        given = {name: bind.value for name, bind in compiled.binds.items()
+                 if not bind.required and not bind.callable}
+        self.form = _Compiled(compiled.string, order, given)
+        self.processors = {
+            name: processor for name, bind in compiled.binds.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
+            is not None}
+
+    def arguments(self, params: Params) -> Sequence[Any] | dict[str, Any]:
+        values = {**self.form.given, **params}
+        for name, default in self.defaults.items():
+            values[name] = default.arg(None) if default.is_callable else default.arg
+        for name, process in self.processors.items():
+            if name in values:
+                values[name] = process(values[name])
+        return values if self.form.order is None else tuple(
+            values[name] for name in self.form.order)
+
+
+class Prebuilt:
+    """A write built once and run on the driver's cursor of the caller's connection (in
+    its transaction: a ``Database.writing`` block or a session's, whose pending changes
+    are flushed first); ``__call__`` returns the rows it changed. An INSERT of values is
+    compiled for the columns its parameters give, the others' defaults made as
+    SQLAlchemy makes them."""
+
+    def __init__(self, statement: Insert | Update | Delete) -> None:
+        self._statement = statement
+        #: An INSERT of values (not of a SELECT's rows) is compiled for its columns.
+        self._insert = isinstance(statement, Insert) and statement.select is None
+        self._plans: dict[tuple[str, tuple[str, ...] | None], _WritePlan] = {}
+
+    def __call__(self, s: Reader, params: Params | Sequence[Params]) -> int:
+        many = not isinstance(params, Mapping)
+        rows: Sequence[Params] = params if not isinstance(params, Mapping) else [params]
+        if not rows:
+            return 0
+        connection = connection_of(s)
+        columns = tuple(rows[0]) if self._insert else None
+        key = (connection.dialect.name, columns)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = _WritePlan(self._statement, connection.dialect, columns)
+        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if many:
+                cursor.executemany(plan.form.sql, [plan.arguments(row) for row in rows])
+            else:
+                cursor.execute(plan.form.sql, plan.arguments(rows[0]))
+            return int(cursor.rowcount)
         finally:
             cursor.close()

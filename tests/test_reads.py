@@ -1,5 +1,6 @@
 """Keyed reads (``emulator.reads``): the rows a Core read of the same statement gives, by
-name, converted by their types; one key or many; a session's pending changes seen."""
+name, converted by their types; one key or many; a session's pending changes seen. And
+prebuilt writes: what Core would write, in the caller's transaction, the rows counted."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import bindparam, insert, or_
+from sqlalchemy import DateTime, String, bindparam, insert, or_, update
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import select as sa_select
 
 from emulator.compute.models import Instance, InstanceFault
 from emulator.db import Database, table_of
-from emulator.reads import KeyedRead
+from emulator.reads import KeyedRead, Prebuilt
 
 INSTANCE = table_of(Instance)
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
@@ -22,7 +24,8 @@ def _instance(index: int, **columns: Any) -> dict[str, Any]:
     return dict(uuid=f"00000000-0000-0000-0000-{index:012d}", display_name=f"s{index}",
                 hostname=f"s{index}", project_id="p1", user_id="u1", flavor_id="1",
                 requested_networks=[{"uuid": "net"}], flavor_extra_specs={"hw:a": "b"},
-                vm_state="active", created_at=T0, deleted=False, locked=index % 2 == 0,
+                vm_state="active", task_state="spawning", created_at=T0, deleted=False,
+                locked=index % 2 == 0,
                 **columns)
 
 
@@ -109,3 +112,80 @@ def test_values_the_statement_gives_are_bound_with_the_caller_s(db: Database) ->
         assert [r.display_name for r in read(connection, ["p1"], name="s4")] == ["s2", "s4"]
         assert [r.display_name for r in read(connection, ["p1", "p2"], name="s5")] == [
             "s2", "s5"]
+
+
+# -- prebuilt writes --------------------------------------------------------------------
+
+#: Literal values of the statement's own (a state, a flag, an increment) beside parameters.
+MARK = Prebuilt(update(INSTANCE).where(INSTANCE.c.uuid == bindparam("server")).values(
+    vm_state="deleted", deleted=True, deleted_at=bindparam("when"), task_state=None,
+    launch_index=INSTANCE.c.launch_index + 1))
+FORGET = Prebuilt(sa_delete(INSTANCE).where(INSTANCE.c.project_id == bindparam("project")))
+ADD = Prebuilt(insert(INSTANCE))
+
+
+def _core_row(connection: Any, uuid: str) -> Any:
+    return connection.execute(sa_select(INSTANCE).where(INSTANCE.c.uuid == uuid)).one()
+
+
+def test_an_update_writes_what_core_writes_and_counts_its_rows(db: Database) -> None:
+    first, second = _instance(1)["uuid"], _instance(2)["uuid"]
+    with db.writing() as connection:
+        assert MARK(connection, {"server": first, "when": T0}) == 1
+        assert MARK(connection, [{"server": second, "when": T0},
+                                 {"server": "gone", "when": T0}]) == 1
+        assert MARK(connection, {"server": "gone", "when": T0}) == 0
+    with db.reading() as connection:
+        for uuid in (first, second):
+            row = _core_row(connection, uuid)
+            assert (row.vm_state, row.task_state, row.deleted, row.deleted_at,
+                    row.launch_index) == ("deleted", None, True, T0, 1)
+        assert _core_row(connection, _instance(3)["uuid"]).deleted is False
+
+
+def test_an_insert_converts_by_type_and_a_delete_counts(db: Database) -> None:
+    new = _instance(9, updated_at=T0)  # the columns left out get their defaults
+    with db.writing() as connection:
+        assert ADD(connection, [new]) == 1
+    with db.reading() as connection:
+        row = _core_row(connection, new["uuid"])
+        assert row.requested_networks == [{"uuid": "net"}] and row.created_at == T0
+        assert row.locked is False and row.deleted is False
+        assert (row.disk_config, row.security_groups, row.progress) == ("MANUAL", [], 0)
+    with db.writing() as connection:
+        assert FORGET(connection, {"project": "p1"}) == 6
+    with db.reading() as connection:
+        assert connection.execute(sa_select(INSTANCE.c.id)).all() == []
+
+
+def test_a_write_rolls_back_with_its_transaction(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.writing() as connection:
+        FORGET(connection, {"project": "p1"})
+        raise RuntimeError("undone")
+    with db.reading() as connection:
+        assert len(connection.execute(sa_select(INSTANCE.c.id)).all()) == 5
+
+
+def test_a_session_s_pending_rows_are_written_first(db: Database) -> None:
+    with db.session() as s:
+        s.add(Instance(**_instance(7)))
+        assert MARK(s, {"server": _instance(7)["uuid"], "when": T0}) == 1
+    with db.reading() as connection:
+        assert _core_row(connection, _instance(7)["uuid"]).vm_state == "deleted"
+
+
+def test_an_insert_of_a_select_takes_its_parameters_by_name(db: Database) -> None:
+    copy = Prebuilt(insert(INSTANCE).from_select(
+        ["uuid", "display_name", "hostname", "project_id", "user_id", "flavor_id",
+         "requested_networks", "vm_state", "created_at"],
+        sa_select(bindparam("new_uuid", type_=String), INSTANCE.c.display_name,
+                  INSTANCE.c.hostname, INSTANCE.c.project_id, INSTANCE.c.user_id,
+                  INSTANCE.c.flavor_id, INSTANCE.c.requested_networks, INSTANCE.c.vm_state,
+                  bindparam("at", type_=DateTime))
+        .where(INSTANCE.c.uuid == bindparam("source"))))
+    with db.writing() as connection:
+        assert copy(connection, {"new_uuid": "copy", "at": T0,
+                                 "source": _instance(3)["uuid"]}) == 1
+    with db.reading() as connection:
+        row = _core_row(connection, "copy")
+        assert (row.display_name, row.created_at) == ("s3", T0)

@@ -24,7 +24,7 @@ from emulator.errors import NotFound
 from emulator.network import nova_client, nova_security_groups
 from emulator.network.nova_client import Binding, Vif
 from emulator.network.seeding import PRIVATE_CIDR, PRIVATE_ID
-from emulator.reads import KeyedRead, KeyedRow, Reader, connection_of
+from emulator.reads import KeyedRead, KeyedRow, Prebuilt, Reader, connection_of
 
 #: The shared network servers land on when they ask for none (the seeded ``private``).
 DEFAULT_NETWORK = "private"
@@ -63,9 +63,10 @@ def addresses_of(vifs: Sequence[Vif]) -> tuple[Address, ...]:
 
 
 _ADDRESS, _SYSTEM_METADATA = table_of(InstanceAddress), table_of(InstanceSystemMetadata)
-_FORGET_ADDRESSES = delete(_ADDRESS).where(_ADDRESS.c.instance_uuid == bindparam("server"))
-_CACHE_ADDRESS = insert(_ADDRESS)
-_REMEMBER = insert(_SYSTEM_METADATA)
+_FORGET_ADDRESSES = Prebuilt(delete(_ADDRESS).where(
+    _ADDRESS.c.instance_uuid == bindparam("server")))
+_CACHE_ADDRESS = Prebuilt(insert(_ADDRESS))
+_REMEMBER = Prebuilt(insert(_SYSTEM_METADATA))
 _INSTANCE = table_of(Instance)
 #: What a build's networking reads of its server.
 _BUILDING = KeyedRead(lambda match: sa_select(
@@ -98,7 +99,7 @@ def remember_order(s: Session, server_id: str, port_ids: Sequence[str],
     if first:  # a new server's: nothing recorded to merge with
         if not port_ids:
             return
-        connection_of(s).execute(_REMEMBER, [
+        _REMEMBER(connection_of(s), [
             {"instance_uuid": server_id, "key": ORDER + port_id, "value": f"{place:08d}"}
             for place, port_id in enumerate(port_ids)])
         return
@@ -137,13 +138,13 @@ def cached_addresses(s: Reader, server_ids: Sequence[str]) -> dict[str, tuple[Ad
 def refresh_cache(s: Session, server_id: str) -> list[Vif]:
     """Write the server's info cache again from its ports; the ports."""
     connection = connection_of(s)
-    connection.execute(_FORGET_ADDRESSES, {"server": server_id})
+    _FORGET_ADDRESSES(connection, {"server": server_id})
     vifs = server_vifs(s, [server_id])[server_id]
     cached = [{"instance_uuid": server_id, "network_name": a.network_name,
                "address": a.address, "version": a.version, "mac_address": a.mac_address,
                "kind": a.kind} for a in addresses_of(vifs)]
     if cached:
-        connection.execute(_CACHE_ADDRESS, cached)
+        _CACHE_ADDRESS(connection, cached)
     return vifs
 
 
@@ -217,11 +218,11 @@ def release_ports(db: Database, server_id: str) -> None:
         ported = nova_client.has_ports(connection, server_id)
     if not ported:
         with db.writing() as connection:
-            connection.execute(_FORGET_ADDRESSES, {"server": server_id})
+            _FORGET_ADDRESSES(connection, {"server": server_id})
         return
     with db.session() as s:
         nova_client.deallocate_for_instance(s, server_id, preserved(s, server_id))
-        s.connection().execute(_FORGET_ADDRESSES, {"server": server_id})
+        _FORGET_ADDRESSES(s.connection(), {"server": server_id})
 
 
 def vif_spec(vif: Vif) -> VifSpec:

@@ -38,7 +38,7 @@ from emulator.placement import (
     Scheduler,
     Selection,
 )
-from emulator.reads import KeyedRead, KeyedRow
+from emulator.reads import KeyedRead, KeyedRow, Prebuilt
 
 #: ``group_of(server_id)``: the server group the server is in, as the scheduler needs it
 #: (None: none).
@@ -60,9 +60,9 @@ _GONE = KeyedRead(lambda match: sa_select(_INSTANCE.c.uuid).where(
     match(_INSTANCE.c.uuid),
     or_(_INSTANCE.c.deleted == True, _INSTANCE.c.task_state == TaskState.DELETING)))  # noqa: E712
 #: Where a claimed server goes (one statement, executed for each server of a claim).
-_RECORD = update(_INSTANCE).where(_INSTANCE.c.uuid == bindparam("server")).values(
+_RECORD = Prebuilt(update(_INSTANCE).where(_INSTANCE.c.uuid == bindparam("server")).values(
     host=bindparam("to"), node=bindparam("to"), availability_zone=bindparam("zone"),
-    task_state=bindparam("task"), updated_at=bindparam("when"))
+    task_state=bindparam("task"), updated_at=bindparam("when")))
 
 
 def migration(server_id: str) -> str:
@@ -209,7 +209,7 @@ class Claims:
                              "zone": self._zone(selection.host), "task": task_state,
                              "when": when})
             if rows:
-                connection.execute(_RECORD, rows)
+                _RECORD(connection, rows)
         return [x.consumer for x in selections if x.consumer not in gone]
 
     def claim_resize(self, server_id: str, same_host: bool = False,

@@ -43,12 +43,13 @@ from emulator.context import RequestContext
 from emulator.db import Database, table_of
 from emulator.errors import Forbidden, InvalidInput, NotFound, OverQuota
 from emulator.network import nova_client, nova_security_groups
+from emulator.reads import Prebuilt
 
 #: Servers of a multi-create committed in one transaction.
 CHUNK = 100
 
 #: The tables a create inserts into, as Core inserts built once.
-_INSERT = {model: insert(table_of(model))
+_INSERT = {model: Prebuilt(insert(table_of(model)))
            for model in (Instance, InstanceMetadata, InstanceTag, InstanceAction)}
 
 
@@ -370,15 +371,15 @@ class ServerCreator:
         """The servers, their metadata, tags and ``create`` actions: Core inserts (an ORM
         bulk insert maps every row first)."""
         ids = [server["uuid"] for server in servers]
-        connection.execute(_INSERT[Instance], servers)
+        _INSERT[Instance](connection, servers)
         if new.metadata:
-            connection.execute(_INSERT[InstanceMetadata], [
+            _INSERT[InstanceMetadata](connection, [
                 {"instance_uuid": i, "key": k, "value": v}
                 for i in ids for k, v in new.metadata.items()])
         if new.tags:
-            connection.execute(_INSERT[InstanceTag], [
+            _INSERT[InstanceTag](connection, [
                 {"instance_uuid": i, "tag": t} for i in ids for t in set(new.tags)])
-        connection.execute(_INSERT[InstanceAction], [
+        _INSERT[InstanceAction](connection, [
             {"request_id": ctx.request_id, "instance_uuid": i, "action": "create",
              "project_id": ctx.project_id or "", "user_id": ctx.user_id,
              "start_time": created_at, "updated_at": created_at} for i in ids])

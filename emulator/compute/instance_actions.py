@@ -23,7 +23,7 @@ from emulator.compute.records import (
 from emulator.context import RequestContext
 from emulator.db import Database, table_of
 from emulator.errors import InvalidInput
-from emulator.reads import Reader, connection_of
+from emulator.reads import Prebuilt, Reader, connection_of
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class ActionQuery:
 
 
 _ACTIONS, _EVENTS = table_of(InstanceAction), table_of(InstanceActionEvent)
-_START = insert(_ACTIONS)
+_START = Prebuilt(insert(_ACTIONS))
 
 #: The events of an action, as Core statements built once (every operation records two
 #: a step: no object of the action or its events). The action is the server's of the
@@ -45,23 +45,23 @@ _START = insert(_ACTIONS)
 _ACTION_ID = sa_select(_ACTIONS.c.id).where(
     _ACTIONS.c.instance_uuid == bindparam("server"),
     _ACTIONS.c.request_id == bindparam("request")).order_by(_ACTIONS.c.id).limit(1)
-_START_EVENT = insert(_EVENTS).from_select(
+_START_EVENT = Prebuilt(insert(_EVENTS).from_select(
     ["action_id", "event", "start_time", "host"],
     sa_select(_ACTIONS.c.id, bindparam("name", type_=String),
               bindparam("when", type_=DateTime), bindparam("on_host", type_=String))
-    .where(_ACTIONS.c.id == _ACTION_ID.scalar_subquery()))
-_TOUCH_ACTION = update(_ACTIONS).where(_ACTIONS.c.id == _ACTION_ID.scalar_subquery()).values(
-    updated_at=bindparam("when"))
-_FINISH_EVENTS = update(_EVENTS).where(
+    .where(_ACTIONS.c.id == _ACTION_ID.scalar_subquery())))
+_TOUCH_ACTION = Prebuilt(update(_ACTIONS).where(
+    _ACTIONS.c.id == _ACTION_ID.scalar_subquery()).values(updated_at=bindparam("when")))
+_FINISH_EVENTS = Prebuilt(update(_EVENTS).where(
     _EVENTS.c.action_id == _ACTION_ID.scalar_subquery(), _EVENTS.c.event == bindparam("name"),
     _EVENTS.c.finish_time.is_(None)).values(
     finish_time=bindparam("when"), result=bindparam("outcome"),
-    traceback=bindparam("trace"))
+    traceback=bindparam("trace")))
 #: The action's end; a failed one says so (NOTE: Nova's word; the failure is the fault's).
 _FINISH_ACTION = {
-    failed: update(_ACTIONS).where(_ACTIONS.c.id == _ACTION_ID.scalar_subquery()).values(
-        finish_time=bindparam("when"), updated_at=bindparam("when"),
-        **({"message": "Error"} if failed else {}))
+    failed: Prebuilt(update(_ACTIONS).where(_ACTIONS.c.id == _ACTION_ID.scalar_subquery())
+                     .values(finish_time=bindparam("when"), updated_at=bindparam("when"),
+                             **({"message": "Error"} if failed else {})))
     for failed in (False, True)}
 
 
@@ -69,7 +69,7 @@ def start_action(s: Reader, ctx: RequestContext, server_id: str, action: str,
                  when: datetime) -> None:
     """Record that ``ctx``'s request started ``action`` on the server (same transaction,
     after what it holds; a Core insert built once)."""
-    connection_of(s).execute(_START, {
+    _START(connection_of(s), {
         "request_id": ctx.request_id, "instance_uuid": server_id, "action": action,
         "project_id": ctx.project_id or "", "user_id": ctx.user_id, "start_time": when,
         "updated_at": when})
@@ -98,8 +98,8 @@ class InstanceActions:
         server)."""
         key = {"server": server_id, "request": request_id, "when": now()}
         with self.db.writing() as connection:
-            if connection.execute(_START_EVENT, {**key, "name": event, "on_host": host}).rowcount:
-                connection.execute(_TOUCH_ACTION, key)
+            if _START_EVENT(connection, {**key, "name": event, "on_host": host}):
+                _TOUCH_ACTION(connection, key)
 
     def finish_event(self, server_id: str, request_id: str, event: str, result: str,
                      message: str | None = None, traceback: str | None = None) -> None:
@@ -110,9 +110,9 @@ class InstanceActions:
             traceback = message
         key = {"server": server_id, "request": request_id, "when": now()}
         with self.db.writing() as connection:
-            connection.execute(_FINISH_EVENTS, {**key, "name": event, "outcome": result,
-                                                "trace": traceback})
-            connection.execute(_FINISH_ACTION[result == "Error"], key)
+            _FINISH_EVENTS(connection, {**key, "name": event, "outcome": result,
+                                        "trace": traceback})
+            _FINISH_ACTION[result == "Error"](connection, key)
 
     def discard(self, server_id: str, request_id: str) -> None:
         """Forget the action ``request_id`` started (an operation undone before it ran)."""

@@ -24,16 +24,17 @@ from emulator.compute.records import any_instance, now
 from emulator.compute.server_groups import membership
 from emulator.compute.states import VmState
 from emulator.db import Database, table_of
-from emulator.reads import KeyedRow
+from emulator.reads import KeyedRow, Prebuilt
 
 _INSTANCE, _ADDRESS = table_of(Instance), table_of(InstanceAddress)
 #: ``set_state``'s UPDATEs, one a set of columns, made as they are first asked for.
-_SET_STATE: dict[frozenset[str], Any] = {}
+_SET_STATE: dict[frozenset[str], Prebuilt] = {}
 #: The end of a delete, in two statements (no object of the instance or its addresses).
-_MARK_DELETED = update(_INSTANCE).where(_INSTANCE.c.uuid == bindparam("server")).values(
+_MARK_DELETED = Prebuilt(update(_INSTANCE).where(_INSTANCE.c.uuid == bindparam("server")).values(
     deleted=True, deleted_at=bindparam("when"), terminated_at=bindparam("when"),
-    vm_state=VmState.DELETED, task_state=None, power_state=0, updated_at=bindparam("when"))
-_FORGET_ADDRESSES = sa_delete(_ADDRESS).where(_ADDRESS.c.instance_uuid == bindparam("server"))
+    vm_state=VmState.DELETED, task_state=None, power_state=0, updated_at=bindparam("when")))
+_FORGET_ADDRESSES = Prebuilt(sa_delete(_ADDRESS).where(
+    _ADDRESS.c.instance_uuid == bindparam("server")))
 
 
 class Instances:
@@ -52,13 +53,13 @@ class Instances:
         columns = frozenset(changes)
         statement = _SET_STATE.get(columns)
         if statement is None:
-            statement = _SET_STATE[columns] = update(_INSTANCE).where(
+            statement = _SET_STATE[columns] = Prebuilt(update(_INSTANCE).where(
                 _INSTANCE.c.uuid == bindparam("server")).values(
-                {name: bindparam(f"new_{name}") for name in ("updated_at", *sorted(columns))})
+                {name: bindparam(f"new_{name}") for name in ("updated_at", *sorted(columns))}))
         values = {f"new_{name}": value for name, value in changes.items()}
         with self.db.writing() as connection:
-            return bool(connection.execute(statement, {**values, "server": server_id,
-                                                       "new_updated_at": now()}).rowcount)
+            return bool(statement(connection, {**values, "server": server_id,
+                                               "new_updated_at": now()}))
 
     def record_fault(self, server_id: str, code: int, message: str, details: str = "") -> None:
         with self.db.session() as s:
@@ -79,12 +80,12 @@ class Instances:
         """The backend has destroyed it: soft-mark deleted, release claim and addresses,
         leave its server group."""
         with self.db.writing() as connection:
-            marked = connection.execute(_MARK_DELETED, {"server": server_id, "when": now()})
-            if not marked.rowcount:
+            marked = _MARK_DELETED(connection, {"server": server_id, "when": now()})
+            if not marked:
                 return
             # NOTE: Nova keeps host and node on a deleted instance (admins see them with
             # ``deleted=true``); the claim ends because usage counts live servers only.
-            connection.execute(_FORGET_ADDRESSES, {"server": server_id})
+            _FORGET_ADDRESSES(connection, {"server": server_id})
             membership.remove(connection, server_id)
 
     def pending(self) -> list[Instance]:

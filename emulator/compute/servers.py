@@ -31,7 +31,7 @@ from emulator.compute.states import TaskState
 from emulator.context import RequestContext
 from emulator.db import Database, table_of
 from emulator.errors import Conflict, InvalidInput
-from emulator.reads import KeyedRow
+from emulator.reads import KeyedRow, Prebuilt
 
 #: What ``update`` may change (the API layer validated each value against its schema).
 UPDATABLE = frozenset({"display_name", "display_description", "hostname", "access_ip_v4",
@@ -43,8 +43,8 @@ Changes = Callable[[Instance], dict[str, Any]]
 
 
 _INSTANCE = table_of(Instance)
-_BEGIN_DELETE = update(_INSTANCE).where(_INSTANCE.c.uuid == bindparam("server")).values(
-    task_state=TaskState.DELETING, updated_at=bindparam("when"))
+_BEGIN_DELETE = Prebuilt(update(_INSTANCE).where(_INSTANCE.c.uuid == bindparam("server")).values(
+    task_state=TaskState.DELETING, updated_at=bindparam("when")))
 
 
 class Servers:
@@ -137,7 +137,7 @@ class Servers:
             authorize(ctx, rule, row.project_id)
             check_lock(ctx, row)
             when = now()
-            connection.execute(_BEGIN_DELETE, {"server": server_id, "when": when})
+            _BEGIN_DELETE(connection, {"server": server_id, "when": when})
             start_action(connection, ctx, row.uuid, "delete", when)
             return row._replace(task_state=TaskState.DELETING, updated_at=when)
 

@@ -21,7 +21,7 @@ from emulator.db import table_of
 from emulator.network import ipam
 from emulator.network.errors import fail, invalid_input
 from emulator.network.models import NeutronIPAllocation, NeutronPort, NeutronSubnet
-from emulator.reads import KeyedRead, KeyedRow, connection_of
+from emulator.reads import KeyedRead, KeyedRow, Prebuilt, connection_of
 
 #: OpenStack's MAC prefix (Neutron's ``base_mac``).
 BASE_MAC = "fa:16:3e"
@@ -163,7 +163,7 @@ def allocate(s: Session, port: NeutronPort, chosen: list[tuple[NeutronSubnet, st
         release(s, port.id)
         s.flush()
     if chosen:
-        connection_of(s).execute(_ALLOCATE, [
+        _ALLOCATE(connection_of(s), [
             {"subnet_id": subnet.id, "ip_address": address, "port_id": port.id,
              "network_id": port.network_id, "position": position}
             for position, (subnet, address) in enumerate(chosen)])
@@ -171,8 +171,8 @@ def allocate(s: Session, port: NeutronPort, chosen: list[tuple[NeutronSubnet, st
 
 _SUBNETS_HELD = KeyedRead(lambda match: sa_select(_ALLOCATED.c.subnet_id)
                           .where(match(_ALLOCATED.c.port_id)))
-_ALLOCATE = sa_insert(_ALLOCATED)
-_RELEASE = sa_delete(_ALLOCATED).where(_ALLOCATED.c.port_id == bindparam("port"))
+_ALLOCATE = Prebuilt(sa_insert(_ALLOCATED))
+_RELEASE = Prebuilt(sa_delete(_ALLOCATED).where(_ALLOCATED.c.port_id == bindparam("port")))
 
 
 def release(s: Session, port_id: str) -> None:
@@ -180,7 +180,7 @@ def release(s: Session, port_id: str) -> None:
     lows = _LOW.get(s.get_bind(), {})
     for row in _SUBNETS_HELD(s, [port_id]):
         lows.pop(row.subnet_id, None)  # a lower address may be free now
-    connection_of(s).execute(_RELEASE, {"port": port_id})
+    _RELEASE(connection_of(s), {"port": port_id})
 
 
 def held(s: Session, port_id: str) -> list[NeutronIPAllocation]:

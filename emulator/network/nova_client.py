@@ -227,9 +227,10 @@ def create_port(s: Session, binding: Binding, network_id: str, fixed_ip: str | N
     """A port for the instance on ``network_id`` (Nova's ``_create_port_minimal`` and
     its binding update in one)."""
     ctx = admin(binding.project_id)
-    network = s.get(NeutronNetwork, network_id)
-    if network is None:
+    found = _NETWORK_ROW(s, [network_id])
+    if not found:
         raise InvalidInput(f"Network {network_id} could not be found.")
+    network = found[0]
     values: dict[str, Any] = {
         "project_id": binding.project_id, "device_id": binding.instance_uuid,
         "device_owner": binding.owner, "binding:host_id": binding.host, "name": "",
@@ -340,6 +341,7 @@ _FIXED_OF = KeyedRead(lambda match: sa_select(
 _FLOATING_OF = KeyedRead(lambda match: sa_select(
     _FLOATING.c.fixed_port_id, _FLOATING.c.floating_ip_address)
     .where(match(_FLOATING.c.fixed_port_id)).order_by(_FLOATING.c.created_at))
+_NETWORK_ROW = KeyedRead(lambda match: sa_select(_NETWORK).where(match(_NETWORK.c.id)))
 _NETWORK_NAMES = KeyedRead(lambda match: sa_select(_NETWORK.c.id, _NETWORK.c.name)
                            .where(match(_NETWORK.c.id)))
 

@@ -47,7 +47,7 @@ from emulator.network.models import (
     NeutronPortSecurityGroup,
 )
 from emulator.network.resources import Resource
-from emulator.reads import connection_of
+from emulator.reads import KeyedRow, Prebuilt, connection_of
 
 VNIC_TYPES = ["normal", "direct", "macvtap", "baremetal", "direct-physical",
               "virtio-forwarder", "smart-nic", "vdpa", "remote-managed"]
@@ -232,7 +232,7 @@ def add(s: Session, ctx: RequestContext, network: NeutronNetwork,
     return records(s, [row])[0]
 
 
-def make(s: Session, ctx: RequestContext, network: NeutronNetwork,
+def make(s: Session, ctx: RequestContext, network: NeutronNetwork | KeyedRow,
          values: dict[str, Any]) -> NeutronPort:
     """``add`` without the record (Nova's own ports at a build: only the id is asked)."""
     project_id = values["project_id"]
@@ -263,12 +263,12 @@ def make(s: Session, ctx: RequestContext, network: NeutronNetwork,
         description=values.get("description", ""), created_at=stamp, updated_at=stamp)
     # A Core insert of the new row and its children: the port object stays out of the
     # session (what asks for it reads it; ``records`` takes it as it is).
-    connection_of(s).execute(_INSERT, {c.key: getattr(row, c.key) for c in _TABLE.columns})
+    _INSERT(connection_of(s), {c.key: getattr(row, c.key) for c in _TABLE.columns})
     fixed_ips.allocate(s, row, chosen, fresh=True)
     groups = _groups_for(s, ctx, values, project_id, device_owner, port_security)
     if groups:
-        connection_of(s).execute(_GROUP, [{"port_id": row.id, "security_group_id": group}
-                                          for group in dict.fromkeys(groups)])
+        _GROUP(connection_of(s), [{"port_id": row.id, "security_group_id": group}
+                                  for group in dict.fromkeys(groups)])
     if given(values, "tags"):
         rows.set_tags(s, row.id, values["tags"])
         s.flush()
@@ -327,14 +327,14 @@ def current_groups(s: Session, port_id: str) -> list[str]:
 _FIP, _PORT_GROUP = table_of(NeutronFloatingIP), table_of(NeutronPortSecurityGroup)
 _TABLE = table_of(NeutronPort)
 #: A new port and its groups (Core inserts: every server's build makes a port).
-_INSERT, _GROUP = sa_insert(_TABLE), sa_insert(_PORT_GROUP)
+_INSERT, _GROUP = Prebuilt(sa_insert(_TABLE)), Prebuilt(sa_insert(_PORT_GROUP))
 #: A port's delete lets its floating IPs go (each a change: ``rows.touch``'s revision and
 #: time) and forgets its groups: statements built once (every server delete runs them).
-_LET_GO = sa_update(_FIP).where(_FIP.c.fixed_port_id == bindparam("port")).values(
+_LET_GO = Prebuilt(sa_update(_FIP).where(_FIP.c.fixed_port_id == bindparam("port")).values(
     fixed_port_id=None, fixed_ip_address=None, router_id=None, status="DOWN",
-    revision_number=_FIP.c.revision_number + 1, updated_at=bindparam("now"))
-_UNGROUP = sa_delete(_PORT_GROUP).where(_PORT_GROUP.c.port_id == bindparam("port"))
-_DROP = sa_delete(_TABLE).where(_TABLE.c.id == bindparam("port"))
+    revision_number=_FIP.c.revision_number + 1, updated_at=bindparam("now")))
+_UNGROUP = Prebuilt(sa_delete(_PORT_GROUP).where(_PORT_GROUP.c.port_id == bindparam("port")))
+_DROP = Prebuilt(sa_delete(_TABLE).where(_TABLE.c.id == bindparam("port")))
 
 
 def remove(s: Session, row: NeutronPort) -> None:
@@ -347,11 +347,11 @@ def drop(s: Session, port_id: str) -> None:
     """``remove`` by id, in statements built once (no object of the port: a server's delete
     drops its ports this way)."""
     connection = connection_of(s)
-    connection.execute(_LET_GO, {"port": port_id, "now": rows.now()})
+    _LET_GO(connection, {"port": port_id, "now": rows.now()})
     fixed_ips.release(s, port_id)
-    connection.execute(_UNGROUP, {"port": port_id})
+    _UNGROUP(connection, {"port": port_id})
     rows.drop_tags(s, port_id)
-    connection.execute(_DROP, {"port": port_id})
+    _DROP(connection, {"port": port_id})
 
 
 def delete(s: Session, ctx: RequestContext, port_id: str) -> None:

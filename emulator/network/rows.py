@@ -20,7 +20,7 @@ from emulator.network.models import (
     NeutronSecurityGroup,
     NeutronTag,
 )
-from emulator.reads import connection_of
+from emulator.reads import Prebuilt, connection_of
 
 #: The resources only their project (and admins) see.
 Owned = TypeVar("Owned", NeutronRouter, NeutronFloatingIP, NeutronSecurityGroup)
@@ -74,12 +74,12 @@ def set_tags(s: Session, resource_id: str, tags: Iterable[str]) -> None:
         s.add(NeutronTag(resource_id=resource_id, tag=tag))
 
 
-_DROP_TAGS = sa_delete(table_of(NeutronTag)).where(
-    table_of(NeutronTag).c.resource_id == bindparam("resource"))
+_DROP_TAGS = Prebuilt(sa_delete(table_of(NeutronTag)).where(
+    table_of(NeutronTag).c.resource_id == bindparam("resource")))
 
 
 def drop_tags(s: Session, resource_id: str) -> None:
-    connection_of(s).execute(_DROP_TAGS, {"resource": resource_id})
+    _DROP_TAGS(connection_of(s), {"resource": resource_id})
 
 
 def standard(row: StandardRow, tags: list[str], description: str | None = "") -> dict[str, Any]:

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, delete, func, select
 from emulator.compute.models import Instance
 from emulator.compute.server_groups.models import InstanceGroup, InstanceGroupMember
 from emulator.db import table_of
-from emulator.reads import KeyedRead, Reader, connection_of
+from emulator.reads import KeyedRead, Prebuilt, Reader, connection_of
 
 
 @dataclass(frozen=True)
@@ -51,13 +51,13 @@ def add(s: Session, group: GroupRef, server_ids: Sequence[str]) -> None:
             {"group_id": group.id, "instance_uuid": server_id} for server_id in server_ids])
 
 
-_LEAVE = sa_delete(table_of(InstanceGroupMember)).where(
-    table_of(InstanceGroupMember).c.instance_uuid == bindparam("server"))
+_LEAVE = Prebuilt(sa_delete(table_of(InstanceGroupMember)).where(
+    table_of(InstanceGroupMember).c.instance_uuid == bindparam("server")))
 
 
 def remove(s: Reader, server_id: str) -> None:
     """The end of a server's delete: it leaves its group (a statement built once)."""
-    connection_of(s).execute(_LEAVE, {"server": server_id})
+    _LEAVE(connection_of(s), {"server": server_id})
 
 
 def remove_all_of(s: Session, group: GroupRef) -> None:
