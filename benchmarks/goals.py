@@ -51,15 +51,15 @@ GOALS: dict[str, Goal] = {
                    0.5, "x", "issue 15", "test_get_show[1]", higher_is_better=True),
     "show-8": Goal("GET /servers/{id}, 8 clients: >= 0.5 x the bare endpoint's requests/s",
                    0.5, "x", "issue 15", "test_get_show[8]", higher_is_better=True),
-    "pairs-bare": Goal("POST + DELETE /servers pairs: >= 0.31 x the bare endpoint's pairs/s",
-                       0.31, "x", "issue 15", "test_create_delete_pairs",
+    "pairs-bare": Goal("POST + DELETE /servers pairs, 1 client: >= 0.31 x the bare "
+                       "endpoint's pairs/s", 0.31, "x", "issue 15", "test_create_delete_pairs[1]",
                        higher_is_better=True),
-    "pairs-moto": Goal("POST + DELETE /servers pairs: >= 3 x moto's EC2 run + terminate",
-                       3.0, "x", "issue 15", "test_create_delete_pairs",
+    "pairs-moto": Goal("POST + DELETE /servers pairs, 1 client: >= 3 x moto's EC2 run + "
+                       "terminate", 3.0, "x", "issue 15", "test_create_delete_pairs[1]",
                        higher_is_better=True),
-    "detail-page": Goal("GET /servers/detail?limit=1000 among 10,000: <= 5 x the bare "
-                        "endpoint returning the same 1,000 documents", 5.0, "x", "issue 15",
-                        "test_detail_page_among_10000"),
+    "detail-page": Goal("GET /servers/detail?limit=1000 among 10,000, 1 client: <= 5 x the "
+                        "bare endpoint returning the same 1,000 documents", 5.0, "x",
+                        "issue 15", "test_detail_page_among_10000[1]"),
     "health-under-load": Goal("GET /_emulator/health answers within 100 ms while a "
                               "1,000-server multi-create builds (the slowest probe)", 0.1, "s",
                               "issue 10", "test_health_while_1000_servers_build"),
