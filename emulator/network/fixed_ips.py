@@ -41,8 +41,10 @@ _PORT, _SUBNET = table_of(NeutronPort), table_of(NeutronSubnet)
 #: The reads every port made for a server takes (built once).
 _MAC_TAKEN = KeyedRead(lambda match: sa_select(_PORT.c.id).where(
     match(_PORT.c.network_id), _PORT.c.mac_address == bindparam("mac")).limit(1))
-_SUBNETS = KeyedRead(lambda match: sa_select(_SUBNET).where(match(_SUBNET.c.network_id))
-                     .order_by(_SUBNET.c.created_at, _SUBNET.c.id))
+_SUBNETS = KeyedRead(lambda match: sa_select(
+    _SUBNET.c.id, _SUBNET.c.network_id, _SUBNET.c.ip_version, _SUBNET.c.cidr,
+    _SUBNET.c.allocation_pools).where(match(_SUBNET.c.network_id))
+    .order_by(_SUBNET.c.created_at, _SUBNET.c.id))
 
 
 def mac_free(s: Session, network_id: str, mac: str) -> bool:
@@ -50,8 +52,8 @@ def mac_free(s: Session, network_id: str, mac: str) -> bool:
 
 
 def subnets_of(s: Session, network_id: str) -> list[KeyedRow]:
-    """The network's subnets in the order they were made, as rows (``NeutronSubnet``'s
-    columns, read only)."""
+    """The network's subnets in the order they were made, as rows of what addresses are
+    planned with (id, network, IP version, CIDR, pools)."""
     return _SUBNETS(s, [network_id])
 
 
@@ -155,17 +157,20 @@ def plan(s: Session, network_id: str, asked: Any, device_owner: str,
     return chosen
 
 
-def allocate(s: Session, port: NeutronPort, chosen: list[tuple[NeutronSubnet, str]],
-             fresh: bool = False) -> None:
-    """Give ``port`` the planned addresses (its old ones are released first; ``fresh``: a
-    port just made, which has none)."""
-    if not fresh:
-        release(s, port.id)
-        s.flush()
+def allocate(s: Session, port: NeutronPort, chosen: list[tuple[NeutronSubnet, str]]) -> None:
+    """Give ``port`` the planned addresses (its old ones are released first)."""
+    release(s, port.id)
+    s.flush()
+    give(s, port.id, port.network_id, chosen)
+
+
+def give(s: Session, port_id: str, network_id: str,
+         chosen: list[tuple[NeutronSubnet, str]]) -> None:
+    """Record the planned addresses as the port's (a new port's: it holds none)."""
     if chosen:
         _ALLOCATE(connection_of(s), [
-            {"subnet_id": subnet.id, "ip_address": address, "port_id": port.id,
-             "network_id": port.network_id, "position": position}
+            {"subnet_id": subnet.id, "ip_address": address, "port_id": port_id,
+             "network_id": network_id, "position": position}
             for position, (subnet, address) in enumerate(chosen)])
 
 

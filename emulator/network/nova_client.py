@@ -242,7 +242,7 @@ def create_port(s: Session, binding: Binding, network_id: str, fixed_ip: str | N
     if group_ids:
         values["security_groups"] = list(group_ids)
     try:
-        return ports.make(s, ctx, network, values).id
+        return str(ports.make(s, ctx, network, values)["id"])
     except EmulatorError as exc:
         raise nova_error(exc, network_id, fixed_ip) from None
 
@@ -341,7 +341,9 @@ _FIXED_OF = KeyedRead(lambda match: sa_select(
 _FLOATING_OF = KeyedRead(lambda match: sa_select(
     _FLOATING.c.fixed_port_id, _FLOATING.c.floating_ip_address)
     .where(match(_FLOATING.c.fixed_port_id)).order_by(_FLOATING.c.created_at))
-_NETWORK_ROW = KeyedRead(lambda match: sa_select(_NETWORK).where(match(_NETWORK.c.id)))
+#: What a port made for a server reads of its network.
+_NETWORK_ROW = KeyedRead(lambda match: sa_select(
+    _NETWORK.c.id, _NETWORK.c.port_security_enabled).where(match(_NETWORK.c.id)))
 _NETWORK_NAMES = KeyedRead(lambda match: sa_select(_NETWORK.c.id, _NETWORK.c.name)
                            .where(match(_NETWORK.c.id)))
 

@@ -228,13 +228,14 @@ def add(s: Session, ctx: RequestContext, network: NeutronNetwork,
         values: dict[str, Any]) -> Record:
     """Make a port (for the port API, a router or a floating IP): its quota, MAC,
     addresses, security groups; its record."""
-    row = make(s, ctx, network, values)
+    row = NeutronPort(**make(s, ctx, network, values))
     return records(s, [row])[0]
 
 
 def make(s: Session, ctx: RequestContext, network: NeutronNetwork | KeyedRow,
-         values: dict[str, Any]) -> NeutronPort:
-    """``add`` without the record (Nova's own ports at a build: only the id is asked)."""
+         values: dict[str, Any]) -> dict[str, Any]:
+    """``add`` without the record (Nova's own ports at a build: only the id is asked): the
+    new port's columns (those left out have their defaults)."""
     project_id = values["project_id"]
     quotas.check(s, project_id, "port")
     mac = values.get("mac_address", NOT_SPECIFIED)
@@ -252,7 +253,7 @@ def make(s: Session, ctx: RequestContext, network: NeutronNetwork | KeyedRow,
     host = "" if host is NOT_SPECIFIED or host is None else host
     profile = values.get("binding:profile", NOT_SPECIFIED)
     stamp = rows.now()
-    row = NeutronPort(
+    port = dict(
         id=rows.new_id(), name=values.get("name", ""), project_id=project_id,
         network_id=network.id, mac_address=mac,
         admin_state_up=values.get("admin_state_up", True),
@@ -261,18 +262,19 @@ def make(s: Session, ctx: RequestContext, network: NeutronNetwork | KeyedRow,
         binding_host_id=host, binding_vnic_type=values.get("binding:vnic_type", "normal"),
         binding_profile={} if profile in (NOT_SPECIFIED, None) else dict(profile),
         description=values.get("description", ""), created_at=stamp, updated_at=stamp)
-    # A Core insert of the new row and its children: the port object stays out of the
-    # session (what asks for it reads it; ``records`` takes it as it is).
-    _INSERT(connection_of(s), {c.key: getattr(row, c.key) for c in _TABLE.columns})
-    fixed_ips.allocate(s, row, chosen, fresh=True)
+    # Core inserts of the new row and its children: no port object in the session (what
+    # asks for the port reads it).
+    port_id = port["id"]
+    _INSERT(connection_of(s), port)
+    fixed_ips.give(s, port_id, network.id, chosen)
     groups = _groups_for(s, ctx, values, project_id, device_owner, port_security)
     if groups:
-        _GROUP(connection_of(s), [{"port_id": row.id, "security_group_id": group}
+        _GROUP(connection_of(s), [{"port_id": port_id, "security_group_id": group}
                                   for group in dict.fromkeys(groups)])
     if given(values, "tags"):
-        rows.set_tags(s, row.id, values["tags"])
+        rows.set_tags(s, port_id, values["tags"])
         s.flush()
-    return row
+    return port
 
 
 #: Attribute -> the column an update writes.
