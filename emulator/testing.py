@@ -57,11 +57,13 @@ class Account:
     region: str
 
     def sdk_arguments(self) -> dict[str, Any]:
-        """Arguments for ``openstack.connect`` (openstacksdk)."""
+        """Arguments for ``openstack.connect`` (openstacksdk): this account only, whatever
+        clouds.yaml or ``OS_*`` variables the environment has."""
         return {"auth_url": self.auth_url, "username": self.username,
                 "password": self.password, "project_name": self.project,
                 "user_domain_name": "Default", "project_domain_name": "Default",
-                "region_name": self.region, "identity_api_version": "3"}
+                "region_name": self.region, "identity_api_version": "3",
+                "load_yaml_config": False, "load_envvars": False}
 
 
 def accounts_of(config: Config) -> dict[Role, Account]:
