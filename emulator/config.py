@@ -12,6 +12,7 @@ The file is TOML (``tomllib`` is in the standard library)::
                                               # postgresql://user:password@host/db needs
                                               # nova-emulator[postgresql] (psycopg 3)
     public_url = "http://127.0.0.1:8774"     # what the catalog advertises
+    metrics_unauthenticated = false           # true: GET /_emulator/metrics needs no token
 
     [identity]
     region = "RegionOne"
@@ -276,6 +277,9 @@ class ServerConfig:
     #: Nova's ``max_request_body_size`` (oslo.middleware sizelimit default).
     max_request_body_bytes: PositiveInt = 114688
     log_level: LogLevel = "info"
+    #: ``GET /_emulator/metrics`` without a token (a Prometheus scraper's); by default an
+    #: admin's token is asked for, as for the rest of the control plane.
+    metrics_unauthenticated: StrictBool = False
 
 
 @dataclass(frozen=True, config=_TABLE)

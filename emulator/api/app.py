@@ -46,9 +46,10 @@ from emulator.api.control import ControlAPI, FaultHooks
 from emulator.api.faults import Fault, render_keystone
 from emulator.api.identity import IdentityAPI
 from emulator.api.image import ImageAPI
+from emulator.api.metrics import UNROUTED, Metrics
 from emulator.api.network import NetworkAPI
 from emulator.api.ratelimit import RateLimitMiddleware
-from emulator.api.routing import base_url, json_response
+from emulator.api.routing import MATCHED, base_url, json_response
 from emulator.api.service import Service
 from emulator.api.volume import VolumeAPI
 from emulator.cloud import Cloud
@@ -97,17 +98,23 @@ def build_catalog(public_url: str, region: str) -> list[dict[str, Any]]:
     ]
 
 
+#: Where ``Emulator`` leaves the name of the service a request went to (``compute``, ...).
+SERVICE_KEY = "nova.service"
+
+
 class RequestIdMiddleware:
     """Gives every request a ``req-<uuid4>`` id, returns it in both Nova headers, logs it."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = f"req-{uuid.uuid4()}"
+        MATCHED.set(UNROUTED)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()
         status = 0
@@ -125,10 +132,12 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            log.info(
-                "%s %s %s %s %.1fms", request_id, scope["method"], scope["path"], status,
-                (time.perf_counter() - started) * 1000,
-            )
+            elapsed = time.perf_counter() - started
+            log.info("%s %s %s %s %.1fms", request_id, scope["method"], scope["path"],
+                     status, elapsed * 1000)
+            if self.metrics is not None:
+                self.metrics.observe(scope.get(SERVICE_KEY, UNROUTED), MATCHED.get(),
+                                     scope["method"], status, elapsed)
 
 
 class Emulator:
@@ -138,6 +147,7 @@ class Emulator:
         self.config = config
         self.cloud = cloud = Cloud(config)
         self.ratelimiting = RateLimiting(config.ratelimit)
+        self.metrics = Metrics(cloud.instances.count_by_state, cloud.claims.stats)
         self.console = ConsoleProxy(cloud.console_tokens, cloud.consoles)
         hooks = FaultHooks(cloud.faults, cloud.servers)
         consoles = ServerConsolesController(cloud.consoles)
@@ -186,7 +196,8 @@ class Emulator:
             NetworkAPI(cloud.identity, public_url, max_body, cloud.network),
             VolumeAPI(cloud.identity, public_url, max_body, cloud.volumes),
             ControlAPI(cloud.identity, public_url, max_body, cloud.simulation, cloud.faults,
-                       self.ratelimiting),
+                       self.ratelimiting, self.metrics,
+                       metrics_unauthenticated=config.server.metrics_unauthenticated),
         ]
 
     def _service_for(self, path: str) -> tuple[Service, str] | None:
@@ -210,12 +221,15 @@ class Emulator:
             response = self.index(request)
         else:
             service, subpath = found
+            scope[SERVICE_KEY] = service.prefix.strip("/")
             response = await service.handle(request, subpath)
         await response(scope, receive, send)
 
     def refuse(self, request: Request, error: RateLimited) -> Response:
         """A rate-limit refusal in the dialect of the service the request is for."""
         found = self._service_for(request.scope["path"])
+        self.metrics.rejections.labels(
+            found[0].prefix.strip("/") if found is not None else UNROUTED).inc()
         if found is None:
             return render_keystone(Fault.from_error(error))
         return found[0].error_response(request, error)
@@ -259,5 +273,5 @@ def build_app(config: Config) -> ASGIApp:
     # KB) a body goes as it is: a packet or two, where compressing costs more than it saves.
     app = GZipMiddleware(app, minimum_size=2048, compresslevel=1, exclude_content_types=(
         *DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream"))
-    return RequestIdMiddleware(app)
+    return RequestIdMiddleware(app, emulator.metrics)
 

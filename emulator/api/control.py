@@ -29,6 +29,7 @@ from emulator import __version__
 from emulator.api.compute.common import COMPUTE_PREFIX
 from emulator.api.control_ratelimits import RateLimitControl
 from emulator.api.faults import Fault
+from emulator.api.metrics import CONTENT_TYPE, Metrics
 from emulator.api.microversion import APIVersion
 from emulator.api.requests import validate_body
 from emulator.api.routing import Call, Handler, Route, empty_response, json_response
@@ -198,10 +199,13 @@ class ControlAPI(Service):
     dialect = "nova"
 
     def __init__(self, identity: IdentityService, public_url: str, max_body: int,
-                 simulation: Simulation, faults: FaultRules, limiting: RateLimiting) -> None:
+                 simulation: Simulation, faults: FaultRules, limiting: RateLimiting,
+                 metrics: Metrics, metrics_unauthenticated: bool = False) -> None:
         self.simulation = simulation
         self.faults = faults
         self.ratelimits = RateLimitControl(limiting)
+        self.metrics = metrics
+        self.metrics_unauthenticated = metrics_unauthenticated
         super().__init__(identity, public_url, max_body)
 
     def _simulated_only(self) -> None:
@@ -212,6 +216,8 @@ class ControlAPI(Service):
     def routes(self) -> list[Route]:
         return [
             Route("GET", "/health", self.health, authenticated=False),
+            Route("GET", "/metrics", self.show_metrics,
+                  authenticated=not self.metrics_unauthenticated),
             Route("GET", "/clock", self.show_clock),
             Route("PUT", "/clock", self.set_clock),
             Route("POST", "/clock/advance", self.advance),
@@ -247,6 +253,10 @@ class ControlAPI(Service):
         return await route.handler(call)
 
     # -- health and clock --------------------------------------------------------------------
+
+    async def show_metrics(self, call: Call) -> Response:
+        """Prometheus' text format (an admin's, unless ``[server] metrics_unauthenticated``)."""
+        return Response(self.metrics.render(), media_type=CONTENT_TYPE)
 
     async def health(self, call: Call) -> Response:
         health = self.simulation.health()

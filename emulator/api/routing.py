@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -79,6 +80,11 @@ def _compile(template: str) -> re.Pattern[str]:
     return re.compile(f"^{pattern}$")
 
 
+#: The template of the route the request being answered matched (its task's context: the
+#: metrics' ``route`` label); "-" until one matches.
+MATCHED: ContextVar[str] = ContextVar("nova_emulator_route", default="-")
+
+
 class RouteTable:
     def __init__(self, routes: Sequence[Route]) -> None:
         self.routes = list(routes)
@@ -94,6 +100,7 @@ class RouteTable:
             if found is None:
                 continue
             if route.method == method:
+                MATCHED.set(route.template)
                 return route, found.groupdict()
             allowed.append(route.method)
         if method == "HEAD" and "GET" in allowed:

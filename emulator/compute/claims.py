@@ -13,7 +13,9 @@ on its destination, its old one on the source under the consumer ``migration-<uu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, or_, update
@@ -97,6 +99,18 @@ def add_hosts(placement: Placement, hosts: Sequence[HostInfo]) -> None:
                               "vm_mode": "hvm", "host_ip": host.host_ip})
 
 
+@dataclass
+class SchedulingStats:
+    """What the scheduler has done since start (the metrics read them)."""
+
+    #: Servers placed (a decision each).
+    decisions: int = 0
+    #: Requests nothing would take (NoValidHost).
+    failures: int = 0
+    #: Seconds spent deciding.
+    seconds: float = 0.0
+
+
 class Claims:
     def __init__(self, db: Database, placement: Placement, scheduler: Scheduler,
                  hosts: Callable[[], list[HostInfo]],
@@ -108,7 +122,21 @@ class Claims:
         self.hosts = hosts
         self.groups = groups
         self.image_properties = image_properties
+        self.stats = SchedulingStats()
         add_hosts(placement, hosts())
+
+    def _decide(self, server_ids: Sequence[str], spec: RequestSpec) -> list[Selection]:
+        """The scheduler's decision for ``server_ids``, counted in ``stats``."""
+        started = time.perf_counter()
+        try:
+            selections = self.scheduler.schedule(server_ids, spec)
+        except NoValidHost:
+            self.stats.failures += 1
+            raise
+        finally:
+            self.stats.seconds += time.perf_counter() - started
+        self.stats.decisions += len(selections)
+        return selections
 
     # -- the record: rebuilt at start-up ----------------------------------------------------
 
@@ -174,7 +202,7 @@ class Claims:
 
     def schedule(self, server_ids: Sequence[str], spec: RequestSpec) -> list[Selection]:
         """Decide and claim for ``server_ids`` (in memory: ``record`` writes them down)."""
-        return self.scheduler.schedule(server_ids, spec)
+        return self._decide(server_ids, spec)
 
     def forget(self, selections: Sequence[Selection]) -> None:
         """Drop claims a request will not use (a later part of it found no host)."""
@@ -189,7 +217,7 @@ class Claims:
             row = s.exec(select(Instance).where(Instance.uuid == server_id)).one()
         spec = self._spec(row, row.requested_availability_zone, requested_host=destination)
         try:
-            selections = self.scheduler.schedule([server_id], spec)
+            selections = self._decide([server_id], spec)
         except NoValidHost:
             return None
         return selections[0].host if self.record(selections, task_state) else None
@@ -230,7 +258,7 @@ class Claims:
                           else frozenset({current}))
         self.placement.move(server_id, migration(server_id))
         try:
-            selection = self.scheduler.schedule([server_id], spec)[0]
+            selection = self._decide([server_id], spec)[0]
         except NoValidHost:
             self.placement.move(migration(server_id), server_id)
             return None
@@ -264,7 +292,7 @@ class Claims:
                               or row.requested_availability_zone,
                               requested_host=destination,
                               ignore_hosts=frozenset({current}) if current else frozenset())
-            return self.scheduler.schedule([server_id], spec)[0].host
+            return self._decide([server_id], spec)[0].host
         except (NoValidHost, Conflict):
             self.placement.move(migration(server_id), server_id)
             return None

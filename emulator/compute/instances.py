@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy import delete as sa_delete
+from sqlalchemy import select as sa_select
 from sqlmodel import col, delete, select
 
 from emulator.compute.models import (
@@ -27,6 +28,9 @@ from emulator.db import Database, table_of
 from emulator.reads import KeyedRow, Prebuilt
 
 _INSTANCE, _ADDRESS = table_of(Instance), table_of(InstanceAddress)
+_BY_STATE = sa_select(_INSTANCE.c.vm_state, _INSTANCE.c.task_state, _INSTANCE.c.host,
+                      func.count()).where(_INSTANCE.c.deleted == False).group_by(  # noqa: E712
+    _INSTANCE.c.vm_state, _INSTANCE.c.task_state, _INSTANCE.c.host)
 #: ``set_state``'s UPDATEs, one a set of columns, made as they are first asked for.
 _SET_STATE: dict[frozenset[str], Prebuilt] = {}
 #: The end of a delete, in two statements (no object of the instance or its addresses).
@@ -87,6 +91,12 @@ class Instances:
             # ``deleted=true``); the claim ends because usage counts live servers only.
             _FORGET_ADDRESSES(connection, {"server": server_id})
             membership.remove(connection, server_id)
+
+    def count_by_state(self) -> list[tuple[str, str | None, str | None, int]]:
+        """(vm_state, task_state, host, how many) of the live servers (the metrics')."""
+        with self.db.reading() as connection:
+            return [(vm, task, host, int(n)) for vm, task, host, n in connection.execute(
+                _BY_STATE)]
 
     def pending(self) -> list[Instance]:
         """Live instances with an operation in flight (for recovery after a restart)."""
