@@ -67,6 +67,9 @@ _FORGET_ADDRESSES = Prebuilt(delete(_ADDRESS).where(
     _ADDRESS.c.instance_uuid == bindparam("server")))
 _CACHE_ADDRESS = Prebuilt(insert(_ADDRESS))
 _REMEMBER = Prebuilt(insert(_SYSTEM_METADATA))
+_FORGET_ORDER = Prebuilt(delete(_SYSTEM_METADATA).where(
+    _SYSTEM_METADATA.c.instance_uuid == bindparam("server"),
+    _SYSTEM_METADATA.c.key.startswith(ORDER, autoescape=True)))
 _INSTANCE = table_of(Instance)
 #: What a build's networking reads of its server.
 _BUILDING = KeyedRead(lambda match: sa_select(
@@ -95,11 +98,14 @@ def server_vifs(s: Session, server_ids: Sequence[str]) -> dict[str, list[Vif]]:
 def remember_order(s: Session, server_id: str, port_ids: Sequence[str],
                    first: bool = False) -> None:
     """Record ``port_ids`` as the server's next ports, in that order (``first``: its
-    first ones, at its build: nothing to look up)."""
-    if first:  # a new server's: nothing recorded to merge with
+    first ones, at its build: what an earlier try of the build recorded, one cut short by
+    a restart, is replaced)."""
+    if first:
+        connection = connection_of(s)
+        _FORGET_ORDER(connection, {"server": server_id})
         if not port_ids:
             return
-        _REMEMBER(connection_of(s), [
+        _REMEMBER(connection, [
             {"instance_uuid": server_id, "key": ORDER + port_id, "value": f"{place:08d}"}
             for place, port_id in enumerate(port_ids)])
         return
