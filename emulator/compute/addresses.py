@@ -81,6 +81,11 @@ _ORDERS = KeyedRead(lambda match: sa_select(
            _SYSTEM_METADATA.c.key.startswith(ORDER, autoescape=True)))
 
 
+def forget_addresses(s: Reader, server_id: str) -> None:
+    """The server's info cache emptied (one statement built once)."""
+    _FORGET_ADDRESSES(connection_of(s), {"server": server_id})
+
+
 def server_vifs(s: Session, server_ids: Sequence[str]) -> dict[str, list[Vif]]:
     """The servers' ports in the order they were plugged (a few queries for all)."""
     found = nova_client.instance_vifs(s, server_ids)

@@ -7,10 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import bindparam, func, update
-from sqlalchemy import delete as sa_delete
 from sqlalchemy import select as sa_select
 from sqlmodel import col, delete, select
 
+from emulator.compute.addresses import forget_addresses
 from emulator.compute.models import (
     Instance,
     InstanceAction,
@@ -37,8 +37,6 @@ _SET_STATE: dict[frozenset[str], Prebuilt] = {}
 _MARK_DELETED = Prebuilt(update(_INSTANCE).where(_INSTANCE.c.uuid == bindparam("server")).values(
     deleted=True, deleted_at=bindparam("when"), terminated_at=bindparam("when"),
     vm_state=VmState.DELETED, task_state=None, power_state=0, updated_at=bindparam("when")))
-_FORGET_ADDRESSES = Prebuilt(sa_delete(_ADDRESS).where(
-    _ADDRESS.c.instance_uuid == bindparam("server")))
 
 
 class Instances:
@@ -89,7 +87,7 @@ class Instances:
                 return
             # NOTE: Nova keeps host and node on a deleted instance (admins see them with
             # ``deleted=true``); the claim ends because usage counts live servers only.
-            _FORGET_ADDRESSES(connection, {"server": server_id})
+            forget_addresses(connection, server_id)
             membership.remove(connection, server_id)
 
     def count_by_state(self) -> list[tuple[str, str | None, str | None, int]]:
