@@ -55,8 +55,9 @@ from emulator.config import Config, ConfigError, SchedulerSettings
 from emulator.context import RequestContext
 from emulator.control.faults import FaultRules
 from emulator.control.simulation import Simulation
+from emulator.control.snapshots import Snapshot, SnapshotMeta, now_text, restore_images
 from emulator.db import Database
-from emulator.errors import NotFound
+from emulator.errors import Conflict, NotFound
 from emulator.identity.service import IdentityService
 from emulator.image.service import ImageService
 from emulator.image.store import ImageStore, store_dir
@@ -125,15 +126,24 @@ def volume_store(config: Config, images: StoredImages) -> VolumeStore:
                             images.__getitem__)
 
 
+SNAPSHOT_BACKENDS = ("Snapshots of the cloud are the simulated backend's on a SQLite "
+                     "state: a real backend's guests are not in a file.")
+
+
 #: The scheduler reads images as Nova's does, with an admin context.
 SCHEDULER_CONTEXT = RequestContext(user_id="", project_id=None, roles=frozenset({"admin"}))
 
 
 class Cloud:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, snapshot: Snapshot | None = None) -> None:
+        """The cloud ``config`` describes; from ``snapshot``'s state when given (the
+        simulated backend's only: ``Conflict`` elsewhere)."""
         self.config = config
         compute = config.compute
-        self.db = db = Database(config.server.state)
+        if snapshot is not None and compute.backend != "simulated":
+            raise Conflict(SNAPSHOT_BACKENDS)
+        self.db = db = Database(config.server.state,
+                                initial=snapshot.database if snapshot is not None else None)
         self.identity = IdentityService(db, timedelta(seconds=config.identity.token_ttl_seconds))
         self.identity.seed(config.accounts)
         self.flavors = FlavorService(db, project_exists=self.identity.project_exists)
@@ -143,8 +153,11 @@ class Cloud:
                                    project_exists=self.identity.project_exists)
         self.keypairs = KeyPairService(db, self.quotas)
         self.server_groups = ServerGroupService(db, self.quotas)
+        store = ImageStore(store_dir(config.image.store, config.server.state))
+        if snapshot is not None:
+            restore_images(snapshot, store.root)
         self.images = ImageService(
-            db, ImageStore(store_dir(config.image.store, config.server.state)),
+            db, store,
             require_format_match=config.image.require_format_match,
             size_cap=config.image.size_cap_bytes)
         self.images.recover()
@@ -254,6 +267,11 @@ class Cloud:
         boot_volumes = self.operations.creator.boot_volumes
         assert boot_volumes is not None
         self.lifecycle.block_devices = boot_volumes.prepare
+        if snapshot is not None:
+            self.clock.mode = snapshot.meta.clock_mode
+            self.clock.now = snapshot.meta.clock_now
+            for host in snapshot.meta.hosts_down:
+                self.services.set_reporting(host, False)
 
     def image_info(self, ctx: RequestContext, image_id: str) -> ImageInfo | None:
         """What the compute domain needs of an image, or None if ``ctx`` cannot see it."""
@@ -343,6 +361,21 @@ class Cloud:
                 return ""
 
         return name("user", user_id), name("project", project_id)
+
+    def snapshot(self, directory: Path) -> tuple[SnapshotMeta, Path, list[Path]]:
+        """What a snapshot of this cloud holds: its description, a copy of the database
+        in ``directory`` and the image files (packed later, off the event loop)."""
+        if self.config.compute.backend != "simulated" or not self.db.copyable:
+            raise Conflict(SNAPSHOT_BACKENDS)
+        database = directory / "state.sqlite"
+        self.db.copy_to(database)
+        store = self.images.store
+        meta = SnapshotMeta(backend=self.backend.name, clock_mode=self.clock.mode,
+                            clock_now=self.clock.now,
+                            hosts_down=tuple(self.services.silent()), created_at=now_text())
+        files = [path for path in store.root.iterdir()
+                 if path.is_file() and not path.name.startswith(".")]
+        return meta, database, files
 
     async def start(self) -> None:
         await self.recovery.recover()

@@ -11,8 +11,10 @@ generation checks instead.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from sqlalchemy import JSON, TypeDecorator, event, inspect
@@ -91,7 +93,9 @@ def make_engine(url: str) -> Engine:
 class Database:
     """Owns the engine; hands out sessions that commit on success and roll back on error."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, initial: Path | None = None) -> None:
+        """The database at ``url``; ``initial``: a SQLite file (a snapshot's) whose whole
+        content replaces what ``url`` held before the schema is brought up to date."""
         # Import every table module so that the metadata knows all tables.
         from emulator.compute import models as _compute_models  # noqa: F401
         from emulator.compute.aggregates import models as _aggregate_models  # noqa: F401
@@ -107,6 +111,8 @@ class Database:
 
         self.url = url
         self.engine = make_engine(url)
+        if initial is not None:
+            self._copy(initial, into_engine=True)
         existing = set(inspect(self.engine).get_table_names())
         SQLModel.metadata.create_all(self.engine)
         # create_all skips a table that exists, indexes and all: a state file made by an
@@ -140,6 +146,32 @@ class Database:
         normally, rolled back otherwise): a hot path's writes without a session."""
         with self.engine.begin() as connection:
             yield connection
+
+    @property
+    def copyable(self) -> bool:
+        """Whether ``copy_to`` can copy this database (SQLite's backup API)."""
+        return self.engine.dialect.name == "sqlite"
+
+    def copy_to(self, target: Path) -> None:
+        """A consistent copy of the whole database in the SQLite file ``target`` (SQLite's
+        online backup: one step, so no write interleaves)."""
+        self._copy(target, into_engine=False)
+
+    def _copy(self, other: Path, into_engine: bool) -> None:
+        if not self.copyable:
+            raise ValueError(f"a {self.engine.dialect.name} database is not copied by "
+                             "the emulator (SQLite only)")
+        raw = self.engine.raw_connection()
+        try:
+            mine = raw.driver_connection
+            assert isinstance(mine, sqlite3.Connection)
+            with closing(sqlite3.connect(other)) as file:
+                if into_engine:
+                    file.backup(mine)
+                else:
+                    mine.backup(file)
+        finally:
+            raw.close()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -17,7 +17,9 @@ event loop is its own; every call here is plain blocking HTTP to it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import shutil
 import threading
 import time
 import urllib.error
@@ -44,6 +46,17 @@ class ControlPlaneError(RuntimeError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"{status}: {message}")
         self.status = status
+        self.message = message
+
+
+class LoginFailed(ControlPlaneError):
+    """The account the control plane was given could not log in."""
+
+
+def fault_message(answer: Any) -> str:
+    """The message of a Nova or Keystone fault body, else the answer as text."""
+    inner: Any = next(iter(answer.values()), {}) if isinstance(answer, dict) else {}
+    return str(inner.get("message", answer) if isinstance(inner, dict) else answer)
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,31 @@ def _request(method: str, url: str, body: Any = None, token: str | None = None,
     return status, {k.lower(): v for k, v in headers.items()}, decoded
 
 
+def _transfer(method: str, url: str, token: str, upload: Path | None = None,
+              download: Path | None = None, timeout: float = 600.0) -> tuple[int, Any]:
+    """A request whose body (``upload``) or answer (``download``) is a file, streamed; the
+    status, and the decoded answer of a refusal."""
+    request = urllib.request.Request(url, method=method)
+    request.add_header("X-Auth-Token", token)
+    with contextlib.ExitStack() as stack:
+        if upload is not None:
+            request.data = stack.enter_context(upload.open("rb"))
+            request.add_header("Content-Type", "application/gzip")
+            request.add_header("Content-Length", str(upload.stat().st_size))
+        try:
+            response = stack.enter_context(urllib.request.urlopen(request, timeout=timeout))
+        except urllib.error.HTTPError as err:
+            raw = err.read()
+            try:
+                return err.code, json.loads(raw)
+            except ValueError:
+                return err.code, raw.decode(errors="replace")
+        if download is not None:
+            with download.open("wb") as f:
+                shutil.copyfileobj(response, f, 1 << 20)
+        return response.status, None
+
+
 class ControlPlane:
     """``/_emulator`` as the seeded admin: the clock, stage timings, hosts, fault rules and
     the reset (each method one request; a refusal raises ``ControlPlaneError``)."""
@@ -105,17 +143,19 @@ class ControlPlane:
         self.admin = admin
         self._token: str | None = None
 
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
+    def _call(self, method: str, path: str, body: Any = None, upload: Path | None = None,
+              download: Path | None = None) -> Any:
+        url = f"{self.url}/_emulator{path}"
         for attempt in (1, 2):  # a token the reset made stale is asked for again once
-            status, _, answer = _request(method, f"{self.url}/_emulator{path}", body,
-                                         self._login())
+            if upload is None and download is None:
+                status, _, answer = _request(method, url, body, self._login())
+            else:
+                status, answer = _transfer(method, url, self._login(), upload, download)
             if status == 401 and attempt == 1:
                 self._token = None
                 continue
             if status >= 400:
-                inner: Any = next(iter(answer.values()), {}) if isinstance(answer, dict) else {}
-                message = inner.get("message", answer) if isinstance(inner, dict) else answer
-                raise ControlPlaneError(status, str(message))
+                raise ControlPlaneError(status, fault_message(answer))
             return answer
         raise AssertionError("unreachable")
 
@@ -130,7 +170,7 @@ class ControlPlane:
             status, headers, answer = _request("POST", f"{self.url}/identity/v3/auth/tokens",
                                                auth)
             if status != 201 or "x-subject-token" not in headers:
-                raise ControlPlaneError(status, f"login as {self.admin.username}: {answer}")
+                raise LoginFailed(status, fault_message(answer))
             self._token = headers["x-subject-token"]
         return self._token
 
@@ -146,6 +186,18 @@ class ControlPlane:
         """Forget every server and fault rule; on the simulated cloud also restore the
         configured stages and restart the clock at zero (in ``mode`` if given)."""
         self._call("POST", "/reset", {"mode": mode} if mode else None)
+
+    def save_snapshot(self, target: Path | str) -> Path:
+        """The whole cloud in the file ``target`` (a gzipped tar; the simulated backend's)."""
+        path = Path(target)
+        self._call("GET", "/snapshot", download=path)
+        return path
+
+    def load_snapshot(self, source: Path | str) -> None:
+        """Make the cloud the one the snapshot file ``source`` holds (every token before it
+        is gone: this client logs in again by itself)."""
+        self._call("PUT", "/snapshot", upload=Path(source))
+        self._token = None
 
     # -- time -----------------------------------------------------------------------------
 

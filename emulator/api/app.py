@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
@@ -43,6 +46,7 @@ from emulator.api.compute.usage_audit_log import AuditLogController
 from emulator.api.compute.volume_attachments import VolumeAttachmentsController
 from emulator.api.console_proxy import CONSOLE_PREFIX, ConsoleProxy
 from emulator.api.control import ControlAPI, FaultHooks
+from emulator.api.control_snapshots import SnapshotControl
 from emulator.api.faults import Fault, render_keystone
 from emulator.api.identity import IdentityAPI
 from emulator.api.image import ImageAPI
@@ -52,9 +56,10 @@ from emulator.api.ratelimit import RateLimitMiddleware
 from emulator.api.routing import MATCHED, base_url, json_response
 from emulator.api.service import Service
 from emulator.api.volume import VolumeAPI
-from emulator.cloud import Cloud
+from emulator.cloud import SNAPSHOT_BACKENDS, Cloud
 from emulator.config import Config
-from emulator.errors import RateLimited
+from emulator.control import snapshots
+from emulator.errors import Conflict, RateLimited
 from emulator.ratelimit.settings import RateLimiting
 
 log = logging.getLogger("nova_emulator.access")
@@ -145,9 +150,16 @@ class Emulator:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.cloud = cloud = Cloud(config)
+        cloud = Cloud(config)
         self.ratelimiting = RateLimiting(config.ratelimit)
         self.metrics = Metrics(cloud.instances.count_by_state, cloud.claims.stats)
+        self._serve(cloud)
+
+    def _serve(self, cloud: Cloud) -> None:
+        """Answer for ``cloud`` from now on: its controllers and services."""
+        config = self.config
+        self.cloud = cloud
+        self.metrics.follow(cloud.instances.count_by_state, cloud.claims.stats)
         self.console = ConsoleProxy(cloud.console_tokens, cloud.consoles)
         hooks = FaultHooks(cloud.faults, cloud.servers)
         consoles = ServerConsolesController(cloud.consoles)
@@ -197,8 +209,33 @@ class Emulator:
             VolumeAPI(cloud.identity, public_url, max_body, cloud.volumes),
             ControlAPI(cloud.identity, public_url, max_body, cloud.simulation, cloud.faults,
                        self.ratelimiting, self.metrics,
-                       metrics_unauthenticated=config.server.metrics_unauthenticated),
+                       metrics_unauthenticated=config.server.metrics_unauthenticated,
+                       snapshots=SnapshotControl(self.save_snapshot, self.load_snapshot,
+                                                 config.image.size_cap_bytes)),
         ]
+
+    async def save_snapshot(self, target: Path) -> None:
+        """Write a snapshot of the cloud to ``target``: the database copied at once, the
+        file packed in a thread."""
+        with tempfile.TemporaryDirectory(prefix="nova-emulator-snapshot-") as scratch:
+            meta, database, images = self.cloud.snapshot(Path(scratch))
+            await asyncio.to_thread(snapshots.pack, target, meta, database, images)
+
+    async def load_snapshot(self, source: Path) -> None:
+        """Replace the cloud with the one the snapshot file ``source`` holds: checked and
+        unpacked first (a bad file changes nothing), then the running cloud stops and a
+        new one starts on the snapshot's state and re-adopts its servers.
+
+        NOTE: requests in flight on the old cloud may fail; the caller's token is gone
+        with the old database (log in again)."""
+        if self.config.compute.backend != "simulated":
+            raise Conflict(SNAPSHOT_BACKENDS)
+        with tempfile.TemporaryDirectory(prefix="nova-emulator-load-") as scratch:
+            snapshot = await asyncio.to_thread(snapshots.unpack, source, Path(scratch))
+            await self.cloud.stop()
+            cloud = Cloud(self.config, snapshot)
+            self._serve(cloud)
+            await cloud.start()
 
     def _service_for(self, path: str) -> tuple[Service, str] | None:
         for service in self.services:
@@ -265,7 +302,7 @@ def build_app(config: Config) -> ASGIApp:
     emulator = Emulator(config)
     app: ASGIApp = emulator
     if emulator.ratelimiting.installed:  # off: not in the request path at all
-        app = RateLimitMiddleware(app, emulator.ratelimiting, emulator.cloud.identity,
+        app = RateLimitMiddleware(app, emulator.ratelimiting, lambda: emulator.cloud.identity,
                                   emulator.refuse)
     # NOTE: image data (application/octet-stream) goes out as stored, with its length.
     # Level 1 (nginx's default): a third less CPU than Starlette's 9 on a server's JSON,

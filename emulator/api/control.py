@@ -13,6 +13,7 @@ and renders, and hooks fault rules into the compute API (``FaultHooks``).
 | ``POST /reset`` | destroy and forget every server, forget fault rules; clock to zero |
 | ``GET/POST/DELETE /faults``, ``GET/DELETE /faults/{rule_id}`` | fault rules |
 | ``GET/PUT/DELETE /ratelimits`` | the rate limiter (``emulator.api.control_ratelimits``) |
+| ``GET/PUT /snapshot`` | the cloud as one file (``emulator.api.control_snapshots``) |
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from starlette.responses import Response
 from emulator import __version__
 from emulator.api.compute.common import COMPUTE_PREFIX
 from emulator.api.control_ratelimits import RateLimitControl
+from emulator.api.control_snapshots import RAW_BODIES, SnapshotControl
 from emulator.api.faults import Fault
 from emulator.api.metrics import CONTENT_TYPE, Metrics
 from emulator.api.microversion import APIVersion
@@ -197,13 +199,17 @@ def parse_rule(body: Any) -> tuple[Match, Fail | Latency | Build, int | None]:
 class ControlAPI(Service):
     prefix = "/_emulator"
     dialect = "nova"
+    #: A snapshot upload may be large; a JSON body's size is checked as it is read.
+    limit_declared_size = False
 
     def __init__(self, identity: IdentityService, public_url: str, max_body: int,
                  simulation: Simulation, faults: FaultRules, limiting: RateLimiting,
-                 metrics: Metrics, metrics_unauthenticated: bool = False) -> None:
+                 metrics: Metrics, metrics_unauthenticated: bool = False,
+                 snapshots: SnapshotControl | None = None) -> None:
         self.simulation = simulation
         self.faults = faults
         self.ratelimits = RateLimitControl(limiting)
+        self.snapshots = snapshots
         self.metrics = metrics
         self.metrics_unauthenticated = metrics_unauthenticated
         super().__init__(identity, public_url, max_body)
@@ -234,6 +240,9 @@ class ControlAPI(Service):
             Route("GET", "/ratelimits", self.ratelimits.show),
             Route("PUT", "/ratelimits", self.ratelimits.replace),
             Route("DELETE", "/ratelimits", self.ratelimits.disable),
+            *([Route("GET", "/snapshot", self.snapshots.download),
+               Route("PUT", "/snapshot", self.snapshots.upload)]
+              if self.snapshots is not None else []),
         ]
 
     async def dispatch(self, request: Request, subpath: str) -> Response:
@@ -249,7 +258,8 @@ class ControlAPI(Service):
                 raise Fault(403, "Policy doesn't allow emulator:control to be performed.")
         if route is None:
             route, params = self.table.match(request.method, subpath)
-        call.body = await self.read_json(request)
+        if (request.method, route.template) not in RAW_BODIES:
+            call.body = await self.read_json(request)
         return await route.handler(call)
 
     # -- health and clock --------------------------------------------------------------------

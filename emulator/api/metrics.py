@@ -75,7 +75,12 @@ class Metrics:
         self.rejections = Counter(
             "nova_emulator_ratelimit_rejections", "Requests the rate limiter refused (429)",
             ["service"], registry=self.registry)
-        self.registry.register(_Cloud(servers, scheduling))
+        self._cloud = _Cloud(servers, scheduling)
+        self.registry.register(self._cloud)
+
+    def follow(self, servers: ServerCounts, scheduling: SchedulingStats) -> None:
+        """Read another cloud from now on (one loaded from a snapshot)."""
+        self._cloud.servers, self._cloud.scheduling = servers, scheduling
 
     def observe(self, service: str, route: str, method: str, status: int,
                 seconds: float) -> None:

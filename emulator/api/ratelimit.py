@@ -52,10 +52,11 @@ Refuse = Callable[[Request, RateLimited], Response]
 class RateLimitMiddleware:
     """Checks each request against the limiter before the services see it."""
 
-    def __init__(self, app: ASGIApp, limiting: RateLimiting, identity: IdentityService,
-                 refuse: Refuse) -> None:
+    def __init__(self, app: ASGIApp, limiting: RateLimiting,
+                 identity: Callable[[], IdentityService], refuse: Refuse) -> None:
         self.app = app
         self.limiting = limiting
+        #: The identity service of the cloud served now (a loaded snapshot replaces it).
         self.identity = identity
         self.refuse = refuse
         self._last_store_error = -STORE_ERROR_LOG_INTERVAL
@@ -82,7 +83,7 @@ class RateLimitMiddleware:
         if not token:
             return None, None
         try:
-            info = self.identity.validate(token.decode("latin-1"))
+            info = self.identity().validate(token.decode("latin-1"))
         except NotAuthenticated:
             return None, None
         return (info.project.id if info.project else None), info.user.id
