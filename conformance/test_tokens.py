@@ -257,7 +257,7 @@ def test_catalog_lists_only_the_services_that_exist(member: ApiSession) -> None:
     served = {kind for kind, path in LATER_SERVICES.items()
               if member.http.get(f"{root}{path}").status_code != 404}
     types = {service["type"] for service in catalog} - {"volumev3"}
-    assert types == {"compute", "identity"} | served
+    assert types == {"compute", "identity", "emulator"} | served
     for service in catalog:
         endpoints = service["endpoints"]
         assert sorted(e["interface"] for e in endpoints) == ["admin", "internal", "public"]
@@ -268,6 +268,9 @@ def test_catalog_lists_only_the_services_that_exist(member: ApiSession) -> None:
             assert endpoints[0]["url"].endswith("/compute/v2.1")
         elif service["type"] == "identity":
             assert endpoints[0]["url"].endswith("/identity")
+        elif service["type"] == "emulator":  # the control plane, a type of its own
+            health = member.http.get(f"{endpoints[0]['url']}/health")
+            assert health.status_code == 200 and health.json()["status"] == "ok"
 
 
 def test_auth_catalog_matches_the_token_catalog(member: ApiSession) -> None:

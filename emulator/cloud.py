@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 
 from backends.base import ComputeBackend, HostInfo
 from backends.environment import BackendEnvironment
+from emulator import ids
 from emulator.clock import Clock, Progression
 from emulator.compute.admin_actions import AdminActions
 from emulator.compute.aggregates import AggregateService
@@ -140,6 +141,7 @@ class Cloud:
         simulated backend's only: ``Conflict`` elsewhere)."""
         self.config = config
         compute = config.compute
+        ids.seed(config.server.seed)
         if snapshot is not None and compute.backend != "simulated":
             raise Conflict(SNAPSHOT_BACKENDS)
         self.db = db = Database(config.server.state,

@@ -13,6 +13,8 @@ The file is TOML (``tomllib`` is in the standard library)::
                                               # nova-emulator[postgresql] (psycopg 3)
     public_url = "http://127.0.0.1:8774"     # what the catalog advertises
     metrics_unauthenticated = false           # true: GET /_emulator/metrics needs no token
+    seed = 1                                  # ids drawn from it (the same every run of
+                                              # the same requests); default: random
 
     [identity]
     region = "RegionOne"
@@ -280,6 +282,9 @@ class ServerConfig:
     #: ``GET /_emulator/metrics`` without a token (a Prometheus scraper's); by default an
     #: admin's token is asked for, as for the rest of the control plane.
     metrics_unauthenticated: StrictBool = False
+    #: Deterministic ids (``emulator.ids``): every id the emulator makes comes from a
+    #: generator with this seed; None: random.
+    seed: StrictInt | None = None
 
 
 @dataclass(frozen=True, config=_TABLE)

@@ -60,6 +60,7 @@ from emulator.cloud import SNAPSHOT_BACKENDS, Cloud
 from emulator.config import Config
 from emulator.control import snapshots
 from emulator.errors import Conflict, RateLimited
+from emulator.ids import new_request_id
 from emulator.ratelimit.settings import RateLimiting
 
 log = logging.getLogger("nova_emulator.access")
@@ -75,6 +76,9 @@ CATALOG: tuple[tuple[str, str, str], ...] = (
     # Cinder, as devstack publishes it: both types, the project in the URL.
     ("block-storage", "cinder", "/volume/v3/$(project_id)s"),
     ("volumev3", "cinderv3", "/volume/v3/$(project_id)s"),
+    # The emulator's own control plane (admin only): clients ignore a type they do not
+    # know; the pytest plugin and scripts find it here.
+    ("emulator", "nova-emulator", "/_emulator"),
 )
 INTERFACES = ("public", "internal", "admin")
 
@@ -118,7 +122,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = f"req-{uuid.uuid4()}"
+        request_id = new_request_id()
         MATCHED.set(UNROUTED)
         scope.setdefault("state", {})["request_id"] = request_id
         started = time.perf_counter()

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import secrets
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +40,7 @@ from emulator.compute.zones import HostZones
 from emulator.context import RequestContext
 from emulator.db import Database, table_of
 from emulator.errors import Forbidden, InvalidInput, NotFound, OverQuota
+from emulator.ids import new_hex, new_uuid
 from emulator.network import nova_client, nova_security_groups
 from emulator.reads import Prebuilt
 
@@ -281,7 +280,7 @@ class ServerCreator:
             # The request spec's zone: what 2.96+ shows as pinned.
             pinned_availability_zone=zone,
             requested_host=new.host or forced_host, requested_node=new.node or forced_node,
-            reservation_id=f"r-{secrets.token_hex(4)}", vm_state=VmState.BUILDING,
+            reservation_id=f"r-{new_hex(4)}", vm_state=VmState.BUILDING,
             task_state=TaskState.SCHEDULING, power_state=0,
             security_groups=list(new.security_groups), requested_networks=new.networks,
             trusted_certs=list(new.trusted_certs) if new.trusted_certs else None,
@@ -320,7 +319,7 @@ class ServerCreator:
              created_at: datetime) -> dict[str, Any]:
         """The columns of the ``index``-th of ``count`` servers."""
         # Nova's _populate_instance_names: both get "-<n>" when there are several.
-        server_id = str(uuid.uuid4())
+        server_id = new_uuid()
         hostname = new.hostname or sanitize_hostname(new.name)
         if not hostname:
             hostname = f"Server-{server_id}"

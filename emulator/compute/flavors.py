@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from emulator.compute.policy import authorize
 from emulator.context import RequestContext
 from emulator.db import Database, table_of
 from emulator.errors import Conflict, InvalidInput, NotFound
+from emulator.ids import new_uuid
 from emulator.reads import KeyedRead, KeyedRow, Reader
 
 #: Flavors every emulator starts with: (flavorid, name, ram MiB, vCPUs, root disk GiB).
@@ -211,7 +211,7 @@ class FlavorService:
 
     def create(self, ctx: RequestContext, new: NewFlavor) -> FlavorRecord:
         authorize(ctx, "os_compute_api:os-flavor-manage:create")
-        flavorid = new.flavorid or str(uuid.uuid4())
+        flavorid = new.flavorid or new_uuid()
         name = new.name.strip()
         with self.db.session() as s:
             if s.exec(select(Flavor).where(Flavor.flavorid == flavorid)).first():

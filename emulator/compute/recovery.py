@@ -4,7 +4,6 @@ running, and re-adopting instances and re-driving operations after a restart."""
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 from backends.base import PowerState
@@ -16,6 +15,7 @@ from emulator.compute.shelving import ShelvedImages
 from emulator.compute.specs import instance_spec
 from emulator.compute.states import TaskState, VmState
 from emulator.context import RequestContext
+from emulator.ids import new_request_id
 from emulator.network.nova_client import Vif
 
 log = logging.getLogger("nova_emulator.lifecycle")
@@ -27,7 +27,7 @@ PERIODIC = RequestContext(user_id="", project_id=None, roles=frozenset({"admin"}
 def periodic_context() -> RequestContext:
     """A periodic task's context with a request id of its own."""
     return RequestContext(user_id=PERIODIC.user_id, project_id=PERIODIC.project_id,
-                          roles=PERIODIC.roles, request_id=f"req-{uuid.uuid4()}")
+                          roles=PERIODIC.roles, request_id=new_request_id())
 
 
 class Recovery:

@@ -17,7 +17,6 @@ any action on the server and by its delete, armed again after a restart) stands 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -34,6 +33,7 @@ from emulator.compute.states import TaskState, VmState
 from emulator.compute.system_metadata import SystemMetadata
 from emulator.context import RequestContext
 from emulator.errors import NotFound
+from emulator.ids import new_request_id
 
 #: The system metadata a shelve records and a successful unshelve removes (Nova's
 #: ``remove_shelved_keys_from_system_metadata``).
@@ -141,7 +141,7 @@ class ShelvedImages:
         # NOTE: Nova's periodic task records no action: with an admin context of no
         # project, its event goes to the server's newest action (the shelve).
         lifecycle = self.lifecycle
-        request_id = lifecycle.actions.latest_request_id(server_id) or f"req-{uuid.uuid4()}"
+        request_id = lifecycle.actions.latest_request_id(server_id) or new_request_id()
         lifecycle.act(row, request_id, TRANSITIONS["shelve_offload"])
 
     def shelved_since(self, row: Instance) -> datetime:

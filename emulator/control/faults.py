@@ -17,7 +17,6 @@ latency applies, the first matching failure and the first matching build win.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,6 +27,7 @@ from emulator.compute.create import NewServer
 from emulator.compute.plans import BuildPlan, Outcome
 from emulator.context import RequestContext
 from emulator.errors import InvalidInput, NotFound
+from emulator.ids import new_uuid
 
 #: A compute microversion as (major, minor).
 Version = tuple[int, int]
@@ -182,7 +182,7 @@ class FaultRules:
     def add(self, match: Match, action: Action, times: int | None = None) -> Rule:
         if times is not None and times < 1:
             raise InvalidInput("times must be at least 1")
-        rule = Rule(id=str(uuid.uuid4()), match=match, action=action, remaining=times,
+        rule = Rule(id=new_uuid(), match=match, action=action, remaining=times,
                     created_at=datetime.now(UTC))
         self._rules[rule.id] = rule
         return rule

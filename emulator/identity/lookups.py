@@ -3,7 +3,6 @@ the bootstrap roles."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from emulator.identity.records import (
     Selector,
     UserRecord,
 )
+from emulator.ids import new_uuid
 
 #: Roles created at start-up, and the roles each one implies (keystone-manage bootstrap).
 BOOTSTRAP_ROLES: tuple[str, ...] = ("admin", "member", "reader", "manager", "service")
@@ -54,7 +54,7 @@ _Named = TypeVar("_Named", Project, User)
 
 
 def new_id() -> str:
-    return uuid.uuid4().hex
+    return new_uuid().replace("-", "")
 
 
 def utcnow() -> datetime:

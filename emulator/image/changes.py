@@ -6,7 +6,6 @@ Every operation takes the open ``Session`` of its transaction.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlmodel import Session
 
 from emulator.context import RequestContext
 from emulator.errors import Conflict, Forbidden
+from emulator.ids import new_uuid
 from emulator.image import tags
 from emulator.image.limits import PROPERTY_QUOTA, TAG_QUOTA, check_non_negative, check_quota
 from emulator.image.models import Image, ImageMember, ImageProperty, ImageTag
@@ -52,7 +52,7 @@ def create(s: Session, ctx: RequestContext, new: NewImage) -> ImageRecord:
     tag_values = sorted(set(new.tags))
     check_quota("properties", len(new.properties), PROPERTY_QUOTA)
     check_quota("tags", len(tag_values), TAG_QUOTA)
-    image_id = new.id or str(uuid.uuid4())
+    image_id = new.id or new_uuid()
     if s.get(Image, image_id) is not None:
         raise Conflict(f"Image ID {image_id} already exists!")
     created = now()

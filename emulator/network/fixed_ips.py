@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ipaddress
 import itertools
-import secrets
 import weakref
 from collections.abc import Collection
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from emulator.db import table_of
+from emulator.ids import random_bytes
 from emulator.network import ipam
 from emulator.network.errors import fail, invalid_input
 from emulator.network.models import NeutronIPAllocation, NeutronPort, NeutronSubnet
@@ -32,7 +32,7 @@ ROUTER_OWNERS = ("network:router_interface", "network:router_gateway",
 def new_mac(s: Session, network_id: str) -> str:
     """A MAC nothing on the network has (``fa:16:3e:xx:xx:xx``)."""
     while True:
-        mac = BASE_MAC + "".join(f":{b:02x}" for b in secrets.token_bytes(3))
+        mac = BASE_MAC + "".join(f":{b:02x}" for b in random_bytes(3))
         if mac_free(s, network_id, mac):
             return mac
 

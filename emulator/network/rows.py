@@ -3,7 +3,6 @@ revision numbers (the standard attributes), tags, and the standard part of a rec
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
@@ -14,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from emulator.context import RequestContext
 from emulator.db import table_of
+from emulator.ids import new_uuid
 from emulator.network.models import (
     NeutronFloatingIP,
     NeutronRouter,
@@ -39,7 +39,7 @@ def now() -> datetime:
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    return new_uuid()
 
 
 def timestamp(value: datetime) -> str:

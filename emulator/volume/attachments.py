@@ -16,7 +16,6 @@ may always.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +23,7 @@ from sqlmodel import Session
 
 from emulator.context import RequestContext
 from emulator.errors import Conflict
+from emulator.ids import new_uuid
 from emulator.volume import policy
 from emulator.volume.errors import invalid_volume
 from emulator.volume.models import Volume, VolumeAttachment
@@ -109,7 +109,7 @@ def create(s: Session, ctx: RequestContext, volume_id: str, instance_uuid: str |
     _reserve(s, volume, instance_uuid)
     created = now()
     attachment = VolumeAttachment(
-        id=str(uuid.uuid4()), volume_id=volume.id, project_id=volume.project_id,
+        id=new_uuid(), volume_id=volume.id, project_id=volume.project_id,
         instance_uuid=instance_uuid, attach_status=ATTACHMENT["create"],
         created_at=created, updated_at=created)
     s.add(attachment)

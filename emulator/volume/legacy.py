@@ -5,7 +5,6 @@ API and manager still serve it for older clients."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +12,7 @@ from sqlmodel import Session
 
 from emulator.context import RequestContext
 from emulator.errors import InvalidInput
+from emulator.ids import new_uuid
 from emulator.volume import policy
 from emulator.volume.errors import invalid_volume
 from emulator.volume.models import Volume, VolumeAttachment
@@ -93,7 +93,7 @@ def attach(s: Session, ctx: RequestContext, volume_id: str, instance_uuid: str |
                            "is already attached and multiple attachments are not enabled")
     attached = now()
     s.add(VolumeAttachment(
-        id=str(uuid.uuid4()), volume_id=row.id, project_id=row.project_id,
+        id=new_uuid(), volume_id=row.id, project_id=row.project_id,
         instance_uuid=instance_uuid, attach_status="attached", attach_mode=mode,
         attached_host=host_name, mountpoint=mountpoint, attach_time=attached,
         created_at=attached, updated_at=attached))

@@ -4,13 +4,13 @@ volume), show, update, delete, and their metadata (``cinder/volume/api.py``'s
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlmodel import Session
 
 from emulator.context import RequestContext
 from emulator.errors import InvalidInput, NotFound
+from emulator.ids import new_uuid
 from emulator.volume import policy, quotas
 from emulator.volume.errors import invalid_snapshot, invalid_volume
 from emulator.volume.models import VolumeSnapshot
@@ -58,7 +58,7 @@ def create(s: Session, ctx: RequestContext, volume_id: str, name: str | None,
         {"snapshots": 1, "gigabytes": volume.size}, type_name), "snapshots", volume.size)
     created = now()
     row = VolumeSnapshot(
-        id=str(uuid.uuid4()), volume_id=volume.id, project_id=ctx.project_id,
+        id=new_uuid(), volume_id=volume.id, project_id=ctx.project_id,
         user_id=ctx.user_id, name=name, description=description,
         status=SNAPSHOT["create"].interim or "creating", progress="0%",
         volume_size=volume.size, volume_type_id=volume.volume_type_id,

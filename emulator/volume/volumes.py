@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from emulator.context import RequestContext
 from emulator.errors import InvalidInput, NotFound
+from emulator.ids import new_uuid
 from emulator.image.records import ImageRecord
 from emulator.volume import policy, quotas
 from emulator.volume.errors import invalid_input, invalid_snapshot, invalid_volume
@@ -171,7 +172,7 @@ def create(s: Session, ctx: RequestContext, new: NewVolume, image: ImageRecord |
         else snapshot_volume.bootable if snapshot_volume is not None else False)
     created = now()
     row = Volume(
-        id=str(uuid.uuid4()), project_id=ctx.project_id, user_id=ctx.user_id,
+        id=new_uuid(), project_id=ctx.project_id, user_id=ctx.user_id,
         name=new.name, description=new.description, size=size,
         status=VOLUME["create"].interim or "creating", availability_zone=zone,
         volume_type_id=vtype.id, snapshot_id=snapshot.id if snapshot else None,

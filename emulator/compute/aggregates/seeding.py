@@ -11,7 +11,6 @@ deleted compute service out of them.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import delete, insert
@@ -27,6 +26,7 @@ from emulator.compute.aggregates.models import (
 from emulator.compute.aggregates.records import ZONE_KEY
 from emulator.compute.records import now
 from emulator.db import Database
+from emulator.ids import new_uuid
 
 log = logging.getLogger("nova_emulator.aggregates")
 
@@ -42,7 +42,7 @@ def _zone_aggregate(s: Session, zone: str) -> int | None:
     if s.exec(select(Aggregate).where(Aggregate.name == zone)).first() is not None:
         log.warning("zone %s not seeded: an aggregate of that name has another zone", zone)
         return None
-    row = Aggregate(uuid=str(uuid.uuid4()), name=zone, created_at=now())
+    row = Aggregate(uuid=new_uuid(), name=zone, created_at=now())
     s.add(row)
     s.flush()
     assert row.id is not None

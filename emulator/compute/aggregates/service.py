@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import delete, func
@@ -36,6 +35,7 @@ from emulator.compute.records import now
 from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import Conflict, EmulatorError, InvalidInput, NotFound
+from emulator.ids import new_uuid
 
 log = logging.getLogger("nova_emulator.aggregates")
 
@@ -137,7 +137,7 @@ class AggregateService:
         with self.db.session() as s:
             if s.exec(select(Aggregate).where(Aggregate.name == name)).first() is not None:
                 raise Conflict(f"Aggregate {name} already exists.")
-            row = Aggregate(uuid=str(uuid.uuid4()), name=name, created_at=now())
+            row = Aggregate(uuid=new_uuid(), name=name, created_at=now())
             s.add(row)
             s.flush()
             assert row.id is not None

@@ -3,7 +3,6 @@ resizes) as they go, read by ``os-migrations`` and ``servers/{id}/migrations``."
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +23,7 @@ from emulator.compute.models import Flavor, Instance
 from emulator.compute.records import now, utc
 from emulator.db import Database
 from emulator.errors import InvalidInput
+from emulator.ids import new_uuid
 
 #: The columns a progress report sets.
 _PROGRESS = ("memory_total", "memory_processed", "memory_remaining", "disk_total",
@@ -60,7 +60,7 @@ class Migrations:
             ids = dict(s.exec(select(Flavor.flavorid, Flavor.id).where(
                 col(Flavor.flavorid).in_([f for f in (old_flavor, new_flavor) if f]))).all())
             row = Migration(
-                uuid=str(uuid.uuid4()), instance_uuid=instance.uuid, user_id=instance.user_id,
+                uuid=new_uuid(), instance_uuid=instance.uuid, user_id=instance.user_id,
                 project_id=instance.project_id, migration_type=migration_type, status=status,
                 source_compute=instance.host, source_node=instance.node, dest_compute=dest,
                 dest_node=dest, dest_host=dest_ip,

@@ -9,7 +9,6 @@ every group. Nova checks, in this order: the policy, the quota, the rules.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from emulator.compute.server_groups.models import InstanceGroup
 from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import InvalidInput, NotFound, OverQuota
+from emulator.ids import new_uuid
 from emulator.placement import GroupSpec
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ class ServerGroupService:
         if new.rules and new.policy != ANTI_AFFINITY:
             raise InvalidInput("Only anti-affinity policy supports rules.")
         with self.db.session() as s:
-            row = InstanceGroup(uuid=str(uuid.uuid4()), name=new.name, project_id=project_id,
+            row = InstanceGroup(uuid=new_uuid(), name=new.name, project_id=project_id,
                                 user_id=ctx.user_id, policy=new.policy, rules=dict(new.rules),
                                 created_at=_now())
             s.add(row)

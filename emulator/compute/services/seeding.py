@@ -11,7 +11,6 @@ start, as a restarted Nova service does (with a new id).
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import delete, insert
@@ -22,6 +21,7 @@ from emulator.compute.records import now
 from emulator.compute.services.models import ComputeNode, Service
 from emulator.compute.services.records import COMPUTE, CONTROL_BINARIES, CONTROLLER_HOST
 from emulator.db import Database
+from emulator.ids import new_uuid
 
 log = logging.getLogger("nova_emulator.services")
 
@@ -31,7 +31,7 @@ def _register(s: Session, services: Sequence[tuple[str, str, bool]]) -> None:
     if services:
         at = now()
         s.execute(insert(Service), [
-            {"uuid": str(uuid.uuid4()), "host": host, "binary": binary, "disabled": disabled,
+            {"uuid": new_uuid(), "host": host, "binary": binary, "disabled": disabled,
              "disabled_reason": None, "forced_down": False, "created_at": at}
             for host, binary, disabled in services])
 

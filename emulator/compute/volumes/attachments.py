@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +37,7 @@ from emulator.compute.volumes.models import BlockDeviceMapping
 from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import Conflict, InvalidInput, NotFound
+from emulator.ids import new_uuid
 from emulator.volume.records import VolumeRecord
 from emulator.volume.service import VolumeService
 
@@ -191,7 +191,7 @@ class ServerVolumes:
             raise cinder_refusal(exc) from None
         with self.db.session() as s:
             mapping = BlockDeviceMapping(
-                uuid=str(uuid.uuid4()), instance_uuid=row.uuid, source_type="volume",
+                uuid=new_uuid(), instance_uuid=row.uuid, source_type="volume",
                 destination_type="volume", volume_id=volume.id, device_name=device,
                 delete_on_termination=request.delete_on_termination, tag=request.tag,
                 volume_size=volume.size, attachment_id=attachment.id, created_at=now())

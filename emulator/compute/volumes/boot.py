@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -41,6 +40,7 @@ from emulator.compute.volumes.models import BlockDeviceMapping
 from emulator.context import RequestContext
 from emulator.db import Database
 from emulator.errors import InvalidInput, NotFound
+from emulator.ids import new_uuid
 from emulator.volume.records import NewVolume
 from emulator.volume.service import VolumeService
 
@@ -213,7 +213,7 @@ class BootVolumes:
         for device in devices:
             name = ROOT_DEVICE if device.boot_index == 0 else None
             s.add(BlockDeviceMapping(
-                uuid=str(uuid.uuid4()), instance_uuid=server_id,
+                uuid=new_uuid(), instance_uuid=server_id,
                 source_type=device.source_type, destination_type="volume",
                 volume_id=device.uuid if device.source_type == "volume" else None,
                 snapshot_id=device.uuid if device.source_type == "snapshot" else None,
