@@ -1,7 +1,8 @@
 """The conformance harness: the same tests against the emulator or any real cloud.
 
 By default pytest starts ``nova-emulator serve`` on a free loopback port (a real process,
-real HTTP) with the backend named by ``--backend``. With ``--cloud NAME`` (and optionally
+real HTTP) with the backend named by ``--backend``, through the package's pytest plugin
+(``emulator.pytest_plugin.Emulators`` in process mode). With ``--cloud NAME`` (and optionally
 ``--alt-cloud``/``--admin-cloud``) the tests run against clouds from clouds.yaml instead
 (``target.backend`` is then None); tests marked ``emulator_only`` are then skipped, since
 they need the emulator's own configuration, text or control plane. Tests marked
@@ -26,13 +27,9 @@ import pytest
 
 from conformance.client import Account, ApiSession
 from conformance.process import EmulatorProcess
-
-#: The accounts every emulator seeds (see emulator.config.SEEDED_ACCOUNTS).
-SEEDED = {
-    "member": ("demo", "demo", "demo"),
-    "alt": ("alt_demo", "alt_demo", "alt_demo"),
-    "admin": ("admin", "admin", "admin"),
-}
+from emulator.config import Config, with_overrides
+from emulator.pytest_plugin import Emulators
+from emulator.testing import accounts_of
 
 
 @dataclass
@@ -66,11 +63,12 @@ def _account_from_cloud(name: str) -> Account:
 
 
 def seeded_accounts(base_url: str) -> dict[str, Account]:
-    auth_url = f"{base_url}/identity/v3"
-    return {
-        role: Account(auth_url=auth_url, username=user, password=password, project_name=project)
-        for role, (user, password, project) in SEEDED.items()
-    }
+    """The accounts every emulator seeds (``emulator.config.SEEDED_ACCOUNTS``), by role."""
+    config = with_overrides(Config(), public_url=base_url)
+    return {role: Account(auth_url=seeded.auth_url, username=seeded.username,
+                          password=seeded.password, project_name=seeded.project,
+                          region=seeded.region)
+            for role, seeded in accounts_of(config).items()}
 
 
 def delete_all_servers(process: EmulatorProcess, http: httpx.Client,
@@ -160,9 +158,17 @@ def target(pytestconfig: pytest.Config) -> Iterator[Target]:
         yield cloud
         return
     backend = pytestconfig.getoption("--backend")
-    with EmulatorProcess(backend=backend) as emulator, httpx.Client(timeout=60.0) as http:
-        yield Target(accounts=seeded_accounts(emulator.url), emulator=emulator, backend=backend)
-        clean_up(emulator, http)
+    # The pytest plugin's emulators (emulator.pytest_plugin), as a process of its own.
+    emulators = Emulators(process=True)
+    try:
+        emulator = emulators.get(backend)
+        assert isinstance(emulator, EmulatorProcess)
+        with httpx.Client(timeout=60.0) as http:
+            yield Target(accounts=seeded_accounts(emulator.url), emulator=emulator,
+                         backend=backend)
+            clean_up(emulator, http)
+    finally:
+        emulators.stop()
 
 
 @pytest.fixture(scope="session")

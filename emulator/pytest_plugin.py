@@ -7,7 +7,7 @@ pytest run where the package is). A test asks for what it needs::
                                                        flavor_id="1", networks="none")
         assert nova_connection.compute.wait_for_server(server).status == "ACTIVE"
 
-Fixtures: ``nova_emulator`` (a running ``ThreadedEmulator``, the seeded cloud again for
+Fixtures: ``nova_emulator`` (a running ``ServedEmulator``, the seeded cloud again for
 each test), ``nova_control`` (its control plane), ``nova_connection`` /
 ``nova_alt_connection`` / ``nova_admin_connection`` (openstacksdk connections as the
 seeded member, the member of another project, the admin), ``nova_clouds_yaml`` (a
@@ -17,7 +17,9 @@ backend (one emulator per backend and scope).
 ini options: ``nova_emulator_scope`` (``session``, the default: one emulator a run,
 reset before each test; ``module``; ``function``: a new emulator each test, no reset
 needed), ``nova_emulator_reset`` (``true``), ``nova_emulator_config`` (a TOML file of the
-emulator's settings, relative to the rootdir).
+emulator's settings, relative to the rootdir), ``nova_emulator_process`` (``false``: the
+emulator runs in a thread of the test process, started in ~0.3 s; ``true``: a
+``nova-emulator serve`` process of its own, ~2.5 s, as the conformance suite runs it).
 """
 
 from __future__ import annotations
@@ -30,8 +32,7 @@ import pytest
 
 if TYPE_CHECKING:  # the emulator is imported when a test first asks for it, not by every
     # pytest run of a project that has the package installed
-    from emulator.config import Config
-    from emulator.testing import ControlPlane, Role, ThreadedEmulator
+    from emulator.testing import ControlPlane, Role, ServedEmulator
 
 SCOPES = ("session", "package", "module", "class", "function")
 
@@ -43,6 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   type="bool", default=True)
     parser.addini("nova_emulator_config", "a TOML file of the emulator's settings",
                   default="")
+    parser.addini("nova_emulator_process", "run each emulator as a process of its own "
+                  "rather than in a thread", type="bool", default=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -58,43 +61,50 @@ def _scope(fixture_name: str, config: pytest.Config) -> Any:
 
 
 class Emulators:
-    """The emulators a scope started, one per backend, stopped with the scope."""
+    """The emulators a scope started, one per backend, stopped with the scope: threads of
+    this process, or processes (``process``), configured by the TOML file ``config``."""
 
-    def __init__(self, base: Config) -> None:
-        self.base = base
-        self.running: dict[str, ThreadedEmulator] = {}
+    def __init__(self, config: Path | None = None, process: bool = False) -> None:
+        self.config = config
+        self.process = process
+        self.running: dict[str, ServedEmulator] = {}
 
-    def get(self, backend: str | None) -> ThreadedEmulator:
-        from emulator.config import with_overrides
+    def get(self, backend: str | None) -> ServedEmulator:
+        """The running emulator of ``backend`` (None: the configuration's), started now if
+        this scope has none yet."""
+        from emulator.config import load_config, with_overrides
         from emulator.testing import ThreadedEmulator
+        from emulator.testing_process import EmulatorProcess
 
-        name = backend or self.base.compute.backend
+        base = load_config(self.config)
+        name = backend or base.compute.backend
         if name not in self.running:
-            config = with_overrides(self.base, backend=name)
-            self.running[name] = ThreadedEmulator(config).start()
+            if self.process:
+                text = self.config.read_text(encoding="utf-8") if self.config else ""
+                self.running[name] = EmulatorProcess(text, backend=name).start()
+            else:
+                self.running[name] = ThreadedEmulator(with_overrides(base, backend=name)).start()
         return self.running[name]
 
     def stop(self) -> None:
         for emulator in self.running.values():
-            emulator.stop()
+            emulator.close()
         self.running.clear()
 
 
 @pytest.fixture(scope=_scope)
 def nova_emulators(pytestconfig: pytest.Config) -> Iterator[Emulators]:
     """The emulators of this scope (started on first use)."""
-    from emulator.config import Config, load_config
-
     path = pytestconfig.getini("nova_emulator_config")
-    base = load_config(pytestconfig.rootpath / path) if path else Config()
-    emulators = Emulators(base)
+    emulators = Emulators(pytestconfig.rootpath / path if path else None,
+                          process=pytestconfig.getini("nova_emulator_process"))
     yield emulators
     emulators.stop()
 
 
 @pytest.fixture
 def nova_emulator(request: pytest.FixtureRequest,
-                  nova_emulators: Emulators) -> ThreadedEmulator:
+                  nova_emulators: Emulators) -> ServedEmulator:
     """A running emulator (the test's ``nova_backend`` marker's backend), the seeded cloud
     again unless ``nova_emulator_reset = false``."""
     marker = request.node.get_closest_marker("nova_backend")
@@ -106,18 +116,18 @@ def nova_emulator(request: pytest.FixtureRequest,
 
 
 @pytest.fixture
-def nova_control(nova_emulator: ThreadedEmulator) -> ControlPlane:
+def nova_control(nova_emulator: ServedEmulator) -> ControlPlane:
     """The control plane (clock, stages, hosts, fault rules, reset) as the seeded admin."""
     return nova_emulator.control
 
 
 @pytest.fixture
-def nova_clouds_yaml(nova_emulator: ThreadedEmulator, tmp_path: Path) -> Path:
+def nova_clouds_yaml(nova_emulator: ServedEmulator, tmp_path: Path) -> Path:
     """A clouds.yaml of the seeded accounts (``OS_CLIENT_CONFIG_FILE`` for the CLI)."""
     return nova_emulator.write_clouds_yaml(tmp_path / "clouds.yaml")
 
 
-def _connection(emulator: ThreadedEmulator, role: Role) -> Any:
+def _connection(emulator: ServedEmulator, role: Role) -> Any:
     try:
         import openstack
     except ImportError:  # pragma: no cover - a test dependency of the user's
@@ -126,7 +136,7 @@ def _connection(emulator: ThreadedEmulator, role: Role) -> Any:
 
 
 @pytest.fixture
-def nova_connection(nova_emulator: ThreadedEmulator) -> Iterator[Any]:
+def nova_connection(nova_emulator: ServedEmulator) -> Iterator[Any]:
     """An ``openstack.connection.Connection`` as the seeded member (project ``demo``)."""
     connection = _connection(nova_emulator, "member")
     yield connection
@@ -134,7 +144,7 @@ def nova_connection(nova_emulator: ThreadedEmulator) -> Iterator[Any]:
 
 
 @pytest.fixture
-def nova_alt_connection(nova_emulator: ThreadedEmulator) -> Iterator[Any]:
+def nova_alt_connection(nova_emulator: ServedEmulator) -> Iterator[Any]:
     """The same as the member of another project (``alt_demo``)."""
     connection = _connection(nova_emulator, "alt")
     yield connection
@@ -142,7 +152,7 @@ def nova_alt_connection(nova_emulator: ThreadedEmulator) -> Iterator[Any]:
 
 
 @pytest.fixture
-def nova_admin_connection(nova_emulator: ThreadedEmulator) -> Iterator[Any]:
+def nova_admin_connection(nova_emulator: ServedEmulator) -> Iterator[Any]:
     """The same as the seeded admin."""
     connection = _connection(nova_emulator, "admin")
     yield connection

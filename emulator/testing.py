@@ -238,17 +238,15 @@ class ControlPlane:
         self._call("DELETE", "/faults")
 
 
-class ThreadedEmulator:
-    """The emulator's app on uvicorn, on a free port of 127.0.0.1, in a daemon thread with
-    an event loop of its own (state in memory unless ``config`` says otherwise)."""
+class ServedEmulator:
+    """What every emulator a test starts offers, in a thread or a process: its URL, the
+    seeded accounts, the control plane, the reset, openstacksdk arguments, a clouds.yaml."""
 
-    def __init__(self, config: Config | None = None) -> None:
-        self._given = config if config is not None else Config()
-        self.config = self._given
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._failed: BaseException | None = None
-        self._control: ControlPlane | None = None
+    _control: ControlPlane | None = None
+
+    @property
+    def config(self) -> Config:
+        raise NotImplementedError
 
     @property
     def url(self) -> str:
@@ -279,15 +277,35 @@ class ThreadedEmulator:
         path.write_text(clouds_yaml(self.config), encoding="utf-8")
         return path
 
+    def close(self) -> None:
+        """Stop it, and remove what it made."""
+        raise NotImplementedError
+
+
+class ThreadedEmulator(ServedEmulator):
+    """The emulator's app on uvicorn, on a free port of 127.0.0.1, in a daemon thread with
+    an event loop of its own (state in memory unless ``config`` says otherwise)."""
+
+    def __init__(self, config: Config | None = None) -> None:
+        self._given = config if config is not None else Config()
+        self._config = self._given
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._failed: BaseException | None = None
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
     def start(self, timeout: float = 60.0) -> ThreadedEmulator:
         from emulator.api.app import build_app  # the API's imports, once they are asked for
         from emulator.serving import listen
 
         sock = listen("127.0.0.1", 0)
-        self.config = with_overrides(self._given, host="127.0.0.1",
-                                     port=sock.getsockname()[1])
+        self._config = with_overrides(self._given, host="127.0.0.1",
+                                      port=sock.getsockname()[1])
         server = self._server = uvicorn.Server(uvicorn.Config(
-            build_app(self.config), log_config=None, log_level="warning", access_log=False,
+            build_app(self._config), log_config=None, log_level="warning", access_log=False,
             lifespan="on", timeout_keep_alive=75))
 
         def serve() -> None:
@@ -317,6 +335,9 @@ class ThreadedEmulator:
         if self._thread is not None:
             self._thread.join(timeout)
         self._server = self._thread = None
+
+    def close(self) -> None:
+        self.stop()
 
     def __enter__(self) -> ThreadedEmulator:
         return self.start()

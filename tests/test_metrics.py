@@ -7,20 +7,20 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from emulator.config import Config, ServerConfig
-from emulator.testing import ThreadedEmulator
+from emulator.testing import ServedEmulator, ThreadedEmulator
 
 
-@pytest.fixture(scope="module")
-def cloud() -> Iterator[ThreadedEmulator]:
-    with ThreadedEmulator() as emulator:
-        yield emulator
+@pytest.fixture
+def cloud(nova_emulator: ServedEmulator) -> ServedEmulator:
+    """The project's own pytest plugin's emulator (emulator.pytest_plugin): one a run,
+    the seeded cloud again for each test."""
+    return nova_emulator
 
 
 def _call(method: str, url: str, body: Any = None,
@@ -37,7 +37,7 @@ def _call(method: str, url: str, body: Any = None,
         return err.code, dict(err.headers), err.read()
 
 
-def _token(cloud: ThreadedEmulator, role: str) -> str:
+def _token(cloud: ServedEmulator, role: str) -> str:
     account = cloud.accounts[role]  # type: ignore[index]
     status, headers, _ = _call("POST", f"{account.auth_url}/auth/tokens", {"auth": {
         "identity": {"methods": ["password"], "password": {"user": {
@@ -51,7 +51,7 @@ def _token(cloud: ThreadedEmulator, role: str) -> str:
 Samples = dict[tuple[str, frozenset[Any]], float]
 
 
-def _samples(cloud: ThreadedEmulator, token: str | None) -> Samples:
+def _samples(cloud: ServedEmulator, token: str | None) -> Samples:
     status, headers, body = _call("GET", f"{cloud.url}/_emulator/metrics", token=token)
     assert status == 200, body
     assert headers["content-type"].startswith("text/plain; version=")  # the exposition format
@@ -64,7 +64,7 @@ def _value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def test_counters_move_with_the_requests_made(cloud: ThreadedEmulator) -> None:
+def test_counters_move_with_the_requests_made(cloud: ServedEmulator) -> None:
     admin, member = _token(cloud, "admin"), _token(cloud, "member")
     compute = f"{cloud.url}/compute/v2.1"
     before = _samples(cloud, admin)
@@ -94,9 +94,8 @@ def test_counters_move_with_the_requests_made(cloud: ThreadedEmulator) -> None:
     assert _value(after, "nova_emulator_scheduler_decision_seconds_total") > 0
 
 
-def test_servers_by_status_and_host(cloud: ThreadedEmulator) -> None:
+def test_servers_by_status_and_host(cloud: ServedEmulator) -> None:
     admin, member = _token(cloud, "admin"), _token(cloud, "member")
-    cloud.reset()
     images = json.loads(_call("GET", f"{cloud.url}/image/v2/images", token=member)[2])
     body = {"server": {"name": "placed", "imageRef": images["images"][0]["id"],
                        "flavorRef": "1"}}
@@ -114,7 +113,7 @@ def test_servers_by_status_and_host(cloud: ThreadedEmulator) -> None:
     assert servers == {f"ACTIVE@{host}": 1.0}
 
 
-def test_only_an_admin_reads_them_unless_opened(cloud: ThreadedEmulator) -> None:
+def test_only_an_admin_reads_them_unless_opened(cloud: ServedEmulator) -> None:
     assert _call("GET", f"{cloud.url}/_emulator/metrics")[0] == 401
     assert _call("GET", f"{cloud.url}/_emulator/metrics", token=_token(cloud, "member"))[0] \
         == 403
