@@ -13,6 +13,7 @@ The file is TOML (``tomllib`` is in the standard library)::
                                               # nova-emulator[postgresql] (psycopg 3)
     public_url = "http://127.0.0.1:8774"     # what the catalog advertises
     metrics_unauthenticated = false           # true: GET /_emulator/metrics needs no token
+    request_log_size = 1000                   # requests GET /_emulator/requests keeps; 0: none
 
     [identity]
     region = "RegionOne"
@@ -280,6 +281,9 @@ class ServerConfig:
     #: ``GET /_emulator/metrics`` without a token (a Prometheus scraper's); by default an
     #: admin's token is asked for, as for the rest of the control plane.
     metrics_unauthenticated: StrictBool = False
+    #: Requests the request recorder keeps (``GET /_emulator/requests``, the dashboard's
+    #: recent requests), the oldest dropped first; 0 records none.
+    request_log_size: NonNegativeInt = 1000
 
 
 @dataclass(frozen=True, config=_TABLE)

@@ -10,9 +10,14 @@ and renders, and hooks fault rules into the compute API (``FaultHooks``).
 | ``GET /health`` | liveness, no token needed |
 | ``GET/PUT /clock``, ``POST /clock/advance`` | progression mode; move the manual clock |
 | ``GET /stages``, ``PUT /stages/{verb}`` | the simulated stage table |
-| ``POST /reset`` | destroy and forget every server, forget fault rules; clock to zero |
+| ``POST /reset`` | destroy and forget every server, fault rules and recorded requests;
+  clock to zero |
 | ``GET/POST/DELETE /faults``, ``GET/DELETE /faults/{rule_id}`` | fault rules |
 | ``GET/PUT/DELETE /ratelimits`` | the rate limiter (``emulator.api.control_ratelimits``) |
+| ``GET/DELETE /requests``, ``GET /requests.jsonl`` | the request recorder
+  (``emulator.api.control_requests``) |
+| ``GET /dashboard``, ``GET /static/{name}`` | the dashboard's data and files
+  (``emulator.api.control_dashboard``) |
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ from starlette.responses import Response
 
 from emulator import __version__
 from emulator.api.compute.common import COMPUTE_PREFIX
+from emulator.api.control_dashboard import DashboardControl
 from emulator.api.control_ratelimits import RateLimitControl
+from emulator.api.control_requests import RequestLogControl
 from emulator.api.faults import Fault
 from emulator.api.metrics import CONTENT_TYPE, Metrics
 from emulator.api.microversion import APIVersion
@@ -38,6 +45,7 @@ from emulator.clock import Progression
 from emulator.compute.plans import BuildPlan, Outcome
 from emulator.compute.servers import Servers
 from emulator.context import RequestContext
+from emulator.control.dashboard import Dashboard
 from emulator.control.faults import (
     Build,
     Fail,
@@ -47,6 +55,7 @@ from emulator.control.faults import (
     RequestFacts,
     Rule,
 )
+from emulator.control.requestlog import RequestLog
 from emulator.control.simulation import ClockState, Simulation, Stage
 from emulator.errors import NotFound
 from emulator.identity.service import IdentityService
@@ -200,10 +209,13 @@ class ControlAPI(Service):
 
     def __init__(self, identity: IdentityService, public_url: str, max_body: int,
                  simulation: Simulation, faults: FaultRules, limiting: RateLimiting,
-                 metrics: Metrics, metrics_unauthenticated: bool = False) -> None:
+                 metrics: Metrics, requests: RequestLog, dashboard: Dashboard,
+                 metrics_unauthenticated: bool = False) -> None:
         self.simulation = simulation
         self.faults = faults
         self.ratelimits = RateLimitControl(limiting)
+        self.requests = RequestLogControl(requests)
+        self.dashboard = DashboardControl(dashboard, self.ratelimits, requests)
         self.metrics = metrics
         self.metrics_unauthenticated = metrics_unauthenticated
         super().__init__(identity, public_url, max_body)
@@ -234,6 +246,11 @@ class ControlAPI(Service):
             Route("GET", "/ratelimits", self.ratelimits.show),
             Route("PUT", "/ratelimits", self.ratelimits.replace),
             Route("DELETE", "/ratelimits", self.ratelimits.disable),
+            Route("GET", "/requests", self.requests.show),
+            Route("GET", "/requests.jsonl", self.requests.download),
+            Route("DELETE", "/requests", self.requests.clear),
+            Route("GET", "/dashboard", self.dashboard.show),
+            Route("GET", "/static/{name}", self.dashboard.static, authenticated=False),
         ]
 
     async def dispatch(self, request: Request, subpath: str) -> Response:
@@ -318,6 +335,7 @@ class ControlAPI(Service):
         validate_body(RESET_SCHEMA, call.body)
         mode = (call.body or {}).get("mode")
         await self.simulation.reset(Progression(mode) if mode else None)
+        self.requests.log.clear()
         return empty_response(204)
 
     # -- fault rules --------------------------------------------------------------------------
