@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 import time
+import tomllib
 from collections.abc import Iterator
+from fnmatch import fnmatch
+from pathlib import Path
 
 import pytest
 
-from emulator.api.control_dashboard import prefers_html
+from emulator.api.control_dashboard import ASSETS, PAGE, asset, prefers_html
 from emulator.cloud import Cloud
 from emulator.config import Config
 from emulator.control.dashboard import Caps, Dashboard
@@ -72,6 +75,15 @@ def test_the_page_files_need_no_token(cloud: ThreadedEmulator) -> None:
         assert status == 404 and "itemNotFound" in json.loads(raw), name
     # no route: the control plane asks for its token first, as for any unknown path
     assert call("GET", f"{cloud.url}/_emulator/static/..%2F..%2Fapi%2Fapp.py")[0] == 401
+
+
+def test_the_page_files_ship_in_the_package() -> None:
+    """Each file the page needs is package data (a wheel without it would serve 500s)."""
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    globs = pyproject["tool"]["setuptools"]["package-data"]["emulator.api"]
+    for name in (PAGE, *ASSETS):
+        assert any(fnmatch(f"static/{name}", glob) for glob in globs), name
+        assert asset(name)
 
 
 def test_the_dashboard_shows_a_server_on_its_host(cloud: ThreadedEmulator) -> None:

@@ -86,6 +86,14 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
         chrome.quit()
 
 
+def _texts(browser: WebDriver, selector: str) -> list[str]:
+    """The text of each element ``selector`` finds, read in one go in the page (a redraw
+    between finding an element and reading it would leave a stale reference)."""
+    return list(browser.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText);",
+        selector))
+
+
 def _placed(browser: WebDriver, host: str, name: str) -> bool:
     return bool(browser.find_elements(
         By.CSS_SELECTOR, f'#placement [data-host="{host}"] [data-server-name="{name}"]'))
@@ -113,10 +121,9 @@ def test_the_dashboard_shows_servers_on_their_hosts(browser: WebDriver) -> None:
         for name, host in placed.items():
             wait.until(lambda b, n=name, h=host: _placed(b, h, n),
                        f"{name} never showed on {host}")
-        requests = browser.find_element(By.ID, "requests")
-        wait.until(lambda b: missing in requests.text, f"{missing} never showed")
-        row = next(r for r in requests.find_elements(By.TAG_NAME, "tr") if missing in r.text)
-        assert "404" in row.text and "itemNotFound" in row.text, row.text
+        row = wait.until(lambda b: next((r for r in _texts(b, "#requests tbody tr")
+                                         if missing in r), None), f"{missing} never showed")
+        assert "404" in row and "itemNotFound" in row, row
         # The page stays; only what it polls changes.
         browser.execute_script("window.notReloaded = true;")
         later = _create(cloud, tokens, "cache-1", "2")
@@ -124,9 +131,8 @@ def test_the_dashboard_shows_servers_on_their_hosts(browser: WebDriver) -> None:
         assert browser.execute_script("return window.notReloaded === true;")
         servers = browser.find_element(By.ID, "servers").text
         assert all(name in servers for name in (*placed, "cache-1")), servers
-        bars = browser.find_elements(By.CSS_SELECTOR,
-                                     f'#placement [data-host="{later}"] .bar .num')
-        assert [b.text for b in bars] and all(not b.text.startswith("0/") for b in bars)
+        bars = _texts(browser, f'#placement [data-host="{later}"] .bar .num')
+        assert len(bars) == 3 and not any(b.startswith("0/") for b in bars), bars
         SCREENSHOT.parent.mkdir(exist_ok=True)
         assert browser.save_screenshot(str(SCREENSHOT))
         print(f"\ndashboard screenshot: {SCREENSHOT}")
