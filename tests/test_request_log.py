@@ -172,3 +172,13 @@ def test_a_size_of_zero_turns_it_off() -> None:
         call("GET", f"{cloud.url}/compute/v2.1/flavors", admin)
         status, _, raw = call("GET", f"{cloud.url}/_emulator/requests", admin)
         assert status == 200 and json.loads(raw) == {"size": 0, "requests": []}
+
+
+def test_the_control_plane_client_reads_and_clears_them(cloud: ThreadedEmulator) -> None:
+    member, _ = login(cloud, "member")
+    made = call("GET", f"{cloud.url}/compute/v2.1/flavors/1", member)[1]
+    ids = [e["request_id"] for e in cloud.control.requests()]
+    assert made["x-openstack-request-id"] in ids
+    assert len(cloud.control.requests(limit=2)) == 2
+    cloud.control.clear_requests()
+    assert [e["method"] for e in cloud.control.requests()] == ["DELETE"]
