@@ -15,6 +15,7 @@ The file is TOML (``tomllib`` is in the standard library)::
     metrics_unauthenticated = false           # true: GET /_emulator/metrics needs no token
     seed = 1                                  # ids drawn from it (the same every run of
                                               # the same requests); default: random
+    request_log_size = 1000                   # requests GET /_emulator/requests keeps; 0: none
 
     [identity]
     region = "RegionOne"
@@ -285,6 +286,9 @@ class ServerConfig:
     #: Deterministic ids (``emulator.ids``): every id the emulator makes comes from a
     #: generator with this seed; None: random.
     seed: StrictInt | None = None
+    #: Requests the request recorder keeps (``GET /_emulator/requests``, the dashboard's
+    #: recent requests), the oldest dropped first; 0 records none.
+    request_log_size: NonNegativeInt = 1000
 
 
 @dataclass(frozen=True, config=_TABLE)

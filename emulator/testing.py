@@ -135,8 +135,9 @@ def _transfer(method: str, url: str, token: str, upload: Path | None = None,
 
 
 class ControlPlane:
-    """``/_emulator`` as the seeded admin: the clock, stage timings, hosts, fault rules and
-    the reset (each method one request; a refusal raises ``ControlPlaneError``)."""
+    """``/_emulator`` as the seeded admin: the clock, stage timings, hosts, fault rules, the
+    request recorder and the reset (each method one request; a refusal raises
+    ``ControlPlaneError``)."""
 
     def __init__(self, url: str, admin: Account) -> None:
         self.url = url.rstrip("/")
@@ -236,6 +237,16 @@ class ControlPlane:
 
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
+
+    # -- the request recorder -------------------------------------------------------------
+
+    def requests(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """The requests the emulator answered (the last ``limit``), the newest last."""
+        query = f"?limit={limit}" if limit is not None else ""
+        return list(self._call("GET", f"/requests{query}")["requests"])
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "/requests")
 
 
 class ServedEmulator:

@@ -46,6 +46,7 @@ from emulator.api.compute.usage_audit_log import AuditLogController
 from emulator.api.compute.volume_attachments import VolumeAttachmentsController
 from emulator.api.console_proxy import CONSOLE_PREFIX, ConsoleProxy
 from emulator.api.control import ControlAPI, FaultHooks
+from emulator.api.control_dashboard import UNRECORDED_KEY, page, prefers_html
 from emulator.api.control_snapshots import SnapshotControl
 from emulator.api.faults import Fault, render_keystone
 from emulator.api.identity import IdentityAPI
@@ -54,11 +55,13 @@ from emulator.api.metrics import UNROUTED, Metrics
 from emulator.api.network import NetworkAPI
 from emulator.api.ratelimit import RateLimitMiddleware
 from emulator.api.routing import MATCHED, base_url, json_response
-from emulator.api.service import Service
+from emulator.api.service import PROJECT_KEY, Service
 from emulator.api.volume import VolumeAPI
 from emulator.cloud import SNAPSHOT_BACKENDS, Cloud
 from emulator.config import Config
 from emulator.control import snapshots
+from emulator.control.dashboard import Dashboard
+from emulator.control.requestlog import MAX_ERROR_BODY, RequestLog
 from emulator.errors import Conflict, RateLimited
 from emulator.ids import new_request_id
 from emulator.ratelimit.settings import RateLimiting
@@ -112,11 +115,15 @@ SERVICE_KEY = "nova.service"
 
 
 class RequestIdMiddleware:
-    """Gives every request a ``req-<uuid4>`` id, returns it in both Nova headers, logs it."""
+    """Gives every request a ``req-<uuid4>`` id, returns it in both Nova headers, logs it,
+    counts it (``metrics``) and records it (``requests``: an error answer's body too, for
+    its fault, unless compressed)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None,
+                 requests: RequestLog | None = None) -> None:
         self.app = app
         self.metrics = metrics
+        self.requests = requests if requests is not None and requests.enabled else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -125,17 +132,25 @@ class RequestIdMiddleware:
         request_id = new_request_id()
         MATCHED.set(UNROUTED)
         scope.setdefault("state", {})["request_id"] = request_id
-        started = time.perf_counter()
+        started, wall = time.perf_counter(), time.time()
         status = 0
+        #: An error's body as it goes out (None: not kept).
+        error_body: bytearray | None = None
+        recording = self.requests is not None
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, error_body
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
+                if recording and status >= 400 and not any(
+                        name.lower() == b"content-encoding" for name, _ in headers):
+                    error_body = bytearray()
                 headers.append((b"x-openstack-request-id", request_id.encode()))
                 headers.append((b"x-compute-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
+            elif error_body is not None and len(error_body) < MAX_ERROR_BODY:
+                error_body += message.get("body", b"")[:MAX_ERROR_BODY - len(error_body)]
             await send(message)
 
         try:
@@ -144,9 +159,14 @@ class RequestIdMiddleware:
             elapsed = time.perf_counter() - started
             log.info("%s %s %s %s %.1fms", request_id, scope["method"], scope["path"],
                      status, elapsed * 1000)
+            service = scope.get(SERVICE_KEY, UNROUTED)
             if self.metrics is not None:
-                self.metrics.observe(scope.get(SERVICE_KEY, UNROUTED), MATCHED.get(),
-                                     scope["method"], status, elapsed)
+                self.metrics.observe(service, MATCHED.get(), scope["method"], status, elapsed)
+            if self.requests is not None and not scope.get(UNRECORDED_KEY):
+                self.requests.record((wall, request_id, service, scope["method"],
+                                      scope["path"], MATCHED.get(), status, elapsed,
+                                      scope.get(PROJECT_KEY),
+                                      bytes(error_body) if error_body else None))
 
 
 class Emulator:
@@ -157,6 +177,7 @@ class Emulator:
         cloud = Cloud(config)
         self.ratelimiting = RateLimiting(config.ratelimit)
         self.metrics = Metrics(cloud.instances.count_by_state, cloud.claims.stats)
+        self.requests = RequestLog(config.server.request_log_size)
         self._serve(cloud)
 
     def _serve(self, cloud: Cloud) -> None:
@@ -164,6 +185,8 @@ class Emulator:
         config = self.config
         self.cloud = cloud
         self.metrics.follow(cloud.instances.count_by_state, cloud.claims.stats)
+        dashboard = Dashboard(cloud.db, cloud.placement, cloud.server_groups,
+                              cloud.aggregates, cloud.quotas, cloud.simulation)
         self.console = ConsoleProxy(cloud.console_tokens, cloud.consoles)
         hooks = FaultHooks(cloud.faults, cloud.servers)
         consoles = ServerConsolesController(cloud.consoles)
@@ -212,7 +235,7 @@ class Emulator:
             NetworkAPI(cloud.identity, public_url, max_body, cloud.network),
             VolumeAPI(cloud.identity, public_url, max_body, cloud.volumes),
             ControlAPI(cloud.identity, public_url, max_body, cloud.simulation, cloud.faults,
-                       self.ratelimiting, self.metrics,
+                       self.ratelimiting, self.metrics, self.requests, dashboard,
                        metrics_unauthenticated=config.server.metrics_unauthenticated,
                        snapshots=SnapshotControl(self.save_snapshot, self.load_snapshot,
                                                  config.image.size_cap_bytes)),
@@ -276,13 +299,15 @@ class Emulator:
         return found[0].error_response(request, error)
 
     def index(self, request: Request) -> Response:
-        """``/``: what this emulator serves (a dashboard comes later)."""
+        """``/``: the dashboard for a browser, else what this emulator serves (JSON)."""
         if request.url.path != "/":
             return json_response(
                 {"error": {"code": 404, "title": "Not Found",
                            "message": "The resource could not be found."}}, status=404)
+        if prefers_html(request.headers.get("accept", "")):
+            return page(request)
         root = base_url(request)
-        return json_response({
+        return json_response(headers={"Vary": "Accept"}, body={
             "name": "nova-emulator",
             "version": __version__,
             "services": {kind: f"{root}{path.removesuffix('/$(project_id)s')}"
@@ -314,5 +339,5 @@ def build_app(config: Config) -> ASGIApp:
     # KB) a body goes as it is: a packet or two, where compressing costs more than it saves.
     app = GZipMiddleware(app, minimum_size=2048, compresslevel=1, exclude_content_types=(
         *DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream"))
-    return RequestIdMiddleware(app, emulator.metrics)
+    return RequestIdMiddleware(app, emulator.metrics, emulator.requests)
 

@@ -10,10 +10,15 @@ and renders, and hooks fault rules into the compute API (``FaultHooks``).
 | ``GET /health`` | liveness, no token needed |
 | ``GET/PUT /clock``, ``POST /clock/advance`` | progression mode; move the manual clock |
 | ``GET /stages``, ``PUT /stages/{verb}`` | the simulated stage table |
-| ``POST /reset`` | destroy and forget every server, forget fault rules; clock to zero |
+| ``POST /reset`` | destroy and forget every server, fault rules and recorded requests;
+  clock to zero |
 | ``GET/POST/DELETE /faults``, ``GET/DELETE /faults/{rule_id}`` | fault rules |
 | ``GET/PUT/DELETE /ratelimits`` | the rate limiter (``emulator.api.control_ratelimits``) |
 | ``GET/PUT /snapshot`` | the cloud as one file (``emulator.api.control_snapshots``) |
+| ``GET/DELETE /requests``, ``GET /requests.jsonl`` | the request recorder
+  (``emulator.api.control_requests``) |
+| ``GET /dashboard``, ``GET /static/{name}`` | the dashboard's data and files
+  (``emulator.api.control_dashboard``) |
 """
 
 from __future__ import annotations
@@ -28,7 +33,9 @@ from starlette.responses import Response
 
 from emulator import __version__
 from emulator.api.compute.common import COMPUTE_PREFIX
+from emulator.api.control_dashboard import DashboardControl
 from emulator.api.control_ratelimits import RateLimitControl
+from emulator.api.control_requests import RequestLogControl
 from emulator.api.control_snapshots import RAW_BODIES, SnapshotControl
 from emulator.api.faults import Fault
 from emulator.api.metrics import CONTENT_TYPE, Metrics
@@ -40,6 +47,7 @@ from emulator.clock import Progression
 from emulator.compute.plans import BuildPlan, Outcome
 from emulator.compute.servers import Servers
 from emulator.context import RequestContext
+from emulator.control.dashboard import Dashboard
 from emulator.control.faults import (
     Build,
     Fail,
@@ -49,6 +57,7 @@ from emulator.control.faults import (
     RequestFacts,
     Rule,
 )
+from emulator.control.requestlog import RequestLog
 from emulator.control.simulation import ClockState, Simulation, Stage
 from emulator.errors import NotFound
 from emulator.identity.service import IdentityService
@@ -204,11 +213,14 @@ class ControlAPI(Service):
 
     def __init__(self, identity: IdentityService, public_url: str, max_body: int,
                  simulation: Simulation, faults: FaultRules, limiting: RateLimiting,
-                 metrics: Metrics, metrics_unauthenticated: bool = False,
+                 metrics: Metrics, requests: RequestLog, dashboard: Dashboard,
+                 metrics_unauthenticated: bool = False,
                  snapshots: SnapshotControl | None = None) -> None:
         self.simulation = simulation
         self.faults = faults
         self.ratelimits = RateLimitControl(limiting)
+        self.requests = RequestLogControl(requests)
+        self.dashboard = DashboardControl(dashboard, self.ratelimits, requests)
         self.snapshots = snapshots
         self.metrics = metrics
         self.metrics_unauthenticated = metrics_unauthenticated
@@ -240,6 +252,11 @@ class ControlAPI(Service):
             Route("GET", "/ratelimits", self.ratelimits.show),
             Route("PUT", "/ratelimits", self.ratelimits.replace),
             Route("DELETE", "/ratelimits", self.ratelimits.disable),
+            Route("GET", "/requests", self.requests.show),
+            Route("GET", "/requests.jsonl", self.requests.download),
+            Route("DELETE", "/requests", self.requests.clear),
+            Route("GET", "/dashboard", self.dashboard.show),
+            Route("GET", "/static/{name}", self.dashboard.static, authenticated=False),
             *([Route("GET", "/snapshot", self.snapshots.download),
                Route("PUT", "/snapshot", self.snapshots.upload)]
               if self.snapshots is not None else []),
@@ -328,6 +345,7 @@ class ControlAPI(Service):
         validate_body(RESET_SCHEMA, call.body)
         mode = (call.body or {}).get("mode")
         await self.simulation.reset(Progression(mode) if mode else None)
+        self.requests.log.clear()
         return empty_response(204)
 
     # -- fault rules --------------------------------------------------------------------------

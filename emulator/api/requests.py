@@ -31,6 +31,7 @@ from emulator.api.formats import FORMAT_CHECKER, InvalidName
 __all__ = [
     "JSON_CONTENT_TYPES",
     "Dialect",
+    "accept_quality",
     "check_declared_size",
     "check_media_type",
     "dump_json",
@@ -57,6 +58,31 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def dump_json(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(", ", ": ")).encode()
+
+
+def accept_quality(accept: str, offer: str) -> float | None:
+    """The ``q`` an ``Accept`` header gives the media type ``offer``: its most specific
+    matching range's (``type/subtype``, then ``type/*``, then ``*/*``; the highest of
+    equals), 1 unless said, 0 when unreadable; None when no range matches."""
+    kind = offer.split("/")[0]
+    ranks = {offer: 3, f"{kind}/*": 2, "*/*": 1}
+    best: tuple[int, float] | None = None
+    for part in accept.split(","):
+        media, *params = (p.strip() for p in part.split(";"))
+        rank = ranks.get(media.lower())
+        if rank is None:
+            continue
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if best is None or (rank, quality) > best:
+            best = (rank, quality)
+    return best[1] if best is not None else None
 
 
 def check_declared_size(headers: Headers, limit: int) -> None:

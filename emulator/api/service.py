@@ -26,6 +26,9 @@ from emulator.identity.service import IdentityService, TokenInfo
 log = logging.getLogger("nova_emulator.api")
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+#: Where ``authenticate`` leaves the token's project id in the request's scope (the
+#: request recorder's).
+PROJECT_KEY = "nova.project_id"
 
 
 class AuthFault(Fault):
@@ -71,9 +74,11 @@ class Service:
         if not token:
             raise AuthFault(self.identity_url)
         try:
-            return self.identity.validate(token)
+            info = self.identity.validate(token)
         except NotAuthenticated:
             raise AuthFault(self.identity_url) from None
+        request.scope[PROJECT_KEY] = info.project.id if info.project else None
+        return info
 
     async def read_json(self, request: Request) -> object:
         """The decoded body (None without one), checked as the service's dialect requires.

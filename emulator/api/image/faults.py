@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from starlette.responses import Response
 
 from emulator.api.faults import Fault
-from emulator.api.requests import dump_json
+from emulator.api.requests import accept_quality, dump_json
 from emulator.errors import EmulatorError, Forbidden, NotFound
 from emulator.image.service import Gone, InvalidImageData, LimitExceeded
 
@@ -43,27 +43,11 @@ def _accepted(accept: str | None) -> str:
     """webob's choice among ``text/html`` and ``application/json``, else ``text/plain``."""
     if not accept:
         return "text/plain"
-    ranges: list[tuple[str, float]] = []
-    for part in accept.split(","):
-        media, *params = (p.strip() for p in part.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        ranges.append((media.lower(), quality))
     best, best_q = "text/plain", 0.0
     for offer in ("text/html", "application/json"):
-        kind = offer.split("/")[0]
-        matches = [(3 if m == offer else 2 if m == f"{kind}/*" else 1, q)
-                   for m, q in ranges if m in (offer, f"{kind}/*", "*/*")]
-        if matches:
-            quality = max(matches)[1]
-            if quality > best_q:
-                best, best_q = offer, quality
+        quality = accept_quality(accept, offer)
+        if quality is not None and quality > best_q:
+            best, best_q = offer, quality
     return best
 
 
