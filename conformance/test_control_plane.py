@@ -325,6 +325,29 @@ def test_active_then_error(cloud: Cloud) -> None:
     validate(cloud.member.compute("GET", f"/servers/{server_id}"), tempest_schema(None))
 
 
+def test_a_hang_rule_leaves_an_action_in_its_task_state(cloud: Cloud) -> None:
+    hung, calm = cloud.create("hung-1"), cloud.create("calm-1")
+    cloud.built(hung, calm)
+    rule = cloud.add_rule({"match": {"server_name": "^hung", "path": "/action$"},
+                           "hang": True, "times": 1})
+    assert rule["hang"] is True and rule["times"] == 1
+    for server_id in (hung, calm):
+        reboot = cloud.member.compute("POST", f"/servers/{server_id}/action",
+                                      json={"reboot": {"type": "HARD"}})
+        assert reboot.status_code == 202, reboot.text
+    if cloud.manual:  # however far the clock moves
+        cloud.advance(86400)
+    assert states(cloud.wait_for(calm, "ACTIVE")) == ("ACTIVE", None, 1)
+    server = cloud.show(hung)
+    assert server["status"] == "HARD_REBOOT", server
+    assert server["OS-EXT-STS:task_state"] in ("rebooting_hard", "reboot_pending_hard",
+                                               "reboot_started_hard"), server
+    assert cloud.control("GET", "/faults").json() == {"rules": []}  # used up
+    # A hung server can still be deleted.
+    assert cloud.member.compute("DELETE", f"/servers/{hung}").status_code == 204
+    cloud.deleted(hung)
+
+
 def test_no_valid_host(cloud: Cloud) -> None:
     cloud.add_rule({"match": {"server_name": "^nohost"}, "build": "no_valid_host"})
     server_id = cloud.create("nohost-1")
@@ -571,6 +594,9 @@ BAD_BODIES = [
     ("POST", "/faults", {"latency": 301}),
     ("POST", "/faults", {"latency": math.inf}),
     ("POST", "/faults", {"build": "normal"}),
+    ("POST", "/faults", {"hang": False}),
+    ("POST", "/faults", {"hang": True, "latency": 1}),
+    ("POST", "/faults", {"hang": True, "message": "no"}),
     ("POST", "/faults", {"build": "explode"}),
     ("POST", "/faults", {"latency": 1, "message": "only for builds"}),
     ("POST", "/faults", {"latency": 1, "times": 0}),

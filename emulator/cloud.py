@@ -219,6 +219,7 @@ class Cloud:
         self.recovery = Recovery(self.lifecycle, shelved, self.migrations)
         self.backend.set_power_listener(self.recovery.power_changed)
         self.faults = FaultRules()
+        self.lifecycle.hangs = self.faults.hangs
         self.operations = ServerOperations(
             self.servers,
             ServerCreator(db, self.flavors, self.keypairs, self.image_info, self.services.host,

@@ -49,9 +49,11 @@ from emulator.compute.servers import Servers
 from emulator.context import RequestContext
 from emulator.control.dashboard import Dashboard
 from emulator.control.faults import (
+    Action,
     Build,
     Fail,
     FaultRules,
+    Hang,
     Latency,
     Match,
     RequestFacts,
@@ -103,11 +105,12 @@ RULE_SCHEMA = {
                                 "message": _TEXT, "create": {"type": "boolean"}}},
         "latency": {"type": "number", "minimum": 0, "maximum": 300},
         "build": {"enum": [o.value for o in Outcome if o is not Outcome.NORMAL]},
+        "hang": {"type": "boolean", "enum": [True]},
         "message": _TEXT,
         "times": {"type": ["integer", "null"], "minimum": 1},
     },
 }
-ACTIONS = ("fail", "latency", "build")
+ACTIONS = ("fail", "latency", "build", "hang")
 
 
 def _finite(body: dict[str, Any], *names: str) -> None:
@@ -161,6 +164,8 @@ def rule_view(rule: Rule) -> dict[str, Any]:
         view["fail"] = fail
     elif isinstance(action, Latency):
         view["latency"] = action.seconds
+    elif isinstance(action, Hang):
+        view["hang"] = True
     else:
         view["build"] = action.outcome.value
         view["message"] = action.message
@@ -169,12 +174,13 @@ def rule_view(rule: Rule) -> dict[str, Any]:
     return view
 
 
-def parse_rule(body: Any) -> tuple[Match, Fail | Latency | Build, int | None]:
+def parse_rule(body: Any) -> tuple[Match, Action, int | None]:
     """A validated rule body as domain objects (400 for anything off)."""
     validate_body(RULE_SCHEMA, body)
     given = [name for name in ACTIONS if name in body]
     if len(given) != 1:
-        raise Fault(400, "A fault rule needs exactly one action: fail, latency or build.")
+        raise Fault(400, "A fault rule needs exactly one action: fail, latency, build "
+                         "or hang.")
     if "message" in body and "build" not in body:
         raise Fault(400, "message belongs to a build rule (a failure has its own message).")
     _finite(body, "latency")
@@ -189,8 +195,10 @@ def parse_rule(body: Any) -> tuple[Match, Fail | Latency | Build, int | None]:
         )
     except ValueError:
         raise Fault(400, "Invalid microversion in match.") from None
-    action: Fail | Latency | Build
-    if "fail" in body:
+    action: Action
+    if "hang" in body:
+        action = Hang()
+    elif "fail" in body:
         fail = body["fail"]
         action = Fail(status=fail["status"], message=fail.get("message"),
                       create=fail.get("create", False))

@@ -3,14 +3,11 @@
 The API acknowledges an operation once its first state is committed (BUILD/scheduling,
 an action's interim task_state, ``deleting``); ``Lifecycle`` then runs the backend verb in
 an asyncio task and commits each step as it completes. A task per server at most:
-deleting a server cancels what runs for it. Nova's periodic windows (a resize confirmed
-after ``resize_confirm_window``, a soft delete reclaimed after
-``reclaim_instance_interval``) wait on the emulator's clock.
-
-Builds take a slot (``max_concurrent_builds``, as Nova's compute manager) around each
-stretch of database work, never while the backend spawns, and run those stretches one per
-turn of the event loop: a multi-create of a thousand servers leaves the loop free for
-other clients between any two steps.
+deleting a server cancels what runs for it. Nova's periodic windows (resize confirmed,
+soft delete reclaimed) wait on the emulator's clock. Builds take a slot
+(``max_concurrent_builds``, as Nova's compute manager) around each stretch of database
+work, never while the backend spawns, and run those stretches one per turn of the event
+loop: a multi-create of a thousand servers leaves the loop free between any two steps.
 """
 
 from __future__ import annotations
@@ -69,14 +66,12 @@ class Lifecycle:
         self.backend = backend
         self._sleep = sleep
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        #: Nova's ``[DEFAULT] shelved_offload_time``: 0 offloads at once after a shelve;
-        #: > 0 later (an "offload" timer, see ``shelving``); < 0 never.
+        #: Nova's ``shelved_offload_time`` (0: offload at once after a shelve; > 0 later, an
+        #: "offload" timer, see ``shelving``; < 0 never), ``resize_confirm_window`` (> 0:
+        #: confirm a resize left in VERIFY_RESIZE that many seconds later; 0 never) and
+        #: ``reclaim_instance_interval`` (> 0: DELETE is a soft delete, reclaimed then).
         self.shelved_offload_time = shelved_offload_time
-        #: Nova's ``resize_confirm_window``: > 0 confirms a resize left in VERIFY_RESIZE
-        #: that many seconds later (``_poll_unconfirmed_resizes``); 0 never does.
         self.resize_confirm_window = resize_confirm_window
-        #: Nova's ``[DEFAULT] reclaim_instance_interval``: > 0 makes DELETE a soft delete,
-        #: reclaimed (deleted for good) that many seconds later.
         self.reclaim_instance_interval = reclaim_instance_interval
         #: Confirms a resize whose window has passed (set by whoever wires the domain).
         self.confirm_due: Callable[[str], None] | None = None
@@ -94,6 +89,8 @@ class Lifecycle:
         #: Makes and connects a build's volumes for the spawn's spec (set likewise).
         self.block_devices: Callable[[Instance, InstanceSpec], Awaitable[InstanceSpec]] | \
             None = None
+        #: Whether the action being started hangs (the fault rules', set likewise).
+        self.hangs: Callable[[], bool] | None = None
 
     def _run(self, server_id: str, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work, name=f"server-{server_id}")
@@ -299,6 +296,9 @@ class Lifecycle:
             row = self.instances.get(row.uuid) or row
         for step in transition.steps:
             self.instances.set_state(row.uuid, task_state=step)
+        if self.hangs is not None and self.hangs():  # a fault rule's: the task state stays
+            log.info("%s: %s of server %s hangs", request_id, transition.verb, row.uuid)
+            return
         spec, more = hooks.call(row) if hooks.call is not None else (instance_spec(row), {})
         try:
             result = await getattr(self.backend, transition.verb)(spec, **arguments, **more)

@@ -8,6 +8,9 @@ A rule is data: a ``Match`` (every given criterion must hold) and one action.
 | ``Fail(status, create=True)`` | after the handler | done (the server exists), then failed |
 | ``Latency(seconds)`` | before the handler | waits that long (wall clock) first |
 | ``Build(outcome)`` | at a server create | the build ends as ``outcome`` |
+| ``Hang()`` | in a server action's background work | the action is accepted and its server
+  stays in its task state (``rebooting``, ``resize_migrating``, ...): the backend is never
+  asked; a delete, ``resetState`` or a reset ends it |
 
 ``times`` limits a rule to its next N applications, after which it is gone; None keeps
 it until it is deleted. Rules are tried in the order they were added: every matching
@@ -150,7 +153,12 @@ class Build:
             raise InvalidInput("a build rule needs an outcome other than normal")
 
 
-Action = Fail | Latency | Build
+@dataclass(frozen=True)
+class Hang:
+    """A server action that never finishes (its task state stays)."""
+
+
+Action = Fail | Latency | Build | Hang
 
 
 @dataclass
@@ -207,8 +215,8 @@ class FaultRules:
     def needs_server(self) -> bool:
         return any(r.match.needs_server for r in self._rules.values())
 
-    def matching(self, facts: RequestFacts, kind: type[Fail] | type[Latency] | type[Build],
-                 ) -> list[Rule]:
+    def matching(self, facts: RequestFacts,
+                 kind: type[Fail] | type[Latency] | type[Build] | type[Hang]) -> list[Rule]:
         """Rules with an action of ``kind`` that match ``facts`` (none is used up yet)."""
         return [r for r in self._rules.values()
                 if isinstance(r.action, kind) and matches(r.match, facts)]
@@ -244,6 +252,15 @@ class FaultRules:
         facts = replace(facts, project_id=ctx.project_id, server_name=new.name,
                         metadata=dict(new.metadata))
         return self.build_plan(facts)
+
+    def hangs(self) -> bool:
+        """Whether the action the current request started hangs (a matching ``Hang`` rule,
+        used up by one). Asked in the action's background task, whose context is the
+        request's (``facts_of``)."""
+        facts = _FACTS.get()
+        if facts is None or not self:
+            return False
+        return any(self.fire(rule) for rule in self.matching(facts, Hang)[:1])
 
     def build_plan(self, facts: RequestFacts) -> BuildPlan | None:
         """The plan of the first matching build rule (used up by one), else None."""
