@@ -141,7 +141,7 @@ class Cloud:
         simulated backend's only: ``Conflict`` elsewhere)."""
         self.config = config
         compute = config.compute
-        ids.seed(config.server.seed)
+        ids.seed(config.server.seed, snapshot.digest if snapshot is not None else "")
         if snapshot is not None and compute.backend != "simulated":
             raise Conflict(SNAPSHOT_BACKENDS)
         self.db = db = Database(config.server.state,

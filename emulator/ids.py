@@ -21,11 +21,13 @@ _resources: random.Random | None = None
 _requests: random.Random | None = None
 
 
-def seed(value: int | None) -> None:
-    """Draw ids from ``value`` from now on (None: at random, the default)."""
+def seed(value: int | None, salt: str = "") -> None:
+    """Draw ids from ``value`` from now on (None: at random, the default). ``salt`` starts
+    other streams of the same seed (a cloud loaded from a snapshot made with this seed
+    must not draw the ids its servers already have)."""
     global _resources, _requests
-    _resources = None if value is None else random.Random(f"{value}:resources")
-    _requests = None if value is None else random.Random(f"{value}:requests")
+    _resources = None if value is None else random.Random(f"{value}:{salt}:resources")
+    _requests = None if value is None else random.Random(f"{value}:{salt}:requests")
 
 
 def random_bytes(count: int) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import openstack
@@ -45,3 +46,26 @@ def test_a_seed_gives_the_same_ids_every_run() -> None:
     assert other["servers"] != first["servers"] and other["ports"] != first["ports"]
     unseeded = run_once(None)
     assert unseeded["servers"] != first["servers"]
+
+
+def _create(cloud: ThreadedEmulator, name: str) -> str:
+    conn = openstack.connect(**cloud.sdk_arguments("member"))
+    image = conn.image.find_image("cirros-0.6.2-x86_64-disk")
+    server = conn.compute.create_server(name=name, image_id=image.id, flavor_id="1",
+                                        networks="auto")
+    return str(conn.compute.wait_for_server(server).id)
+
+
+def test_a_seeded_cloud_loaded_from_a_snapshot_draws_new_ids(tmp_path: Path) -> None:
+    """The snapshot's servers were drawn from the seed's stream: a cloud loaded from it
+    draws from another (salted with the snapshot), the same one every time."""
+    snapshot = tmp_path / "cloud.tar.gz"
+    with ThreadedEmulator(_seeded(3)) as saved:
+        first = _create(saved, "saved")
+        saved.control.save_snapshot(snapshot)
+    made_after_load = []
+    for _ in range(2):
+        with ThreadedEmulator(_seeded(3)) as fresh:
+            fresh.control.load_snapshot(snapshot)
+            made_after_load.append(_create(fresh, "after"))
+    assert made_after_load[0] == made_after_load[1] != first

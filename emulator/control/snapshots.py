@@ -16,6 +16,7 @@ a client logs in again after a load.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -72,6 +73,8 @@ class Snapshot:
 
     directory: Path
     meta: SnapshotMeta
+    #: The database's SHA-256 (what a seeded cloud loaded from it salts its ids with).
+    digest: str
 
     @property
     def database(self) -> Path:
@@ -132,7 +135,9 @@ def unpack(source: Path, scratch: Path) -> Snapshot:
             if not f.read(16).startswith(b"SQLite format 3"):
                 raise InvalidInput(f"{DATABASE} of the snapshot is not a SQLite database.")
         (directory / IMAGES).mkdir(exist_ok=True)
-        return Snapshot(directory, meta)
+        with (directory / DATABASE).open("rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+        return Snapshot(directory, meta, digest)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
