@@ -146,6 +146,20 @@ def test_two(nova_emulator):
     assert ran.returncode == 0, ran.stdout + ran.stderr
 
 
+def test_the_emulator_can_be_a_process_of_its_own(project: Path, installed: Path) -> None:
+    """``nova_emulator_process = true``: the same fixtures on ``nova-emulator serve``."""
+    (project / "pytest.ini").write_text("[pytest]\nnova_emulator_process = true\n")
+    (project / "test_cloud.py").write_text(RESET_AND_CONTROL + '''
+
+def test_it_is_a_process(nova_emulator):
+    assert type(nova_emulator).__name__ == "EmulatorProcess"
+    assert nova_emulator.proc.poll() is None
+''')
+    ran = _pytest_in(project, installed)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "5 passed" in ran.stdout
+
+
 def test_a_scope_it_does_not_know_is_a_usage_error(project: Path, installed: Path) -> None:
     (project / "pytest.ini").write_text("[pytest]\nnova_emulator_scope = forever\n")
     (project / "test_cloud.py").write_text("def test_nothing():\n    pass\n")
