@@ -147,7 +147,8 @@ class Emulator:
         self.config = config
         self.cloud = cloud = Cloud(config)
         self.ratelimiting = RateLimiting(config.ratelimit)
-        self.metrics = Metrics(cloud.instances.count_by_state, cloud.claims.stats)
+        self.metrics = Metrics(cloud.instances.count_by_state, cloud.claims.stats,
+                               cloud.guest_processes)
         self.console = ConsoleProxy(cloud.console_tokens, cloud.consoles)
         hooks = FaultHooks(cloud.faults, cloud.servers)
         consoles = ServerConsolesController(cloud.consoles)
