@@ -25,8 +25,10 @@ from conformance.test_servers import Servers, message, unique, wait_for
 
 #: The emulator's seeded placeholders (an empty disk each), by name, per backend where a
 #: guest boots them: none is refused on the simulated cloud, both on the qemu backend.
-REFUSED: dict[str | None, set[str]] = {"simulated": set(),
-           "qemu": {"cirros-0.6.2-x86_64-disk", "debian-12-genericcloud-amd64"}}
+REFUSED: dict[str | None, set[str]] = {
+    "simulated": set(),
+    "qemu": {"cirros-0.6.2-x86_64-disk", "debian-12-genericcloud-amd64"},
+}
 #: Backends whose guests run what their image holds (None: a real cloud), so that a
 #: console shows what the image prints; the simulated cloud's console is made up.
 REAL_GUESTS = {"qemu", None}

@@ -32,9 +32,9 @@ PLACEHOLDER_IMAGES = frozenset(image_id for image_id, *_ in SEED_IMAGES)
 def placeholder_refusal(backend: str) -> str:
     """Why a backend that runs what an image holds cannot boot a placeholder (the reason
     of Nova's ``ImageUnacceptable``)."""
-    return (f"it is a placeholder with no operating system (its data is an empty disk), "
-            f"which nothing boots on the {backend} backend; boot another image (on qemu: "
-            f"nova-emulator-guest) or upload one that boots")
+    return (f"it is a placeholder with no operating system (its data is an empty disk): "
+            f"a guest of the {backend} backend would never boot from it; boot another image "
+            f"(on qemu: nova-emulator-guest) or upload one that boots")
 
 
 def recover(db: Database, store: ImageStore) -> None:
