@@ -62,6 +62,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Protocol
 
+from backends.processes import GuestProcess
+
 
 class PowerState(IntEnum):
     """Nova's power states (``nova.compute.power_state``); 2 and 5 are unused."""
@@ -288,6 +290,9 @@ class ComputeBackend(Protocol):
     #: Nova's ``force_config_drive``: every new instance gets a config drive, so a build
     #: records ``config_drive`` true once spawned (``configdrive.update_instance``).
     force_config_drive: bool
+    #: Whether a guest runs what its image holds (a real hypervisor): there the emulator's
+    #: placeholder images (no operating system) are refused. Not declared: False.
+    runs_image_data: bool
 
     def hosts(self) -> list[HostInfo]:
         """Every compute host this backend offers, in a stable order."""
@@ -449,6 +454,11 @@ class ComputeBackend(Protocol):
 
     async def get_diagnostics(self, instance: InstanceSpec) -> Diagnostics:
         """The guest's diagnostics; ``InstanceNotFound`` if the backend has no such guest."""
+        ...
+
+    def guest_processes(self) -> Sequence[GuestProcess]:
+        """The hypervisor processes running now, read at the call (optional; a backend
+        without processes answers none)."""
         ...
 
     async def get_vnc_socket(self, instance: InstanceSpec) -> str:

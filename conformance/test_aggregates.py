@@ -20,6 +20,7 @@ import pytest
 from tempest.lib.api_schema.response.compute.v2_1 import availability_zone as az_schema
 from tempest.lib.services.compute.aggregates_client import AggregatesClient
 
+from conformance.bios_image import boot_image
 from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
 from conformance.conftest import Target, dedicated_emulator, seeded_accounts
@@ -97,10 +98,8 @@ def aggregates(admin: ApiSession) -> Iterator[Aggregates]:
 
 
 @pytest.fixture(scope="module")
-def image_id(member: ApiSession) -> str:
-    images = member.compute("GET", "/images").json()["images"]
-    cirros = [i["id"] for i in images if i["name"].startswith("cirros")]
-    return (cirros or [images[0]["id"]])[0]
+def image_id(member: ApiSession, admin: ApiSession, target: Target) -> str:
+    return str(boot_image(member, admin, target.backend)["id"])
 
 
 def delete_server(admin: ApiSession, server_id: str) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.bios_image import boot_image
 from conformance.client import ApiSession
 from conformance.conftest import Target, dedicated_emulator, seeded_accounts
 from conformance.polling import settle
@@ -99,9 +100,9 @@ def test_servers_survive_a_restart(target: Target, tmp_path: Path, http: httpx.C
     running through the restart and are adopted again (the power verbs reach them)."""
     state = f"sqlite:///{tmp_path / 'state.db'}"
     with dedicated_emulator(target, state=state) as process:
-        member = ApiSession(seeded_accounts(process.url)["member"], http)
-        images = member.compute("GET", "/images").json()["images"]
-        image = next(i["id"] for i in images if i["name"].startswith("cirros"))
+        accounts = seeded_accounts(process.url)
+        member = ApiSession(accounts["member"], http)
+        image = boot_image(member, ApiSession(accounts["admin"], http), process.backend)["id"]
         made = {}
         for name in ("kept-running", "kept-stopped"):
             response = member.compute("POST", "/servers", json={"server": {

@@ -32,6 +32,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Origin, Subprotocol
 
+from conformance.bios_image import boot_image
 from conformance.client import ApiSession
 from conformance.conftest import Target, dedicated_emulator, seeded_accounts
 from conformance.schemas import validate
@@ -340,9 +341,7 @@ def test_expired_tokens_are_dropped(tmp_path: Path, http: httpx.Client,
         accounts = seeded_accounts(process.url)
         member = ApiSession(accounts["member"], http)
         admin = ApiSession(accounts["admin"], http)
-        images = member.compute("GET", "/images").json()["images"]
-        cirros = next(i["id"] for i in images if i["name"].startswith("cirros"))
-        sid = Servers(admin, cirros).boot(member)["id"]
+        sid = Servers(admin, boot_image(member, admin, process.backend)["id"]).boot(member)["id"]
         console = Console(remote_console(member, sid))
         admitted(console, target)
         _expire(state, hashlib.sha256(console.token.encode()).hexdigest())

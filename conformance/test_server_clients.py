@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from conformance.bios_image import boot_image
 from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
 
@@ -22,11 +23,8 @@ def unique(prefix: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def image(member: ApiSession) -> dict[str, Any]:
-    images = member.compute("GET", "/images").json()["images"]
-    cirros = [i for i in images if i["name"].startswith("cirros")]
-    chosen: dict[str, Any] = (cirros or images)[0]
-    return chosen
+def image(member: ApiSession, admin: ApiSession, target: Any) -> dict[str, Any]:
+    return boot_image(member, admin, target.backend)
 
 
 def _gone(session: ApiSession, server_id: str, timeout: float = 30.0) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.bios_image import boot_image
 from conformance.cli import openstack_json
 from conformance.client import ApiSession
 from conformance.conftest import Target, dedicated_emulator, seeded_accounts
@@ -154,9 +155,7 @@ def test_placement_is_rebuilt_after_a_restart(target: Target, tmp_path: Path,
         accounts = seeded_accounts(process.url)
         member, admin = (ApiSession(accounts[r], http) for r in ("member", "admin"))
         name, zone_hosts = zone_of(admin)
-        images = member.compute("GET", "/images").json()["images"]
-        servers = Servers(admin, next(i["id"] for i in images
-                                      if i["name"].startswith("cirros")))
+        servers = Servers(admin, boot_image(member, admin, process.backend)["id"])
         group = Groups().create(member, "2.64", "anti-affinity")
         made = boot(servers, member, group["id"], name, count=len(zone_hosts))
         settled(admin, made, "ACTIVE")

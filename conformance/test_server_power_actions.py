@@ -21,6 +21,7 @@ import pytest
 import tomli_w
 from tempest.lib.services.compute.servers_client import ServersClient
 
+from conformance.bios_image import boot_image
 from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
 from conformance.conftest import dedicated_emulator
@@ -488,11 +489,10 @@ def test_a_failing_stage_ends_in_error_and_keeps_the_vm_state(fresh: Cloud) -> N
 
 
 @pytest.fixture
-def server(member: ApiSession, admin: ApiSession) -> Iterator[dict[str, Any]]:
-    images = member.compute("GET", "/images").json()["images"]
-    cirros = [i for i in images if i["name"].startswith("cirros")] or images
+def server(member: ApiSession, admin: ApiSession, target: Any) -> Iterator[dict[str, Any]]:
+    image = boot_image(member, admin, target.backend)
     name = f"pwc-{uuid.uuid4().hex[:8]}"
-    created = openstack_json(member.account, "server", "create", "--image", cirros[0]["id"],
+    created = openstack_json(member.account, "server", "create", "--image", image["id"],
                              "--flavor", "m1.tiny", "--wait", name)
     yield created
     admin.compute("POST", f"/servers/{created['id']}/action", json={"unlock": None})

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from tempest.lib.api_schema.response.compute.v2_1 import servers as base_schema
 from tempest.lib.services.compute.servers_client import ServersClient
 
+from conformance.bios_image import boot_image
 from conformance.client import ApiSession
 from conformance.conftest import dedicated_emulator, seeded_accounts
 from conformance.polling import TIMEOUT, settle
@@ -72,10 +73,8 @@ def not_found(server_id: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def image_id(member: ApiSession) -> str:
-    images = member.compute("GET", "/images").json()["images"]
-    cirros = [i["id"] for i in images if i["name"].startswith("cirros")]
-    return (cirros or [images[0]["id"]])[0]
+def image_id(member: ApiSession, admin: ApiSession, target: Any) -> str:
+    return str(boot_image(member, admin, target.backend)["id"])
 
 
 class Servers:

@@ -8,6 +8,7 @@ work, closes the backend and releases the state.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -16,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from backends.base import ComputeBackend, HostInfo
 from backends.environment import BackendEnvironment
+from backends.processes import GuestProcess
 from emulator import ids
 from emulator.clock import Clock, Progression
 from emulator.compute.admin_actions import AdminActions
@@ -61,6 +63,7 @@ from emulator.db import Database
 from emulator.errors import Conflict, NotFound
 from emulator.identity.service import IdentityService
 from emulator.image.service import ImageService
+from emulator.image.startup import PLACEHOLDER_IMAGES, placeholder_refusal
 from emulator.image.store import ImageStore, store_dir
 from emulator.image_files import StoredImages
 from emulator.network.service import NetworkService
@@ -181,6 +184,11 @@ class Cloud:
             images=stored_images,
             state_dir=state_dir(config.server.state),
             ephemeral=in_memory(config.server.state)))
+        # A backend that runs what an image holds refuses the seeded placeholders (empty
+        # disks) as Nova's ImageUnacceptable, rather than build a guest that never boots
+        # (a plug-in that does not declare it, or answers every name, is taken as False).
+        self._unbootable = placeholder_refusal(compute.backend) \
+            if getattr(self.backend, "runs_image_data", False) is True else None
         # Each host the backend reports runs a compute service; from then on its record
         # says whether the host is enabled and up (``hosts``: the backend's hosts as the
         # records say they are).
@@ -283,7 +291,16 @@ class Cloud:
         except NotFound:
             return None
         return ImageInfo(id=image.id, status=image.status, min_ram=image.min_ram,
-                         min_disk=image.min_disk, properties=image.properties)
+                         min_disk=image.min_disk, properties=image.properties,
+                         unbootable=self._unbootable if image.id in PLACEHOLDER_IMAGES
+                         else None)
+
+    def guest_processes(self) -> list[tuple[str, str, float]]:
+        """(host, instance, CPU seconds) of the backend's hypervisor processes now (a
+        backend that has none: none)."""
+        read: Callable[[], Sequence[GuestProcess]] | None = getattr(
+            self.backend, "guest_processes", None)
+        return [(p.host, p.instance, p.cpu_seconds) for p in (read() if read else ())]
 
     def _follow_aggregates(self) -> None:
         """Placement sees each host's aggregates and zone, and the scheduler their

@@ -10,11 +10,13 @@ from typing import Any
 
 from backends.base import Diagnostics, HostInfo, PowerState
 from backends.environment import BackendEnvironment, ImageFiles
-from backends.simulated.backend import empty_qcow2
+from backends.processes import GuestProcess
+from backends.simulated.disks import empty_qcow2
 
 
 class ExampleBackend:
     name, guest_agent, force_config_drive = "example", True, False
+    runs_image_data = False  # nothing runs: any image "boots"
 
     def __init__(self, env: BackendEnvironment) -> None:
         self._hosts = [HostInfo(name=str(env.settings.get("host", "example-1")),
@@ -36,6 +38,9 @@ class ExampleBackend:
     async def get_diagnostics(self, instance: Any) -> Diagnostics:
         return Diagnostics(state="running", driver="example", hypervisor=None,
                            hypervisor_os=None, uptime=0, config_drive=False)
+
+    def guest_processes(self) -> tuple[GuestProcess, ...]:
+        return ()  # no process runs a guest
 
     async def recover(self, instances: Any) -> dict[str, PowerState]:
         return {spec.uuid: state for spec, state in instances}

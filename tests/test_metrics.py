@@ -121,3 +121,29 @@ def test_only_an_admin_reads_them_unless_opened(cloud: ServedEmulator) -> None:
     with ThreadedEmulator(opened) as open_cloud:
         samples = _samples(open_cloud, None)  # no token
         assert ("nova_emulator_scheduler_decisions_total", frozenset()) in samples
+
+
+def test_the_simulated_backend_has_no_guest_processes(cloud: ThreadedEmulator) -> None:
+    """The QEMU processes' metrics are read from the backend at each scrape; the simulated
+    backend runs no process: the families are there, with no sample, and no error."""
+    admin, member = _token(cloud, "admin"), _token(cloud, "member")
+    cloud.control.set_clock("immediate")
+    images = json.loads(_call("GET", f"{cloud.url}/image/v2/images", token=member)[2])
+    made = _call("POST", f"{cloud.url}/compute/v2.1/servers", {"server": {
+        "name": "no-process", "imageRef": images["images"][0]["id"], "flavorRef": "1"}},
+        token=member)
+    assert made[0] == 202, made[2]
+    server_url = f"{cloud.url}/compute/v2.1/servers/{json.loads(made[2])['server']['id']}"
+    for _ in range(200):
+        if json.loads(_call("GET", server_url, token=admin)[2])["server"]["status"] == "ACTIVE":
+            break
+    status, _, body = _call("GET", f"{cloud.url}/_emulator/metrics", token=admin)
+    assert status == 200, body
+    families = {f.name: f for f in text_string_to_metric_families(body.decode())}
+    assert families["nova_emulator_guest_processes"].type == "gauge"
+    assert families["nova_emulator_guest_cpu_seconds"].type == "counter"
+    assert families["nova_emulator_guest_processes"].samples == []
+    assert families["nova_emulator_guest_cpu_seconds"].samples == []
+    assert _value(_samples(cloud, admin), "nova_emulator_servers", status="ACTIVE",
+                  host=json.loads(_call("GET", server_url, token=admin)[2])["server"][
+                      "OS-EXT-SRV-ATTR:host"]) >= 1

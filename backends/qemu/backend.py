@@ -52,6 +52,7 @@ update_interface    the port's addresses recorded; a running QEMU gets
 get_console_output  the serial log (earlier runs of the process included)
 get_diagnostics     ``query-status``, ``query-cpus-fast`` + /proc (CPU time),
                     ``query-blockstats``; uptime from the process start time
+guest_processes     each host's pid files whose QEMU runs, its /proc stat (CPU time)
 recover             adopt QEMUs from pid files and sockets, on every host; gone ->
                     SHUTDOWN (SUSPENDED with a saved state); reap directories
                     whose instance the database does not know (or has elsewhere)
@@ -85,6 +86,7 @@ from backends.base import (
     PowerState,
     SpawnFailed,
 )
+from backends.processes import GuestProcess, cpu_seconds
 from backends.qemu import disks
 from backends.qemu.config_drive import CONFIG_DRIVE
 from backends.qemu.device_record import (
@@ -123,6 +125,8 @@ class QemuBackend(QemuDevices, QemuMoves):
     name = "qemu"
     #: No guest agent in the free guest (and none asked of other images).
     guest_agent = False
+    #: A guest runs its image's disk: an image with nothing to boot boots nothing.
+    runs_image_data = True
 
     # --- power -----------------------------------------------------------------------------
 
@@ -242,6 +246,16 @@ class QemuBackend(QemuDevices, QemuMoves):
         # NOTE: Nova's libvirt reports configdrive.required_by: asked for or forced
         return await diagnostics(process, power, vm.config,
                                  instance.config_drive or vm.file(CONFIG_DRIVE).exists())
+
+    def guest_processes(self) -> list[GuestProcess]:
+        found = []
+        for host in self.machine_hosts.values():
+            for name in host.manager.names():
+                pid = host.manager.running_pid(name)
+                used = None if pid is None else cpu_seconds(pid)
+                if pid is not None and used is not None:
+                    found.append(GuestProcess(name, host.name, pid, used))
+        return found
 
     # --- disks replaced ----------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -32,10 +31,12 @@ from backends.base import (
     ProgressListener,
     SpawnFailed,
 )
+from backends.processes import GuestProcess
 from backends.reach import SSH_PORT, vif_addresses
 from backends.simulated.console import Boot, console_log
 from backends.simulated.devices import DeviceVerbs, GuestDevices, guest_view
 from backends.simulated.diagnostics import diagnostics
+from backends.simulated.disks import empty_qcow2
 from backends.simulated.live import LiveMigration, copied
 from backends.simulated.shell import GuestView
 from backends.simulated.ssh import GuestSSH, Login
@@ -134,18 +135,6 @@ class ResizeError(BackendError):
     """The guest cannot take the new flavor (a disk would shrink)."""
 
 
-def empty_qcow2(virtual_size: int, cluster_bits: int = 16) -> bytes:
-    """A qcow2 (version 3) of ``virtual_size`` bytes with nothing allocated: what a
-    simulated guest's snapshot holds (header, refcount table and block, zero L1 table)."""
-    cluster = 1 << cluster_bits
-    l1_entries = max(1, -(-virtual_size // ((cluster // 8) * cluster)))
-    header = struct.pack(">4sIQIIQIIQQIIQ", b"QFI\xfb", 3, 0, 0, cluster_bits, virtual_size,
-                         0, l1_entries, 3 * cluster, cluster, 1, 0, 0)
-    header += struct.pack(">QQQII", 0, 0, 0, 4, 104)
-    return (header.ljust(cluster, b"\0") + struct.pack(">Q", 2 * cluster).ljust(cluster, b"\0")
-            + struct.pack(">4H", 1, 1, 1, 1).ljust(cluster, b"\0") + b"\0" * (8 * l1_entries))
-
-
 @dataclass
 class SimulatedInstance:
     host: str
@@ -162,6 +151,7 @@ class SimulatedBackend(DeviceVerbs):
     name = "simulated"
     guest_agent = True  # every simulated guest "sets" its password
     force_config_drive = False  # a server has a config drive when it asks for one
+    runs_image_data = False  # a simulated guest "boots" any image (a placeholder too)
 
     def __init__(
         self,
@@ -470,6 +460,9 @@ class SimulatedBackend(DeviceVerbs):
         vm = self.instances.get(uuid)
         if vm is not None:
             vm.devices.console.append((len(vm.boots), line))
+
+    def guest_processes(self) -> tuple[GuestProcess, ...]:
+        return ()  # no process runs a simulated guest
 
     async def get_vnc_socket(self, instance: InstanceSpec) -> str:
         self._instance(instance.uuid)

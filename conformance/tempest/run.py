@@ -479,9 +479,10 @@ def raw_http(method: str, url: str, token: str, data: bytes | None = None) -> by
 
 
 def ensure_alt_guest(cloud: Cloud, token: str) -> None:
-    """With validation, Tempest logs into servers built from ``image_ref_alt`` too (a
-    rebuild): where ``image_ref`` is the free guest, a public copy of it under another
-    name (made once, as an operator uploads a second image) is ``image_ref_alt``."""
+    """Where ``image_ref`` is the free guest (a QEMU cloud), a public copy of it under
+    another name (made once, as an operator uploads a second image) is ``image_ref_alt``:
+    the cloud's other images are placeholders it refuses to boot (ImageUnacceptable), and
+    with validation Tempest logs into servers rebuilt from ``image_ref_alt`` too."""
     images = f"{cloud.url}/image/v2/images"
     found = http("GET", f"{images}?name={GUEST_IMAGE_NAME}-alt", token=token).body
     copies = found.get("images") if isinstance(found, dict) else None
@@ -1111,7 +1112,7 @@ def execute(args: argparse.Namespace) -> int:
         # NOTE: Tempest gates most server classes on neutron=true even though, with
         # pre-provisioned accounts and no fixed_network_name, they make no Neutron call.
         cloud.services |= {_ASSUMABLE[name] for name in args.assume_service}
-        if "validation" in args.profile and cloud.glance and cloud.guest:
+        if cloud.glance and cloud.guest:
             ensure_alt_guest(cloud, get_token(url, admin.user, admin.password,
                                               admin.project).id)
         log(f"catalog: {sorted(cloud.services)}; flavors {cloud.flavors}; images {cloud.images}")

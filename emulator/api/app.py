@@ -176,7 +176,8 @@ class Emulator:
         self.config = config
         cloud = Cloud(config)
         self.ratelimiting = RateLimiting(config.ratelimit)
-        self.metrics = Metrics(cloud.instances.count_by_state, cloud.claims.stats)
+        self.metrics = Metrics(cloud.instances.count_by_state, cloud.claims.stats,
+                               cloud.guest_processes)
         self.requests = RequestLog(config.server.request_log_size)
         self._serve(cloud)
 
@@ -184,7 +185,8 @@ class Emulator:
         """Answer for ``cloud`` from now on: its controllers and services."""
         config = self.config
         self.cloud = cloud
-        self.metrics.follow(cloud.instances.count_by_state, cloud.claims.stats)
+        self.metrics.follow(cloud.instances.count_by_state, cloud.claims.stats,
+                            cloud.guest_processes)
         dashboard = Dashboard(cloud.db, cloud.placement, cloud.server_groups,
                               cloud.aggregates, cloud.quotas, cloud.simulation)
         self.console = ConsoleProxy(cloud.console_tokens, cloud.consoles)

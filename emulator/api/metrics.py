@@ -4,14 +4,16 @@ process, as the pytest plugin runs them, keep theirs apart).
 
 Counted as requests are answered: requests by service, route template, method and status;
 their latency by service and route; the rate limiter's refusals. Read at each scrape: the
-live servers by status and host (one grouped count in the database) and what the scheduler
-has done (its decisions, failures and time deciding).
+live servers by status and host (one grouped count in the database), what the scheduler
+has done (its decisions, failures and time deciding), and the backend's hypervisor
+processes (QEMU's; the simulated backend has none): how many run on each host, and the CPU
+time each instance's has used.
 """
 
 from __future__ import annotations
 
 from collections import Counter as Tally
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -35,14 +37,18 @@ UNROUTED = "-"
 
 #: ``servers()``: (vm_state, task_state, host, count) of the live servers.
 ServerCounts = Callable[[], list[tuple[str, str | None, str | None, int]]]
+#: ``processes()``: (host, instance, CPU seconds) of the backend's hypervisor processes now.
+GuestProcesses = Callable[[], Sequence[tuple[str, str, float]]]
 
 
 class _Cloud(Collector):
     """What the cloud holds and the scheduler did, read when scraped."""
 
-    def __init__(self, servers: ServerCounts, scheduling: SchedulingStats) -> None:
+    def __init__(self, servers: ServerCounts, scheduling: SchedulingStats,
+                 processes: GuestProcesses) -> None:
         self.servers = servers
         self.scheduling = scheduling
+        self.processes = processes
 
     def collect(self) -> Iterator[Metric]:
         by_status: Tally[tuple[str, str]] = Tally()
@@ -61,10 +67,26 @@ class _Cloud(Collector):
                                   value=stats.failures)
         yield CounterMetricFamily("nova_emulator_scheduler_decision_seconds",
                                   "Seconds the scheduler spent deciding", value=stats.seconds)
+        yield from self._processes()
+
+    def _processes(self) -> Iterator[Metric]:
+        processes = sorted(self.processes())
+        running = GaugeMetricFamily("nova_emulator_guest_processes", "Hypervisor processes "
+                                    "(qemu-system) running guests, by host", labels=["host"])
+        for host, count in sorted(Tally(host for host, _, _ in processes).items()):
+            running.add_metric([host], count)
+        yield running
+        cpu = CounterMetricFamily("nova_emulator_guest_cpu_seconds", "CPU time (user + "
+                                  "system) of each instance's hypervisor process",
+                                  labels=["host", "instance"])
+        for host, instance, seconds in processes:
+            cpu.add_metric([host, instance], seconds)
+        yield cpu
 
 
 class Metrics:
-    def __init__(self, servers: ServerCounts, scheduling: SchedulingStats) -> None:
+    def __init__(self, servers: ServerCounts, scheduling: SchedulingStats,
+                 processes: GuestProcesses) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "nova_emulator_requests", "HTTP requests answered",
@@ -75,12 +97,14 @@ class Metrics:
         self.rejections = Counter(
             "nova_emulator_ratelimit_rejections", "Requests the rate limiter refused (429)",
             ["service"], registry=self.registry)
-        self._cloud = _Cloud(servers, scheduling)
+        self._cloud = _Cloud(servers, scheduling, processes)
         self.registry.register(self._cloud)
 
-    def follow(self, servers: ServerCounts, scheduling: SchedulingStats) -> None:
+    def follow(self, servers: ServerCounts, scheduling: SchedulingStats,
+               processes: GuestProcesses) -> None:
         """Read another cloud from now on (one loaded from a snapshot)."""
-        self._cloud.servers, self._cloud.scheduling = servers, scheduling
+        cloud = self._cloud
+        cloud.servers, cloud.scheduling, cloud.processes = servers, scheduling, processes
 
     def observe(self, service: str, route: str, method: str, status: int,
                 seconds: float) -> None:

@@ -29,6 +29,8 @@ class ImageInfo:
     #: What a create hands on from its one read of the image (Nova's API reads it once):
     #: its block device mappings, and the scheduler's image filters.
     properties: Mapping[str, str] = field(default_factory=dict)
+    #: Why the backend cannot boot it (None: it can), Nova's ``ImageUnacceptable``.
+    unbootable: str | None = None
 
 
 #: ``lookup(ctx, image_id)``: the image ``ctx`` can see, else None.
@@ -55,8 +57,12 @@ def check_image_metadata_count(count: int, limit: int = MAX_METADATA_ITEMS) -> N
 
 
 def check_image_active(image: ImageInfo) -> None:
+    """The image a server boots is active (400), and one the backend can boot: Nova's
+    ``ImageUnacceptable`` (400) otherwise."""
     if image.status != "active":
         raise InvalidInput(f"Image {image.id} is not active.")
+    if image.unbootable is not None:
+        raise InvalidInput(f"Image {image.id} is unacceptable: {image.unbootable}")
 
 
 def check_flavor_fits(min_ram: int, min_disk: int, memory_mb: int, root_gb: int,

@@ -25,6 +25,17 @@ SEED_IMAGES: tuple[tuple[str, str, str, int, dict[str, str]], ...] = (
      2 * 1024**3, {"os_distro": "debian", "os_version": "12"}),
 )
 
+#: The seeded images: placeholders, with no operating system in their data.
+PLACEHOLDER_IMAGES = frozenset(image_id for image_id, *_ in SEED_IMAGES)
+
+
+def placeholder_refusal(backend: str) -> str:
+    """Why a backend that runs what an image holds cannot boot a placeholder (the reason
+    of Nova's ``ImageUnacceptable``)."""
+    return (f"it is a placeholder with no operating system (its data is an empty disk): "
+            f"a guest of the {backend} backend would never boot from it; boot another image "
+            f"(on qemu: nova-emulator-guest) or upload one that boots")
+
 
 def recover(db: Database, store: ImageStore) -> None:
     """Undo uploads a crash interrupted: ``saving`` goes back to ``queued``, no data."""

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+from conformance.bios_image import MESSAGE, upload
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
 from emulator.qemu import GUEST_IMAGE_NAME
@@ -51,6 +52,12 @@ class Cloud:
 
     def guest_image(self) -> str:
         return self.image_id(GUEST_IMAGE_NAME)
+
+    def bios_image(self, message: str = MESSAGE) -> str:
+        """A new upload of the tiny BIOS-bootable disk (``conformance.bios_image``: SeaBIOS
+        boots its one sector, which prints ``message`` on the console and halts) as the
+        member's: the cheapest boot there is."""
+        return upload(self.member, message)
 
     def create_image(self, name: str, disk_format: str) -> str:
         created = self.member.request(

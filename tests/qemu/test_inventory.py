@@ -44,7 +44,7 @@ def test_a_server_that_does_not_fit_is_no_valid_host(run_dir: Path) -> None:
         emulator.start(timeout=300.0)
         with httpx.Client(timeout=60.0) as http:
             cloud = Cloud(emulator.url, http)
-            image = cloud.image_id("cirros-0.6.2-x86_64-disk")  # boots SeaBIOS only: cheap
+            image = cloud.bios_image()  # one sector that SeaBIOS boots: cheap
             too_big = cloud.create_server("too-big", image, flavor="2")
             made.append(too_big)
             failed = cloud.wait_status(too_big, "ERROR")
@@ -78,7 +78,7 @@ def test_resize_on_one_host_follows_allow_resize_to_same_host(run_dir: Path) -> 
         emulator.start(timeout=300.0)
         with httpx.Client(timeout=60.0) as http:
             cloud = Cloud(emulator.url, http)
-            server_id = cloud.create_server("stay", cloud.image_id("cirros-0.6.2-x86_64-disk"))
+            server_id = cloud.create_server("stay", cloud.bios_image())
             cloud.wait_status(server_id, "ACTIVE")
             resize = cloud.member.compute("POST", f"/servers/{server_id}/action",
                                           json={"resize": {"flavorRef": "2"}})
@@ -116,7 +116,7 @@ def test_two_hosts_place_servers_on_both_and_resize_across(run_dir: Path) -> Non
                 got = cloud.admin.compute("GET", f"/servers/{server_id}")
                 return str(got.json()["server"]["OS-EXT-SRV-ATTR:host"])
 
-            image = cloud.image_id("cirros-0.6.2-x86_64-disk")  # boots SeaBIOS only: cheap
+            image = cloud.bios_image()  # one sector that SeaBIOS boots: cheap
             for name in ("left", "right"):
                 made.append(cloud.create_server(name, image))
                 cloud.wait_status(made[-1], "ACTIVE")

@@ -40,13 +40,13 @@ def test_reset_destroys_every_guest(qemu_emulator: ServedQemu, cloud: Cloud) -> 
                                                    "build": "error"})
     assert rule.status_code == 201, rule.text
     free = cloud.create_server("free", cloud.guest_image())
-    empty = cloud.create_server("empty", cloud.image_id("cirros-0.6.2-x86_64-disk"))
+    tiny = cloud.create_server("tiny", cloud.bios_image())
     doomed = cloud.create_server("doomed", cloud.guest_image())  # ERROR: never on QEMU
-    for server_id in (free, empty):
+    for server_id in (free, tiny):
         cloud.wait_status(server_id, "ACTIVE")
     cloud.wait_status(doomed, "ERROR")
     assert len(qemu_emulator.qemus()) == 2
-    assert sorted(qemu_emulator.instance_dirs()) == sorted([free, empty])
+    assert sorted(qemu_emulator.instance_dirs()) == sorted([free, tiny])
 
     # A mode is the simulated clock's: refused here, and nothing is reset.
     refused = control(cloud, "POST", "/reset", json={"mode": "manual"})
@@ -59,14 +59,14 @@ def test_reset_destroys_every_guest(qemu_emulator: ServedQemu, cloud: Cloud) -> 
     assert qemu_emulator.qemus() == []
     assert qemu_emulator.instance_dirs() == []
     assert all_servers(cloud) == []
-    for server_id in (free, empty, doomed):
+    for server_id in (free, tiny, doomed):
         assert cloud.server(server_id) is None
     assert control(cloud, "GET", "/faults").json()["rules"] == []
     assert control(cloud, "GET", "/clock").status_code == 409  # still simulated-only
     assert cloud.healthy()
 
     # The emulator serves on: a new server builds (and a second reset is fine).
-    again = cloud.create_server("after-reset", cloud.image_id("cirros-0.6.2-x86_64-disk"))
+    again = cloud.create_server("after-reset", cloud.bios_image())
     cloud.wait_status(again, "ACTIVE")
     assert qemu_emulator.instance_dirs() == [again]
     assert control(cloud, "POST", "/reset").status_code == 204
@@ -90,7 +90,7 @@ def reset_cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_reset(qemu_emulator: ServedQemu, cloud: Cloud) -> None:
-    server_id = cloud.create_server("cli", cloud.image_id("cirros-0.6.2-x86_64-disk"))
+    server_id = cloud.create_server("cli", cloud.bios_image())
     cloud.wait_status(server_id, "ACTIVE")
     assert len(qemu_emulator.qemus()) == 1
 

@@ -43,7 +43,7 @@ def test_in_memory_emulators_keep_to_their_own_guests_and_end_them() -> None:
         first.start(timeout=300.0)
         with httpx.Client(timeout=60.0) as http:
             cloud = Cloud(first.url, http)
-            server_id = cloud.create_server("mine", cloud.image_id("cirros-0.6.2-x86_64-disk"))
+            server_id = cloud.create_server("mine", cloud.bios_image())
             cloud.wait_status(server_id, "ACTIVE")
             made.append(server_id)
             located = qemu_of(server_id)
