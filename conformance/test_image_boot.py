@@ -122,9 +122,21 @@ def test_an_uploaded_bios_image_boots_and_prints(member: ApiSession, servers: Se
         console_showing(member, server_id, "\n")
     if target.backend is None:
         return
-    # a rebuild onto a placeholder: refused where a guest would not boot it, as a create
+    # a rescue or a rebuild onto a placeholder: refused where a guest would not boot it,
+    # as a create
     seeded = {image["name"]: image["id"] for image in public_images(member)}
     placeholder = seeded["cirros-0.6.2-x86_64-disk"]
+    rescued = member.compute("POST", f"/servers/{server_id}/action",
+                             json={"rescue": {"rescue_image_ref": placeholder}})
+    if "cirros-0.6.2-x86_64-disk" in REFUSED.get(target.backend, set()):
+        unacceptable(rescued, placeholder)
+    else:
+        assert rescued.status_code == 200, rescued.text
+        wait_for(member, server_id, "RESCUE")
+        unrescued = member.compute("POST", f"/servers/{server_id}/action",
+                                   json={"unrescue": None})
+        assert unrescued.status_code == 202, unrescued.text
+        wait_for(member, server_id, "ACTIVE")
     rebuilt = member.compute("POST", f"/servers/{server_id}/action",
                              json={"rebuild": {"imageRef": placeholder}})
     if "cirros-0.6.2-x86_64-disk" in REFUSED.get(target.backend, set()):

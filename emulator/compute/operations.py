@@ -212,8 +212,11 @@ class ServerOperations:
         password = password or generate_password()
 
         def checked(row: Instance) -> dict[str, Any]:
-            if image_ref is not None and self.images(ctx, image_ref) is None:
+            image = self.images(ctx, image_ref) if image_ref is not None else None
+            if image_ref is not None and image is None:
                 raise InvalidInput(f"Requested rescue image '{image_ref}' is not supported")
+            if image is not None and image.unbootable is not None:  # ImageUnacceptable
+                raise InvalidInput(f"Image {image.id} is unacceptable: {image.unbootable}")
             if not row.image_ref and not volume_backed:
                 raise InvalidInput(f"Instance {row.uuid} cannot be rescued: Cannot rescue a "
                                    "volume-backed instance")
