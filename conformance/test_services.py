@@ -20,6 +20,7 @@ import httpx
 import pytest
 from tempest.lib.services.compute.services_client import ServicesClient
 
+from conformance.bios_image import boot_image
 from conformance.cli import openstack_json, run_openstack
 from conformance.client import ApiSession
 from conformance.conftest import Target, dedicated_emulator, seeded_accounts
@@ -303,11 +304,12 @@ def test_the_zone_detail_reads_the_records(admin: ApiSession) -> None:
 
 # -- delete -------------------------------------------------------------------------------
 
-def test_delete(target: Target, image_id: str) -> None:  # noqa: F811
+def test_delete(target: Target) -> None:
     """Nova's checks (id form by version, unknown id, a host with servers), then the
     service goes with its hypervisor and out of its aggregates."""
     with dedicated_emulator(target) as process, httpx.Client(timeout=60.0) as http:
         admin = ApiSession(seeded_accounts(process.url)["admin"], http)
+        image_id = str(boot_image(admin, admin, target.backend)["id"])  # this emulator's
         host = services(admin, binary=COMPUTE)[0]["host"]
         service = compute_service(admin, host, "2.1")
         assert fault(admin.compute("DELETE", "/os-services/abc"), 400) == \
