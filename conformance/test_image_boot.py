@@ -94,6 +94,12 @@ def test_every_seeded_image_boots_or_is_refused(member: ApiSession, servers: Ser
         response = servers.post(member, body)
         if image["name"] in refused:
             unacceptable(response, image["id"])
+            # nor as the volume a server boots from
+            from_volume = servers.body(imageRef="", block_device_mapping_v2=[{
+                "boot_index": 0, "uuid": image["id"], "source_type": "image",
+                "destination_type": "volume", "volume_size": 1,
+                "delete_on_termination": True}])
+            unacceptable(servers.post(member, from_volume), image["id"])
             # refused before anything was made: no server of that name, no quota held
             listed = member.compute("GET", "/servers", params={"name": f"^{body['name']}$"})
             assert listed.json()["servers"] == [], listed.text

@@ -146,8 +146,11 @@ class BootVolumes:
                       multiattach: bool) -> None:
         source, wanted = device.source_type, device.uuid or ""
         if source == "image":
-            if self.images(ctx, wanted) is None:
+            image = self.images(ctx, wanted)
+            if image is None:
                 raise InvalidInput(f"{INVALID}: failed to get image {wanted}.")
+            if device.boot_index == 0 and image.unbootable is not None:  # ImageUnacceptable
+                raise InvalidInput(f"Image {image.id} is unacceptable: {image.unbootable}")
             if device.to_volume and not device.volume_size:
                 raise InvalidInput("Images with destination_type 'volume' need to have a "
                                    "non-zero size specified")
