@@ -20,11 +20,23 @@ class GuestProcess:
     cpu_seconds: float
 
 
+def stat_fields(path: str) -> list[str]:
+    """The fields of a /proc ``stat`` file after the command name (field 3 first); none
+    when the process or thread is gone."""
+    with contextlib.suppress(OSError, ValueError):
+        text = Path(path).read_text()
+        return text[text.rindex(")") + 2:].split()
+    return []
+
+
+def cpu_ticks(path: str) -> int | None:
+    """CPU time (``utime`` + ``stime``) in clock ticks of the /proc ``stat`` file
+    ``path`` (a process's, or one of its threads'); None when it is gone."""
+    fields = stat_fields(path)
+    return int(fields[11]) + int(fields[12]) if len(fields) >= 13 else None
+
+
 def cpu_seconds(pid: int) -> float | None:
-    """CPU time (``utime`` + ``stime`` of ``/proc/<pid>/stat``) of process ``pid``, in
-    seconds; None when it is gone."""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        text = Path(f"/proc/{pid}/stat").read_text()
-        fields = text[text.rindex(")") + 2:].split()  # field 3 (state) first
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return None
+    """CPU time (user + system) of process ``pid``, in seconds; None when it is gone."""
+    ticks = cpu_ticks(f"/proc/{pid}/stat")
+    return None if ticks is None else ticks / os.sysconf("SC_CLK_TCK")

@@ -130,8 +130,14 @@ def volume_store(config: Config, images: StoredImages) -> VolumeStore:
                             images.__getitem__)
 
 
-SNAPSHOT_BACKENDS = ("Snapshots of the cloud are the simulated backend's on a SQLite "
-                     "state: a real backend's guests are not in a file.")
+def require_snapshots(config: Config) -> None:
+    """Snapshots of the cloud are the simulated backend's on a SQLite state (a real
+    backend's guests are not in a file; SQLite's backup copies the state): ``Conflict``
+    elsewhere, before anything is read or stopped."""
+    if config.compute.backend != "simulated" or \
+            make_url(config.server.state).get_backend_name() != "sqlite":
+        raise Conflict("Snapshots of the cloud are the simulated backend's on a SQLite "
+                       "state: a real backend's guests are not in a file.")
 
 
 #: The scheduler reads images as Nova's does, with an admin context.
@@ -140,13 +146,11 @@ SCHEDULER_CONTEXT = RequestContext(user_id="", project_id=None, roles=frozenset(
 
 class Cloud:
     def __init__(self, config: Config, snapshot: Snapshot | None = None) -> None:
-        """The cloud ``config`` describes; from ``snapshot``'s state when given (the
-        simulated backend's only: ``Conflict`` elsewhere)."""
+        """The cloud ``config`` describes; from ``snapshot``'s state when given (see
+        ``require_snapshots``)."""
         self.config = config
         compute = config.compute
         ids.seed(config.server.seed, snapshot.digest if snapshot is not None else "")
-        if snapshot is not None and compute.backend != "simulated":
-            raise Conflict(SNAPSHOT_BACKENDS)
         self.db = db = Database(config.server.state,
                                 initial=snapshot.database if snapshot is not None else None)
         self.identity = IdentityService(db, timedelta(seconds=config.identity.token_ttl_seconds))
@@ -385,8 +389,7 @@ class Cloud:
     def snapshot(self, directory: Path) -> tuple[SnapshotMeta, Path, list[Path]]:
         """What a snapshot of this cloud holds: its description, a copy of the database
         in ``directory`` and the image files (packed later, off the event loop)."""
-        if self.config.compute.backend != "simulated" or not self.db.copyable:
-            raise Conflict(SNAPSHOT_BACKENDS)
+        require_snapshots(self.config)
         database = directory / "state.sqlite"
         self.db.copy_to(database)
         store = self.images.store

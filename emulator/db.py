@@ -147,18 +147,13 @@ class Database:
         with self.engine.begin() as connection:
             yield connection
 
-    @property
-    def copyable(self) -> bool:
-        """Whether ``copy_to`` can copy this database (SQLite's backup API)."""
-        return self.engine.dialect.name == "sqlite"
-
     def copy_to(self, target: Path) -> None:
         """A consistent copy of the whole database in the SQLite file ``target`` (SQLite's
         online backup: one step, so no write interleaves)."""
         self._copy(target, into_engine=False)
 
     def _copy(self, other: Path, into_engine: bool) -> None:
-        if not self.copyable:
+        if self.engine.dialect.name != "sqlite":
             raise ValueError(f"a {self.engine.dialect.name} database is not copied by "
                              "the emulator (SQLite only)")
         raw = self.engine.raw_connection()

@@ -24,6 +24,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +34,7 @@ import uvicorn
 
 from emulator.cli import CLOUD_NAMES, clouds_yaml
 from emulator.config import Config, with_overrides
+from emulator.control.requestlog import fault_in
 
 #: The seeded accounts by role: member (``demo``), alt (``alt_demo``), admin (``admin``).
 Role = Literal["member", "alt", "admin"]
@@ -54,9 +56,9 @@ class LoginFailed(ControlPlaneError):
 
 
 def fault_message(answer: Any) -> str:
-    """The message of a Nova or Keystone fault body, else the answer as text."""
-    inner: Any = next(iter(answer.values()), {}) if isinstance(answer, dict) else {}
-    return str(inner.get("message", answer) if isinstance(inner, dict) else answer)
+    """The message of a fault body in any service's dialect, else the answer as text."""
+    fault = fault_in(answer)
+    return fault.message if fault is not None and fault.message else str(answer)
 
 
 @dataclass(frozen=True)
@@ -91,47 +93,36 @@ def accounts_of(config: Config) -> dict[Role, Account]:
 
 
 def _request(method: str, url: str, body: Any = None, token: str | None = None,
+             upload: Path | None = None, download: Path | None = None,
              timeout: float = 600.0) -> tuple[int, dict[str, str], Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method)
-    request.add_header("Content-Type", "application/json")
+    """One request: a JSON ``body``, or the file ``upload`` streamed as the body; the
+    status, headers and decoded answer (``download``: a success's answer streamed to that
+    file instead)."""
+    request = urllib.request.Request(url, method=method)
     if token is not None:
         request.add_header("X-Auth-Token", token)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            status, headers, raw = response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as err:
-        status, headers, raw = err.code, dict(err.headers), err.read()
-    try:
-        decoded = json.loads(raw) if raw else None
-    except ValueError:
-        decoded = raw.decode(errors="replace")
-    return status, {k.lower(): v for k, v in headers.items()}, decoded
-
-
-def _transfer(method: str, url: str, token: str, upload: Path | None = None,
-              download: Path | None = None, timeout: float = 600.0) -> tuple[int, Any]:
-    """A request whose body (``upload``) or answer (``download``) is a file, streamed; the
-    status, and the decoded answer of a refusal."""
-    request = urllib.request.Request(url, method=method)
-    request.add_header("X-Auth-Token", token)
     with contextlib.ExitStack() as stack:
         if upload is not None:
             request.data = stack.enter_context(upload.open("rb"))
             request.add_header("Content-Type", "application/gzip")
             request.add_header("Content-Length", str(upload.stat().st_size))
+        else:
+            request.data = None if body is None else json.dumps(body).encode()
+            request.add_header("Content-Type", "application/json")
         try:
             response = stack.enter_context(urllib.request.urlopen(request, timeout=timeout))
+            status, headers = response.status, dict(response.headers)
+            if download is not None:
+                with download.open("wb") as f:
+                    shutil.copyfileobj(response, f, 1 << 20)
+            raw = b"" if download is not None else response.read()
         except urllib.error.HTTPError as err:
-            raw = err.read()
-            try:
-                return err.code, json.loads(raw)
-            except ValueError:
-                return err.code, raw.decode(errors="replace")
-        if download is not None:
-            with download.open("wb") as f:
-                shutil.copyfileobj(response, f, 1 << 20)
-        return response.status, None
+            status, headers, raw = err.code, dict(err.headers), err.read()
+    try:
+        decoded = json.loads(raw) if raw else None
+    except ValueError:
+        decoded = raw.decode(errors="replace")
+    return status, {k.lower(): v for k, v in headers.items()}, decoded
 
 
 class ControlPlane:
@@ -148,10 +139,7 @@ class ControlPlane:
               download: Path | None = None) -> Any:
         url = f"{self.url}/_emulator{path}"
         for attempt in (1, 2):  # a token the reset made stale is asked for again once
-            if upload is None and download is None:
-                status, _, answer = _request(method, url, body, self._login())
-            else:
-                status, answer = _transfer(method, url, self._login(), upload, download)
+            status, _, answer = _request(method, url, body, self._login(), upload, download)
             if status == 401 and attempt == 1:
                 self._token = None
                 continue
@@ -249,15 +237,16 @@ class ControlPlane:
         self._call("DELETE", "/requests")
 
 
-class ServedEmulator:
+class ServedEmulator(ABC):
     """What every emulator a test starts offers, in a thread or a process: its URL, the
     seeded accounts, the control plane, the reset, openstacksdk arguments, a clouds.yaml."""
 
     _control: ControlPlane | None = None
 
     @property
+    @abstractmethod
     def config(self) -> Config:
-        raise NotImplementedError
+        """The configuration it serves with (on its own port)."""
 
     @property
     def url(self) -> str:
@@ -288,9 +277,9 @@ class ServedEmulator:
         path.write_text(clouds_yaml(self.config), encoding="utf-8")
         return path
 
+    @abstractmethod
     def close(self) -> None:
         """Stop it, and remove what it made."""
-        raise NotImplementedError
 
 
 class ThreadedEmulator(ServedEmulator):

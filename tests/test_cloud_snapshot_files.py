@@ -16,10 +16,11 @@ import pytest
 from emulator.cli import main
 from emulator.cli_remote import config_dump, config_text
 from emulator.clock import Progression
-from emulator.config import Config, load_config
+from emulator.cloud import require_snapshots
+from emulator.config import Config, load_config, with_overrides
 from emulator.control.snapshots import SnapshotMeta, pack, unpack
 from emulator.db import Database
-from emulator.errors import InvalidInput
+from emulator.errors import Conflict, InvalidInput
 from emulator.testing import ThreadedEmulator
 
 META = SnapshotMeta(backend="simulated", clock_mode=Progression.MANUAL, clock_now=12.5,
@@ -103,6 +104,15 @@ def test_the_database_copies_out_and_in_whole(tmp_path: Path) -> None:
         assert c.exec_driver_sql("SELECT x FROM extra").all() == [(7,)]
     for db in (source, loaded, on_file):
         db.close()
+
+
+def test_snapshots_are_the_simulated_backends_on_sqlite() -> None:
+    require_snapshots(Config())
+    require_snapshots(with_overrides(Config(), state="sqlite:////tmp/state.db"))
+    for config in (with_overrides(Config(), backend="qemu"),
+                   with_overrides(Config(), state="postgresql://u:p@127.0.0.1/nova")):
+        with pytest.raises(Conflict, match="simulated backend's on a SQLite state"):
+            require_snapshots(config)
 
 
 def test_the_control_plane_client_saves_and_loads_a_cloud(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from backends.base import Diagnostics, PowerState
+from backends.processes import cpu_ticks, stat_fields
 from backends.qemu.config_drive import CONFIG_DRIVE_DEVICE
 from backends.qemu.process import MachineConfig, QemuProcess
 
@@ -76,23 +77,12 @@ async def diagnostics(process: QemuProcess | None, power: PowerState, config: Ma
                    memory_used=_process_rss_mb(process.pid))
 
 
-def _stat_fields(path: str) -> list[str]:
-    """The fields of a /proc ``stat`` file after the command name (field 3 first)."""
-    with contextlib.suppress(OSError):
-        text = Path(path).read_text()
-        return text[text.rindex(")") + 2:].split()
-    return []
-
-
 def _thread_cpu_ns(pid: int, thread: object) -> int | None:
     """CPU time (user + system) of one vCPU thread of QEMU, in nanoseconds."""
     if not isinstance(thread, int):
         return None
-    fields = _stat_fields(f"/proc/{pid}/task/{thread}/stat")
-    if len(fields) < 13:
-        return None
-    ticks = int(fields[11]) + int(fields[12])
-    return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+    ticks = cpu_ticks(f"/proc/{pid}/task/{thread}/stat")
+    return None if ticks is None else ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
 
 def guest_since(process: QemuProcess) -> float | None:
@@ -102,7 +92,7 @@ def guest_since(process: QemuProcess) -> float | None:
         record = json.loads((process.paths.root / SINCE_RECORD).read_text())
         if record["pid"] == process.pid:
             return float(record["since"])
-    fields = _stat_fields(f"/proc/{process.pid}/stat")
+    fields = stat_fields(f"/proc/{process.pid}/stat")
     if len(fields) < 20:
         return None
     with contextlib.suppress(OSError, ValueError):

@@ -57,12 +57,12 @@ from emulator.api.ratelimit import RateLimitMiddleware
 from emulator.api.routing import MATCHED, base_url, json_response
 from emulator.api.service import PROJECT_KEY, Service
 from emulator.api.volume import VolumeAPI
-from emulator.cloud import SNAPSHOT_BACKENDS, Cloud
+from emulator.cloud import Cloud, require_snapshots
 from emulator.config import Config
 from emulator.control import snapshots
 from emulator.control.dashboard import Dashboard
 from emulator.control.requestlog import MAX_ERROR_BODY, RequestLog
-from emulator.errors import Conflict, RateLimited
+from emulator.errors import RateLimited
 from emulator.ids import new_request_id
 from emulator.ratelimit.settings import RateLimiting
 
@@ -257,8 +257,7 @@ class Emulator:
 
         NOTE: requests in flight on the old cloud may fail; the caller's token is gone
         with the old database (log in again)."""
-        if self.config.compute.backend != "simulated":
-            raise Conflict(SNAPSHOT_BACKENDS)
+        require_snapshots(self.config)
         with tempfile.TemporaryDirectory(prefix="nova-emulator-load-") as scratch:
             snapshot = await asyncio.to_thread(snapshots.unpack, source, Path(scratch))
             await self.cloud.stop()

@@ -215,6 +215,8 @@ class ServerOperations:
             image = self.images(ctx, image_ref) if image_ref is not None else None
             if image_ref is not None and image is None:
                 raise InvalidInput(f"Requested rescue image '{image_ref}' is not supported")
+            # NOTE: Nova's API takes any rescue image and its compute fails the rescue later;
+            # one no guest here would boot is refused at once, as a create refuses it.
             if image is not None and image.unbootable is not None:  # ImageUnacceptable
                 raise InvalidInput(f"Image {image.id} is unacceptable: {image.unbootable}")
             if not row.image_ref and not volume_backed:

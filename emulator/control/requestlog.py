@@ -16,6 +16,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 #: (wall time, request id, service, method, path, route template, status, seconds,
@@ -56,7 +57,7 @@ def _short(text: str) -> str:
     return _SPACE.sub(" ", text).strip()[:MAX_MESSAGE]
 
 
-def _from_json(body: Any) -> FaultFacts | None:
+def fault_in(body: Any) -> FaultFacts | None:
     """Nova's ``{"<name>": {"code", "message"}}``, Keystone's ``{"error": {"title", ...}}``,
     Neutron's ``{"NeutronError": {"type", "message"}}``."""
     if not isinstance(body, dict) or not body:
@@ -75,7 +76,7 @@ def fault_of(body: bytes) -> FaultFacts | None:
     HTML page's without the tags)."""
     text = body.decode("utf-8", errors="replace")
     try:
-        return _from_json(json.loads(text))
+        return fault_in(json.loads(text))
     except ValueError:
         plain = _short(_TAG.sub(" ", text))
         return FaultFacts(None, plain) if plain else None
@@ -113,9 +114,11 @@ class RequestLog:
         """The last ``limit`` requests (all kept without one), the newest last."""
         if self._ring is None:
             return []
-        kept = list(self._ring)
-        if limit is not None:
-            kept = kept[-limit:] if limit > 0 else []
+        ring = self._ring
+        if limit is None or limit >= len(ring):
+            kept = list(ring)
+        else:  # the newest ``limit`` only, not a copy of the whole ring first
+            kept = list(islice(reversed(ring), max(limit, 0)))[::-1]
         return [recorded(entry) for entry in kept]
 
     def clear(self) -> None:
