@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ import pytest
 
 from conformance.client import Account, ApiSession
 from conformance.process import EmulatorProcess
+from emulator import testing_databases
 from emulator.config import Config, with_overrides
 from emulator.pytest_plugin import Emulators
 from emulator.testing import accounts_of
@@ -131,6 +133,16 @@ def dedicated_emulator(target: Target, config: str = "",
             raise
         if process.proc is not None:
             clean_up(process, http)
+
+
+@pytest.fixture
+def durable_state(tmp_path: Path) -> Iterator[str]:
+    """A ``--state`` that outlives a restart: a scratch PostgreSQL database (dropped when
+    the test ends) when the run names a server in ``NOVA_EMULATOR_TEST_DATABASE``, else a
+    SQLite file of the test's own."""
+    state = testing_databases.durable_state(tmp_path)
+    yield state
+    testing_databases.drop_scratch_database(state)
 
 
 #: The clouds.yaml option of each role beside the member's (``--cloud``).

@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -391,9 +390,9 @@ def test_the_backends_zones_are_aggregates(admin: ApiSession) -> None:
 
 
 @pytest.mark.emulator_only
-def test_aggregates_and_seeded_zones_survive_a_restart(target: Target, tmp_path: Path,
+def test_aggregates_and_seeded_zones_survive_a_restart(target: Target, durable_state: str,
                                                        http: httpx.Client) -> None:
-    with dedicated_emulator(target, state=f"sqlite:///{tmp_path / 'state.db'}") as process:
+    with dedicated_emulator(target, state=durable_state) as process:
         admin = ApiSession(seeded_accounts(process.url)["admin"], http)
         made = Aggregates(admin)
         agg = made.create(zone="kept-zone")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -251,12 +250,11 @@ def test_refusals_and_windows(fresh: Cloud) -> None:
 
 @SIMULATED_ONLY
 def test_a_live_migration_cut_short_by_a_restart_ends_in_error(
-        target: Any, tmp_path: Path, http: httpx.Client) -> None:
+        target: Any, durable_state: str, http: httpx.Client) -> None:
     """A restart in the middle of a live migration: the server is back on its source with
     no task, its migration ``error`` (Nova's compute errors out what its restart cut
     short); a resize waiting for confirm keeps its ``finished`` migration."""
-    state = f"sqlite:///{tmp_path / 'state.db'}"
-    with dedicated_emulator(target, CONFIG, state=state) as process:
+    with dedicated_emulator(target, CONFIG, state=durable_state) as process:
         cloud = Cloud(process, http)
         resized = cloud.boot("rs")
         cloud.advance(SPAWN)

@@ -5,7 +5,6 @@ with their guests, adopted again)."""
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,10 +24,9 @@ def _created(response: httpx.Response, kind: str) -> dict[str, Any]:
 
 @pytest.mark.emulator_only
 def test_identity_state_survives_a_restart(
-    target: Target, tmp_path: Path, http: httpx.Client
+    target: Target, durable_state: str, http: httpx.Client
 ) -> None:
-    state = f"sqlite:///{tmp_path / 'state.db'}"
-    with dedicated_emulator(target, state=state) as process:
+    with dedicated_emulator(target, state=durable_state) as process:
         admin = ApiSession(seeded_accounts(process.url)["admin"], http)
         project = _created(admin.identity("POST", "/projects", json={
             "project": {"name": f"kept-{uuid.uuid4().hex[:8]}", "description": "kept"}}),
@@ -95,11 +93,10 @@ def test_identity_state_survives_a_restart(
 
 
 @pytest.mark.emulator_only
-def test_servers_survive_a_restart(target: Target, tmp_path: Path, http: httpx.Client) -> None:
+def test_servers_survive_a_restart(target: Target, durable_state: str, http: httpx.Client) -> None:
     """Servers in a SQLite file outlive the process; on the qemu backend their guests keep
     running through the restart and are adopted again (the power verbs reach them)."""
-    state = f"sqlite:///{tmp_path / 'state.db'}"
-    with dedicated_emulator(target, state=state) as process:
+    with dedicated_emulator(target, state=durable_state) as process:
         accounts = seeded_accounts(process.url)
         member = ApiSession(accounts["member"], http)
         image = boot_image(member, ApiSession(accounts["admin"], http), process.backend)["id"]

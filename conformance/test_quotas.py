@@ -16,7 +16,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -408,9 +407,8 @@ def test_the_noop_driver_shows_every_limit_unlimited(target: Target, http: httpx
 
 
 @pytest.mark.emulator_only
-def test_limits_survive_a_restart(target: Target, http: httpx.Client, tmp_path: Path) -> None:
-    state = f"sqlite:///{tmp_path / 'state.db'}"
-    with dedicated_emulator(target, state=state) as process:
+def test_limits_survive_a_restart(target: Target, http: httpx.Client, durable_state: str) -> None:
+    with dedicated_emulator(target, state=durable_state) as process:
         admin = ApiSession(seeded_accounts(process.url)["admin"], http)
         member = ApiSession(seeded_accounts(process.url)["member"], http)
         base = f"/os-quota-sets/{member.project_id}"

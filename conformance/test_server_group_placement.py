@@ -9,7 +9,6 @@ one on QEMU (where anti-affinity's second server is refused)."""
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -147,11 +146,11 @@ def test_soft_anti_affinity_spreads_and_never_refuses(
     assert max(placed.values()) == (2 if len(zone_hosts) > 1 else len(made))
 
 
-def test_placement_is_rebuilt_after_a_restart(target: Target, tmp_path: Path,
+def test_placement_is_rebuilt_after_a_restart(target: Target, durable_state: str,
                                               http: httpx.Client) -> None:
     """Where servers are outlives the process: after a restart an anti-affinity group
     whose members fill the zone still refuses another, until one of them is deleted."""
-    with dedicated_emulator(target, state=f"sqlite:///{tmp_path / 'state.db'}") as process:
+    with dedicated_emulator(target, state=durable_state) as process:
         accounts = seeded_accounts(process.url)
         member, admin = (ApiSession(accounts[r], http) for r in ("member", "admin"))
         name, zone_hosts = zone_of(admin)

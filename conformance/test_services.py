@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -346,11 +345,11 @@ def test_delete(target: Target) -> None:
 
 
 @pytest.mark.emulator_only
-def test_the_records_survive_a_restart(target: Target, tmp_path: Path,
+def test_the_records_survive_a_restart(target: Target, durable_state: str,
                                        http: httpx.Client) -> None:
     """Ids (the hypervisors' too), a disabled reason and a forced-down service outlive the
     process; the host stays out of the statistics (and of scheduling) after it."""
-    with dedicated_emulator(target, state=f"sqlite:///{tmp_path / 'state.db'}") as process:
+    with dedicated_emulator(target, state=durable_state) as process:
         admin = ApiSession(seeded_accounts(process.url)["admin"], http)
         before = services(admin, "2.53")
         hypervisors = {v: admin.compute("GET", "/os-hypervisors", version=v).json()

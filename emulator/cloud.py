@@ -131,13 +131,11 @@ def volume_store(config: Config, images: StoredImages) -> VolumeStore:
 
 
 def require_snapshots(config: Config) -> None:
-    """Snapshots of the cloud are the simulated backend's on a SQLite state (a real
-    backend's guests are not in a file; SQLite's backup copies the state): ``Conflict``
-    elsewhere, before anything is read or stopped."""
-    if config.compute.backend != "simulated" or \
-            make_url(config.server.state).get_backend_name() != "sqlite":
-        raise Conflict("Snapshots of the cloud are the simulated backend's on a SQLite "
-                       "state: a real backend's guests are not in a file.")
+    """Snapshots of the cloud are the simulated backend's (a real backend's guests are not
+    in a file): ``Conflict`` elsewhere, before anything is read or stopped."""
+    if config.compute.backend != "simulated":
+        raise Conflict("Snapshots of the cloud are the simulated backend's: a real "
+                       "backend's guests are not in a file.")
 
 
 #: The scheduler reads images as Nova's does, with an admin context.

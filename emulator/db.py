@@ -17,7 +17,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from sqlalchemy import JSON, TypeDecorator, event, inspect
+from sqlalchemy import JSON, Integer, MetaData, TypeDecorator, event, text
 from sqlalchemy.engine import Connection, Engine, Row, make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.sql.schema import Table
@@ -68,6 +68,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: What a NUL in a parameter is sent to PostgreSQL as (see ``_no_nul``).
+NUL_STAND_IN = "\U0010ffff"
+
+
+def _no_nul(_connection: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+            executemany: bool) -> tuple[str, Any]:
+    """PostgreSQL's text holds no NUL (psycopg refuses to send one): a NUL in a parameter
+    goes as U+10FFFF, a noncharacter no client sends. A filter or marker with one then
+    matches nothing, as on SQLite (the API refuses NULs in what it stores)."""
+    rows = parameters if executemany else [parameters]
+    for row in rows:
+        if isinstance(row, dict):
+            for key, value in row.items():
+                if isinstance(value, str) and "\x00" in value:
+                    row[key] = value.replace("\x00", NUL_STAND_IN)
+    return statement, parameters
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url``; in-memory SQLite shares one connection across threads."""
     parsed = make_url(url)
@@ -75,10 +93,12 @@ def make_engine(url: str) -> Engine:
         if parsed.drivername == "postgresql":  # psycopg 3: what nova-emulator[postgresql] installs
             parsed = parsed.set(drivername="postgresql+psycopg")
         try:
-            return create_engine(parsed, pool_pre_ping=True)
+            engine = create_engine(parsed, pool_pre_ping=True)
         except ModuleNotFoundError as exc:
             raise ModuleNotFoundError(f"no database driver {exc.name!r}: install "
                                       "nova-emulator[postgresql]", name=exc.name) from exc
+        event.listen(engine, "before_cursor_execute", _no_nul, retval=True)
+        return engine
     in_memory = parsed.database in (None, "", ":memory:")
     if in_memory:
         engine = create_engine(
@@ -90,37 +110,65 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
+def all_tables() -> MetaData:
+    """The metadata of every table of the state (each table module imported)."""
+    # Import every table module so that the metadata knows all tables.
+    from emulator.compute import models as _compute_models  # noqa: F401
+    from emulator.compute.aggregates import models as _aggregate_models  # noqa: F401
+    from emulator.compute.migrations import models as _migration_models  # noqa: F401
+    from emulator.compute.quotas import models as _quota_models  # noqa: F401
+    from emulator.compute.server_groups import models as _group_models  # noqa: F401
+    from emulator.compute.services import models as _service_models  # noqa: F401
+    from emulator.compute.volumes import models as _bdm_models  # noqa: F401
+    from emulator.identity import models as _identity_models  # noqa: F401
+    from emulator.image import models as _image_models  # noqa: F401
+    from emulator.network import models as _network_models  # noqa: F401
+    from emulator.volume import models as _volume_models  # noqa: F401
+
+    return SQLModel.metadata
+
+
+def _replace_rows(source: Connection, target: Connection) -> None:
+    """Every table of ``target`` emptied and given ``source``'s rows (both at the same
+    schema revision); PostgreSQL's sequences then go on after the largest ids copied."""
+    tables = all_tables().sorted_tables
+    for table in reversed(tables):
+        target.execute(table.delete())
+    for table in tables:
+        rows = [dict(row) for row in source.execute(table.select()).mappings()]
+        if rows:
+            target.execute(table.insert(), rows)
+        keys = list(table.primary_key.columns)
+        if target.dialect.name == "postgresql" and len(keys) == 1 and \
+                isinstance(keys[0].type, Integer):
+            # NULL (nothing set) when the key has no sequence.
+            key = keys[0].name
+            target.execute(text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', '{key}'), "
+                f"coalesce(max({key}), 0) + 1, false) FROM {table.name}"))
+
+
 class Database:
     """Owns the engine; hands out sessions that commit on success and roll back on error."""
 
     def __init__(self, url: str, initial: Path | None = None) -> None:
         """The database at ``url``; ``initial``: a SQLite file (a snapshot's) whose whole
         content replaces what ``url`` held before the schema is brought up to date."""
-        # Import every table module so that the metadata knows all tables.
-        from emulator.compute import models as _compute_models  # noqa: F401
-        from emulator.compute.aggregates import models as _aggregate_models  # noqa: F401
-        from emulator.compute.migrations import models as _migration_models  # noqa: F401
-        from emulator.compute.quotas import models as _quota_models  # noqa: F401
-        from emulator.compute.server_groups import models as _group_models  # noqa: F401
-        from emulator.compute.services import models as _service_models  # noqa: F401
-        from emulator.compute.volumes import models as _bdm_models  # noqa: F401
-        from emulator.identity import models as _identity_models  # noqa: F401
-        from emulator.image import models as _image_models  # noqa: F401
-        from emulator.network import models as _network_models  # noqa: F401
-        from emulator.volume import models as _volume_models  # noqa: F401
+        from emulator import schema
 
         self.url = url
         self.engine = make_engine(url)
-        if initial is not None:
-            self._copy(initial, into_engine=True)
-        existing = set(inspect(self.engine).get_table_names())
-        SQLModel.metadata.create_all(self.engine)
-        # create_all skips a table that exists, indexes and all: a state file made by an
-        # older version gets the indexes added since here.
-        for table in SQLModel.metadata.sorted_tables:
-            if table.name in existing:
-                for index in table.indexes:
-                    index.create(self.engine, checkfirst=True)
+        if initial is not None and self.engine.dialect.name == "sqlite":
+            self._backup(initial, into_engine=True)
+        schema.bring_up_to_date(self.engine)
+        if initial is not None and self.engine.dialect.name != "sqlite":
+            file = make_engine(f"sqlite:///{initial}")
+            try:
+                schema.bring_up_to_date(file)
+                with file.connect() as source, self.engine.begin() as target:
+                    _replace_rows(source, target)
+            finally:
+                file.dispose()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -148,14 +196,25 @@ class Database:
             yield connection
 
     def copy_to(self, target: Path) -> None:
-        """A consistent copy of the whole database in the SQLite file ``target`` (SQLite's
-        online backup: one step, so no write interleaves)."""
-        self._copy(target, into_engine=False)
+        """A consistent copy of the whole database in the SQLite file ``target``: SQLite's
+        online backup (one step, so no write interleaves), or every row of a server
+        database read in one repeatable-read transaction (one snapshot of it)."""
+        if self.engine.dialect.name == "sqlite":
+            self._backup(target, into_engine=False)
+            return
+        from emulator import schema
 
-    def _copy(self, other: Path, into_engine: bool) -> None:
-        if self.engine.dialect.name != "sqlite":
-            raise ValueError(f"a {self.engine.dialect.name} database is not copied by "
-                             "the emulator (SQLite only)")
+        file = make_engine(f"sqlite:///{target}")
+        try:
+            schema.bring_up_to_date(file)
+            with self.engine.connect().execution_options(
+                    isolation_level="REPEATABLE READ") as source, source.begin(), \
+                    file.begin() as copy:
+                _replace_rows(source, copy)
+        finally:
+            file.dispose()
+
+    def _backup(self, other: Path, into_engine: bool) -> None:
         raw = self.engine.raw_connection()
         try:
             mine = raw.driver_connection

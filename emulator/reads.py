@@ -29,6 +29,12 @@ from sqlmodel import Session
 #: connection (``Database.reading``).
 Reader: TypeAlias = Session | Connection
 
+#: The dialects whose driver's cursor the hot paths use directly (SQLite's: the costs above
+#: are its own). On PostgreSQL a round trip costs more than SQLAlchemy's machinery, and
+#: psycopg's converters need the types its cursor reports: its statements go through
+#: SQLAlchemy's execution (same statements, same rows by name).
+RAW_DIALECTS = frozenset({"sqlite"})
+
 #: A row of a keyed read: a named tuple of its statement's columns (``row.uuid``).
 KeyedRow: TypeAlias = Any
 
@@ -55,6 +61,12 @@ class _Compiled:
         return params if self.order is None else tuple(params[name] for name in self.order)
 
 
+def _row_type(statement: Select[Any]) -> Any:
+    """The named tuple of a read's rows (``row.uuid``, ``row._replace``)."""
+    return namedtuple("KeyedRow", [c.key for c in statement.selected_columns],  # type: ignore[misc]
+                      rename=True)
+
+
 class _Plan:
     """A read compiled for one dialect: its one-key and many-key forms, its rows' converters."""
 
@@ -69,7 +81,7 @@ class _Plan:
         self.one = _Compiled(compiled.string, order, given)
         self.many_compiled = many.compile(dialect=dialect)
         columns = list(one.selected_columns)
-        self.row: Any = namedtuple("KeyedRow", [c.key for c in columns], rename=True)  # type: ignore[misc]
+        self.row: Any = _row_type(one)
         processors = [c.type.dialect_impl(dialect).result_processor(dialect, None)
                       for c in columns]
         self.converters: tuple[Callable[[Any], Any] | None, ...] | None = (
@@ -104,11 +116,17 @@ class KeyedRead:
         self._one = build(lambda column: column == bindparam("key"))
         self._many = build(lambda column: column.in_(bindparam("keys", expanding=True)))
         self._plans: dict[str, _Plan] = {}
+        self._row: Any = _row_type(self._one)
 
     def __call__(self, s: Reader, keys: Sequence[Any], **params: Any) -> list[KeyedRow]:
         if not keys:
             return []
         connection = connection_of(s)
+        if connection.dialect.name not in RAW_DIALECTS:
+            result = (connection.execute(self._one, {"key": keys[0], **params})
+                      if len(keys) == 1 else
+                      connection.execute(self._many, {"keys": list(keys), **params}))
+            return [self._row._make(values) for values in result]
         plan = self._plans.get(connection.dialect.name)
         if plan is None:
             plan = self._plans[connection.dialect.name] = _Plan(
@@ -185,6 +203,9 @@ class Prebuilt:
         if not rows:
             return 0
         connection = connection_of(s)
+        if connection.dialect.name not in RAW_DIALECTS:
+            result = connection.execute(self._statement, list(rows) if many else rows[0])
+            return int(result.rowcount)
         columns = tuple(rows[0]) if self._insert else None
         key = (connection.dialect.name, columns)
         plan = self._plans.get(key)

@@ -17,7 +17,7 @@ import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from emulator import __version__
+from emulator import __version__, schema
 from emulator.config import Config, ConfigError
 from emulator.db import make_engine
 from emulator.logs import setup_logging
@@ -56,8 +56,10 @@ def check_state(url: str) -> None:
     except ModuleNotFoundError as exc:  # the driver: make_engine says which extra has it
         raise ConfigError(f"cannot open the state database {_state_shown(url)}: {exc}") from None
     try:
-        with engine.connect():
-            pass
+        with engine.connect() as connection:
+            schema.check_known(connection)
+    except schema.SchemaTooNew as exc:
+        raise ConfigError(f"cannot open the state database {_state_shown(url)}: {exc}") from None
     except SQLAlchemyError as exc:
         reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
         raise ConfigError(

@@ -30,6 +30,11 @@ import tomli_w
 
 from emulator.config import Config, load_config, with_overrides
 from emulator.testing import ServedEmulator
+from emulator.testing_databases import (
+    create_scratch_database,
+    drop_scratch_database,
+    scratch_server,
+)
 
 #: Where the free guest image is cached (shared by every emulator of a run); unset: the
 #: backend's default (``$XDG_CACHE_HOME/nova-emulator/guest``).
@@ -110,6 +115,12 @@ class EmulatorProcess(ServedEmulator):
             config = merged_config(config, {"compute": {"backend": backend}})
         self.config_path = self.workdir / "emulator.toml"
         self.config_path.write_text(config, encoding="utf-8")
+        #: A scratch PostgreSQL database made for this emulator (dropped when it closes):
+        #: when no ``state`` is given and the tests name a server (emulator.testing_databases).
+        self.scratch_state: str | None = None
+        server = scratch_server() if state is None else None
+        if server is not None:
+            state = self.scratch_state = create_scratch_database(server)
         self.state = state
         self.log_path = self.workdir / "emulator.log"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -160,6 +171,15 @@ class EmulatorProcess(ServedEmulator):
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.proc = None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no shutdown handler runs, nothing is flushed (QEMU guests
+        of the qemu backend keep running, for the next start to adopt)."""
+        if self.proc is None:
+            return
+        self.proc.kill()
+        self.proc.wait()
         self.proc = None
 
     def qemu_processes(self) -> list[str]:
@@ -231,3 +251,6 @@ class EmulatorProcess(ServedEmulator):
     def close(self) -> None:
         self.stop()
         self._kill_leftovers()
+        if self.scratch_state is not None:
+            drop_scratch_database(self.scratch_state)
+            self.scratch_state = None

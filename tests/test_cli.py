@@ -229,3 +229,21 @@ def test_sigterm_stops_it(serve_log: tuple[Started, Path]) -> None:
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=30) == -signal.SIGTERM
     assert "Application shutdown complete" in log_path.read_text()
+
+
+def test_a_state_of_a_newer_schema_is_refused_in_one_line(tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from emulator import schema
+    from emulator.db import Database
+
+    url = f"sqlite:///{tmp_path}/state.db"
+    db = Database(url)
+    with db.writing() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0042'"))
+    db.close()
+    assert_one_line(nova_emulator("serve", "--port", str(free_port()), "--state", url),
+                    f"cannot open the state database {url}: its schema is at revision "
+                    f"'0042', which this nova-emulator does not know (its newest is "
+                    f"'{schema.head()}'): a newer nova-emulator made it; run that one, or "
+                    "start on another state")

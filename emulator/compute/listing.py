@@ -30,6 +30,7 @@ from sqlalchemy import (
     or_,
 )
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import DataError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
@@ -37,7 +38,7 @@ from emulator.compute.models import Instance, InstanceAddress, InstanceTag
 from emulator.compute.records import HostLookup, ServerRecord, load_records
 from emulator.db import AnyRow, table_of
 from emulator.errors import InvalidInput
-from emulator.reads import Reader
+from emulator.reads import Reader, connection_of
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,8 @@ def list_servers(s: Reader, query: ServerQuery, host_of: HostLookup) -> list[Ser
     the index lacks are checked on those rows as they come (a rare match reads further).
     Another sort key, or changes-since (which shows deleted servers too), sorts the
     matching rows first, inside SQLite."""
+    if not _regexes_compile(s, query):
+        return []
     # The page's rows, not objects of the session: a read (a thousand ORM objects cost
     # more than the rest of the page).
     stmt = sa_select(table_of(Instance)).where(*conditions(query))
@@ -130,6 +133,24 @@ def list_servers(s: Reader, query: ServerQuery, host_of: HostLookup) -> list[Ser
     page = s.execute(stmt.order_by(*order(query.sort)).limit(query.limit)).all()
     # Only the page is dressed with metadata, faults and host status.
     return load_records(s, page, host_of)
+
+
+def _regexes_compile(s: Reader, q: ServerQuery) -> bool:
+    """Whether the database takes every regular expression of ``q``. The API checks them
+    with Python's ``re``, which is SQLite's REGEXP; PostgreSQL's are POSIX's and refuse
+    some of those (``(?P<n>a)``): each is tried there in a savepoint, and one it refuses
+    matches nothing, as one ``re`` refuses does."""
+    patterns = [p for p in (q.name, q.ip, q.ip6, *(p for _, p in q.regex)) if p is not None]
+    connection = connection_of(s)
+    if not patterns or connection.dialect.name == "sqlite":
+        return True
+    for pattern in patterns:
+        try:
+            with connection.begin_nested():
+                connection.execute(sa_select(literal("").regexp_match(pattern)))
+        except DataError:
+            return False
+    return True
 
 
 def conditions(q: ServerQuery) -> list[ColumnElement[bool]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import BigInteger, Column
 from sqlmodel import Field, SQLModel
 
 
@@ -24,8 +25,9 @@ class Image(SQLModel, table=True):
     owner: str | None = Field(default=None, index=True, max_length=255)
     disk_format: str | None = Field(default=None, max_length=20)
     container_format: str | None = Field(default=None, max_length=20)
-    size: int | None = None
-    virtual_size: int | None = None
+    #: Bytes: BIGINT (an image of 2 GiB or more is out of PostgreSQL's INTEGER).
+    size: int | None = Field(default=None, sa_column=Column(BigInteger))
+    virtual_size: int | None = Field(default=None, sa_column=Column(BigInteger))
     #: MD5 hex digest of the data.
     checksum: str | None = Field(default=None, max_length=32)
     os_hash_algo: str | None = Field(default=None, max_length=64)

@@ -1,0 +1,1 @@
+"""The state database's schema revisions (Alembic reads them from this directory)."""
