@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 
 #: The PostgreSQL server (a URL whose role has CREATEDB) scratch databases are made on.
 TEST_DATABASE_ENV = "NOVA_EMULATOR_TEST_DATABASE"
@@ -52,15 +54,26 @@ def create_scratch_database(server: URL) -> str:
     return server.set(database=name).render_as_string(hide_password=False)
 
 
-def drop_scratch_database(state: str) -> None:
+def drop_scratch_database(state: str, attempts: int = 50) -> None:
     """Drop the scratch database ``state`` (its sessions ended first: a killed emulator's
-    may linger); a database not made here is left alone."""
+    may linger); a database not made here is left alone.
+
+    NOTE: before PostgreSQL 16 a role that is not a superuser (nor in ``pg_signal_backend``)
+    cannot end an autovacuum worker that happens to be in the database: the drop is tried
+    again until the worker is done (a fraction of a second on these databases)."""
     parsed = make_url(state)
     name = parsed.database or ""
     if not name.startswith(PREFIX):
         return
-    _run_on_server(parsed.set(drivername="postgresql+psycopg"),
-                   f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    for attempt in range(attempts):
+        try:
+            _run_on_server(parsed.set(drivername="postgresql+psycopg"),
+                           f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.2)
 
 
 def durable_state(directory: Path) -> str:
