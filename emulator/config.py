@@ -16,6 +16,8 @@ The file is TOML (``tomllib`` is in the standard library)::
     seed = 1                                  # ids drawn from it (the same every run of
                                               # the same requests); default: random
     request_log_size = 1000                   # requests GET /_emulator/requests keeps; 0: none
+    header_timeout_seconds = 30.0             # a connection must send a request's head
+                                              # (line and headers) within this, or is dropped
 
     [identity]
     region = "RegionOne"
@@ -289,6 +291,9 @@ class ServerConfig:
     #: Requests the request recorder keeps (``GET /_emulator/requests``, the dashboard's
     #: recent requests), the oldest dropped first; 0 records none.
     request_log_size: NonNegativeInt = 1000
+    #: Seconds a connection has to send a request's head before it is dropped (a client
+    #: that sends nothing, or headers that never end: ``emulator.http_protocol``).
+    header_timeout_seconds: PositiveFloat = 30.0
 
 
 @dataclass(frozen=True, config=_TABLE)

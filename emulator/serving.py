@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from emulator import __version__, schema
 from emulator.config import Config, ConfigError
 from emulator.db import make_engine
+from emulator.http_protocol import protocol_with
 from emulator.logs import setup_logging
 
 #: Connections the listening socket queues (uvicorn's default).
@@ -151,6 +152,7 @@ def serve(config: Config) -> int:
             access_log=False,  # RequestIdMiddleware logs each request with its id
             lifespan="on",
             timeout_keep_alive=75,
+            http=protocol_with(config.server.header_timeout_seconds),
             backlog=LISTEN_BACKLOG,
         ), on_started=listening)
         with contextlib.suppress(KeyboardInterrupt):  # SIGINT, raised again once stopped

@@ -299,6 +299,7 @@ class ThreadedEmulator(ServedEmulator):
 
     def start(self, timeout: float = 60.0) -> ThreadedEmulator:
         from emulator.api.app import build_app  # the API's imports, once they are asked for
+        from emulator.http_protocol import protocol_with
         from emulator.serving import listen
 
         sock = listen("127.0.0.1", 0)
@@ -306,7 +307,8 @@ class ThreadedEmulator(ServedEmulator):
                                       port=sock.getsockname()[1])
         server = self._server = uvicorn.Server(uvicorn.Config(
             build_app(self._config), log_config=None, log_level="warning", access_log=False,
-            lifespan="on", timeout_keep_alive=75))
+            lifespan="on", timeout_keep_alive=75,
+            http=protocol_with(self._config.server.header_timeout_seconds)))
 
         def serve() -> None:
             try:

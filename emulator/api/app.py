@@ -47,6 +47,7 @@ from emulator.api.compute.volume_attachments import VolumeAttachmentsController
 from emulator.api.console_proxy import CONSOLE_PREFIX, ConsoleProxy
 from emulator.api.control import ControlAPI, FaultHooks
 from emulator.api.control_dashboard import UNRECORDED_KEY, page, prefers_html
+from emulator.api.control_routes import RouteListing
 from emulator.api.control_snapshots import SnapshotControl
 from emulator.api.faults import Fault, render_keystone
 from emulator.api.identity import IdentityAPI
@@ -197,6 +198,7 @@ class Emulator:
         actions = {**ServerActions(cloud.operations).table(
             DiskActions(cloud.disk), consoles, AdminActionsController(cloud.admin_actions)),
             **migrations.actions(), **interfaces.actions()}
+        self.actions = actions
         controllers = Controllers(
             servers=ServersController(cloud.servers, cloud.operations, actions),
             server_resources=ServerResourcesController(cloud.servers, cloud.metadata,
@@ -238,6 +240,7 @@ class Emulator:
             VolumeAPI(cloud.identity, public_url, max_body, cloud.volumes),
             ControlAPI(cloud.identity, public_url, max_body, cloud.simulation, cloud.faults,
                        self.ratelimiting, self.metrics, self.requests, dashboard,
+                       RouteListing(lambda: self.services, lambda: self.actions),
                        metrics_unauthenticated=config.server.metrics_unauthenticated,
                        snapshots=SnapshotControl(self.save_snapshot, self.load_snapshot,
                                                  config.image.size_cap_bytes)),

@@ -34,8 +34,10 @@ from starlette.responses import Response
 from emulator import __version__
 from emulator.api.compute.common import COMPUTE_PREFIX
 from emulator.api.control_dashboard import DashboardControl
+from emulator.api.control_openapi import OpenAPIControl
 from emulator.api.control_ratelimits import RateLimitControl
 from emulator.api.control_requests import RequestLogControl
+from emulator.api.control_routes import RouteListing
 from emulator.api.control_snapshots import RAW_BODIES, SnapshotControl
 from emulator.api.faults import Fault
 from emulator.api.metrics import CONTENT_TYPE, Metrics
@@ -222,6 +224,7 @@ class ControlAPI(Service):
     def __init__(self, identity: IdentityService, public_url: str, max_body: int,
                  simulation: Simulation, faults: FaultRules, limiting: RateLimiting,
                  metrics: Metrics, requests: RequestLog, dashboard: Dashboard,
+                 route_listing: RouteListing,
                  metrics_unauthenticated: bool = False,
                  snapshots: SnapshotControl | None = None) -> None:
         self.simulation = simulation
@@ -230,6 +233,8 @@ class ControlAPI(Service):
         self.requests = RequestLogControl(requests)
         self.dashboard = DashboardControl(dashboard, self.ratelimits, requests)
         self.snapshots = snapshots
+        self.route_listing = route_listing
+        self.openapi = OpenAPIControl(route_listing.entries)
         self.metrics = metrics
         self.metrics_unauthenticated = metrics_unauthenticated
         super().__init__(identity, public_url, max_body)
@@ -265,6 +270,8 @@ class ControlAPI(Service):
             Route("DELETE", "/requests", self.requests.clear),
             Route("GET", "/dashboard", self.dashboard.show),
             Route("GET", "/static/{name}", self.dashboard.static, authenticated=False),
+            Route("GET", "/routes", self.route_listing.show),
+            Route("GET", "/openapi.json", self.openapi.show),
             *([Route("GET", "/snapshot", self.snapshots.download),
                Route("PUT", "/snapshot", self.snapshots.upload)]
               if self.snapshots is not None else []),

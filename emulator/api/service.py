@@ -46,6 +46,8 @@ class Service:
     """Base of the per-service APIs: subclasses set ``prefix`` and ``routes``."""
 
     prefix: ClassVar[str]
+    #: What stands between ``prefix`` and a route's template in a URL (its API version).
+    route_root: ClassVar[str] = ""
     #: How faults are worded and bodies read; the base speaks Keystone's.
     dialect: ClassVar[Dialect] = "keystone"
     #: Whether a declared ``Content-Length`` over ``max_body`` is refused first.

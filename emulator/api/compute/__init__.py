@@ -37,6 +37,7 @@ Interceptor = Callable[[Call, Handler], Awaitable[Response]]
 
 class ComputeAPI(Service):
     prefix = "/compute"
+    route_root = API_PREFIX
     dialect = "nova"
 
     def __init__(

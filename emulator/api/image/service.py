@@ -42,6 +42,7 @@ def _document(document: dict[str, Any]) -> Handler:
 
 class ImageAPI(Service):
     prefix = "/image"
+    route_root = "/v2"
     # NOTE: no declared-size check: Glance has no sizelimit middleware, and image data is
     # as large as it is. JSON bodies are still bounded when read.
     limit_declared_size = False

@@ -46,6 +46,7 @@ def _bound(segment: str, handler: Handler) -> Handler:
 
 class NetworkAPI(Service):
     prefix = "/network"
+    route_root = f"/{VERSION}"
 
     def __init__(self, identity: IdentityService, public_url: str, max_body: int,
                  network: NetworkService) -> None:

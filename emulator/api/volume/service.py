@@ -58,6 +58,7 @@ SERVER_ERROR = ("The server has either erred or is incapable of performing the r
 
 class VolumeAPI(Service):
     prefix = "/volume"
+    route_root = API_PREFIX
 
     def __init__(self, identity: IdentityService, public_url: str, max_body: int,
                  volumes: VolumeService) -> None:
