@@ -379,14 +379,23 @@ def test_the_openapi_document_has_an_operation_per_route(target: Target,
     answer = admin.request("GET", f"{target.emulator.url}/_emulator/openapi.json")
     assert answer.status_code == 200, answer.text
     document = answer.json()
-    assert document["openapi"].startswith("3.0")
+    assert document["openapi"].startswith("3.1")
     operations = {(method.upper(), path): operation
                   for path, item in document["paths"].items()
                   for method, operation in item.items()}
     assert set(operations) == {(r["method"], r["path"]) for r in routes}
     action = operations["POST", "/compute/v2.1/servers/{server_id}/action"]
-    bodies = action["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
-    assert {"os-stop", "createImage"} <= {body["required"][0] for body in bodies}
+    bodies = action["requestBody"]["content"]["application/json"]["schema"]["anyOf"]
+    assert {"os-stop", "createImage", "resetNetwork"} <= {
+        body["required"][0] for body in bodies}
+    reboot = next(body for body in bodies if body["required"] == ["reboot"])
+    assert "SOFT" in reboot["properties"]["reboot"]["properties"]["type"]["enum"]
+    create = operations["POST", "/compute/v2.1/servers"]["requestBody"]["content"][
+        "application/json"]["schema"]
+    assert all(body["required"] == ["server"] for body in create["anyOf"])
+    listing = {p["name"] for p in operations["GET", "/compute/v2.1/servers/detail"][
+        "parameters"] if p["in"] == "query"}
+    assert {"limit", "marker", "name", "status", "all_tenants"} <= listing
     resize = operations["PUT", "/compute/v2.1/flavors/{flavor_id}"]
     version = next(p for p in resize["parameters"] if p["in"] == "header")
     assert version["name"] == "X-OpenStack-Nova-API-Version"

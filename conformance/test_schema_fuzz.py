@@ -3,11 +3,15 @@ own OpenAPI document (``GET /_emulator/openapi.json``, generated from the route 
 path parameters, microversion headers and bodies (each server action's too), sent with a
 member's token. Any 5xx, any request without an answer within ``TIMEOUT`` (a hang) and any
 connection reset fails the test; so does a budget not spent (fewer than ``MINIMUM``
-requests sent)."""
+requests sent).
+
+The examples are the same every run (hypothesis derandomized: a red CI is a bug, never
+luck); ``NOVA_EMULATOR_FUZZ_RANDOM=1`` draws new ones, to explore."""
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -27,6 +31,8 @@ EXAMPLES = 60
 MINIMUM = 20_000
 #: Seconds an answer may take before the request counts as a hang.
 TIMEOUT = 30.0
+#: Draw new examples each run instead of the same ones.
+RANDOM = os.environ.get("NOVA_EMULATOR_FUZZ_RANDOM", "") == "1"
 
 
 def _send(http: httpx.Client, base: str, token: str, case: Any) -> httpx.Response:
@@ -50,6 +56,7 @@ def test_schemathesis_finds_no_5xx_hang_or_reset(target: Target) -> None:
         assert document.status_code == 200, document.text
         schema = schemathesis.openapi.from_dict(document.json())
         sent = 0
+        statuses: dict[int, int] = {}
         failures: list[str] = []
         started = time.monotonic()
         operations = [result.ok() for result in schema.get_all_operations()]
@@ -57,6 +64,7 @@ def test_schemathesis_finds_no_5xx_hang_or_reset(target: Target) -> None:
         for operation in operations:
 
             @settings(max_examples=EXAMPLES, database=None, deadline=None,
+                      derandomize=not RANDOM,
                       phases=[Phase.generate], suppress_health_check=list(HealthCheck))
             @given(case=operation.as_strategy())
             def attempt(case: Any) -> None:
@@ -69,6 +77,8 @@ def test_schemathesis_finds_no_5xx_hang_or_reset(target: Target) -> None:
                     return
                 finally:
                     sent += 1
+                statuses[answer.status_code // 100] = statuses.get(
+                    answer.status_code // 100, 0) + 1
                 if answer.status_code >= 500:
                     failures.append(f"{case.operation.label}: {answer.status_code} "
                                     f"{answer.text[:200]} {case.as_curl_command()}")
@@ -78,6 +88,7 @@ def test_schemathesis_finds_no_5xx_hang_or_reset(target: Target) -> None:
                 f"the emulator died under {operation.label}"
         elapsed = time.monotonic() - started
         print(f"schemathesis: {sent} requests over {len(operations)} operations in "
-              f"{elapsed:.0f} s, {len(failures)} failures")
+              f"{elapsed:.0f} s, {len(failures)} failures; answers by class: "
+              f"{ {f'{k}xx': v for k, v in sorted(statuses.items())} }")
         assert not failures, "\n".join(failures[:20])
         assert sent >= MINIMUM, sent

@@ -38,6 +38,8 @@ POLICIES = (ANTI_AFFINITY, AFFINITY, SOFT_ANTI_AFFINITY, SOFT_AFFINITY)
 MAX_SERVER_PER_HOST = "max_server_per_host"
 
 RULE = "os_compute_api:os-server-groups:{}"
+#: The largest OFFSET the list sends to the database (SQLite and PostgreSQL take 64 bits).
+MAX_OFFSET = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,9 @@ class ServerGroupService:
             authorize(ctx, RULE.format("index:all_projects"), ctx.project_id)
         else:
             stmt = stmt.where(InstanceGroup.project_id == ctx.project_id)
-        stmt = stmt.order_by(col(InstanceGroup.id)).offset(offset)
+        # An offset past every row is an empty page (Nova slices a list), however large:
+        # what SQL takes is at most a signed 64-bit integer.
+        stmt = stmt.order_by(col(InstanceGroup.id)).offset(min(offset, MAX_OFFSET))
         if limit is not None:
             stmt = stmt.limit(limit)
         with self.db.session() as s:
