@@ -134,6 +134,11 @@ class MigrationAborted(BackendError):
     source host, nothing is left on the destination."""
 
 
+class NoLiveMigration(BackendError):
+    """No live migration of the instance runs (not begun yet, or over): nothing to force
+    or cancel."""
+
+
 class DeviceBusy(BackendError):
     """The volume or port is attached to the instance already (or its device name is in
     use)."""
@@ -398,8 +403,8 @@ class ComputeBackend(Protocol):
 
     async def live_migration_abort(self, instance: InstanceSpec) -> None:
         """Cancel the live migration of ``instance`` running now; its ``live_migrate`` then
-        raises ``MigrationAborted``. ``BackendError`` when no live migration of it runs or
-        it can no longer be cancelled."""
+        raises ``MigrationAborted``. ``NoLiveMigration`` when none of it runs (not begun yet
+        or over); another ``BackendError`` when it can no longer be cancelled."""
         ...
 
     async def evacuate(self, instance: InstanceSpec, previous: InstanceSpec,

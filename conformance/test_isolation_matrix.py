@@ -53,14 +53,6 @@ def version_headers(route: dict[str, Any]) -> dict[str, str]:
     return {"OpenStack-API-Version": f"{route['service']} {version}"}
 
 
-def fill(path: str, values: dict[str, str]) -> str:
-    """``path`` with each ``{name}`` replaced by ``values[name]`` (a name missing: the
-    matrix lacks a line for a new route's parameter)."""
-    missing = [name for name in PARAM.findall(path) if name not in values]
-    assert not missing, f"{path}: no value for {missing}: add them to the matrix"
-    return PARAM.sub(lambda m: values[m.group(1)], path)
-
-
 def _login(http: httpx.Client, account: Any) -> str:
     issued = http.post(f"{account.auth_url}/auth/tokens", json=account.password_auth())
     assert issued.status_code == 201, issued.text
@@ -83,7 +75,6 @@ def test_every_route_refuses_no_bad_expired_and_revoked_tokens(target: Target,
         time.sleep(max(0.0, issued + TOKEN_TTL + 0.5 - time.monotonic()))
         tokens: dict[str, str | None] = {"no": None, "garbage": "not-a-token-" + "x" * 20,
                                          "expired": expired, "revoked": revoked}
-        values: dict[str, str] = {}
         checked = 0
         for route in routes:
             url = process.url + PARAM.sub("x1", route["path"])
@@ -102,7 +93,6 @@ def test_every_route_refuses_no_bad_expired_and_revoked_tokens(target: Target,
                     checked += 1
                 else:
                     assert answer.status_code != 401, f"{where}: {answer.text[:300]}"
-        del values
         assert checked >= 4 * 300, checked
         print(f"{len(routes)} routes, {checked} refusals checked")
 

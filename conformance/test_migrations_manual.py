@@ -72,17 +72,9 @@ class Cloud(ManualCloud):
     def running(self, server_id: str | None = None) -> tuple[str, str]:
         """A server of the member's (``server_id``, else a new one), ACTIVE, then
         live-migrating (its migration listed as running); its id and source host."""
-        sid = server_id or self.boot("lm")
-        if server_id is not None:
-            pass
-        elif self.manual:
-            self.advance(SPAWN)
-        else:
-            self.wait_console(sid, GUEST_READY)
+        sid = server_id or self.ready()
         source = self.host(sid)
-        response = self.act(sid, {"os-migrateLive": {"host": None, "block_migration": "auto"}},
-                            session=self.admin, version="2.25")
-        assert response.status_code == 202, response.text
+        self.migrate_live(sid)
         server = self.show(sid)
         assert (server["status"], server["OS-EXT-STS:task_state"]) == ("MIGRATING",
                                                                        "migrating")
@@ -91,6 +83,21 @@ class Cloud(ManualCloud):
             assert time.monotonic() < deadline, "the live migration never ran"
             time.sleep(0.05)
         return sid, source
+
+    def ready(self) -> str:
+        """A new server of the member's, ACTIVE and (on QEMU) its guest booted."""
+        sid = self.boot("lm")
+        if self.manual:
+            self.advance(SPAWN)
+        else:
+            self.wait_console(sid, GUEST_READY)
+        return sid
+
+    def migrate_live(self, server_id: str) -> None:
+        response = self.act(server_id, {"os-migrateLive": {"host": None,
+                                                           "block_migration": "auto"}},
+                            session=self.admin, version="2.25")
+        assert response.status_code == 202, response.text
 
     def wait_console(self, server_id: str, marker: str) -> None:
         deadline = time.monotonic() + TIMEOUT
@@ -198,6 +205,25 @@ def test_abort_leaves_the_server_on_its_source(fresh: Cloud) -> None:
     assert "fault" not in fresh.show(sid, fresh.admin)
     again = fresh.admin.compute("DELETE", url, version="2.24")
     assert again.status_code == 409, again.text  # no longer migrating
+
+
+def test_an_abort_as_the_migration_begins_still_cancels_it(fresh: Cloud) -> None:
+    """The migration is ``running`` as soon as its host is claimed, a moment before the
+    copy begins: an abort sent then waits for the copy and cancels it."""
+    sid = fresh.ready()
+    source = fresh.host(sid)
+    fresh.migrate_live(sid)
+    listed = fresh.admin.compute("GET", "/os-migrations", params={"instance_uuid": sid})
+    (migration,) = listed.json()["migrations"]
+    url = f"/servers/{sid}/migrations/{migration['id']}"
+    deadline = time.monotonic() + TIMEOUT
+    while (answer := fresh.admin.compute("DELETE", url, version="2.24")).status_code == 400:
+        assert "Cannot abort live migration" in answer.text, answer.text  # not running yet
+        assert time.monotonic() < deadline, "the live migration never ran"
+    assert answer.status_code == 202, answer.text
+    server = fresh.settled(sid)
+    assert (server["status"], fresh.host(sid)) == ("ACTIVE", source)
+    assert fresh.migration_status(sid) == "cancelled"
 
 
 @SIMULATED_ONLY

@@ -148,6 +148,20 @@ def _replace_rows(source: Connection, target: Connection) -> None:
                 f"coalesce(max({key}), 0) + 1, false) FROM {table.name}"))
 
 
+@contextmanager
+def _sqlite_file(path: Path) -> Iterator[Engine]:
+    """An engine on the SQLite file ``path`` (a snapshot's), its schema brought up to date;
+    disposed of afterwards."""
+    from emulator import schema
+
+    file = make_engine(f"sqlite:///{path}")
+    try:
+        schema.bring_up_to_date(file)
+        yield file
+    finally:
+        file.dispose()
+
+
 class Database:
     """Owns the engine; hands out sessions that commit on success and roll back on error."""
 
@@ -162,13 +176,9 @@ class Database:
             self._backup(initial, into_engine=True)
         schema.bring_up_to_date(self.engine)
         if initial is not None and self.engine.dialect.name != "sqlite":
-            file = make_engine(f"sqlite:///{initial}")
-            try:
-                schema.bring_up_to_date(file)
-                with file.connect() as source, self.engine.begin() as target:
-                    _replace_rows(source, target)
-            finally:
-                file.dispose()
+            with _sqlite_file(initial) as file, file.connect() as source, \
+                    self.engine.begin() as target:
+                _replace_rows(source, target)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -202,17 +212,10 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             self._backup(target, into_engine=False)
             return
-        from emulator import schema
-
-        file = make_engine(f"sqlite:///{target}")
-        try:
-            schema.bring_up_to_date(file)
-            with self.engine.connect().execution_options(
-                    isolation_level="REPEATABLE READ") as source, source.begin(), \
-                    file.begin() as copy:
-                _replace_rows(source, copy)
-        finally:
-            file.dispose()
+        with _sqlite_file(target) as file, self.engine.connect().execution_options(
+                isolation_level="REPEATABLE READ") as source, source.begin(), \
+                file.begin() as copy:
+            _replace_rows(source, copy)
 
     def _backup(self, other: Path, into_engine: bool) -> None:
         raw = self.engine.raw_connection()

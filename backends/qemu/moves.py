@@ -32,6 +32,7 @@ from dataclasses import replace
 from backends.base import (
     BackendError,
     InstanceSpec,
+    NoLiveMigration,
     PowerState,
     ProgressListener,
 )
@@ -79,10 +80,10 @@ class QemuMoves(QemuInstances):
     """The verbs that move an instance between hosts (see the module doc)."""
 
     def live_migration(self, uuid: str) -> LiveMigration:
-        """The live migration of ``uuid`` running now; ``LiveMigrationFailed`` if none."""
+        """The live migration of ``uuid`` running now; ``NoLiveMigration`` if none."""
         found = self.live_migrations.get(uuid)
         if found is None:
-            raise LiveMigrationFailed(f"Instance {uuid} has no live migration in progress.")
+            raise NoLiveMigration(f"Instance {uuid} has no live migration in progress.")
         return found
 
     # --- resize and cold migration ---------------------------------------------------------

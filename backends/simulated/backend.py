@@ -25,6 +25,7 @@ from backends.base import (
     InstanceNotFound,
     InstanceSpec,
     MigrationAborted,
+    NoLiveMigration,
     NotSupported,
     PowerListener,
     PowerState,
@@ -348,7 +349,7 @@ class SimulatedBackend(DeviceVerbs):
     def _job(self, instance: InstanceSpec) -> LiveMigration:
         job = self._live.get(instance.uuid)
         if job is None or job.outcome is not None:
-            raise ActionFailed(f"No live migration of instance {instance.uuid} is running.")
+            raise NoLiveMigration(f"No live migration of instance {instance.uuid} is running.")
         return job
 
     async def live_migration_force_complete(self, instance: InstanceSpec) -> None:

@@ -9,12 +9,19 @@ the migration's consumer (``Claims``); the end of the move releases one or the o
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from backends.base import BackendError, ComputeBackend, InstanceSpec, MigrationProgress
+from backends.base import (
+    BackendError,
+    ComputeBackend,
+    InstanceSpec,
+    MigrationProgress,
+    NoLiveMigration,
+)
 from emulator.compute.actions import TRANSITIONS
 from emulator.compute.backend_errors import failure_message
 from emulator.compute.claims import Claims
@@ -39,6 +46,8 @@ from emulator.errors import InvalidInput, NotFound
 #: before it.
 ABORTABLE = frozenset({"running"})
 ABORTABLE_V265 = frozenset({"running", "queued", "preparing"})
+#: Seconds a force or an abort waits for the backend to begin the live migration.
+WAIT_FOR_BEGIN = 60.0
 
 
 def _number(migration_id: str) -> int:
@@ -210,9 +219,12 @@ class Moves:
     def force_complete(self, ctx: RequestContext, server_id: str, migration_id: str) -> None:
         """``force_complete``: the running live migration finishes now (the backend
         switches to post-copy or pauses the guest to converge)."""
+        chosen: list[MigrationRecord] = []
+
         def running(row: Instance) -> dict[str, Any]:
             try:
-                self._running(row, migration_id, frozenset({"running"}), "force complete")
+                chosen.append(self._running(row, migration_id, frozenset({"running"}),
+                                            "force complete"))
             except NotFound as exc:  # NOTE: Nova answers 400 for it here
                 raise InvalidInput(exc.message) from None
             return {}
@@ -220,7 +232,8 @@ class Moves:
         row = self.servers.accept(ctx, server_id, TRANSITIONS["live_migration_force_complete"],
                                   running)
         self._beside(row, ctx.request_id, "compute_live_migration_force_complete",
-                     self.backend.live_migration_force_complete)
+                     self._once_begun(chosen[0].id,
+                                      self.backend.live_migration_force_complete))
 
     def abort(self, ctx: RequestContext, server_id: str, migration_id: str,
               in_queue: bool) -> None:
@@ -237,7 +250,32 @@ class Moves:
                                   abortable)
         self._aborted.add(chosen[0].id)
         self._beside(row, ctx.request_id, "compute_live_migration_abort",
-                     self.backend.live_migration_abort)
+                     self._once_begun(chosen[0].id, self.backend.live_migration_abort))
+
+    def _once_begun(self, migration_id: int, verb: Callable[[InstanceSpec], Awaitable[None]]
+                    ) -> Callable[[InstanceSpec], Awaitable[None]]:
+        """``verb`` on the live migration ``migration_id``, retried while the backend has
+        not begun it yet (``NoLiveMigration`` while the migration is still in progress)."""
+        migrations = self.migrations
+
+        async def when_begun(spec: InstanceSpec) -> None:
+            # NOTE: a migration is "running" once its host is claimed, a moment before the
+            # backend's copy begins: a force or an abort in between waits for the copy
+            # rather than missing it.
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + WAIT_FOR_BEGIN
+            while True:
+                try:
+                    await verb(spec)
+                    return
+                except NoLiveMigration:
+                    found = migrations.get(migration_id, spec.uuid)
+                    if (found is None or found.status not in LIVE_IN_PROGRESS
+                            or loop.time() > deadline):
+                        raise
+                await asyncio.sleep(0.05)
+
+        return when_begun
 
     def _beside(self, row: Instance, request_id: str, event: str,
                 verb: Callable[[InstanceSpec], Any]) -> None:
