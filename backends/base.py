@@ -130,18 +130,16 @@ class NotSupported(BackendError):
 
 
 class MigrationAborted(BackendError):
-    """A live migration was cancelled (``live_migration_abort``): the guest runs on on its
+    """A live migration was cancelled (``live_migration_abort``): the guest runs on its
     source host, nothing is left on the destination."""
 
 
 class NoLiveMigration(BackendError):
-    """No live migration of the instance runs (not begun yet, or over): nothing to force
-    or cancel."""
+    """No live migration of the instance runs (not begun yet, or over)."""
 
 
 class DeviceBusy(BackendError):
-    """The volume or port is attached to the instance already (or its device name is in
-    use)."""
+    """The volume or port is attached to the instance already (or its device name used)."""
 
 
 class DeviceNotFound(BackendError):
@@ -149,8 +147,7 @@ class DeviceNotFound(BackendError):
 
 
 class DeviceDetachFailed(BackendError):
-    """The guest did not release the device in time; it stays attached (Nova's libvirt
-    ``DeviceDetachFailed``)."""
+    """The guest did not release the device in time; it stays attached (libvirt's)."""
 
 
 @dataclass(frozen=True)
@@ -396,15 +393,14 @@ class ComputeBackend(Protocol):
         ...
 
     async def live_migration_force_complete(self, instance: InstanceSpec) -> None:
-        """Make the live migration of ``instance`` (running now) finish sooner: switch to
-        post-copy, or pause the guest so that the copy converges. ``BackendError`` when no
-        live migration of it runs."""
+        """Make the live migration of ``instance`` finish sooner (post-copy, or the guest
+        paused so that the copy converges); ``NoLiveMigration`` when none runs."""
         ...
 
     async def live_migration_abort(self, instance: InstanceSpec) -> None:
-        """Cancel the live migration of ``instance`` running now; its ``live_migrate`` then
-        raises ``MigrationAborted``. ``NoLiveMigration`` when none of it runs (not begun yet
-        or over); another ``BackendError`` when it can no longer be cancelled."""
+        """Cancel the live migration of ``instance`` (its ``live_migrate`` then raises
+        ``MigrationAborted``); ``NoLiveMigration`` when none runs, another ``BackendError``
+        when it can no longer be cancelled."""
         ...
 
     async def evacuate(self, instance: InstanceSpec, previous: InstanceSpec,

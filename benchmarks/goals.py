@@ -47,6 +47,9 @@ GOALS: dict[str, Goal] = {
                         "(kwok's CI bar for deleting them)",
                         120.0, "s", README, "test_create_and_delete_1000_servers"),
     # Issue 15's "Done when": ratios to the bare app serving the same documents, and moto.
+    "workers-2-get": Goal("GET /servers/{id}, 8 connections: 2 API workers on PostgreSQL >= "
+                          "1.6 x one", 1.6, "x", "issue 17",
+                          "test_workers[postgresql-2]", higher_is_better=True),
     "show-1": Goal("GET /servers/{id}, 1 client: >= 0.5 x the bare endpoint's requests/s",
                    0.5, "x", "issue 15", "test_get_show[1]", higher_is_better=True),
     "show-8": Goal("GET /servers/{id}, 8 clients: >= 0.5 x the bare endpoint's requests/s",

@@ -15,9 +15,12 @@ A request in flight at the kill has no answer: either outcome is allowed for it.
 
 from __future__ import annotations
 
+import os
 import random
+import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +30,7 @@ import pytest
 from conformance.bios_image import boot_image
 from conformance.client import ApiSession
 from conformance.conftest import Target, dedicated_emulator, seeded_accounts
+from conformance.process import EmulatorProcess
 
 #: Kills per backend, and the clients' threads: 15 on the simulated cloud (each stage of
 #: CI that runs it on a durable state: SQLite, then PostgreSQL, is 15 kills); a few on
@@ -160,43 +164,79 @@ def _usage(admin: ApiSession) -> dict[str, tuple[int, int]]:
             for h in hypervisors}
 
 
+def _lives(process: EmulatorProcess, http: httpx.Client, kills: int, timeout: float,
+           crash: Callable[[int], None]) -> Ledger:
+    """``kills`` times: the clients run a while, ``crash(life)`` kills what it kills (and
+    brings the emulator back, or leaves that to it), then the invariants are checked."""
+    ledger = Ledger()
+    lives: list[dict[str, int]] = []
+    accounts = seeded_accounts(process.url)
+    admin = ApiSession(accounts["admin"], http)
+    image = boot_image(ApiSession(accounts["member"], http), admin, process.backend)["id"]
+    idle = _usage(admin)
+    assert all(vcpus == 0 for vcpus, _ in idle.values()), idle
+    for life in range(1, kills + 1):
+        stop = threading.Event()
+        clients = []
+        for number in range(CLIENTS):
+            session = ApiSession(accounts["member"], httpx.Client(timeout=30.0))
+            clients.append((session, threading.Thread(target=_client_loop, args=(
+                session, image, ledger, stop, life * 100 + number), daemon=True)))
+        for _, thread in clients:
+            thread.start()
+        time.sleep(random.Random(life).uniform(*RUN_BEFORE_KILL))
+        crash(life)
+        stop.set()
+        for session, thread in clients:
+            thread.join(timeout=90)
+            assert not thread.is_alive()
+            session.http.close()
+        # Tokens outlive the kill (they are in the state); a new session all the same.
+        admin = ApiSession(accounts["admin"], http)
+        member = ApiSession(accounts["member"], http)
+        lives.append(_check(admin, member, ledger, life, timeout, idle))
+    print(f"{kills} kills: {len(ledger.created)} creates, {len(ledger.deleted)} deletes, "
+          f"{ledger.acted} actions acknowledged; servers after each: "
+          f"{[life['servers'] for life in lives]}")
+    assert ledger.created and ledger.deleted, "the clients made no acknowledged write"
+    return ledger
+
+
 @pytest.mark.emulator_only
 def test_killed_at_random_moments_nothing_acknowledged_is_lost(
         target: Target, durable_state: str, http: httpx.Client) -> None:
     assert target.backend is not None
     kills = KILLS.get(target.backend, 3)
     timeout = 60.0 if target.backend == "simulated" else 240.0
-    ledger = Ledger()
-    lives: list[dict[str, int]] = []
     with dedicated_emulator(target, state=durable_state) as process:
-        accounts = seeded_accounts(process.url)
-        admin = ApiSession(accounts["admin"], http)
-        image = boot_image(ApiSession(accounts["member"], http), admin, process.backend)["id"]
-        idle = _usage(admin)
-        assert all(vcpus == 0 for vcpus, _ in idle.values()), idle
-        for life in range(1, kills + 1):
-            stop = threading.Event()
-            clients = []
-            for number in range(CLIENTS):
-                session = ApiSession(accounts["member"], httpx.Client(timeout=30.0))
-                clients.append((session, threading.Thread(target=_client_loop, args=(
-                    session, image, ledger, stop, life * 100 + number), daemon=True)))
-            for _, thread in clients:
-                thread.start()
-            time.sleep(random.Random(life).uniform(*RUN_BEFORE_KILL))
-            process.kill()
-            stop.set()
-            for session, thread in clients:
-                thread.join(timeout=60)
-                assert not thread.is_alive()
-                session.http.close()
+        def crash(_life: int) -> None:
+            process.kill()  # with --workers: the supervisor, and its workers with it
             process.start()
-            # Tokens outlive the kill (they are in the state); a new session all the same.
-            admin = ApiSession(accounts["admin"], http)
-            member = ApiSession(accounts["member"], http)
-            lives.append(_check(admin, member, ledger, life, timeout, idle))
-    print(f"{kills} kills: {len(ledger.created)} creates, {len(ledger.deleted)} deletes, "
-          f"{ledger.acted} actions acknowledged; servers after each: "
-          f"{[life['servers'] for life in lives]}")
-    assert ledger.created and ledger.deleted, "the clients made no acknowledged write"
 
+        _lives(process, http, kills, timeout, crash)
+
+
+@pytest.mark.emulator_only
+def test_one_worker_killed_at_random_moments_nothing_acknowledged_is_lost(
+        target: Target, durable_state: str, http: httpx.Client) -> None:
+    """With API workers (``NOVA_EMULATOR_TEST_WORKERS``): one worker SIGKILLed at a time,
+    the leader or a follower at random; the supervisor starts another, a new leader takes
+    the cloud over, and the same invariants hold."""
+    with dedicated_emulator(target, state=durable_state) as process:
+        workers = process.worker_pids()
+        if len(workers) < 2:
+            pytest.skip("one process: no API worker to kill (NOVA_EMULATOR_TEST_WORKERS)")
+
+        def crash(life: int) -> None:
+            before = process.worker_pids()
+            victim = random.Random(life).choice(before)
+            os.kill(victim, signal.SIGKILL)
+            deadline = time.monotonic() + 60
+            while len(set(process.worker_pids()) - {victim}) < len(before):
+                assert time.monotonic() < deadline, "no worker started in the dead one's place"
+                time.sleep(0.05)
+
+        _lives(process, http, KILLS["simulated"], 60.0, crash)
+        taken_over = process.log().count(" leads") - 1
+        print(f"{taken_over} of the killed workers led: another took the cloud over")
+        assert taken_over >= 1, "no leader was killed: the takeover was not exercised"

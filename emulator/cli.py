@@ -63,6 +63,9 @@ def serve_arguments(command: argparse.ArgumentParser) -> None:
     command.add_argument("--config", type=Path, help="TOML configuration file")
     command.add_argument("--public-url", help="base URL to publish in the service catalog")
     command.add_argument("--log-level", choices=LOG_LEVELS, help="default info")
+    command.add_argument("--workers", type=int,
+                         help="API worker processes on the port (default 1; more need a "
+                              "PostgreSQL --state)")
     command.add_argument("--backend", help="the registered backend that runs the servers: "
                                            "simulated, qemu or a plug-in's (default: "
                                            "[compute] backend, simulated)")
@@ -139,6 +142,7 @@ def _config(args: argparse.Namespace) -> Config:
         state=getattr(args, "state", None),
         public_url=args.public_url,
         log_level=getattr(args, "log_level", None),
+        workers=getattr(args, "workers", None),
         backend=getattr(args, "backend", None),
     )
 

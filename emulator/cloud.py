@@ -143,15 +143,18 @@ SCHEDULER_CONTEXT = RequestContext(user_id="", project_id=None, roles=frozenset(
 
 
 class Cloud:
-    def __init__(self, config: Config, snapshot: Snapshot | None = None) -> None:
+    def __init__(self, config: Config, snapshot: Snapshot | None = None,
+                 follower: bool = False) -> None:
         """The cloud ``config`` describes; from ``snapshot``'s state when given (see
-        ``require_snapshots``)."""
+        ``require_snapshots``). A ``follower`` (an API worker that serves reads while
+        another leads: ``emulator.workers``) changes nothing at start-up."""
         self.config = config
         compute = config.compute
         ids.seed(config.server.seed, snapshot.digest if snapshot is not None else "")
         self.db = db = Database(config.server.state,
                                 initial=snapshot.database if snapshot is not None else None)
-        self.identity = IdentityService(db, timedelta(seconds=config.identity.token_ttl_seconds))
+        self.identity = IdentityService(db, timedelta(seconds=config.identity.token_ttl_seconds),
+                                        shared=config.server.workers > 1)
         self.identity.seed(config.accounts)
         self.flavors = FlavorService(db, project_exists=self.identity.project_exists)
         self.flavors.seed()
@@ -167,7 +170,8 @@ class Cloud:
             db, store,
             require_format_match=config.image.require_format_match,
             size_cap=config.image.size_cap_bytes)
-        self.images.recover()
+        if not follower:  # the leader's uploads in progress are not a crash's
+            self.images.recover()
         self.image_proxy = ImageProxy(self.images)
         admin_project = self.identity.project_id_named("admin")
         self.images.seed(owner=admin_project)

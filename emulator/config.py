@@ -18,6 +18,8 @@ The file is TOML (``tomllib`` is in the standard library)::
     request_log_size = 1000                   # requests GET /_emulator/requests keeps; 0: none
     header_timeout_seconds = 30.0             # a connection must send a request's head
                                               # (line and headers) within this, or is dropped
+    workers = 1                               # API worker processes on the port (more:
+                                              # PostgreSQL state, simulated backend)
 
     [identity]
     region = "RegionOne"
@@ -217,6 +219,8 @@ PositiveInt = Annotated[StrictInt, Field(gt=0)]
 NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
 AtLeastOne = Annotated[StrictInt, Field(ge=1)]
 Port = Annotated[StrictInt, Field(ge=1, le=65535)]
+#: ``--workers``: at most this many processes (each holds a cloud's read side in memory).
+MAX_WORKERS = 32
 #: Seconds and ratios: an int is taken as a float; inf and nan are refused.
 NonNegativeFloat = Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)]
 PositiveFloat = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
@@ -294,6 +298,9 @@ class ServerConfig:
     #: Seconds a connection has to send a request's head before it is dropped (a client
     #: that sends nothing, or headers that never end: ``emulator.http_protocol``).
     header_timeout_seconds: PositiveFloat = 30.0
+    #: API worker processes on the one port (``emulator.workers``); more than one needs a
+    #: PostgreSQL state they share.
+    workers: Annotated[StrictInt, Field(ge=1, le=MAX_WORKERS)] = 1
 
 
 @dataclass(frozen=True, config=_TABLE)

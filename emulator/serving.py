@@ -16,6 +16,7 @@ from collections.abc import Callable
 import uvicorn
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
+from starlette.types import ASGIApp
 
 from emulator import __version__, schema
 from emulator.config import Config, ConfigError
@@ -100,9 +101,12 @@ def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def listen(host: str, port: int) -> socket.socket:
+def listen(host: str, port: int, reuse_port: bool = False,
+           backlog: int | None = LISTEN_BACKLOG) -> socket.socket:
     """A socket bound to ``host:port`` and listening, as uvicorn would make it; a
-    ``ConfigError`` when the address cannot be had (taken, not ours, unknown host)."""
+    ``ConfigError`` when the address cannot be had (taken, not ours, unknown host).
+    ``reuse_port``: others may bind the same address (``SO_REUSEPORT``: the kernel spreads
+    connections over the ones listening); ``backlog`` None: bound, not listening."""
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
             host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
@@ -111,8 +115,11 @@ def listen(host: str, port: int) -> socket.socket:
         raise ConfigError(f"cannot listen on {_address(host, port)}: {_reason(exc)}") from None
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
-        sock.listen(LISTEN_BACKLOG)
+        if backlog is not None:
+            sock.listen(backlog)
     except OSError as exc:
         sock.close()
         raise ConfigError(f"cannot listen on {_address(host, port)}: {_reason(exc)}") from None
@@ -127,34 +134,50 @@ def _reason(exc: OSError) -> str:
 
 def serve(config: Config) -> int:
     """Check the state, bind the port, build the app, serve until SIGINT or SIGTERM; the
-    "listening" line is logged once the app has started and requests are answered."""
+    "listening" line is logged once the app has started and requests are answered (with
+    ``workers`` > 1, once every worker answers: ``emulator.workers``)."""
     from emulator.api.app import build_app
+    from emulator.workers import Supervisor, check_workers
 
     setup_logging(config.server.log_level)
     check_backend(config.compute.backend)
     check_scheduler(config)
+    check_workers(config)
     check_state(config.server.state)
     check_ratelimit(config)
-    sock = listen(config.server.host, config.server.port)
+    workers = config.server.workers
+    # several workers: each listens on a socket of its own on this address (SO_REUSEPORT,
+    # so that the kernel spreads the connections); this one only holds the port
+    sock = listen(config.server.host, config.server.port, reuse_port=workers > 1,
+                  backlog=None if workers > 1 else LISTEN_BACKLOG)
     bound = sock.getsockname()
 
     def listening() -> None:
         logging.getLogger("nova_emulator").info(
-            "nova-emulator %s listening on %s (public URL %s, state %s, backend %s)",
+            "nova-emulator %s listening on %s (public URL %s, state %s, backend %s%s)",
             __version__, _address(bound[0], bound[1]), config.public_url,
-            _state_shown(config.server.state), config.compute.backend)
+            _state_shown(config.server.state), config.compute.backend,
+            f", {workers} workers" if workers > 1 else "")
 
     with sock:
-        server = _Server(uvicorn.Config(
-            build_app(config),
-            log_config=None,  # our logging, set up above, for uvicorn's loggers too
-            log_level=config.server.log_level,
-            access_log=False,  # RequestIdMiddleware logs each request with its id
-            lifespan="on",
-            timeout_keep_alive=75,
-            http=protocol_with(config.server.header_timeout_seconds),
-            backlog=LISTEN_BACKLOG,
-        ), on_started=listening)
+        if workers > 1:
+            return Supervisor(config, (config.server.host, bound[1]), listening).run()
         with contextlib.suppress(KeyboardInterrupt):  # SIGINT, raised again once stopped
-            server.run(sockets=[sock])
+            serve_sockets(config, build_app(config), [sock], listening)
     return 0
+
+
+def serve_sockets(config: Config, app: ASGIApp, sockets: list[socket.socket],
+                  on_started: Callable[[], None]) -> None:
+    """Serve ``app`` on ``sockets`` (bound and listening) until SIGINT or SIGTERM."""
+    server = _Server(uvicorn.Config(
+        app,
+        log_config=None,  # our logging, set up above, for uvicorn's loggers too
+        log_level=config.server.log_level,
+        access_log=False,  # RequestIdMiddleware logs each request with its id
+        lifespan="on",
+        timeout_keep_alive=75,
+        http=protocol_with(config.server.header_timeout_seconds),
+        backlog=LISTEN_BACKLOG,
+    ), on_started=on_started)
+    server.run(sockets=sockets)

@@ -6,6 +6,9 @@ create databases (``postgresql://nova:nova@127.0.0.1/nova``): every emulator the
 starts without a state of its own then gets a new, empty database on that server (SQLite in
 memory otherwise), and tests that restart an emulator on durable state ask for one with
 ``durable_state``. Unset, nothing here touches a server.
+
+``NOVA_EMULATOR_TEST_WORKERS`` (with it) runs each such emulator of the simulated backend
+with that many API workers (``serve --workers``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from sqlalchemy.exc import DBAPIError
 
 #: The PostgreSQL server (a URL whose role has CREATEDB) scratch databases are made on.
 TEST_DATABASE_ENV = "NOVA_EMULATOR_TEST_DATABASE"
+#: API workers of every emulator on a scratch database (simulated backend).
+TEST_WORKERS_ENV = "NOVA_EMULATOR_TEST_WORKERS"
 #: Every scratch database's name starts so .
 PREFIX = "nova_emulator_test_"
 
@@ -34,6 +39,16 @@ def scratch_server() -> URL | None:
     if parsed.get_backend_name() != "postgresql":
         raise ValueError(f"{TEST_DATABASE_ENV} must be a postgresql:// URL, not {url!r}")
     return parsed.set(drivername="postgresql+psycopg")
+
+
+def test_workers(state: str | None, backend: str) -> int:
+    """The API workers an emulator of the tests runs with (1 unless asked for and
+    possible: a PostgreSQL state, the simulated backend)."""
+    workers = int(os.environ.get(TEST_WORKERS_ENV, "").strip() or 1)
+    if state is None or backend != "simulated" or \
+            make_url(state).get_backend_name() != "postgresql":
+        return 1
+    return workers
 
 
 def _run_on_server(server: URL, statement: str) -> None:

@@ -34,6 +34,7 @@ from emulator.testing_databases import (
     create_scratch_database,
     drop_scratch_database,
     scratch_server,
+    test_workers,
 )
 
 #: Where the free guest image is cached (shared by every emulator of a run); unset: the
@@ -97,10 +98,14 @@ class EmulatorProcess(ServedEmulator):
     """
 
     def __init__(self, config: str = "", state: str | None = None, port: int | None = None,
-                 backend: str = "simulated", env: Mapping[str, str] | None = None):
+                 backend: str = "simulated", env: Mapping[str, str] | None = None,
+                 workers: int | None = None):
         """``backend``: any registered one (``serve --backend``); ``env``: more variables
-        for the process (e.g. a ``PYTHONPATH`` where a plug-in backend is registered)."""
+        for the process (e.g. a ``PYTHONPATH`` where a plug-in backend is registered);
+        ``workers``: ``serve --workers`` (default: ``NOVA_EMULATOR_TEST_WORKERS``'s, see
+        ``test_workers``)."""
         self.env = dict(env or {})
+        self.workers = workers
         self.port = port or free_port()
         self.backend = backend
         self.workdir = Path(tempfile.mkdtemp(prefix="nova-emulator-"))
@@ -144,6 +149,9 @@ class EmulatorProcess(ServedEmulator):
                "--port", str(self.port), "--config", str(self.config_path)]
         if self.state:
             cmd += ["--state", self.state]
+        workers = self.workers or test_workers(self.state, self.backend)
+        if workers > 1:
+            cmd += ["--workers", str(workers)]
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, env={**os.environ, **self.env})
@@ -181,6 +189,16 @@ class EmulatorProcess(ServedEmulator):
         self.proc.kill()
         self.proc.wait()
         self.proc = None
+
+    def worker_pids(self) -> list[int]:
+        """The API worker processes (``--workers``): the server process's children."""
+        if self.proc is None:
+            return []
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        try:
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
 
     def qemu_processes(self) -> list[str]:
         """``pid cmdline`` of every qemu-system process whose command line names this

@@ -50,6 +50,7 @@ from emulator.api.control_dashboard import UNRECORDED_KEY, page, prefers_html
 from emulator.api.control_routes import RouteListing
 from emulator.api.control_snapshots import SnapshotControl
 from emulator.api.faults import Fault, render_keystone
+from emulator.api.forwarding import FORWARDED_ID, Follower
 from emulator.api.identity import IdentityAPI
 from emulator.api.image import ImageAPI
 from emulator.api.metrics import UNROUTED, Metrics
@@ -68,6 +69,7 @@ from emulator.ids import new_request_id
 from emulator.ratelimit.settings import RateLimiting
 
 log = logging.getLogger("nova_emulator.access")
+FORWARDED_ID_RAW = FORWARDED_ID.encode()
 
 #: The service catalog: (type, name, path of the endpoint). Only services that exist are
 #: listed, because clients act on the catalog (openstacksdk lists networks as soon as a
@@ -130,7 +132,11 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = new_request_id()
+        # a follower's forwarded request (on the leader's Unix socket) keeps its id
+        internal = scope.get("server") is not None and scope["server"][1] is None
+        forwarded = next((v.decode("latin-1") for k, v in scope["headers"]
+                          if k == FORWARDED_ID_RAW), None) if internal else None
+        request_id = forwarded or new_request_id()
         MATCHED.set(UNROUTED)
         scope.setdefault("state", {})["request_id"] = request_id
         started, wall = time.perf_counter(), time.time()
@@ -147,8 +153,9 @@ class RequestIdMiddleware:
                 if recording and status >= 400 and not any(
                         name.lower() == b"content-encoding" for name, _ in headers):
                     error_body = bytearray()
-                headers.append((b"x-openstack-request-id", request_id.encode()))
-                headers.append((b"x-compute-request-id", request_id.encode()))
+                if forwarded is None:  # else the follower adds them
+                    headers.append((b"x-openstack-request-id", request_id.encode()))
+                    headers.append((b"x-compute-request-id", request_id.encode()))
                 message = {**message, "headers": headers}
             elif error_body is not None and len(error_body) < MAX_ERROR_BODY:
                 error_body += message.get("body", b"")[:MAX_ERROR_BODY - len(error_body)]
@@ -173,9 +180,9 @@ class RequestIdMiddleware:
 class Emulator:
     """Serves a ``Cloud``: dispatches each request to its service by path prefix."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, follower: bool = False) -> None:
         self.config = config
-        cloud = Cloud(config)
+        cloud = Cloud(config, follower=follower)
         self.ratelimiting = RateLimiting(config.ratelimit)
         self.metrics = Metrics(cloud.instances.count_by_state, cloud.claims.stats,
                                cloud.guest_processes)
@@ -330,18 +337,26 @@ class Emulator:
                 return
 
 
-def build_app(config: Config) -> ASGIApp:
-    """The full middleware stack around a new ``Emulator``."""
-    emulator = Emulator(config)
+def build_app(config: Config, leader: Path | None = None) -> ASGIApp:
+    """The full middleware stack around a new ``Emulator``; with ``leader`` (the Unix
+    socket of the worker that leads), a follower's (``emulator.api.forwarding``)."""
+    emulator = Emulator(config, follower=leader is not None)
     app: ASGIApp = emulator
+    if leader is not None:
+        app = Follower(_compressing(app), lambda: emulator.cloud.identity, leader,
+                       local_reads=not emulator.ratelimiting.installed)
+        return RequestIdMiddleware(app, emulator.metrics, emulator.requests)
     if emulator.ratelimiting.installed:  # off: not in the request path at all
         app = RateLimitMiddleware(app, emulator.ratelimiting, lambda: emulator.cloud.identity,
                                   emulator.refuse)
+    return RequestIdMiddleware(_compressing(app), emulator.metrics, emulator.requests)
+
+
+def _compressing(app: ASGIApp) -> ASGIApp:
     # NOTE: image data (application/octet-stream) goes out as stored, with its length.
     # Level 1 (nginx's default): a third less CPU than Starlette's 9 on a server's JSON,
     # and a page of 1,000 servers still shrinks tenfold. Under 2 KiB (one server, 1.4-1.7
     # KB) a body goes as it is: a packet or two, where compressing costs more than it saves.
-    app = GZipMiddleware(app, minimum_size=2048, compresslevel=1, exclude_content_types=(
+    return GZipMiddleware(app, minimum_size=2048, compresslevel=1, exclude_content_types=(
         *DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream"))
-    return RequestIdMiddleware(app, emulator.metrics, emulator.requests)
 

@@ -1,4 +1,5 @@
-"""Identity tables: domains, projects, users, roles, role assignments and tokens."""
+"""Identity tables: domains, projects, users, roles, role assignments, tokens and the
+epoch of them all."""
 
 from __future__ import annotations
 
@@ -66,3 +67,13 @@ class Token(SQLModel, table=True):
     #: The audit id of the token this one was made from (``token`` method), if any.
     parent_audit_id: str | None = None
     revoked: bool = False
+
+
+class IdentityEpoch(SQLModel, table=True):
+    """One row: bumped by every write to an identity table when several API workers share
+    the database, so that each worker's cache of validated tokens sees another's
+    revocations (``Tokens``)."""
+
+    __tablename__ = "identity_epoch"
+    id: int = Field(default=1, primary_key=True)
+    generation: int = 0

@@ -31,9 +31,9 @@ __all__ = ["AUTH_METHODS", "IdentityService", "TokenInfo"]
 
 
 class IdentityService:
-    def __init__(self, db: Database, token_ttl: timedelta) -> None:
+    def __init__(self, db: Database, token_ttl: timedelta, shared: bool = False) -> None:
         self.db = db
-        self.tokens = Tokens(db, token_ttl)
+        self.tokens = Tokens(db, token_ttl, shared)
         self.directory = Directory(db)
         self.assignments = Assignments(db)
 

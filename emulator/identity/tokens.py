@@ -8,26 +8,47 @@ token that is refused everywhere cannot be exchanged for a fresh one.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlmodel import Session, select
 
 from emulator.db import Database
 from emulator.errors import NotAuthenticated, NotFound
 from emulator.identity.lookups import AUTH_FAILED, find_selected, roles_on, utcnow
-from emulator.identity.models import Domain, Project, Role, RoleAssignment, Token, User
+from emulator.identity.models import (
+    Domain,
+    IdentityEpoch,
+    Project,
+    Role,
+    RoleAssignment,
+    Token,
+    User,
+)
 from emulator.identity.passwords import verify_password
 from emulator.identity.records import AuthRequest, IssuedToken, NamedRef, Selector, TokenInfo
 
 #: Keystone's words for an expired or revoked token (``TokenNotFound``, a 404).
 VALIDATION_FAILED = "Failed to validate token"
 
+#: The request (its task) that read the identity epoch last in this context: a follower
+#: worker validates a token to route the request, then its service does again.
+_EPOCH_READ: ContextVar[object | None] = ContextVar("identity_epoch_read", default=None)
+
+
+def _current_task() -> object | None:
+    """The asyncio task this runs in (None outside one: the epoch is then always read)."""
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
 _IDENTITY_TABLES = (Domain, Project, Role, RoleAssignment, Token, User)
 _VALIDATION_CACHE_SIZE = 10000
 
@@ -55,26 +76,43 @@ class _Proof:
 
 
 class Tokens:
-    def __init__(self, db: Database, token_ttl: timedelta) -> None:
+    def __init__(self, db: Database, token_ttl: timedelta, shared: bool = False) -> None:
+        """``shared``: other processes (API workers) write the same database: the identity
+        generation is then the database's ``identity_epoch`` row, read at each validation
+        (one query by key), so that another worker's revocation is seen at once."""
         self.db = db
         self.token_ttl = token_ttl
+        self.shared = shared
         #: Validated tokens by key hash, with the identity generation they were read at.
         self._validated: dict[str, tuple[int, TokenInfo]] = {}
         self._generation = 0
+        if shared:
+            with db.session() as s:
+                if s.get(IdentityEpoch, 1) is None:
+                    s.add(IdentityEpoch(id=1))
         event.listen(Session, "after_flush", self._on_flush)
 
     def _on_flush(self, session: Session, _context: Any) -> None:
         """Any write to an identity table (a revocation, a deleted user, a removed role)
-        makes every cached validation stale.
-
-        NOTE: the cache is per process; several API workers on one PostgreSQL database
-        would each see another's revocation only when their own cache entry is redone.
-        """
-        for row in (*session.new, *session.dirty, *session.deleted):
+        makes every cached validation stale (every worker's, when ``shared``)."""
+        # (a token issued makes no validation stale: new Token rows are not a change)
+        new = (row for row in session.new if not isinstance(row, Token))
+        for row in (*new, *session.dirty, *session.deleted):
             if isinstance(row, _IDENTITY_TABLES):
                 self._generation += 1
                 self._validated.clear()
+                if self.shared:
+                    session.connection().execute(update(IdentityEpoch).values(
+                        generation=IdentityEpoch.generation + 1))
                 return
+
+    def _follow_epoch(self) -> None:
+        """Shared: the database's identity generation (the cache cleared if it moved)."""
+        with self.db.reading() as connection:
+            epoch = connection.execute(select(IdentityEpoch.generation)).scalar_one()
+        if epoch != self._generation:
+            self._generation = epoch
+            self._validated.clear()
 
     # -- issue ---------------------------------------------------------------------------
 
@@ -220,6 +258,11 @@ class Tokens:
         the common case costs one dictionary lookup instead of six queries.
         """
         key = _token_hash(token)
+        if self.shared:
+            task = _current_task()
+            if task is None or _EPOCH_READ.get() is not task:
+                self._follow_epoch()
+                _EPOCH_READ.set(task)
         cached = self._validated.get(key)
         if cached is not None and cached[0] == self._generation:
             if cached[1].expires_at > utcnow():
@@ -227,6 +270,8 @@ class Tokens:
             del self._validated[key]
         generation = self._generation
         with self.db.session() as s:
+            # shared: the epoch was read before the rows (a change in between is seen
+            # at the next validation, as the epoch moved)
             _row, info = self._checked(s, token, utcnow())
         if generation == self._generation:
             if len(self._validated) >= _VALIDATION_CACHE_SIZE:

@@ -68,6 +68,15 @@ def head() -> str:
     return newest
 
 
+def initial_tables() -> tuple[str, ...]:
+    """The tables of the first revision: what a database made before migrations began
+    holds (the tests make such databases)."""
+    first = scripts().get_revision("0001")
+    assert first is not None and first.module is not None
+    tables: tuple[str, ...] = first.module.TABLES
+    return tables
+
+
 def revision_of(connection: Connection) -> str | None:
     """The revision the database is at (None: not under migrations, or empty)."""
     return MigrationContext.configure(connection).get_current_revision()

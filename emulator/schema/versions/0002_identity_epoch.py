@@ -1,0 +1,30 @@
+"""The identity epoch: one row, bumped by every identity write when API workers share the
+database (their token caches follow it).
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-07 01:47:30.233628
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "identity_epoch",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("generation", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("identity_epoch")
