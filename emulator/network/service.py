@@ -27,7 +27,7 @@ from emulator.network import (
     tags,
     topology,
 )
-from emulator.network.errors import resource_not_found
+from emulator.network.errors import not_authorized, resource_not_found
 from emulator.network.listing import ListQuery, Record, apply, parse_query
 from emulator.network.resources import Resource, view
 
@@ -120,6 +120,8 @@ class NetworkService:
         prepared = [bodies.prepare_create(resource.attributes, o, resource.name, ctx)
                     for o in objects]
 
+        _member(ctx, f"create_{resource.name}")
+
         def run(s: Session) -> list[Record]:
             return [resource.create(s, ctx, values) for values in prepared]
 
@@ -129,13 +131,22 @@ class NetworkService:
                body: Any) -> Record:
         resource = self.resource(collection)
         values = bodies.prepare_update(resource.attributes, body, resource.name, ctx)
-        record = self._watch(collection, [resource_id],
-                             lambda s: resource.update(s, ctx, resource_id, values))
+
+        def run(s: Session) -> Record:
+            _writable(s, ctx, resource, resource_id, f"update_{resource.name}")
+            return resource.update(s, ctx, resource_id, values)
+
+        record = self._watch(collection, [resource_id], run)
         return view(resource.attributes, record, ctx)
 
     def delete(self, ctx: RequestContext, collection: str, resource_id: str) -> None:
         resource = self.resource(collection)
-        self._watch(collection, [resource_id], lambda s: resource.delete(s, ctx, resource_id))
+
+        def run(s: Session) -> None:
+            _writable(s, ctx, resource, resource_id, f"delete_{resource.name}")
+            resource.delete(s, ctx, resource_id)
+
+        self._watch(collection, [resource_id], run)
 
     # -- tags ---------------------------------------------------------------------------
 
@@ -148,19 +159,28 @@ class NetworkService:
 
     def replace_tags(self, ctx: RequestContext, collection: str, resource_id: str,
                      body: Any) -> list[str]:
-        return self._transaction(tags.replace, ctx, self._tagged(collection), resource_id,
-                                 body)
+        return self._tag_write(ctx, collection, resource_id, "update", tags.replace, body)
 
     def add_tag(self, ctx: RequestContext, collection: str, resource_id: str,
                 tag: str) -> None:
-        self._transaction(tags.add, ctx, self._tagged(collection), resource_id, tag)
+        self._tag_write(ctx, collection, resource_id, "create", tags.add, tag)
 
     def remove_tag(self, ctx: RequestContext, collection: str, resource_id: str,
                    tag: str) -> None:
-        self._transaction(tags.remove, ctx, self._tagged(collection), resource_id, tag)
+        self._tag_write(ctx, collection, resource_id, "delete", tags.remove, tag)
 
     def remove_tags(self, ctx: RequestContext, collection: str, resource_id: str) -> None:
-        self._transaction(tags.remove_all, ctx, self._tagged(collection), resource_id)
+        self._tag_write(ctx, collection, resource_id, "delete", tags.remove_all)
+
+    def _tag_write(self, ctx: RequestContext, collection: str, resource_id: str, verb: str,
+                   operation: Callable[..., T], *args: Any) -> T:
+        resource = self._tagged(collection)
+
+        def run(s: Session) -> T:
+            _writable(s, ctx, resource, resource_id, f"{verb}_{resource.name}:tags")
+            return operation(s, ctx, resource, resource_id, *args)
+
+        return self._transaction(run)
 
     def _tagged(self, collection: str) -> Resource:
         if collection not in tags.TAGGED:
@@ -171,10 +191,12 @@ class NetworkService:
 
     def add_router_interface(self, ctx: RequestContext, router_id: str,
                              body: Any) -> dict[str, Any]:
+        _member(ctx, "add_router_interface")
         return self._transaction(routers.add_interface, ctx, router_id, body)
 
     def remove_router_interface(self, ctx: RequestContext, router_id: str,
                                 body: Any) -> dict[str, Any]:
+        _member(ctx, "remove_router_interface")
         return self._transaction(routers.remove_interface, ctx, router_id, body)
 
     # -- quotas -------------------------------------------------------------------------
@@ -217,3 +239,20 @@ class NetworkService:
     @staticmethod
     def availability_zones() -> list[dict[str, str]]:
         return [dict(zone) for zone in AVAILABILITY_ZONES]
+
+
+def _member(ctx: RequestContext, rule: str) -> None:
+    """Neutron's defaults since 2023.2 (``enforce_new_defaults``): a project's resources
+    are written by its members and admins; its readers only read."""
+    if not (ctx.is_admin or "member" in ctx.roles):
+        raise not_authorized(f"rule:{rule}")
+
+
+def _writable(s: Session, ctx: RequestContext, resource: Resource, resource_id: str,
+              rule: str) -> None:
+    """The resource is one ``ctx`` sees (else its 404), then ``rule`` for a member.
+
+    NOTE: Neutron looks a refused write's resource up: one the caller cannot see is a 404,
+    one it can a 403."""
+    resource.get(s, ctx, resource_id)
+    _member(ctx, rule)
