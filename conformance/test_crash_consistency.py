@@ -51,7 +51,7 @@ class Ledger:
 
     created: set[str] = field(default_factory=set)
     deleted: set[str] = field(default_factory=set)
-    #: Deletes sent whose answer may have been lost to a kill: those servers may be gone.
+    #: Deletes whose answer was lost (to a kill): those servers may be gone.
     deleting: set[str] = field(default_factory=set)
     acted: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -78,12 +78,15 @@ def _client_loop(session: ApiSession, image: str, ledger: Ledger, stop: threadin
                         ledger.created.add(answer.json()["server"]["id"])
             elif choice < 0.65:
                 victim = rng.choice(live)
+                try:
+                    status = session.compute("DELETE", f"/servers/{victim}").status_code
+                except httpx.HTTPError:
+                    with ledger.lock:  # no answer: it may be gone
+                        ledger.deleting.add(victim)
+                    raise
                 with ledger.lock:
-                    ledger.deleting.add(victim)
-                status = session.compute("DELETE", f"/servers/{victim}").status_code
-                with ledger.lock:  # answered: no longer in doubt
-                    ledger.deleting.discard(victim)
-                    if status == 204:
+                    # a 404 is a delete in doubt (another client's) that happened
+                    if status == 204 or (status == 404 and victim in ledger.deleting):
                         ledger.deleted.add(victim)
             else:
                 action = rng.choice([{"os-stop": None}, {"os-start": None},

@@ -73,6 +73,7 @@ from emulator.plugins import create_backend
 from emulator.volume.files import Qcow2VolumeStore
 from emulator.volume.service import VolumeService
 from emulator.volume.store import MemoryVolumeStore, VolumeStore
+from emulator.workers import publish_fault_rules
 
 
 def in_memory(state_url: str) -> bool:
@@ -233,6 +234,9 @@ class Cloud:
         self.recovery = Recovery(self.lifecycle, shelved, self.migrations)
         self.backend.set_power_listener(self.recovery.power_changed)
         self.faults = FaultRules()
+        if config.server.workers > 1 and not follower:
+            self.faults.on_change = lambda count: publish_fault_rules(db, count)
+            publish_fault_rules(db, 0)  # a leader starts with none (a dead one's are gone)
         self.lifecycle.hangs = self.faults.hangs
         self.operations = ServerOperations(
             self.servers,

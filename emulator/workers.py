@@ -35,10 +35,13 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, text, update
 from sqlalchemy.engine import make_url
+from sqlmodel import select
 
 from emulator.config import Config, ConfigError
+from emulator.db import Database
+from emulator.identity.models import WorkerEpoch
 
 log = logging.getLogger("nova_emulator.workers")
 
@@ -67,6 +70,20 @@ def check_workers(config: Config) -> None:
     if config.compute.backend != "simulated":
         raise ConfigError(f"--workers {workers} runs the simulated backend only: the "
                           f"{config.compute.backend} backend's guests belong to one process")
+
+
+def publish_fault_rules(db: Database, count: int) -> None:
+    """The leader's count of fault rules, for the followers (``leader_has_fault_rules``)."""
+    with db.writing() as connection:
+        connection.execute(update(WorkerEpoch).values(fault_rules=count))
+
+
+def leader_has_fault_rules(db: Database) -> bool:
+    """Whether the leader holds fault rules: a follower then answers nothing itself (the
+    rules are the leader's to apply)."""
+    with db.reading() as connection:
+        count = connection.execute(select(WorkerEpoch.fault_rules)).scalar()
+    return bool(count)
 
 
 def shared_config(config: Config, run_dir: Path) -> Config:

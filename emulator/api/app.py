@@ -59,6 +59,7 @@ from emulator.api.ratelimit import RateLimitMiddleware
 from emulator.api.routing import MATCHED, base_url, json_response
 from emulator.api.service import PROJECT_KEY, Service
 from emulator.api.volume import VolumeAPI
+from emulator.clock import Progression
 from emulator.cloud import Cloud, require_snapshots
 from emulator.config import Config
 from emulator.control import snapshots
@@ -67,6 +68,7 @@ from emulator.control.requestlog import MAX_ERROR_BODY, RequestLog
 from emulator.errors import RateLimited
 from emulator.ids import new_request_id
 from emulator.ratelimit.settings import RateLimiting
+from emulator.workers import leader_has_fault_rules
 
 log = logging.getLogger("nova_emulator.access")
 FORWARDED_ID_RAW = FORWARDED_ID.encode()
@@ -343,8 +345,15 @@ def build_app(config: Config, leader: Path | None = None) -> ASGIApp:
     emulator = Emulator(config, follower=leader is not None)
     app: ASGIApp = emulator
     if leader is not None:
+        ordered = emulator.ratelimiting.installed or (
+            config.compute.backend == "simulated"
+            and config.simulated.progression == Progression.MANUAL)
+
+        def local_reads() -> bool:
+            return not ordered and not leader_has_fault_rules(emulator.cloud.db)
+
         app = Follower(_compressing(app), lambda: emulator.cloud.identity, leader,
-                       local_reads=not emulator.ratelimiting.installed)
+                       local_reads=local_reads)
         return RequestIdMiddleware(app, emulator.metrics, emulator.requests)
     if emulator.ratelimiting.installed:  # off: not in the request path at all
         app = RateLimitMiddleware(app, emulator.ratelimiting, lambda: emulator.cloud.identity,

@@ -4,8 +4,10 @@ to the leading worker over its Unix socket (``emulator.workers``).
 
 A read is answered here only when it cannot show what only the leader holds in memory:
 server views for a token without the admin role (an admin's carry ``host_status``, which
-the leader's mirror of the compute services and its backend's hosts decide). With request
-rate limits installed, nothing is answered here: the leader counts every request, once.
+the leader's mirror of the compute services and its backend's hosts decide). Nothing is
+answered here with request rate limits installed (the leader counts every request, once),
+on the manual clock (each read must see every step before it, as the leader orders them)
+or while the leader holds fault rules (they are its to apply).
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ class Follower:
     background work) for the reads of ``READ_LOCALLY``, the leader for the rest."""
 
     def __init__(self, local: ASGIApp, identity: Callable[[], IdentityService],
-                 leader: Path, local_reads: bool = True) -> None:
+                 leader: Path, local_reads: Callable[[], bool] = lambda: True) -> None:
+        """``local_reads``: whether reads may be answered here now."""
         self.local = local
         self.local_reads = local_reads
         self.identity = identity
@@ -65,6 +68,7 @@ class Follower:
         self.client = httpx.AsyncClient(
             transport=httpx.AsyncHTTPTransport(uds=str(leader)),
             timeout=httpx.Timeout(None), follow_redirects=False)
+        self.client.headers.clear()  # the client's headers as they came, none of httpx's
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -72,7 +76,7 @@ class Follower:
         elif scope["type"] == "websocket":
             await self._forward_websocket(scope, receive, send)
         elif scope["type"] == "http":
-            if self.local_reads and answered_here(scope["method"], scope["path"]) \
+            if answered_here(scope["method"], scope["path"]) and self.local_reads() \
                     and not self._admin(scope):
                 await self.local(scope, receive, send)
             else:

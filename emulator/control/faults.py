@@ -183,6 +183,12 @@ class FaultRules:
 
     def __init__(self) -> None:
         self._rules: dict[str, Rule] = {}
+        #: Told how many rules there are after each change (API workers publish it).
+        self.on_change: Callable[[int], None] | None = None
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change(len(self._rules))
 
     def __bool__(self) -> bool:
         return bool(self._rules)
@@ -193,6 +199,7 @@ class FaultRules:
         rule = Rule(id=new_uuid(), match=match, action=action, remaining=times,
                     created_at=datetime.now(UTC))
         self._rules[rule.id] = rule
+        self._changed()
         return rule
 
     def all(self) -> list[Rule]:
@@ -207,9 +214,11 @@ class FaultRules:
     def delete(self, rule_id: str) -> None:
         self.get(rule_id)
         del self._rules[rule_id]
+        self._changed()
 
     def clear(self) -> None:
         self._rules.clear()
+        self._changed()
 
     @property
     def needs_server(self) -> bool:
@@ -230,6 +239,7 @@ class FaultRules:
             rule.remaining -= 1
             if rule.remaining <= 0:
                 del self._rules[rule.id]
+                self._changed()
         return True
 
     @contextmanager

@@ -1,5 +1,5 @@
-"""Identity tables: domains, projects, users, roles, role assignments, tokens and the
-epoch of them all."""
+"""Identity tables: domains, projects, users, roles, role assignments, tokens, and the
+epoch row API workers follow."""
 
 from __future__ import annotations
 
@@ -69,11 +69,14 @@ class Token(SQLModel, table=True):
     revoked: bool = False
 
 
-class IdentityEpoch(SQLModel, table=True):
-    """One row: bumped by every write to an identity table when several API workers share
-    the database, so that each worker's cache of validated tokens sees another's
-    revocations (``Tokens``)."""
 
-    __tablename__ = "identity_epoch"
+class WorkerEpoch(SQLModel, table=True):
+    """One row that API workers sharing the database (``--workers``) follow: ``identity``
+    is bumped by every write to an identity table (each worker's cache of validated tokens
+    follows it), ``fault_rules`` is how many fault rules the leader holds (followers then
+    leave every request to it)."""
+
+    __tablename__ = "worker_epoch"
     id: int = Field(default=1, primary_key=True)
-    generation: int = 0
+    identity: int = 0
+    fault_rules: int = 0

@@ -25,12 +25,12 @@ from emulator.errors import NotAuthenticated, NotFound
 from emulator.identity.lookups import AUTH_FAILED, find_selected, roles_on, utcnow
 from emulator.identity.models import (
     Domain,
-    IdentityEpoch,
     Project,
     Role,
     RoleAssignment,
     Token,
     User,
+    WorkerEpoch,
 )
 from emulator.identity.passwords import verify_password
 from emulator.identity.records import AuthRequest, IssuedToken, NamedRef, Selector, TokenInfo
@@ -78,7 +78,7 @@ class _Proof:
 class Tokens:
     def __init__(self, db: Database, token_ttl: timedelta, shared: bool = False) -> None:
         """``shared``: other processes (API workers) write the same database: the identity
-        generation is then the database's ``identity_epoch`` row, read at each validation
+        generation is then the database's ``worker_epoch`` row, read at each validation
         (one query by key), so that another worker's revocation is seen at once."""
         self.db = db
         self.token_ttl = token_ttl
@@ -88,8 +88,8 @@ class Tokens:
         self._generation = 0
         if shared:
             with db.session() as s:
-                if s.get(IdentityEpoch, 1) is None:
-                    s.add(IdentityEpoch(id=1))
+                if s.get(WorkerEpoch, 1) is None:
+                    s.add(WorkerEpoch(id=1))
         event.listen(Session, "after_flush", self._on_flush)
 
     def _on_flush(self, session: Session, _context: Any) -> None:
@@ -102,14 +102,14 @@ class Tokens:
                 self._generation += 1
                 self._validated.clear()
                 if self.shared:
-                    session.connection().execute(update(IdentityEpoch).values(
-                        generation=IdentityEpoch.generation + 1))
+                    session.connection().execute(update(WorkerEpoch).values(
+                        identity=WorkerEpoch.identity + 1))
                 return
 
     def _follow_epoch(self) -> None:
         """Shared: the database's identity generation (the cache cleared if it moved)."""
         with self.db.reading() as connection:
-            epoch = connection.execute(select(IdentityEpoch.generation)).scalar_one()
+            epoch = connection.execute(select(WorkerEpoch.identity)).scalar_one()
         if epoch != self._generation:
             self._generation = epoch
             self._validated.clear()

@@ -1,5 +1,5 @@
-"""The identity epoch: one row, bumped by every identity write when API workers share the
-database (their token caches follow it).
+"""The worker epoch: one row API workers sharing the database follow (the identity
+tables' generation, bumped by every identity write; the leader's count of fault rules).
 
 Revision ID: 0002
 Revises: 0001
@@ -19,12 +19,13 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
-        "identity_epoch",
+        "worker_epoch",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("generation", sa.Integer(), nullable=False),
+        sa.Column("identity", sa.Integer(), nullable=False),
+        sa.Column("fault_rules", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
 
 
 def downgrade() -> None:
-    op.drop_table("identity_epoch")
+    op.drop_table("worker_epoch")
