@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import re
+import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,10 +23,15 @@ from backends.qemu.disks import head
 from backends.qemu.guest import GuestImage
 from backends.qemu.process import MachineConfig
 
+log = logging.getLogger(__name__)
+
 #: The smallest guest RAM the free guest's kernel boots with (the reference: ~80 MiB).
 MIN_MEMORY_MB = 128
 #: ext2/3/4 superblock magic, at byte 1080 of a disk that is a bare file system.
 _EXT_MAGIC_OFFSET, _EXT_MAGIC = 1080, b"\x53\xef"
+
+#: The prefix of the scratch directories ``kernel_boots`` reads an image's head into.
+PROBE_PREFIX = ".probe-"
 
 
 class BootPlan:
@@ -37,6 +44,16 @@ class BootPlan:
         self.images = images
         self.accel = accel
         self.scratch = scratch
+        self._sweep_probes()
+
+    def _sweep_probes(self) -> None:
+        """Remove the probe directories a killed emulator left in ``scratch`` (no probe
+        of this one has begun yet: the backend builds its plan before it serves)."""
+        if not self.scratch.is_dir():
+            return
+        for stale in self.scratch.glob(f"{PROBE_PREFIX}*"):
+            log.info("removing %s: a probe of an image an earlier emulator left", stale)
+            shutil.rmtree(stale, ignore_errors=True)
 
     def image(self, spec: InstanceSpec, image_id: str | None = None) -> Path:
         """The file of ``image_id`` (default: the instance's image; none: the free guest)."""
@@ -65,7 +82,7 @@ class BootPlan:
             return False
         if self.is_free_guest(image):
             return True
-        with tempfile.TemporaryDirectory(dir=self.scratch) as scratch:
+        with tempfile.TemporaryDirectory(prefix=PROBE_PREFIX, dir=self.scratch) as scratch:
             first = Path(scratch) / "head"
             await head(image, first, 2048)
             data = await asyncio.to_thread(first.read_bytes)
