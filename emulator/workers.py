@@ -37,10 +37,9 @@ from pathlib import Path
 
 from sqlalchemy import Connection, text, update
 from sqlalchemy.engine import make_url
-from sqlmodel import select
 
 from emulator.config import Config, ConfigError
-from emulator.db import Database
+from emulator.db import Database, make_engine
 from emulator.identity.models import WorkerEpoch
 
 log = logging.getLogger("nova_emulator.workers")
@@ -73,17 +72,11 @@ def check_workers(config: Config) -> None:
 
 
 def publish_fault_rules(db: Database, count: int) -> None:
-    """The leader's count of fault rules, for the followers (``leader_has_fault_rules``)."""
+    """The leader's count of fault rules, for the followers (``Tokens.follow_epoch``
+    reads it with the identity generation: a follower answers nothing itself while the
+    leader holds rules, which are the leader's to apply)."""
     with db.writing() as connection:
         connection.execute(update(WorkerEpoch).values(fault_rules=count))
-
-
-def leader_has_fault_rules(db: Database) -> bool:
-    """Whether the leader holds fault rules: a follower then answers nothing itself (the
-    rules are the leader's to apply)."""
-    with db.reading() as connection:
-        count = connection.execute(select(WorkerEpoch.fault_rules)).scalar()
-    return bool(count)
 
 
 def shared_config(config: Config, run_dir: Path) -> Config:
@@ -100,8 +93,6 @@ class Leadership:
     connection kept open for the process's life (its end releases the lock)."""
 
     def __init__(self, url: str) -> None:
-        from emulator.db import make_engine
-
         self.engine = make_engine(url)
         self.connection: Connection | None = None
 

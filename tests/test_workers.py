@@ -5,6 +5,7 @@ leader killed and replaced with nothing acknowledged lost."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import event
 
 from conformance.client import ApiSession
 from conformance.conftest import seeded_accounts
@@ -28,7 +30,7 @@ from emulator.identity.records import AuthRequest, Selector
 from emulator.identity.service import IdentityService
 from emulator.testing_databases import scratch_server
 from emulator.testing_process import EmulatorProcess
-from emulator.workers import check_workers
+from emulator.workers import check_workers, publish_fault_rules
 
 PG = "postgresql://nova:nova@127.0.0.1/nova"
 needs_postgresql = pytest.mark.skipif(scratch_server() is None,
@@ -92,6 +94,39 @@ def test_a_revocation_by_another_worker_reaches_this_ones_cache(tmp_path: Path,
             identity.validate(token)
     else:
         assert identity.validate(token).user.id == issued.info.user.id
+    identity.db.close()
+
+
+def test_a_request_reads_the_worker_epoch_row_once(tmp_path: Path) -> None:
+    """A follower's local read asks the row for the leader's fault rules, then validates
+    the token (its identity generation): one query of the row per request, not one each;
+    the next request reads it again, and sees what the leader published meanwhile."""
+    identity = IdentityService(Database(f"sqlite:///{tmp_path / 'state.db'}"),
+                               timedelta(hours=1), shared=True)
+    identity.seed(Config().accounts)
+    token = identity.tokens.authenticate(AuthRequest(
+        methods=("password",), user=Selector(name="demo", domain_id="default"),
+        password="demo", project=Selector(name="demo", domain_id="default"))).token
+    queries: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "worker_epoch" in statement and statement.lstrip().upper().startswith("SELECT"):
+            queries.append(statement)
+
+    event.listen(identity.db.engine, "before_cursor_execute", count)
+
+    async def request() -> int:
+        identity.tokens.follow_epoch()
+        rules = identity.tokens.leader_fault_rules
+        identity.validate(token)
+        identity.validate(token)
+        return rules
+
+    assert asyncio.run(request()) == 0
+    assert len(queries) == 1
+    publish_fault_rules(identity.db, 2)
+    assert asyncio.run(request()) == 2
+    assert len(queries) == 2
     identity.db.close()
 
 

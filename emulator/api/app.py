@@ -68,7 +68,6 @@ from emulator.control.requestlog import MAX_ERROR_BODY, RequestLog
 from emulator.errors import RateLimited
 from emulator.ids import new_request_id
 from emulator.ratelimit.settings import RateLimiting
-from emulator.workers import leader_has_fault_rules
 
 log = logging.getLogger("nova_emulator.access")
 FORWARDED_ID_RAW = FORWARDED_ID.encode()
@@ -350,7 +349,11 @@ def build_app(config: Config, leader: Path | None = None) -> ASGIApp:
             and config.simulated.progression == Progression.MANUAL)
 
         def local_reads() -> bool:
-            return not ordered and not leader_has_fault_rules(emulator.cloud.db)
+            if ordered:
+                return False
+            tokens = emulator.cloud.identity.tokens
+            tokens.follow_epoch()  # the request's one read of the row (its token's too)
+            return not tokens.leader_fault_rules
 
         app = Follower(_compressing(app), lambda: emulator.cloud.identity, leader,
                        local_reads=local_reads)

@@ -86,6 +86,8 @@ class Tokens:
         #: Validated tokens by key hash, with the identity generation they were read at.
         self._validated: dict[str, tuple[int, TokenInfo]] = {}
         self._generation = 0
+        #: Shared: the leader's fault rules, as of the last ``follow_epoch``.
+        self.leader_fault_rules = 0
         if shared:
             with db.session() as s:
                 if s.get(WorkerEpoch, 1) is None:
@@ -106,13 +108,20 @@ class Tokens:
                         identity=WorkerEpoch.identity + 1))
                 return
 
-    def _follow_epoch(self) -> None:
-        """Shared: the database's identity generation (the cache cleared if it moved)."""
+    def follow_epoch(self) -> None:
+        """Shared: read the ``worker_epoch`` row, once per request (asyncio task): the
+        identity generation (the cache cleared if it moved), and the leader's count of
+        fault rules that the same row carries (``leader_fault_rules``)."""
+        task = _current_task()
+        if task is not None and _EPOCH_READ.get() is task:
+            return
         with self.db.reading() as connection:
-            epoch = connection.execute(select(WorkerEpoch.identity)).scalar_one()
+            epoch, self.leader_fault_rules = connection.execute(
+                select(WorkerEpoch.identity, WorkerEpoch.fault_rules)).one()
         if epoch != self._generation:
             self._generation = epoch
             self._validated.clear()
+        _EPOCH_READ.set(task)
 
     # -- issue ---------------------------------------------------------------------------
 
@@ -259,10 +268,7 @@ class Tokens:
         """
         key = _token_hash(token)
         if self.shared:
-            task = _current_task()
-            if task is None or _EPOCH_READ.get() is not task:
-                self._follow_epoch()
-                _EPOCH_READ.set(task)
+            self.follow_epoch()
         cached = self._validated.get(key)
         if cached is not None and cached[0] == self._generation:
             if cached[1].expires_at > utcnow():
