@@ -218,6 +218,15 @@ def qemu_alive(pid: int, qmp_sock: Path) -> bool:
     return any(arg.startswith(marker) for arg in argv)
 
 
+def find_qemu(qmp_sock: Path) -> int | None:
+    """The running QEMU serving ``qmp_sock`` whatever its pid file says: one an emulator
+    started and was killed before it wrote the pid file (a scan of ``/proc``)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and qemu_alive(int(entry.name), qmp_sock):
+            return int(entry.name)
+    return None
+
+
 def read_pid(pid_file: Path) -> int | None:
     try:
         return int(pid_file.read_text().strip())
@@ -431,8 +440,11 @@ class ProcessManager:
         paths = self.paths(name)
         pid = read_pid(paths.pid_file)
         if pid is None or not qemu_alive(pid, paths.qmp_sock):
-            paths.forget_runtime_files()
-            return None
+            pid = await asyncio.to_thread(find_qemu, paths.qmp_sock)
+            if pid is None:
+                paths.forget_runtime_files()
+                return None
+            paths.pid_file.write_text(f"{pid}\n")
         monitor = Monitor(paths.qmp_sock, name)
         await monitor.connect(min(self.connect_timeout, 5.0),
                               gone=lambda: not qemu_alive(pid, paths.qmp_sock))

@@ -33,6 +33,7 @@ from backends.qemu.process import (
     QemuProcess,
     build_argv,
     qemu_alive,
+    read_pid,
 )
 from backends.qemu.qmp import (
     CommandFailed,
@@ -335,6 +336,27 @@ def test_adoption_by_a_fresh_manager(run_dir: Path) -> None:
             assert not adopted.is_alive() and not adopted.paths.pid_file.exists()
             assert await original.wait(5.0) and original.returncode == 0  # reaped
             assert await fresh.adopt("kept") is None
+        finally:
+            await original.kill()
+    run(scenario)
+
+
+def test_adoption_of_a_qemu_whose_pid_file_was_never_written(run_dir: Path) -> None:
+    """An emulator killed between starting QEMU and writing its pid file: the next one
+    still finds that QEMU (by its monitor socket on its command line) and can stop it."""
+    async def scenario() -> None:
+        first = ProcessManager(run_dir, die_with_parent=True)
+        original = await first.start(bare("orphan"))
+        try:
+            await original.monitor.disconnect()
+            original.paths.pid_file.unlink()  # as if the kill came before it was written
+            fresh = ProcessManager(run_dir)
+            adopted = await fresh.adopt("orphan")
+            assert adopted is not None and adopted.pid == original.pid
+            assert read_pid(adopted.paths.pid_file) == original.pid
+            assert await adopted.stop() == "quit"
+            assert await original.wait(5.0)
+            assert await fresh.adopt("orphan") is None
         finally:
             await original.kill()
     run(scenario)
