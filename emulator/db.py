@@ -172,6 +172,11 @@ class Database:
 
         self.url = url
         self.engine = make_engine(url)
+        #: ``reading``'s engine: a server database's reads in autocommit, as each statement
+        #: sees its own snapshot in a READ COMMITTED transaction all the same (no BEGIN
+        #: and ROLLBACK round trips); SQLite's reads as they are.
+        self._reader = self.engine if self.engine.dialect.name == "sqlite" else \
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
         if initial is not None and self.engine.dialect.name == "sqlite":
             self._backup(initial, into_engine=True)
         schema.bring_up_to_date(self.engine)
@@ -195,7 +200,7 @@ class Database:
     def reading(self) -> Iterator[Connection]:
         """A read of Core statements on a connection: no session (whose begin, flush and
         commit cost as much as a server's reads)."""
-        with self.engine.connect() as connection:
+        with self._reader.connect() as connection:
             yield connection
 
     @contextmanager

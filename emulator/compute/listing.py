@@ -10,6 +10,7 @@ reads about ``limit`` rows wherever it starts (see the indexes on ``Instance``).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -138,15 +139,17 @@ def list_servers(s: Reader, query: ServerQuery, host_of: HostLookup) -> list[Ser
 def _regexes_compile(s: Reader, q: ServerQuery) -> bool:
     """Whether the database takes every regular expression of ``q``. The API checks them
     with Python's ``re``, which is SQLite's REGEXP; PostgreSQL's are POSIX's and refuse
-    some of those (``(?P<n>a)``): each is tried there in a savepoint, and one it refuses
-    matches nothing, as one ``re`` refuses does."""
+    some of those (``(?P<n>a)``): each is tried there (in a savepoint, unless the read is
+    in autocommit: ``Database.reading``), and one it refuses matches nothing, as one
+    ``re`` refuses does."""
     patterns = [p for p in (q.name, q.ip, q.ip6, *(p for _, p in q.regex)) if p is not None]
     connection = connection_of(s)
     if not patterns or connection.dialect.name == "sqlite":
         return True
+    autocommit = connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"
     for pattern in patterns:
         try:
-            with connection.begin_nested():
+            with contextlib.nullcontext() if autocommit else connection.begin_nested():
                 connection.execute(sa_select(literal("").regexp_match(pattern)))
         except DataError:
             return False
