@@ -440,7 +440,9 @@ class ProcessManager:
         paths = self.paths(name)
         pid = read_pid(paths.pid_file)
         if pid is None or not qemu_alive(pid, paths.qmp_sock):
-            pid = await asyncio.to_thread(find_qemu, paths.qmp_sock)
+            # /proc is scanned only for a socket a QEMU made (a stopped instance has none)
+            exists = paths.qmp_sock.exists()
+            pid = await asyncio.to_thread(find_qemu, paths.qmp_sock) if exists else None
             if pid is None:
                 paths.forget_runtime_files()
                 return None
